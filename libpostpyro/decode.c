@@ -1,0 +1,555 @@
+/* decode.c — server bytes to typed columns. Every decoder treats its input as untrusted:
+ * lengths are checked before each read, malformed input is a PP_ERR_DATA error. */
+#include "internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NUMERIC_POS 0x0000
+#define NUMERIC_NEG 0x4000
+#define NUMERIC_NAN 0xC000
+#define NUMERIC_PINF 0xD000
+#define NUMERIC_NINF 0xF000
+#define MAX_ARRAY_DIMS 6
+
+struct pp_colbuf {
+    int32_t tag;
+    uint32_t oid;
+    bool binary;
+    int64_t count, cap;
+    uint8_t *nulls;
+    bool any_null;
+    int64_t *ints, *ints2, *ints3;
+    double *floats;
+    char *data;
+    int64_t data_len, data_cap;
+    int64_t *offsets;          /* cap + 1 */
+    /* arrays */
+    pp_colbuf *elems;
+    int64_t *elem_offsets;     /* cap + 1 */
+    int32_t *shapes;
+    int64_t shapes_len, shapes_cap;
+    int64_t *shape_offsets;
+    pp_column exported_elems;
+};
+
+static uint32_t array_element_oid(uint32_t oid)
+{
+    switch (oid) {
+    case 1000: return OID_BOOL;
+    case 1001: return OID_BYTEA;
+    case 1002: return OID_CHAR;
+    case 1003: return OID_NAME;
+    case 1016: return OID_INT8;
+    case 1005: return OID_INT2;
+    case 1007: return OID_INT4;
+    case 1009: return OID_TEXT;
+    case 1028: return OID_OID;
+    case 199: return OID_JSON;
+    case 1021: return OID_FLOAT4;
+    case 1022: return OID_FLOAT8;
+    case 1014: return OID_BPCHAR;
+    case 1015: return OID_VARCHAR;
+    case 1182: return OID_DATE;
+    case 1183: return OID_TIME;
+    case 1115: return OID_TIMESTAMP;
+    case 1185: return OID_TIMESTAMPTZ;
+    case 1187: return OID_INTERVAL;
+    case 1270: return OID_TIMETZ;
+    case 1231: return OID_NUMERIC;
+    case 2951: return OID_UUID;
+    case 3807: return OID_JSONB;
+    default: return 0;
+    }
+}
+
+/* The tag a binary value of this (non-array) type decodes to; PP_NULL when unsupported. */
+static int32_t binary_tag(uint32_t oid)
+{
+    switch (oid) {
+    case OID_BOOL: return PP_BOOL;
+    case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID: return PP_INT;
+    case OID_FLOAT4: case OID_FLOAT8: return PP_FLOAT;
+    case OID_TEXT: case OID_VARCHAR: case OID_BPCHAR: case OID_NAME: case OID_CHAR:
+        return PP_TEXT;
+    case OID_JSON: case OID_JSONB: return PP_JSON;
+    case OID_NUMERIC: return PP_NUMERIC;
+    case OID_BYTEA: return PP_BYTES;
+    case OID_DATE: return PP_DATE;
+    case OID_TIME: return PP_TIME;
+    case OID_TIMETZ: return PP_TIMETZ;
+    case OID_TIMESTAMP: return PP_TIMESTAMP;
+    case OID_TIMESTAMPTZ: return PP_TIMESTAMPTZ;
+    case OID_INTERVAL: return PP_INTERVAL;
+    case OID_UUID: return PP_UUID;
+    default: return PP_NULL;
+    }
+}
+
+bool pp__has_binary_decoder(uint32_t oid)
+{
+    uint32_t elem = array_element_oid(oid);
+    return binary_tag(elem ? elem : oid) != PP_NULL;
+}
+
+/* The tag of a text-format value: simple scalars are parsed here, the rest stays text. */
+static int32_t text_tag(uint32_t oid)
+{
+    switch (oid) {
+    case OID_BOOL: return PP_BOOL;
+    case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID: return PP_INT;
+    case OID_FLOAT4: case OID_FLOAT8: return PP_FLOAT;
+    default: return PP_TEXT;
+    }
+}
+
+static pp_error *malformed(uint32_t oid, const char *what)
+{
+    return pp__error_new(PP_ERR_DATA, "22P03", "malformed %s value for type OID %u", what, oid);
+}
+
+static uint64_t get_be(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < bytes; k++)
+        v = (v << 8) | p[k];
+    return v;
+}
+
+static pp_colbuf *colbuf_new(int32_t tag, uint32_t oid, bool binary)
+{
+    pp_colbuf *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->tag = tag;
+    b->oid = oid;
+    b->binary = binary;
+    return b;
+}
+
+void pp__colbuf_free(pp_colbuf *b)
+{
+    if (b == NULL)
+        return;
+    free(b->nulls);
+    free(b->ints);
+    free(b->ints2);
+    free(b->ints3);
+    free(b->floats);
+    free(b->data);
+    free(b->offsets);
+    pp__colbuf_free(b->elems);
+    free(b->elem_offsets);
+    free(b->shapes);
+    free(b->shape_offsets);
+    free(b);
+}
+
+static bool grow(void **p, size_t elem, int64_t cap)
+{
+    void *g = realloc(*p, elem * (size_t)cap);
+    if (g == NULL)
+        return false;
+    *p = g;
+    return true;
+}
+
+/* Makes room for one more value in every array this tag uses. */
+static bool reserve_value(pp_colbuf *b, int64_t want)
+{
+    if (b->count < b->cap && want <= b->cap)
+        return true;
+    int64_t cap = b->cap ? b->cap * 2 : 16;
+    if (cap < want)
+        cap = want;
+    if (!grow((void **)&b->nulls, 1, cap) || !grow((void **)&b->offsets, 8, cap + 1))
+        return false;
+    if (b->count == 0)
+        b->offsets[0] = 0;
+    switch (b->tag) {
+    case PP_FLOAT:
+        if (!grow((void **)&b->floats, 8, cap))
+            return false;
+        break;
+    case PP_TIMETZ: case PP_INTERVAL:
+        if (!grow((void **)&b->ints2, 8, cap) || !grow((void **)&b->ints3, 8, cap))
+            return false;
+        /* fallthrough */
+    case PP_BOOL: case PP_INT: case PP_DATE: case PP_TIME: case PP_TIMESTAMP:
+    case PP_TIMESTAMPTZ:
+        if (!grow((void **)&b->ints, 8, cap))
+            return false;
+        break;
+    case PP_ARRAY:
+        if (!grow((void **)&b->elem_offsets, 8, cap + 1) ||
+            !grow((void **)&b->shape_offsets, 8, cap))
+            return false;
+        if (b->count == 0)
+            b->elem_offsets[0] = 0;
+        break;
+    default: break;
+    }
+    b->cap = cap;
+    return true;
+}
+
+static bool reserve_data(pp_colbuf *b, int64_t more)
+{
+    if (b->data_len + more <= b->data_cap)
+        return true;
+    int64_t cap = b->data_cap ? b->data_cap * 2 : 256;
+    while (cap < b->data_len + more)
+        cap *= 2;
+    if (!grow((void **)&b->data, 1, cap))
+        return false;
+    b->data_cap = cap;
+    return true;
+}
+
+static bool append_data(pp_colbuf *b, const char *p, int64_t n, bool nul)
+{
+    if (!reserve_data(b, n + 1))
+        return false;
+    if (n > 0)
+        memcpy(b->data + b->data_len, p, (size_t)n);
+    b->data_len += n;
+    if (nul)
+        b->data[b->data_len++] = '\0';
+    return true;
+}
+
+/* Numeric's binary form (base-10000 digits) to decimal text. */
+static pp_error *numeric_to_text(pp_colbuf *b, const unsigned char *p, int64_t len)
+{
+    if (len < 8)
+        return malformed(OID_NUMERIC, "numeric");
+    int ndigits = (int16_t)get_be(p, 2);
+    int weight = (int16_t)get_be(p + 2, 2);
+    unsigned sign = (unsigned)get_be(p + 4, 2);
+    int dscale = (int16_t)get_be(p + 6, 2);
+    if (ndigits < 0 || dscale < 0 || dscale > 0x3fff || len != 8 + 2 * (int64_t)ndigits)
+        return malformed(OID_NUMERIC, "numeric");
+    const char *special = sign == NUMERIC_NAN ? "NaN" : sign == NUMERIC_PINF ? "Infinity"
+                          : sign == NUMERIC_NINF ? "-Infinity" : NULL;
+    if (special != NULL)
+        return append_data(b, special, (int64_t)strlen(special), true) ? NULL : pp__error_oom();
+    if (sign != NUMERIC_POS && sign != NUMERIC_NEG)
+        return malformed(OID_NUMERIC, "numeric");
+    /* integer part: digit groups 0..weight; fraction: dscale decimal digits */
+    int64_t int_groups = weight >= 0 ? weight + 1 : 0;
+    int64_t need = 2 + int_groups * 4 + 1 + dscale + 1;
+    if (!reserve_data(b, need))
+        return pp__error_oom();
+    char *out = b->data + b->data_len, *start = out;
+    if (sign == NUMERIC_NEG)
+        *out++ = '-';
+    if (int_groups == 0) {
+        *out++ = '0';
+    } else {
+        for (int64_t g = 0; g < int_groups; g++) {
+            int dig = g < ndigits ? (int)get_be(p + 8 + 2 * g, 2) : 0;
+            if (dig > 9999)
+                return malformed(OID_NUMERIC, "numeric");
+            bool leading = g == 0; /* the first group has no leading zeros */
+            for (int div = 1000; div > 0; div /= 10) {
+                int d = dig / div % 10;
+                if (leading && d == 0 && div > 1)
+                    continue;
+                leading = false;
+                *out++ = (char)('0' + d);
+            }
+        }
+    }
+    if (dscale > 0) {
+        *out++ = '.';
+        for (int64_t k = 0; k < dscale; k++) {
+            /* decimal digit k after the point lives in group weight+1+k/4 */
+            int64_t g = weight + 1 + k / 4;
+            int dig = (g >= 0 && g < ndigits) ? (int)get_be(p + 8 + 2 * g, 2) : 0;
+            if (dig > 9999)
+                return malformed(OID_NUMERIC, "numeric");
+            static const int div[] = {1000, 100, 10, 1};
+            *out++ = (char)('0' + dig / div[k % 4] % 10);
+        }
+    }
+    *out++ = '\0';
+    b->data_len += out - start;
+    return NULL;
+}
+
+static pp_error *add_value(pp_colbuf *b, const char *v, int64_t len, bool is_null);
+
+/* Binary array: ndim, has_null, element oid, (dim, lbound) * ndim, then (len, bytes)*. */
+static pp_error *add_array(pp_colbuf *b, const unsigned char *p, int64_t len)
+{
+    int64_t row = b->count;
+    if (len < 12)
+        return malformed(b->oid, "array");
+    int32_t ndim = (int32_t)get_be(p, 4);
+    uint32_t elem_oid = (uint32_t)get_be(p + 8, 4);
+    if (ndim < 0 || ndim > MAX_ARRAY_DIMS || len < 12 + 8 * (int64_t)ndim ||
+        elem_oid != b->elems->oid)
+        return malformed(b->oid, "array");
+    if (b->shapes_len + 1 + 2 * ndim > b->shapes_cap) {
+        int64_t cap = b->shapes_cap ? b->shapes_cap * 2 : 64;
+        while (cap < b->shapes_len + 1 + 2 * ndim)
+            cap *= 2;
+        if (!grow((void **)&b->shapes, 4, cap))
+            return pp__error_oom();
+        b->shapes_cap = cap;
+    }
+    b->shape_offsets[row] = b->shapes_len;
+    int32_t *shape = b->shapes + b->shapes_len;
+    shape[0] = ndim;
+    int64_t total = ndim > 0 ? 1 : 0;
+    for (int32_t d = 0; d < ndim; d++) {
+        int32_t dim = (int32_t)get_be(p + 12 + 8 * d, 4);
+        int32_t lb = (int32_t)get_be(p + 16 + 8 * d, 4);
+        if (dim < 0 || (dim > 0 && total > INT32_MAX / dim))
+            return malformed(b->oid, "array");
+        total *= dim;
+        shape[1 + d] = dim;
+        shape[1 + ndim + d] = lb;
+    }
+    b->shapes_len += 1 + 2 * ndim;
+    const unsigned char *q = p + 12 + 8 * ndim, *end = p + len;
+    for (int64_t k = 0; k < total; k++) {
+        if (end - q < 4)
+            return malformed(b->oid, "array");
+        int32_t elen = (int32_t)get_be(q, 4);
+        q += 4;
+        if (elen < -1 || (elen > 0 && end - q < elen))
+            return malformed(b->oid, "array");
+        pp_error *e = add_value(b->elems, (const char *)q, elen < 0 ? 0 : elen, elen < 0);
+        if (e != NULL)
+            return e;
+        if (elen > 0)
+            q += elen;
+    }
+    if (q != end)
+        return malformed(b->oid, "array");
+    b->elem_offsets[row + 1] = b->elems->count;
+    return NULL;
+}
+
+static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    int64_t k = b->count;
+    switch (b->oid) {
+    case OID_BOOL:
+        if (len != 1)
+            return malformed(b->oid, "bool");
+        b->ints[k] = p[0] != 0;
+        return NULL;
+    case OID_INT2:
+        if (len != 2)
+            return malformed(b->oid, "int2");
+        b->ints[k] = (int16_t)get_be(p, 2);
+        return NULL;
+    case OID_INT4:
+        if (len != 4)
+            return malformed(b->oid, "int4");
+        b->ints[k] = (int32_t)get_be(p, 4);
+        return NULL;
+    case OID_OID:
+        if (len != 4)
+            return malformed(b->oid, "oid");
+        b->ints[k] = (int64_t)(uint32_t)get_be(p, 4);
+        return NULL;
+    case OID_INT8: case OID_TIME: case OID_TIMESTAMP: case OID_TIMESTAMPTZ:
+        if (len != 8)
+            return malformed(b->oid, "8-byte");
+        b->ints[k] = (int64_t)get_be(p, 8);
+        return NULL;
+    case OID_DATE:
+        if (len != 4)
+            return malformed(b->oid, "date");
+        b->ints[k] = (int32_t)get_be(p, 4);
+        return NULL;
+    case OID_FLOAT4: {
+        if (len != 4)
+            return malformed(b->oid, "float4");
+        uint32_t u = (uint32_t)get_be(p, 4);
+        float f;
+        memcpy(&f, &u, 4);
+        b->floats[k] = f;
+        return NULL;
+    }
+    case OID_FLOAT8: {
+        if (len != 8)
+            return malformed(b->oid, "float8");
+        uint64_t u = get_be(p, 8);
+        memcpy(&b->floats[k], &u, 8);
+        return NULL;
+    }
+    case OID_TIMETZ:
+        if (len != 12)
+            return malformed(b->oid, "timetz");
+        b->ints[k] = (int64_t)get_be(p, 8);
+        b->ints2[k] = -(int64_t)(int32_t)get_be(p + 8, 4);
+        b->ints3[k] = 0;
+        return NULL;
+    case OID_INTERVAL:
+        if (len != 16)
+            return malformed(b->oid, "interval");
+        b->ints[k] = (int64_t)get_be(p, 8);
+        b->ints2[k] = (int32_t)get_be(p + 8, 4);
+        b->ints3[k] = (int32_t)get_be(p + 12, 4);
+        return NULL;
+    case OID_UUID:
+        if (len != 16)
+            return malformed(b->oid, "uuid");
+        return append_data(b, v, 16, false) ? NULL : pp__error_oom();
+    case OID_BYTEA:
+        return append_data(b, v, len, false) ? NULL : pp__error_oom();
+    case OID_NUMERIC:
+        return numeric_to_text(b, p, len);
+    case OID_JSONB:
+        if (len < 1 || p[0] != 1)
+            return malformed(b->oid, "jsonb");
+        v++;
+        len--;
+        /* fallthrough */
+    default: /* text-like */
+        if (memchr(v, '\0', (size_t)len) != NULL)
+            return malformed(b->oid, "text");
+        return append_data(b, v, len, true) ? NULL : pp__error_oom();
+    }
+}
+
+static pp_error *add_text(pp_colbuf *b, const char *v, int64_t len)
+{
+    int64_t k = b->count;
+    switch (b->tag) {
+    case PP_BOOL:
+        if (len != 1 || (v[0] != 't' && v[0] != 'f'))
+            return malformed(b->oid, "bool text");
+        b->ints[k] = v[0] == 't';
+        return NULL;
+    case PP_INT: {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0')
+            return malformed(b->oid, "integer text");
+        b->ints[k] = n;
+        return NULL;
+    }
+    case PP_FLOAT: {
+        char *end;
+        double f = strtod(v, &end);
+        if (end == v || *end != '\0')
+            return malformed(b->oid, "float text");
+        b->floats[k] = f;
+        return NULL;
+    }
+    default:
+        return append_data(b, v, len, true) ? NULL : pp__error_oom();
+    }
+}
+
+static pp_error *add_value(pp_colbuf *b, const char *v, int64_t len, bool is_null)
+{
+    if (!reserve_value(b, b->count + 1))
+        return pp__error_oom();
+    int64_t k = b->count;
+    b->nulls[k] = is_null;
+    if (is_null) {
+        b->any_null = true;
+        switch (b->tag) {
+        case PP_FLOAT: b->floats[k] = 0; break;
+        case PP_TIMETZ: case PP_INTERVAL: b->ints2[k] = b->ints3[k] = 0; /* fallthrough */
+        case PP_BOOL: case PP_INT: case PP_DATE: case PP_TIME: case PP_TIMESTAMP:
+        case PP_TIMESTAMPTZ: b->ints[k] = 0; break;
+        case PP_TEXT: case PP_NUMERIC: case PP_JSON:
+            if (!append_data(b, "", 0, true))
+                return pp__error_oom();
+            break;
+        case PP_ARRAY:
+            b->shape_offsets[k] = b->shapes_len;
+            if (b->shapes_len + 1 > b->shapes_cap) {
+                int64_t cap = b->shapes_cap ? b->shapes_cap * 2 : 64;
+                if (!grow((void **)&b->shapes, 4, cap))
+                    return pp__error_oom();
+                b->shapes_cap = cap;
+            }
+            b->shapes[b->shapes_len++] = 0;
+            b->elem_offsets[k + 1] = b->elems->count;
+            break;
+        default: break;
+        }
+    } else {
+        pp_error *e = b->tag == PP_ARRAY ? add_array(b, (const unsigned char *)v, len)
+                      : b->binary        ? add_binary(b, v, len)
+                                         : add_text(b, v, len);
+        if (e != NULL)
+            return e;
+    }
+    b->count++;
+    b->offsets[b->count] = b->data_len;
+    return NULL;
+}
+
+pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err)
+{
+    uint32_t oid = PQftype(r, col);
+    uint32_t elem = binary ? array_element_oid(oid) : 0;
+    int32_t tag = elem ? PP_ARRAY : binary ? binary_tag(oid) : text_tag(oid);
+    if (tag == PP_NULL) {
+        pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "no binary decoder for OID %u", oid));
+        return NULL;
+    }
+    int64_t nrows = PQntuples(r);
+    pp_colbuf *b = colbuf_new(tag, oid, binary);
+    if (b == NULL || !reserve_value(b, nrows > 0 ? nrows : 1) ||
+        (elem && (b->elems = colbuf_new(binary_tag(elem), elem, true)) == NULL)) {
+        pp__colbuf_free(b);
+        pp__fail(err, pp__error_oom());
+        return NULL;
+    }
+    if (elem && !reserve_value(b->elems, 1)) {
+        pp__colbuf_free(b);
+        pp__fail(err, pp__error_oom());
+        return NULL;
+    }
+    for (int64_t row = 0; row < nrows; row++) {
+        bool is_null = PQgetisnull(r, (int)row, col);
+        pp_error *e = add_value(b, PQgetvalue(r, (int)row, col), PQgetlength(r, (int)row, col),
+                                is_null);
+        if (e != NULL) {
+            pp__colbuf_free(b);
+            pp__fail(err, e);
+            return NULL;
+        }
+    }
+    return b;
+}
+
+/* Fills out from b; for arrays, out->elements points into b. */
+void pp__colbuf_export(const pp_colbuf *b, pp_column *out)
+{
+    memset(out, 0, sizeof *out);
+    out->tag = b->tag;
+    out->oid = b->oid;
+    out->count = b->count;
+    out->nulls = b->any_null ? b->nulls : NULL;
+    out->ints = b->ints;
+    out->ints2 = b->ints2;
+    out->ints3 = b->ints3;
+    out->floats = b->floats;
+    out->data = b->data != NULL ? b->data : "";
+    out->data_len = b->data_len;
+    out->offsets = b->offsets;
+    if (b->tag == PP_ARRAY) {
+        pp_colbuf *mb = (pp_colbuf *)b;
+        pp__colbuf_export(b->elems, &mb->exported_elems);
+        out->elements = &b->exported_elems;
+        out->elem_offsets = b->elem_offsets;
+        out->shapes = b->shapes;
+        out->shape_offsets = b->shape_offsets;
+    }
+}

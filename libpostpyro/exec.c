@@ -1,0 +1,655 @@
+/* exec.c — running statements: the statement cache path, the simple-query fallback for
+ * multi-command strings, pipelined batches, and the interruptible wait (PP_PENDING). */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STACK_PARAMS 16
+#define ABORT_SQL "DO $$BEGIN RAISE EXCEPTION 'batch abandoned by the client'; END$$"
+
+static bool is_commit(const char *sql)
+{
+    while (isspace((unsigned char)*sql))
+        sql++;
+    size_t n = strncasecmp(sql, "commit", 6) == 0 ? 6 : strncasecmp(sql, "end", 3) == 0 ? 3 : 0;
+    if (n == 0)
+        return false;
+    sql += n;
+    while (isspace((unsigned char)*sql) || *sql == ';')
+        sql++;
+    return *sql == '\0';
+}
+
+static pp_error *lost_connection(PGconn *pg, bool commit)
+{
+    if (!commit)
+        return pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+    return pp__error_new(PP_ERR_COMMIT_UNKNOWN, "08007",
+                         "the connection was lost during COMMIT: whether the transaction "
+                         "committed is unknown (%s)", PQerrorMessage(pg));
+}
+
+/* Turns a finished result into success or error. Takes ownership of r. */
+static int finish_result(PGconn *pg, PGresult *r, bool binary, bool commit, pp_result **out,
+                         pp_error **err)
+{
+    if (r == NULL)
+        return pp__fail(err, lost_connection(pg, commit));
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+        pp_error *e = PQstatus(pg) == CONNECTION_BAD ? lost_connection(pg, commit)
+                                                     : pp__error_from_result(r);
+        PQclear(r);
+        return pp__fail(err, e);
+    }
+    if (commit && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        PQclear(r);
+        return pp__fail(err, pp__error_new(PP_ERR_INTERNAL, "25P02",
+                                           "COMMIT did not commit: the transaction had failed "
+                                           "and was rolled back"));
+    }
+    pp_result *res = pp__result_new(r, binary);
+    if (res == NULL) {
+        PQclear(r);
+        return pp__fail(err, pp__error_oom());
+    }
+    *out = res;
+    return PP_OK;
+}
+
+/* Leaves COPY states that pp_exec does not serve, so the connection stays usable. */
+static void abort_copy(PGconn *pg, ExecStatusType st)
+{
+    if (st == PGRES_COPY_IN) {
+        PQputCopyEnd(pg, "COPY FROM STDIN is not supported by pp_exec");
+    } else if (st == PGRES_COPY_OUT) {
+        char *buf;
+        while (PQgetCopyData(pg, &buf, 0) > 0)
+            PQfreemem(buf);
+    }
+}
+
+/* Reads every result of the statement in flight. Keeps the last success and the first
+ * error. Returns PP_PENDING (state kept in *ps) when interrupted. */
+static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+{
+    PGconn *pg = conn->pg;
+    for (;;) {
+        int w = pp__wait_ready(pg, true);
+        if (w == 1)
+            return PP_PENDING;
+        if (w < 0) {
+            if (ps->error == NULL)
+                ps->error = lost_connection(pg, ps->commit);
+            break;
+        }
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL)
+            break;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+            abort_copy(pg, st);
+            PQclear(r);
+            if (ps->error == NULL)
+                ps->error = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                          "COPY is not supported here; use the COPY API");
+            continue;
+        }
+        if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+            if (ps->error == NULL)
+                ps->error = PQstatus(pg) == CONNECTION_BAD ? lost_connection(pg, ps->commit)
+                                                           : pp__error_from_result(r);
+            PQclear(r);
+            continue;
+        }
+        PQclear(ps->last);
+        ps->last = r;
+        if (PQstatus(pg) == CONNECTION_BAD)
+            break;
+    }
+    if (ps->error != NULL) {
+        PQclear(ps->last);
+        ps->last = NULL;
+        pp_error *e = ps->error;
+        ps->error = NULL;
+        return pp__fail(err, e);
+    }
+    PGresult *last = ps->last;
+    ps->last = NULL;
+    return finish_result(pg, last, ps->binary, ps->commit, out, err);
+}
+
+/* ---- preparing ---- */
+
+static bool result_ok(const PGresult *r)
+{
+    return r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+}
+
+static const char *sqlstate_of(const PGresult *r)
+{
+    const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+/* Prepares sql as server statement `name` and describes it. *out is a new pp_stmt (key set
+ * from `key`). Multi-command SQL without parameters yields a `simple` entry. */
+static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const char *name,
+                        int32_t nparams, const pp_value *params, pp_stmt **out, pp_error **err)
+{
+    PGconn *pg = conn->pg;
+    pp_stmt *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->key = strdup(key)) == NULL) {
+        free(s);
+        return pp__fail(err, pp__error_oom());
+    }
+    snprintf(s->name, sizeof s->name, "%s", name);
+    PGresult *r = PQprepare(pg, name, sql, 0, NULL);
+    const char *st = sqlstate_of(r);
+    if (!result_ok(r) && nparams > 0 &&
+        (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0)) {
+        /* The server cannot infer a parameter's type: declare the types of the values. */
+        Oid *types = calloc((size_t)nparams, sizeof *types);
+        if (types == NULL) {
+            PQclear(r);
+            pp__stmt_free(s);
+            return pp__fail(err, pp__error_oom());
+        }
+        for (int32_t k = 0; k < nparams; k++)
+            types[k] = pp__oid_for_value(&params[k]);
+        PQclear(r);
+        r = PQprepare(pg, name, sql, nparams, types);
+        free(types);
+    }
+    if (!result_ok(r)) {
+        bool multi = nparams == 0 && strcmp(sqlstate_of(r), "42601") == 0 &&
+                     strchr(sql, ';') != NULL && PQstatus(pg) == CONNECTION_OK;
+        if (multi) {
+            PQclear(r);
+            s->simple = true;
+            *out = s;
+            return PP_OK;
+        }
+        pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        PQclear(r);
+        pp__stmt_free(s);
+        return pp__fail(err, e);
+    }
+    PQclear(r);
+    r = PQdescribePrepared(pg, name);
+    if (!result_ok(r)) {
+        pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        PQclear(r);
+        pp__stmt_free(s);
+        return pp__fail(err, e);
+    }
+    s->nparams = PQnparams(r);
+    s->ncols = PQnfields(r);
+    s->binary_results = true;
+    for (int32_t k = 0; k < s->ncols; k++)
+        if (!pp__has_binary_decoder(PQftype(r, k)))
+            s->binary_results = false;
+    if (s->nparams > 0 &&
+        (s->param_oids = malloc(sizeof *s->param_oids * (size_t)s->nparams)) == NULL) {
+        PQclear(r);
+        pp__stmt_free(s);
+        return pp__fail(err, pp__error_oom());
+    }
+    for (int32_t k = 0; k < s->nparams; k++)
+        s->param_oids[k] = PQparamtype(r, k);
+    PQclear(r);
+    *out = s;
+    return PP_OK;
+}
+
+static void deallocate_on_server(pp_conn *conn, const char *name)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", name);
+    PQclear(PQexec(conn->pg, sql));
+}
+
+/* Finds or makes the statement for sql. *temp is set when the caller must free it. */
+static int lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
+                       const pp_value *params, pp_stmt **out, bool *temp, pp_error **err)
+{
+    *temp = false;
+    if (flags & PP_EXEC_PREPARED) {
+        *out = pp__cache_find(&conn->cache, sql, true);
+        if (*out == NULL)
+            return pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "26000",
+                                               "no prepared statement named \"%s\"", sql));
+        return PP_OK;
+    }
+    if (conn->cache.capacity == 0) {
+        *temp = true;
+        return prepare_stmt(conn, sql, sql, "", nparams, params, out, err);
+    }
+    if ((*out = pp__cache_find(&conn->cache, sql, false)) != NULL)
+        return PP_OK;
+    char name[32];
+    snprintf(name, sizeof name, "pp_%llu", (unsigned long long)++conn->cache.next_id);
+    pp_stmt *s;
+    if (prepare_stmt(conn, sql, sql, name, nparams, params, &s, err) != PP_OK)
+        return PP_ERROR;
+    pp_stmt *evicted;
+    if (pp__cache_add(&conn->cache, s, &evicted) == NULL) {
+        pp__stmt_free(s);
+        return pp__fail(err, pp__error_oom());
+    }
+    if (evicted != NULL) {
+        if (!evicted->simple)
+            deallocate_on_server(conn, evicted->name);
+        pp__stmt_free(evicted);
+    }
+    *out = s;
+    return PP_OK;
+}
+
+static int check_param_count(const pp_stmt *s, int32_t nparams, pp_error **err)
+{
+    if (s->simple && nparams == 0)
+        return PP_OK;
+    if (s->nparams != nparams)
+        return pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "",
+                                           "the statement takes %d parameter%s but %d %s given",
+                                           s->nparams, s->nparams == 1 ? "" : "s", nparams,
+                                           nparams == 1 ? "was" : "were"));
+    return PP_OK;
+}
+
+/* Encodes params for s and sends one Bind/Execute. */
+static int send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams,
+                         const pp_value *params, bool binary, pp_error **err)
+{
+    const char *values_s[STACK_PARAMS];
+    int lengths_s[STACK_PARAMS], formats_s[STACK_PARAMS];
+    pp_encoded enc = {values_s, lengths_s, formats_s};
+    void *heap = NULL;
+    if (nparams > STACK_PARAMS) {
+        heap = malloc((size_t)nparams * (sizeof(char *) + 2 * sizeof(int)));
+        if (heap == NULL)
+            return pp__fail(err, pp__error_oom());
+        enc.values = heap;
+        enc.lengths = (int *)(enc.values + nparams);
+        enc.formats = enc.lengths + nparams;
+    }
+    int rc = pp__encode_params(conn, nparams, params, s->param_oids, &enc, err);
+    if (rc == PP_OK && !PQsendQueryPrepared(conn->pg, s->name, nparams, enc.values, enc.lengths,
+                                            enc.formats, binary ? 1 : 0))
+        rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+    free(heap);
+    return rc;
+}
+
+static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                       uint32_t flags, bool may_retry, pp_result **out, pp_error **err)
+{
+    pp_stmt *s;
+    bool temp;
+    if (lookup_stmt(conn, sql, flags, nparams, params, &s, &temp, err) != PP_OK)
+        return PP_ERROR;
+    if (check_param_count(s, nparams, err) != PP_OK) {
+        if (temp)
+            pp__stmt_free(s);
+        return PP_ERROR;
+    }
+    pp_pending *ps = &conn->pend;
+    memset(ps, 0, sizeof *ps);
+    ps->commit = is_commit(sql);
+    if (s->simple) {
+        if (temp)
+            pp__stmt_free(s);
+        if (!PQsendQuery(conn->pg, sql))
+            return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        return collect(conn, ps, out, err);
+    }
+    ps->binary = s->binary_results && !(flags & PP_EXEC_TEXT);
+    bool cached = !temp && !s->pinned;
+    int rc = send_prepared(conn, s, nparams, params, ps->binary, err);
+    if (temp)
+        pp__stmt_free(s);
+    if (rc != PP_OK)
+        return rc;
+    pp_error *e = NULL;
+    rc = collect(conn, ps, out, &e);
+    if (rc == PP_ERROR && cached && may_retry && PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
+        (strcmp(e->sqlstate, "0A000") == 0 || strcmp(e->sqlstate, "26000") == 0)) {
+        /* A cached plan went stale (ALTER …) or the statement vanished (DISCARD ALL):
+         * prepare it again and retry once, only outside a transaction. */
+        if (strcmp(e->sqlstate, "26000") != 0)
+            deallocate_on_server(conn, s->name);
+        pp_error_free(e);
+        pp__cache_remove(&conn->cache, s);
+        pp__stmt_free(s);
+        return exec_locked(conn, sql, nparams, params, flags, false, out, err);
+    }
+    if (rc == PP_ERROR)
+        return pp__fail(err, e);
+    return rc;
+}
+
+
+int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+            uint32_t flags, pp_result **out, pp_error **err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL || sql == NULL || nparams < 0 || (nparams > 0 && params == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec: bad arguments"));
+    if (nparams > 65535)
+        return pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "54000",
+                                           "%d parameters: PostgreSQL takes at most 65535",
+                                           nparams));
+    if (pp__conn_enter(conn, err) != PP_OK)
+        return PP_ERROR;
+    int rc = exec_locked(conn, sql, nparams, params, flags, true, out, err);
+    if (rc == PP_PENDING)
+        conn->pending = true; /* others wait in pp__conn_enter until pp_resume ends it */
+    pp__conn_leave(conn);
+    return rc;
+}
+
+int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (out != NULL)
+        *out = NULL;
+    if (conn == NULL || out == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_resume: bad arguments"));
+    pthread_mutex_lock(&conn->lock);
+    if (!conn->pending || conn->pg == NULL) {
+        pthread_mutex_unlock(&conn->lock);
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "no statement is pending"));
+    }
+    int rc = collect(conn, &conn->pend, out, err);
+    if (rc != PP_PENDING) {
+        conn->pending = false;
+        pthread_cond_broadcast(&conn->idle);
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return rc;
+}
+
+/* ---- pipelines ---- */
+
+typedef int (*send_fn)(pp_conn *conn, int64_t k, void *ctx, pp_error **err);
+
+/* Sends n commands with send(k) and reads their results, never letting the output buffer
+ * and the server's block each other (non-blocking socket, poll on both directions). All
+ * commands share one Sync, so they run as one implicit transaction. */
+static int run_pipeline(pp_conn *conn, int64_t n, send_fn send, void *ctx, int64_t *counts,
+                        pp_error **err)
+{
+    PGconn *pg = conn->pg;
+    if (n == 0)
+        return PP_OK;
+    if (!PQenterPipelineMode(pg))
+        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
+    if (PQsetnonblocking(pg, 1) != 0) {
+        PQexitPipelineMode(pg);
+        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
+    }
+    pp_error *first = NULL;
+    int64_t sent = 0, done = 0;
+    bool synced = false, sync_seen = false, want_write = false, broken = false;
+    while (!sync_seen && !broken) {
+        while (!synced && !want_write && first == NULL && !broken) {
+            if (sent < n) {
+                pp_error *e = NULL;
+                if (send(conn, sent, ctx, &e) != PP_OK) {
+                    if (e != NULL)
+                        e->index = sent;
+                    first = e != NULL ? e : pp__error_oom();
+                    break;
+                }
+                sent++;
+            }
+            if (sent == n) {
+                if (!PQpipelineSync(pg)) {
+                    broken = true;
+                    break;
+                }
+                synced = true;
+            }
+            int f = PQflush(pg);
+            if (f < 0)
+                broken = true;
+            want_write = f == 1;
+            if (sent % 64 == 0)
+                break; /* read what has arrived before sending more */
+        }
+        if (first != NULL && !synced) {
+            /* A value failed to encode after earlier commands went out: make the server
+             * fail the implicit transaction too, so none of them is kept. */
+            if (sent > 0 && !PQsendQueryParams(pg, ABORT_SQL, 0, NULL, NULL, NULL, NULL, 0))
+                broken = true;
+            if (!broken && !PQpipelineSync(pg))
+                broken = true;
+            synced = true;
+            want_write = PQflush(pg) == 1;
+        }
+        if (broken || !PQconsumeInput(pg)) {
+            broken = true;
+            break;
+        }
+        while (!PQisBusy(pg) && (done < sent || (synced && !sync_seen))) {
+            PGresult *r = PQgetResult(pg);
+            if (r == NULL) { /* end of one command's results */
+                done++;
+                continue;
+            }
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                sync_seen = true;
+            } else if (st == PGRES_FATAL_ERROR) {
+                if (first == NULL) {
+                    first = pp__error_from_result(r);
+                    first->index = done;
+                }
+            } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+                abort_copy(pg, st);
+                if (first == NULL) {
+                    first = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                          "COPY is not supported in a batch");
+                    first->index = done;
+                }
+            } else if (st != PGRES_PIPELINE_ABORTED && counts != NULL) {
+                const char *t = PQcmdTuples(r);
+                counts[done] = t[0] ? strtoll(t, NULL, 10) : -1;
+            }
+            PQclear(r);
+        }
+        if (sync_seen)
+            break;
+        bool need_read = done < sent || synced;
+        short events = (short)((need_read ? POLLIN : 0) | (want_write ? POLLOUT : 0));
+        if (events == 0)
+            continue;
+        struct pollfd p = {.fd = PQsocket(pg), .events = events};
+        int timeout = (!synced && !want_write) ? 0 : -1;
+        if (poll(&p, 1, timeout) < 0 && errno != EINTR) {
+            broken = true;
+            break;
+        }
+        if (want_write && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+            int f = PQflush(pg);
+            if (f < 0)
+                broken = true;
+            want_write = f == 1;
+        }
+    }
+    PQsetnonblocking(pg, 0);
+    if (broken) {
+        pp_error *e = pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        pp_error_free(first);
+        return pp__fail(err, e);
+    }
+    PQexitPipelineMode(pg);
+    if (first != NULL)
+        return pp__fail(err, first);
+    return PP_OK;
+}
+
+typedef struct many_ctx {
+    const pp_stmt *stmt;
+    int32_t nparams;
+    const pp_value *params;
+    int64_t *counts;
+} many_ctx;
+
+static int send_many_row(pp_conn *conn, int64_t k, void *ctx, pp_error **err)
+{
+    many_ctx *m = ctx;
+    int rc = send_prepared(conn, m->stmt, m->nparams, m->params + k * m->nparams, true, err);
+    if (rc != PP_OK && *err != NULL) {
+        /* name the row as well as the parameter */
+        pp_error *e = pp__error_new((*err)->category, (*err)->sqlstate, "row %lld: %s",
+                                    (long long)k, (*err)->message);
+        pp_error_free(*err);
+        *err = e;
+    }
+    return rc;
+}
+
+int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
+                 const pp_value *params, int64_t *affected, pp_error **err)
+{
+    if (affected != NULL)
+        *affected = 0;
+    if (sql == NULL || nparams < 0 || nrows < 0 || (nparams > 0 && nrows > 0 && params == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_many: bad arguments"));
+    if (pp__conn_enter(conn, err) != PP_OK)
+        return PP_ERROR;
+    pp_stmt *s = NULL;
+    bool temp = false;
+    int64_t *counts = NULL;
+    int rc = nrows == 0 ? PP_OK
+             : lookup_stmt(conn, sql, 0, nparams, params, &s, &temp, err);
+    if (rc == PP_OK && s != NULL && s->simple)
+        rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
+                                         "executemany takes a single statement"));
+    if (rc == PP_OK && s != NULL)
+        rc = check_param_count(s, nparams, err);
+    if (rc == PP_OK && s != NULL && (counts = calloc((size_t)nrows, sizeof *counts)) == NULL)
+        rc = pp__fail(err, pp__error_oom());
+    if (rc == PP_OK && s != NULL) {
+        many_ctx m = {s, nparams, params, counts};
+        rc = run_pipeline(conn, nrows, send_many_row, &m, counts, err);
+        if (rc == PP_OK && affected != NULL)
+            for (int64_t k = 0; k < nrows; k++)
+                *affected += counts[k] > 0 ? counts[k] : 0;
+    }
+    free(counts);
+    if (temp)
+        pp__stmt_free(s);
+    pp__conn_leave(conn);
+    return rc;
+}
+
+static int send_batch_sql(pp_conn *conn, int64_t k, void *ctx, pp_error **err)
+{
+    const char *const *sqls = ctx;
+    if (sqls[k] == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "statement %lld is NULL",
+                                           (long long)k));
+    if (!PQsendQueryParams(conn->pg, sqls[k], 0, NULL, NULL, NULL, NULL, 0))
+        return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+    return PP_OK;
+}
+
+int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
+                  pp_error **err)
+{
+    if (n < 0 || (n > 0 && (sqls == NULL || counts == NULL)))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_batch: bad arguments"));
+    if (pp__conn_enter(conn, err) != PP_OK)
+        return PP_ERROR;
+    for (int64_t k = 0; k < n; k++)
+        counts[k] = -1;
+    pp_error *e = NULL;
+    int rc = run_pipeline(conn, n, send_batch_sql, (void *)sqls, counts, &e);
+    if (rc != PP_OK && e != NULL && e->index >= 0 && e->index < n && sqls[e->index] != NULL) {
+        /* quote the failing statement (shortened) in the message */
+        const char *q = sqls[e->index];
+        int len = (int)strnlen(q, 200);
+        pp_error *named = pp__error_new(e->category, e->sqlstate,
+                                        "statement %lld of the batch failed: %s [SQL: %.*s%s]",
+                                        (long long)e->index, e->message, len, q,
+                                        q[len] ? "…" : "");
+        if (named != pp__error_oom()) {
+            named->index = e->index;
+            for (int c = 0; c < 128; c++) {
+                named->fields[c] = e->fields[c];
+                e->fields[c] = NULL;
+            }
+        }
+        pp_error_free(e);
+        e = named;
+    }
+    pp__conn_leave(conn);
+    if (rc != PP_OK)
+        return pp__fail(err, e);
+    return PP_OK;
+}
+
+int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
+{
+    if (name == NULL || sql == NULL || name[0] == '\0')
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_prepare: bad arguments"));
+    if (pp__conn_enter(conn, err) != PP_OK)
+        return PP_ERROR;
+    int rc = PP_OK;
+    if (pp__cache_find(&conn->cache, name, true) != NULL) {
+        rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42P05",
+                                         "prepared statement \"%s\" already exists", name));
+    } else {
+        char server_name[32];
+        snprintf(server_name, sizeof server_name, "pp_n%llu",
+                 (unsigned long long)++conn->cache.next_id);
+        pp_stmt *s, *evicted;
+        rc = prepare_stmt(conn, name, sql, server_name, 0, NULL, &s, err);
+        if (rc == PP_OK && s->simple) {
+            pp__stmt_free(s);
+            rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
+                                             "cannot prepare several commands at once"));
+        } else if (rc == PP_OK) {
+            s->pinned = true;
+            s->user_name = s->key;
+            if (pp__cache_add(&conn->cache, s, &evicted) == NULL) {
+                deallocate_on_server(conn, s->name);
+                pp__stmt_free(s);
+                rc = pp__fail(err, pp__error_oom());
+            }
+        }
+    }
+    pp__conn_leave(conn);
+    return rc;
+}
+
+int pp_deallocate(pp_conn *conn, const char *name, pp_error **err)
+{
+    if (name == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_deallocate: bad arguments"));
+    if (pp__conn_enter(conn, err) != PP_OK)
+        return PP_ERROR;
+    pp_stmt *s = pp__cache_find(&conn->cache, name, true);
+    int rc = PP_OK;
+    if (s == NULL) {
+        rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "26000",
+                                         "no prepared statement named \"%s\"", name));
+    } else {
+        deallocate_on_server(conn, s->name);
+        pp__cache_remove(&conn->cache, s);
+        pp__stmt_free(s);
+    }
+    pp__conn_leave(conn);
+    return rc;
+}

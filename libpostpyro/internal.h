@@ -1,0 +1,142 @@
+/* internal.h — private declarations shared by libpostpyro's source files. */
+#ifndef PP_INTERNAL_H
+#define PP_INTERNAL_H
+
+#include "postpyro.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* PostgreSQL type OIDs the library knows (catalog values, stable across versions). */
+enum {
+    OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT8 = 20, OID_INT2 = 21,
+    OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26, OID_JSON = 114, OID_XML = 142,
+    OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_UNKNOWN = 705, OID_BPCHAR = 1042,
+    OID_VARCHAR = 1043, OID_DATE = 1082, OID_TIME = 1083, OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184, OID_INTERVAL = 1186, OID_TIMETZ = 1266, OID_NUMERIC = 1700,
+    OID_UUID = 2950, OID_JSONB = 3802
+};
+
+/* ---- errors (error.c) ---- */
+struct pp_error {
+    int32_t category;
+    int64_t index;
+    char sqlstate[6];
+    char *message;
+    char *fields[128]; /* by PG_DIAG_* letter */
+};
+
+pp_error *pp__error_new(int32_t category, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+pp_error *pp__error_from_result(const PGresult *res);
+pp_error *pp__error_from_conn(PGconn *pg, int32_t category);
+pp_error *pp__error_oom(void);
+/* Stores e in *err (or frees it when err is NULL); returns PP_ERROR. */
+int pp__fail(pp_error **err, pp_error *e);
+int32_t pp__category_for_sqlstate(const char *sqlstate);
+
+/* ---- statement cache (stmtcache.c) ---- */
+typedef struct pp_stmt {
+    char *key;            /* SQL text, or the user's name for pp_prepare statements */
+    uint64_t hash;
+    char name[32];        /* server-side statement name */
+    char *user_name;      /* pp_prepare name (points into key) or NULL */
+    int32_t nparams;
+    uint32_t *param_oids;
+    int32_t ncols;
+    bool binary_results;  /* every result column has a binary decoder */
+    bool simple;          /* multi-command SQL: run through the simple-query protocol */
+    bool pinned;          /* made by pp_prepare: never evicted */
+    uint64_t last_used;
+} pp_stmt;
+
+typedef struct pp_stmt_cache {
+    pp_stmt **items;
+    int32_t count;
+    int32_t capacity;     /* unpinned entries kept at most */
+    uint64_t clock;
+    uint64_t next_id;
+} pp_stmt_cache;
+
+pp_stmt *pp__cache_find(pp_stmt_cache *c, const char *key, bool named);
+/* Adds a new entry (taking ownership); returns it or NULL on OOM. May evict (the evicted
+ * statement's name is appended to *evicted which the caller deallocates on the server). */
+pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s, pp_stmt **evicted);
+void pp__cache_remove(pp_stmt_cache *c, pp_stmt *s);
+void pp__stmt_free(pp_stmt *s);
+void pp__cache_clear(pp_stmt_cache *c);
+uint64_t pp__hash(const char *s);
+
+/* ---- connections (conn.c) ---- */
+/* What a statement interrupted by a signal still needs until pp_resume finishes it. */
+typedef struct pp_pending {
+    PGresult *last;   /* last successful result so far */
+    pp_error *error;  /* first error so far */
+    bool binary;
+    bool commit;
+} pp_pending;
+
+struct pp_conn {
+    pthread_mutex_t lock;        /* held for every use of pg */
+    pthread_cond_t idle;         /* signalled when `pending` clears */
+    pthread_mutex_t cancel_lock; /* guards `cancel` only */
+    PGconn *pg;
+    PGcancel *cancel;
+    pid_t owner_pid;
+    bool closed;
+    bool pending;                /* a pp_exec awaits pp_resume */
+    pp_pending pend;
+    uint32_t flags;
+    pp_stmt_cache cache;
+    char *notices;
+    size_t notices_len, notices_cap;
+    char *scratch;               /* parameter encoding buffer, reused */
+    size_t scratch_cap;
+};
+
+/* Locks conn and waits until no statement is pending. Fails when closed. */
+int pp__conn_enter(pp_conn *conn, pp_error **err);
+void pp__conn_leave(pp_conn *conn);
+/* Grows conn->scratch to at least n bytes. */
+bool pp__scratch_reserve(pp_conn *conn, size_t n);
+
+/* ---- waiting (conn.c) ---- */
+/* Waits until PQgetResult will not block. Returns 0 ready, 1 interrupted by a signal
+ * (only when interruptible), -1 connection failure. */
+int pp__wait_ready(PGconn *pg, bool interruptible);
+
+/* ---- parameter encoding (encode.c) ---- */
+typedef struct pp_encoded {
+    const char **values;
+    int *lengths;
+    int *formats;
+} pp_encoded;
+
+/* Encodes nparams values for the server types in `oids` into enc (arrays of nparams),
+ * using conn->scratch for bytes that must be built. */
+int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
+                      const uint32_t *oids, pp_encoded *enc, pp_error **err);
+/* The type OID to declare for a value when the server cannot infer one. */
+uint32_t pp__oid_for_value(const pp_value *v);
+const char *pp__type_name(uint32_t oid);
+const char *pp__tag_name(int32_t tag);
+
+/* ---- decoding (decode.c) ---- */
+/* true when results of this type can be requested in binary. */
+bool pp__has_binary_decoder(uint32_t oid);
+
+typedef struct pp_colbuf pp_colbuf;
+/* Builds the decoded column `col` of r. Returns NULL with *err on failure. */
+pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err);
+void pp__colbuf_free(pp_colbuf *b);
+void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
+
+/* ---- results (result.c) ---- */
+pp_result *pp__result_new(PGresult *r, bool binary);
+
+/* ---- time helpers (encode.c) ---- */
+void pp__days_to_ymd(int64_t days, int64_t *y, int *m, int *d);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * postpyro.h — the public API of libpostpyro, a PostgreSQL client library over libpq.
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise):
+ *  - Handles are opaque: pp_conn (a connection), pp_result (the outcome of one statement),
+ *    pp_error (everything the server or the library said about a failure).
+ *  - Functions that can fail return an int status: PP_OK (0) on success, PP_ERROR (-1) on
+ *    failure. When the last parameter is `pp_error **err` and it is not NULL, a failure stores
+ *    a new pp_error there, owned by the caller and freed with pp_error_free(); success stores
+ *    NULL. Passing err == NULL is allowed (the detail is then dropped).
+ *  - Every *_free function accepts NULL.
+ *  - A pp_result does not refer to its connection: it stays valid after pp_close() and
+ *    pp_conn_free(), until pp_result_free().
+ *  - Thread safety: a pp_conn may be used from several threads; every call that touches the
+ *    server takes the connection's mutex for its duration. pp_cancel() never takes it.
+ *    A pp_result may be read from several threads.
+ *  - Strings are UTF-8 (the library sets client_encoding to UTF8 at connect).
+ *
+ * The region between the CDEF markers is read by the Python package's build to produce its
+ * cffi declarations, so it holds only plain declarations, integer #defines and comments.
+ */
+#ifndef POSTPYRO_H
+#define POSTPYRO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* BEGIN CDEF */
+
+/* Version of this header. The library's own is returned by pp_version_number(); a caller
+ * linked against an older library can compare the two. PP_VERSION_NUMBER is
+ * major * 10000 + minor * 100 + patch. PP_ABI_VERSION changes only when a change breaks
+ * callers compiled against an older header (it follows the soname). */
+#define PP_VERSION_MAJOR 0
+#define PP_VERSION_MINOR 1
+#define PP_VERSION_PATCH 0
+#define PP_VERSION_NUMBER 100
+#define PP_ABI_VERSION 1
+
+/* Status codes. */
+#define PP_OK 0
+#define PP_ERROR -1
+/* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT).
+ * The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
+ * stop it). Until then other calls that need the server wait for it to finish. */
+#define PP_PENDING 1
+
+/* Value tags. A tag says how a value is represented in pp_value / pp_column; the
+ * PostgreSQL type itself is the separate OID. Values are only ever appended. */
+#define PP_NULL 0
+#define PP_BOOL 1        /* i: 0 or 1 */
+#define PP_INT 2         /* i: int2, int4, int8, oid */
+#define PP_FLOAT 3       /* f: float4, float8 (NaN, infinities and -0.0 kept) */
+#define PP_TEXT 4        /* ptr/len: UTF-8 text. In results also the text form of any type
+                          * the library has no binary decoder for (the OID says which). */
+#define PP_BYTES 5       /* ptr/len: raw bytes (bytea) */
+#define PP_NUMERIC 6     /* ptr/len: decimal text: "-12.500", "NaN", "Infinity", "-Infinity" */
+#define PP_DATE 7        /* i: days since 2000-01-01; INT32_MAX / INT32_MIN are +/-infinity */
+#define PP_TIME 8        /* i: microseconds since midnight */
+#define PP_TIMETZ 9      /* i: microseconds since midnight; i2: UTC offset, seconds east */
+#define PP_TIMESTAMP 10  /* i: microseconds since 2000-01-01 00:00:00 (no time zone);
+                          * INT64_MAX / INT64_MIN are +/-infinity */
+#define PP_TIMESTAMPTZ 11 /* i: microseconds since 2000-01-01 00:00:00 UTC; same infinities */
+#define PP_INTERVAL 12   /* i: microseconds; i2: days; i3: months */
+#define PP_UUID 13       /* ptr/len: the 16 bytes of the UUID */
+#define PP_JSON 14       /* ptr/len: JSON text (json and jsonb) */
+#define PP_ARRAY 15      /* results: an array, see pp_column.elements / pp_result_array_item;
+                          * parameters: ptr/len is an array literal in PostgreSQL's text form
+                          * ("{1,2,NULL}"), sent for the server to parse */
+
+/* Error categories, derived from the SQLSTATE class (or from the library for failures that
+ * never reached the server). They match the DB-API 2.0 exception classes. */
+#define PP_ERR_NONE 0
+#define PP_ERR_INTERFACE 1      /* misuse of the library: closed connection, bad argument */
+#define PP_ERR_DATABASE 2       /* a server error of no more specific category */
+#define PP_ERR_DATA 3           /* class 22: bad value, out of range, division by zero */
+#define PP_ERR_OPERATIONAL 4    /* connection failures, class 08, 53, 57, 58 */
+#define PP_ERR_INTEGRITY 5      /* class 23: constraint violations */
+#define PP_ERR_INTERNAL 6       /* class XX, class 25/40 states the server reports as internal */
+#define PP_ERR_PROGRAMMING 7    /* class 42, 26, 34, 3D, 3F: bad SQL, unknown objects */
+#define PP_ERR_NOT_SUPPORTED 8  /* class 0A, and features the installed libpq lacks */
+#define PP_ERR_TRANSACTION_ROLLBACK 9 /* class 40: serialization failure, deadlock */
+#define PP_ERR_COMMIT_UNKNOWN 10 /* the connection broke during COMMIT: outcome unknown */
+
+/* Flags for pp_connect(). */
+#define PP_CONNECT_NO_STATEMENT_CACHE 1 /* never keep prepared statements (for PgBouncer in
+                                         * transaction mode); every pp_exec parses anew */
+
+/* Flags for pp_exec(). */
+#define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
+#define PP_EXEC_TEXT 2      /* ask for text-format results (every column arrives as PP_TEXT) */
+
+typedef struct pp_conn pp_conn;
+typedef struct pp_result pp_result;
+typedef struct pp_error pp_error;
+
+/* One tagged value: a statement parameter, or one cell of a result (pp_result_value). Which
+ * fields are meaningful depends on `tag` (see the PP_* tags above). */
+typedef struct pp_value {
+    int32_t tag;
+    uint32_t oid;        /* results: the column's type OID. Parameters: 0, or the type to
+                          * declare when the server cannot infer the parameter's type */
+    int64_t i;
+    int64_t i2;
+    int64_t i3;
+    double f;
+    const char *ptr;     /* results: owned by the pp_result, valid until pp_result_free() */
+    int64_t len;
+    const int32_t *dims; /* results, PP_ARRAY: ndim = i, then dims[0..ndim), then the lower
+                          * bounds at dims[ndim..2*ndim); len = number of elements */
+} pp_value;
+
+/* One result column decoded at once (pp_result_column). All pointers are owned by the
+ * pp_result and valid until pp_result_free(). */
+typedef struct pp_column {
+    int32_t tag;                /* the tag of every non-NULL value (PP_TEXT for text results) */
+    uint32_t oid;               /* the column's type OID (for `elements`: the element type) */
+    int64_t count;              /* number of values (rows, or elements for `elements`) */
+    const uint8_t *nulls;       /* count bytes, 1 where the value is NULL; NULL if none is */
+    const int64_t *ints;        /* count values for BOOL, INT, DATE, TIME, TIMETZ, TIMESTAMP,
+                                 * TIMESTAMPTZ, INTERVAL (0 where NULL) */
+    const int64_t *ints2;       /* TIMETZ: offsets; INTERVAL: days */
+    const int64_t *ints3;       /* INTERVAL: months */
+    const double *floats;       /* FLOAT: count values */
+    const char *data;           /* TEXT, NUMERIC, JSON: every value followed by one NUL byte
+                                 * (a NULL contributes only the NUL), so the whole buffer
+                                 * splits on NUL into count strings. BYTES, UUID: values back
+                                 * to back (use offsets) */
+    int64_t data_len;           /* bytes in data, including the NULs */
+    const int64_t *offsets;     /* count + 1 offsets into data: value k is
+                                 * [offsets[k], offsets[k+1]) (including its NUL, if any) */
+    const struct pp_column *elements; /* ARRAY: every element of every row, row by row */
+    const int64_t *elem_offsets; /* ARRAY: count + 1: row k's elements are
+                                  * elements[elem_offsets[k] .. elem_offsets[k+1]) */
+    const int32_t *shapes;      /* ARRAY: row k's shape starts at shapes[shape_offsets[k]]:
+                                 * ndim, dims[ndim], lower bounds[ndim] (ndim 0: empty) */
+    const int64_t *shape_offsets; /* ARRAY: count offsets into shapes */
+} pp_column;
+
+/* ---- Versions ---------------------------------------------------------------------- */
+
+/* The library's version as "major.minor.patch". Static storage; never NULL. */
+const char *pp_version(void);
+/* The library's PP_VERSION_NUMBER. */
+int32_t pp_version_number(void);
+/* The library's PP_ABI_VERSION: a caller built for another ABI must not use it. */
+int32_t pp_abi_version(void);
+/* The version of the libpq the library runs with (PQlibVersion(), e.g. 150018). */
+int32_t pp_libpq_version(void);
+
+/* ---- Errors ------------------------------------------------------------------------ */
+
+/* The PP_ERR_* category. */
+int32_t pp_error_category(const pp_error *err);
+/* The primary message. Never NULL (may be ""); owned by err. */
+const char *pp_error_message(const pp_error *err);
+/* The five-character SQLSTATE, or "" when the failure did not come from the server (the
+ * library's own errors use "08xxx" for connection failures). Never NULL; owned by err. */
+const char *pp_error_sqlstate(const pp_error *err);
+/* A diagnostic field by its libpq code (the PG_DIAG_* letters: 'S' severity, 'C' sqlstate,
+ * 'M' message, 'D' detail, 'H' hint, 'P' position, 'p' internal position, 'q' internal
+ * query, 'W' context, 's' schema, 't' table, 'c' column, 'd' data type, 'n' constraint,
+ * 'F' file, 'L' line, 'R' routine). NULL when absent; owned by err. */
+const char *pp_error_field(const pp_error *err, int32_t code);
+/* For pp_exec_batch / pp_exec_many: the 0-based index of the statement or parameter row that
+ * failed; -1 otherwise. */
+int64_t pp_error_index(const pp_error *err);
+void pp_error_free(pp_error *err);
+
+/* ---- Connections ------------------------------------------------------------------- */
+
+/* Opens a connection. `conninfo` is anything PQconnectdb accepts: a URL
+ * ("postgresql://user:pw@host:5432/db?sslmode=require&connect_timeout=10") or key=value
+ * pairs; several hosts are tried in order. `flags`: PP_CONNECT_* bits.
+ * Returns a new handle (free with pp_conn_free) or NULL with *err set (category
+ * PP_ERR_OPERATIONAL; the message never contains the password). */
+pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
+
+/* Closes the connection to the server. Safe to call twice. Results stay valid. In a process
+ * forked from the one that connected, it only forgets the socket (the parent keeps its
+ * session). Waits for a statement running in another thread to finish. */
+void pp_close(pp_conn *conn);
+
+/* 1 when pp_close() was called or the connection broke, else 0. */
+int32_t pp_is_closed(pp_conn *conn);
+
+/* Closes (if needed) and frees the handle. The caller must not use conn afterwards. */
+void pp_conn_free(pp_conn *conn);
+
+/* Round trip to the server: 1 when it answered, 0 when closed or dead. Never fails. */
+int32_t pp_ping(pp_conn *conn);
+
+/* Asks the server to cancel the statement running on conn (from any thread; does not wait
+ * for the connection's mutex). A cancel that arrives when nothing runs does nothing. */
+int pp_cancel(pp_conn *conn, pp_error **err);
+
+/* A property of the connection as a new string (free with pp_free), or NULL when the key is
+ * unknown or the connection is closed. Keys: "host", "port", "dbname", "user",
+ * "application_name", "server_version" (e.g. "150018"), "backend_pid", "client_encoding",
+ * "ssl" ("on"/"off"), "transaction_status" ("idle", "active", "intransaction", "inerror",
+ * "unknown"), "server_encoding", "timezone". Never the password. */
+char *pp_conn_info(pp_conn *conn, const char *key);
+
+/* PQtransactionStatus of the connection: 0 idle, 1 active, 2 in transaction, 3 in failed
+ * transaction, 4 unknown (closed or broken). */
+int32_t pp_transaction_status(pp_conn *conn);
+
+/* Collected server notices (NOTICE, WARNING, …) since the last call, each message followed
+ * by a NUL byte; a new string (free with pp_free), NULL when there are none. */
+char *pp_take_notices(pp_conn *conn, int64_t *len);
+
+/* Sets the statement-cache capacity (0 turns caching off and drops every cached statement).
+ * Default 256. */
+int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
+
+/* ---- Statements -------------------------------------------------------------------- */
+
+/* Runs one statement. `params` holds nparams tagged values ($1 … $n). The statement is
+ * prepared once per connection and kept in the statement cache; each parameter is encoded to
+ * the type the server describes for it. A PP_TEXT parameter is sent as text for the server to
+ * parse, whatever its type; PP_NULL is a NULL of any type; any other tag that cannot become
+ * the parameter's type fails before anything is sent (PP_ERR_PROGRAMMING, the message names
+ * the parameter, the tag and the server type). Integers are range-checked. A statement
+ * without parameters that holds several commands runs through the simple-query protocol and
+ * yields the last command's result (text format).
+ * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
+ * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits. */
+int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+            uint32_t flags, pp_result **out, pp_error **err);
+
+/* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
+ * nothing is pending fails with PP_ERR_INTERFACE. */
+int pp_resume(pp_conn *conn, pp_result **out, pp_error **err);
+
+/* Runs the same statement once per row of parameters, pipelined: every row is sent before
+ * any answer is read (one round trip). `params` holds nrows * nparams values, row after row.
+ * All rows run in one transaction (an implicit one unless the connection is already inside
+ * one): on a failure nothing is kept and pp_error_index tells the failing row. *affected
+ * (if not NULL) receives the total affected-row count. */
+int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
+                 const pp_value *params, int64_t *affected, pp_error **err);
+
+/* Runs n SQL strings (each a single statement without parameters) pipelined in one
+ * transaction: all commit or none does. counts[k] (caller-allocated, n entries) receives each
+ * statement's affected-row count (-1 for statements that report none). On failure
+ * pp_error_index tells which statement failed and the message quotes it. */
+int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
+                  pp_error **err);
+
+/* Prepares `sql` under `name` on the server (kept until the connection closes or
+ * pp_deallocate). Run it with pp_exec(conn, name, …, PP_EXEC_PREPARED, …). */
+int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err);
+
+/* Drops a statement made by pp_prepare. */
+int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
+
+/* ---- Results ----------------------------------------------------------------------- */
+
+int64_t pp_result_nrows(const pp_result *res);
+int32_t pp_result_ncols(const pp_result *res);
+/* Column name, owned by res. NULL when col is out of range. */
+const char *pp_result_column_name(const pp_result *res, int32_t col);
+/* Column type OID; 0 when col is out of range. */
+uint32_t pp_result_column_type(const pp_result *res, int32_t col);
+/* Type modifier of the column (e.g. varchar length + 4, numeric precision); -1 if none. */
+int32_t pp_result_column_typmod(const pp_result *res, int32_t col);
+/* Rows affected by INSERT/UPDATE/DELETE/MERGE/SELECT/COPY/…; -1 when the command reports
+ * none (DDL). */
+int64_t pp_result_rows_affected(const pp_result *res);
+/* The command tag ("INSERT 0 3", "CREATE TABLE", …); owned by res, never NULL. */
+const char *pp_result_command(const pp_result *res);
+/* 1 when the result has columns (a row-returning statement), else 0. */
+int32_t pp_result_has_rows(const pp_result *res);
+
+/* Decodes a whole column at once into *out. The arrays it points to are owned by res and
+ * valid until pp_result_free; a second call returns the same arrays. Fails (PP_ERR_DATA) on
+ * malformed server data, or (PP_ERR_INTERFACE) for a column out of range. */
+int pp_result_column(pp_result *res, int32_t col, pp_column *out, pp_error **err);
+
+/* One cell, tagged. Pointers in *out are owned by res. Same failures as pp_result_column. */
+int pp_result_value(pp_result *res, int64_t row, int32_t col, pp_value *out, pp_error **err);
+
+/* Element `index` (0-based, row-major over all dimensions) of the array in a PP_ARRAY cell. */
+int pp_result_array_item(pp_result *res, int64_t row, int32_t col, int64_t index,
+                         pp_value *out, pp_error **err);
+
+void pp_result_free(pp_result *res);
+
+/* Frees a string returned by this library. */
+void pp_free(void *ptr);
+
+/* END CDEF */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POSTPYRO_H */

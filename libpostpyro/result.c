@@ -1,0 +1,180 @@
+/* result.c — pp_result: one statement's outcome; columns are decoded on first request and
+ * kept until the result is freed. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_result {
+    PGresult *r;
+    bool binary;
+    int32_t ncols;
+    int64_t nrows;
+    pthread_mutex_t lock; /* guards cols */
+    pp_colbuf **cols;
+};
+
+pp_result *pp__result_new(PGresult *r, bool binary)
+{
+    pp_result *res = calloc(1, sizeof *res);
+    if (res == NULL)
+        return NULL;
+    res->ncols = PQnfields(r);
+    if ((res->ncols > 0 && (res->cols = calloc((size_t)res->ncols, sizeof *res->cols)) == NULL) ||
+        pthread_mutex_init(&res->lock, NULL) != 0) {
+        free(res->cols);
+        free(res);
+        return NULL;
+    }
+    res->r = r;
+    res->binary = binary;
+    res->nrows = PQntuples(r);
+    return res;
+}
+
+void pp_result_free(pp_result *res)
+{
+    if (res == NULL)
+        return;
+    for (int32_t k = 0; k < res->ncols; k++)
+        pp__colbuf_free(res->cols[k]);
+    free(res->cols);
+    PQclear(res->r);
+    pthread_mutex_destroy(&res->lock);
+    free(res);
+}
+
+int64_t pp_result_nrows(const pp_result *res) { return res ? res->nrows : 0; }
+
+int32_t pp_result_ncols(const pp_result *res) { return res ? res->ncols : 0; }
+
+const char *pp_result_column_name(const pp_result *res, int32_t col)
+{
+    return res && col >= 0 && col < res->ncols ? PQfname(res->r, col) : NULL;
+}
+
+uint32_t pp_result_column_type(const pp_result *res, int32_t col)
+{
+    return res && col >= 0 && col < res->ncols ? PQftype(res->r, col) : 0;
+}
+
+int32_t pp_result_column_typmod(const pp_result *res, int32_t col)
+{
+    return res && col >= 0 && col < res->ncols ? PQfmod(res->r, col) : -1;
+}
+
+int64_t pp_result_rows_affected(const pp_result *res)
+{
+    if (res == NULL)
+        return -1;
+    const char *n = PQcmdTuples(res->r);
+    return n[0] ? strtoll(n, NULL, 10) : -1;
+}
+
+const char *pp_result_command(const pp_result *res)
+{
+    const char *s = res ? PQcmdStatus(res->r) : NULL;
+    return s ? s : "";
+}
+
+int32_t pp_result_has_rows(const pp_result *res)
+{
+    return res && PQresultStatus(res->r) == PGRES_TUPLES_OK;
+}
+
+/* The decoded column, building it on first use. */
+static const pp_colbuf *column(pp_result *res, int32_t col, pp_error **err)
+{
+    if (res == NULL || col < 0 || col >= res->ncols) {
+        pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "column %d out of range", col));
+        return NULL;
+    }
+    pthread_mutex_lock(&res->lock);
+    if (res->cols[col] == NULL)
+        res->cols[col] = pp__decode_column(res->r, col, res->binary, err);
+    pp_colbuf *b = res->cols[col];
+    pthread_mutex_unlock(&res->lock);
+    return b;
+}
+
+int pp_result_column(pp_result *res, int32_t col, pp_column *out, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    const pp_colbuf *b = column(res, col, err);
+    if (b == NULL)
+        return PP_ERROR;
+    pthread_mutex_lock(&res->lock);
+    pp__colbuf_export(b, out);
+    pthread_mutex_unlock(&res->lock);
+    return PP_OK;
+}
+
+/* Value k of an exported column into out. */
+static void cell(const pp_column *c, int64_t k, pp_value *out)
+{
+    memset(out, 0, sizeof *out);
+    out->oid = c->oid;
+    if (c->nulls != NULL && c->nulls[k]) {
+        out->tag = PP_NULL;
+        return;
+    }
+    out->tag = c->tag;
+    switch (c->tag) {
+    case PP_FLOAT: out->f = c->floats[k]; break;
+    case PP_TIMETZ: case PP_INTERVAL:
+        out->i2 = c->ints2[k];
+        out->i3 = c->ints3[k];
+        /* fallthrough */
+    case PP_BOOL: case PP_INT: case PP_DATE: case PP_TIME: case PP_TIMESTAMP:
+    case PP_TIMESTAMPTZ: out->i = c->ints[k]; break;
+    case PP_TEXT: case PP_NUMERIC: case PP_JSON:
+        out->ptr = c->data + c->offsets[k];
+        out->len = c->offsets[k + 1] - c->offsets[k] - 1; /* without its NUL */
+        break;
+    case PP_BYTES: case PP_UUID:
+        out->ptr = c->data + c->offsets[k];
+        out->len = c->offsets[k + 1] - c->offsets[k];
+        break;
+    case PP_ARRAY: {
+        const int32_t *shape = c->shapes + c->shape_offsets[k];
+        out->i = shape[0];
+        out->dims = shape + 1;
+        out->len = c->elem_offsets[k + 1] - c->elem_offsets[k];
+        break;
+    }
+    default: break;
+    }
+}
+
+int pp_result_value(pp_result *res, int64_t row, int32_t col, pp_value *out, pp_error **err)
+{
+    pp_column c;
+    if (pp_result_column(res, col, &c, err) != PP_OK)
+        return PP_ERROR;
+    if (row < 0 || row >= c.count)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "row %lld out of range",
+                                           (long long)row));
+    cell(&c, row, out);
+    return PP_OK;
+}
+
+int pp_result_array_item(pp_result *res, int64_t row, int32_t col, int64_t index,
+                         pp_value *out, pp_error **err)
+{
+    pp_column c;
+    if (pp_result_column(res, col, &c, err) != PP_OK)
+        return PP_ERROR;
+    if (c.tag != PP_ARRAY)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "column %d is not an array",
+                                           col));
+    if (row < 0 || row >= c.count)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "row %lld out of range",
+                                           (long long)row));
+    int64_t first = c.elem_offsets[row], n = c.elem_offsets[row + 1] - first;
+    if (index < 0 || index >= n)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "array index %lld out of range",
+                                           (long long)index));
+    cell(c.elements, first + index, out);
+    return PP_OK;
+}

@@ -1,0 +1,95 @@
+/* stmtcache.c — per-connection cache of prepared statements, keyed by SQL text (LRU). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t pp__hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void pp__stmt_free(pp_stmt *s)
+{
+    if (s == NULL)
+        return;
+    free(s->key);
+    free(s->param_oids);
+    free(s);
+}
+
+pp_stmt *pp__cache_find(pp_stmt_cache *c, const char *key, bool named)
+{
+    uint64_t h = pp__hash(key);
+    for (int32_t k = 0; k < c->count; k++) {
+        pp_stmt *s = c->items[k];
+        if (s->hash == h && (s->user_name != NULL) == named && strcmp(s->key, key) == 0) {
+            s->last_used = ++c->clock;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static int32_t unpinned_count(const pp_stmt_cache *c)
+{
+    int32_t n = 0;
+    for (int32_t k = 0; k < c->count; k++)
+        n += !c->items[k]->pinned;
+    return n;
+}
+
+static void remove_at(pp_stmt_cache *c, int32_t k)
+{
+    c->items[k] = c->items[c->count - 1];
+    c->count--;
+}
+
+pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s, pp_stmt **evicted)
+{
+    *evicted = NULL;
+    if (!s->pinned && unpinned_count(c) >= c->capacity && c->capacity > 0) {
+        int32_t victim = -1;
+        for (int32_t k = 0; k < c->count; k++)
+            if (!c->items[k]->pinned &&
+                (victim < 0 || c->items[k]->last_used < c->items[victim]->last_used))
+                victim = k;
+        if (victim >= 0) {
+            *evicted = c->items[victim];
+            remove_at(c, victim);
+        }
+    }
+    if (c->count % 16 == 0) {
+        pp_stmt **grown = realloc(c->items, sizeof *grown * (size_t)(c->count + 16));
+        if (grown == NULL)
+            return NULL;
+        c->items = grown;
+    }
+    s->hash = pp__hash(s->key);
+    s->last_used = ++c->clock;
+    c->items[c->count++] = s;
+    return s;
+}
+
+void pp__cache_remove(pp_stmt_cache *c, pp_stmt *s)
+{
+    for (int32_t k = 0; k < c->count; k++)
+        if (c->items[k] == s) {
+            remove_at(c, k);
+            return;
+        }
+}
+
+void pp__cache_clear(pp_stmt_cache *c)
+{
+    for (int32_t k = 0; k < c->count; k++)
+        pp__stmt_free(c->items[k]);
+    free(c->items);
+    c->items = NULL;
+    c->count = 0;
+}

@@ -1,0 +1,75 @@
+/* harness.h — a tiny test harness for the C tests: CHECK macros and a connection to the
+ * throwaway server named by PP_TEST_DSN. Each test program prints "N passed, N failed". */
+#ifndef PP_TEST_HARNESS_H
+#define PP_TEST_HARNESS_H
+
+#include "postpyro.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tests_passed, tests_failed;
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (cond) {                                                                        \
+            tests_passed++;                                                                \
+        } else {                                                                           \
+            tests_failed++;                                                                \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);       \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_OK(call, errvar)                                                             \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        CHECK(rc_ == PP_OK);                                                               \
+        if (rc_ != PP_OK)                                                                  \
+            fprintf(stderr, "  error: %s\n", pp_error_message(errvar));                    \
+        pp_error_free(errvar);                                                             \
+        errvar = NULL;                                                                     \
+    } while (0)
+
+static const char *test_dsn(void)
+{
+    const char *dsn = getenv("PP_TEST_DSN");
+    if (dsn == NULL) {
+        fprintf(stderr, "PP_TEST_DSN is not set: run through `make check`\n");
+        exit(2);
+    }
+    return dsn;
+}
+
+static pp_conn *test_connect(void)
+{
+    pp_error *err = NULL;
+    pp_conn *c = pp_connect(test_dsn(), 0, &err);
+    if (c == NULL) {
+        fprintf(stderr, "cannot connect: %s\n", pp_error_message(err));
+        exit(2);
+    }
+    return c;
+}
+
+/* Runs sql without parameters; returns the result or NULL (error printed and counted). */
+static pp_result *run(pp_conn *c, const char *sql)
+{
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    if (pp_exec(c, sql, 0, NULL, 0, &r, &err) != PP_OK) {
+        fprintf(stderr, "  %s: %s\n", sql, pp_error_message(err));
+        tests_failed++;
+    }
+    pp_error_free(err);
+    return r;
+}
+
+static int test_summary(void)
+{
+    printf("%d passed, %d failed\n", tests_passed, tests_failed);
+    return tests_failed == 0 ? 0 : 1;
+}
+
+#endif

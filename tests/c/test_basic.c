@@ -1,0 +1,197 @@
+/* test_basic.c — connecting, running statements with parameters, reading results by cell
+ * and by column, batches, prepared statements, info, ping, close. */
+#include "harness.h"
+
+static void test_versions(void)
+{
+    CHECK(pp_version_number() == PP_VERSION_NUMBER);
+    CHECK(pp_abi_version() == PP_ABI_VERSION);
+    CHECK(strcmp(pp_version(), "0.1.0") == 0);
+    CHECK(pp_libpq_version() >= 140000);
+}
+
+static void test_query_with_params(pp_conn *c)
+{
+    pp_value params[3] = {
+        {.tag = PP_INT, .i = 41},
+        {.tag = PP_TEXT, .ptr = "héllo", .len = (int64_t)strlen("héllo")},
+        {.tag = PP_NULL},
+    };
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK_OK(pp_exec(c, "SELECT $1::int4 + 1 AS n, $2::text AS s, $3::float8 AS f", 3, params,
+                     0, &r, &err), err);
+    CHECK(pp_result_nrows(r) == 1);
+    CHECK(pp_result_ncols(r) == 3);
+    CHECK(strcmp(pp_result_column_name(r, 0), "n") == 0);
+    CHECK(pp_result_column_type(r, 0) == 23);
+    pp_value v;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.tag == PP_INT && v.i == 42);
+    CHECK_OK(pp_result_value(r, 0, 1, &v, &err), err);
+    CHECK(v.tag == PP_TEXT && v.len == (int64_t)strlen("héllo") && memcmp(v.ptr, "héllo", 6) == 0);
+    CHECK_OK(pp_result_value(r, 0, 2, &v, &err), err);
+    CHECK(v.tag == PP_NULL);
+    CHECK(pp_result_value(r, 1, 0, &v, &err) == PP_ERROR);
+    CHECK(pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    pp_result_free(r);
+}
+
+static void test_column_export(pp_conn *c)
+{
+    pp_result *r = run(c, "SELECT g, g::text, CASE WHEN g % 2 = 0 THEN NULL ELSE g * 0.5 END "
+                          "FROM generate_series(1, 1000) g");
+    pp_column col;
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_column(r, 0, &col, &err), err);
+    CHECK(col.tag == PP_INT && col.count == 1000 && col.ints[999] == 1000 && col.nulls == NULL);
+    CHECK_OK(pp_result_column(r, 1, &col, &err), err);
+    CHECK(col.tag == PP_TEXT && strcmp(col.data + col.offsets[9], "10") == 0);
+    CHECK(col.data_len == col.offsets[1000]);
+    CHECK_OK(pp_result_column(r, 2, &col, &err), err);
+    CHECK(col.tag == PP_NUMERIC && col.nulls != NULL && col.nulls[1] == 1 && col.nulls[0] == 0);
+    CHECK(strcmp(col.data + col.offsets[2], "1.5") == 0);
+    pp_result_free(r);
+}
+
+static void test_execute_counts(pp_conn *c)
+{
+    pp_result_free(run(c, "DROP TABLE IF EXISTS t_basic"));
+    pp_result_free(run(c, "CREATE TABLE t_basic (id serial PRIMARY KEY, name text)"));
+    pp_result *r = run(c, "INSERT INTO t_basic (name) VALUES ('a'), ('b') RETURNING id");
+    CHECK(pp_result_rows_affected(r) == 2);
+    CHECK(pp_result_has_rows(r) == 1);
+    CHECK(strcmp(pp_result_command(r), "INSERT 0 2") == 0);
+    pp_result_free(r);
+    r = run(c, "CREATE TEMP TABLE t_tmp (x int)");
+    CHECK(pp_result_rows_affected(r) == -1 && pp_result_has_rows(r) == 0);
+    pp_result_free(r);
+}
+
+static void test_exec_many_and_batch(pp_conn *c)
+{
+    enum { N = 5000 };
+    pp_value *params = calloc(2 * N, sizeof *params);
+    char (*names)[16] = calloc(N, 16);
+    for (int k = 0; k < N; k++) {
+        snprintf(names[k], 16, "n%d", k);
+        params[2 * k] = (pp_value){.tag = PP_INT, .i = k};
+        params[2 * k + 1] = (pp_value){.tag = PP_TEXT, .ptr = names[k], .len = (int64_t)strlen(names[k])};
+    }
+    pp_result_free(run(c, "CREATE TEMP TABLE t_many (a int, b text)"));
+    int64_t affected = 0;
+    pp_error *err = NULL;
+    CHECK_OK(pp_exec_many(c, "INSERT INTO t_many VALUES ($1, $2)", 2, N, params, &affected, &err),
+             err);
+    CHECK(affected == N);
+    /* a failing row keeps nothing of the batch */
+    params[2 * 10].i = 1L << 40; /* out of int4 range: refused before sending */
+    CHECK(pp_exec_many(c, "INSERT INTO t_many VALUES ($1, $2)", 2, N, params, &affected, &err) ==
+          PP_ERROR);
+    CHECK(pp_error_index(err) == 10 && pp_error_category(err) == PP_ERR_DATA);
+    pp_error_free(err);
+    err = NULL;
+    pp_result *r = run(c, "SELECT count(*) FROM t_many");
+    pp_value v;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.i == N);
+    pp_result_free(r);
+
+    const char *sqls[] = {"INSERT INTO t_many VALUES (1, 'x')", "UPDATE t_many SET b = 'y' WHERE a < 3",
+                          "DELETE FROM t_many WHERE a = 4"};
+    int64_t counts[3];
+    CHECK_OK(pp_exec_batch(c, 3, sqls, counts, &err), err);
+    CHECK(counts[0] == 1 && counts[1] == 4 && counts[2] == 1);
+    const char *bad[] = {"INSERT INTO t_many VALUES (1, 'x')", "SELECT 1/0", "INSERT INTO t_many VALUES (2, 'z')"};
+    CHECK(pp_exec_batch(c, 3, bad, counts, &err) == PP_ERROR);
+    CHECK(pp_error_index(err) == 1 && strcmp(pp_error_sqlstate(err), "22012") == 0);
+    CHECK(strstr(pp_error_message(err), "SELECT 1/0") != NULL);
+    pp_error_free(err);
+    err = NULL;
+    r = run(c, "SELECT count(*) FROM t_many");
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.i == N); /* +1 -1 from the first batch; nothing from the failed one */
+    pp_result_free(r);
+    free(params);
+    free(names);
+}
+
+static void test_prepared(pp_conn *c)
+{
+    pp_error *err = NULL;
+    CHECK_OK(pp_prepare(c, "double_it", "SELECT $1::int8 * 2", &err), err);
+    pp_value p = {.tag = PP_INT, .i = 21};
+    pp_result *r = NULL;
+    CHECK_OK(pp_exec(c, "double_it", 1, &p, PP_EXEC_PREPARED, &r, &err), err);
+    pp_value v;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.i == 42);
+    pp_result_free(r);
+    CHECK(pp_prepare(c, "double_it", "SELECT 1", &err) == PP_ERROR);
+    pp_error_free(err);
+    err = NULL;
+    CHECK_OK(pp_deallocate(c, "double_it", &err), err);
+    CHECK(pp_exec(c, "double_it", 1, &p, PP_EXEC_PREPARED, &r, &err) == PP_ERROR);
+    CHECK(pp_error_category(err) == PP_ERR_PROGRAMMING);
+    pp_error_free(err);
+}
+
+static void test_multi_statement(pp_conn *c)
+{
+    pp_result *r = run(c, "SELECT 1; SELECT 'two' AS x");
+    pp_value v;
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.tag == PP_TEXT && v.len == 3 && memcmp(v.ptr, "two", 3) == 0);
+    pp_result_free(r);
+}
+
+static void test_info_ping_close(pp_conn *c)
+{
+    char *s = pp_conn_info(c, "dbname");
+    CHECK(s != NULL && s[0] != '\0');
+    pp_free(s);
+    s = pp_conn_info(c, "transaction_status");
+    CHECK(s != NULL && strcmp(s, "idle") == 0);
+    pp_free(s);
+    CHECK(pp_conn_info(c, "password") == NULL);
+    CHECK(pp_ping(c) == 1);
+    CHECK(pp_transaction_status(c) == 0);
+    int64_t len = 0;
+    pp_free(pp_take_notices(c, &len)); /* drop earlier ones: the buffer is NUL-separated */
+    pp_result_free(run(c, "DO $$BEGIN RAISE NOTICE 'hello notice'; END$$"));
+    char *notices = pp_take_notices(c, &len);
+    CHECK(notices != NULL && strstr(notices, "hello notice") != NULL);
+    pp_free(notices);
+    pp_result *r = run(c, "SELECT 'outlives' AS x");
+    pp_close(c);
+    pp_close(c);
+    CHECK(pp_is_closed(c) == 1);
+    CHECK(pp_ping(c) == 0);
+    pp_value v;
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err); /* results outlive the connection */
+    CHECK(v.len == 8);
+    pp_result_free(r);
+    pp_result *r2 = NULL;
+    CHECK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r2, &err) == PP_ERROR);
+    CHECK(pp_error_category(err) == PP_ERR_INTERFACE && r2 == NULL);
+    pp_error_free(err);
+}
+
+int main(void)
+{
+    test_versions();
+    pp_conn *c = test_connect();
+    test_query_with_params(c);
+    test_column_export(c);
+    test_execute_counts(c);
+    test_exec_many_and_batch(c);
+    test_prepared(c);
+    test_multi_statement(c);
+    test_info_ping_close(c);
+    pp_conn_free(c);
+    pp_conn_free(NULL);
+    return test_summary();
+}
