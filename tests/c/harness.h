@@ -32,7 +32,7 @@ static int tests_passed, tests_failed;
         errvar = NULL;                                                                     \
     } while (0)
 
-static const char *test_dsn(void)
+static inline const char *test_dsn(void)
 {
     const char *dsn = getenv("PP_TEST_DSN");
     if (dsn == NULL) {
@@ -42,7 +42,7 @@ static const char *test_dsn(void)
     return dsn;
 }
 
-static pp_conn *test_connect(void)
+static inline pp_conn *test_connect(void)
 {
     pp_error *err = NULL;
     pp_conn *c = pp_connect(test_dsn(), 0, &err);
@@ -54,7 +54,7 @@ static pp_conn *test_connect(void)
 }
 
 /* Runs sql without parameters; returns the result or NULL (error printed and counted). */
-static pp_result *run(pp_conn *c, const char *sql)
+static inline pp_result *run(pp_conn *c, const char *sql)
 {
     pp_result *r = NULL;
     pp_error *err = NULL;
@@ -66,7 +66,7 @@ static pp_result *run(pp_conn *c, const char *sql)
     return r;
 }
 
-static int test_summary(void)
+static inline int test_summary(void)
 {
     printf("%d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed == 0 ? 0 : 1;

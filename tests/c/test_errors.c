@@ -1,0 +1,170 @@
+/* test_errors.c — failures carry SQLSTATE, category and every diagnostic field, and leave
+ * the connection usable; connection failures; cancel; the PP_PENDING protocol. */
+#include "harness.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+static pp_error *fail_with(pp_conn *c, const char *sql)
+{
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_exec(c, sql, 0, NULL, 0, &r, &err) == PP_ERROR);
+    CHECK(r == NULL && err != NULL);
+    CHECK(pp_ping(c) == 1); /* still usable */
+    return err;
+}
+
+static void test_server_errors(pp_conn *c)
+{
+    pp_error *e = fail_with(c, "SELEC 1");
+    CHECK(strcmp(pp_error_sqlstate(e), "42601") == 0);
+    CHECK(pp_error_category(e) == PP_ERR_PROGRAMMING);
+    CHECK(strcmp(pp_error_field(e, 'S'), "ERROR") == 0);
+    CHECK(pp_error_field(e, 'P') != NULL && strcmp(pp_error_field(e, 'P'), "1") == 0);
+    pp_error_free(e);
+
+    e = fail_with(c, "SELECT * FROM no_such_table");
+    CHECK(strcmp(pp_error_sqlstate(e), "42P01") == 0 && pp_error_category(e) == PP_ERR_PROGRAMMING);
+    pp_error_free(e);
+
+    e = fail_with(c, "SELECT 1/0");
+    CHECK(strcmp(pp_error_sqlstate(e), "22012") == 0 && pp_error_category(e) == PP_ERR_DATA);
+    CHECK(strcmp(pp_error_message(e), "division by zero") == 0);
+    pp_error_free(e);
+
+    pp_result_free(run(c, "CREATE TEMP TABLE t_err (id int PRIMARY KEY CHECK (id > 0))"));
+    pp_result_free(run(c, "INSERT INTO t_err VALUES (1)"));
+    e = fail_with(c, "INSERT INTO t_err VALUES (1)");
+    CHECK(strcmp(pp_error_sqlstate(e), "23505") == 0 && pp_error_category(e) == PP_ERR_INTEGRITY);
+    CHECK(strcmp(pp_error_field(e, 'n'), "t_err_pkey") == 0);
+    CHECK(strcmp(pp_error_field(e, 't'), "t_err") == 0);
+    CHECK(strstr(pp_error_field(e, 'D'), "already exists") != NULL);
+    pp_error_free(e);
+    e = fail_with(c, "INSERT INTO t_err VALUES (-1)");
+    CHECK(strcmp(pp_error_sqlstate(e), "23514") == 0);
+    pp_error_free(e);
+    CHECK(pp_error_field(NULL, 'M') == NULL && strcmp(pp_error_message(NULL), "") == 0);
+}
+
+static void test_parameter_count(pp_conn *c)
+{
+    pp_value p = {.tag = PP_INT, .i = 1};
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_exec(c, "SELECT $1::int, $2::int", 1, &p, 0, &r, &err) == PP_ERROR);
+    CHECK(pp_error_category(err) == PP_ERR_PROGRAMMING);
+    CHECK(strstr(pp_error_message(err), "takes 2 parameters but 1 was given") != NULL);
+    pp_error_free(err);
+}
+
+static void test_failed_transaction(pp_conn *c)
+{
+    pp_result_free(run(c, "BEGIN"));
+    pp_error_free(fail_with(c, "SELECT 1/0"));
+    pp_error *e = fail_with(c, "SELECT 1");
+    CHECK(strcmp(pp_error_sqlstate(e), "25P02") == 0);
+    pp_error_free(e);
+    CHECK(pp_transaction_status(c) == 3);
+    e = fail_with(c, "COMMIT"); /* the server answers ROLLBACK: that is no success */
+    CHECK(strcmp(pp_error_sqlstate(e), "25P02") == 0);
+    pp_error_free(e);
+    CHECK(pp_transaction_status(c) == 0);
+}
+
+static void test_stale_cached_plan(pp_conn *c)
+{
+    pp_result_free(run(c, "CREATE TEMP TABLE t_stale (a int)"));
+    pp_result_free(run(c, "INSERT INTO t_stale VALUES (1)"));
+    pp_result_free(run(c, "SELECT * FROM t_stale"));
+    pp_result_free(run(c, "ALTER TABLE t_stale ADD COLUMN b text DEFAULT 'x'"));
+    pp_result *r = run(c, "SELECT * FROM t_stale"); /* re-prepared transparently */
+    CHECK(r != NULL && pp_result_ncols(r) == 2);
+    pp_result_free(r);
+}
+
+static void test_connect_failures(void)
+{
+    pp_error *err = NULL;
+    CHECK(pp_connect("host=127.0.0.1 port=1 connect_timeout=2", 0, &err) == NULL);
+    CHECK(pp_error_category(err) == PP_ERR_OPERATIONAL && pp_error_message(err)[0] != '\0');
+    pp_error_free(err);
+    err = NULL;
+    char dsn[1024];
+    snprintf(dsn, sizeof dsn, "%s user=no_such_user_xyz", test_dsn());
+    CHECK(pp_connect(dsn, 0, &err) == NULL);
+    CHECK(pp_error_category(err) == PP_ERR_OPERATIONAL);
+    CHECK(strstr(pp_error_message(err), "no_such_user_xyz") != NULL);
+    pp_error_free(err);
+    err = NULL;
+    CHECK(pp_connect("this is not a dsn", 0, &err) == NULL);
+    CHECK(err != NULL);
+    pp_error_free(err);
+    CHECK(pp_connect(NULL, 0, NULL) == NULL);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+static void test_interrupted_statement(pp_conn *c)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm; /* no SA_RESTART: poll returns EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    int rc = pp_exec(c, "SELECT pg_sleep(30)", 0, NULL, 0, &r, &err);
+    CHECK(rc == PP_PENDING);
+    CHECK_OK(pp_cancel(c, &err), err);
+    rc = pp_resume(c, &r, &err);
+    CHECK(rc == PP_ERROR && strcmp(pp_error_sqlstate(err), "57014") == 0);
+    pp_error_free(err);
+    err = NULL;
+    CHECK(pp_resume(c, &r, &err) == PP_ERROR && pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    CHECK(pp_ping(c) == 1);
+    /* a late cancel does not hit the next statement */
+    CHECK_OK(pp_cancel(c, &err), err);
+    usleep(200000);
+    r = run(c, "SELECT 1");
+    CHECK(r != NULL);
+    pp_result_free(r);
+}
+
+static void *close_soon(void *arg)
+{
+    usleep(300000);
+    pp_close(arg);
+    return NULL;
+}
+
+static void test_close_from_other_thread(void)
+{
+    pp_conn *c = test_connect();
+    pthread_t t;
+    pthread_create(&t, NULL, close_soon, c);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    int rc = pp_exec(c, "SELECT pg_sleep(1)", 0, NULL, 0, &r, &err);
+    pthread_join(t, NULL);
+    CHECK(rc == PP_OK); /* close waited for the statement */
+    pp_result_free(r);
+    pp_error_free(err);
+    CHECK(pp_is_closed(c) == 1);
+    pp_conn_free(c);
+}
+
+int main(void)
+{
+    pp_conn *c = test_connect();
+    test_server_errors(c);
+    test_parameter_count(c);
+    test_failed_transaction(c);
+    test_stale_cached_plan(c);
+    test_connect_failures();
+    test_interrupted_statement(c);
+    test_close_from_other_thread();
+    pp_conn_free(c);
+    return test_summary();
+}
