@@ -92,6 +92,7 @@ static void close_locked(pp_conn *conn)
     }
     conn->pg = NULL;
     conn->closed = true;
+    conn->copy_state = PP_COPY_NONE;
     pp__cache_clear(&conn->cache);
 }
 
@@ -136,6 +137,7 @@ void pp_conn_free(pp_conn *conn)
     PQclear(conn->pend.last);
     pp_error_free(conn->pend.error);
     free(conn->notices);
+    free(conn->copy_buf);
     free(conn->scratch);
     free(conn);
 }
@@ -157,6 +159,11 @@ int pp__conn_enter(pp_conn *conn, pp_error **err)
         pthread_mutex_unlock(&conn->lock);
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003",
                                            "connection belongs to the parent process"));
+    }
+    if (conn->copy_state != PP_COPY_NONE) {
+        pthread_mutex_unlock(&conn->lock);
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "connection is busy with a COPY; finish it first"));
     }
     if (PQstatus(conn->pg) == CONNECTION_BAD) {
         pthread_mutex_unlock(&conn->lock);

@@ -378,7 +378,7 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
     }
 }
 
-static size_t write_text(char *out, const pp_value *v, size_t cap)
+size_t pp__write_text(char *out, const pp_value *v, size_t cap)
 {
     switch (v->tag) {
     case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY:
@@ -399,6 +399,16 @@ static size_t write_text(char *out, const pp_value *v, size_t cap)
     }
     default:
         return (size_t)format_fixed(out, cap, v) + 1;
+    }
+}
+
+size_t pp__text_size(const pp_value *v)
+{
+    switch (v->tag) {
+    case PP_NULL: return 0;
+    case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY: return (size_t)v->len + 1;
+    case PP_BYTES: return 2 * (size_t)v->len + 3;
+    default: return 128;
     }
 }
 
@@ -484,7 +494,7 @@ int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
             if (oids[k] == OID_NUMERIC && v->tag == PP_INT)
                 snprintf(out, bytes, "%lld", (long long)v->i);
             else
-                write_text(out, v, bytes);
+                pp__write_text(out, v, bytes);
             enc->values[k] = out;
             enc->lengths[k] = (int)strlen(out);
             enc->formats[k] = 0;

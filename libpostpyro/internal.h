@@ -92,11 +92,18 @@ struct pp_conn {
     pp_stmt_cache cache;
     char *notices;
     size_t notices_len, notices_cap;
+    int copy_state;              /* PP_COPY_NONE, PP_COPY_IN, PP_COPY_OUT */
+    char *copy_buf;              /* COPY data being gathered (in) or handed out (out) */
+    size_t copy_len, copy_cap;
+    bool copy_out_done;          /* COPY TO ended; the next read reports it */
+    int64_t copy_rows;
     char *scratch;               /* parameter encoding buffer, reused */
     size_t scratch_cap;
 };
 
-/* Locks conn and waits until no statement is pending. Fails when closed. */
+enum { PP_COPY_NONE = 0, PP_COPY_IN = 1, PP_COPY_OUT = 2 };
+
+/* Locks conn and waits until no statement is pending. Fails when closed or in a COPY. */
 int pp__conn_enter(pp_conn *conn, pp_error **err);
 void pp__conn_leave(pp_conn *conn);
 /* Grows conn->scratch to at least n bytes. */
@@ -118,6 +125,10 @@ typedef struct pp_encoded {
  * using conn->scratch for bytes that must be built. */
 int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
                       const uint32_t *oids, pp_encoded *enc, pp_error **err);
+/* The text form of a non-NULL value, NUL-terminated, into out (pp__text_size(v) bytes);
+ * returns the bytes written including the NUL. */
+size_t pp__write_text(char *out, const pp_value *v, size_t cap);
+size_t pp__text_size(const pp_value *v);
 /* The type OID to declare for a value when the server cannot infer one. */
 uint32_t pp__oid_for_value(const pp_value *v);
 const char *pp__type_name(uint32_t oid);

@@ -258,6 +258,37 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
 /* Drops a statement made by pp_prepare. */
 int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 
+/* ---- COPY ---------------------------------------------------------------------------- */
+
+/* Starts `sql`, a COPY … FROM STDIN. Until pp_copy_end the connection serves only
+ * pp_copy_put, pp_copy_put_rows and pp_copy_end (other calls fail with PP_ERR_INTERFACE).
+ * Fails (PP_ERR_PROGRAMMING) when sql is not a COPY FROM STDIN; the connection stays usable. */
+int pp_copy_in_start(pp_conn *conn, const char *sql, pp_error **err);
+
+/* Sends len bytes of COPY data, in the format the COPY statement named. The bytes are
+ * copied; the caller keeps ownership of data. */
+int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err);
+
+/* Sends nrows rows of ncols tagged values (row after row) as COPY text format: the COPY
+ * statement must use the default text format. Each value is written in its text form
+ * (PP_TEXT as is, escaped), PP_NULL as NULL; the server parses it as the column's type. */
+int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
+                     pp_error **err);
+
+/* Ends a COPY FROM STDIN. abort_reason NULL completes it (*rows, if not NULL, receives the
+ * number of rows stored); otherwise the server discards everything and the call fails with
+ * the server's error quoting abort_reason. The connection is usable afterwards either way. */
+int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error **err);
+
+/* Starts `sql`, a COPY … TO STDOUT. Read the data with pp_copy_out_read until it returns 0. */
+int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err);
+
+/* Reads the next chunk of COPY data (whole rows, up to about 256 KiB). Returns 1 with *data
+ * and *len set (data owned by conn, valid until the next call on conn), 0 when the COPY is
+ * complete (*rows, if not NULL, receives the row count), or PP_ERROR. */
+int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *rows,
+                     pp_error **err);
+
 /* ---- Results ----------------------------------------------------------------------- */
 
 int64_t pp_result_nrows(const pp_result *res);

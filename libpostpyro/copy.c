@@ -1,0 +1,310 @@
+/* copy.c — COPY FROM STDIN (raw data, or rows of tagged values formatted as COPY text) and
+ * COPY TO STDOUT (data handed out in chunks). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COPY_CHUNK (256 * 1024) /* bytes gathered before one PQputCopyData */
+
+/* Locks conn for a COPY call; the connection must be in `state`. */
+static int copy_enter(pp_conn *conn, int state, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (conn == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "connection is NULL"));
+    pthread_mutex_lock(&conn->lock);
+    while (conn->pending)
+        pthread_cond_wait(&conn->idle, &conn->lock);
+    const char *problem = conn->closed || conn->pg == NULL ? "connection is closed"
+                          : conn->copy_state != state
+                              ? (state == PP_COPY_NONE ? "connection is busy with a COPY"
+                                                       : "no COPY of that direction is running")
+                              : NULL;
+    if (problem != NULL) {
+        pthread_mutex_unlock(&conn->lock);
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "%s", problem));
+    }
+    return PP_OK;
+}
+
+static bool copy_reserve(pp_conn *conn, size_t more)
+{
+    if (conn->copy_len + more <= conn->copy_cap)
+        return true;
+    size_t cap = conn->copy_cap ? conn->copy_cap : COPY_CHUNK;
+    while (cap < conn->copy_len + more)
+        cap *= 2;
+    char *grown = realloc(conn->copy_buf, cap);
+    if (grown == NULL)
+        return false;
+    conn->copy_buf = grown;
+    conn->copy_cap = cap;
+    return true;
+}
+
+/* Reads results until libpq has none; returns the first error, if any. *rows gets the count
+ * of the last successful command. */
+static pp_error *drain(pp_conn *conn, int64_t *rows)
+{
+    pp_error *first = NULL;
+    PGresult *r;
+    while ((r = PQgetResult(conn->pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK && rows != NULL) {
+            const char *t = PQcmdTuples(r);
+            *rows = t[0] ? strtoll(t, NULL, 10) : -1;
+        } else if (st == PGRES_COPY_IN) {
+            PQputCopyEnd(conn->pg, "unexpected COPY state");
+        } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && first == NULL) {
+            first = pp__error_from_result(r);
+        }
+        PQclear(r);
+        if (PQstatus(conn->pg) == CONNECTION_BAD)
+            break;
+    }
+    if (first == NULL && PQstatus(conn->pg) == CONNECTION_BAD)
+        first = pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL);
+    return first;
+}
+
+static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int state,
+                      pp_error **err)
+{
+    if (sql == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "sql is NULL"));
+    if (copy_enter(conn, PP_COPY_NONE, err) != PP_OK)
+        return PP_ERROR;
+    int rc = PP_OK;
+    if (!PQsendQuery(conn->pg, sql)) {
+        rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+    } else {
+        PGresult *r = PQgetResult(conn->pg);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == want) {
+            conn->copy_state = state;
+            conn->copy_len = 0;
+        } else {
+            pp_error *e = r != NULL && st == PGRES_FATAL_ERROR
+                              ? pp__error_from_result(r)
+                              : pp__error_new(PP_ERR_PROGRAMMING, "42601",
+                                              "the statement is not a COPY %s",
+                                              state == PP_COPY_IN ? "FROM STDIN" : "TO STDOUT");
+            if (st == PGRES_COPY_IN)
+                PQputCopyEnd(conn->pg, "wrong COPY direction");
+            else if (st == PGRES_COPY_OUT) {
+                char *buf;
+                while (PQgetCopyData(conn->pg, &buf, 0) > 0)
+                    PQfreemem(buf);
+            }
+            PQclear(r);
+            pp_error_free(drain(conn, NULL));
+            rc = pp__fail(err, e);
+            r = NULL;
+        }
+        PQclear(r);
+    }
+    pp__conn_leave(conn);
+    return rc;
+}
+
+int pp_copy_in_start(pp_conn *conn, const char *sql, pp_error **err)
+{
+    return copy_start(conn, sql, PGRES_COPY_IN, PP_COPY_IN, err);
+}
+
+int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err)
+{
+    return copy_start(conn, sql, PGRES_COPY_OUT, PP_COPY_OUT, err);
+}
+
+static int flush_copy(pp_conn *conn, pp_error **err)
+{
+    size_t at = 0;
+    while (at < conn->copy_len) {
+        size_t n = conn->copy_len - at > COPY_CHUNK ? COPY_CHUNK : conn->copy_len - at;
+        if (PQputCopyData(conn->pg, conn->copy_buf + at, (int)n) != 1)
+            return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        at += n;
+    }
+    conn->copy_len = 0;
+    return PP_OK;
+}
+
+int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err)
+{
+    if (len < 0 || (len > 0 && data == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put: bad arguments"));
+    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+        return PP_ERROR;
+    int rc = flush_copy(conn, err);
+    for (int64_t at = 0; rc == PP_OK && at < len; at += COPY_CHUNK) {
+        int n = (int)(len - at > COPY_CHUNK ? COPY_CHUNK : len - at);
+        if (PQputCopyData(conn->pg, data + at, n) != 1)
+            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+    }
+    pp__conn_leave(conn);
+    return rc;
+}
+
+/* Appends one value in COPY text form: backslash, tab, newline and CR escaped; NULL as \N. */
+static bool put_copy_value(pp_conn *conn, const pp_value *v)
+{
+    if (v->tag == PP_NULL) {
+        if (!copy_reserve(conn, 3))
+            return false;
+        memcpy(conn->copy_buf + conn->copy_len, "\\N", 2);
+        conn->copy_len += 2;
+        return true;
+    }
+    size_t need = pp__text_size(v);
+    /* worst case every byte doubles when escaped */
+    if (!copy_reserve(conn, 3 * need + 2))
+        return false;
+    char *raw = conn->copy_buf + conn->copy_len + 2 * need + 1;
+    size_t n = pp__write_text(raw, v, need) - 1;
+    char *out = conn->copy_buf + conn->copy_len;
+    for (size_t k = 0; k < n; k++) {
+        char ch = raw[k];
+        switch (ch) {
+        case '\\': *out++ = '\\'; *out++ = '\\'; break;
+        case '\t': *out++ = '\\'; *out++ = 't'; break;
+        case '\n': *out++ = '\\'; *out++ = 'n'; break;
+        case '\r': *out++ = '\\'; *out++ = 'r'; break;
+        default: *out++ = ch; break;
+        }
+    }
+    conn->copy_len = (size_t)(out - conn->copy_buf);
+    return true;
+}
+
+int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
+                     pp_error **err)
+{
+    if (ncols <= 0 || nrows < 0 || (nrows > 0 && values == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "pp_copy_put_rows: bad arguments"));
+    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+        return PP_ERROR;
+    int rc = PP_OK;
+    for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
+        for (int32_t col = 0; col < ncols; col++) {
+            const pp_value *v = &values[row * ncols + col];
+            bool texty = v->tag == PP_TEXT || v->tag == PP_NUMERIC || v->tag == PP_JSON ||
+                         v->tag == PP_ARRAY;
+            if (v->tag < PP_NULL || v->tag > PP_ARRAY || v->len < 0 ||
+                (v->len > 0 && v->ptr == NULL) || (v->tag == PP_UUID && v->len != 16)) {
+                rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                                 "row %lld, column %d: bad value",
+                                                 (long long)row, col + 1));
+                break;
+            }
+            if (texty && memchr(v->ptr, '\0', (size_t)v->len) != NULL) {
+                rc = pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
+                                                 "row %lld, column %d: text contains a NUL byte",
+                                                 (long long)row, col + 1));
+                break;
+            }
+            if (!put_copy_value(conn, v)) { /* reserves room for the separator too */
+                rc = pp__fail(err, pp__error_oom());
+                break;
+            }
+            conn->copy_buf[conn->copy_len++] = col + 1 < ncols ? '\t' : '\n';
+        }
+        if (rc == PP_OK && conn->copy_len >= COPY_CHUNK)
+            rc = flush_copy(conn, err);
+    }
+    pp__conn_leave(conn);
+    return rc;
+}
+
+int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error **err)
+{
+    if (rows != NULL)
+        *rows = -1;
+    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+        return PP_ERROR;
+    pp_error *e = NULL;
+    if (abort_reason == NULL)
+        flush_copy(conn, &e);
+    conn->copy_len = 0;
+    if (PQputCopyEnd(conn->pg, e != NULL ? "client failed to send data" : abort_reason) != 1 &&
+        e == NULL)
+        e = pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL);
+    pp_error *result_error = drain(conn, rows);
+    conn->copy_state = PP_COPY_NONE;
+    pp__conn_leave(conn);
+    if (e != NULL) {
+        pp_error_free(result_error);
+        return pp__fail(err, e);
+    }
+    if (result_error != NULL)
+        return pp__fail(err, result_error);
+    return PP_OK;
+}
+
+int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *rows,
+                     pp_error **err)
+{
+    if (data == NULL || len == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "pp_copy_out_read: bad arguments"));
+    *data = NULL;
+    *len = 0;
+    if (rows != NULL)
+        *rows = -1;
+    if (copy_enter(conn, PP_COPY_OUT, err) != PP_OK)
+        return PP_ERROR;
+    if (conn->copy_out_done) { /* the end was seen with the last chunk */
+        conn->copy_out_done = false;
+        conn->copy_state = PP_COPY_NONE;
+        if (rows != NULL)
+            *rows = conn->copy_rows;
+        pp__conn_leave(conn);
+        return 0;
+    }
+    conn->copy_len = 0;
+    int rc = 1;
+    /* Gather rows until the chunk is full or the COPY ends; block only for the first. */
+    while (conn->copy_len < COPY_CHUNK) {
+        char *buf = NULL;
+        int n = PQgetCopyData(conn->pg, &buf, conn->copy_len > 0);
+        if (n == 0)
+            break; /* more would mean waiting: hand out what we have */
+        if (n == -2) {
+            conn->copy_state = PP_COPY_NONE;
+            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+            break;
+        }
+        if (n == -1) {
+            pp_error *e = drain(conn, &conn->copy_rows);
+            if (e != NULL) {
+                conn->copy_state = PP_COPY_NONE;
+                rc = pp__fail(err, e);
+            } else if (conn->copy_len > 0) {
+                conn->copy_out_done = true;
+            } else {
+                conn->copy_state = PP_COPY_NONE;
+                if (rows != NULL)
+                    *rows = conn->copy_rows;
+                rc = 0;
+            }
+            break;
+        }
+        if (!copy_reserve(conn, (size_t)n)) {
+            PQfreemem(buf);
+            rc = pp__fail(err, pp__error_oom());
+            break;
+        }
+        memcpy(conn->copy_buf + conn->copy_len, buf, (size_t)n);
+        conn->copy_len += (size_t)n;
+        PQfreemem(buf);
+    }
+    if (rc == 1) {
+        *data = conn->copy_buf;
+        *len = (int64_t)conn->copy_len;
+    }
+    pp__conn_leave(conn);
+    return rc;
+}
