@@ -4,7 +4,14 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 static pp_error *fail_with(pp_conn *c, const char *sql)
 {
@@ -126,7 +133,7 @@ static void test_interrupted_statement(pp_conn *c)
     CHECK(pp_ping(c) == 1);
     /* a late cancel does not hit the next statement */
     CHECK_OK(pp_cancel(c, &err), err);
-    usleep(200000);
+    sleep_ms(200);
     r = run(c, "SELECT 1");
     CHECK(r != NULL);
     pp_result_free(r);
@@ -134,7 +141,7 @@ static void test_interrupted_statement(pp_conn *c)
 
 static void *close_soon(void *arg)
 {
-    usleep(300000);
+    sleep_ms(300);
     pp_close(arg);
     return NULL;
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# .ci/install-deps.sh — the Debian packages PostPyro needs to build, test and demo.
+# Used by run-example.sh, run-tests.sh and .ci/run. Does nothing when all are installed;
+# otherwise, as root, runs apt-get update + install; not as root, prints the command to run.
+set -euo pipefail
+
+packages=(
+    autoconf automake libtool pkg-config make gcc   # build
+    libpq-dev                                       # libpq and its headers
+    postgresql postgresql-contrib                   # throwaway test servers (hstore, citext)
+    python3 python3-cffi python3-pytest             # the Python package and its tests
+    pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
+    valgrind                                        # make check-valgrind
+)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps: not a Debian-like system; install the equivalents of: ${packages[*]}" >&2
+    exit 0
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    installed "$p" || missing+=("$p")
+done
+[ ${#missing[@]} -gt 0 ] || exit 0
+
+echo "install-deps: missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: run as root:  apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+echo "install-deps: installed ${missing[*]}"

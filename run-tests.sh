@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
+# `make check`: the export check, the C tests, then pytest under CPython and under PyPy, all
+# against one throwaway PostgreSQL server that is always stopped afterwards.
+#   ./run-tests.sh             the above
+#   ./run-tests.sh --memcheck  also the C tests under valgrind (make check-valgrind)
+# Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+memcheck=no
+for arg in "$@"; do
+    case $arg in
+        --memcheck|--valgrind) memcheck=yes ;;
+        *) echo "usage: ./run-tests.sh [--memcheck]" >&2; exit 2 ;;
+    esac
+done
+
+bash .ci/install-deps.sh
+bash .ci/build.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+# Every part must run: a missing pytest or PyPy is a failure here, not a skip.
+export PP_REQUIRE_ALL=1
+if [ "$memcheck" = yes ]; then
+    make -s -j"$jobs" check-valgrind
+fi
+# -k: a failed step (say, the export check) does not keep the others from running.
+make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"}

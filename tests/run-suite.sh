@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# run-suite.sh STEP... — the test steps of `make check`, run by tests/Makefile.am inside
+# run-with-server.sh (so PP_TEST_DSN names a live server). Steps, in the order given:
+#   c         the C test programs ($C_TESTS), each must exit 0 (77 = skipped)
+#   python    pytest on tests/python under CPython ($PYTHON)
+#   pypy      pytest on tests/python under PyPy ($PYPY)
+#   memcheck  the C test programs under valgrind (leaks and memory errors fail)
+# The Makefile passes the build's facts in the environment: TOP_SRCDIR, TOP_BUILDDIR, PYTHON,
+# HAVE_PYTEST, PYPY, HAVE_PYPY, PYPY_PYTHONPATH, PP_SONAME, VALGRIND, C_TESTS,
+# PYTEST_ARGS.
+#
+# What the tests see:
+#   PP_TEST_DSN (and PP_TEST_* from run-with-server.sh)
+#   POSTPYRO_LIBRARY  full path of the freshly built libpostpyro (.libs/libpostpyro.so.N):
+#                     the package must load this file when the variable is set
+#   LD_LIBRARY_PATH   starts with that .libs directory
+#   PYTHONPATH        $TOP_BUILDDIR/postpyro_py/inplace (the package as it will be installed),
+#                     then for PyPy $PYPY_PYTHONPATH (where pytest lives)
+#   PP_UNDER_VALGRIND=1 in the memcheck step (tests may do fewer iterations)
+#
+# Set PP_REQUIRE_ALL=1 to make a missing pytest or PyPy a failure instead of a skip.
+# Time limits: PP_TEST_TIMEOUT (each C program, default 900 s), PP_PYTEST_TIMEOUT (each pytest
+# run, default 1800 s).
+# Every step runs even if an earlier one failed; the exit status is 1 if any failed. Nothing is
+# printed after pytest's own summary line.
+set -uo pipefail
+
+: "${TOP_SRCDIR:?}" "${TOP_BUILDDIR:?}" "${PP_TEST_DSN:?run me under run-with-server.sh}"
+: "${PP_SONAME:=libpostpyro.so.1}"
+
+libs="$TOP_BUILDDIR/libpostpyro/.libs"
+export POSTPYRO_LIBRARY="$libs/$PP_SONAME"
+export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+pkgpath="$TOP_BUILDDIR/postpyro_py/inplace"
+pytests="$TOP_SRCDIR/tests/python"
+failed=0
+
+banner() { printf '\n======== %s ========\n' "$*"; }
+
+missing() {  # a tool the step needs is not there: skip, or fail under PP_REQUIRE_ALL
+    if [ "${PP_REQUIRE_ALL:-0}" = 1 ]; then
+        echo "FAIL: $* (PP_REQUIRE_ALL=1)"; failed=1
+    else
+        echo "SKIP: $*"
+    fi
+}
+
+# run_c_tests [WRAPPER...]: each program in $C_TESTS, optionally under a wrapper command.
+run_c_tests() {
+    local t rc pass=0 fail=0 skip=0
+    for t in ${C_TESTS:-}; do
+        echo "---- $t"
+        if [ ! -x "$t" ]; then
+            echo "FAIL: $t was not built"; fail=$((fail + 1)); continue
+        fi
+        timeout --foreground "${PP_TEST_TIMEOUT:-900}" "$@" "./$t"
+        rc=$?
+        case $rc in
+            0)  echo "PASS: $t"; pass=$((pass + 1)) ;;
+            77) echo "SKIP: $t"; skip=$((skip + 1)) ;;
+            124) echo "FAIL: $t (timed out after ${PP_TEST_TIMEOUT:-900}s)"; fail=$((fail + 1)) ;;
+            *)  echo "FAIL: $t (exit status $rc)"; fail=$((fail + 1)) ;;
+        esac
+    done
+    echo "C tests: $pass passed, $fail failed, $skip skipped"
+    [ "$fail" -eq 0 ] || failed=1
+}
+
+# run_pytest NAME INTERPRETER [EXTRA_PYTHONPATH]
+run_pytest() {
+    local name=$1 py=$2 extra=${3:-}
+    if [ ! -f "$POSTPYRO_LIBRARY" ]; then
+        echo "FAIL: $POSTPYRO_LIBRARY is missing (run make first)"; failed=1; return
+    fi
+    banner "pytest under $name: $py ($("$py" -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])'))"
+    # -p no:cacheprovider: write nothing into the source tree (read-only in make distcheck).
+    # shellcheck disable=SC2086
+    PYTHONPATH="$pkgpath${extra:+:$extra}" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" \
+        "$py" -m pytest -q -ra -p no:cacheprovider ${PYTEST_ARGS:-} "$pytests"
+    local rc=$?
+    [ $rc -ne 124 ] || echo "FAIL: pytest under $name timed out after ${PP_PYTEST_TIMEOUT:-1800}s"
+    [ $rc -eq 0 ] || failed=1
+}
+
+for step in "$@"; do
+    case $step in
+        c)
+            banner "C tests (PP_TEST_DSN=$PP_TEST_DSN)"
+            run_c_tests
+            ;;
+        python)
+            if [ -z "${PYTHON:-}" ]; then
+                missing "Python tests: configured with --disable-python"
+            elif [ "${HAVE_PYTEST:-no}" != yes ]; then
+                missing "Python tests: $PYTHON cannot import pytest (apt-get install python3-pytest)"
+            else
+                run_pytest CPython "$PYTHON"
+            fi
+            ;;
+        pypy)
+            if [ -z "${PYTHON:-}" ]; then
+                missing "PyPy tests: configured with --disable-python"
+            elif [ "${HAVE_PYPY:-no}" != yes ]; then
+                missing "PyPy tests: no PyPy with cffi and pytest was found by configure (apt-get install pypy3 python3-pytest python3-exceptiongroup python3-tomli)"
+            else
+                run_pytest PyPy "$PYPY" "${PYPY_PYTHONPATH:-}"
+            fi
+            ;;
+        memcheck)
+            banner "C tests under valgrind (PP_TEST_DSN=$PP_TEST_DSN)"
+            if [ -z "${VALGRIND:-}" ]; then
+                missing "memcheck: valgrind not found (apt-get install valgrind)"
+            else
+                export PP_UNDER_VALGRIND=1
+                run_c_tests bash "$TOP_BUILDDIR/libtool" --mode=execute "$VALGRIND" -q \
+                    --leak-check=full --error-exitcode=1 \
+                    --track-origins=yes --num-callers=30 \
+                    --suppressions="$TOP_SRCDIR/tests/valgrind.supp"
+            fi
+            ;;
+        *) echo "run-suite.sh: unknown step '$step'" >&2; exit 2 ;;
+    esac
+done
+exit $failed
