@@ -110,6 +110,7 @@ void pp_close(pp_conn *conn)
         }
         pthread_mutex_unlock(&conn->cancel_lock);
         conn->pending = false;
+        pp__pending_clear(conn);
     }
     close_locked(conn);
     pthread_cond_broadcast(&conn->idle);
@@ -134,8 +135,7 @@ void pp_conn_free(pp_conn *conn)
     pthread_mutex_destroy(&conn->lock);
     pthread_mutex_destroy(&conn->cancel_lock);
     pthread_cond_destroy(&conn->idle);
-    PQclear(conn->pend.last);
-    pp_error_free(conn->pend.error);
+    pp__pending_clear(conn);
     free(conn->notices);
     free(conn->copy_buf);
     free(conn->scratch);

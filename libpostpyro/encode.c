@@ -175,6 +175,7 @@ static int format_fixed(char *buf, size_t size, const pp_value *v)
     }
 }
 
+
 static bool is_textual(uint32_t oid)
 {
     return oid == OID_TEXT || oid == OID_VARCHAR || oid == OID_BPCHAR || oid == OID_NAME ||
@@ -192,6 +193,8 @@ static int refuse(pp_error **err, int32_t idx, const pp_value *v, uint32_t oid, 
         snprintf(unknown, sizeof unknown, "type with OID %u", oid);
         tn = unknown;
     }
+    if (!why[0] && is_textual(oid))
+        why = "the server typed the placeholder as text: cast it (e.g. $1::int8) or pass a str";
     return pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42804",
                                        "parameter $%d: cannot send Python %s as %s%s%s",
                                        idx + 1, pp__tag_name(v->tag), tn, why[0] ? ": " : "",

@@ -153,7 +153,8 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
     PGresult *r = PQprepare(pg, name, sql, 0, NULL);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
-        (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0)) {
+        (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0 ||
+         strcmp(st, "42804") == 0)) {
         /* The server cannot infer a parameter's type: declare the types of the values. */
         Oid *types = calloc((size_t)nparams, sizeof *types);
         if (types == NULL) {
@@ -300,8 +301,8 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
             pp__stmt_free(s);
         return PP_ERROR;
     }
+    pp__pending_clear(conn);
     pp_pending *ps = &conn->pend;
-    memset(ps, 0, sizeof *ps);
     ps->commit = is_commit(sql);
     if (s->simple) {
         if (temp)
@@ -336,6 +337,9 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
 }
 
 
+static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible);
+static int pipe_finish(pp_conn *conn, int rc, pp_error **err);
+
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
             uint32_t flags, pp_result **out, pp_error **err)
 {
@@ -349,7 +353,16 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
                                            nparams));
     if (pp__conn_enter(conn, err) != PP_OK)
         return PP_ERROR;
-    int rc = exec_locked(conn, sql, nparams, params, flags, true, out, err);
+    pp_error *e = NULL;
+    int rc = exec_locked(conn, sql, nparams, params, flags, true, out, &e);
+    if (rc == PP_ERROR && e != NULL && e->category == PP_ERR_OPERATIONAL &&
+        PQstatus(conn->pg) == CONNECTION_BAD && is_commit(sql)) {
+        /* The connection broke while COMMIT was on its way (even while preparing it). */
+        pp_error_free(e);
+        e = lost_connection(conn->pg, true);
+    }
+    if (rc == PP_ERROR)
+        pp__fail(err, e);
     if (rc == PP_PENDING)
         conn->pending = true; /* others wait in pp__conn_enter until pp_resume ends it */
     pp__conn_leave(conn);
@@ -369,7 +382,14 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         pthread_mutex_unlock(&conn->lock);
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "no statement is pending"));
     }
-    int rc = collect(conn, &conn->pend, out, err);
+    int rc;
+    if (conn->pend.is_pipe) {
+        rc = pipe_run(conn, &conn->pend.pipe, true);
+        if (rc != PP_PENDING)
+            rc = pipe_finish(conn, rc, err);
+    } else {
+        rc = collect(conn, &conn->pend, out, err);
+    }
     if (rc != PP_PENDING) {
         conn->pending = false;
         pthread_cond_broadcast(&conn->idle);
@@ -380,143 +400,198 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
 
 /* ---- pipelines ---- */
 
-typedef int (*send_fn)(pp_conn *conn, int64_t k, void *ctx, pp_error **err);
+void pp__pending_clear(pp_conn *conn)
+{
+    pp_pending *ps = &conn->pend;
+    PQclear(ps->last);
+    pp_error_free(ps->error);
+    if (ps->is_pipe) {
+        pp_error_free(ps->pipe.first);
+        if (!ps->pipe.batch)
+            free(ps->pipe.counts);
+        if (ps->pipe.own_stmt)
+            pp__stmt_free(ps->pipe.stmt);
+    }
+    memset(ps, 0, sizeof *ps);
+}
 
-/* Sends n commands with send(k) and reads their results, never letting the output buffer
+/* Sends command k of the pipeline. */
+static int pipe_send(pp_conn *conn, pp_pipe *p, int64_t k, pp_error **err)
+{
+    if (p->batch) {
+        if (p->sqls[k] == NULL)
+            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "statement %lld is NULL",
+                                               (long long)k));
+        if (!PQsendQueryParams(conn->pg, p->sqls[k], 0, NULL, NULL, NULL, NULL, 0))
+            return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        return PP_OK;
+    }
+    pp_error *e = NULL;
+    if (send_prepared(conn, p->stmt, p->nparams, p->params + k * p->nparams, true, &e) == PP_OK)
+        return PP_OK;
+    /* name the row as well as the parameter */
+    pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld: %s", (long long)k,
+                                    e->message);
+    pp_error_free(e);
+    return pp__fail(err, named);
+}
+
+/* Sends the pipeline's commands and reads their results, never letting our output buffer
  * and the server's block each other (non-blocking socket, poll on both directions). All
- * commands share one Sync, so they run as one implicit transaction. */
-static int run_pipeline(pp_conn *conn, int64_t n, send_fn send, void *ctx, int64_t *counts,
-                        pp_error **err)
+ * commands share one Sync, so they run as one implicit transaction. Returns PP_PENDING when
+ * a signal interrupts a wait (the state stays in p), PP_ERROR when the connection broke. */
+static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
 {
     PGconn *pg = conn->pg;
-    if (n == 0)
-        return PP_OK;
-    if (!PQenterPipelineMode(pg))
-        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
-    if (PQsetnonblocking(pg, 1) != 0) {
-        PQexitPipelineMode(pg);
-        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
-    }
-    pp_error *first = NULL;
-    int64_t sent = 0, done = 0;
-    bool synced = false, sync_seen = false, want_write = false, broken = false;
-    while (!sync_seen && !broken) {
-        while (!synced && !want_write && first == NULL && !broken) {
-            if (sent < n) {
+    for (;;) {
+        while (!p->synced && !p->want_write && p->first == NULL) {
+            if (p->sent < p->n) {
                 pp_error *e = NULL;
-                if (send(conn, sent, ctx, &e) != PP_OK) {
-                    if (e != NULL)
-                        e->index = sent;
-                    first = e != NULL ? e : pp__error_oom();
+                if (pipe_send(conn, p, p->sent, &e) != PP_OK) {
+                    e->index = p->sent;
+                    p->first = e;
                     break;
                 }
-                sent++;
+                p->sent++;
             }
-            if (sent == n) {
-                if (!PQpipelineSync(pg)) {
-                    broken = true;
-                    break;
-                }
-                synced = true;
+            if (p->sent == p->n) {
+                if (!PQpipelineSync(pg))
+                    return PP_ERROR;
+                p->synced = true;
             }
             int f = PQflush(pg);
             if (f < 0)
-                broken = true;
-            want_write = f == 1;
-            if (sent % 64 == 0)
+                return PP_ERROR;
+            p->want_write = f == 1;
+            if (p->sent % 64 == 0)
                 break; /* read what has arrived before sending more */
         }
-        if (first != NULL && !synced) {
-            /* A value failed to encode after earlier commands went out: make the server
-             * fail the implicit transaction too, so none of them is kept. */
-            if (sent > 0 && !PQsendQueryParams(pg, ABORT_SQL, 0, NULL, NULL, NULL, NULL, 0))
-                broken = true;
-            if (!broken && !PQpipelineSync(pg))
-                broken = true;
-            synced = true;
-            want_write = PQflush(pg) == 1;
+        if (p->first != NULL && !p->synced) {
+            /* Stop sending. When the failure was ours (a value that cannot be encoded)
+             * after commands went out, make the server fail the implicit transaction too,
+             * so none of them is kept. */
+            if (p->sent > 0 && !PQsendQueryParams(pg, ABORT_SQL, 0, NULL, NULL, NULL, NULL, 0))
+                return PP_ERROR;
+            if (!PQpipelineSync(pg))
+                return PP_ERROR;
+            p->synced = true;
+            p->want_write = PQflush(pg) == 1;
         }
-        if (broken || !PQconsumeInput(pg)) {
-            broken = true;
-            break;
-        }
-        while (!PQisBusy(pg) && (done < sent || (synced && !sync_seen))) {
+        if (!PQconsumeInput(pg))
+            return PP_ERROR;
+        while (!PQisBusy(pg) && (p->done < p->sent || (p->synced && !p->sync_seen))) {
             PGresult *r = PQgetResult(pg);
             if (r == NULL) { /* end of one command's results */
-                done++;
+                p->done++;
                 continue;
             }
             ExecStatusType st = PQresultStatus(r);
             if (st == PGRES_PIPELINE_SYNC) {
-                sync_seen = true;
+                p->sync_seen = true;
             } else if (st == PGRES_FATAL_ERROR) {
-                if (first == NULL) {
-                    first = pp__error_from_result(r);
-                    first->index = done;
+                if (p->first == NULL) {
+                    p->first = pp__error_from_result(r);
+                    p->first->index = p->done;
                 }
             } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
                 abort_copy(pg, st);
-                if (first == NULL) {
-                    first = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
-                                          "COPY is not supported in a batch");
-                    first->index = done;
+                if (p->first == NULL) {
+                    p->first = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                             "COPY is not supported in a batch");
+                    p->first->index = p->done;
                 }
-            } else if (st != PGRES_PIPELINE_ABORTED && counts != NULL) {
+            } else if (st != PGRES_PIPELINE_ABORTED && p->done < p->n) {
                 const char *t = PQcmdTuples(r);
-                counts[done] = t[0] ? strtoll(t, NULL, 10) : -1;
+                p->counts[p->done] = t[0] ? strtoll(t, NULL, 10) : -1;
             }
             PQclear(r);
         }
-        if (sync_seen)
-            break;
-        bool need_read = done < sent || synced;
-        short events = (short)((need_read ? POLLIN : 0) | (want_write ? POLLOUT : 0));
+        if (p->sync_seen)
+            return PP_OK;
+        bool need_read = p->done < p->sent || p->synced;
+        short events = (short)((need_read ? POLLIN : 0) | (p->want_write ? POLLOUT : 0));
         if (events == 0)
             continue;
-        struct pollfd p = {.fd = PQsocket(pg), .events = events};
-        int timeout = (!synced && !want_write) ? 0 : -1;
-        if (poll(&p, 1, timeout) < 0 && errno != EINTR) {
-            broken = true;
-            break;
+        struct pollfd pfd = {.fd = PQsocket(pg), .events = events};
+        int timeout = (!p->synced && !p->want_write) ? 0 : -1;
+        if (poll(&pfd, 1, timeout) < 0) {
+            if (errno != EINTR)
+                return PP_ERROR;
+            if (interruptible)
+                return PP_PENDING;
+            continue;
         }
-        if (want_write && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+        if (p->want_write && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
             int f = PQflush(pg);
             if (f < 0)
-                broken = true;
-            want_write = f == 1;
+                return PP_ERROR;
+            p->want_write = f == 1;
         }
     }
-    PQsetnonblocking(pg, 0);
-    if (broken) {
-        pp_error *e = pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
-        pp_error_free(first);
-        return pp__fail(err, e);
-    }
-    PQexitPipelineMode(pg);
-    if (first != NULL)
-        return pp__fail(err, first);
-    return PP_OK;
 }
 
-typedef struct many_ctx {
-    const pp_stmt *stmt;
-    int32_t nparams;
-    const pp_value *params;
-    int64_t *counts;
-} many_ctx;
-
-static int send_many_row(pp_conn *conn, int64_t k, void *ctx, pp_error **err)
+/* Ends a pipeline that pipe_run finished (rc PP_OK or PP_ERROR): leaves pipeline mode,
+ * reports the totals or the first failure, frees the pending state. */
+static int pipe_finish(pp_conn *conn, int rc, pp_error **err)
 {
-    many_ctx *m = ctx;
-    int rc = send_prepared(conn, m->stmt, m->nparams, m->params + k * m->nparams, true, err);
-    if (rc != PP_OK && *err != NULL) {
-        /* name the row as well as the parameter */
-        pp_error *e = pp__error_new((*err)->category, (*err)->sqlstate, "row %lld: %s",
-                                    (long long)k, (*err)->message);
-        pp_error_free(*err);
-        *err = e;
+    PGconn *pg = conn->pg;
+    pp_pipe *p = &conn->pend.pipe;
+    PQsetnonblocking(pg, 0);
+    pp_error *e = NULL;
+    if (rc != PP_OK) {
+        e = pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+    } else {
+        PQexitPipelineMode(pg);
+        e = p->first;
+        p->first = NULL;
     }
-    return rc;
+    if (e == NULL && !p->batch && p->affected != NULL)
+        for (int64_t k = 0; k < p->n; k++)
+            *p->affected += p->counts[k] > 0 ? p->counts[k] : 0;
+    if (e != NULL && p->batch && e->index >= 0 && e->index < p->n && p->sqls[e->index] != NULL) {
+        /* quote the failing statement (shortened) in the message */
+        const char *q = p->sqls[e->index];
+        int len = (int)strnlen(q, 200);
+        pp_error *named = pp__error_new(e->category, e->sqlstate,
+                                        "statement %lld of the batch failed: %s [SQL: %.*s%s]",
+                                        (long long)e->index, e->message, len, q,
+                                        q[len] ? "..." : "");
+        if (named != pp__error_oom()) {
+            named->index = e->index;
+            for (int c = 0; c < 128; c++) {
+                named->fields[c] = e->fields[c];
+                e->fields[c] = NULL;
+            }
+        }
+        pp_error_free(e);
+        e = named;
+    }
+    pp__pending_clear(conn);
+    return e != NULL ? pp__fail(err, e) : PP_OK;
+}
+
+/* Starts the pipeline prepared in conn->pend.pipe and runs it. */
+static int pipe_start(pp_conn *conn, pp_error **err)
+{
+    PGconn *pg = conn->pg;
+    conn->pend.is_pipe = true;
+    if (conn->pend.pipe.n == 0) {
+        pp__pending_clear(conn);
+        return PP_OK;
+    }
+    if (!PQenterPipelineMode(pg)) {
+        pp__pending_clear(conn);
+        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
+    }
+    if (PQsetnonblocking(pg, 1) != 0) {
+        PQexitPipelineMode(pg);
+        pp__pending_clear(conn);
+        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
+    }
+    int rc = pipe_run(conn, &conn->pend.pipe, true);
+    if (rc == PP_PENDING)
+        return rc;
+    return pipe_finish(conn, rc, err);
 }
 
 int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
@@ -530,39 +605,31 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
         return PP_ERROR;
     pp_stmt *s = NULL;
     bool temp = false;
-    int64_t *counts = NULL;
-    int rc = nrows == 0 ? PP_OK
-             : lookup_stmt(conn, sql, 0, nparams, params, &s, &temp, err);
+    int rc = nrows == 0 ? PP_OK : lookup_stmt(conn, sql, 0, nparams, params, &s, &temp, err);
     if (rc == PP_OK && s != NULL && s->simple)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
                                          "executemany takes a single statement"));
     if (rc == PP_OK && s != NULL)
         rc = check_param_count(s, nparams, err);
+    int64_t *counts = NULL;
     if (rc == PP_OK && s != NULL && (counts = calloc((size_t)nrows, sizeof *counts)) == NULL)
         rc = pp__fail(err, pp__error_oom());
     if (rc == PP_OK && s != NULL) {
-        many_ctx m = {s, nparams, params, counts};
-        rc = run_pipeline(conn, nrows, send_many_row, &m, counts, err);
-        if (rc == PP_OK && affected != NULL)
-            for (int64_t k = 0; k < nrows; k++)
-                *affected += counts[k] > 0 ? counts[k] : 0;
+        pp__pending_clear(conn);
+        conn->pend.pipe = (pp_pipe){.stmt = s, .own_stmt = temp, .nparams = nparams,
+                                    .params = params, .n = nrows, .counts = counts,
+                                    .affected = affected};
+        temp = false; /* the pipe owns it now */
+        rc = pipe_start(conn, err);
+        if (rc == PP_PENDING)
+            conn->pending = true;
+    } else {
+        free(counts);
     }
-    free(counts);
     if (temp)
         pp__stmt_free(s);
     pp__conn_leave(conn);
     return rc;
-}
-
-static int send_batch_sql(pp_conn *conn, int64_t k, void *ctx, pp_error **err)
-{
-    const char *const *sqls = ctx;
-    if (sqls[k] == NULL)
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "statement %lld is NULL",
-                                           (long long)k));
-    if (!PQsendQueryParams(conn->pg, sqls[k], 0, NULL, NULL, NULL, NULL, 0))
-        return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
-    return PP_OK;
 }
 
 int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
@@ -574,30 +641,13 @@ int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *co
         return PP_ERROR;
     for (int64_t k = 0; k < n; k++)
         counts[k] = -1;
-    pp_error *e = NULL;
-    int rc = run_pipeline(conn, n, send_batch_sql, (void *)sqls, counts, &e);
-    if (rc != PP_OK && e != NULL && e->index >= 0 && e->index < n && sqls[e->index] != NULL) {
-        /* quote the failing statement (shortened) in the message */
-        const char *q = sqls[e->index];
-        int len = (int)strnlen(q, 200);
-        pp_error *named = pp__error_new(e->category, e->sqlstate,
-                                        "statement %lld of the batch failed: %s [SQL: %.*s%s]",
-                                        (long long)e->index, e->message, len, q,
-                                        q[len] ? "…" : "");
-        if (named != pp__error_oom()) {
-            named->index = e->index;
-            for (int c = 0; c < 128; c++) {
-                named->fields[c] = e->fields[c];
-                e->fields[c] = NULL;
-            }
-        }
-        pp_error_free(e);
-        e = named;
-    }
+    pp__pending_clear(conn);
+    conn->pend.pipe = (pp_pipe){.batch = true, .sqls = sqls, .n = n, .counts = counts};
+    int rc = pipe_start(conn, err);
+    if (rc == PP_PENDING)
+        conn->pending = true;
     pp__conn_leave(conn);
-    if (rc != PP_OK)
-        return pp__fail(err, e);
-    return PP_OK;
+    return rc;
 }
 
 int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)

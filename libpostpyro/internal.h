@@ -70,13 +70,34 @@ void pp__cache_clear(pp_stmt_cache *c);
 uint64_t pp__hash(const char *s);
 
 /* ---- connections (conn.c) ---- */
+/* A pipelined batch (pp_exec_many / pp_exec_batch) in flight; kept in pp_conn so that a
+ * batch interrupted by a signal can be finished by pp_resume. */
+typedef struct pp_pipe {
+    bool batch;                  /* pp_exec_batch (SQL strings) or pp_exec_many (one stmt) */
+    const char *const *sqls;     /* batch: caller's strings */
+    pp_stmt *stmt;               /* many: the statement */
+    bool own_stmt;               /* many: stmt is temporary (cache off) */
+    int32_t nparams;
+    const pp_value *params;      /* many: caller's values */
+    int64_t n, sent, done;
+    bool synced, sync_seen, want_write;
+    pp_error *first;             /* first failure */
+    int64_t *counts;             /* per command; caller's (batch) or ours (many) */
+    int64_t *affected;           /* many: caller's total */
+} pp_pipe;
+
 /* What a statement interrupted by a signal still needs until pp_resume finishes it. */
 typedef struct pp_pending {
-    PGresult *last;   /* last successful result so far */
-    pp_error *error;  /* first error so far */
+    bool is_pipe;     /* pipe below, else a pp_exec */
+    PGresult *last;   /* pp_exec: last successful result so far */
+    pp_error *error;  /* pp_exec: first error so far */
     bool binary;
     bool commit;
+    pp_pipe pipe;
 } pp_pending;
+
+/* Frees what a pending statement holds (exec.c). */
+void pp__pending_clear(pp_conn *conn);
 
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */

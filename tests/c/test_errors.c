@@ -131,6 +131,25 @@ static void test_interrupted_statement(pp_conn *c)
     CHECK(pp_resume(c, &r, &err) == PP_ERROR && pp_error_category(err) == PP_ERR_INTERFACE);
     pp_error_free(err);
     CHECK(pp_ping(c) == 1);
+    /* a pipelined batch interrupted the same way keeps nothing */
+    pp_result_free(run(c, "CREATE TEMP TABLE t_intr (x int)"));
+    const char *sqls[] = {"INSERT INTO t_intr VALUES (1)", "SELECT pg_sleep(30)",
+                          "INSERT INTO t_intr VALUES (2)"};
+    int64_t counts[3];
+    alarm(1);
+    rc = pp_exec_batch(c, 3, sqls, counts, &err);
+    CHECK(rc == PP_PENDING);
+    CHECK_OK(pp_cancel(c, &err), err);
+    rc = pp_resume(c, &r, &err);
+    CHECK(rc == PP_ERROR && strcmp(pp_error_sqlstate(err), "57014") == 0 &&
+          pp_error_index(err) == 1 && r == NULL);
+    pp_error_free(err);
+    err = NULL;
+    r = run(c, "SELECT count(*) FROM t_intr");
+    pp_value v;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.i == 0);
+    pp_result_free(r);
     /* a late cancel does not hit the next statement */
     CHECK_OK(pp_cancel(c, &err), err);
     sleep_ms(200);
