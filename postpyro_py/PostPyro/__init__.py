@@ -1,0 +1,65 @@
+"""PostPyro: a PostgreSQL driver — libpostpyro (C, over libpq) driven through cffi.
+
+    import PostPyro as pg
+
+    with pg.Connection("postgresql://user:pw@localhost/db") as conn:
+        rows = conn.query("SELECT id, name FROM users WHERE active = $1", [True])
+        for row in rows:
+            print(row["id"], row["name"])
+
+:class:`Connection` autocommits each statement unless inside ``conn.begin()``;
+:func:`connect` opens one the PEP 249 way (``autocommit=False``). Placeholders are
+PostgreSQL's own: ``$1, $2, …`` (paramstyle "numeric"). Errors are the PEP 249 classes, with
+one subclass per SQLSTATE in :mod:`PostPyro.errors` (``pg.errors.UniqueViolation``).
+"""
+
+from __future__ import annotations
+
+from . import _ffi, errors
+from ._ffi import library_path
+from .connection import Connection, connect
+from .cursor import Column, Cursor
+from .dbapi import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateFromTicks, Time,
+                    TimeFromTicks, Timestamp, TimestampFromTicks)
+from .errors import (CommitUnknown, DatabaseError, DataError, Error, IntegrityError,
+                     InterfaceError, InternalError, MultipleRowsError, NoRowError,
+                     NotSupportedError, OperationalError, ProgrammingError,
+                     TransactionRollbackError, Warning)
+from .row import Row
+from .transaction import Transaction
+from .types import Json, register_dumper, register_loader
+
+__version__ = "0.1.0"
+
+#: PEP 249 module globals.
+apilevel = "2.0"
+threadsafety = 2
+paramstyle = "numeric"
+
+
+def get_version() -> str:
+    """The version of this package (see :func:`library_version` for libpostpyro's)."""
+    return __version__
+
+
+def library_version() -> str:
+    """The version of the loaded libpostpyro ("major.minor.patch")."""
+    return _ffi.ffi.string(_ffi.lib.pp_version()).decode("ascii")
+
+
+def libpq_version() -> int:
+    """The version of the libpq libpostpyro runs with (e.g. 150018)."""
+    return int(_ffi.lib.pp_libpq_version())
+
+
+__all__ = [
+    "__version__", "apilevel", "threadsafety", "paramstyle",
+    "connect", "get_version", "library_version", "libpq_version", "library_path",
+    "Connection", "Cursor", "Column", "Row", "Transaction", "Json",
+    "register_loader", "register_dumper", "errors",
+    "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
+    "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
+    "TransactionRollbackError", "CommitUnknown", "NoRowError", "MultipleRowsError",
+    "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks",
+    "Binary", "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
+]

@@ -1,0 +1,96 @@
+"""cffi declarations and the loader of libpostpyro.
+
+The library is looked for, in order, at:
+
+1. the path in the environment variable ``POSTPYRO_LIBRARY``;
+2. the path configured at build time (``_config.LIBDIR`` / ``_config.SONAME``), when the
+   package was installed by ``make install``;
+3. the in-tree build ``libpostpyro/.libs/libpostpyro.so.1`` next to this source tree;
+4. the system loader's search path (``libpostpyro.so.1``).
+
+The first candidate that loads and reports the ABI version this cdef was made for wins.
+When none does, ImportError lists every candidate and why it was refused.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Tuple
+
+from cffi import FFI
+
+from ._cdef import CDEF
+
+ffi = FFI()
+ffi.cdef(CDEF)
+
+SONAME = "libpostpyro.so.1"
+
+_HERE = os.path.dirname(os.path.realpath(__file__))
+
+
+def _candidates() -> List[Tuple[str, str, bool]]:
+    """(description, name to dlopen, is a path) in the order they are tried."""
+    out = []
+    env = os.environ.get("POSTPYRO_LIBRARY")
+    if env:
+        out.append(("$POSTPYRO_LIBRARY", env, True))
+    try:
+        from . import _config  # written by the build; absent in a source tree
+    except ImportError:
+        _config = None
+    if _config is not None:
+        out.append(("configured path",
+                    os.path.join(_config.LIBDIR, getattr(_config, "SONAME", SONAME)), True))
+    out.append(("in-tree build",
+                os.path.normpath(os.path.join(_HERE, os.pardir, os.pardir, "libpostpyro",
+                                              ".libs", SONAME)), True))
+    out.append(("system loader", SONAME, False))
+    return out
+
+
+def _load():
+    want = None
+    tried = []
+    for what, name, is_path in _candidates():
+        if is_path and not os.path.exists(name):
+            tried.append("%s %s: not found" % (what, name))
+            continue
+        try:
+            lib = ffi.dlopen(name)
+        except OSError as e:
+            tried.append("%s %s: cannot load: %s" % (what, name, e))
+            continue
+        if want is None:
+            want = lib.PP_ABI_VERSION  # from the cdef, i.e. the header this was made for
+        try:
+            got = lib.pp_abi_version()
+        except AttributeError as e:
+            tried.append("%s %s: not libpostpyro (%s)" % (what, name, e))
+            continue
+        if got != want:
+            tried.append("%s %s: wrong ABI version %d (PostPyro needs %d)"
+                         % (what, name, got, want))
+            continue
+        return lib, name
+    raise ImportError("PostPyro cannot find a usable libpostpyro; tried:\n  "
+                      + "\n  ".join(tried)
+                      + "\nSet POSTPYRO_LIBRARY to the full path of libpostpyro.so.1.")
+
+
+lib, library_path = _load()
+
+# Constants from the header, as plain ints (reading lib.X each time costs a lookup).
+PP_OK = lib.PP_OK
+PP_ERROR = lib.PP_ERROR
+PP_PENDING = lib.PP_PENDING
+
+
+def take_string(ptr) -> Optional[str]:
+    """A C string returned to us (to free with pp_free) as str; frees it. None for NULL."""
+    if ptr == ffi.NULL:
+        return None
+    try:
+        return ffi.string(ptr).decode("utf-8", "replace")
+    finally:
+        lib.pp_free(ptr)

@@ -1,0 +1,574 @@
+"""Connections: the seed's simple API (``query``, ``execute``, …) and PEP 249's."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import platform
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import errors as e
+from ._ffi import PP_OK, PP_PENDING, ffi, lib, take_string
+from ._raise import raise_error
+from .row import Row, make_rows
+from .types import convert_column, dump_many, dump_params
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cursor import Cursor
+    from .transaction import Transaction
+
+__all__ = ["Connection", "connect"]
+
+Params = Optional[Union[Sequence[Any], Tuple[Any, ...]]]
+
+_IN_TRANSACTION = (2, 3)
+
+# Bumped in a forked child: a connection made by another process is never used there.
+_fork_generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# Building a big result allocates many objects at once; CPython's cyclic garbage collector
+# would then run again and again over them (more than half of the time for large results),
+# though none can be garbage. It is paused while a result is converted (and rows made), and
+# restored after. PyPy's collector does not have this problem.
+_PAUSE_GC = platform.python_implementation() == "CPython"
+_PAUSE_GC_CELLS = 5000
+
+
+class _gc_paused:
+    __slots__ = ("on",)
+
+    def __init__(self, cells: int) -> None:
+        self.on = _PAUSE_GC and cells >= _PAUSE_GC_CELLS and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self.on:
+            gc.disable()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.on:
+            gc.enable()
+
+
+class _Result:
+    """Everything read from one pp_result (which is freed right after)."""
+
+    __slots__ = ("command", "rowcount", "has_rows", "names", "types", "typmods", "columns",
+                 "nrows")
+
+    def rows(self, row_factory: Optional[Callable] = None) -> list:
+        if not self.has_rows:
+            return []
+        with _gc_paused(self.nrows * len(self.names)):
+            return make_rows(self.names, self.columns, self.nrows, row_factory)
+
+
+def read_result(res) -> _Result:
+    """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
+    r = _Result()
+    r.command = ffi.string(lib.pp_result_command(res)).decode("utf-8", "replace")
+    r.rowcount = lib.pp_result_rows_affected(res)
+    r.has_rows = bool(lib.pp_result_has_rows(res))
+    if not r.has_rows:
+        r.names = ()
+        r.types = r.typmods = r.columns = []
+        r.nrows = 0
+        return r
+    ncols = lib.pp_result_ncols(res)
+    r.nrows = lib.pp_result_nrows(res)
+    r.names = tuple(ffi.string(lib.pp_result_column_name(res, i)).decode("utf-8", "replace")
+                    for i in range(ncols))
+    r.types = [lib.pp_result_column_type(res, i) for i in range(ncols)]
+    r.typmods = [lib.pp_result_column_typmod(res, i) for i in range(ncols)]
+    col = ffi.new("pp_column *")
+    err = ffi.new("pp_error **")
+    columns = []
+    with _gc_paused(r.nrows * ncols):
+        for i in range(ncols):
+            if lib.pp_result_column(res, i, col, err) != PP_OK:
+                raise_error(err[0])
+            values = convert_column(col)
+            if len(values) != r.nrows:
+                raise e.InterfaceError("column %d has %d values for %d rows"
+                                       % (i, len(values), r.nrows))
+            columns.append(values)
+    r.columns = columns
+    return r
+
+
+def _free_out(out, err) -> None:
+    if out is not None and out[0] != ffi.NULL:
+        lib.pp_result_free(out[0])
+        out[0] = ffi.NULL
+    if err[0] != ffi.NULL:
+        lib.pp_error_free(err[0])
+        err[0] = ffi.NULL
+
+
+def _sql_bytes(sql: Any) -> bytes:
+    if not isinstance(sql, str):
+        raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
+    if "\0" in sql:
+        raise e.ProgrammingError("SQL contains a NUL character")
+    return sql.encode("utf-8")
+
+
+class Connection:
+    """A connection to a PostgreSQL server.
+
+    ``dsn`` is anything libpq accepts: a URL (``postgresql://user:pw@host:5432/db?
+    sslmode=require&connect_timeout=10``) or ``key=value`` pairs. Statements autocommit
+    unless run inside :meth:`begin` (or with ``autocommit=False``, PEP 249's mode, where the
+    first statement opens a transaction that :meth:`commit` or :meth:`rollback` ends).
+    ``statement_cache=False`` never keeps prepared statements (for PgBouncer in transaction
+    mode). ``row_factory(names) -> make(values)`` changes what rows are (default
+    :class:`~PostPyro.Row`).
+
+    A connection may be shared between threads (statements are serialized). Use it as a
+    context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, dsn: str, *, autocommit: bool = True, statement_cache: bool = True,
+                 row_factory: Optional[Callable] = None) -> None:
+        self._conn = None
+        self._closed = True
+        if not isinstance(dsn, str):
+            raise e.ProgrammingError("the connection string must be a str, not %s"
+                                     % type(dsn).__name__)
+        if "\0" in dsn:
+            raise e.ProgrammingError("the connection string contains a NUL character")
+        self._autocommit = bool(autocommit)
+        self._row_factory = row_factory
+        self._lock = threading.RLock()
+        self._prepared: Dict[str, str] = {}
+        self._stmt_ids = itertools.count(1)
+        self._savepoint_ids = itertools.count(1)
+        self._tx_stack: List[Any] = []  # open Transaction objects, outermost first
+        self._notices: List[str] = []
+        self._generation = _fork_generation
+        flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
+        err = ffi.new("pp_error **")
+        conn = lib.pp_connect(dsn.encode("utf-8"), flags, err)
+        if conn == ffi.NULL:
+            raise_error(err[0])
+        self._conn = ffi.gc(conn, lib.pp_conn_free)
+        self._closed = False
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _handle(self):
+        if self._closed:
+            raise e.InterfaceError("connection is closed")
+        if self._generation != _fork_generation:
+            raise e.InterfaceError("this connection was opened by the parent process before "
+                                   "fork(); open a new connection in the child")
+        return self._conn
+
+    def _wait(self, conn, rc, out, err) -> int:
+        """Finish a call that returned PP_PENDING (interrupted by a signal)."""
+        while rc == PP_PENDING:
+            rc = lib.pp_resume(conn, out, err)
+        return rc
+
+    def _abandon(self, conn, out, err) -> None:
+        """After KeyboardInterrupt during a statement: cancel it and wait until the server
+        is done with it (its result or error is dropped), so the connection stays usable.
+        Further Ctrl-C presses meanwhile are ignored: the cancel is on its way."""
+        if out is None:
+            out = ffi.new("pp_result **")
+        _free_out(out, err)
+        while True:
+            try:
+                lib.pp_cancel(conn, ffi.NULL)
+                break
+            except KeyboardInterrupt:
+                continue
+        while True:
+            try:
+                rc = lib.pp_resume(conn, out, err)
+            except KeyboardInterrupt:
+                rc = PP_PENDING  # if it had finished, the next pp_resume just says so
+            _free_out(out, err)
+            if rc != PP_PENDING:
+                return
+
+    def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
+        """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
+        out = ffi.new("pp_result **")
+        err = ffi.new("pp_error **")
+        rc = None
+        try:
+            rc = lib.pp_exec(conn, sql, n, arr, flags, out, err)
+            if rc == PP_PENDING:
+                rc = self._wait(conn, rc, out, err)
+        except KeyboardInterrupt:
+            if rc is None or rc == PP_PENDING:
+                self._abandon(conn, out, err)
+            else:
+                _free_out(out, err)
+            raise
+        if rc != PP_OK:
+            raise_error(err[0])
+        return out[0]
+
+    def _maybe_begin(self, conn) -> None:
+        if not self._autocommit and lib.pp_transaction_status(conn) == 0:
+            lib.pp_result_free(self._exec(conn, b"BEGIN", 0, ffi.NULL, 0))
+
+    def _execute(self, sql: str, params: Params = None, flags: int = 0,
+                 begin: bool = True) -> _Result:
+        """Run one statement and read its whole result."""
+        conn = self._handle()
+        sqlb = _sql_bytes(sql)
+        if sql in self._prepared:
+            flags |= lib.PP_EXEC_PREPARED
+        arr, n, keep = dump_params(params)
+        with self._lock:
+            if begin:
+                self._maybe_begin(conn)
+            res = self._exec(conn, sqlb, n, arr, flags)
+        del keep
+        try:
+            return read_result(res)
+        finally:
+            lib.pp_result_free(res)
+
+    def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
+        return self._execute(sql, params, flags).rows(self._row_factory)
+
+    def _commit_sql(self) -> None:
+        r = self._execute("COMMIT", begin=False)
+        if r.command == "ROLLBACK":
+            raise e.lookup("25P02")(
+                "COMMIT rolled back: the transaction had failed before, nothing was "
+                "committed", sqlstate="25P02")
+
+    def _next_savepoint(self) -> str:
+        return "pp_sp_%d" % next(self._savepoint_ids)
+
+    def _in_transaction(self) -> bool:
+        return bool(self._tx_stack) or \
+            lib.pp_transaction_status(self._handle()) in _IN_TRANSACTION
+
+    # ---- the seed's API -------------------------------------------------------------------
+
+    def query(self, sql: str, params: Params = None) -> List[Row]:
+        """Run a statement and return all its rows (``[]`` for a statement without rows).
+        ``params`` ($1, $2, …) may be omitted, a list or a tuple."""
+        return self._execute(sql, params).rows(self._row_factory)
+
+    def query_one(self, sql: str, params: Params = None) -> Row:
+        """Run a statement that must return exactly one row, and return it. Raises
+        NoRowError or MultipleRowsError (both DatabaseError) otherwise."""
+        r = self._execute(sql, params)
+        return _one(r, self._row_factory)
+
+    def execute(self, sql: str, params: Params = None) -> int:
+        """Run a statement and return the number of rows it affected (also for
+        ``INSERT … RETURNING``; 0 for statements that report no count, such as DDL)."""
+        n = self._execute(sql, params).rowcount
+        return n if n > 0 else 0
+
+    def execute_batch(self, queries: Sequence[str]) -> List[int]:
+        """Run several SQL strings (without parameters) pipelined, in one round trip and one
+        transaction: all take effect or none does. Returns each one's affected-row count
+        (0 for statements that report none). On failure the error's ``index`` tells which
+        statement failed."""
+        if isinstance(queries, (str, bytes)) or not isinstance(queries, (list, tuple)):
+            raise e.ProgrammingError("execute_batch() needs a list of SQL strings, not %s"
+                                     % type(queries).__name__)
+        conn = self._handle()
+        n = len(queries)
+        if n == 0:
+            return []
+        keep = [ffi.new("char[]", _sql_bytes(q)) for q in queries]
+        sqls = ffi.new("const char *[]", keep)
+        counts = ffi.new("int64_t[]", n)
+        err = ffi.new("pp_error **")
+        with self._lock:
+            self._maybe_begin(conn)
+            rc = self._call_batch(conn, lambda: lib.pp_exec_batch(conn, n, sqls, counts, err),
+                                  err)
+        if rc != PP_OK:
+            raise_error(err[0])
+        return [c if c > 0 else 0 for c in ffi.unpack(counts, n)]
+
+    def executemany(self, sql: str, seq_of_params: Sequence[Params]) -> int:
+        """Run one statement once per parameter row, pipelined (one round trip) and in one
+        transaction: on failure nothing is kept and the error's ``index`` tells the row.
+        Returns the total affected-row count."""
+        conn = self._handle()
+        if isinstance(seq_of_params, (str, bytes)):
+            raise e.ProgrammingError("executemany() needs a sequence of parameter rows")
+        text = self._prepared.get(sql, sql) if isinstance(sql, str) else sql
+        sqlb = _sql_bytes(text)
+        arr, nparams, nrows, keep = dump_many(seq_of_params)
+        if nrows == 0:
+            return 0
+        affected = ffi.new("int64_t *")
+        err = ffi.new("pp_error **")
+        with self._lock:
+            self._maybe_begin(conn)
+            rc = self._call_batch(
+                conn, lambda: lib.pp_exec_many(conn, sqlb, nparams, nrows, arr, affected, err),
+                err)
+        del keep
+        if rc != PP_OK:
+            raise_error(err[0])
+        return max(affected[0], 0)
+
+    def _call_batch(self, conn, call: Callable[[], int], err) -> int:
+        rc = None
+        out = ffi.new("pp_result **")
+        try:
+            rc = call()
+            if rc == PP_PENDING:
+                rc = self._wait(conn, rc, out, err)
+                if out[0] != ffi.NULL:
+                    lib.pp_result_free(out[0])
+        except KeyboardInterrupt:
+            if rc is None or rc == PP_PENDING:
+                self._abandon(conn, out, err)
+            raise
+        return rc
+
+    def prepare(self, sql: str) -> str:
+        """Prepare a statement on the server and return its id; pass the id instead of the
+        SQL to :meth:`query`, :meth:`query_one`, :meth:`execute` (and executemany)."""
+        conn = self._handle()
+        sqlb = _sql_bytes(sql)
+        name = "pp_stmt_%d" % next(self._stmt_ids)
+        err = ffi.new("pp_error **")
+        with self._lock:
+            if lib.pp_prepare(conn, name.encode("ascii"), sqlb, err) != PP_OK:
+                raise_error(err[0])
+        self._prepared[name] = sql
+        return name
+
+    def deallocate(self, stmt_id: str) -> None:
+        """Drop a statement made by :meth:`prepare`."""
+        conn = self._handle()
+        if stmt_id not in self._prepared:
+            raise e.ProgrammingError("no prepared statement %r on this connection"
+                                     % (stmt_id,))
+        err = ffi.new("pp_error **")
+        with self._lock:
+            if lib.pp_deallocate(conn, stmt_id.encode("ascii"), err) != PP_OK:
+                raise_error(err[0])
+        del self._prepared[stmt_id]
+
+    def ping(self) -> bool:
+        """True when the server answers a round trip; False when closed or dead. Never
+        raises."""
+        try:
+            return bool(lib.pp_ping(self._handle()))
+        except Exception:
+            return False
+
+    def info(self) -> Dict[str, Any]:
+        """Connection details: closed, healthy, server_version (int), host, port, database,
+        user, backend_pid, transaction_status, encoding, ssl, application_name. Works on
+        a closed connection. Never contains the password."""
+        keys = ("server_version", "host", "port", "database", "user", "backend_pid",
+                "transaction_status", "encoding", "ssl", "application_name")
+        out: Dict[str, Any] = {"closed": self.closed, "healthy": False}
+        out.update(dict.fromkeys(keys))
+        if out["closed"] or self._generation != _fork_generation:
+            out["closed"] = True
+            return out
+        out["healthy"] = self.ping()
+        get = self._info_str
+        out["server_version"] = _int_or_none(get("server_version"))
+        out["host"] = get("host")
+        port = get("port")
+        out["port"] = _int_or_none(port) if port and port.isdigit() else port
+        out["database"] = get("dbname")
+        out["user"] = get("user")
+        out["backend_pid"] = _int_or_none(get("backend_pid"))
+        out["transaction_status"] = get("transaction_status")
+        out["encoding"] = get("client_encoding")
+        ssl = get("ssl")
+        out["ssl"] = None if ssl is None else ssl == "on"
+        out["application_name"] = get("application_name")
+        return out
+
+    def _info_str(self, key: str) -> Optional[str]:
+        if self._closed:
+            return None
+        return take_string(lib.pp_conn_info(self._conn, key.encode("ascii")))
+
+    def begin(self, isolation_level: Optional[str] = None, read_only: bool = False,
+              deferrable: bool = False) -> "Transaction":
+        """Start a transaction and return it. Use it as a context manager (commit on
+        success, rollback on exception) or call its commit()/rollback(). Inside an open
+        transaction this makes a savepoint instead. ``isolation_level``: "read committed",
+        "repeatable read" or "serializable" (outermost transaction only)."""
+        from .transaction import Transaction
+        return Transaction(self, isolation_level=isolation_level, read_only=read_only,
+                           deferrable=deferrable)
+
+    def transaction(self, *args: Any, **kwargs: Any) -> "Transaction":
+        """Alias of :meth:`begin`."""
+        return self.begin(*args, **kwargs)
+
+    def close(self) -> None:
+        """Close the connection (work not committed is rolled back by the server). Safe to
+        call twice. In a process forked from the one that connected, this only forgets the
+        connection: the parent's session is left alone."""
+        if self._closed:
+            return
+        self._closed = True
+        for tx in self._tx_stack:
+            tx._state = "closed"
+        del self._tx_stack[:]
+        conn = self._conn
+        if conn is not None:
+            lib.pp_close(conn)
+
+    def is_closed(self) -> bool:
+        """True after close(), or when the connection to the server broke."""
+        if self._closed:
+            return True
+        if self._generation != _fork_generation:
+            return True
+        return bool(lib.pp_is_closed(self._conn))
+
+    @property
+    def closed(self) -> bool:
+        return self.is_closed()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if not self.is_closed() and not self._autocommit:
+                if exc_type is None:
+                    self.commit()
+                else:
+                    try:
+                        self.rollback()
+                    except e.Error:
+                        pass
+        finally:
+            self.close()
+
+    # ---- PEP 249 ----------------------------------------------------------------------------
+
+    @property
+    def autocommit(self) -> bool:
+        """True: each statement commits by itself (unless inside begin()). False (PEP 249):
+        the first statement opens a transaction that commit()/rollback() end."""
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._handle()
+        if bool(value) != self._autocommit and self._in_transaction():
+            raise e.ProgrammingError("cannot change autocommit inside a transaction: commit "
+                                     "or roll back first")
+        self._autocommit = bool(value)
+
+    def commit(self) -> None:
+        """Commit the current transaction (nothing to do when none is open). Raises
+        InFailedSqlTransaction when the transaction had failed and the server rolled it
+        back instead."""
+        conn = self._handle()
+        if self._tx_stack:
+            self._tx_stack[0].commit()
+        elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
+            self._commit_sql()
+
+    def rollback(self) -> None:
+        """Roll back the current transaction (nothing to do when none is open)."""
+        conn = self._handle()
+        if self._tx_stack:
+            self._tx_stack[0].rollback()
+        elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
+            self._execute("ROLLBACK", begin=False)
+
+    def cursor(self) -> "Cursor":
+        """A DB-API 2.0 cursor on this connection."""
+        from .cursor import Cursor
+        self._handle()
+        return Cursor(self)
+
+    # ---- more -------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask the server to cancel the statement running on this connection (from any
+        thread). The statement fails with QueryCanceled; the connection stays usable."""
+        conn = self._handle()
+        err = ffi.new("pp_error **")
+        if lib.pp_cancel(conn, err) != PP_OK:
+            raise_error(err[0])
+
+    @property
+    def notices(self) -> List[str]:
+        """Messages (NOTICE, WARNING, …) the server sent, oldest first. The list is yours to
+        clear."""
+        if not self._closed:
+            n = ffi.new("int64_t *")
+            p = lib.pp_take_notices(self._conn, n)
+            if p != ffi.NULL:
+                try:
+                    text = ffi.buffer(p, n[0])[:].decode("utf-8", "replace")
+                finally:
+                    lib.pp_free(p)
+                parts = text.split("\0")
+                if parts and parts[-1] == "":
+                    parts.pop()
+                self._notices.extend(parts)
+        return self._notices
+
+    def set_statement_cache_size(self, size: int) -> None:
+        """How many statements to keep prepared (0: none, and drop those kept). Default
+        256."""
+        conn = self._handle()
+        err = ffi.new("pp_error **")
+        if lib.pp_set_statement_cache_size(conn, int(size), err) != PP_OK:
+            raise_error(err[0])
+
+    def __repr__(self) -> str:
+        if self.is_closed():
+            return "<PostPyro.Connection closed>"
+        get = self._info_str
+        return "<PostPyro.Connection host=%s port=%s dbname=%s user=%s status=%s>" % (
+            get("host"), get("port"), get("dbname"), get("user"),
+            get("transaction_status"))
+
+
+def _one(r: _Result, row_factory: Optional[Callable]) -> Any:
+    if not r.has_rows or r.nrows == 0:
+        raise e.NoRowError("query_one() expected exactly one row; the statement returned "
+                           "none")
+    if r.nrows > 1:
+        raise e.MultipleRowsError("query_one() expected exactly one row; the statement "
+                                  "returned %d" % r.nrows)
+    return r.rows(row_factory)[0]
+
+
+def _int_or_none(s: Optional[str]) -> Optional[int]:
+    try:
+        return int(s) if s is not None else None
+    except ValueError:
+        return None
+
+
+def connect(dsn: str, *, autocommit: bool = False, **kwargs: Any) -> Connection:
+    """Open a connection the PEP 249 way: autocommit off, so statements run in a transaction
+    that :meth:`Connection.commit` / :meth:`Connection.rollback` end. Same options as
+    :class:`Connection`."""
+    return Connection(dsn, autocommit=autocommit, **kwargs)
+

@@ -1,0 +1,128 @@
+"""Rows of query results.
+
+A :class:`Row` is a tuple (so it compares equal to a tuple, unpacks, hashes and is cheap to
+create) that also answers by column name: ``row["name"]``, ``row.get("age", 0)``,
+``row.keys()``, ``row.items()``, ``row.to_dict()``. The column names live once per result
+shape, in a small subclass made (and cached) per tuple of column names, so a row costs no
+more than a tuple.
+
+With duplicate column names (``SELECT 1 AS a, 2 AS a``) a name means its first column, and
+``keys()`` / ``items()`` / ``to_dict()`` list each name once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+__all__ = ["Row", "row_class", "tuple_row", "dict_row"]
+
+
+class Row(tuple):
+    """One result row: a tuple of values that can also be indexed by column name."""
+
+    __slots__ = ()
+
+    #: Column names (all of them, in order); set on each per-result subclass.
+    _names: Tuple[str, ...] = ()
+    #: Column name -> position (first occurrence).
+    _index: Dict[str, int] = {}
+
+    def __getitem__(self, key: Union[int, slice, str]) -> Any:  # type: ignore[override]
+        if type(key) is str:
+            try:
+                key = self._index[key]
+            except KeyError:
+                raise KeyError("no column named %r (columns: %s)"
+                               % (key, ", ".join(self._names) or "none")) from None
+        return tuple.__getitem__(self, key)
+
+    def get(self, key: Union[int, str], default: Any = None) -> Any:
+        """The value of a column by name or position, or ``default`` when there is none."""
+        if type(key) is str:
+            i = self._index.get(key)
+            if i is None:
+                return default
+            return tuple.__getitem__(self, i)
+        try:
+            return tuple.__getitem__(self, key)
+        except (IndexError, TypeError):
+            return default
+
+    def keys(self) -> List[str]:
+        """The column names."""
+        return list(self._index)
+
+    def values(self) -> List[Any]:
+        """The values, in column order."""
+        return list(self)
+
+    def items(self) -> List[Tuple[str, Any]]:
+        """(column name, value) pairs."""
+        get = tuple.__getitem__
+        return [(name, get(self, i)) for name, i in self._index.items()]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The row as a new dict {column name: value}."""
+        get = tuple.__getitem__
+        return {name: get(self, i) for name, i in self._index.items()}
+
+    def __repr__(self) -> str:
+        names = self._names
+        if len(names) != len(self):
+            return "Row%s" % (tuple.__repr__(self),)
+        return "Row(%s)" % ", ".join("%s=%r" % (n, v) for n, v in zip(names, self))
+
+    def __reduce__(self):
+        return (_make_row, (self._names, tuple(self)))
+
+
+def _make_row(names: Sequence[str], values: Sequence[Any]) -> Row:
+    return row_class(tuple(names))(values)
+
+
+_classes: Dict[Tuple[str, ...], type] = {}
+_MAX_CLASSES = 512
+
+
+def row_class(names: Tuple[str, ...]) -> type:
+    """The Row subclass for results with these column names (made once, then cached)."""
+    cls = _classes.get(names)
+    if cls is None:
+        index: Dict[str, int] = {}
+        for i, name in enumerate(names):
+            index.setdefault(name, i)
+        cls = type("Row", (Row,), {"__slots__": (), "_names": names, "_index": index,
+                                   "__module__": __name__})
+        if len(_classes) >= _MAX_CLASSES:
+            _classes.clear()
+        _classes[names] = cls
+    return cls
+
+
+def make_rows(names: Tuple[str, ...], columns: List[list], nrows: int,
+              row_factory: Optional[Callable] = None) -> list:
+    """Rows from per-column value lists."""
+    if row_factory is not None:
+        make = row_factory(list(names))
+        if not columns:
+            return [make(()) for _ in range(nrows)]
+        return list(map(make, zip(*columns)))
+    cls = row_class(names)
+    if not columns:
+        return [cls() for _ in range(nrows)]
+    return list(map(cls, zip(*columns)))
+
+
+# ---- row factories (Connection(row_factory=...)) ------------------------------------------
+
+def tuple_row(names: List[str]) -> Callable[[tuple], tuple]:
+    """Row factory giving plain tuples."""
+    return tuple
+
+
+def dict_row(names: List[str]) -> Callable[[tuple], Dict[str, Any]]:
+    """Row factory giving dicts {column name: value}."""
+    def make(values: tuple) -> Dict[str, Any]:
+        return dict(zip(names, values))
+    return make
+

@@ -1,0 +1,219 @@
+"""Transactions: ``with conn.begin() as tx: …`` commits on success, rolls back on error.
+
+``conn.begin()`` sends BEGIN at once, so the object also works without ``with``
+(``tx = conn.begin(); tx.execute(…); tx.commit()``). Inside an open transaction, ``begin()``
+(or ``tx.savepoint()``) makes a savepoint instead: its commit releases the savepoint, its
+rollback undoes only what ran since it.
+
+A COMMIT the server answers with ROLLBACK (the transaction had failed) raises
+InFailedSqlTransaction: a failed transaction is never reported as committed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, List, Optional, Sequence
+
+from . import errors as e
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Connection, Params
+    from .row import Row
+
+__all__ = ["Transaction"]
+
+_ISOLATION_LEVELS = {
+    "read uncommitted": "READ UNCOMMITTED",
+    "read committed": "READ COMMITTED",
+    "repeatable read": "REPEATABLE READ",
+    "serializable": "SERIALIZABLE",
+}
+
+
+def _isolation_sql(level: Optional[str]) -> Optional[str]:
+    if level is None:
+        return None
+    if not isinstance(level, str):
+        raise e.ProgrammingError("isolation_level must be a str such as 'serializable', "
+                                 "not %s" % type(level).__name__)
+    key = " ".join(level.replace("_", " ").lower().split())
+    try:
+        return _ISOLATION_LEVELS[key]
+    except KeyError:
+        raise e.ProgrammingError("unknown isolation level %r (expected one of: %s)"
+                                 % (level, ", ".join(_ISOLATION_LEVELS))) from None
+
+
+_PLAIN_IDENT = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+def quote_ident(name: str) -> str:
+    """An SQL identifier, double-quoted unless it is a plain lower-case name."""
+    if not isinstance(name, str) or not name:
+        raise e.ProgrammingError("an identifier must be a non-empty str")
+    if "\0" in name:
+        raise e.DataError("identifier contains a NUL character")
+    if _PLAIN_IDENT.match(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Transaction:
+    """A transaction (or a savepoint inside one) on a :class:`Connection`."""
+
+    def __init__(self, conn: "Connection", isolation_level: Optional[str] = None,
+                 read_only: bool = False, deferrable: bool = False,
+                 savepoint_name: Optional[str] = None) -> None:
+        self._conn = conn
+        self._state = "new"
+        self._savepoint: Optional[str] = None
+        conn._handle()
+        level = _isolation_sql(isolation_level)
+        with conn._lock:
+            nested = conn._in_transaction()
+            if nested:
+                if level or read_only or deferrable:
+                    raise e.ProgrammingError(
+                        "isolation_level, read_only and deferrable apply to the outermost "
+                        "transaction only; a transaction is already open on this connection")
+                name = savepoint_name if savepoint_name is not None \
+                    else conn._next_savepoint()
+                sql = "SAVEPOINT " + quote_ident(name)
+                conn._execute(sql, begin=False)
+                self._savepoint = name
+            else:
+                sql = "BEGIN"
+                if level:
+                    sql += " ISOLATION LEVEL " + level
+                if read_only:
+                    sql += " READ ONLY"
+                if deferrable:
+                    sql += " DEFERRABLE"
+                conn._execute(sql, begin=False)
+            conn._tx_stack.append(self)
+            self._state = "active"
+
+    # ---- state -----------------------------------------------------------------------------
+
+    @property
+    def connection(self) -> "Connection":
+        return self._conn
+
+    @property
+    def savepoint_name(self) -> Optional[str]:
+        """The savepoint's name, or None for an outermost transaction."""
+        return self._savepoint
+
+    @property
+    def active(self) -> bool:
+        """True until commit() or rollback() (or the connection's close())."""
+        return self._state == "active"
+
+    @property
+    def status(self) -> str:
+        """'active', 'committed', 'rolled back', 'failed' (a savepoint whose release failed),
+        'unknown' (the connection broke during COMMIT) or 'closed'."""
+        return self._state
+
+    def _check(self) -> "Connection":
+        if self._state != "active":
+            if self._state == "closed":
+                raise e.InterfaceError("connection is closed")
+            raise e.InterfaceError("the transaction is already %s" % self._state)
+        return self._conn
+
+    def _finish(self, state: str) -> None:
+        stack = self._conn._tx_stack
+        if self in stack:
+            k = stack.index(self)
+            for tx in stack[k + 1:]:
+                tx._state = state
+            del stack[k:]
+        self._state = state
+
+    # ---- statements --------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: "Params" = None) -> int:
+        """Run a statement in the transaction; the number of rows it affected."""
+        return self._check().execute(sql, params)
+
+    def query(self, sql: str, params: "Params" = None) -> List["Row"]:
+        """Run a statement in the transaction; all its rows."""
+        return self._check().query(sql, params)
+
+    def query_one(self, sql: str, params: "Params" = None) -> "Row":
+        """Run a statement in the transaction; its only row (error unless exactly one)."""
+        return self._check().query_one(sql, params)
+
+    def executemany(self, sql: str, seq_of_params: Sequence["Params"]) -> int:
+        """Run a statement once per parameter row in the transaction."""
+        return self._check().executemany(sql, seq_of_params)
+
+    def execute_batch(self, queries: Sequence[str]) -> List[int]:
+        """Run several SQL strings pipelined in the transaction."""
+        return self._check().execute_batch(queries)
+
+    def savepoint(self, name: Optional[str] = None) -> "Transaction":
+        """A savepoint inside this transaction, used like a transaction."""
+        conn = self._check()
+        return Transaction(conn, savepoint_name=name)
+
+    # ---- end -----------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Commit (release the savepoint). Raises InFailedSqlTransaction when the server
+        rolled the transaction back instead."""
+        conn = self._check()
+        with conn._lock:
+            try:
+                if self._savepoint is not None:
+                    conn._execute("RELEASE SAVEPOINT " + quote_ident(self._savepoint),
+                                  begin=False)
+                else:
+                    conn._commit_sql()
+            except e.OperationalError as exc:
+                lost = isinstance(exc, e.CommitUnknown) or (exc.sqlstate or "").startswith("08")
+                if self._savepoint is None and lost:
+                    self._finish("unknown")
+                else:
+                    self._finish("rolled back" if self._savepoint is None else "failed")
+                raise
+            except BaseException:
+                self._finish("rolled back" if self._savepoint is None else "failed")
+                raise
+            self._finish("committed")
+
+    def rollback(self) -> None:
+        """Roll back (to the savepoint, which is then released)."""
+        conn = self._check()
+        with conn._lock:
+            try:
+                if self._savepoint is not None:
+                    ident = quote_ident(self._savepoint)
+                    conn._execute("ROLLBACK TO SAVEPOINT " + ident, begin=False)
+                    conn._execute("RELEASE SAVEPOINT " + ident, begin=False)
+                else:
+                    conn._execute("ROLLBACK", begin=False)
+            finally:
+                self._finish("rolled back")
+
+    def __enter__(self) -> "Transaction":
+        self._check()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._state != "active":
+            return False
+        if exc_type is None:
+            self.commit()
+        else:
+            try:
+                self.rollback()
+            except e.Error:
+                pass  # the original exception matters more (e.g. the connection died)
+        return False
+
+    def __repr__(self) -> str:
+        what = "savepoint %s" % self._savepoint if self._savepoint else "transaction"
+        return "<PostPyro.Transaction %s %s>" % (what, self._state)
+

@@ -1,0 +1,1174 @@
+"""Conversion between Python values and PostgreSQL values — the one place for it.
+
+Parameters (Python -> ``pp_value``), chosen by the value's Python type:
+
+=============================  ===========================================================
+Python                         sent as
+=============================  ===========================================================
+None                           NULL of whatever type the parameter has
+bool                           boolean
+int                            int2/int4/int8 (range-checked by the library); beyond int8,
+                               numeric
+float                          float4/float8 (NaN and infinities included)
+Decimal                        numeric, exact ('NaN', 'Infinity', '-Infinity')
+str                            text, for the server to parse as the parameter's type
+                               (so '2024-01-01' is fine for a date); may not contain NUL
+bytes, bytearray, memoryview   bytea
+date / time / datetime         date / time (timetz when aware) / timestamp (timestamptz
+                               when aware)
+timedelta                      interval
+UUID                           uuid
+dict, ``Json(obj)``            json/jsonb (``Json`` for lists, strings, numbers as JSON)
+list, tuple                    an array (nested lists: multi-dimensional), as its text form
+=============================  ===========================================================
+
+Results (column by column, see :func:`convert_column`): bool, int, float, Decimal,
+str, bytes, date, time, datetime (timestamptz: aware, in UTC), timedelta (an interval's
+month counts 30 days; its years 12 months), UUID, json/jsonb as parsed JSON (dict, list, …),
+arrays as (nested) lists — their lower bounds are dropped — and the text form (str) for
+every type without a conversion (inet, cidr, enums, …). Infinite dates and timestamps
+become ``date.max``/``date.min`` and ``datetime.max``/``datetime.min``; other values out of
+Python's range raise DataError.
+
+Hooks: :func:`register_loader` (change what a column type becomes), :func:`register_dumper`
+(teach PostPyro to send a new Python type), :func:`set_json_loads` / :func:`set_json_dumps`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from uuid import UUID
+
+from . import errors as e
+from ._ffi import ffi, lib
+
+__all__ = [
+    "Json", "register_loader", "register_dumper", "set_json_loads", "set_json_dumps",
+    "type_oid", "parse_array",
+]
+
+# ---- type OIDs ----------------------------------------------------------------------
+
+#: Built-in type names (and common aliases) -> OID. "name[]" is the array type.
+TYPE_OIDS: Dict[str, int] = {
+    "bool": 16, "boolean": 16, "bytea": 17, "char": 18, "name": 19,
+    "int8": 20, "bigint": 20, "int2": 21, "smallint": 21, "int4": 23, "integer": 23,
+    "int": 23, "text": 25, "oid": 26, "tid": 27, "xid": 28, "json": 114, "xml": 142,
+    "point": 600, "cidr": 650, "float4": 700, "real": 700, "float8": 701,
+    "double precision": 701, "money": 790, "macaddr": 829, "inet": 869,
+    "bpchar": 1042, "character": 1042, "varchar": 1043, "character varying": 1043,
+    "date": 1082, "time": 1083, "time without time zone": 1083,
+    "timestamp": 1114, "timestamp without time zone": 1114,
+    "timestamptz": 1184, "timestamp with time zone": 1184, "interval": 1186,
+    "timetz": 1266, "time with time zone": 1266, "bit": 1560, "varbit": 1562,
+    "numeric": 1700, "decimal": 1700, "uuid": 2950, "jsonb": 3802,
+}
+
+#: Array type OID -> element type OID.
+ARRAY_ELEMENT: Dict[int, int] = {
+    1000: 16, 1001: 17, 1002: 18, 1003: 19, 1016: 20, 1005: 21, 1007: 23, 1009: 25,
+    1028: 26, 1010: 27, 1011: 28, 199: 114, 143: 142, 651: 650, 1021: 700, 1022: 701,
+    791: 790, 1040: 829, 1041: 869, 1014: 1042, 1015: 1043, 1182: 1082, 1183: 1083,
+    1115: 1114, 1185: 1184, 1187: 1186, 1270: 1266, 1561: 1560, 1563: 1562, 1231: 1700,
+    2951: 2950, 3807: 3802,
+}
+_ARRAY_OF = {elem: arr for arr, elem in ARRAY_ELEMENT.items()}
+for _name, _oid in list(TYPE_OIDS.items()):
+    if _oid in _ARRAY_OF:
+        TYPE_OIDS[_name + "[]"] = _ARRAY_OF[_oid]
+del _name, _oid
+
+
+def type_oid(name: str) -> int:
+    """The OID of a built-in type name ("int4", "integer", "text[]", …)."""
+    try:
+        return TYPE_OIDS[" ".join(name.lower().split())]
+    except KeyError:
+        raise e.ProgrammingError("unknown built-in type name %r (give the OID, or pass "
+                                 "conn= to look it up)" % (name,)) from None
+
+
+# ---- JSON ---------------------------------------------------------------------------
+
+_json_loads: Callable[[str], Any] = json.loads
+_json_dumps: Callable[[Any], str] = json.dumps
+
+
+def set_json_loads(loads: Callable[[str], Any]) -> None:
+    """Use ``loads`` (e.g. ``functools.partial(json.loads, parse_float=Decimal)``) to parse
+    json/jsonb values."""
+    global _json_loads
+    _json_loads = loads
+
+
+def set_json_dumps(dumps: Callable[[Any], str]) -> None:
+    """Use ``dumps`` to serialize dicts and ``Json`` parameters."""
+    global _json_dumps
+    _json_dumps = dumps
+
+
+class Json:
+    """Send any JSON value (list, str, number, dict, None as JSON null) as json/jsonb.
+
+    A bare dict is sent as JSON without the wrapper; a bare list would be an array, so wrap
+    lists meant as JSON: ``conn.execute("INSERT INTO t(j) VALUES ($1)", [Json([1, 2])])``.
+    """
+
+    __slots__ = ("obj", "dumps")
+
+    def __init__(self, obj: Any, dumps: Optional[Callable[[Any], str]] = None) -> None:
+        self.obj = obj
+        self.dumps = dumps
+
+    def text(self) -> str:
+        return (self.dumps or _json_dumps)(self.obj)
+
+    def __repr__(self) -> str:
+        return "Json(%r)" % (self.obj,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Json) and other.obj == self.obj
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ---- Python -> pp_value ---------------------------------------------------------------
+
+PP_NULL = lib.PP_NULL
+PP_BOOL = lib.PP_BOOL
+PP_INT = lib.PP_INT
+PP_FLOAT = lib.PP_FLOAT
+PP_TEXT = lib.PP_TEXT
+PP_BYTES = lib.PP_BYTES
+PP_NUMERIC = lib.PP_NUMERIC
+PP_DATE = lib.PP_DATE
+PP_TIME = lib.PP_TIME
+PP_TIMETZ = lib.PP_TIMETZ
+PP_TIMESTAMP = lib.PP_TIMESTAMP
+PP_TIMESTAMPTZ = lib.PP_TIMESTAMPTZ
+PP_INTERVAL = lib.PP_INTERVAL
+PP_UUID = lib.PP_UUID
+PP_JSON = lib.PP_JSON
+PP_ARRAY = lib.PP_ARRAY
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_INT32_MIN = -(1 << 31)
+_INT32_MAX = (1 << 31) - 1
+_PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
+_EPOCH = datetime(2000, 1, 1)
+_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_EPOCH_DATE = date(2000, 1, 1)
+
+
+def _usec(td: timedelta) -> int:
+    return (td.days * 86400 + td.seconds) * 1000000 + td.microseconds
+
+
+def _set_text(v, tag: int, data: bytes, keep: list) -> None:
+    buf = ffi.from_buffer(data)
+    keep.append(buf)
+    v.tag = tag
+    v.ptr = buf
+    v.len = len(data)
+
+
+def _str_bytes(s: str, pos: int) -> bytes:
+    if "\0" in s:
+        raise e.DataError("parameter $%d: str contains a NUL character, which PostgreSQL "
+                          "text cannot hold" % pos)
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise e.DataError("parameter $%d: str cannot be encoded as UTF-8: %s"
+                          % (pos, exc)) from None
+
+
+def _decimal_text(d: Decimal, pos: int) -> str:
+    if d.is_nan():
+        if d.is_snan():
+            raise e.DataError("parameter $%d: a signaling NaN Decimal cannot be sent" % pos)
+        return "NaN"
+    if d.is_infinite():
+        return "-Infinity" if d < 0 else "Infinity"
+    return format(d, "f")
+
+
+def _float_text(f: float) -> str:
+    if f != f:
+        return "NaN"
+    if f == math.inf:
+        return "Infinity"
+    if f == -math.inf:
+        return "-Infinity"
+    return repr(f)
+
+
+def _interval_text(td: timedelta) -> str:
+    return "%d days %d seconds %d microseconds" % (td.days, td.seconds, td.microseconds)
+
+
+def _dump_none(x, v, keep, pos):
+    pass  # a zeroed pp_value is PP_NULL
+
+
+def _dump_bool(x, v, keep, pos):
+    v.tag = PP_BOOL
+    v.i = 1 if x else 0
+
+
+def _dump_int(x, v, keep, pos):
+    x = int(x)
+    if _INT64_MIN <= x <= _INT64_MAX:
+        v.tag = PP_INT
+        v.i = x
+    else:
+        _set_text(v, PP_NUMERIC, str(x).encode("ascii"), keep)
+
+
+def _dump_float(x, v, keep, pos):
+    v.tag = PP_FLOAT
+    v.f = x
+
+
+def _dump_decimal(x, v, keep, pos):
+    _set_text(v, PP_NUMERIC, _decimal_text(x, pos).encode("ascii"), keep)
+
+
+def _dump_str(x, v, keep, pos):
+    _set_text(v, PP_TEXT, _str_bytes(x, pos), keep)
+
+
+def _dump_bytes(x, v, keep, pos):
+    if isinstance(x, memoryview) and not x.c_contiguous:
+        x = x.tobytes()
+    buf = ffi.from_buffer(x)
+    keep.append(buf)
+    v.tag = PP_BYTES
+    v.ptr = buf
+    v.len = len(buf)
+
+
+def _dump_date(x, v, keep, pos):
+    v.tag = PP_DATE
+    v.i = x.toordinal() - _PG_EPOCH_ORDINAL
+
+
+def _dump_datetime(x, v, keep, pos):
+    if x.utcoffset() is None:
+        v.tag = PP_TIMESTAMP
+        v.i = _usec(x - _EPOCH)
+    else:
+        v.tag = PP_TIMESTAMPTZ
+        v.i = _usec(x - _EPOCH_UTC)
+
+
+def _dump_time(x, v, keep, pos):
+    us = ((x.hour * 60 + x.minute) * 60 + x.second) * 1000000 + x.microsecond
+    off = x.utcoffset()
+    if off is None:
+        v.tag = PP_TIME
+        v.i = us
+    else:
+        v.tag = PP_TIMETZ
+        v.i = us
+        v.i2 = off.days * 86400 + off.seconds
+
+
+def _dump_timedelta(x, v, keep, pos):
+    v.tag = PP_INTERVAL
+    v.i = x.seconds * 1000000 + x.microseconds
+    v.i2 = x.days
+    v.i3 = 0
+
+
+def _dump_uuid(x, v, keep, pos):
+    _set_text(v, PP_UUID, x.bytes, keep)
+
+
+def _json_text(dump: Callable[[], str], pos: int) -> bytes:
+    try:
+        text = dump()
+    except (TypeError, ValueError) as exc:
+        raise e.DataError("parameter $%d: cannot serialize to JSON: %s" % (pos, exc)) from None
+    return _str_bytes(text, pos)
+
+
+def _dump_dict(x, v, keep, pos):
+    _set_text(v, PP_JSON, _json_text(lambda: _json_dumps(x), pos), keep)
+
+
+def _dump_json(x, v, keep, pos):
+    _set_text(v, PP_JSON, _json_text(x.text, pos), keep)
+
+
+def _dump_list(x, v, keep, pos):
+    text, oid = array_literal(x, pos)
+    _set_text(v, PP_ARRAY, text.encode("utf-8"), keep)
+    v.oid = oid
+
+
+_BUILTIN_DUMPERS: Dict[type, Callable] = {
+    type(None): _dump_none,
+    bool: _dump_bool,
+    int: _dump_int,
+    float: _dump_float,
+    Decimal: _dump_decimal,
+    str: _dump_str,
+    bytes: _dump_bytes,
+    bytearray: _dump_bytes,
+    memoryview: _dump_bytes,
+    date: _dump_date,
+    datetime: _dump_datetime,
+    time: _dump_time,
+    timedelta: _dump_timedelta,
+    UUID: _dump_uuid,
+    dict: _dump_dict,
+    Json: _dump_json,
+    list: _dump_list,
+    tuple: _dump_list,
+}
+_user_dumpers: Dict[type, Callable[[Any], Any]] = {}
+# Concrete type -> dumper, filled on first sight of a type (cleared on registration).
+_dumpers: Dict[type, Callable] = dict(_BUILTIN_DUMPERS)
+
+
+def _find_dumper(cls: type) -> Optional[Callable]:
+    for base in cls.__mro__:
+        user = _user_dumpers.get(base)
+        if user is not None:
+            return _wrap_user_dumper(user)
+        fn = _BUILTIN_DUMPERS.get(base)
+        if fn is not None:
+            return fn
+    # Numbers of other libraries (numpy.int64, …) registered with the numbers ABCs.
+    if issubclass(cls, numbers.Integral):
+        return _dump_int
+    if issubclass(cls, numbers.Real) and not issubclass(cls, numbers.Rational):
+        return _dump_real
+    return None
+
+
+def _dump_real(x, v, keep, pos):
+    _dump_float(float(x), v, keep, pos)
+
+
+def _wrap_user_dumper(func: Callable[[Any], Any]) -> Callable:
+    def dump(x, v, keep, pos):
+        y = func(x)
+        if type(y) is type(x) and type(x) in _user_dumpers:
+            raise e.ProgrammingError("parameter $%d: the dumper registered for %s returned "
+                                     "the same type" % (pos, type(x).__name__))
+        dump_value(y, v, keep, pos)
+    return dump
+
+
+def register_dumper(pytype: type, func: Optional[Callable[[Any], Any]]) -> None:
+    """Teach PostPyro to send values of ``pytype`` (and its subclasses): ``func(value)``
+    returns a value PostPyro can already send (often a str, which the server parses as
+    the parameter's type). Example: ``register_dumper(ipaddress.IPv4Address, str)``.
+    ``func=None`` removes it. Applies to every connection."""
+    if not isinstance(pytype, type):
+        raise TypeError("register_dumper() needs a type, got %r" % (pytype,))
+    if func is None:
+        _user_dumpers.pop(pytype, None)
+    else:
+        _user_dumpers[pytype] = func
+    _dumpers.clear()
+    _dumpers.update(_BUILTIN_DUMPERS)
+    for cls in _user_dumpers:
+        _dumpers[cls] = _wrap_user_dumper(_user_dumpers[cls])
+
+
+def _cannot_send(x: Any, pos: int) -> e.Error:
+    return e.ProgrammingError(
+        "parameter $%d: cannot send a Python %s to PostgreSQL (register a dumper with "
+        "PostPyro.types.register_dumper, or pass a str for the server to parse)"
+        % (pos, _type_name(x)))
+
+
+def _type_name(x: Any) -> str:
+    cls = type(x)
+    if cls.__module__ in ("builtins", None):
+        return cls.__qualname__
+    return "%s.%s" % (cls.__module__, cls.__qualname__)
+
+
+def dump_value(x: Any, v, keep: list, pos: int) -> None:
+    """Fill the pp_value ``v`` with the Python value ``x`` (parameter number ``pos``);
+    cdata that must outlive ``v`` is appended to ``keep``."""
+    fn = _dumpers.get(type(x))
+    if fn is None:
+        fn = _find_dumper(type(x))
+        if fn is None:
+            raise _cannot_send(x, pos)
+        _dumpers[type(x)] = fn
+    fn(x, v, keep, pos)
+
+
+def check_params(params: Any) -> Union[list, tuple]:
+    """Parameters must be omitted (None), a list or a tuple."""
+    if params is None:
+        return ()
+    if type(params) is list or type(params) is tuple or isinstance(params, (list, tuple)):
+        return params
+    raise e.ProgrammingError("parameters must be a list or a tuple, not %s"
+                             % _type_name(params))
+
+
+def dump_params(params: Any) -> Tuple[Any, int, list]:
+    """Parameters as (``pp_value[]`` or NULL, count, keep-alive list)."""
+    params = check_params(params)
+    n = len(params)
+    if n == 0:
+        return ffi.NULL, 0, []
+    arr = ffi.new("pp_value[]", n)
+    keep = [arr]
+    for i in range(n):
+        dump_value(params[i], arr[i], keep, i + 1)
+    return arr, n, keep
+
+
+def dump_many(seq_of_params: Any) -> Tuple[Any, int, int, list]:
+    """Rows of parameters as (``pp_value[]``, nparams, nrows, keep-alive list)."""
+    rows = [check_params(p) for p in seq_of_params]
+    nrows = len(rows)
+    if nrows == 0:
+        return ffi.NULL, 0, 0, []
+    nparams = len(rows[0])
+    for k, row in enumerate(rows):
+        if len(row) != nparams:
+            raise e.ProgrammingError("executemany: row %d has %d parameters, row 0 has %d"
+                                     % (k, len(row), nparams))
+    if nparams == 0:
+        return ffi.NULL, 0, nrows, []
+    arr = ffi.new("pp_value[]", nrows * nparams)
+    keep = [arr]
+    j = 0
+    for row in rows:
+        for i in range(nparams):
+            dump_value(row[i], arr[j], keep, i + 1)
+            j += 1
+    return arr, nparams, nrows, keep
+
+
+# ---- Python list -> PostgreSQL array literal ---------------------------------------------
+
+# Python type -> the array type to declare when the server cannot infer the parameter's.
+_ARRAY_OID_OF_TYPE = {
+    bool: 1000, int: 1016, float: 1022, Decimal: 1231, str: 1009, bytes: 1001,
+    bytearray: 1001, memoryview: 1001, date: 1182, time: 1183, timedelta: 1187,
+    UUID: 2951, dict: 3807, Json: 3807,
+}
+
+
+def _quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
+    dims = []
+    cur: Any = x
+    while isinstance(cur, (list, tuple)):
+        dims.append(len(cur))
+        if not cur:
+            break
+        cur = cur[0]
+
+    def check(seq, depth):
+        if len(seq) != dims[depth]:
+            raise _ragged(pos)
+        inner = depth + 1 < len(dims)
+        for item in seq:
+            if isinstance(item, (list, tuple)) != inner:
+                raise _ragged(pos)
+            if inner:
+                check(item, depth + 1)
+
+    check(x, 0)
+    return dims
+
+
+def _ragged(pos: int) -> e.Error:
+    return e.DataError("parameter $%d: nested lists of different lengths (or mixing lists "
+                       "and values) cannot be a PostgreSQL array, whose sub-arrays must all "
+                       "have the same size" % pos)
+
+
+def _element_text(x: Any, pos: int, kinds: set) -> str:
+    if x is None:
+        return "NULL"
+    cls = type(x)
+    if cls is bool:
+        kinds.add(bool)
+        return "t" if x else "f"
+    if cls is int:
+        kinds.add(int)
+        return str(x)
+    if cls is str:
+        kinds.add(str)
+        if "\0" in x:
+            raise e.DataError("parameter $%d: str in array contains a NUL character, which "
+                              "PostgreSQL text cannot hold" % pos)
+        return _quote(x)
+    if cls is float:
+        kinds.add(float)
+        return _float_text(x)
+    if isinstance(x, bool):
+        kinds.add(bool)
+        return "t" if x else "f"
+    if isinstance(x, int):
+        kinds.add(int)
+        return str(int(x))
+    if isinstance(x, float):
+        kinds.add(float)
+        return _float_text(float(x))
+    if isinstance(x, Decimal):
+        kinds.add(Decimal)
+        return _decimal_text(x, pos)
+    if isinstance(x, str):
+        return _element_text(str(x), pos, kinds)
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        kinds.add(bytes)
+        return _quote("\\x" + bytes(x).hex())
+    if isinstance(x, datetime):
+        kinds.add("timestamptz" if x.utcoffset() is not None else "timestamp")
+        return _quote(x.isoformat())
+    if isinstance(x, date):
+        kinds.add(date)
+        return _quote(x.isoformat())
+    if isinstance(x, time):
+        kinds.add("timetz" if x.utcoffset() is not None else time)
+        return _quote(x.isoformat())
+    if isinstance(x, timedelta):
+        kinds.add(timedelta)
+        return _quote(_interval_text(x))
+    if isinstance(x, UUID):
+        kinds.add(UUID)
+        return str(x)
+    if isinstance(x, dict):
+        kinds.add(dict)
+        return _quote(_json_dumps(x))
+    if isinstance(x, Json):
+        kinds.add(dict)
+        return _quote(x.text())
+    for base in cls.__mro__:
+        user = _user_dumpers.get(base)
+        if user is not None:
+            return _element_text(user(x), pos, kinds)
+    if isinstance(x, numbers.Integral):
+        return _element_text(int(x), pos, kinds)
+    if isinstance(x, numbers.Real) and not isinstance(x, numbers.Rational):
+        return _element_text(float(x), pos, kinds)
+    raise e.ProgrammingError("parameter $%d: cannot send a Python %s inside an array"
+                             % (pos, _type_name(x)))
+
+
+_KIND_OIDS = dict(_ARRAY_OID_OF_TYPE)
+_KIND_OIDS.update({"timestamp": 1115, "timestamptz": 1185, "timetz": 1270})
+
+
+def array_literal(x: Union[list, tuple], pos: int = 1) -> Tuple[str, int]:
+    """A (nested) list as PostgreSQL's array text form, plus the array type OID inferred
+    from its elements (0 when they are mixed)."""
+    dims = _array_shape(x, pos)
+    kinds: set = set()
+    depth = len(dims)
+
+    def fmt(seq, d):
+        if d + 1 < depth:
+            return "{" + ",".join(fmt(item, d + 1) for item in seq) + "}"
+        return "{" + ",".join(_element_text(item, pos, kinds) for item in seq) + "}"
+
+    text = fmt(x, 0)
+    if kinds == {int, float}:
+        kinds = {float}
+    if len(kinds) == 1:
+        oid = _KIND_OIDS.get(next(iter(kinds)), 0)
+    elif not kinds:
+        oid = 1009  # empty, or only NULLs: text[] parses '{}' / '{NULL}' fine
+    else:
+        oid = 0
+    return text, oid
+
+
+# ---- text form -> Python (results in text format, simple protocol) ------------------------
+
+def _bad(kind: str, s: str) -> e.DataError:
+    return e.DataError("cannot read %s value %r" % (kind, s))
+
+
+_DATE_RE = re.compile(r"(\d{4,})-(\d\d)-(\d\d)( BC)?\Z")
+_TIME_RE = re.compile(r"(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
+_OFFSET_RE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?")
+_TS_RE = re.compile(r"(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
+                    r"(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?\Z")
+
+
+def _frac(s: Optional[str]) -> int:
+    return int((s + "000000")[:6]) if s else 0
+
+
+def load_date_text(s: str) -> date:
+    if s == "infinity":
+        return date.max
+    if s == "-infinity":
+        return date.min
+    m = _DATE_RE.match(s)
+    if not m:
+        raise e.DataError("cannot read date %r (PostPyro needs DateStyle ISO)" % s)
+    y = int(m.group(1))
+    if m.group(4) or y > 9999:
+        raise e.DataError("date %s is outside Python's date range (years 1 to 9999)" % s)
+    return date(y, int(m.group(2)), int(m.group(3)))
+
+
+def load_time_text(s: str) -> time:
+    m = _TIME_RE.match(s)
+    if not m or m.end() != len(s):
+        raise _bad("time", s)
+    h = int(m.group(1))
+    if h == 24:
+        raise e.DataError("time %s is outside Python's time range" % s)
+    return time(h, int(m.group(2)), int(m.group(3)), _frac(m.group(4)))
+
+
+_tz_cache: Dict[int, timezone] = {0: timezone.utc}
+
+
+def _tz(seconds: int) -> timezone:
+    tz = _tz_cache.get(seconds)
+    if tz is None:
+        tz = _tz_cache[seconds] = timezone(timedelta(seconds=seconds))
+    return tz
+
+
+def _offset_seconds(sign: str, hh: str, mm: Optional[str], ss: Optional[str]) -> int:
+    off = int(hh) * 3600 + int(mm or 0) * 60 + int(ss or 0)
+    return -off if sign == "-" else off
+
+
+def load_timetz_text(s: str) -> time:
+    m = _TIME_RE.match(s)
+    if not m:
+        raise _bad("timetz", s)
+    o = _OFFSET_RE.match(s, m.end())
+    if not o or o.end() != len(s):
+        raise _bad("timetz", s)
+    h = int(m.group(1))
+    if h == 24:
+        raise e.DataError("time %s is outside Python's time range" % s)
+    return time(h, int(m.group(2)), int(m.group(3)), _frac(m.group(4)),
+                tzinfo=_tz(_offset_seconds(*o.groups())))
+
+
+def _load_ts(s: str, aware: bool) -> datetime:
+    if s == "infinity":
+        return datetime.max.replace(tzinfo=timezone.utc) if aware else datetime.max
+    if s == "-infinity":
+        return datetime.min.replace(tzinfo=timezone.utc) if aware else datetime.min
+    m = _TS_RE.match(s)
+    if not m:
+        raise e.DataError("cannot read timestamp %r (PostPyro needs DateStyle ISO)" % s)
+    g = m.groups()
+    y = int(g[0])
+    if g[11] or y > 9999:
+        raise e.DataError("timestamp %s is outside Python's datetime range (years 1 to "
+                          "9999)" % s)
+    tz = None
+    if aware:
+        tz = _tz(_offset_seconds(g[7], g[8], g[9], g[10])) if g[7] else timezone.utc
+    dt = datetime(y, int(g[1]), int(g[2]), int(g[3]), int(g[4]), int(g[5]), _frac(g[6]),
+                  tzinfo=tz)
+    if aware and tz is not timezone.utc:
+        try:
+            dt = dt.astimezone(timezone.utc)
+        except OverflowError:
+            raise e.DataError("timestamp %s is outside Python's datetime range" % s) from None
+    return dt
+
+
+def load_timestamp_text(s: str) -> datetime:
+    return _load_ts(s, False)
+
+
+def load_timestamptz_text(s: str) -> datetime:
+    return _load_ts(s, True)
+
+
+_IV_UNIT_RE = re.compile(r"([+-]?\d+) (year|mon|day|hour|min|sec)s?\b")
+_IV_TIME_RE = re.compile(r"([+-])?(\d+):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?\Z")
+
+
+def load_interval_text(s: str) -> timedelta:
+    """An interval in IntervalStyle postgres ("1 year 2 mons 3 days 04:05:06.5")."""
+    months = days = usec = 0
+    rest = s.strip()
+    tm = _IV_TIME_RE.search(rest)
+    if tm and (tm.start() == 0 or rest[tm.start() - 1] == " "):
+        sign, hh, mi, ss, frac = tm.groups()
+        t = ((int(hh) * 60 + int(mi)) * 60 + int(ss or 0)) * 1000000 + _frac(frac)
+        usec = -t if sign == "-" else t
+        rest = rest[:tm.start()].strip()
+    pos = 0
+    for m in _IV_UNIT_RE.finditer(rest):
+        if rest[pos:m.start()].strip():
+            raise e.DataError("cannot read interval %r (PostPyro needs IntervalStyle "
+                              "postgres)" % s)
+        n, unit = int(m.group(1)), m.group(2)
+        if unit == "year":
+            months += 12 * n
+        elif unit == "mon":
+            months += n
+        elif unit == "day":
+            days += n
+        elif unit == "hour":
+            usec += n * 3600000000
+        elif unit == "min":
+            usec += n * 60000000
+        else:
+            usec += n * 1000000
+        pos = m.end()
+    if rest[pos:].strip():
+        raise e.DataError("cannot read interval %r (PostPyro needs IntervalStyle postgres)"
+                          % s)
+    return _interval(usec, days, months)
+
+
+def _interval(usec: int, days: int, months: int) -> timedelta:
+    try:
+        return timedelta(days=months * 30 + days, microseconds=usec)
+    except OverflowError:
+        raise e.DataError("interval of %d months %d days %d microseconds is outside "
+                          "Python's timedelta range" % (months, days, usec)) from None
+
+
+_BYTEA_ESCAPE_RE = re.compile(rb"\\(\\|[0-7]{3})")
+
+
+def load_bytea_text(s: str) -> bytes:
+    if s.startswith("\\x"):
+        try:
+            return bytes.fromhex(s[2:])
+        except ValueError:
+            raise _bad("bytea", s) from None
+    raw = s.encode("latin-1", "strict") if s.isascii() else s.encode("utf-8")
+    return _BYTEA_ESCAPE_RE.sub(
+        lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1), 8)]), raw)
+
+
+def load_bool_text(s: str) -> bool:
+    if s == "t":
+        return True
+    if s == "f":
+        return False
+    raise _bad("boolean", s)
+
+
+def _load_json_text(s: str) -> Any:
+    return _json_loads(s)
+
+
+_TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
+    16: load_bool_text,
+    17: load_bytea_text,
+    20: int, 21: int, 23: int, 26: int, 28: int,
+    700: float, 701: float,
+    1700: Decimal,
+    1082: load_date_text,
+    1083: load_time_text,
+    1266: load_timetz_text,
+    1114: load_timestamp_text,
+    1184: load_timestamptz_text,
+    1186: load_interval_text,
+    2950: UUID,
+    114: _load_json_text, 3802: _load_json_text,
+}
+
+_ARRAY_TOKEN_RE = re.compile(r'[{},]|"(?:[^"\\]|\\.)*"|(?:[^{},"\\\s]|\\.)(?:[^{},"\\]|\\.)*'
+                             r'|\s+', re.S)
+_UNESCAPE_RE = re.compile(r"\\(.)", re.S)
+
+
+def parse_array(s: str) -> list:
+    """PostgreSQL's array text form as nested lists of str (None for NULL)."""
+    pos = 0
+    if s.startswith("["):  # dimension decoration: [1:3]={...} or [0:1][1:2]={...}
+        pos = s.find("=") + 1
+        if pos == 0:
+            raise _bad("array", s)
+    end = len(s)
+    stack: List[list] = []
+    cur: Optional[list] = None
+    result = None
+    while pos < end:
+        m = _ARRAY_TOKEN_RE.match(s, pos)
+        if m is None:
+            raise _bad("array", s)
+        pos = m.end()
+        tok = m.group()
+        c = tok[0]
+        if c.isspace():
+            continue
+        if result is not None:
+            raise _bad("array", s)
+        if c == "{":
+            new: list = []
+            if cur is not None:
+                cur.append(new)
+                stack.append(cur)
+            cur = new
+        elif cur is None:
+            raise _bad("array", s)
+        elif c == "}":
+            if stack:
+                cur = stack.pop()
+            else:
+                result = cur
+        elif c == ",":
+            pass
+        elif c == '"':
+            cur.append(_UNESCAPE_RE.sub(r"\1", tok[1:-1]))
+        else:
+            tok = tok.rstrip()
+            if tok.upper() == "NULL":
+                cur.append(None)
+            else:
+                cur.append(_UNESCAPE_RE.sub(r"\1", tok))
+    if result is None:
+        raise _bad("array", s)
+    return result
+
+
+def _map_nested(f: Callable[[str], Any], x: list) -> list:
+    return [None if v is None else (_map_nested(f, v) if type(v) is list else f(v))
+            for v in x]
+
+
+def _array_text_loader(elem_oid: int) -> Callable[[str], list]:
+    def load(s: str) -> list:
+        arr = parse_array(s)
+        f = _TEXT_LOADERS.get(elem_oid)
+        user = _user_loaders.get(elem_oid)
+        if f is not None:
+            arr = _map_nested(f, arr)
+        if user is not None:
+            arr = _map_nested(user, arr)
+        return arr
+    return load
+
+
+for _arr, _elem in ARRAY_ELEMENT.items():
+    _TEXT_LOADERS[_arr] = _array_text_loader(_elem)
+del _arr, _elem
+
+
+def load_text(oid: int, s: Optional[str]) -> Any:
+    """The Python value of the text form ``s`` of a value of type ``oid``."""
+    if s is None:
+        return None
+    f = _TEXT_LOADERS.get(oid)
+    v = s if f is None else f(s)
+    user = _user_loaders.get(oid)
+    return v if user is None else user(v)
+
+
+# ---- user loaders -------------------------------------------------------------------------
+
+_user_loaders: Dict[int, Callable[[Any], Any]] = {}
+
+
+def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]],
+                    conn: Any = None) -> None:
+    """Change what values of a PostgreSQL type become: ``func(value)`` receives the value
+    PostPyro made (a str for types it has no conversion for, such as inet, enums or your
+    own types) and returns the replacement. ``type_`` is an OID or a type name (a built-in
+    name, or any name when ``conn`` is given to look it up). ``func=None`` removes it.
+    Elements of arrays of that type are converted too. Applies to every connection."""
+    if isinstance(type_, str):
+        key = " ".join(type_.lower().split())
+        if key in TYPE_OIDS or conn is None:
+            oid = type_oid(type_)
+        else:
+            oid = conn.query_one("SELECT $1::text::regtype::oid", [type_])[0]
+    elif isinstance(type_, int) and not isinstance(type_, bool):
+        oid = type_
+    else:
+        raise TypeError("register_loader() needs an OID or a type name, got %r" % (type_,))
+    if func is None:
+        _user_loaders.pop(oid, None)
+    else:
+        _user_loaders[oid] = func
+
+
+# ---- result columns -> Python lists -------------------------------------------------------
+
+def _patch_nulls(vals: list, nulls: Optional[bytes]) -> list:
+    if nulls is not None:
+        i = nulls.find(1)
+        while i >= 0:
+            vals[i] = None
+            i = nulls.find(1, i + 1)
+    return vals
+
+
+def _map_nullable(f: Callable[[Any], Any], vals: list, nulls: Optional[bytes],
+                  what: str) -> list:
+    try:
+        if nulls is None:
+            return list(map(f, vals))
+        return [None if isnull else f(v) for v, isnull in zip(vals, nulls)]
+    except e.Error:
+        raise
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise e.DataError("cannot convert a %s value: %s" % (what, exc)) from None
+
+
+def _strings(col, n: int) -> List[str]:
+    if col.data_len == 0:
+        raise e.DataError("malformed result column: no text data for %d values" % n)
+    raw = ffi.buffer(col.data, col.data_len)[:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise e.DataError("result text is not valid UTF-8: %s" % exc) from None
+    parts = text.split("\0")
+    if len(parts) != n + 1 or parts[-1]:
+        raise e.DataError("malformed result column: expected %d NUL-terminated values, "
+                          "found %d" % (n, len(parts) - 1))
+    parts.pop()
+    return parts
+
+
+def _slices(col, n: int) -> List[bytes]:
+    offs = ffi.unpack(col.offsets, n + 1)
+    total = col.data_len
+    raw = ffi.buffer(col.data, total)[:] if total else b""
+    if offs[0] < 0 or offs[-1] > total:
+        raise e.DataError("malformed result column: offsets outside the data")
+    return [raw[offs[k]:offs[k + 1]] for k in range(n)]
+
+
+def _conv_null(col, n, nulls):
+    return [None] * n
+
+
+def _conv_int(col, n, nulls):
+    return _patch_nulls(ffi.unpack(col.ints, n), nulls)
+
+
+def _conv_bool(col, n, nulls):
+    return _patch_nulls(list(map(bool, ffi.unpack(col.ints, n))), nulls)
+
+
+def _conv_float(col, n, nulls):
+    return _patch_nulls(ffi.unpack(col.floats, n), nulls)
+
+
+def _conv_text(col, n, nulls):
+    vals = _strings(col, n)
+    f = _TEXT_LOADERS.get(col.oid)
+    if f is None:
+        return _patch_nulls(vals, nulls)
+    return _map_nullable(f, vals, nulls, _oid_name(col.oid))
+
+
+def _conv_numeric(col, n, nulls):
+    return _map_nullable(Decimal, _strings(col, n), nulls, "numeric")
+
+
+def _conv_json(col, n, nulls):
+    return _map_nullable(_json_loads, _strings(col, n), nulls, "json")
+
+
+def _conv_bytes(col, n, nulls):
+    return _patch_nulls(_slices(col, n), nulls)
+
+
+def _uuid_from_bytes(b: bytes) -> UUID:
+    return UUID(bytes=b)
+
+
+def _conv_uuid(col, n, nulls):
+    vals = _slices(col, n)
+    if nulls is None:
+        return list(map(_uuid_from_bytes, vals))
+    return [None if isnull else UUID(bytes=v) for v, isnull in zip(vals, nulls)]
+
+
+def _date_from_days(v: int) -> date:
+    if v == _INT32_MAX:
+        return date.max
+    if v == _INT32_MIN:
+        return date.min
+    try:
+        return date.fromordinal(v + _PG_EPOCH_ORDINAL)
+    except (ValueError, OverflowError):
+        raise e.DataError("date %d days from 2000-01-01 is outside Python's date range "
+                          "(years 1 to 9999)" % v) from None
+
+
+def _conv_date(col, n, nulls):
+    days = ffi.unpack(col.ints, n)
+    fromordinal = date.fromordinal
+    try:
+        vals = [fromordinal(v + _PG_EPOCH_ORDINAL) for v in days]
+    except (ValueError, OverflowError):
+        vals = [None if nulls is not None and nulls[k] else _date_from_days(v)
+                for k, v in enumerate(days)]
+    return _patch_nulls(vals, nulls)
+
+
+def _time_from_usec(v: int, tzinfo=None) -> time:
+    s, us = divmod(v, 1000000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    try:
+        return time(h, m, s, us, tzinfo)
+    except ValueError:
+        raise e.DataError("time of %d microseconds after midnight is outside Python's time "
+                          "range" % v) from None
+
+
+def _conv_time(col, n, nulls):
+    return _patch_nulls([_time_from_usec(v) for v in ffi.unpack(col.ints, n)], nulls)
+
+
+def _conv_timetz(col, n, nulls):
+    us = ffi.unpack(col.ints, n)
+    offs = ffi.unpack(col.ints2, n)
+    return _patch_nulls([_time_from_usec(v, _tz(o)) for v, o in zip(us, offs)], nulls)
+
+
+def _ts_from_usec(v: int, aware: bool) -> datetime:
+    if v == _INT64_MAX:
+        return datetime.max.replace(tzinfo=timezone.utc) if aware else datetime.max
+    if v == _INT64_MIN:
+        return datetime.min.replace(tzinfo=timezone.utc) if aware else datetime.min
+    try:
+        return (_EPOCH_UTC if aware else _EPOCH) + timedelta(microseconds=v)
+    except OverflowError:
+        raise e.DataError("timestamp %d microseconds from 2000-01-01 is outside Python's "
+                          "datetime range (years 1 to 9999)" % v) from None
+
+
+def _conv_timestamp_common(col, n, nulls, epoch, aware):
+    us = ffi.unpack(col.ints, n)
+    try:
+        vals = [epoch + timedelta(0, 0, v) for v in us]
+    except OverflowError:
+        vals = [None if nulls is not None and nulls[k] else _ts_from_usec(v, aware)
+                for k, v in enumerate(us)]
+    return _patch_nulls(vals, nulls)
+
+
+def _conv_timestamp(col, n, nulls):
+    return _conv_timestamp_common(col, n, nulls, _EPOCH, False)
+
+
+def _conv_timestamptz(col, n, nulls):
+    return _conv_timestamp_common(col, n, nulls, _EPOCH_UTC, True)
+
+
+def _conv_interval(col, n, nulls):
+    us = ffi.unpack(col.ints, n)
+    days = ffi.unpack(col.ints2, n)
+    months = ffi.unpack(col.ints3, n)
+    return _patch_nulls([_interval(a, b, c) for a, b, c in zip(us, days, months)], nulls)
+
+
+def _nest(flat: list, start: int, dims: List[int]) -> list:
+    if len(dims) == 1:
+        return flat[start:start + dims[0]]
+    step = 1
+    for d in dims[1:]:
+        step *= d
+    inner = dims[1:]
+    return [_nest(flat, start + k * step, inner) for k in range(dims[0])]
+
+
+def _conv_array(col, n, nulls):
+    if col.elements == ffi.NULL:
+        flat: list = []
+    else:
+        flat = convert_column(col.elements)
+    eo = ffi.unpack(col.elem_offsets, n + 1)
+    so = ffi.unpack(col.shape_offsets, n)
+    last = max(so)
+    shapes = ffi.unpack(col.shapes, last + 1)
+    shapes = ffi.unpack(col.shapes, last + 1 + 2 * shapes[last])
+    out: list = []
+    append = out.append
+    for k in range(n):
+        if nulls is not None and nulls[k]:
+            append(None)
+            continue
+        s = so[k]
+        ndim = shapes[s]
+        a, b = eo[k], eo[k + 1]
+        if ndim == 0:
+            append([])
+        elif ndim == 1:
+            append(flat[a:b])
+        else:
+            dims = shapes[s + 1:s + 1 + ndim]
+            size = 1
+            for d in dims:
+                size *= d
+            if size != b - a:
+                raise e.DataError("malformed array result: shape %r but %d elements"
+                                  % (dims, b - a))
+            append(_nest(flat, a, dims))
+    return out
+
+
+_CONVERTERS = {
+    PP_NULL: _conv_null,
+    PP_BOOL: _conv_bool,
+    PP_INT: _conv_int,
+    PP_FLOAT: _conv_float,
+    PP_TEXT: _conv_text,
+    PP_BYTES: _conv_bytes,
+    PP_NUMERIC: _conv_numeric,
+    PP_DATE: _conv_date,
+    PP_TIME: _conv_time,
+    PP_TIMETZ: _conv_timetz,
+    PP_TIMESTAMP: _conv_timestamp,
+    PP_TIMESTAMPTZ: _conv_timestamptz,
+    PP_INTERVAL: _conv_interval,
+    PP_UUID: _conv_uuid,
+    PP_JSON: _conv_json,
+    PP_ARRAY: _conv_array,
+}
+
+_OID_NAMES = {}
+for _name, _oid in TYPE_OIDS.items():
+    _OID_NAMES.setdefault(_oid, _name)
+del _name, _oid
+
+
+def _oid_name(oid: int) -> str:
+    return _OID_NAMES.get(oid, "type %d" % oid)
+
+
+def convert_column(col) -> list:
+    """A decoded ``pp_column`` (pointer) as a list of Python values, one per row."""
+    n = col.count
+    if n <= 0:
+        return []
+    conv = _CONVERTERS.get(col.tag)
+    if conv is None:
+        raise e.InterfaceError("libpostpyro returned a column with unknown tag %d (a newer "
+                               "library than this PostPyro?)" % col.tag)
+    nulls = ffi.buffer(col.nulls, n)[:] if col.nulls != ffi.NULL else None
+    vals = conv(col, n, nulls)
+    user = _user_loaders.get(col.oid)
+    if user is not None:
+        vals = [None if v is None else user(v) for v in vals]
+    return vals

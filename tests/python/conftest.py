@@ -1,0 +1,121 @@
+"""Fixtures for PostPyro's tests: a real PostgreSQL server, a clean schema per test.
+
+The server is the one in ``PP_TEST_DSN`` (``make check`` starts a throwaway one with
+tests/run-with-server.sh and sets it, with ``PP_TEST_PORT``, ``PP_TEST_PW_DSN`` …). The
+package is imported from ``PYTHONPATH`` when it is there (``make check`` points it at the
+staged package), else from this source tree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
+
+if importlib.util.find_spec("PostPyro") is None:
+    sys.path.insert(0, os.path.join(TOP_SRCDIR, "postpyro_py"))
+
+import PostPyro as pg  # noqa: E402
+
+
+def dsn_with(dsn: str, **params: str) -> str:
+    """The DSN (key=value or URL form) with more connection parameters."""
+    if re.match(r"postgres(ql)?://", dsn):
+        from urllib.parse import quote
+        sep = "&" if "?" in dsn else "?"
+        return dsn + sep + "&".join("%s=%s" % (k, quote(v, safe="")) for k, v in params.items())
+    parts = [dsn]
+    for k, v in params.items():
+        parts.append("%s='%s'" % (k, v.replace("\\", "\\\\").replace("'", "\\'")))
+    return " ".join(parts)
+
+
+@pytest.fixture(scope="session")
+def dsn() -> str:
+    """The superuser DSN of the test server."""
+    value = os.environ.get("PP_TEST_DSN")
+    if not value:
+        pytest.fail("PP_TEST_DSN is not set. Run the tests with `make check` (it starts a "
+                    "throwaway PostgreSQL server), or wrap pytest in "
+                    "`bash tests/run-with-server.sh python3 -m pytest tests/python`, or set "
+                    "PP_TEST_DSN to a libpq DSN of a server where the user may create "
+                    "schemas.", pytrace=False)
+    return value
+
+
+@pytest.fixture(scope="session")
+def admin(dsn):
+    """A session-wide autocommit connection for setup and cleanup."""
+    c = pg.Connection(dsn)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def tcp_port(admin) -> int:
+    """The server's TCP port on 127.0.0.1."""
+    port = os.environ.get("PP_TEST_PORT")
+    if port:
+        return int(port)
+    return int(admin.query_one("SELECT current_setting('port')::int")[0])
+
+
+@pytest.fixture(scope="session")
+def pw_dsn(tcp_port, admin) -> str:
+    """A DSN of the password-protected role pp_pw (password 'secret') over TCP."""
+    value = os.environ.get("PP_TEST_PW_DSN")
+    if value:
+        return value
+    db = admin.query_one("SELECT current_database()")[0]
+    return "host=127.0.0.1 port=%d dbname=%s user=pp_pw password=secret connect_timeout=5" % (
+        tcp_port, db)
+
+
+@pytest.fixture
+def schema(admin):
+    """A fresh schema for one test, dropped afterwards."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin.execute("CREATE SCHEMA " + name)
+    yield name
+    admin.execute("DROP SCHEMA %s CASCADE" % name)
+
+
+@pytest.fixture
+def sdsn(dsn, schema) -> str:
+    """The test DSN with search_path set to the test's own schema."""
+    return dsn_with(dsn, options="-c search_path=" + schema)
+
+
+@pytest.fixture
+def conn(sdsn):
+    """A fresh autocommit Connection per test, working in the test's schema."""
+    c = pg.Connection(sdsn)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def users(conn):
+    """The seed's users table, with three rows."""
+    conn.execute("""
+        CREATE TABLE users (
+            id serial PRIMARY KEY,
+            name text NOT NULL,
+            email text UNIQUE,
+            age int,
+            city text,
+            active boolean NOT NULL DEFAULT true,
+            department text
+        )""")
+    conn.execute("INSERT INTO users (name, email, age, city, active, department) VALUES "
+                 "('Alice', 'alice@example.com', 30, 'New York', true, 'eng'), "
+                 "('Bob', 'bob@example.com', 22, 'Paris', false, 'ops'), "
+                 "('Carol', 'carol@example.com', 41, 'New York', true, 'eng')")
+    return conn

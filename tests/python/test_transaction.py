@@ -1,0 +1,288 @@
+"""Transactions: begin(), commit on success, rollback on error, savepoints."""
+
+import time
+
+import pytest
+
+import PostPyro as pg
+
+
+@pytest.fixture
+def accounts(conn):
+    conn.execute("CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL "
+                 "CHECK (balance >= 0))")
+    conn.execute("INSERT INTO accounts VALUES (1, 100), (2, 0)")
+    return conn
+
+
+def balances(conn):
+    return [r[0] for r in conn.query("SELECT balance FROM accounts ORDER BY id")]
+
+
+def test_begin_returns_a_transaction(conn):
+    tx = conn.begin()
+    assert isinstance(tx, pg.Transaction)
+    assert tx.active
+    tx.rollback()
+
+
+def test_with_block_commits_on_success(accounts, sdsn):
+    with accounts.begin() as tx:
+        tx.execute("UPDATE accounts SET balance = balance - $1 WHERE id = $2", [100, 1])
+        tx.execute("UPDATE accounts SET balance = balance + $1 WHERE id = $2", [100, 2])
+    with pg.Connection(sdsn) as other:
+        assert balances(other) == [0, 100]
+
+
+def test_with_block_rolls_back_on_exception_and_reraises(accounts):
+    with pytest.raises(RuntimeError, match="boom"):
+        with accounts.begin() as tx:
+            tx.execute("UPDATE accounts SET balance = 0 WHERE id = 1")
+            raise RuntimeError("boom")
+    assert balances(accounts) == [100, 0]
+
+
+def test_failed_begin_block_rolls_back_leaving_no_rows(conn):
+    conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text)")
+    with pytest.raises(pg.IntegrityError):
+        with conn.begin() as tx:
+            tx.execute("INSERT INTO users VALUES ($1, $2)", [1, "Alice"])
+            tx.execute("INSERT INTO users VALUES ($1, $2)", [2, "Bob"])
+            tx.execute("INSERT INTO users VALUES ($1, $2)", [1, "Again"])
+    assert conn.query_one("SELECT count(*) FROM users")[0] == 0
+    assert conn.info()["transaction_status"] == "idle"
+
+
+def test_work_inside_a_transaction_is_invisible_to_others_until_commit(accounts, sdsn):
+    other = pg.Connection(sdsn)
+    try:
+        tx = accounts.begin()
+        tx.execute("UPDATE accounts SET balance = 7 WHERE id = 2")
+        assert balances(other) == [100, 0]
+        tx.commit()
+        assert balances(other) == [100, 7]
+    finally:
+        other.close()
+
+
+def test_transaction_works_without_with(accounts):
+    tx = accounts.begin()
+    tx.execute("UPDATE accounts SET balance = 1 WHERE id = 2")
+    tx.commit()
+    assert balances(accounts) == [100, 1]
+
+
+def test_explicit_rollback_discards_work(accounts):
+    tx = accounts.begin()
+    tx.execute("UPDATE accounts SET balance = 1 WHERE id = 2")
+    tx.rollback()
+    assert balances(accounts) == [100, 0]
+
+
+def test_transaction_query_and_query_one(accounts):
+    with accounts.begin() as tx:
+        rows = tx.query("SELECT id FROM accounts WHERE balance > $1", [50])
+        assert [r["id"] for r in rows] == [1]
+        for row in rows:
+            tx.execute("UPDATE accounts SET balance = 0 WHERE id = $1", [row["id"]])
+        assert tx.query_one("SELECT sum(balance) AS s FROM accounts")["s"] == 0
+
+
+def test_transaction_executemany(accounts):
+    with accounts.begin() as tx:
+        assert tx.executemany("INSERT INTO accounts VALUES ($1, $2)", [[3, 1], [4, 2]]) == 2
+    assert balances(accounts) == [100, 0, 1, 2]
+
+
+def test_connection_returns_to_autocommit_after_the_transaction(accounts, sdsn):
+    with accounts.begin() as tx:
+        tx.execute("UPDATE accounts SET balance = 5 WHERE id = 2")
+    accounts.execute("UPDATE accounts SET balance = 6 WHERE id = 2")
+    assert accounts.info()["transaction_status"] == "idle"
+    with pg.Connection(sdsn) as other:
+        assert balances(other) == [100, 6]
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_using_a_finished_transaction_raises_interface_error(conn, end):
+    tx = conn.begin()
+    getattr(tx, end)()
+    for call in (lambda: tx.execute("SELECT 1"), lambda: tx.query("SELECT 1"),
+                 lambda: tx.query_one("SELECT 1"), tx.commit, tx.rollback):
+        with pytest.raises(pg.InterfaceError):
+            call()
+
+
+def test_commit_of_a_failed_transaction_raises_instead_of_reporting_success(accounts):
+    tx = accounts.begin()
+    tx.execute("UPDATE accounts SET balance = 1 WHERE id = 2")
+    with pytest.raises(pg.DataError):
+        tx.execute("SELECT 1/0")
+    with pytest.raises(pg.errors.InFailedSqlTransaction):
+        tx.commit()
+    assert not tx.active
+    assert balances(accounts) == [100, 0]
+
+
+def test_with_block_whose_error_was_swallowed_does_not_claim_a_commit(accounts):
+    with pytest.raises(pg.errors.InFailedSqlTransaction):
+        with accounts.begin() as tx:
+            tx.execute("UPDATE accounts SET balance = 1 WHERE id = 2")
+            try:
+                tx.execute("UPDATE accounts SET balance = -1 WHERE id = 1")
+            except pg.IntegrityError:
+                pass
+    assert balances(accounts) == [100, 0]
+    assert accounts.query_one("SELECT 1")[0] == 1
+
+
+def test_a_deferred_constraint_failing_at_commit_raises_integrity_error(conn):
+    conn.execute("CREATE TABLE p (id int PRIMARY KEY)")
+    conn.execute("CREATE TABLE c (p int REFERENCES p DEFERRABLE INITIALLY DEFERRED)")
+    tx = conn.begin()
+    tx.execute("INSERT INTO c VALUES (1)")
+    with pytest.raises(pg.errors.ForeignKeyViolation):
+        tx.commit()
+    assert not tx.active
+    assert conn.query_one("SELECT count(*) FROM c")[0] == 0
+
+
+def test_isolation_level_read_only_and_deferrable(conn):
+    with conn.begin(isolation_level="serializable", read_only=True, deferrable=True) as tx:
+        assert tx.query_one("SHOW transaction_isolation")[0] == "serializable"
+        assert tx.query_one("SHOW transaction_read_only")[0] == "on"
+        assert tx.query_one("SHOW transaction_deferrable")[0] == "on"
+
+
+@pytest.mark.parametrize("level", ["read committed", "REPEATABLE READ", "repeatable_read"])
+def test_isolation_level_names_are_flexible(conn, level):
+    with conn.begin(isolation_level=level) as tx:
+        assert tx.query_one("SHOW transaction_isolation")[0] == \
+            level.lower().replace("_", " ")
+
+
+def test_unknown_isolation_level_is_refused_before_anything_is_sent(conn):
+    with pytest.raises(pg.ProgrammingError, match="isolation level"):
+        conn.begin(isolation_level="serializable; DROP TABLE x")
+    assert conn.info()["transaction_status"] == "idle"
+
+
+def test_read_only_transaction_refuses_writes(accounts):
+    with pytest.raises(pg.errors.ReadOnlySqlTransaction):
+        with accounts.begin(read_only=True) as tx:
+            tx.execute("UPDATE accounts SET balance = 1")
+
+
+def test_nested_begin_makes_a_savepoint(accounts):
+    with accounts.begin() as outer:
+        outer.execute("UPDATE accounts SET balance = 50 WHERE id = 1")
+        with pytest.raises(pg.IntegrityError):
+            with accounts.begin() as inner:
+                assert inner.savepoint_name is not None
+                inner.execute("UPDATE accounts SET balance = 60 WHERE id = 2")
+                inner.execute("UPDATE accounts SET balance = -1 WHERE id = 1")
+        outer.execute("UPDATE accounts SET balance = balance + 1 WHERE id = 2")
+    assert balances(accounts) == [50, 1]
+
+
+def test_savepoint_commit_keeps_its_work(accounts):
+    with accounts.begin() as tx:
+        with tx.savepoint() as sp:
+            sp.execute("UPDATE accounts SET balance = 3 WHERE id = 2")
+    assert balances(accounts) == [100, 3]
+
+
+def test_named_savepoint(accounts):
+    with accounts.begin() as tx:
+        sp = tx.savepoint("Before Update")
+        assert sp.savepoint_name == "Before Update"
+        tx.execute("UPDATE accounts SET balance = 3 WHERE id = 2")
+        sp.rollback()
+    assert balances(accounts) == [100, 0]
+
+
+def test_outer_rollback_undoes_a_released_savepoint(accounts):
+    tx = accounts.begin()
+    with tx.savepoint() as sp:
+        sp.execute("UPDATE accounts SET balance = 3 WHERE id = 2")
+    tx.rollback()
+    assert balances(accounts) == [100, 0]
+
+
+def test_committing_the_outer_transaction_ends_open_savepoints(accounts):
+    tx = accounts.begin()
+    sp = tx.savepoint()
+    sp.execute("UPDATE accounts SET balance = 4 WHERE id = 2")
+    tx.commit()
+    assert not sp.active
+    with pytest.raises(pg.InterfaceError):
+        sp.execute("SELECT 1")
+    assert balances(accounts) == [100, 4]
+
+
+def test_isolation_level_on_a_nested_begin_is_refused(conn):
+    with conn.begin():
+        with pytest.raises(pg.ProgrammingError):
+            conn.begin(isolation_level="serializable")
+
+
+def test_connection_commit_commits_the_open_transaction(accounts):
+    tx = accounts.begin()
+    tx.execute("UPDATE accounts SET balance = 9 WHERE id = 2")
+    accounts.commit()
+    assert not tx.active
+    assert balances(accounts) == [100, 9]
+
+
+def test_closing_the_connection_ends_the_transaction(accounts, sdsn):
+    tx = accounts.begin()
+    tx.execute("UPDATE accounts SET balance = 9 WHERE id = 2")
+    accounts.close()
+    with pytest.raises(pg.InterfaceError):
+        tx.commit()
+    with pg.Connection(sdsn) as other:
+        assert balances(other) == [100, 0]
+
+
+def test_begin_in_pep249_mode_after_a_statement_is_a_savepoint(sdsn, conn):
+    conn.execute("CREATE TABLE t (a int)")
+    with pg.connect(sdsn) as c:
+        c.execute("INSERT INTO t VALUES (1)")
+        with c.begin() as sp:
+            assert sp.savepoint_name is not None
+            sp.execute("INSERT INTO t VALUES (2)")
+        c.rollback()
+    assert conn.query_one("SELECT count(*) FROM t")[0] == 0
+
+
+def test_transaction_repr(conn):
+    tx = conn.begin()
+    assert repr(tx) == "<PostPyro.Transaction transaction active>"
+    tx.commit()
+    assert repr(tx) == "<PostPyro.Transaction transaction committed>"
+
+
+def test_serialization_failure_is_a_transaction_rollback_error(accounts, sdsn):
+    other = pg.Connection(sdsn)
+    try:
+        t1 = accounts.begin(isolation_level="repeatable read")
+        t1.query("SELECT * FROM accounts")
+        other.execute("UPDATE accounts SET balance = 1 WHERE id = 2")
+        with pytest.raises(pg.errors.SerializationFailure) as info:
+            t1.execute("UPDATE accounts SET balance = 2 WHERE id = 2")
+        assert isinstance(info.value, pg.TransactionRollbackError)
+        t1.rollback()
+    finally:
+        other.close()
+
+
+def test_connection_lost_at_commit_raises_commit_unknown(conn, admin):
+    tx = conn.begin()
+    tx.execute("SELECT 1")
+    admin.query("SELECT pg_terminate_backend($1)", [conn.info()["backend_pid"]])
+    time.sleep(0.2)
+    with pytest.raises(pg.CommitUnknown) as info:
+        tx.commit()
+    assert isinstance(info.value, pg.OperationalError)
+    assert tx.status == "unknown"
+    assert conn.is_closed()
