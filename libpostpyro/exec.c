@@ -338,6 +338,23 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
 
 
 static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible);
+
+/* The decoders need UTF-8. A statement that changed client_encoding is answered with an
+ * error, and the encoding is set back (in a transaction, a rollback restores it anyway). */
+static int check_encoding(pp_conn *conn, pp_error **err)
+{
+    const char *enc = PQparameterStatus(conn->pg, "client_encoding");
+    if (enc == NULL || strcmp(enc, "UTF8") == 0 || PQstatus(conn->pg) != CONNECTION_OK)
+        return PP_OK;
+    char was[64];
+    snprintf(was, sizeof was, "%s", enc);
+    PQclear(PQexec(conn->pg, "SET client_encoding TO 'UTF8'"));
+    if (err != NULL && *err != NULL)
+        return PP_ERROR; /* keep the statement's own error */
+    return pp__fail(err, pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                       "client_encoding cannot be changed (to %s): PostPyro "
+                                       "exchanges text in UTF8 and has set it back", was));
+}
 static int pipe_finish(pp_conn *conn, int rc, pp_error **err);
 
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
@@ -363,6 +380,11 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
     }
     if (rc == PP_ERROR)
         pp__fail(err, e);
+    if (rc != PP_PENDING && check_encoding(conn, err) != PP_OK && rc == PP_OK) {
+        pp_result_free(*out);
+        *out = NULL;
+        rc = PP_ERROR;
+    }
     if (rc == PP_PENDING)
         conn->pending = true; /* others wait in pp__conn_enter until pp_resume ends it */
     pp__conn_leave(conn);

@@ -91,6 +91,28 @@ static void test_stale_cached_plan(pp_conn *c)
     pp_result_free(r);
 }
 
+static void test_client_encoding_stays_utf8(pp_conn *c)
+{
+    pp_error *e = fail_with(c, "SET client_encoding TO 'LATIN1'");
+    CHECK(pp_error_category(e) == PP_ERR_NOT_SUPPORTED);
+    CHECK(strstr(pp_error_message(e), "LATIN1") != NULL);
+    pp_error_free(e);
+    char *enc = pp_conn_info(c, "client_encoding");
+    CHECK(enc != NULL && strcmp(enc, "UTF8") == 0);
+    pp_free(enc);
+    /* a conninfo asking for another encoding is overridden at connect */
+    char dsn[1024];
+    snprintf(dsn, sizeof dsn, "%s client_encoding=LATIN1", test_dsn());
+    pp_error *err = NULL;
+    pp_conn *c2 = pp_connect(dsn, 0, &err);
+    CHECK(c2 != NULL);
+    enc = pp_conn_info(c2, "client_encoding");
+    CHECK(enc != NULL && strcmp(enc, "UTF8") == 0);
+    pp_free(enc);
+    pp_error_free(err);
+    pp_conn_free(c2);
+}
+
 static void test_connect_failures(void)
 {
     pp_error *err = NULL;
@@ -188,6 +210,7 @@ int main(void)
     test_parameter_count(c);
     test_failed_transaction(c);
     test_stale_cached_plan(c);
+    test_client_encoding_stays_utf8(c);
     test_connect_failures();
     test_interrupted_statement(c);
     test_close_from_other_thread();
