@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
-# `make check`: the export check, the C tests, then pytest under CPython and under PyPy, all
-# against one throwaway PostgreSQL server that is always stopped afterwards.
-#   ./run-tests.sh             the above
-#   ./run-tests.sh --memcheck  also the C tests under valgrind (make check-valgrind)
+# the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
+# tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
+# that are always stopped afterwards.
+#   ./run-tests.sh                the above
+#   ./run-tests.sh --no-memcheck  without the valgrind step
 # Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-memcheck=no
+memcheck=yes
 for arg in "$@"; do
     case $arg in
         --memcheck|--valgrind) memcheck=yes ;;
-        *) echo "usage: ./run-tests.sh [--memcheck]" >&2; exit 2 ;;
+        --no-memcheck) memcheck=no ;;
+        *) echo "usage: ./run-tests.sh [--no-memcheck]" >&2; exit 2 ;;
     esac
 done
 
