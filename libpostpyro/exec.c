@@ -108,7 +108,19 @@ static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **er
             PQclear(r);
             continue;
         }
-        PQclear(ps->last);
+        if (ps->all && ps->last != NULL) {
+            /* keep every result: the previous one joins the chain */
+            pp_result *res = NULL;
+            if (finish_result(pg, ps->last, ps->binary, false, &res, &ps->error) == PP_OK) {
+                if (ps->tail != NULL)
+                    pp__result_set_next(ps->tail, res);
+                else
+                    ps->head = res;
+                ps->tail = res;
+            }
+        } else {
+            PQclear(ps->last);
+        }
         ps->last = r;
         if (PQstatus(pg) == CONNECTION_BAD)
             break;
@@ -116,13 +128,24 @@ static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **er
     if (ps->error != NULL) {
         PQclear(ps->last);
         ps->last = NULL;
+        pp_result_free(ps->head);
+        ps->head = ps->tail = NULL;
         pp_error *e = ps->error;
         ps->error = NULL;
         return pp__fail(err, e);
     }
     PGresult *last = ps->last;
     ps->last = NULL;
-    return finish_result(pg, last, ps->binary, ps->commit, out, err);
+    pp_result *res = NULL;
+    if (finish_result(pg, last, ps->binary, ps->commit, &res, err) != PP_OK)
+        return PP_ERROR;
+    if (ps->tail != NULL) {
+        pp__result_set_next(ps->tail, res);
+        res = ps->head;
+    }
+    ps->head = ps->tail = NULL;
+    *out = res;
+    return PP_OK;
 }
 
 /* ---- preparing ---- */
@@ -304,6 +327,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
     pp__pending_clear(conn);
     pp_pending *ps = &conn->pend;
     ps->commit = is_commit(sql);
+    ps->all = (flags & PP_EXEC_ALL_RESULTS) != 0;
     if (s->simple) {
         if (temp)
             pp__stmt_free(s);
@@ -425,6 +449,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
 void pp__pending_clear(pp_conn *conn)
 {
     pp_pending *ps = &conn->pend;
+    pp_result_free(ps->head);
     PQclear(ps->last);
     pp_error_free(ps->error);
     if (ps->is_pipe) {

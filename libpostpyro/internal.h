@@ -93,6 +93,8 @@ typedef struct pp_pending {
     pp_error *error;  /* pp_exec: first error so far */
     bool binary;
     bool commit;
+    bool all;         /* pp_exec: PP_EXEC_ALL_RESULTS: keep every result, chained */
+    pp_result *head, *tail;
     pp_pipe pipe;
 } pp_pending;
 
@@ -167,6 +169,7 @@ void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
 
 /* ---- results (result.c) ---- */
 pp_result *pp__result_new(PGresult *r, bool binary);
+void pp__result_set_next(pp_result *res, pp_result *next);
 
 /* ---- time helpers (encode.c) ---- */
 void pp__days_to_ymd(int64_t days, int64_t *y, int *m, int *d);

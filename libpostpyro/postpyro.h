@@ -93,6 +93,8 @@ extern "C" {
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
 #define PP_EXEC_TEXT 2      /* ask for text-format results (every column arrives as PP_TEXT) */
+#define PP_EXEC_ALL_RESULTS 4 /* SQL with several commands: *out is the first command's result
+                               * and pp_result_take_next() yields the following ones */
 
 typedef struct pp_conn pp_conn;
 typedef struct pp_result pp_result;
@@ -226,7 +228,9 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * the parameter's type fails before anything is sent (PP_ERR_PROGRAMMING, the message names
  * the parameter, the tag and the server type). Integers are range-checked. A statement
  * without parameters that holds several commands runs through the simple-query protocol and
- * yields the last command's result (text format).
+ * yields the last command's result (text format), or every command's result with
+ * PP_EXEC_ALL_RESULTS. A statement that changes client_encoding fails (PP_ERR_NOT_SUPPORTED)
+ * and the encoding is set back to UTF8.
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
  * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits. */
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
@@ -319,6 +323,11 @@ int pp_result_value(pp_result *res, int64_t row, int32_t col, pp_value *out, pp_
 int pp_result_array_item(pp_result *res, int64_t row, int32_t col, int64_t index,
                          pp_value *out, pp_error **err);
 
+/* With PP_EXEC_ALL_RESULTS: detaches and returns the result of the command after res's
+ * (the caller now owns it: free with pp_result_free), or NULL when res was the last. */
+pp_result *pp_result_take_next(pp_result *res);
+
+/* Frees res and any results still chained after it (see pp_result_take_next). */
 void pp_result_free(pp_result *res);
 
 /* Frees a string returned by this library. */

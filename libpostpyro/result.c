@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void free_one(pp_result *res);
+
 struct pp_result {
     PGresult *r;
     bool binary;
@@ -12,7 +14,10 @@ struct pp_result {
     int64_t nrows;
     pthread_mutex_t lock; /* guards cols */
     pp_colbuf **cols;
+    pp_result *next;      /* PP_EXEC_ALL_RESULTS: the following statement's result */
 };
+
+void pp__result_set_next(pp_result *res, pp_result *next) { res->next = next; }
 
 pp_result *pp__result_new(PGresult *r, bool binary)
 {
@@ -32,10 +37,27 @@ pp_result *pp__result_new(PGresult *r, bool binary)
     return res;
 }
 
-void pp_result_free(pp_result *res)
+pp_result *pp_result_take_next(pp_result *res)
 {
     if (res == NULL)
-        return;
+        return NULL;
+    pp_result *next = res->next;
+    res->next = NULL;
+    return next;
+}
+
+void pp_result_free(pp_result *res)
+{
+    while (res != NULL) {
+        pp_result *next = res->next;
+        res->next = NULL;
+        free_one(res);
+        res = next;
+    }
+}
+
+static void free_one(pp_result *res)
+{
     for (int32_t k = 0; k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
     free(res->cols);

@@ -145,6 +145,29 @@ static void test_multi_statement(pp_conn *c)
     CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
     CHECK(v.tag == PP_TEXT && v.len == 3 && memcmp(v.ptr, "two", 3) == 0);
     pp_result_free(r);
+
+    /* every command's result, in order */
+    CHECK_OK(pp_exec(c, "SELECT 1 AS a; CREATE TEMP TABLE t_multi (x int); SELECT 'two' AS b",
+                     0, NULL, PP_EXEC_ALL_RESULTS, &r, &err), err);
+    CHECK(r != NULL && strcmp(pp_result_column_name(r, 0), "a") == 0);
+    pp_result *second = pp_result_take_next(r);
+    CHECK(second != NULL && pp_result_has_rows(second) == 0 &&
+          strcmp(pp_result_command(second), "CREATE TABLE") == 0);
+    pp_result_free(r); /* frees only the first: the second was taken */
+    CHECK(pp_result_ncols(second) == 0);
+    pp_result *third = pp_result_take_next(second);
+    CHECK(third != NULL && strcmp(pp_result_column_name(third, 0), "b") == 0);
+    CHECK(pp_result_take_next(third) == NULL);
+    pp_result_free(second);
+    pp_result_free(third);
+    /* a chain freed whole */
+    CHECK_OK(pp_exec(c, "SELECT 1; SELECT 2; SELECT 3", 0, NULL, PP_EXEC_ALL_RESULTS, &r, &err),
+             err);
+    pp_result_free(r);
+    /* a failing command: an error, no results */
+    CHECK(pp_exec(c, "SELECT 1; SELECT 1/0; SELECT 3", 0, NULL, PP_EXEC_ALL_RESULTS, &r, &err) ==
+          PP_ERROR && r == NULL);
+    pp_error_free(err);
 }
 
 static void test_info_ping_close(pp_conn *c)
