@@ -15,6 +15,10 @@ struct pp_result {
     pthread_mutex_t lock; /* guards cols */
     pp_colbuf **cols;
     pp_result *next;      /* PP_EXEC_ALL_RESULTS: the following statement's result */
+    char *names;          /* pp_result_describe: NUL-separated names, types, typmods */
+    int64_t names_len;
+    uint32_t *types;
+    int32_t *typmods;
 };
 
 void pp__result_set_next(pp_result *res, pp_result *next) { res->next = next; }
@@ -61,6 +65,9 @@ static void free_one(pp_result *res)
     for (int32_t k = 0; k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
     free(res->cols);
+    free(res->names);
+    free(res->types);
+    free(res->typmods);
     PQclear(res->r);
     pthread_mutex_destroy(&res->lock);
     free(res);
@@ -198,5 +205,65 @@ int pp_result_array_item(pp_result *res, int64_t row, int32_t col, int64_t index
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "array index %lld out of range",
                                            (long long)index));
     cell(c.elements, first + index, out);
+    return PP_OK;
+}
+
+int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (res == NULL || out == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "bad arguments"));
+    pthread_mutex_lock(&res->lock);
+    if (res->names == NULL) {
+        size_t len = 0;
+        for (int32_t k = 0; k < res->ncols; k++)
+            len += strlen(PQfname(res->r, k)) + 1;
+        char *names = malloc(len + 1);
+        uint32_t *types = malloc(sizeof *types * (size_t)(res->ncols + 1));
+        int32_t *typmods = malloc(sizeof *typmods * (size_t)(res->ncols + 1));
+        if (names == NULL || types == NULL || typmods == NULL) {
+            free(names);
+            free(types);
+            free(typmods);
+            pthread_mutex_unlock(&res->lock);
+            return pp__fail(err, pp__error_oom());
+        }
+        size_t at = 0;
+        for (int32_t k = 0; k < res->ncols; k++) {
+            const char *n = PQfname(res->r, k);
+            size_t l = strlen(n) + 1;
+            memcpy(names + at, n, l);
+            at += l;
+            types[k] = PQftype(res->r, k);
+            typmods[k] = PQfmod(res->r, k);
+        }
+        res->names = names;
+        res->names_len = (int64_t)len;
+        res->types = types;
+        res->typmods = typmods;
+    }
+    pthread_mutex_unlock(&res->lock);
+    out->nrows = res->nrows;
+    out->ncols = res->ncols;
+    out->has_rows = pp_result_has_rows(res);
+    out->rows_affected = pp_result_rows_affected(res);
+    out->command = pp_result_command(res);
+    out->names = res->names;
+    out->names_len = res->names_len;
+    out->types = res->types;
+    out->typmods = res->typmods;
+    return PP_OK;
+}
+
+int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (res == NULL || (out == NULL && res->ncols > 0))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "bad arguments"));
+    for (int32_t k = 0; k < res->ncols; k++)
+        if (pp_result_column(res, k, &out[k], err) != PP_OK)
+            return PP_ERROR;
     return PP_OK;
 }

@@ -116,6 +116,20 @@ typedef struct pp_column {
     const int64_t *shape_offsets; /* ARRAY: count offsets into shapes */
 } pp_column;
 
+/* Everything about a result but its values, read with one call (pp_result_describe). All
+ * pointers are owned by the pp_result and valid until pp_result_free(). */
+typedef struct pp_result_info {
+    int64_t nrows;
+    int32_t ncols;
+    int32_t has_rows;          /* 1 for a row-returning statement (even with 0 rows) */
+    int64_t rows_affected;     /* as pp_result_rows_affected */
+    const char *command;       /* the command tag */
+    const char *names;         /* the ncols column names, each followed by a NUL byte */
+    int64_t names_len;         /* bytes in names, NULs included */
+    const uint32_t *types;     /* ncols type OIDs */
+    const int32_t *typmods;    /* ncols type modifiers */
+} pp_result_info;
+
 /* ---- Versions ---------------------------------------------------------------------- */
 
 /* The library's version as "major.minor.patch". Static storage; never NULL. */
@@ -283,6 +297,14 @@ int64_t pp_result_rows_affected(const pp_result *res);
 const char *pp_result_command(const pp_result *res);
 /* 1 when the result has columns (a row-returning statement), else 0. */
 int32_t pp_result_has_rows(const pp_result *res);
+
+/* Fills *out with the result's shape (see pp_result_info). Fails only on allocation
+ * failure. */
+int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err);
+
+/* Decodes every column: out must have room for pp_result_ncols(res) entries; same rules as
+ * pp_result_column (one call instead of one per column). */
+int pp_result_columns(pp_result *res, pp_column *out, pp_error **err);
 
 /* Decodes a whole column at once into *out. The arrays it points to are owned by res and
  * valid until pp_result_free; a second call returns the same arrays. Fails (PP_ERR_DATA) on

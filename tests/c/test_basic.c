@@ -55,6 +55,30 @@ static void test_column_export(pp_conn *c)
     pp_result_free(r);
 }
 
+static void test_describe_and_all_columns(pp_conn *c)
+{
+    pp_result *r = run(c, "SELECT 1::int4 AS one, 'x'::varchar(5) AS \"Two\", NULL::numeric(10,2) AS three");
+    pp_result_info info;
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_describe(r, &info, &err), err);
+    CHECK(info.nrows == 1 && info.ncols == 3 && info.has_rows == 1 && info.rows_affected == 1);
+    CHECK(strcmp(info.command, "SELECT 1") == 0);
+    CHECK(info.names_len == 14 && memcmp(info.names, "one\0Two\0three\0", 14) == 0);
+    CHECK(info.types[0] == 23 && info.types[1] == 1043 && info.types[2] == 1700);
+    CHECK(info.typmods[1] == 9 && info.typmods[0] == -1);
+    pp_column cols[3];
+    CHECK_OK(pp_result_columns(r, cols, &err), err);
+    CHECK(cols[0].tag == PP_INT && cols[0].ints[0] == 1 && cols[1].tag == PP_TEXT &&
+          cols[2].nulls != NULL && cols[2].nulls[0] == 1);
+    pp_result_free(r);
+    r = run(c, "CREATE TEMP TABLE t_desc (x int)");
+    CHECK_OK(pp_result_describe(r, &info, &err), err);
+    CHECK(info.ncols == 0 && info.has_rows == 0 && info.rows_affected == -1 &&
+          info.names_len == 0);
+    CHECK_OK(pp_result_columns(r, NULL, &err), err);
+    pp_result_free(r);
+}
+
 static void test_execute_counts(pp_conn *c)
 {
     pp_result_free(run(c, "DROP TABLE IF EXISTS t_basic"));
@@ -209,6 +233,7 @@ int main(void)
     pp_conn *c = test_connect();
     test_query_with_params(c);
     test_column_export(c);
+    test_describe_and_all_columns(c);
     test_execute_counts(c);
     test_exec_many_and_batch(c);
     test_prepared(c);
