@@ -75,33 +75,38 @@ class _Result:
 
 
 def read_result(res) -> _Result:
-    """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
+    """Read (and convert, column by column) a ``pp_result *``. Does not free it.
+
+    Two calls cross into C whatever the result's size: its shape, then all its columns."""
     r = _Result()
-    r.command = ffi.string(lib.pp_result_command(res)).decode("utf-8", "replace")
-    r.rowcount = lib.pp_result_rows_affected(res)
-    r.has_rows = bool(lib.pp_result_has_rows(res))
+    info = ffi.new("pp_result_info *")
+    err = ffi.new("pp_error **")
+    if lib.pp_result_describe(res, info, err) != PP_OK:
+        raise_error(err[0])
+    r.command = ffi.string(info.command).decode("utf-8", "replace")
+    r.rowcount = info.rows_affected
+    r.has_rows = bool(info.has_rows)
+    ncols = info.ncols
     if not r.has_rows:
         r.names = ()
         r.types = r.typmods = r.columns = []
         r.nrows = 0
         return r
-    ncols = lib.pp_result_ncols(res)
-    r.nrows = lib.pp_result_nrows(res)
-    r.names = tuple(ffi.string(lib.pp_result_column_name(res, i)).decode("utf-8", "replace")
-                    for i in range(ncols))
-    r.types = [lib.pp_result_column_type(res, i) for i in range(ncols)]
-    r.typmods = [lib.pp_result_column_typmod(res, i) for i in range(ncols)]
-    col = ffi.new("pp_column *")
-    err = ffi.new("pp_error **")
+    r.nrows = nrows = info.nrows
+    r.names = tuple(ffi.buffer(info.names, info.names_len)[:].decode("utf-8", "replace")
+                    .split("\0")[:ncols])
+    r.types = ffi.unpack(info.types, ncols)
+    r.typmods = ffi.unpack(info.typmods, ncols)
+    cols = ffi.new("pp_column[]", ncols)
     columns = []
-    with _gc_paused(r.nrows * ncols):
+    with _gc_paused(nrows * ncols):
+        if lib.pp_result_columns(res, cols, err) != PP_OK:
+            raise_error(err[0])
         for i in range(ncols):
-            if lib.pp_result_column(res, i, col, err) != PP_OK:
-                raise_error(err[0])
-            values = convert_column(col)
-            if len(values) != r.nrows:
+            values = convert_column(cols[i])
+            if len(values) != nrows:
                 raise e.InterfaceError("column %d has %d values for %d rows"
-                                       % (i, len(values), r.nrows))
+                                       % (i, len(values), nrows))
             columns.append(values)
     r.columns = columns
     return r
