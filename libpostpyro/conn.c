@@ -138,6 +138,7 @@ void pp_conn_free(pp_conn *conn)
     pp__pending_clear(conn);
     free(conn->notices);
     free(conn->copy_buf);
+    free(conn->copy_oids);
     free(conn->scratch);
     free(conn);
 }

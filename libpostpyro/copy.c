@@ -179,6 +179,73 @@ static bool put_copy_value(pp_conn *conn, const pp_value *v)
     return true;
 }
 
+int pp_copy_use_binary(pp_conn *conn, int32_t ncols, const uint32_t *oids, pp_error **err)
+{
+    if (ncols <= 0 || ncols > 1664 || oids == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "pp_copy_use_binary: bad arguments"));
+    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+        return PP_ERROR;
+    int rc = PP_OK;
+    uint32_t *copy = malloc(sizeof *copy * (size_t)ncols);
+    if (conn->copy_oids != NULL) {
+        rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "the COPY is already binary"));
+    } else if (copy == NULL || !copy_reserve(conn, 19)) {
+        rc = pp__fail(err, pp__error_oom());
+    } else {
+        memcpy(copy, oids, sizeof *copy * (size_t)ncols);
+        conn->copy_oids = copy;
+        conn->copy_ncols = ncols;
+        copy = NULL;
+        /* signature, flags, header extension length */
+        memcpy(conn->copy_buf + conn->copy_len, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+        conn->copy_len += 19;
+    }
+    free(copy);
+    pp__conn_leave(conn);
+    return rc;
+}
+
+static void put_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+/* Appends one row in binary COPY format. */
+static int put_binary_row(pp_conn *conn, int64_t row, const pp_value *vals, pp_error **err)
+{
+    if (!copy_reserve(conn, 2))
+        return pp__fail(err, pp__error_oom());
+    conn->copy_buf[conn->copy_len++] = (char)(conn->copy_ncols >> 8);
+    conn->copy_buf[conn->copy_len++] = (char)conn->copy_ncols;
+    for (int32_t col = 0; col < conn->copy_ncols; col++) {
+        const pp_value *v = &vals[col];
+        if (!copy_reserve(conn, 4 + pp__binary_size(v)))
+            return pp__fail(err, pp__error_oom());
+        char *lenp = conn->copy_buf + conn->copy_len;
+        if (v->tag == PP_NULL) {
+            put_be32(lenp, 0xffffffffu);
+            conn->copy_len += 4;
+            continue;
+        }
+        pp_error *e = NULL;
+        int64_t n = pp__encode_binary(v, conn->copy_oids[col], col, lenp + 4, &e);
+        if (n < 0) {
+            const char *why = strchr(e->message, ':');
+            pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld, column %d%s",
+                                            (long long)row, col + 1, why ? why : "");
+            pp_error_free(e);
+            return pp__fail(err, named);
+        }
+        put_be32(lenp, (uint32_t)n);
+        conn->copy_len += 4 + (size_t)n;
+    }
+    return PP_OK;
+}
+
 int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
                      pp_error **err)
 {
@@ -188,7 +255,19 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
     if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
-    for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
+    if (conn->copy_oids != NULL && ncols != conn->copy_ncols)
+        rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                         "rows of %d values for a binary COPY of %d columns",
+                                         ncols, conn->copy_ncols));
+    for (int64_t row = 0; rc == PP_OK && row < nrows && conn->copy_oids != NULL; row++) {
+        size_t mark = conn->copy_len;
+        rc = put_binary_row(conn, row, values + row * ncols, err);
+        if (rc != PP_OK)
+            conn->copy_len = mark; /* drop the half-written row */
+        else if (conn->copy_len >= COPY_CHUNK)
+            rc = flush_copy(conn, err);
+    }
+    for (int64_t row = 0; rc == PP_OK && row < nrows && conn->copy_oids == NULL; row++) {
         for (int32_t col = 0; col < ncols; col++) {
             const pp_value *v = &values[row * ncols + col];
             bool texty = v->tag == PP_TEXT || v->tag == PP_NUMERIC || v->tag == PP_JSON ||
@@ -226,7 +305,18 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
     if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     pp_error *e = NULL;
-    if (abort_reason == NULL)
+    if (abort_reason == NULL && conn->copy_oids != NULL) {
+        if (copy_reserve(conn, 2)) { /* the file trailer: a field count of -1 */
+            conn->copy_buf[conn->copy_len++] = (char)0xff;
+            conn->copy_buf[conn->copy_len++] = (char)0xff;
+        } else {
+            e = pp__error_oom();
+        }
+    }
+    free(conn->copy_oids);
+    conn->copy_oids = NULL;
+    conn->copy_ncols = 0;
+    if (abort_reason == NULL && e == NULL)
         flush_copy(conn, &e);
     conn->copy_len = 0;
     if (PQputCopyEnd(conn->pg, e != NULL ? "client failed to send data" : abort_reason) != 1 &&

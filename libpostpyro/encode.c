@@ -507,3 +507,52 @@ int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
     }
     return PP_OK;
 }
+
+size_t pp__binary_size(const pp_value *v)
+{
+    switch (v->tag) {
+    case PP_NULL: return 0;
+    case PP_TEXT: case PP_JSON: case PP_BYTES: return (size_t)v->len + 1;
+    case PP_NUMERIC: return pp__numeric_binary_size(v->len);
+    default: return pp__numeric_binary_size(40); /* also covers int/float as numeric */
+    }
+}
+
+int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *out,
+                          pp_error **err)
+{
+    enum how how;
+    size_t bytes;
+    if (plan(v, oid, idx, &how, &bytes, err) != PP_OK)
+        return -1;
+    switch (how) {
+    case H_NULL: return 0;
+    case H_CALLER_BINARY:
+        if (v->len > 0)
+            memcpy(out, v->ptr, (size_t)v->len);
+        return v->len;
+    case H_SCRATCH_BINARY:
+        write_binary(out, v, oid);
+        return (int64_t)bytes;
+    case H_SCRATCH_TEXT:
+        if (oid == OID_NUMERIC && (v->tag == PP_NUMERIC || v->tag == PP_INT || v->tag == PP_FLOAT)) {
+            char text[48];
+            const char *t = v->ptr;
+            int64_t len = v->len;
+            if (v->tag != PP_NUMERIC) {
+                len = (int64_t)pp__write_text(text, v, sizeof text) - 1;
+                t = text;
+            }
+            int64_t n = pp__numeric_to_binary(t, len, out);
+            if (n >= 0)
+                return n;
+            pp__fail(err, pp__error_new(PP_ERR_DATA, "22P02", "parameter $%d: \"%.*s\" is not "
+                                        "a number", idx + 1, (int)(len > 40 ? 40 : len), t));
+            return -1;
+        }
+        refuse(err, idx, v, oid, "binary COPY cannot let the server parse text: pass the "
+                                 "column's own Python type, or use text COPY");
+        return -1;
+    }
+    return -1;
+}

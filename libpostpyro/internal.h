@@ -119,6 +119,8 @@ struct pp_conn {
     char *copy_buf;              /* COPY data being gathered (in) or handed out (out) */
     size_t copy_len, copy_cap;
     bool copy_out_done;          /* COPY TO ended; the next read reports it */
+    uint32_t *copy_oids;         /* binary COPY FROM: the column types, else NULL */
+    int32_t copy_ncols;
     int64_t copy_rows;
     char *scratch;               /* parameter encoding buffer, reused */
     size_t scratch_cap;
@@ -152,6 +154,14 @@ int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
  * returns the bytes written including the NUL. */
 size_t pp__write_text(char *out, const pp_value *v, size_t cap);
 size_t pp__text_size(const pp_value *v);
+/* Binary COPY: the binary form of v for type oid into out (pp__binary_size(v) bytes);
+ * returns its length, or -1 with *err when v cannot be sent in binary (idx names it). */
+int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *out,
+                          pp_error **err);
+size_t pp__binary_size(const pp_value *v);
+/* numeric.c */
+size_t pp__numeric_binary_size(int64_t text_len);
+int64_t pp__numeric_to_binary(const char *s, int64_t len, char *out);
 /* The type OID to declare for a value when the server cannot infer one. */
 uint32_t pp__oid_for_value(const pp_value *v);
 const char *pp__type_name(uint32_t oid);

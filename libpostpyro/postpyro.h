@@ -287,11 +287,20 @@ int pp_copy_in_start(pp_conn *conn, const char *sql, pp_error **err);
  * copied; the caller keeps ownership of data. */
 int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err);
 
-/* Sends nrows rows of ncols tagged values (row after row) as COPY text format: the COPY
- * statement must use the default text format. Each value is written in its text form
- * (PP_TEXT as is, escaped), PP_NULL as NULL; the server parses it as the column's type. */
+/* Sends nrows rows of ncols tagged values (row after row). In a text COPY (the default
+ * format) each value is written in its text form (PP_TEXT as is, escaped), PP_NULL as NULL,
+ * and the server parses it as the column's type; after pp_copy_use_binary, in binary. */
 int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
                      pp_error **err);
+
+/* Makes the running COPY FROM STDIN binary: the COPY statement must say (FORMAT binary),
+ * and `oids` gives the ncols column types (e.g. from pp_result_describe of a SELECT of the
+ * same columns). pp_copy_put_rows then encodes each value in binary for its column's type —
+ * no text for the server to parse, so PP_TEXT is accepted only for text-like columns, and
+ * arrays and types without a binary encoding are refused (use a text COPY for those). A
+ * refused value fails the call naming its row and column; the rows before it in the same
+ * call are kept in the COPY. Call once, before the first row. */
+int pp_copy_use_binary(pp_conn *conn, int32_t ncols, const uint32_t *oids, pp_error **err);
 
 /* Ends a COPY FROM STDIN. abort_reason NULL completes it (*rows, if not NULL, receives the
  * number of rows stored); otherwise the server discards everything and the call fails with

@@ -114,6 +114,28 @@ int main(void)
         else
             rejected++;
     }
+    /* Decimal text to binary numeric (binary COPY): random strings, exact-size buffers. */
+    static const char alphabet[] = "0123456789..eE+-NaInfity";
+    int numbers = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        char text[40];
+        int len = 1 + (int)(next_rand() % 30);
+        for (int k = 0; k < len; k++)
+            text[k] = alphabet[next_rand() % (sizeof alphabet - 1)];
+        char *out = malloc(pp__numeric_binary_size(len));
+        int64_t n = pp__numeric_to_binary(text, len, out);
+        CHECK(n == -1 || (n >= 8 && (size_t)n <= pp__numeric_binary_size(len)));
+        numbers += n >= 0;
+        free(out);
+    }
+    char big[1100];
+    memset(big, '9', sizeof big);
+    big[500] = '.';
+    char *out = malloc(pp__numeric_binary_size(sizeof big));
+    CHECK(pp__numeric_to_binary(big, sizeof big, out) > 8);
+    free(out);
+    printf("fuzz: %d random numeric strings were numbers\n", numbers);
+
     unsigned char ok_array[64];
     CHECK(decode_one(1007, ok_array, valid_int4_array(ok_array, 5)) == 1);
     CHECK(decoded > 0 && rejected > 0);
