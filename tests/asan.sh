@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# tests/asan.sh — the C tests and the CPython suite with libpostpyro built under
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks are checked by `make check-valgrind`;
+# CPython's own allocations would drown LeakSanitizer's report). Run from a configured tree:
+#   bash tests/asan.sh
+# It builds into a scratch directory and needs no server: run-with-server.sh starts one.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d /tmp/postpyro-asan.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+flags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo "-I$(pg_config --includedir)")
+pq_libs=$(pkg-config --libs libpq 2>/dev/null || echo "-L$(pg_config --libdir) -lpq")
+srcs=$(ls "$top"/libpostpyro/*.c)
+# shellcheck disable=SC2086
+gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
+for t in test_basic test_types test_errors test_copy; do
+    # shellcheck disable=SC2086
+    gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/$t" "$top/tests/c/$t.c" \
+        "$work/libpostpyro.so.1" -pthread -lm -Wl,-rpath,"$work"
+done
+# shellcheck disable=SC2086
+gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fuzz" "$top/tests/c/test_fuzz.c" \
+    $srcs $pq_libs -pthread -lm
+cat > "$work/run.sh" <<RUN
+set -e
+for t in test_basic test_types test_errors test_copy test_fuzz; do
+    echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
+done
+echo "---- pytest under CPython with the sanitized library"
+cd "$work"
+POSTPYRO_LIBRARY="$work/libpostpyro.so.1" \\
+LD_PRELOAD="\$(gcc -print-file-name=libasan.so) \$(gcc -print-file-name=libubsan.so)" \\
+ASAN_OPTIONS=detect_leaks=0 PYTHONPATH="$top/postpyro_py" \\
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$top/tests/python" \\
+    --deselect "$top/tests/python/test_module.py::test_loaded_library_is_the_one_named_by_postpyro_library"
+RUN
+bash "$top/tests/run-with-server.sh" bash "$work/run.sh"
