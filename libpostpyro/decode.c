@@ -408,6 +408,16 @@ static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
         return append_data(b, v, len, false) ? NULL : pp__error_oom();
     case OID_NUMERIC:
         return numeric_to_text(b, p, len);
+    case OID_CHAR: { /* one byte, shown as the server's text output does */
+        if (len > 1)
+            return malformed(b->oid, "\"char\"");
+        char out[5] = "";
+        if (len == 1 && p[0] >= 128)
+            snprintf(out, sizeof out, "\\%03o", p[0]);
+        else if (len == 1 && p[0] != 0)
+            out[0] = (char)p[0];
+        return append_data(b, out, (int64_t)strlen(out), true) ? NULL : pp__error_oom();
+    }
     case OID_JSONB:
         if (len < 1 || p[0] != 1)
             return malformed(b->oid, "jsonb");

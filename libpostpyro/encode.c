@@ -209,6 +209,67 @@ static int out_of_range(pp_error **err, int32_t idx, const pp_value *v, uint32_t
                                        pp__type_name(oid)));
 }
 
+/* A decimal (PP_NUMERIC text) for an integer or float type: an integer type takes only an
+ * integer in range; a float type only integers it can hold exactly (decimal fractions are
+ * rounded by the server's own input, as for any float). */
+static int check_decimal(const pp_value *v, uint32_t oid, int32_t idx, pp_error **err)
+{
+    bool int_type = oid == OID_INT2 || oid == OID_INT4 || oid == OID_INT8 || oid == OID_OID;
+    bool float_type = oid == OID_FLOAT4 || oid == OID_FLOAT8;
+    if (!int_type && !float_type)
+        return PP_OK;
+    const char *p = v->ptr;
+    int64_t n = v->len, k = 0;
+    if (k < n && (p[k] == '-' || p[k] == '+'))
+        k++;
+    bool integer = k < n;
+    for (int64_t j = k; j < n; j++)
+        integer = integer && p[j] >= '0' && p[j] <= '9';
+    if (!integer) {
+        if (float_type)
+            return PP_OK;
+        return pp__fail(err, pp__error_new(PP_ERR_DATA, "22P02",
+                                           "parameter $%d: Decimal %.*s is not an integer, "
+                                           "which %s needs", idx + 1, (int)(n > 40 ? 40 : n), p,
+                                           pp__type_name(oid)));
+    }
+    while (k < n - 1 && p[k] == '0')
+        k++; /* leading zeros do not make a number bigger */
+    int64_t digits = n - k;
+    char buf[24];
+    long long value = 0;
+    bool fits = digits <= 18;
+    if (fits) { /* sign and significant digits only: at most 20 bytes */
+        int at = 0;
+        if (p[0] == '-')
+            buf[at++] = '-';
+        memcpy(buf + at, p + k, (size_t)digits);
+        buf[at + digits] = '\0';
+        value = strtoll(buf, NULL, 10);
+    }
+    long long limit = oid == OID_INT2 ? INT16_MAX : oid == OID_INT4 ? INT32_MAX
+                      : oid == OID_OID ? (long long)UINT32_MAX : oid == OID_FLOAT4 ? (1LL << 24)
+                      : oid == OID_FLOAT8 ? (1LL << 53) : INT64_MAX;
+    long long low = oid == OID_INT2 ? INT16_MIN : oid == OID_INT4 ? INT32_MIN
+                    : oid == OID_OID ? 0 : -limit;
+    if (oid == OID_INT8 && digits == 19) { /* int64's own range, compared as text */
+        bool neg = p[0] == '-';
+        fits = strncmp(p + k, neg ? "9223372036854775808" : "9223372036854775807", 19) <= 0;
+        if (fits)
+            return PP_OK;
+    }
+    if (fits && value >= low && value <= limit)
+        return PP_OK;
+    if (float_type)
+        return pp__fail(err, pp__error_new(PP_ERR_DATA, "22003",
+                                           "parameter $%d: %.*s cannot be held exactly by %s",
+                                           idx + 1, (int)(n > 40 ? 40 : n), p,
+                                           pp__type_name(oid)));
+    return pp__fail(err, pp__error_new(PP_ERR_DATA, "22003",
+                                       "parameter $%d: int value %.*s is out of range for %s",
+                                       idx + 1, (int)(n > 40 ? 40 : n), p, pp__type_name(oid)));
+}
+
 /* Decides how value v travels for server type oid; *bytes is the scratch it needs. */
 static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, size_t *bytes,
                 pp_error **err)
@@ -247,6 +308,8 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
         if (known && oid != OID_NUMERIC && oid != OID_FLOAT4 && oid != OID_FLOAT8 &&
             oid != OID_INT2 && oid != OID_INT4 && oid != OID_INT8 && oid != OID_OID)
             return refuse(err, idx, v, oid, "");
+        if (check_decimal(v, oid, idx, err) != PP_OK)
+            return PP_ERROR;
         *how = H_SCRATCH_TEXT;
         *bytes = (size_t)v->len + 1;
         return PP_OK;
@@ -263,6 +326,9 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
         }
         return PP_OK;
     case PP_ARRAY:
+        if ((v->oid == 1185 && oid == 1115) || (v->oid == 1270 && oid == 1183))
+            return refuse(err, idx, v, oid, "its aware values would lose their UTC offset; "
+                                            "pass naive ones");
         if (oid == OID_JSON || oid == OID_JSONB)
             return refuse(err, idx, v, oid, "wrap the list in PostPyro.Json() to send JSON");
         if (known)

@@ -276,6 +276,39 @@ static void test_refusals(void)
                    PP_ERR_DATA, "NUL");
     expect_refusal("SELECT $1::jsonb", (pp_value){.tag = PP_ARRAY, .ptr = "{1}", .len = 3},
                    PP_ERR_PROGRAMMING, "Json()");
+    /* decimals for integer and float types: integers in range only, checked before sending */
+    expect_refusal("SELECT $1::int4", (pp_value){.tag = PP_NUMERIC, .ptr = "1.5", .len = 3},
+                   PP_ERR_DATA, "parameter $1: Decimal 1.5 is not an integer");
+    expect_refusal("SELECT $1::int8",
+                   (pp_value){.tag = PP_NUMERIC, .ptr = "9223372036854775808", .len = 19},
+                   PP_ERR_DATA, "out of range for bigint");
+    expect_refusal("SELECT $1::int2",
+                   (pp_value){.tag = PP_NUMERIC, .ptr = "-00000000000000000000040000", .len = 27},
+                   PP_ERR_DATA, "out of range for smallint");
+    expect_refusal("SELECT $1::float8",
+                   (pp_value){.tag = PP_NUMERIC, .ptr = "18446744073709551616", .len = 20},
+                   PP_ERR_DATA, "cannot be held exactly by double precision");
+    expect_refusal("SELECT $1::timestamp[]",
+                   (pp_value){.tag = PP_ARRAY, .oid = 1185, .ptr = "{}", .len = 2},
+                   PP_ERR_PROGRAMMING, "UTC offset");
+    pp_result *r;
+    pp_value v;
+    pp_value ok = {.tag = PP_NUMERIC, .ptr = "-9223372036854775808", .len = 20};
+    select1("SELECT $1::int8", 0, 1, &ok, &r, &v);
+    CHECK(v.tag == PP_INT && v.i == INT64_MIN);
+    pp_result_free(r);
+    pp_value ok2 = {.tag = PP_NUMERIC, .ptr = "+0042", .len = 5};
+    select1("SELECT $1::int2", 0, 1, &ok2, &r, &v);
+    CHECK(v.tag == PP_INT && v.i == 42);
+    pp_result_free(r);
+    select1("SELECT '\\200'::\"char\", 'a'::\"char\", ''::\"char\"", 0, 0, NULL, &r, &v);
+    CHECK(v.tag == PP_TEXT && v.len == 4 && memcmp(v.ptr, "\\200", 4) == 0);
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_value(r, 0, 1, &v, &err), err);
+    CHECK(v.len == 1 && v.ptr[0] == 'a');
+    CHECK_OK(pp_result_value(r, 0, 2, &v, &err), err);
+    CHECK(v.len == 0);
+    pp_result_free(r);
     pp_value s = {.tag = PP_TEXT, .ptr = "abc", .len = 3};
     expect_refusal("SELECT $1::int4", s, PP_ERR_DATA, "invalid input syntax");
     CHECK(pp_ping(c) == 1);
