@@ -240,7 +240,9 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * the type the server describes for it. A PP_TEXT parameter is sent as text for the server to
  * parse, whatever its type; PP_NULL is a NULL of any type; any other tag that cannot become
  * the parameter's type fails before anything is sent (PP_ERR_PROGRAMMING, the message names
- * the parameter, the tag and the server type). Integers are range-checked. A statement
+ * the parameter, the tag and the server type). Integers (PP_INT, and PP_NUMERIC for integer
+ * types) are range-checked; PP_NUMERIC for an integer type must be an integer; integers for
+ * float types must be exactly representable. A statement
  * without parameters that holds several commands runs through the simple-query protocol and
  * yields the last command's result (text format), or every command's result with
  * PP_EXEC_ALL_RESULTS. A statement that changes client_encoding fails (PP_ERR_NOT_SUPPORTED)
