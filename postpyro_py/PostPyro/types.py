@@ -1,56 +1,80 @@
 """Conversion between Python values and PostgreSQL values — the one place for it.
+docs/types.md has the full table (tests/python/test_type_table.py checks it).
 
-Parameters (Python -> ``pp_value``), chosen by the value's Python type:
+Parameters (Python -> ``pp_value``), chosen by the value's Python type; libpostpyro then
+encodes each to the type the server describes for its parameter, or refuses it naming the
+parameter:
 
 =============================  ===========================================================
 Python                         sent as
 =============================  ===========================================================
 None                           NULL of whatever type the parameter has
 bool                           boolean
-int                            int2/int4/int8 (range-checked by the library); beyond int8,
-                               numeric
-float                          float4/float8 (NaN and infinities included)
+int                            int2/int4/int8/oid (range-checked by the library), numeric,
+                               float4/8 (when exact); beyond int8, numeric text
+float                          float4/float8/numeric (NaN and infinities included)
 Decimal                        numeric, exact ('NaN', 'Infinity', '-Infinity')
 str                            text, for the server to parse as the parameter's type
                                (so '2024-01-01' is fine for a date); may not contain NUL
 bytes, bytearray, memoryview   bytea
 date / time / datetime         date / time (timetz when aware) / timestamp (timestamptz
-                               when aware)
-timedelta                      interval
+                               when aware); date.max/min and datetime.max/min are
+                               'infinity'/'-infinity'
+timedelta, Interval            interval (Interval keeps months)
 UUID                           uuid
 dict, ``Json(obj)``            json/jsonb (``Json`` for lists, strings, numbers as JSON)
 list, tuple                    an array (nested lists: multi-dimensional), as its text form
+Range, Multirange, Hstore      their text form (any range / multirange type, hstore)
+enum.Enum                      its name (IntEnum, str mixins: their value)
+ipaddress objects              their text form (inet, cidr)
 =============================  ===========================================================
 
-Results (column by column, see :func:`convert_column`): bool, int, float, Decimal,
-str, bytes, date, time, datetime (timestamptz: aware, in UTC), timedelta (an interval's
-month counts 30 days; its years 12 months), UUID, json/jsonb as parsed JSON (dict, list, …),
-arrays as (nested) lists — their lower bounds are dropped — and the text form (str) for
-every type without a conversion (inet, cidr, enums, …). Infinite dates and timestamps
-become ``date.max``/``date.min`` and ``datetime.max``/``datetime.min``; other values out of
-Python's range raise DataError.
+Results (column by column, see :func:`convert_column`): bool, int, float (float4: its exact
+value), Decimal, str, bytes, date, time, datetime (timestamptz: aware, in UTC), timedelta (an
+interval's month counts 30 days, its years 12 months; :func:`set_interval_type` gives exact
+:class:`Interval` values instead), UUID, json/jsonb as parsed JSON (dict, list, …), ranges and
+multiranges as :class:`Range` / :class:`Multirange`, void as None, arrays as (nested) lists —
+their lower bounds are dropped — and the text form (str) for every type without a conversion
+(inet, cidr, money, geometric types, enums, composites, extension types …). Infinite dates and
+timestamps become ``date.max``/``date.min`` and ``datetime.max``/``datetime.min``; other values
+out of Python's range raise DataError. Binary and text results give the same values.
 
 Hooks: :func:`register_loader` (change what a column type becomes), :func:`register_dumper`
-(teach PostPyro to send a new Python type), :func:`set_json_loads` / :func:`set_json_dumps`.
+(teach PostPyro to send a new Python type), :func:`register_type` (enums, composites,
+domains, ranges, hstore … of a database), :func:`set_json_loads` / :func:`set_json_dumps`,
+:func:`set_interval_type`.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
+import ipaddress
 import json
 import math
 import numbers
 import re
+import struct
+from array import array
+from collections import namedtuple
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
-from uuid import UUID
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from uuid import UUID, SafeUUID
 
 from . import errors as e
+from ._composite import format_record, parse_record
 from ._ffi import ffi, lib
+from ._hstore import Hstore, format_hstore, parse_hstore
+from ._interval import Interval
+from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
+                     parse_range)
 
 __all__ = [
-    "Json", "register_loader", "register_dumper", "set_json_loads", "set_json_dumps",
-    "type_oid", "parse_array",
+    "Json", "Interval", "Range", "Multirange", "Hstore", "TypeInfo",
+    "register_loader", "register_dumper", "register_type", "unregister_type",
+    "set_json_loads", "set_json_dumps", "set_interval_type",
+    "type_oid", "parse_array", "parse_record", "parse_range", "parse_multirange",
 ]
 
 # ---- type OIDs ----------------------------------------------------------------------
@@ -68,6 +92,17 @@ TYPE_OIDS: Dict[str, int] = {
     "timestamptz": 1184, "timestamp with time zone": 1184, "interval": 1186,
     "timetz": 1266, "time with time zone": 1266, "bit": 1560, "varbit": 1562,
     "numeric": 1700, "decimal": 1700, "uuid": 2950, "jsonb": 3802,
+    "int2vector": 22, "regproc": 24, "cid": 29, "oidvector": 30, "lseg": 601, "path": 602,
+    "box": 603, "polygon": 604, "line": 628, "circle": 718, "macaddr8": 774,
+    "aclitem": 1033, "bit varying": 1562, "refcursor": 1790, "regprocedure": 2202,
+    "regoper": 2203, "regoperator": 2204, "regclass": 2205, "regtype": 2206,
+    "record": 2249, "void": 2278, "txid_snapshot": 2970, "pg_lsn": 3220, "tsvector": 3614,
+    "tsquery": 3615, "regconfig": 3734, "regdictionary": 3769, "int4range": 3904,
+    "numrange": 3906, "tsrange": 3908, "tstzrange": 3910, "daterange": 3912,
+    "int8range": 3926, "jsonpath": 4072, "regnamespace": 4089, "regrole": 4096,
+    "regcollation": 4191, "int4multirange": 4451, "nummultirange": 4532,
+    "tsmultirange": 4533, "tstzmultirange": 4534, "datemultirange": 4535,
+    "int8multirange": 4536, "pg_snapshot": 5038, "xid8": 5069,
 }
 
 #: Array type OID -> element type OID.
@@ -77,7 +112,16 @@ ARRAY_ELEMENT: Dict[int, int] = {
     791: 790, 1040: 829, 1041: 869, 1014: 1042, 1015: 1043, 1182: 1082, 1183: 1083,
     1115: 1114, 1185: 1184, 1187: 1186, 1270: 1266, 1561: 1560, 1563: 1562, 1231: 1700,
     2951: 2950, 3807: 3802,
+    1006: 22, 1008: 24, 1012: 29, 1013: 30, 1017: 600, 1018: 601, 1019: 602, 1020: 603,
+    1027: 604, 629: 628, 719: 718, 775: 774, 1034: 1033, 2201: 1790, 2207: 2202,
+    2208: 2203, 2209: 2204, 2210: 2205, 2211: 2206, 2287: 2249, 2949: 2970, 3221: 3220,
+    3643: 3614, 3645: 3615, 3735: 3734, 3770: 3769, 3905: 3904, 3907: 3906, 3909: 3908,
+    3911: 3910, 3913: 3912, 3927: 3926, 4073: 4072, 4090: 4089, 4097: 4096, 4192: 4191,
+    6150: 4451, 6151: 4532, 6152: 4533, 6153: 4534, 6155: 4535, 6157: 4536, 5039: 5038,
+    271: 5069,
 }
+#: Array type OID -> the delimiter between its elements when it is not a comma.
+ARRAY_DELIM: Dict[int, str] = {1020: ";"}
 _ARRAY_OF = {elem: arr for arr, elem in ARRAY_ELEMENT.items()}
 for _name, _oid in list(TYPE_OIDS.items()):
     if _oid in _ARRAY_OF:
@@ -165,6 +209,9 @@ _PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DATE = date(2000, 1, 1)
+# date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity'.
+_DATE_MAX_DAYS = date.max.toordinal() - _PG_EPOCH_ORDINAL
+_DATE_MIN_DAYS = date.min.toordinal() - _PG_EPOCH_ORDINAL
 
 
 def _usec(td: timedelta) -> int:
@@ -257,7 +304,21 @@ def _dump_bytes(x, v, keep, pos):
 
 def _dump_date(x, v, keep, pos):
     v.tag = PP_DATE
-    v.i = x.toordinal() - _PG_EPOCH_ORDINAL
+    d = x.toordinal() - _PG_EPOCH_ORDINAL
+    if d == _DATE_MAX_DAYS:
+        d = _INT32_MAX  # 'infinity'
+    elif d == _DATE_MIN_DAYS:
+        d = _INT32_MIN
+    v.i = d
+
+
+def _datetime_infinity(x: datetime) -> int:
+    """+1 for datetime.max, -1 for datetime.min (whatever the tzinfo), else 0."""
+    if x.year == 9999 and x.replace(tzinfo=None) == datetime.max:
+        return 1
+    if x.year == 1 and x.replace(tzinfo=None) == datetime.min:
+        return -1
+    return 0
 
 
 def _dump_datetime(x, v, keep, pos):
@@ -267,6 +328,10 @@ def _dump_datetime(x, v, keep, pos):
     else:
         v.tag = PP_TIMESTAMPTZ
         v.i = _usec(x - _EPOCH_UTC)
+    if x.year == 9999 or x.year == 1:
+        inf = _datetime_infinity(x)
+        if inf:
+            v.i = _INT64_MAX if inf > 0 else _INT64_MIN
 
 
 def _dump_time(x, v, keep, pos):
@@ -286,6 +351,16 @@ def _dump_timedelta(x, v, keep, pos):
     v.i = x.seconds * 1000000 + x.microseconds
     v.i2 = x.days
     v.i3 = 0
+
+
+def _dump_interval(x, v, keep, pos):
+    if not (_INT64_MIN <= x.microseconds <= _INT64_MAX):
+        raise e.DataError("parameter $%d: Interval of %d microseconds is out of range for "
+                          "interval" % (pos, x.microseconds))
+    v.tag = PP_INTERVAL
+    v.i = x.microseconds
+    v.i2 = x.days
+    v.i3 = x.months
 
 
 def _dump_uuid(x, v, keep, pos):
@@ -314,6 +389,36 @@ def _dump_list(x, v, keep, pos):
     v.oid = oid
 
 
+def _text_of(x: Any, pos: int) -> str:
+    """The text form of a value inside a range, multirange or record (quoted as needed)."""
+    if _is_seq(x):
+        return _quote(array_literal(x, pos)[0])
+    return _element_text(x, pos, set())
+
+
+def _dump_range(x, v, keep, pos):
+    _set_text(v, PP_TEXT, _str_bytes(format_range(x, lambda b: _text_of(b, pos)), pos), keep)
+
+
+def _dump_multirange(x, v, keep, pos):
+    _set_text(v, PP_TEXT, _str_bytes(format_multirange(x, lambda b: _text_of(b, pos)), pos),
+              keep)
+
+
+def _dump_hstore(x, v, keep, pos):
+    _set_text(v, PP_TEXT, _str_bytes(format_hstore(x, pos), pos), keep)
+
+
+def _dump_enum(x, v, keep, pos):
+    if not isinstance(x.name, str):  # a combination of enum.Flag members
+        raise _cannot_send(x, pos)
+    _dump_str(x.name, v, keep, pos)
+
+
+def _dump_as_str(x, v, keep, pos):
+    _dump_str(str(x), v, keep, pos)
+
+
 _BUILTIN_DUMPERS: Dict[type, Callable] = {
     type(None): _dump_none,
     bool: _dump_bool,
@@ -333,6 +438,17 @@ _BUILTIN_DUMPERS: Dict[type, Callable] = {
     Json: _dump_json,
     list: _dump_list,
     tuple: _dump_list,
+    Interval: _dump_interval,
+    Range: _dump_range,
+    Multirange: _dump_multirange,
+    Hstore: _dump_hstore,
+    enum.Enum: _dump_enum,
+    ipaddress.IPv4Address: _dump_as_str,
+    ipaddress.IPv6Address: _dump_as_str,
+    ipaddress.IPv4Interface: _dump_as_str,
+    ipaddress.IPv6Interface: _dump_as_str,
+    ipaddress.IPv4Network: _dump_as_str,
+    ipaddress.IPv6Network: _dump_as_str,
 }
 _user_dumpers: Dict[type, Callable[[Any], Any]] = {}
 # Concrete type -> dumper, filled on first sight of a type (cleared on registration).
@@ -400,15 +516,22 @@ def _type_name(x: Any) -> str:
     return "%s.%s" % (cls.__module__, cls.__qualname__)
 
 
+def _lookup_dumper(cls: type) -> Optional[Callable]:
+    """The dumper of a type not yet in the ``_dumpers`` cache, cached when there is one."""
+    fn = _find_dumper(cls)
+    if fn is not None:
+        _dumpers[cls] = fn
+    return fn
+
+
 def dump_value(x: Any, v, keep: list, pos: int) -> None:
     """Fill the pp_value ``v`` with the Python value ``x`` (parameter number ``pos``);
     cdata that must outlive ``v`` is appended to ``keep``."""
     fn = _dumpers.get(type(x))
     if fn is None:
-        fn = _find_dumper(type(x))
+        fn = _lookup_dumper(type(x))
         if fn is None:
             raise _cannot_send(x, pos)
-        _dumpers[type(x)] = fn
     fn(x, v, keep, pos)
 
 
@@ -472,10 +595,21 @@ def _quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _is_seq(x: Any) -> bool:
+    """A list or tuple sent as an array (not one of a type with a dumper of its own, such
+    as the namedtuple of a composite type)."""
+    cls = type(x)
+    if cls is list or cls is tuple:
+        return True
+    if not isinstance(x, (list, tuple)):
+        return False
+    return (_dumpers.get(cls) or _lookup_dumper(cls)) is _dump_list
+
+
 def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
     dims = []
     cur: Any = x
-    while isinstance(cur, (list, tuple)):
+    while _is_seq(cur):
         dims.append(len(cur))
         if not cur:
             break
@@ -486,7 +620,7 @@ def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
             raise _ragged(pos)
         inner = depth + 1 < len(dims)
         for item in seq:
-            if isinstance(item, (list, tuple)) != inner:
+            if _is_seq(item) != inner:
                 raise _ragged(pos)
             if inner:
                 check(item, depth + 1)
@@ -520,6 +654,11 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
     if cls is float:
         kinds.add(float)
         return _float_text(x)
+    if _user_dumpers:  # as for parameters, a registered dumper comes first
+        for base in cls.__mro__:
+            user = _user_dumpers.get(base)
+            if user is not None:
+                return _element_text(user(x), pos, kinds)
     if isinstance(x, bool):
         kinds.add(bool)
         return "t" if x else "f"
@@ -533,15 +672,22 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         kinds.add(Decimal)
         return _decimal_text(x, pos)
     if isinstance(x, str):
-        return _element_text(str(x), pos, kinds)
+        return _element_text(str.__str__(x), pos, kinds)
     if isinstance(x, (bytes, bytearray, memoryview)):
         kinds.add(bytes)
         return _quote("\\x" + bytes(x).hex())
     if isinstance(x, datetime):
         kinds.add("timestamptz" if x.utcoffset() is not None else "timestamp")
+        inf = _datetime_infinity(x)
+        if inf:
+            return "infinity" if inf > 0 else "-infinity"
         return _quote(x.isoformat())
     if isinstance(x, date):
         kinds.add(date)
+        if x == date.max:
+            return "infinity"
+        if x == date.min:
+            return "-infinity"
         return _quote(x.isoformat())
     if isinstance(x, time):
         kinds.add("timetz" if x.utcoffset() is not None else time)
@@ -549,19 +695,40 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
     if isinstance(x, timedelta):
         kinds.add(timedelta)
         return _quote(_interval_text(x))
+    if isinstance(x, Interval):
+        kinds.add(timedelta)
+        return _quote("%d months %d days %d microseconds"
+                      % (x.months, x.days, x.microseconds))
     if isinstance(x, UUID):
         kinds.add(UUID)
         return str(x)
+    if isinstance(x, Hstore):
+        kinds.add("other")
+        return _quote(format_hstore(x, pos))
     if isinstance(x, dict):
         kinds.add(dict)
         return _quote(_json_dumps(x))
     if isinstance(x, Json):
         kinds.add(dict)
         return _quote(x.text())
-    for base in cls.__mro__:
-        user = _user_dumpers.get(base)
-        if user is not None:
-            return _element_text(user(x), pos, kinds)
+    if isinstance(x, Range):
+        kinds.add("other")
+        return _quote(format_range(x, lambda b: _text_of(b, pos)))
+    if isinstance(x, Multirange):
+        kinds.add("other")
+        return _quote(format_multirange(x, lambda b: _text_of(b, pos)))
+    if isinstance(x, enum.Enum) and isinstance(x.name, str):
+        kinds.add("other")
+        return _quote(x.name)
+    if isinstance(x, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        kinds.add("inet")
+        return _quote(str(x))
+    if isinstance(x, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        kinds.add("cidr")
+        return _quote(str(x))
+    if cls in _composite_types:
+        kinds.add("other")
+        return _quote(_record_text(x, pos))
     if isinstance(x, numbers.Integral):
         return _element_text(int(x), pos, kinds)
     if isinstance(x, numbers.Real) and not isinstance(x, numbers.Rational):
@@ -571,7 +738,8 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
 
 
 _KIND_OIDS = dict(_ARRAY_OID_OF_TYPE)
-_KIND_OIDS.update({"timestamp": 1115, "timestamptz": 1185, "timetz": 1270})
+_KIND_OIDS.update({"timestamp": 1115, "timestamptz": 1185, "timetz": 1270, "inet": 1041,
+                   "cidr": 651, "other": 0})
 
 
 def array_literal(x: Union[list, tuple], pos: int = 1) -> Tuple[str, int]:
@@ -741,7 +909,26 @@ def load_interval_text(s: str) -> timedelta:
     return _interval(usec, days, months)
 
 
-def _interval(usec: int, days: int, months: int) -> timedelta:
+_interval_exact = False
+
+
+def set_interval_type(cls: type) -> None:
+    """What interval values become: ``timedelta`` (the default; a month counts 30 days, a
+    year 12 months) or :class:`Interval` (months, days and microseconds kept apart,
+    exactly). Applies to every connection."""
+    global _interval_exact
+    if cls is timedelta:
+        _interval_exact = False
+    elif cls is Interval:
+        _interval_exact = True
+    else:
+        raise TypeError("set_interval_type() takes datetime.timedelta or PostPyro.Interval, "
+                        "not %r" % (cls,))
+
+
+def _interval(usec: int, days: int, months: int) -> Any:
+    if _interval_exact:
+        return Interval(months, days, usec)
     try:
         return timedelta(days=months * 30 + days, microseconds=usec)
     except OverflowError:
@@ -775,11 +962,25 @@ def _load_json_text(s: str) -> Any:
     return _json_loads(s)
 
 
+_FLOAT4 = struct.Struct("f")
+
+
+def _load_float4_text(s: str) -> float:
+    """A real's text form as the exact value of the float4 (what the binary path gives:
+    '3.14' is 3.140000104904175)."""
+    return _FLOAT4.unpack(_FLOAT4.pack(float(s)))[0]
+
+
+def _load_void_text(s: str) -> None:
+    return None
+
+
 _TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
     16: load_bool_text,
     17: load_bytea_text,
-    20: int, 21: int, 23: int, 26: int, 28: int,
-    700: float, 701: float,
+    20: int, 21: int, 23: int, 26: int, 28: int, 29: int, 5069: int,
+    700: _load_float4_text, 701: float,
+    2278: _load_void_text,
     1700: Decimal,
     1082: load_date_text,
     1083: load_time_text,
@@ -791,13 +992,23 @@ _TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
     114: _load_json_text, 3802: _load_json_text,
 }
 
-_ARRAY_TOKEN_RE = re.compile(r'[{},]|"(?:[^"\\]|\\.)*"|(?:[^{},"\\\s]|\\.)(?:[^{},"\\]|\\.)*'
-                             r'|\s+', re.S)
+def _array_token_re(delim: str) -> Any:
+    d = re.escape(delim)
+    return re.compile(r'[{}%s]|"(?:[^"\\]|\\.)*"|(?:[^{}%s"\\\s]|\\.)(?:[^{}%s"\\]|\\.)*|\s+'
+                      % (d, d, d), re.S)
+
+
+_ARRAY_TOKEN_RES = {",": _array_token_re(","), ";": _array_token_re(";")}
 _UNESCAPE_RE = re.compile(r"\\(.)", re.S)
 
 
-def parse_array(s: str) -> list:
-    """PostgreSQL's array text form as nested lists of str (None for NULL)."""
+def parse_array(s: str, delim: str = ",") -> list:
+    """PostgreSQL's array text form as nested lists of str (None for NULL). Lower bounds
+    other than 1 (``[0:2]={…}``) are dropped. ``delim`` is the element type's delimiter
+    (``;`` for box, ``,`` for every other built-in type)."""
+    token_re = _ARRAY_TOKEN_RES.get(delim)
+    if token_re is None:
+        token_re = _ARRAY_TOKEN_RES[delim] = _array_token_re(delim)
     pos = 0
     if s.startswith("["):  # dimension decoration: [1:3]={...} or [0:1][1:2]={...}
         pos = s.find("=") + 1
@@ -808,7 +1019,7 @@ def parse_array(s: str) -> list:
     cur: Optional[list] = None
     result = None
     while pos < end:
-        m = _ARRAY_TOKEN_RE.match(s, pos)
+        m = token_re.match(s, pos)
         if m is None:
             raise _bad("array", s)
         pos = m.end()
@@ -831,7 +1042,7 @@ def parse_array(s: str) -> list:
                 cur = stack.pop()
             else:
                 result = cur
-        elif c == ",":
+        elif c == delim:
             pass
         elif c == '"':
             cur.append(_UNESCAPE_RE.sub(r"\1", tok[1:-1]))
@@ -851,9 +1062,9 @@ def _map_nested(f: Callable[[str], Any], x: list) -> list:
             for v in x]
 
 
-def _array_text_loader(elem_oid: int) -> Callable[[str], list]:
+def _array_text_loader(elem_oid: int, delim: str = ",") -> Callable[[str], list]:
     def load(s: str) -> list:
-        arr = parse_array(s)
+        arr = parse_array(s, delim)
         f = _TEXT_LOADERS.get(elem_oid)
         user = _user_loaders.get(elem_oid)
         if f is not None:
@@ -864,9 +1075,29 @@ def _array_text_loader(elem_oid: int) -> Callable[[str], list]:
     return load
 
 
+def _range_loader(subtype: int) -> Callable[[str], Range]:
+    def load(s: str) -> Range:
+        return parse_range(s, lambda b: load_text(subtype, b))
+    return load
+
+
+def _multirange_loader(subtype: int) -> Callable[[str], Multirange]:
+    def load(s: str) -> Multirange:
+        return parse_multirange(s, lambda b: load_text(subtype, b))
+    return load
+
+
+# Built-in range and multirange types -> their subtype.
+_RANGE_SUBTYPE = {3904: 23, 3906: 1700, 3908: 1114, 3910: 1184, 3912: 1082, 3926: 20}
+_MULTIRANGE_SUBTYPE = {4451: 23, 4532: 1700, 4533: 1114, 4534: 1184, 4535: 1082, 4536: 20}
+for _oid, _sub in _RANGE_SUBTYPE.items():
+    _TEXT_LOADERS[_oid] = _range_loader(_sub)
+for _oid, _sub in _MULTIRANGE_SUBTYPE.items():
+    _TEXT_LOADERS[_oid] = _multirange_loader(_sub)
 for _arr, _elem in ARRAY_ELEMENT.items():
-    _TEXT_LOADERS[_arr] = _array_text_loader(_elem)
-del _arr, _elem
+    _TEXT_LOADERS[_arr] = _array_text_loader(_elem, ARRAY_DELIM.get(_arr, ","))
+del _arr, _elem, _oid, _sub
+_BUILTIN_TEXT_LOADER_OIDS = frozenset(_TEXT_LOADERS)
 
 
 def load_text(oid: int, s: Optional[str]) -> Any:
@@ -896,7 +1127,9 @@ def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]]
         if key in TYPE_OIDS or conn is None:
             oid = type_oid(type_)
         else:
-            oid = conn.query_one("SELECT $1::text::regtype::oid", [type_])[0]
+            oid, typarray, delim = conn.query_one(_ARRAY_OF_TYPE_SQL, [type_])
+            if typarray and typarray not in _TEXT_LOADERS:
+                _TEXT_LOADERS[typarray] = _array_text_loader(oid, delim)
     elif isinstance(type_, int) and not isinstance(type_, bool):
         oid = type_
     else:
@@ -907,10 +1140,125 @@ def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]]
         _user_loaders[oid] = func
 
 
+# ---- types of one database: enums, composites, domains, ranges, extension types -----------
+
+_ARRAY_OF_TYPE_SQL = ("SELECT t.oid, t.typarray, t.typdelim FROM pg_catalog.pg_type t "
+                      "WHERE t.oid = $1::text::regtype::oid")
+_TYPE_SQL = ("SELECT t.oid, t.typname, t.typtype, t.typarray, t.typdelim, t.typrelid, "
+             "t.typbasetype, (SELECT r.rngsubtype FROM pg_catalog.pg_range r "
+             "WHERE r.rngtypid = t.oid) FROM pg_catalog.pg_type t "
+             "WHERE t.oid = $1::text::regtype::oid")
+_MULTIRANGE_SQL = "SELECT rngsubtype FROM pg_catalog.pg_range WHERE rngmultitypid = $1"
+_FIELDS_SQL = ("SELECT attname, atttypid FROM pg_catalog.pg_attribute WHERE attrelid = $1 "
+               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
+
+_KINDS = {"b": "base", "c": "composite", "d": "domain", "e": "enum", "r": "range",
+          "m": "multirange", "p": "pseudo"}
+
+
+class TypeInfo(NamedTuple):
+    """What :func:`register_type` learned about a type."""
+    name: str                    #: the type's name in pg_type
+    oid: int
+    array_oid: int               #: the OID of its array type (0 if none)
+    kind: str                    #: base, composite, domain, enum, range, multirange
+    python_type: Optional[type]  #: what its values become (None: str)
+
+
+# The namedtuple classes of registered composite types (their dumper is in _BUILTIN_DUMPERS,
+# so that register_dumper keeps it).
+_composite_types: set = set()
+
+
+def _record_text(x: Any, pos: int) -> str:
+    return format_record(x, lambda f: _text_of(f, pos))
+
+
+def _dump_composite(x, v, keep, pos):
+    _set_text(v, PP_TEXT, _str_bytes(_record_text(x, pos), pos), keep)
+
+
+def _composite_loader(cls: type, field_oids: Tuple[int, ...]) -> Callable[[str], Any]:
+    n = len(field_oids)
+
+    def load(s: str) -> Any:
+        fields = parse_record(s)
+        if not fields and n == 1:  # '()' is also a single NULL field
+            fields = (None,)
+        if len(fields) != n:
+            raise e.DataError("cannot read %s value %r: %d fields for %d"
+                              % (cls.__name__, s, len(fields), n))
+        return cls(*[load_text(o, f) for o, f in zip(field_oids, fields)])
+    return load
+
+
+def register_type(conn: Any, name: str) -> TypeInfo:
+    """Look up the type ``name`` (as SQL writes it: ``"mood"``, ``"myschema.pair"``,
+    ``"hstore"``) in ``conn``'s database and teach PostPyro its values and its array's:
+
+    - enum, citext and any other base type: ``str`` (their arrays: lists of str);
+    - composite type: a namedtuple class named after the type (``TypeInfo.python_type``),
+      each field converted by its own type; instances of that class are sent back as the
+      composite type (a plain tuple is an array);
+    - domain: as its base type (a domain's own values already come back as the base type;
+      this is for arrays of the domain and composites holding it);
+    - range / multirange: :class:`Range` / :class:`Multirange` with bounds of the subtype;
+    - hstore: :class:`Hstore` (a dict of str to str or None).
+
+    OIDs differ between databases: the registration applies to every connection, so call
+    it for the database you use. Returns a :class:`TypeInfo`; :func:`unregister_type`
+    undoes it."""
+    rows = conn.query(_TYPE_SQL, [name])
+    oid, typname, typtype, typarray, delim, relid, basetype, subtype = rows[0]
+    kind = _KINDS.get(typtype, typtype)
+    pytype: Optional[type] = None
+    loader: Optional[Callable[[str], Any]] = None
+    if typtype == "c":
+        fields = conn.query(_FIELDS_SQL, [relid])
+        field_oids = tuple(f[1] for f in fields)
+        pytype = namedtuple(typname, [f[0] for f in fields], rename=True)  # type: ignore
+        loader = _composite_loader(pytype, field_oids)
+        _composite_types.add(pytype)
+        _BUILTIN_DUMPERS[pytype] = _dump_composite
+        _dumpers[pytype] = _dump_composite
+    elif typtype == "d":
+        loader = functools.partial(load_text, basetype)
+    elif typtype == "r":
+        pytype = Range
+        loader = _range_loader(subtype)
+    elif typtype == "m":
+        pytype = Multirange
+        loader = _multirange_loader(conn.query_one(_MULTIRANGE_SQL, [oid])[0])
+    elif typtype == "b" and typname == "hstore":
+        pytype = Hstore
+        loader = parse_hstore
+    if loader is not None and oid not in _BUILTIN_TEXT_LOADER_OIDS:
+        _TEXT_LOADERS[oid] = loader
+    if typarray and typarray not in _BUILTIN_TEXT_LOADER_OIDS:
+        _TEXT_LOADERS[typarray] = _array_text_loader(oid, delim)
+    return TypeInfo(typname, oid, typarray, kind, pytype)
+
+
+def unregister_type(info: TypeInfo) -> None:
+    """Undo :func:`register_type`: the type's values come back as their text form again."""
+    for oid in (info.oid, info.array_oid):
+        if oid not in _BUILTIN_TEXT_LOADER_OIDS:
+            _TEXT_LOADERS.pop(oid, None)
+    if info.kind == "composite" and info.python_type is not None:
+        _composite_types.discard(info.python_type)
+        _BUILTIN_DUMPERS.pop(info.python_type, None)
+        _dumpers.pop(info.python_type, None)
+
+
 # ---- result columns -> Python lists -------------------------------------------------------
 
 def _patch_nulls(vals: list, nulls: Optional[bytes]) -> list:
     if nulls is not None:
+        k = nulls.count(1)
+        if k == len(vals):  # all NULL (common in catalogs)
+            return [None] * k
+        if k * 8 > len(vals):  # many NULLs: one pass beats a find() per NULL
+            return [None if isnull else v for v, isnull in zip(vals, nulls)]
         i = nulls.find(1)
         while i >= 0:
             vals[i] = None
@@ -968,7 +1316,10 @@ def _conv_bool(col, n, nulls):
 
 
 def _conv_float(col, n, nulls):
-    return _patch_nulls(ffi.unpack(col.floats, n), nulls)
+    vals = ffi.unpack(col.floats, n)
+    if col.oid == 700:  # real: the float4's exact value, from binary and text alike
+        vals = array("f", vals).tolist()
+    return _patch_nulls(vals, nulls)
 
 
 def _conv_text(col, n, nulls):
@@ -991,15 +1342,38 @@ def _conv_bytes(col, n, nulls):
     return _patch_nulls(_slices(col, n), nulls)
 
 
-def _uuid_from_bytes(b: bytes) -> UUID:
+def _uuid_checked(b: bytes) -> UUID:
     return UUID(bytes=b)
+
+
+def _uuid_fast(b: bytes, _new=object.__new__, _set=object.__setattr__,
+               _from=int.from_bytes, _unknown=SafeUUID.unknown) -> UUID:
+    # What UUID(bytes=b) makes, without its argument checks (2-3x faster; the 16 bytes
+    # come from the server's binary uuid).
+    u = _new(UUID)
+    _set(u, "int", _from(b, "big"))
+    _set(u, "is_safe", _unknown)
+    return u
+
+
+def _pick_uuid_from_bytes() -> Callable[[bytes], UUID]:
+    try:
+        if _uuid_fast(bytes(range(16))) == UUID(bytes=bytes(range(16))):
+            return _uuid_fast
+    except (TypeError, AttributeError):  # pragma: no cover - UUID without those slots
+        pass
+    return _uuid_checked  # pragma: no cover
+
+
+_uuid_from_bytes = _pick_uuid_from_bytes()
 
 
 def _conv_uuid(col, n, nulls):
     vals = _slices(col, n)
     if nulls is None:
         return list(map(_uuid_from_bytes, vals))
-    return [None if isnull else UUID(bytes=v) for v, isnull in zip(vals, nulls)]
+    conv = _uuid_from_bytes
+    return [None if isnull else conv(v) for v, isnull in zip(vals, nulls)]
 
 
 def _date_from_days(v: int) -> date:
