@@ -5,8 +5,15 @@
 (or ``tx.savepoint()``) makes a savepoint instead: its commit releases the savepoint, its
 rollback undoes only what ran since it.
 
+After a statement fails inside a transaction the server ignores everything until it ends:
+the next statement raises InFailedSqlTransaction, and leaving the ``with`` block rolls back.
 A COMMIT the server answers with ROLLBACK (the transaction had failed) raises
-InFailedSqlTransaction: a failed transaction is never reported as committed.
+InFailedSqlTransaction: a failed transaction is never reported as committed. Likewise a
+savepoint whose block swallowed a failure is rolled back to (not released) when the block
+ends, and InFailedSqlTransaction says so; the enclosing transaction stays usable.
+
+Serialization failures and deadlocks raise TransactionRollbackError (SerializationFailure,
+DeadlockDetected, …): run the whole transaction again (docs/python-api.md has a helper).
 """
 
 from __future__ import annotations
@@ -161,14 +168,15 @@ class Transaction:
     # ---- end -----------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Commit (release the savepoint). Raises InFailedSqlTransaction when the server
-        rolled the transaction back instead."""
+        """Commit (release the savepoint). Raises InFailedSqlTransaction when a statement
+        had failed inside: the server rolled the transaction back instead (a savepoint is
+        rolled back to, so the enclosing transaction stays usable)."""
         conn = self._check()
         with conn._lock:
+            failed_inside = None
             try:
                 if self._savepoint is not None:
-                    conn._execute("RELEASE SAVEPOINT " + quote_ident(self._savepoint),
-                                  begin=False)
+                    failed_inside = self._release(conn)
                 else:
                     conn._commit_sql()
             except e.OperationalError as exc:
@@ -181,7 +189,29 @@ class Transaction:
             except BaseException:
                 self._finish("rolled back" if self._savepoint is None else "failed")
                 raise
+            if failed_inside is not None:
+                self._finish("rolled back")
+                raise failed_inside
             self._finish("committed")
+
+    def _release(self, conn: "Connection") -> Optional[e.Error]:
+        """RELEASE the savepoint. When a statement had failed inside it (its error caught),
+        roll back to the savepoint instead and return the error to raise."""
+        ident = quote_ident(self._savepoint or "")
+        try:
+            conn._execute("RELEASE SAVEPOINT " + ident, begin=False)
+            return None
+        except e.Error as exc:
+            if exc.sqlstate != "25P02":
+                raise
+            cause = exc
+        conn._execute("ROLLBACK TO SAVEPOINT " + ident, begin=False)
+        conn._execute("RELEASE SAVEPOINT " + ident, begin=False)
+        error = e.lookup("25P02")(
+            "savepoint %s was rolled back, not released: a statement inside it had failed"
+            % self._savepoint, sqlstate="25P02")
+        error.__cause__ = cause
+        return error
 
     def rollback(self) -> None:
         """Roll back (to the savepoint, which is then released)."""
