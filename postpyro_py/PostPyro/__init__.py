@@ -15,7 +15,7 @@ one subclass per SQLSTATE in :mod:`PostPyro.errors` (``pg.errors.UniqueViolation
 
 from __future__ import annotations
 
-from . import _ffi, errors
+from . import _ffi, errors, rows
 from ._ffi import library_path
 from .connection import Connection, connect
 from .cursor import Column, Cursor
@@ -27,7 +27,8 @@ from .errors import (CommitUnknown, DatabaseError, DataError, Error, IntegrityEr
                      TransactionRollbackError, Warning)
 from .row import Row
 from .transaction import Transaction
-from .types import Json, register_dumper, register_loader
+from .types import (Hstore, Interval, Json, Multirange, Range, register_dumper, register_loader,
+                    register_type)
 
 __version__ = "0.1.0"
 
@@ -56,7 +57,8 @@ __all__ = [
     "__version__", "apilevel", "threadsafety", "paramstyle",
     "connect", "get_version", "library_version", "libpq_version", "library_path",
     "Connection", "Cursor", "Column", "Row", "Transaction", "Json",
-    "register_loader", "register_dumper", "errors",
+    "Interval", "Range", "Multirange", "Hstore",
+    "register_loader", "register_dumper", "register_type", "errors", "rows",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "TransactionRollbackError", "CommitUnknown", "NoRowError", "MultipleRowsError",

@@ -9,6 +9,7 @@ import platform
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from . import _named
 from . import errors as e
 from ._ffi import PP_OK, PP_PENDING, ffi, lib, take_string
 from ._raise import raise_error
@@ -144,6 +145,19 @@ class Connection:
     context manager, or call :meth:`close`.
     """
 
+    # PEP 249's optional extension: the exception classes as attributes of the connection,
+    # so code holding only a connection can catch them (``except conn.IntegrityError``).
+    Warning = e.Warning
+    Error = e.Error
+    InterfaceError = e.InterfaceError
+    DatabaseError = e.DatabaseError
+    DataError = e.DataError
+    OperationalError = e.OperationalError
+    IntegrityError = e.IntegrityError
+    InternalError = e.InternalError
+    ProgrammingError = e.ProgrammingError
+    NotSupportedError = e.NotSupportedError
+
     def __init__(self, dsn: str, *, autocommit: bool = True, statement_cache: bool = True,
                  row_factory: Optional[Callable] = None) -> None:
         self._conn = None
@@ -235,6 +249,8 @@ class Connection:
                  begin: bool = True) -> _Result:
         """Run one statement and read its whole result."""
         conn = self._handle()
+        if params is not None and type(params) is not list and type(params) is not tuple:
+            sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
         sqlb = _sql_bytes(sql)
         if sql in self._prepared:
             flags |= lib.PP_EXEC_PREPARED
@@ -242,7 +258,11 @@ class Connection:
         with self._lock:
             if begin:
                 self._maybe_begin(conn)
-            res = self._exec(conn, sqlb, n, arr, flags)
+            try:
+                res = self._exec(conn, sqlb, n, arr, flags)
+            except e.ProgrammingError as exc:
+                _named.explain_syntax_error(sql, params, exc)
+                raise
         del keep
         try:
             return read_result(res)
@@ -316,7 +336,11 @@ class Connection:
         conn = self._handle()
         if isinstance(seq_of_params, (str, bytes)):
             raise e.ProgrammingError("executemany() needs a sequence of parameter rows")
-        text = self._prepared.get(sql, sql) if isinstance(sql, str) else sql
+        stored = self._prepared.get(sql) if isinstance(sql, str) else None
+        text = sql if stored is None else stored
+        text, seq_of_params = _named.bind_many(text, seq_of_params)  # mapping rows: $name
+        if stored is not None:
+            text = _named.positional_sql(text)
         sqlb = _sql_bytes(text)
         arr, nparams, nrows, keep = dump_many(seq_of_params)
         if nrows == 0:
@@ -330,7 +354,11 @@ class Connection:
                 err)
         del keep
         if rc != PP_OK:
-            raise_error(err[0])
+            try:
+                raise_error(err[0])
+            except e.ProgrammingError as exc:
+                _named.explain_syntax_error(text, seq_of_params[0], exc)
+                raise
         return max(affected[0], 0)
 
     def _call_batch(self, conn, call: Callable[[], int], err) -> int:
@@ -352,7 +380,7 @@ class Connection:
         """Prepare a statement on the server and return its id; pass the id instead of the
         SQL to :meth:`query`, :meth:`query_one`, :meth:`execute` (and executemany)."""
         conn = self._handle()
-        sqlb = _sql_bytes(sql)
+        sqlb = _sql_bytes(_named.positional_sql(sql) if isinstance(sql, str) else sql)
         name = "pp_stmt_%d" % next(self._stmt_ids)
         err = ffi.new("pp_error **")
         with self._lock:
@@ -503,11 +531,70 @@ class Connection:
         elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
             self._execute("ROLLBACK", begin=False)
 
-    def cursor(self) -> "Cursor":
-        """A DB-API 2.0 cursor on this connection."""
+    def cursor(self, row_factory: Any = None, *, name: Optional[str] = None,
+               itersize: int = 2000) -> "Cursor":
+        """A DB-API 2.0 cursor on this connection. Its rows are made by ``row_factory``
+        when given, else by the connection's (see :mod:`PostPyro.rows`). With ``name``, a
+        server-side cursor (:class:`~PostPyro.stream.ServerCursor`, like psycopg2's named
+        cursors): rows stay on the server and are fetched ``itersize`` at a time."""
         from .cursor import Cursor
         self._handle()
-        return Cursor(self)
+        if name is not None:
+            from .stream import ServerCursor
+            return ServerCursor(self, name, itersize, row_factory=row_factory)  # type: ignore
+        if row_factory is None:
+            return Cursor(self)
+        return Cursor(self, row_factory=row_factory)
+
+    # ---- COPY and streaming (PostPyro.copy, PostPyro.stream) --------------------------------
+
+    def copy(self, sql: str) -> Any:
+        """A COPY in progress, for a ``with`` block: ``COPY … FROM STDIN`` (``write``,
+        ``write_row``; an exception in the block aborts it) or ``COPY … TO STDOUT``
+        (iterate for chunks of bytes). See :mod:`PostPyro.copy`."""
+        from .copy import Copy
+        self._handle()
+        return Copy(self, sql)
+
+    def copy_records_to_table(self, table: str, records: Any, columns: Any = None,
+                              schema_name: Optional[str] = None,
+                              format: Optional[str] = None) -> int:
+        """Load rows of Python values into ``table`` (optionally only ``columns``) with
+        COPY; returns the number of rows stored. All rows or none are stored."""
+        from .copy import copy_records_to_table
+        return copy_records_to_table(self, table, records, columns, schema_name,
+                                     format=format)
+
+    def copy_from(self, table_or_sql: str, source: Any, columns: Any = None,
+                  schema_name: Optional[str] = None) -> int:
+        """COPY data into a table (or run a ``COPY … FROM STDIN`` statement) from a file
+        object, bytes/str, or an iterable of bytes/str chunks; returns the row count."""
+        from .copy import copy_from
+        return copy_from(self, table_or_sql, source, columns, schema_name)
+
+    def copy_to(self, table_or_sql: str, file: Any, columns: Any = None,
+                schema_name: Optional[str] = None) -> int:
+        """COPY a table, a query (``SELECT …``) or a ``COPY … TO STDOUT`` statement out
+        to ``file`` (a binary or text file object); returns the row count."""
+        from .copy import copy_to
+        return copy_to(self, table_or_sql, file, columns, schema_name)
+
+    def stream(self, sql: str, params: Params = None, chunk_size: int = 10000) -> Any:
+        """Iterate over the rows of a query without holding them all: a server-side cursor
+        fetched ``chunk_size`` rows at a time. See :mod:`PostPyro.stream`."""
+        from .stream import stream
+        return stream(self, sql, params, chunk_size)
+
+    @property
+    def row_factory(self) -> Any:
+        """What rows are for statements run from now on (None: :class:`~PostPyro.Row`; see
+        :mod:`PostPyro.rows`). Cursors made later start with it."""
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, value: Any) -> None:
+        from .rows import check_row_factory
+        self._row_factory = check_row_factory(value)
 
     # ---- more -------------------------------------------------------------------------------
 
@@ -571,9 +658,42 @@ def _int_or_none(s: Optional[str]) -> Optional[int]:
         return None
 
 
-def connect(dsn: str, *, autocommit: bool = False, **kwargs: Any) -> Connection:
-    """Open a connection the PEP 249 way: autocommit off, so statements run in a transaction
-    that :meth:`Connection.commit` / :meth:`Connection.rollback` end. Same options as
-    :class:`Connection`."""
-    return Connection(dsn, autocommit=autocommit, **kwargs)
+_CONNECTION_OPTIONS = ("statement_cache", "row_factory")
+
+
+def connect(dsn: str = "", *, autocommit: bool = False, **kwargs: Any) -> Connection:
+    """Open a connection the PEP 249 way: autocommit off, so the first statement opens a
+    transaction that :meth:`Connection.commit` / :meth:`Connection.rollback` end. Same
+    options as :class:`Connection` (``statement_cache``, ``row_factory``). Other keywords
+    are libpq connection parameters, as psycopg2 takes them: ``connect(host="db",
+    dbname="app", user="me", password="…")`` (``database`` means ``dbname``; None values
+    are left out); they are added to ``dsn`` and win over the same keys in it."""
+    options = {k: kwargs.pop(k) for k in _CONNECTION_OPTIONS if k in kwargs}
+    if kwargs:
+        dsn = _dsn_with(dsn, kwargs)
+    return Connection(dsn, autocommit=autocommit, **options)
+
+
+def _dsn_with(dsn: Any, params: Dict[str, Any]) -> str:
+    """``dsn`` (key=value or URL form) with more libpq connection parameters."""
+    if not isinstance(dsn, str):
+        raise e.ProgrammingError("the connection string must be a str, not %s"
+                                 % type(dsn).__name__)
+    pairs = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        key = "dbname" if key == "database" else key
+        if not key.replace("_", "").isalnum() or not key.isascii():
+            raise e.ProgrammingError("%r is not a connection parameter name" % (key,))
+        pairs.append((key, str(value)))
+    if not pairs:
+        return dsn
+    if dsn.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import quote
+        sep = "&" if "?" in dsn else "?"
+        return dsn + sep + "&".join("%s=%s" % (k, quote(v, safe="")) for k, v in pairs)
+    quoted = ("%s='%s'" % (k, v.replace("\\", "\\\\").replace("'", "\\'"))
+              for k, v in pairs)
+    return " ".join([dsn] + list(quoted)) if dsn.strip() else " ".join(quoted)
 
