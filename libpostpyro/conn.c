@@ -143,7 +143,7 @@ void pp_conn_free(pp_conn *conn)
     free(conn);
 }
 
-int pp__conn_enter(pp_conn *conn, pp_error **err)
+int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
 {
     if (err != NULL)
         *err = NULL;
@@ -152,26 +152,28 @@ int pp__conn_enter(pp_conn *conn, pp_error **err)
     pthread_mutex_lock(&conn->lock);
     while (conn->pending)
         pthread_cond_wait(&conn->idle, &conn->lock);
-    if (conn->closed || conn->pg == NULL) {
+    pp_error *e = NULL;
+    if (conn->closed || conn->pg == NULL)
+        e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed");
+    else if (getpid() != conn->owner_pid)
+        e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection belongs to the parent process");
+    else if (conn->copy_state != copy_state)
+        e = pp__error_new(PP_ERR_INTERFACE, "", "%s",
+                          copy_state == PP_COPY_NONE
+                              ? "connection is busy with a COPY; finish it first"
+                              : "no COPY of that direction is running");
+    else if (PQstatus(conn->pg) == CONNECTION_BAD)
+        e = pp__error_new(PP_ERR_OPERATIONAL, "08003", "connection to the server was lost");
+    if (e != NULL) {
         pthread_mutex_unlock(&conn->lock);
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed"));
-    }
-    if (getpid() != conn->owner_pid) {
-        pthread_mutex_unlock(&conn->lock);
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003",
-                                           "connection belongs to the parent process"));
-    }
-    if (conn->copy_state != PP_COPY_NONE) {
-        pthread_mutex_unlock(&conn->lock);
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
-                                           "connection is busy with a COPY; finish it first"));
-    }
-    if (PQstatus(conn->pg) == CONNECTION_BAD) {
-        pthread_mutex_unlock(&conn->lock);
-        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "08003",
-                                           "connection to the server was lost"));
+        return pp__fail(err, e);
     }
     return PP_OK;
+}
+
+int pp__conn_enter(pp_conn *conn, pp_error **err)
+{
+    return pp__conn_enter_state(conn, PP_COPY_NONE, err);
 }
 
 void pp__conn_leave(pp_conn *conn) { pthread_mutex_unlock(&conn->lock); }

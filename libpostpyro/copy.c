@@ -7,28 +7,6 @@
 
 #define COPY_CHUNK (256 * 1024) /* bytes gathered before one PQputCopyData */
 
-/* Locks conn for a COPY call; the connection must be in `state`. */
-static int copy_enter(pp_conn *conn, int state, pp_error **err)
-{
-    if (err != NULL)
-        *err = NULL;
-    if (conn == NULL)
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "connection is NULL"));
-    pthread_mutex_lock(&conn->lock);
-    while (conn->pending)
-        pthread_cond_wait(&conn->idle, &conn->lock);
-    const char *problem = conn->closed || conn->pg == NULL ? "connection is closed"
-                          : conn->copy_state != state
-                              ? (state == PP_COPY_NONE ? "connection is busy with a COPY"
-                                                       : "no COPY of that direction is running")
-                              : NULL;
-    if (problem != NULL) {
-        pthread_mutex_unlock(&conn->lock);
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "%s", problem));
-    }
-    return PP_OK;
-}
-
 static bool copy_reserve(pp_conn *conn, size_t more)
 {
     if (conn->copy_len + more <= conn->copy_cap)
@@ -74,7 +52,7 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
 {
     if (sql == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "sql is NULL"));
-    if (copy_enter(conn, PP_COPY_NONE, err) != PP_OK)
+    if (pp__conn_enter(conn, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
     if (!PQsendQuery(conn->pg, sql)) {
@@ -136,7 +114,7 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err)
 {
     if (len < 0 || (len > 0 && data == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put: bad arguments"));
-    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+    if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = flush_copy(conn, err);
     for (int64_t at = 0; rc == PP_OK && at < len; at += COPY_CHUNK) {
@@ -184,7 +162,7 @@ int pp_copy_use_binary(pp_conn *conn, int32_t ncols, const uint32_t *oids, pp_er
     if (ncols <= 0 || ncols > 1664 || oids == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_copy_use_binary: bad arguments"));
-    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+    if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
     uint32_t *copy = malloc(sizeof *copy * (size_t)ncols);
@@ -252,7 +230,7 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
     if (ncols <= 0 || nrows < 0 || (nrows > 0 && values == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_copy_put_rows: bad arguments"));
-    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+    if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
     if (conn->copy_oids != NULL && ncols != conn->copy_ncols)
@@ -302,7 +280,7 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
 {
     if (rows != NULL)
         *rows = -1;
-    if (copy_enter(conn, PP_COPY_IN, err) != PP_OK)
+    if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     pp_error *e = NULL;
     if (abort_reason == NULL && conn->copy_oids != NULL) {
@@ -344,7 +322,7 @@ int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *ro
     *len = 0;
     if (rows != NULL)
         *rows = -1;
-    if (copy_enter(conn, PP_COPY_OUT, err) != PP_OK)
+    if (pp__conn_enter_state(conn, PP_COPY_OUT, err) != PP_OK)
         return PP_ERROR;
     if (conn->copy_out_done) { /* the end was seen with the last chunk */
         conn->copy_out_done = false;

@@ -130,6 +130,8 @@ enum { PP_COPY_NONE = 0, PP_COPY_IN = 1, PP_COPY_OUT = 2 };
 
 /* Locks conn and waits until no statement is pending. Fails when closed or in a COPY. */
 int pp__conn_enter(pp_conn *conn, pp_error **err);
+/* The same for COPY calls: the connection must be in copy_state (PP_COPY_*). */
+int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err);
 void pp__conn_leave(pp_conn *conn);
 /* Grows conn->scratch to at least n bytes. */
 bool pp__scratch_reserve(pp_conn *conn, size_t n);
