@@ -3,6 +3,8 @@
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
 # that are always stopped afterwards.
+# As root it also installs, runs `make installcheck` (a C program built with pkg-config and the
+# installed Python package run a query) and uninstalls.
 #   ./run-tests.sh                the above
 #   ./run-tests.sh --no-memcheck  without the valgrind step
 # Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
@@ -25,6 +27,13 @@ jobs=$(nproc 2>/dev/null || echo 2)
 export PP_REQUIRE_ALL=1
 if [ "$memcheck" = yes ]; then
     make -s -j"$jobs" check-valgrind
+fi
+# As root: install, check that an outside C program (pkg-config) and the installed Python
+# package work with no environment variable, uninstall.
+if [ "$(id -u)" = 0 ]; then
+    make -s install
+    make -s installcheck
+    make -s uninstall
 fi
 # -k: a failed step (say, the export check) does not keep the others from running.
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"}
