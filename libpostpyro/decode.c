@@ -62,6 +62,10 @@ static uint32_t array_element_oid(uint32_t oid)
     case 1231: return OID_NUMERIC;
     case 2951: return OID_UUID;
     case 3807: return OID_JSONB;
+    case 1041: return OID_INET;
+    case 651: return OID_CIDR;
+    case 1040: return OID_MACADDR;
+    case 775: return OID_MACADDR8;
     default: return 0;
     }
 }
@@ -74,6 +78,7 @@ static int32_t binary_tag(uint32_t oid)
     case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID: return PP_INT;
     case OID_FLOAT4: case OID_FLOAT8: return PP_FLOAT;
     case OID_TEXT: case OID_VARCHAR: case OID_BPCHAR: case OID_NAME: case OID_CHAR:
+    case OID_INET: case OID_CIDR: case OID_MACADDR: case OID_MACADDR8:
         return PP_TEXT;
     case OID_JSON: case OID_JSONB: return PP_JSON;
     case OID_NUMERIC: return PP_NUMERIC;
@@ -335,6 +340,81 @@ static pp_error *add_array(pp_colbuf *b, const unsigned char *p, int64_t len)
     return NULL;
 }
 
+/* inet/cidr as the server's text output writes them (PostgreSQL's inet_net_ntop): IPv4 as
+ * four octets, IPv6 with the first longest run of two or more zero words as "::" and an
+ * embedded IPv4 address where the server shows one; "/bits" unless it covers the whole
+ * address (always for cidr). */
+static pp_error *add_inet(pp_colbuf *b, const unsigned char *p, int64_t len)
+{
+    if (len < 4 || (p[0] != 2 && p[0] != 3) || p[3] != (p[0] == 2 ? 4 : 16) || len != 4 + p[3] ||
+        p[1] > (p[0] == 2 ? 32 : 128))
+        return malformed(b->oid, "inet");
+    const unsigned char *a = p + 4;
+    unsigned bits = p[1], maxbits = p[0] == 2 ? 32 : 128;
+    char out[64];
+    int n = 0;
+    if (p[0] == 2) {
+        n = snprintf(out, sizeof out, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+    } else {
+        unsigned words[8];
+        for (int k = 0; k < 8; k++)
+            words[k] = (unsigned)a[2 * k] << 8 | a[2 * k + 1];
+        int best = -1, best_len = 0, cur = -1, cur_len = 0;
+        for (int k = 0; k < 8; k++) {
+            if (words[k] == 0) {
+                if (cur < 0) {
+                    cur = k;
+                    cur_len = 1;
+                } else {
+                    cur_len++;
+                }
+                if (cur_len > best_len) {
+                    best = cur;
+                    best_len = cur_len;
+                }
+            } else {
+                cur = -1;
+            }
+        }
+        if (best_len < 2)
+            best = -1;
+        for (int k = 0; k < 8; k++) {
+            if (best >= 0 && k >= best && k < best + best_len) {
+                if (k == best)
+                    out[n++] = ':';
+                continue;
+            }
+            if (k != 0)
+                out[n++] = ':';
+            if (k == 6 && best == 0 &&
+                (best_len == 6 || (best_len == 7 && words[7] != 1) ||
+                 (best_len == 5 && words[5] == 0xffff))) {
+                n += snprintf(out + n, sizeof out - (size_t)n, "%u.%u.%u.%u", a[12], a[13],
+                              a[14], a[15]);
+                break;
+            }
+            n += snprintf(out + n, sizeof out - (size_t)n, "%x", words[k]);
+        }
+        if (best >= 0 && best + best_len == 8)
+            out[n++] = ':';
+        out[n] = '\0';
+    }
+    if (bits != maxbits || b->oid == OID_CIDR)
+        n += snprintf(out + n, sizeof out - (size_t)n, "/%u", bits);
+    return append_data(b, out, n, true) ? NULL : pp__error_oom();
+}
+
+static pp_error *add_macaddr(pp_colbuf *b, const unsigned char *p, int64_t len)
+{
+    if (len != (b->oid == OID_MACADDR ? 6 : 8))
+        return malformed(b->oid, "macaddr");
+    char out[32];
+    int n = 0;
+    for (int64_t k = 0; k < len; k++)
+        n += snprintf(out + n, sizeof out - (size_t)n, k ? ":%02x" : "%02x", p[k]);
+    return append_data(b, out, n, true) ? NULL : pp__error_oom();
+}
+
 static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
 {
     const unsigned char *p = (const unsigned char *)v;
@@ -408,6 +488,10 @@ static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
         return append_data(b, v, len, false) ? NULL : pp__error_oom();
     case OID_NUMERIC:
         return numeric_to_text(b, p, len);
+    case OID_INET: case OID_CIDR:
+        return add_inet(b, p, len);
+    case OID_MACADDR: case OID_MACADDR8:
+        return add_macaddr(b, p, len);
     case OID_CHAR: { /* one byte, shown as the server's text output does */
         if (len > 1)
             return malformed(b->oid, "\"char\"");
