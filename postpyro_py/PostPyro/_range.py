@@ -91,10 +91,6 @@ class Range:
             return NotImplemented
         return self._key() == other._key()
 
-    def __ne__(self, other: object) -> bool:
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
-
     def __hash__(self) -> int:
         return hash(self._key())
 
@@ -136,10 +132,6 @@ class Multirange:
         if not isinstance(other, Multirange):
             return NotImplemented
         return self.ranges == other.ranges
-
-    def __ne__(self, other: object) -> bool:
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
 
     __hash__ = None  # type: ignore[assignment]
 
