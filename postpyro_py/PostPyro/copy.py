@@ -20,12 +20,18 @@ The fastest way to move many rows in or out of PostgreSQL::
         for chunk in cp:                    # bytes, whole rows each
             ...
 
-Rows of Python values are sent in COPY's text format: each value becomes its text form
-(``None`` is NULL; str, int, float, bool, Decimal, dates and times, UUID, bytes, dict/Json,
-lists as arrays — the same types statement parameters accept) and the server parses it as the
-column's type. Rows are handed to the C library a chunk at a time: columns of one exact
-type (int, float, bool, str, with or without None) are laid out with a handful of bulk
-operations per chunk, other values one by one.
+Rows of Python values go as ``pp_value`` arrays to the C library, a chunk at a time.
+``copy_records_to_table`` uses binary COPY when every column's type has a binary encoding and
+the first rows hold each column's own Python type (int for integers, str for text, aware
+datetimes for timestamptz, …): the C library encodes each value and the server parses
+nothing (1M rows of (int, text, float8): 0.29 s in C and the server,
+against 0.72 s as text). Otherwise — or with ``format="text"`` —
+each value goes in its text form (``None`` is NULL; any type a statement parameter accepts,
+lists as arrays, and str for any column, which the server parses). ``conn.copy()`` rows use
+the COPY's own format (text, or binary after ``use_binary(types)``). Columns of one exact
+type (int, float, bool, str, with or without None) are laid out with a few bulk operations
+per chunk (on CPython; value by value on PyPy, where that is faster), and from the second
+chunk on a helper thread lays out the next chunk while the C library sends the current one.
 
 While a COPY runs its connection does nothing else: other statements on it fail with
 InterfaceError until the COPY ends.
@@ -213,7 +219,8 @@ def _fill_column_bulk(views, col: list, j: int, ncols: int, keep: list) -> None:
     i32[(base + _OFF_TAG) // 4::step4] = tags
 
 
-def _fill_column_each(arr, col, j: int, ncols: int, keep: list, first_row: int) -> None:
+def _fill_column_each(arr, col, j: int, ncols: int, keep: list,
+                      first_row: Optional[int]) -> None:
     dump = _types.dump_value
     k = j
     try:
@@ -221,14 +228,17 @@ def _fill_column_each(arr, col, j: int, ncols: int, keep: list, first_row: int) 
             dump(x, arr[k], keep, j + 1)
             k += ncols
     except e.Error as exc:
+        if first_row is None:
+            raise
         row = first_row + (k - j) // ncols
         raise type(exc)("COPY row %d, column %d: %s" % (row, j + 1, exc)) from None
 
 
 def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
-                first_row: int = 0) -> Tuple[Any, int, list]:
+                first_row: Optional[int] = 0) -> Tuple[Any, int, list]:
     """Rows of Python values as a ``pp_value[]`` (row after row) for pp_copy_put_rows.
-    Returns (array, ncols, keep-alive list). ``first_row`` numbers rows in errors."""
+    Returns (array, ncols, keep-alive list). ``first_row`` numbers rows in errors (None:
+    the errors of dump_value as they are)."""
     try:
         widths = set(map(len, rows))
     except TypeError:
@@ -263,6 +273,28 @@ def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
                 pass
         _fill_column_each(arr, col, j, ncols, keep, first_row)
     return arr, ncols, keep
+
+
+def dump_many(seq_of_params: Any) -> Tuple[Any, int, int, list]:
+    """:func:`PostPyro.types.dump_many` (rows of parameters for pp_exec_many), laid out a
+    column at a time like COPY rows when that is faster (CPython): the same pp_values."""
+    if _IS_PYPY or not _BULK_OK:
+        return _types.dump_many(seq_of_params)
+    check = _types.check_params
+    rows = [check(p) for p in seq_of_params]
+    nrows = len(rows)
+    if nrows == 0:
+        return ffi.NULL, 0, 0, []
+    nparams = len(rows[0])
+    if set(map(len, rows)) != {nparams}:
+        for k, row in enumerate(rows):
+            if len(row) != nparams:
+                raise e.ProgrammingError("executemany: row %d has %d parameters, row 0 has "
+                                         "%d" % (k, len(row), nparams))
+    if nparams == 0:
+        return ffi.NULL, 0, nrows, []
+    arr, _, keep = encode_rows(rows, nparams, None)
+    return arr, nparams, nrows, keep
 
 
 # ---- the COPY object ---------------------------------------------------------------------
