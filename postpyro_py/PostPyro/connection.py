@@ -14,7 +14,7 @@ from . import errors as e
 from ._ffi import PP_OK, PP_PENDING, ffi, lib, take_string
 from ._raise import raise_error
 from .row import Row, make_rows
-from .types import convert_column, dump_many, dump_params
+from .types import convert_column, dump_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cursor import Cursor
@@ -62,6 +62,9 @@ class _gc_paused:
             gc.enable()
 
 
+_NO_PAUSE = _gc_paused(0)
+
+
 class _Result:
     """Everything read from one pp_result (which is freed right after)."""
 
@@ -71,8 +74,28 @@ class _Result:
     def rows(self, row_factory: Optional[Callable] = None) -> list:
         if not self.has_rows:
             return []
+        if self.nrows * len(self.names) < _PAUSE_GC_CELLS:  # no pause object to make
+            return make_rows(self.names, self.columns, self.nrows, row_factory)
         with _gc_paused(self.nrows * len(self.names)):
             return make_rows(self.names, self.columns, self.nrows, row_factory)
+
+
+def _dump_many_fast(seq_of_params: Any) -> Tuple[Any, int, int, list]:
+    """types.dump_many, a column at a time where that is faster (see copy.dump_many)."""
+    from .copy import dump_many as fast
+    return fast(seq_of_params)
+
+
+# ffi.new without parsing the type each time: this path runs once per statement.
+_newp = ffi._backend.newp
+_T_RESULT_INFO_P = ffi.typeof("pp_result_info *")
+_T_ERROR_PP = ffi.typeof("pp_error **")
+_T_RESULT_PP = ffi.typeof("pp_result **")
+_T_COLUMN_ARRAY = ffi.typeof("pp_column[]")
+
+# Column names of recent result shapes, by their raw bytes: a statement run again does not
+# decode and split its names again.
+_names_cache: Dict[bytes, Tuple[str, ...]] = {}
 
 
 def read_result(res) -> _Result:
@@ -80,8 +103,8 @@ def read_result(res) -> _Result:
 
     Two calls cross into C whatever the result's size: its shape, then all its columns."""
     r = _Result()
-    info = ffi.new("pp_result_info *")
-    err = ffi.new("pp_error **")
+    info = _newp(_T_RESULT_INFO_P, None)
+    err = _newp(_T_ERROR_PP, None)
     if lib.pp_result_describe(res, info, err) != PP_OK:
         raise_error(err[0])
     r.command = ffi.string(info.command).decode("utf-8", "replace")
@@ -94,21 +117,26 @@ def read_result(res) -> _Result:
         r.nrows = 0
         return r
     r.nrows = nrows = info.nrows
-    r.names = tuple(ffi.buffer(info.names, info.names_len)[:].decode("utf-8", "replace")
-                    .split("\0")[:ncols])
+    raw = ffi.buffer(info.names, info.names_len)[:]
+    names = _names_cache.get(raw)
+    if names is None:
+        names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])
+        if len(_names_cache) >= 256:
+            _names_cache.clear()
+        _names_cache[raw] = names
+    r.names = names
     r.types = ffi.unpack(info.types, ncols)
     r.typmods = ffi.unpack(info.typmods, ncols)
-    cols = ffi.new("pp_column[]", ncols)
-    columns = []
-    with _gc_paused(nrows * ncols):
+    cols = _newp(_T_COLUMN_ARRAY, ncols)
+    pause = _gc_paused(nrows * ncols) if nrows * ncols >= _PAUSE_GC_CELLS else _NO_PAUSE
+    with pause:
         if lib.pp_result_columns(res, cols, err) != PP_OK:
             raise_error(err[0])
-        for i in range(ncols):
-            values = convert_column(cols[i])
+        columns = [convert_column(col) for col in cols]
+        for i, values in enumerate(columns):
             if len(values) != nrows:
                 raise e.InterfaceError("column %d has %d values for %d rows"
                                        % (i, len(values), nrows))
-            columns.append(values)
     r.columns = columns
     return r
 
@@ -224,8 +252,8 @@ class Connection:
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
-        out = ffi.new("pp_result **")
-        err = ffi.new("pp_error **")
+        out = _newp(_T_RESULT_PP, None)
+        err = _newp(_T_ERROR_PP, None)
         rc = None
         try:
             rc = lib.pp_exec(conn, sql, n, arr, flags, out, err)
@@ -342,7 +370,7 @@ class Connection:
         if stored is not None:
             text = _named.positional_sql(text)
         sqlb = _sql_bytes(text)
-        arr, nparams, nrows, keep = dump_many(seq_of_params)
+        arr, nparams, nrows, keep = _dump_many_fast(seq_of_params)
         if nrows == 0:
             return 0
         affected = ffi.new("int64_t *")
