@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COPY_CHUNK (256 * 1024) /* bytes gathered before one PQputCopyData */
+#define COPY_CHUNK (64 * 1024) /* bytes gathered before one PQputCopyData: small enough
+                                * that the server parses one while we encode the next */
 
 static bool copy_reserve(pp_conn *conn, size_t more)
 {

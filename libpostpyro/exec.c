@@ -173,6 +173,11 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         return pp__fail(err, pp__error_oom());
     }
     snprintf(s->name, sizeof s->name, "%s", name);
+    if (nparams == 0 && pp__several_commands(sql)) {
+        s->simple = true; /* the simple-query protocol runs it; Parse would refuse it */
+        *out = s;
+        return PP_OK;
+    }
     PGresult *r = PQprepare(pg, name, sql, 0, NULL);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
@@ -192,14 +197,6 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         free(types);
     }
     if (!result_ok(r)) {
-        bool multi = nparams == 0 && strcmp(sqlstate_of(r), "42601") == 0 &&
-                     strchr(sql, ';') != NULL && PQstatus(pg) == CONNECTION_OK;
-        if (multi) {
-            PQclear(r);
-            s->simple = true;
-            *out = s;
-            return PP_OK;
-        }
         pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
         PQclear(r);
         pp__stmt_free(s);
@@ -506,12 +503,13 @@ static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
                     return PP_ERROR;
                 p->synced = true;
             }
+            if (p->sent % 64 != 0 && !p->synced)
+                continue; /* flush and read every 64 commands: one send, not one each */
             int f = PQflush(pg);
             if (f < 0)
                 return PP_ERROR;
             p->want_write = f == 1;
-            if (p->sent % 64 == 0)
-                break; /* read what has arrived before sending more */
+            break; /* read what has arrived before sending more */
         }
         if (p->first != NULL && !p->synced) {
             /* Stop sending. When the failure was ours (a value that cannot be encoded)

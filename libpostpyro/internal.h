@@ -180,6 +180,10 @@ pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_err
 void pp__colbuf_free(pp_colbuf *b);
 void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
 
+/* ---- SQL scanning (sqlscan.c) ---- */
+/* true when sql holds more than one command (a ';' followed by more than blanks/comments). */
+bool pp__several_commands(const char *sql);
+
 /* ---- results (result.c) ---- */
 pp_result *pp__result_new(PGresult *r, bool binary);
 void pp__result_set_next(pp_result *res, pp_result *next);

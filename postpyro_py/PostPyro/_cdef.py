@@ -285,7 +285,7 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
 /* Starts `sql`, a COPY … TO STDOUT. Read the data with pp_copy_out_read until it returns 0. */
 int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err);
 
-/* Reads the next chunk of COPY data (whole rows, up to about 256 KiB). Returns 1 with *data
+/* Reads the next chunk of COPY data (whole rows, about 64 KiB or more). Returns 1 with *data
  * and *len set (data owned by conn, valid until the next call on conn), 0 when the COPY is
  * complete (*rows, if not NULL, receives the row count), or PP_ERROR. */
 int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *rows,

@@ -170,6 +170,14 @@ static void test_multi_statement(pp_conn *c)
     CHECK(v.tag == PP_TEXT && v.len == 3 && memcmp(v.ptr, "two", 3) == 0);
     pp_result_free(r);
 
+    /* inside a transaction too (a failed Parse would have aborted it) */
+    pp_result_free(run(c, "BEGIN"));
+    r = run(c, "SELECT 1; SELECT 2 AS y");
+    CHECK(r != NULL && strcmp(pp_result_column_name(r, 0), "y") == 0);
+    pp_result_free(r);
+    pp_result_free(run(c, "COMMIT"));
+    CHECK(pp_transaction_status(c) == 0);
+
     /* every command's result, in order */
     CHECK_OK(pp_exec(c, "SELECT 1 AS a; CREATE TEMP TABLE t_multi (x int); SELECT 'two' AS b",
                      0, NULL, PP_EXEC_ALL_RESULTS, &r, &err), err);

@@ -137,6 +137,33 @@ int main(void)
     free(out);
     printf("fuzz: %d random numeric strings were numbers\n", numbers);
 
+    /* the several-commands scanner: literals, identifiers, dollar quotes, comments */
+    static const struct { const char *sql; bool several; } scans[] = {
+        {"SELECT 1", false}, {"SELECT 1;", false}, {"SELECT 1 ; -- done\n", false},
+        {"SELECT 1; SELECT 2", true}, {"SELECT ';x'", false}, {"SELECT 'it''s;' ; ", false},
+        {"SELECT E'a\\';b'", false}, {"SELECT E'\\'' ; SELECT 1", true},
+        {"SELECT \";\" FROM t", false}, {"SELECT $$;$$", false},
+        {"SELECT $a$ $$; $a$", false}, {"SELECT $a$;$a$; SELECT 2", true},
+        {"SELECT 1 /* ; /* ; */ ; */", false}, {"SELECT 1; /* c */", false},
+        {"SELECT $1; x", true}, {"DO $body$BEGIN PERFORM 1; END$body$", false},
+        {"SELECT 'unterminated; SELECT 2", false}, {"", false}, {";;", false},
+    };
+    for (size_t k = 0; k < sizeof scans / sizeof scans[0]; k++) {
+        bool got = pp__several_commands(scans[k].sql);
+        if (got != scans[k].several)
+            fprintf(stderr, "  scan %s: got %d\n", scans[k].sql, got);
+        CHECK(got == scans[k].several);
+    }
+    for (int iter = 0; iter < 20000; iter++) { /* random SQL-ish text never crashes */
+        static const char sqlchars[] = "$;'\"-*/Ee a1\\\n";
+        char text[32];
+        int len = (int)(next_rand() % 31);
+        for (int k = 0; k < len; k++)
+            text[k] = sqlchars[next_rand() % (sizeof sqlchars - 1)];
+        text[len] = '\0';
+        (void)pp__several_commands(text);
+    }
+
     unsigned char ok_array[64];
     CHECK(decode_one(1007, ok_array, valid_int4_array(ok_array, 5)) == 1);
     CHECK(decoded > 0 && rejected > 0);

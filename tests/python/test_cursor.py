@@ -743,3 +743,17 @@ def test_rows_row_factory_gives_row_objects_on_a_dict_row_connection(sdsn):
         cur.execute("SELECT 1 AS a")
         r = cur.fetchone()
         assert isinstance(r, pg.Row) and r["a"] == 1
+
+
+def test_several_commands_in_one_execute_inside_a_transaction(sdsn):
+    # PEP 249 mode: the first statement opened a transaction; a multi-command string must not
+    # abort it (it goes through the simple-query protocol, never through a failing Parse).
+    with pg.connect(sdsn) as c:
+        cur = c.cursor()
+        cur.execute("SELECT 1")
+        cur.execute("CREATE TABLE multi_tx (a int); INSERT INTO multi_tx VALUES (1), (2)")
+        cur.execute("SELECT count(*) FROM multi_tx")
+        assert cur.fetchone()[0] == 2
+        c.rollback()
+        cur.execute("SELECT to_regclass('multi_tx') IS NULL")
+        assert cur.fetchone()[0] is True
