@@ -2,13 +2,29 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define NOTICES_MAX (1u << 20) /* notices kept between two pp_take_notices calls */
+
+/* Bumped in the child after fork(): a connection whose generation differs belongs to the
+ * parent. Cheaper than a getpid() system call on every use; process-wide by nature. */
+static atomic_uint fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void bump_fork_generation(void) { atomic_fetch_add(&fork_generation, 1); }
+
+static void install_atfork(void) { pthread_atfork(NULL, NULL, bump_fork_generation); }
+
+static bool in_owner_process(const pp_conn *conn)
+{
+    return atomic_load(&fork_generation) == conn->generation;
+}
 #define DEFAULT_CACHE_SIZE 256
 
 static void collect_notice(void *arg, const PGresult *res)
@@ -69,7 +85,8 @@ pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err)
         return NULL;
     }
     PQsetNoticeReceiver(conn->pg, collect_notice, conn);
-    conn->owner_pid = getpid();
+    pthread_once(&atfork_once, install_atfork);
+    conn->generation = atomic_load(&fork_generation);
     conn->flags = flags;
     conn->cache.capacity = (flags & PP_CONNECT_NO_STATEMENT_CACHE) ? 0 : DEFAULT_CACHE_SIZE;
     return conn;
@@ -83,12 +100,17 @@ static void close_locked(pp_conn *conn)
     PQfreeCancel(conn->cancel);
     conn->cancel = NULL;
     pthread_mutex_unlock(&conn->cancel_lock);
-    if (getpid() == conn->owner_pid) {
-        PQfinish(conn->pg);
+    if (!in_owner_process(conn)) {
+        /* A forked child must not end the parent's session: point our copy of the socket
+         * at /dev/null, so PQfinish's Terminate message goes nowhere, and free as usual. */
+        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (devnull >= 0) {
+            dup2(devnull, PQsocket(conn->pg));
+            close(devnull);
+            PQfinish(conn->pg);
+        } /* else: leak the handle rather than risk writing on the parent's socket */
     } else {
-        /* A forked child must not send Terminate on the parent's session: drop our copy
-         * of the socket and leave the PGconn (its memory belongs to the parent's image). */
-        close(PQsocket(conn->pg));
+        PQfinish(conn->pg);
     }
     conn->pg = NULL;
     conn->closed = true;
@@ -101,7 +123,7 @@ void pp_close(pp_conn *conn)
     if (conn == NULL)
         return;
     pthread_mutex_lock(&conn->lock);
-    while (conn->pending && getpid() == conn->owner_pid) {
+    while (conn->pending && in_owner_process(conn)) {
         /* A statement interrupted by a signal is still running: stop it, then close. */
         pthread_mutex_lock(&conn->cancel_lock);
         if (conn->cancel != NULL) {
@@ -155,7 +177,7 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
     pp_error *e = NULL;
     if (conn->closed || conn->pg == NULL)
         e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed");
-    else if (getpid() != conn->owner_pid)
+    else if (!in_owner_process(conn))
         e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection belongs to the parent process");
     else if (conn->copy_state != copy_state)
         e = pp__error_new(PP_ERR_INTERFACE, "", "%s",

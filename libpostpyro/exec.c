@@ -412,6 +412,24 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
     return rc;
 }
 
+int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+             uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+             int32_t max_cols, pp_error **err)
+{
+    if (info == NULL || (max_cols > 0 && cols == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query: bad arguments"));
+    int rc = pp_exec(conn, sql, nparams, params, flags, out, err);
+    if (rc != PP_OK)
+        return rc;
+    pp_result_describe(*out, info, NULL);
+    if (info->ncols <= max_cols && pp_result_columns(*out, cols, err) != PP_OK) {
+        pp_result_free(*out);
+        *out = NULL;
+        return PP_ERROR;
+    }
+    return PP_OK;
+}
+
 int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
 {
     if (err != NULL)

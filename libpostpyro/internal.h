@@ -108,7 +108,7 @@ struct pp_conn {
     pthread_mutex_t cancel_lock; /* guards `cancel` only */
     PGconn *pg;
     PGcancel *cancel;
-    pid_t owner_pid;
+    unsigned generation;         /* fork generation at connect (conn.c) */
     bool closed;
     bool pending;                /* a pp_exec awaits pp_resume */
     pp_pending pend;

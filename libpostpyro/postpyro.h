@@ -197,8 +197,8 @@ void pp_error_free(pp_error *err);
 pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
 
 /* Closes the connection to the server. Safe to call twice. Results stay valid. In a process
- * forked from the one that connected, it only forgets the socket (the parent keeps its
- * session). Waits for a statement running in another thread to finish. */
+ * forked from the one that connected, it frees the handle without a word to the server
+ * (the parent keeps its session); every other call there fails with PP_ERR_INTERFACE. Waits for a statement running in another thread to finish. */
 void pp_close(pp_conn *conn);
 
 /* 1 when pp_close() was called or the connection broke, else 0. */
@@ -251,6 +251,15 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits. */
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
             uint32_t flags, pp_result **out, pp_error **err);
+
+/* pp_exec, then pp_result_describe into *info and, when the result has at most max_cols
+ * columns, pp_result_columns into cols — one call for the whole round trip. On PP_OK *out
+ * is the result as from pp_exec (its columns already decoded when info->ncols <= max_cols;
+ * otherwise call pp_result_columns with room for them). PP_PENDING as for pp_exec: finish
+ * with pp_resume, then describe and decode. */
+int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+             uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+             int32_t max_cols, pp_error **err);
 
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
  * nothing is pending fails with PP_ERR_INTERFACE. */
@@ -336,8 +345,7 @@ const char *pp_result_command(const pp_result *res);
 /* 1 when the result has columns (a row-returning statement), else 0. */
 int32_t pp_result_has_rows(const pp_result *res);
 
-/* Fills *out with the result's shape (see pp_result_info). Fails only on allocation
- * failure. */
+/* Fills *out with the result's shape (see pp_result_info). Fails only on NULL arguments. */
 int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err);
 
 /* Decodes every column: out must have room for pp_result_ncols(res) entries; same rules as

@@ -8,20 +8,58 @@
 static void free_one(pp_result *res);
 
 struct pp_result {
-    PGresult *r;
+    PGresult *r;          /* freed as soon as every column is decoded */
     bool binary;
     int32_t ncols;
     int64_t nrows;
-    pthread_mutex_t lock; /* guards cols */
+    int32_t has_rows;
+    int64_t rows_affected;
+    int32_t decoded;      /* columns decoded so far */
+    pthread_mutex_t lock; /* guards cols, decoded and r */
     pp_colbuf **cols;
     pp_result *next;      /* PP_EXEC_ALL_RESULTS: the following statement's result */
-    char *names;          /* pp_result_describe: NUL-separated names, types, typmods */
+    char *command;        /* the shape, copied at creation so r can go early */
+    char *names;          /* NUL-separated column names */
     int64_t names_len;
+    const char **name_at; /* each name's start in names */
     uint32_t *types;
     int32_t *typmods;
 };
 
 void pp__result_set_next(pp_result *res, pp_result *next) { res->next = next; }
+
+/* Copies what describes r (command tag, counts, column names, types, modifiers). */
+static bool copy_shape(pp_result *res, const PGresult *r)
+{
+    int32_t n = res->ncols;
+    size_t len = 0;
+    for (int32_t k = 0; k < n; k++)
+        len += strlen(PQfname(r, k)) + 1;
+    const char *tag = PQcmdStatus((PGresult *)r);
+    const char *affected = PQcmdTuples((PGresult *)r);
+    res->command = strdup(tag != NULL ? tag : "");
+    res->names = malloc(len + 1);
+    res->name_at = malloc(sizeof *res->name_at * (size_t)(n + 1));
+    res->types = malloc(sizeof *res->types * (size_t)(n + 1));
+    res->typmods = malloc(sizeof *res->typmods * (size_t)(n + 1));
+    if (res->command == NULL || res->names == NULL || res->name_at == NULL ||
+        res->types == NULL || res->typmods == NULL)
+        return false;
+    size_t at = 0;
+    for (int32_t k = 0; k < n; k++) {
+        const char *name = PQfname(r, k);
+        size_t l = strlen(name) + 1;
+        memcpy(res->names + at, name, l);
+        res->name_at[k] = res->names + at;
+        at += l;
+        res->types[k] = PQftype(r, k);
+        res->typmods[k] = PQfmod(r, k);
+    }
+    res->names_len = (int64_t)len;
+    res->rows_affected = affected[0] ? strtoll(affected, NULL, 10) : -1;
+    res->has_rows = PQresultStatus(r) == PGRES_TUPLES_OK;
+    return true;
+}
 
 pp_result *pp__result_new(PGresult *r, bool binary)
 {
@@ -29,15 +67,20 @@ pp_result *pp__result_new(PGresult *r, bool binary)
     if (res == NULL)
         return NULL;
     res->ncols = PQnfields(r);
+    res->nrows = PQntuples(r);
+    res->binary = binary;
     if ((res->ncols > 0 && (res->cols = calloc((size_t)res->ncols, sizeof *res->cols)) == NULL) ||
-        pthread_mutex_init(&res->lock, NULL) != 0) {
+        !copy_shape(res, r) || pthread_mutex_init(&res->lock, NULL) != 0) {
         free(res->cols);
+        free(res->command);
+        free(res->names);
+        free(res->name_at);
+        free(res->types);
+        free(res->typmods);
         free(res);
         return NULL;
     }
     res->r = r;
-    res->binary = binary;
-    res->nrows = PQntuples(r);
     return res;
 }
 
@@ -65,7 +108,9 @@ static void free_one(pp_result *res)
     for (int32_t k = 0; k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
     free(res->cols);
+    free(res->command);
     free(res->names);
+    free(res->name_at);
     free(res->types);
     free(res->typmods);
     PQclear(res->r);
@@ -79,37 +124,24 @@ int32_t pp_result_ncols(const pp_result *res) { return res ? res->ncols : 0; }
 
 const char *pp_result_column_name(const pp_result *res, int32_t col)
 {
-    return res && col >= 0 && col < res->ncols ? PQfname(res->r, col) : NULL;
+    return res && col >= 0 && col < res->ncols ? res->name_at[col] : NULL;
 }
 
 uint32_t pp_result_column_type(const pp_result *res, int32_t col)
 {
-    return res && col >= 0 && col < res->ncols ? PQftype(res->r, col) : 0;
+    return res && col >= 0 && col < res->ncols ? res->types[col] : 0;
 }
 
 int32_t pp_result_column_typmod(const pp_result *res, int32_t col)
 {
-    return res && col >= 0 && col < res->ncols ? PQfmod(res->r, col) : -1;
+    return res && col >= 0 && col < res->ncols ? res->typmods[col] : -1;
 }
 
-int64_t pp_result_rows_affected(const pp_result *res)
-{
-    if (res == NULL)
-        return -1;
-    const char *n = PQcmdTuples(res->r);
-    return n[0] ? strtoll(n, NULL, 10) : -1;
-}
+int64_t pp_result_rows_affected(const pp_result *res) { return res ? res->rows_affected : -1; }
 
-const char *pp_result_command(const pp_result *res)
-{
-    const char *s = res ? PQcmdStatus(res->r) : NULL;
-    return s ? s : "";
-}
+const char *pp_result_command(const pp_result *res) { return res ? res->command : ""; }
 
-int32_t pp_result_has_rows(const pp_result *res)
-{
-    return res && PQresultStatus(res->r) == PGRES_TUPLES_OK;
-}
+int32_t pp_result_has_rows(const pp_result *res) { return res ? res->has_rows : 0; }
 
 /* The decoded column, building it on first use. */
 static const pp_colbuf *column(pp_result *res, int32_t col, pp_error **err)
@@ -119,8 +151,12 @@ static const pp_colbuf *column(pp_result *res, int32_t col, pp_error **err)
         return NULL;
     }
     pthread_mutex_lock(&res->lock);
-    if (res->cols[col] == NULL)
-        res->cols[col] = pp__decode_column(res->r, col, res->binary, err);
+    if (res->cols[col] == NULL &&
+        (res->cols[col] = pp__decode_column(res->r, col, res->binary, err)) != NULL &&
+        ++res->decoded == res->ncols) {
+        PQclear(res->r); /* every value now lives in the columns: drop the wire copy */
+        res->r = NULL;
+    }
     pp_colbuf *b = res->cols[col];
     pthread_mutex_unlock(&res->lock);
     return b;
@@ -214,41 +250,11 @@ int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err)
         *err = NULL;
     if (res == NULL || out == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "bad arguments"));
-    pthread_mutex_lock(&res->lock);
-    if (res->names == NULL) {
-        size_t len = 0;
-        for (int32_t k = 0; k < res->ncols; k++)
-            len += strlen(PQfname(res->r, k)) + 1;
-        char *names = malloc(len + 1);
-        uint32_t *types = malloc(sizeof *types * (size_t)(res->ncols + 1));
-        int32_t *typmods = malloc(sizeof *typmods * (size_t)(res->ncols + 1));
-        if (names == NULL || types == NULL || typmods == NULL) {
-            free(names);
-            free(types);
-            free(typmods);
-            pthread_mutex_unlock(&res->lock);
-            return pp__fail(err, pp__error_oom());
-        }
-        size_t at = 0;
-        for (int32_t k = 0; k < res->ncols; k++) {
-            const char *n = PQfname(res->r, k);
-            size_t l = strlen(n) + 1;
-            memcpy(names + at, n, l);
-            at += l;
-            types[k] = PQftype(res->r, k);
-            typmods[k] = PQfmod(res->r, k);
-        }
-        res->names = names;
-        res->names_len = (int64_t)len;
-        res->types = types;
-        res->typmods = typmods;
-    }
-    pthread_mutex_unlock(&res->lock);
     out->nrows = res->nrows;
     out->ncols = res->ncols;
-    out->has_rows = pp_result_has_rows(res);
-    out->rows_affected = pp_result_rows_affected(res);
-    out->command = pp_result_command(res);
+    out->has_rows = res->has_rows;
+    out->rows_affected = res->rows_affected;
+    out->command = res->command;
     out->names = res->names;
     out->names_len = res->names_len;
     out->types = res->types;

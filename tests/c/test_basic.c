@@ -79,6 +79,30 @@ static void test_describe_and_all_columns(pp_conn *c)
     pp_result_free(r);
 }
 
+static void test_query_in_one_call(pp_conn *c)
+{
+    pp_value p = {.tag = PP_INT, .i = 7};
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[2];
+    pp_error *err = NULL;
+    CHECK_OK(pp_query(c, "SELECT $1::int8 * 6 AS n, 'x' AS s", 1, &p, 0, &r, &info, cols, 2,
+                      &err), err);
+    CHECK(info.nrows == 1 && info.ncols == 2 && cols[0].ints[0] == 42 && cols[1].tag == PP_TEXT);
+    CHECK(strcmp(pp_result_column_name(r, 1), "s") == 0); /* still there after decoding */
+    pp_result_free(r);
+    /* more columns than room: described, not decoded */
+    CHECK_OK(pp_query(c, "SELECT 1, 2, 3", 0, NULL, 0, &r, &info, cols, 2, &err), err);
+    CHECK(info.ncols == 3);
+    pp_column three[3];
+    CHECK_OK(pp_result_columns(r, three, &err), err);
+    CHECK(three[2].ints[0] == 3);
+    pp_result_free(r);
+    CHECK(pp_query(c, "SELECT 1/0", 0, NULL, 0, &r, &info, cols, 2, &err) == PP_ERROR &&
+          r == NULL);
+    pp_error_free(err);
+}
+
 static void test_execute_counts(pp_conn *c)
 {
     pp_result_free(run(c, "DROP TABLE IF EXISTS t_basic"));
@@ -242,6 +266,7 @@ int main(void)
     test_query_with_params(c);
     test_column_export(c);
     test_describe_and_all_columns(c);
+    test_query_in_one_call(c);
     test_execute_counts(c);
     test_exec_many_and_batch(c);
     test_prepared(c);

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +134,27 @@ static void test_connect_failures(void)
     CHECK(pp_connect(NULL, 0, NULL) == NULL);
 }
 
+/* A forked child cannot use the parent's connection, and closing it there leaves the
+ * parent's session alone. */
+static void test_fork(pp_conn *c)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        pp_result *r = NULL;
+        pp_error *err = NULL;
+        int refused = pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err) == PP_ERROR &&
+                      pp_error_category(err) == PP_ERR_INTERFACE &&
+                      strstr(pp_error_message(err), "parent") != NULL;
+        pp_error_free(err);
+        pp_close(c);
+        _exit(refused ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(pp_ping(c) == 1); /* the parent's session survived the child's close */
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 static void test_interrupted_statement(pp_conn *c)
@@ -211,6 +233,7 @@ int main(void)
     test_failed_transaction(c);
     test_stale_cached_plan(c);
     test_client_encoding_stays_utf8(c);
+    test_fork(c);
     test_connect_failures();
     test_interrupted_statement(c);
     test_close_from_other_thread();
