@@ -98,15 +98,21 @@ _T_COLUMN_ARRAY = ffi.typeof("pp_column[]")
 _names_cache: Dict[bytes, Tuple[str, ...]] = {}
 
 
-def read_result(res) -> _Result:
-    """Read (and convert, column by column) a ``pp_result *``. Does not free it.
+# pp_query decodes up to this many columns in the same call; wider results take one more.
+_QUERY_COLS = 32
 
-    Two calls cross into C whatever the result's size: its shape, then all its columns."""
-    r = _Result()
+
+def read_result(res) -> _Result:
+    """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
     info = _newp(_T_RESULT_INFO_P, None)
-    err = _newp(_T_ERROR_PP, None)
-    if lib.pp_result_describe(res, info, err) != PP_OK:
-        raise_error(err[0])
+    lib.pp_result_describe(res, info, ffi.NULL)
+    return _convert(res, info, None)
+
+
+def _convert(res, info, cols) -> _Result:
+    """The _Result for res, described by info; cols holds its decoded columns when pp_query
+    had room for them, else None (they are decoded here)."""
+    r = _Result()
     r.command = ffi.string(info.command).decode("utf-8", "replace")
     r.rowcount = info.rows_affected
     r.has_rows = bool(info.has_rows)
@@ -127,12 +133,14 @@ def read_result(res) -> _Result:
     r.names = names
     r.types = ffi.unpack(info.types, ncols)
     r.typmods = ffi.unpack(info.typmods, ncols)
-    cols = _newp(_T_COLUMN_ARRAY, ncols)
     pause = _gc_paused(nrows * ncols) if nrows * ncols >= _PAUSE_GC_CELLS else _NO_PAUSE
     with pause:
-        if lib.pp_result_columns(res, cols, err) != PP_OK:
-            raise_error(err[0])
-        columns = [convert_column(col) for col in cols]
+        if cols is None or ncols > _QUERY_COLS:
+            cols = _newp(_T_COLUMN_ARRAY, ncols)
+            err = _newp(_T_ERROR_PP, None)
+            if lib.pp_result_columns(res, cols, err) != PP_OK:
+                raise_error(err[0])
+        columns = [convert_column(cols[i]) for i in range(ncols)]
         for i, values in enumerate(columns):
             if len(values) != nrows:
                 raise e.InterfaceError("column %d has %d values for %d rows"
@@ -283,19 +291,44 @@ class Connection:
         if sql in self._prepared:
             flags |= lib.PP_EXEC_PREPARED
         arr, n, keep = dump_params(params)
+        info = _newp(_T_RESULT_INFO_P, None)
+        cols = _newp(_T_COLUMN_ARRAY, _QUERY_COLS)
         with self._lock:
             if begin:
                 self._maybe_begin(conn)
             try:
-                res = self._exec(conn, sqlb, n, arr, flags)
+                res, decoded = self._query(conn, sqlb, n, arr, flags, info, cols)
             except e.ProgrammingError as exc:
                 _named.explain_syntax_error(sql, params, exc)
                 raise
         del keep
         try:
-            return read_result(res)
+            return _convert(res, info, cols if decoded else None)
         finally:
             lib.pp_result_free(res)
+
+    def _query(self, conn, sql: bytes, n: int, arr, flags: int, info, cols):
+        """pp_query (run, describe, decode: one C call) with the PP_PENDING / Ctrl-C
+        protocol. Returns (pp_result * to free, whether cols holds its columns)."""
+        out = _newp(_T_RESULT_PP, None)
+        err = _newp(_T_ERROR_PP, None)
+        rc = None
+        try:
+            rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, _QUERY_COLS, err)
+            if rc == PP_PENDING:
+                rc = self._wait(conn, rc, out, err)
+                if rc == PP_OK:
+                    lib.pp_result_describe(out[0], info, ffi.NULL)
+                    return out[0], False
+        except KeyboardInterrupt:
+            if rc is None or rc == PP_PENDING:
+                self._abandon(conn, out, err)
+            else:
+                _free_out(out, err)
+            raise
+        if rc != PP_OK:
+            raise_error(err[0])
+        return out[0], True
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
         return self._execute(sql, params, flags).rows(self._row_factory)
