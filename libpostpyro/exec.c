@@ -161,6 +161,43 @@ static const char *sqlstate_of(const PGresult *r)
     return s ? s : "";
 }
 
+/* Parse and Describe in one round trip (a pipeline of two commands and a Sync). Returns
+ * the Parse result; *describe gets the Describe result (PGRES_PIPELINE_ABORTED when the
+ * Parse failed). Either may be NULL when the connection broke. */
+static PGresult *parse_and_describe(PGconn *pg, const char *name, const char *sql,
+                                    int32_t ntypes, const Oid *types, PGresult **describe)
+{
+    *describe = NULL;
+    if (!PQenterPipelineMode(pg))
+        return NULL;
+    PGresult *parsed = NULL;
+    if (PQsendPrepare(pg, name, sql, ntypes, types) && PQsendDescribePrepared(pg, name) &&
+        PQpipelineSync(pg)) {
+        int seen = 0; /* results of commands, in order: Parse, Describe */
+        for (;;) {
+            PGresult *r = PQgetResult(pg);
+            if (r == NULL) {
+                if (PQstatus(pg) == CONNECTION_BAD)
+                    break;
+                continue; /* the end of one command's results */
+            }
+            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (seen == 0)
+                parsed = r;
+            else if (seen == 1)
+                *describe = r;
+            else
+                PQclear(r);
+            seen++;
+        }
+    }
+    PQexitPipelineMode(pg);
+    return parsed;
+}
+
 /* Prepares sql as server statement `name` and describes it. *out is a new pp_stmt (key set
  * from `key`). Multi-command SQL without parameters yields a `simple` entry. */
 static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const char *name,
@@ -178,7 +215,8 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         *out = s;
         return PP_OK;
     }
-    PGresult *r = PQprepare(pg, name, sql, 0, NULL);
+    PGresult *described = NULL;
+    PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, &described);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
         (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0 ||
@@ -193,17 +231,19 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         for (int32_t k = 0; k < nparams; k++)
             types[k] = pp__oid_for_value(&params[k]);
         PQclear(r);
-        r = PQprepare(pg, name, sql, nparams, types);
+        PQclear(described);
+        r = parse_and_describe(pg, name, sql, nparams, types, &described);
         free(types);
     }
     if (!result_ok(r)) {
         pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
         PQclear(r);
+        PQclear(described);
         pp__stmt_free(s);
         return pp__fail(err, e);
     }
     PQclear(r);
-    r = PQdescribePrepared(pg, name);
+    r = described;
     if (!result_ok(r)) {
         pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
         PQclear(r);
