@@ -161,19 +161,30 @@ static const char *sqlstate_of(const PGresult *r)
     return s ? s : "";
 }
 
-/* Parse and Describe in one round trip (a pipeline of two commands and a Sync). Returns
- * the Parse result; *describe gets the Describe result (PGRES_PIPELINE_ABORTED when the
- * Parse failed). Either may be NULL when the connection broke. */
+#define PARSE_GUARD "pp_parse_guard"
+
+/* Parse and Describe in one round trip (a pipeline of commands and one Sync). With `guard`
+ * (inside a transaction) they run under a savepoint, so that a Parse the caller will retry
+ * with declared types can be undone without aborting the transaction. Returns the Parse
+ * result; *describe gets the Describe result (PGRES_PIPELINE_ABORTED when the Parse failed).
+ * Either may be NULL when the connection broke. */
 static PGresult *parse_and_describe(PGconn *pg, const char *name, const char *sql,
-                                    int32_t ntypes, const Oid *types, PGresult **describe)
+                                    int32_t ntypes, const Oid *types, bool guard,
+                                    PGresult **describe)
 {
     *describe = NULL;
     if (!PQenterPipelineMode(pg))
         return NULL;
     PGresult *parsed = NULL;
-    if (PQsendPrepare(pg, name, sql, ntypes, types) && PQsendDescribePrepared(pg, name) &&
-        PQpipelineSync(pg)) {
-        int seen = 0; /* results of commands, in order: Parse, Describe */
+    int parse_at = guard ? 1 : 0; /* results come in command order */
+    bool sent = (!guard || PQsendQueryParams(pg, "SAVEPOINT " PARSE_GUARD, 0, NULL, NULL, NULL,
+                                             NULL, 0)) &&
+                PQsendPrepare(pg, name, sql, ntypes, types) && PQsendDescribePrepared(pg, name) &&
+                (!guard || PQsendQueryParams(pg, "RELEASE SAVEPOINT " PARSE_GUARD, 0, NULL, NULL,
+                                             NULL, NULL, 0)) &&
+                PQpipelineSync(pg);
+    if (sent) {
+        int seen = 0;
         for (;;) {
             PGresult *r = PQgetResult(pg);
             if (r == NULL) {
@@ -185,9 +196,9 @@ static PGresult *parse_and_describe(PGconn *pg, const char *name, const char *sq
                 PQclear(r);
                 break;
             }
-            if (seen == 0)
+            if (seen == parse_at)
                 parsed = r;
-            else if (seen == 1)
+            else if (seen == parse_at + 1)
                 *describe = r;
             else
                 PQclear(r);
@@ -216,12 +227,17 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         return PP_OK;
     }
     PGresult *described = NULL;
-    PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, &described);
+    bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS;
+    PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, guard, &described);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
         (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0 ||
          strcmp(st, "42804") == 0)) {
-        /* The server cannot infer a parameter's type: declare the types of the values. */
+        /* The server cannot infer a parameter's type: declare the types of the values (in a
+         * transaction, first undo the failed Parse, which ran under a savepoint). */
+        if (guard)
+            PQclear(PQexec(pg, "ROLLBACK TO SAVEPOINT " PARSE_GUARD "; RELEASE SAVEPOINT "
+                               PARSE_GUARD));
         Oid *types = calloc((size_t)nparams, sizeof *types);
         if (types == NULL) {
             PQclear(r);
@@ -232,7 +248,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
             types[k] = pp__oid_for_value(&params[k]);
         PQclear(r);
         PQclear(described);
-        r = parse_and_describe(pg, name, sql, nparams, types, &described);
+        r = parse_and_describe(pg, name, sql, nparams, types, false, &described);
         free(types);
     }
     if (!result_ok(r)) {

@@ -264,6 +264,21 @@ static void test_parameter_roundtrips(void)
     select1("SELECT pg_typeof($1)::text", 0, 1, &i, &r, &v);
     CHECK(v.tag == PP_TEXT && v.len == 6 && memcmp(v.ptr, "bigint", 6) == 0);
     pp_result_free(r);
+    /* inside a transaction too: the failed first Parse does not abort it */
+    pp_result_free(run(c, "BEGIN"));
+    pp_value f8 = {.tag = PP_FLOAT, .f = 1.5};
+    select1("SELECT pg_typeof($1)::text AS t", 0, 1, &f8, &r, &v);
+    CHECK(v.tag == PP_TEXT && v.len == 16 && memcmp(v.ptr, "double precision", 16) == 0);
+    pp_result_free(r);
+    CHECK(pp_transaction_status(c) == 2);
+    pp_result_free(run(c, "COMMIT"));
+    /* while a genuine error in a transaction still aborts it */
+    pp_result_free(run(c, "BEGIN"));
+    pp_error *perr = NULL;
+    CHECK(pp_exec(c, "SELECT $1::int4 +", 1, &i, 0, &r, &perr) == PP_ERROR);
+    pp_error_free(perr);
+    CHECK(pp_transaction_status(c) == 3);
+    pp_result_free(run(c, "ROLLBACK"));
 }
 
 static void expect_refusal(const char *sql, pp_value p, int32_t category, const char *needle)

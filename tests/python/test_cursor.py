@@ -757,3 +757,15 @@ def test_several_commands_in_one_execute_inside_a_transaction(sdsn):
         c.rollback()
         cur.execute("SELECT to_regclass('multi_tx') IS NULL")
         assert cur.fetchone()[0] is True
+
+
+def test_parameter_whose_type_the_server_cannot_infer_inside_a_transaction(sdsn):
+    # The first Parse fails ("could not determine the polymorphic type"); it ran under a
+    # savepoint, so the retry with the value's own type leaves the transaction intact.
+    with pg.connect(sdsn) as c:
+        cur = c.cursor()
+        cur.execute("SELECT 1")
+        cur.execute("SELECT array_length($1, 1)", [[1, 2, 3]])
+        assert cur.fetchone()[0] == 3
+        cur.execute("SELECT 2")
+        assert cur.fetchone()[0] == 2
