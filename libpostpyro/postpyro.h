@@ -242,7 +242,9 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * the parameter's type fails before anything is sent (PP_ERR_PROGRAMMING, the message names
  * the parameter, the tag and the server type). Integers (PP_INT, and PP_NUMERIC for integer
  * types) are range-checked; PP_NUMERIC for an integer type must be an integer; integers for
- * float types must be exactly representable. A statement
+ * float types must be exactly representable. When the server cannot infer a parameter's
+ * type, the statement is prepared again with the types of the values (inside a transaction
+ * the first attempt runs under a savepoint, so the transaction survives it). A statement
  * without parameters that holds several commands runs through the simple-query protocol and
  * yields the last command's result (text format), or every command's result with
  * PP_EXEC_ALL_RESULTS. A statement that changes client_encoding fails (PP_ERR_NOT_SUPPORTED)
