@@ -28,6 +28,16 @@ struct pp_result {
 
 void pp__result_set_next(pp_result *res, pp_result *next) { res->next = next; }
 
+static void free_shape(pp_result *res)
+{
+    free(res->cols);
+    free(res->command);
+    free(res->names);
+    free(res->name_at);
+    free(res->types);
+    free(res->typmods);
+}
+
 /* Copies what describes r (command tag, counts, column names, types, modifiers). */
 static bool copy_shape(pp_result *res, const PGresult *r)
 {
@@ -71,12 +81,7 @@ pp_result *pp__result_new(PGresult *r, bool binary)
     res->binary = binary;
     if ((res->ncols > 0 && (res->cols = calloc((size_t)res->ncols, sizeof *res->cols)) == NULL) ||
         !copy_shape(res, r) || pthread_mutex_init(&res->lock, NULL) != 0) {
-        free(res->cols);
-        free(res->command);
-        free(res->names);
-        free(res->name_at);
-        free(res->types);
-        free(res->typmods);
+        free_shape(res);
         free(res);
         return NULL;
     }
@@ -107,12 +112,7 @@ static void free_one(pp_result *res)
 {
     for (int32_t k = 0; k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
-    free(res->cols);
-    free(res->command);
-    free(res->names);
-    free(res->name_at);
-    free(res->types);
-    free(res->typmods);
+    free_shape(res);
     PQclear(res->r);
     pthread_mutex_destroy(&res->lock);
     free(res);

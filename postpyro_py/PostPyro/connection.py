@@ -260,22 +260,8 @@ class Connection:
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
-        out = _newp(_T_RESULT_PP, None)
-        err = _newp(_T_ERROR_PP, None)
-        rc = None
-        try:
-            rc = lib.pp_exec(conn, sql, n, arr, flags, out, err)
-            if rc == PP_PENDING:
-                rc = self._wait(conn, rc, out, err)
-        except KeyboardInterrupt:
-            if rc is None or rc == PP_PENDING:
-                self._abandon(conn, out, err)
-            else:
-                _free_out(out, err)
-            raise
-        if rc != PP_OK:
-            raise_error(err[0])
-        return out[0]
+        info = _newp(_T_RESULT_INFO_P, None)
+        return self._query(conn, sql, n, arr, flags, info, ffi.NULL, 0)[0]
 
     def _maybe_begin(self, conn) -> None:
         if not self._autocommit and lib.pp_transaction_status(conn) == 0:
@@ -297,7 +283,8 @@ class Connection:
             if begin:
                 self._maybe_begin(conn)
             try:
-                res, decoded = self._query(conn, sqlb, n, arr, flags, info, cols)
+                res, decoded = self._query(conn, sqlb, n, arr, flags, info, cols,
+                                           _QUERY_COLS)
             except e.ProgrammingError as exc:
                 _named.explain_syntax_error(sql, params, exc)
                 raise
@@ -307,14 +294,15 @@ class Connection:
         finally:
             lib.pp_result_free(res)
 
-    def _query(self, conn, sql: bytes, n: int, arr, flags: int, info, cols):
-        """pp_query (run, describe, decode: one C call) with the PP_PENDING / Ctrl-C
-        protocol. Returns (pp_result * to free, whether cols holds its columns)."""
+    def _query(self, conn, sql: bytes, n: int, arr, flags: int, info, cols, max_cols: int):
+        """pp_query (run, describe, decode up to max_cols columns into cols: one C call)
+        with the PP_PENDING / Ctrl-C protocol. Returns (pp_result * to free, whether cols
+        holds its columns)."""
         out = _newp(_T_RESULT_PP, None)
         err = _newp(_T_ERROR_PP, None)
         rc = None
         try:
-            rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, _QUERY_COLS, err)
+            rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, max_cols, err)
             if rc == PP_PENDING:
                 rc = self._wait(conn, rc, out, err)
                 if rc == PP_OK:
@@ -334,11 +322,9 @@ class Connection:
         return self._execute(sql, params, flags).rows(self._row_factory)
 
     def _commit_sql(self) -> None:
-        r = self._execute("COMMIT", begin=False)
-        if r.command == "ROLLBACK":
-            raise e.lookup("25P02")(
-                "COMMIT rolled back: the transaction had failed before, nothing was "
-                "committed", sqlstate="25P02")
+        # libpostpyro turns a COMMIT answered with ROLLBACK (a failed transaction) into
+        # InFailedSqlTransaction, and a link lost during COMMIT into CommitUnknown.
+        self._execute("COMMIT", begin=False)
 
     def _next_savepoint(self) -> str:
         return "pp_sp_%d" % next(self._savepoint_ids)
