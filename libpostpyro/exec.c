@@ -227,7 +227,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         return PP_OK;
     }
     PGresult *described = NULL;
-    bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS;
+    bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS && name[0] != '\0';
     PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, guard, &described);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
@@ -304,12 +304,17 @@ static int lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t n
                                                "no prepared statement named \"%s\"", sql));
         return PP_OK;
     }
-    if (conn->cache.capacity == 0) {
+    if ((*out = pp__cache_find(&conn->cache, sql, false)) != NULL)
+        return PP_OK;
+    /* In a transaction a parameterized statement is parsed under a savepoint, whose
+     * commands would replace the unnamed statement: it takes a name at once. */
+    bool guarded = nparams > 0 && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS;
+    if (conn->cache.capacity == 0 || (!guarded && !pp__cache_seen(&conn->cache, sql))) {
+        /* Caching off, or the first run of this SQL: the unnamed statement serves it, so
+         * one-off statements never fill the cache nor cost a DEALLOCATE later. */
         *temp = true;
         return prepare_stmt(conn, sql, sql, "", nparams, params, out, err);
     }
-    if ((*out = pp__cache_find(&conn->cache, sql, false)) != NULL)
-        return PP_OK;
     char name[32];
     snprintf(name, sizeof name, "pp_%llu", (unsigned long long)++conn->cache.next_id);
     pp_stmt *s;

@@ -59,7 +59,12 @@ typedef struct pp_stmt_cache {
     int32_t capacity;     /* unpinned entries kept at most */
     uint64_t clock;
     uint64_t next_id;
+    uint64_t seen[512];   /* hashes of SQL run once: prepared by name on the second run */
+    int32_t seen_next;
 } pp_stmt_cache;
+
+/* true when sql was seen before (and remembers it otherwise). */
+bool pp__cache_seen(pp_stmt_cache *c, const char *sql);
 
 pp_stmt *pp__cache_find(pp_stmt_cache *c, const char *key, bool named);
 /* Adds a new entry (taking ownership); returns it or NULL on OOM. May evict (the evicted

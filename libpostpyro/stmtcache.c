@@ -93,3 +93,15 @@ void pp__cache_clear(pp_stmt_cache *c)
     c->items = NULL;
     c->count = 0;
 }
+
+bool pp__cache_seen(pp_stmt_cache *c, const char *sql)
+{
+    uint64_t h = pp__hash(sql) | 1; /* never 0, the empty slot */
+    const int32_t n = (int32_t)(sizeof c->seen / sizeof c->seen[0]);
+    for (int32_t k = 0; k < n; k++)
+        if (c->seen[k] == h)
+            return true;
+    c->seen[c->seen_next] = h;
+    c->seen_next = (c->seen_next + 1) % n;
+    return false;
+}

@@ -209,7 +209,8 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
 /* ---- Statements -------------------------------------------------------------------- */
 
 /* Runs one statement. `params` holds nparams tagged values ($1 … $n). The statement is
- * prepared once per connection and kept in the statement cache; each parameter is encoded to
+ * prepared (as the unnamed statement the first time a SQL text is seen, under a name kept
+ * in the statement cache from the second time on); each parameter is encoded to
  * the type the server describes for it. A PP_TEXT parameter is sent as text for the server to
  * parse, whatever its type; PP_NULL is a NULL of any type; any other tag that cannot become
  * the parameter's type fails before anything is sent (PP_ERR_PROGRAMMING, the message names
