@@ -217,19 +217,21 @@ bool pp__scratch_reserve(pp_conn *conn, size_t n)
 
 int pp__wait_ready(PGconn *pg, bool interruptible)
 {
-    for (;;) {
-        if (!PQconsumeInput(pg))
-            return -1;
-        if (!PQisBusy(pg))
-            return 0;
+    /* Poll first: right after a send the answer is rarely there yet, and reading before it
+     * arrives is a wasted system call. */
+    while (PQisBusy(pg)) {
         struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
         if (poll(&p, 1, -1) < 0) {
             if (errno != EINTR)
                 return -1;
             if (interruptible)
                 return 1;
+            continue;
         }
+        if (!PQconsumeInput(pg))
+            return -1;
     }
+    return 0;
 }
 
 int32_t pp_ping(pp_conn *conn)
