@@ -54,6 +54,7 @@ from . import errors as e
 from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
+from .connection import _sql_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -114,14 +115,6 @@ _NOT_TEXT = re.compile(r"\b(csv|binary)\b", re.I)
 
 def _is_copy_sql(s: str) -> bool:
     return _COPY_SQL.match(s) is not None
-
-
-def _sql_bytes(sql: Any) -> bytes:
-    if not isinstance(sql, str):
-        raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
-    if "\0" in sql:
-        raise e.ProgrammingError("SQL contains a NUL character")
-    return sql.encode("utf-8")
 
 
 # ---- rows of Python values -> pp_value[] ---------------------------------------------------

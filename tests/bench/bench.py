@@ -267,25 +267,8 @@ class PostPyroW(SyncW):
         return {"rows": k}
 
 
-class Psycopg2W(SyncW):
-    style = "format"
-
-    def __init__(self, dsn):
-        super().__init__(dsn)
-        import psycopg2
-        import psycopg2.extras
-        psycopg2.extras.register_uuid()  # uuid -> UUID, as the others do
-        self.psycopg2 = psycopg2
-        self.extras = psycopg2.extras
-
-    def connect(self):
-        c = self.psycopg2.connect(self.dsn)
-        c.autocommit = True
-        return c
-
-    def ddl(self, c, sql):
-        with c.cursor() as cur:
-            cur.execute(sql)
+class DbapiFetch:
+    """The fetching workloads, written the same way for psycopg2 and psycopg."""
 
     def small_loop(self, c, n):
         cur = c.cursor()
@@ -312,6 +295,27 @@ class Psycopg2W(SyncW):
     def w_types(self, n, st):
         rows = self._all(st["conn"], SQL_TYPES % n)
         return {"rows": len(rows), "sample": repr(rows[0])[:200]}
+
+
+class Psycopg2W(DbapiFetch, SyncW):
+    style = "format"
+
+    def __init__(self, dsn):
+        super().__init__(dsn)
+        import psycopg2
+        import psycopg2.extras
+        psycopg2.extras.register_uuid()  # uuid -> UUID, as the others do
+        self.psycopg2 = psycopg2
+        self.extras = psycopg2.extras
+
+    def connect(self):
+        c = self.psycopg2.connect(self.dsn)
+        c.autocommit = True
+        return c
+
+    def ddl(self, c, sql):
+        with c.cursor() as cur:
+            cur.execute(sql)
 
     def w_insert(self, n, st):
         c = st["conn"]
@@ -363,7 +367,7 @@ class Psycopg2W(SyncW):
         return {"rows": k}
 
 
-class PsycopgW(SyncW):
+class PsycopgW(DbapiFetch, SyncW):
     style = "format"
 
     def __init__(self, dsn):
@@ -376,32 +380,6 @@ class PsycopgW(SyncW):
 
     def ddl(self, c, sql):
         c.execute(sql)
-
-    def small_loop(self, c, n):
-        cur = c.cursor()
-        sql = pg_placeholders(SQL_SMALL, "format")
-        ex, one = cur.execute, cur.fetchone
-        for k in range(n):
-            ex(sql, (k,))
-            one()
-
-    def _all(self, c, sql, times=1):
-        cur = c.cursor()
-        for _ in range(times):
-            cur.execute(sql)
-            rows = cur.fetchall()
-        return rows
-
-    def w_catalog(self, n, st):
-        rows = self._all(st["conn"], SQL_CATALOG, n)
-        return {"rows": len(rows), "cols": len(rows[0])}
-
-    def w_large(self, n, st):
-        return {"rows": len(self._all(st["conn"], SQL_LARGE % n))}
-
-    def w_types(self, n, st):
-        rows = self._all(st["conn"], SQL_TYPES % n)
-        return {"rows": len(rows), "sample": repr(rows[0])[:200]}
 
     def w_insert(self, n, st):
         c = st["conn"]
