@@ -588,28 +588,41 @@ static pp_error *add_value(pp_colbuf *b, const char *v, int64_t len, bool is_nul
     return NULL;
 }
 
-pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err)
+pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error **err)
 {
-    uint32_t oid = PQftype(r, col);
     uint32_t elem = binary ? array_element_oid(oid) : 0;
     int32_t tag = elem ? PP_ARRAY : binary ? binary_tag(oid) : text_tag(oid);
     if (tag == PP_NULL) {
         pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "no binary decoder for OID %u", oid));
         return NULL;
     }
-    int64_t nrows = PQntuples(r);
     pp_colbuf *b = colbuf_new(tag, oid, binary);
     if (b == NULL || !reserve_value(b, nrows > 0 ? nrows : 1) ||
-        (elem && (b->elems = colbuf_new(binary_tag(elem), elem, true)) == NULL)) {
+        (elem && (b->elems = colbuf_new(binary_tag(elem), elem, true)) == NULL) ||
+        (elem && !reserve_value(b->elems, 1))) {
         pp__colbuf_free(b);
         pp__fail(err, pp__error_oom());
         return NULL;
     }
-    if (elem && !reserve_value(b->elems, 1)) {
-        pp__colbuf_free(b);
-        pp__fail(err, pp__error_oom());
+    return b;
+}
+
+pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null)
+{
+    return add_value(b, v, len, is_null);
+}
+
+int64_t pp__colbuf_data_len(const pp_colbuf *b)
+{
+    return b->data_len + (b->elems != NULL ? b->elems->data_len : 0);
+}
+
+pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err)
+{
+    int64_t nrows = PQntuples(r);
+    pp_colbuf *b = pp__colbuf_begin(PQftype(r, col), binary, nrows, err);
+    if (b == NULL)
         return NULL;
-    }
     for (int64_t row = 0; row < nrows; row++) {
         bool is_null = PQgetisnull(r, (int)row, col);
         pp_error *e = add_value(b, PQgetvalue(r, (int)row, col), PQgetlength(r, (int)row, col),

@@ -75,6 +75,69 @@ static void abort_copy(PGconn *pg, ExecStatusType st)
     }
 }
 
+/* Takes one result of the statement in flight into ps: keeps the last success (chaining
+ * the earlier ones with PP_EXEC_ALL_RESULTS) and the first error. */
+static void absorb(pp_conn *conn, pp_pending *ps, PGresult *r)
+{
+    PGconn *pg = conn->pg;
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+        abort_copy(pg, st);
+        PQclear(r);
+        if (ps->error == NULL)
+            ps->error = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                      "COPY is not supported here; use the COPY API");
+        return;
+    }
+    if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+        if (ps->error == NULL)
+            ps->error = PQstatus(pg) == CONNECTION_BAD ? lost_connection(pg, ps->commit)
+                                                       : pp__error_from_result(r);
+        PQclear(r);
+        return;
+    }
+    if (ps->all && ps->last != NULL) {
+        /* keep every result: the previous one joins the chain */
+        pp_result *res = NULL;
+        if (finish_result(pg, ps->last, ps->binary, false, &res, &ps->error) == PP_OK) {
+            if (ps->tail != NULL)
+                pp__result_set_next(ps->tail, res);
+            else
+                ps->head = res;
+            ps->tail = res;
+        }
+    } else {
+        PQclear(ps->last);
+    }
+    ps->last = r;
+}
+
+/* The outcome of a statement whose results have all been absorbed into ps. */
+static int conclude(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+{
+    if (ps->error != NULL) {
+        PQclear(ps->last);
+        ps->last = NULL;
+        pp_result_free(ps->head);
+        ps->head = ps->tail = NULL;
+        pp_error *e = ps->error;
+        ps->error = NULL;
+        return pp__fail(err, e);
+    }
+    PGresult *last = ps->last;
+    ps->last = NULL;
+    pp_result *res = NULL;
+    if (finish_result(conn->pg, last, ps->binary, ps->commit, &res, err) != PP_OK)
+        return PP_ERROR;
+    if (ps->tail != NULL) {
+        pp__result_set_next(ps->tail, res);
+        res = ps->head;
+    }
+    ps->head = ps->tail = NULL;
+    *out = res;
+    return PP_OK;
+}
+
 /* Reads every result of the statement in flight. Keeps the last success and the first
  * error. Returns PP_PENDING (state kept in *ps) when interrupted. */
 static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
@@ -92,60 +155,143 @@ static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **er
         PGresult *r = PQgetResult(pg);
         if (r == NULL)
             break;
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
-            abort_copy(pg, st);
-            PQclear(r);
-            if (ps->error == NULL)
-                ps->error = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
-                                          "COPY is not supported here; use the COPY API");
-            continue;
-        }
-        if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
-            if (ps->error == NULL)
-                ps->error = PQstatus(pg) == CONNECTION_BAD ? lost_connection(pg, ps->commit)
-                                                           : pp__error_from_result(r);
-            PQclear(r);
-            continue;
-        }
-        if (ps->all && ps->last != NULL) {
-            /* keep every result: the previous one joins the chain */
-            pp_result *res = NULL;
-            if (finish_result(pg, ps->last, ps->binary, false, &res, &ps->error) == PP_OK) {
-                if (ps->tail != NULL)
-                    pp__result_set_next(ps->tail, res);
-                else
-                    ps->head = res;
-                ps->tail = res;
-            }
-        } else {
-            PQclear(ps->last);
-        }
-        ps->last = r;
+        absorb(conn, ps, r);
         if (PQstatus(pg) == CONNECTION_BAD)
             break;
     }
-    if (ps->error != NULL) {
-        PQclear(ps->last);
-        ps->last = NULL;
-        pp_result_free(ps->head);
-        ps->head = ps->tail = NULL;
-        pp_error *e = ps->error;
-        ps->error = NULL;
-        return pp__fail(err, e);
+    return conclude(conn, ps, out, err);
+}
+
+/* ---- chunked results (PP_EXEC_CHUNKED, libpq's single-row mode) ---- */
+
+/* A chunk is handed out once it holds CHUNK_MIN_ROWS rows and the next row has not arrived
+ * yet (so the caller converts while the server sends), or once it is full. */
+#define CHUNK_MIN_ROWS 1000
+#define CHUNK_MAX_ROWS 50000
+#define CHUNK_MAX_BYTES (8 << 20)
+
+static void drop_chunk(pp_pending *ps)
+{
+    for (int32_t k = 0; ps->cols != NULL && k < ps->ncols; k++)
+        pp__colbuf_free(ps->cols[k]);
+    free(ps->cols);
+    ps->cols = NULL;
+    ps->rows = ps->bytes = 0;
+}
+
+/* Starts an empty chunk with the columns of shape. */
+static pp_error *start_chunk(pp_pending *ps, const PGresult *shape)
+{
+    int n = PQnfields(shape);
+    if ((ps->cols = calloc((size_t)(n > 0 ? n : 1), sizeof *ps->cols)) == NULL)
+        return pp__error_oom();
+    ps->ncols = n;
+    for (int k = 0; k < n; k++) {
+        pp_error *e = NULL;
+        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, CHUNK_MIN_ROWS,
+                                            &e)) == NULL)
+            return e;
     }
-    PGresult *last = ps->last;
-    ps->last = NULL;
-    pp_result *res = NULL;
-    if (finish_result(pg, last, ps->binary, ps->commit, &res, err) != PP_OK)
-        return PP_ERROR;
-    if (ps->tail != NULL) {
-        pp__result_set_next(ps->tail, res);
-        res = ps->head;
+    return NULL;
+}
+
+/* Appends the row in r (a PGRES_SINGLE_TUPLE result) to the chunk being gathered. */
+static pp_error *add_row(pp_pending *ps, const PGresult *r)
+{
+    pp_error *e = ps->cols == NULL ? start_chunk(ps, r) : NULL;
+    for (int k = 0; e == NULL && k < PQnfields(r); k++) {
+        e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, 0, k), PQgetlength(r, 0, k),
+                           PQgetisnull(r, 0, k));
+        ps->bytes += PQgetlength(r, 0, k);
     }
-    ps->head = ps->tail = NULL;
+    if (e == NULL)
+        ps->rows++;
+    return e;
+}
+
+/* The gathered rows as a result described by `shape` into *out; the chunk state is
+ * emptied. NULL, or the error (out of memory). */
+static pp_error *hand_out(pp_pending *ps, const PGresult *shape, pp_result **out)
+{
+    pp_error *e = ps->cols == NULL ? start_chunk(ps, shape) : NULL;
+    pp_result *res = e == NULL ? pp__result_from_columns(shape, ps->binary, ps->rows, ps->cols)
+                               : NULL;
+    if (res == NULL) {
+        drop_chunk(ps);
+        return e != NULL ? e : pp__error_oom();
+    }
+    ps->cols = NULL;
+    ps->rows = ps->bytes = 0;
     *out = res;
-    return PP_OK;
+    return NULL;
+}
+
+/* Hands the chunk out in the middle of the statement; on failure the error is kept and
+ * the rest of the statement is read and dropped. */
+static bool chunk_out(pp_pending *ps, pp_result **out)
+{
+    pp_error *e = hand_out(ps, ps->shape, out);
+    if (e != NULL)
+        ps->error = e;
+    return e == NULL;
+}
+
+/* Reads the statement in flight until a chunk of rows is ready (PP_MORE), the statement is
+ * over (PP_OK with the last rows or the statement's only result, PP_ERROR), or a signal
+ * interrupts the wait (PP_PENDING; the rows gathered so far are kept). */
+static int read_chunk(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+{
+    PGconn *pg = conn->pg;
+    for (;;) {
+        if (PQisBusy(pg)) {
+            if (ps->rows >= CHUNK_MIN_ROWS && ps->error == NULL && chunk_out(ps, out))
+                return PP_MORE;
+            int w = pp__wait_ready(pg, true);
+            if (w == 1)
+                return PP_PENDING;
+            if (w < 0) {
+                if (ps->error == NULL)
+                    ps->error = lost_connection(pg, ps->commit);
+                break;
+            }
+        }
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL)
+            break;
+        if (PQresultStatus(r) != PGRES_SINGLE_TUPLE) {
+            absorb(conn, ps, r);
+            if (PQstatus(pg) == CONNECTION_BAD)
+                break;
+            continue;
+        }
+        if (ps->shape == NULL)
+            ps->shape = r; /* kept: it describes every chunk */
+        pp_error *e = ps->error == NULL ? add_row(ps, r) : NULL;
+        if (e != NULL) {
+            ps->error = e; /* the rest is read and dropped */
+            drop_chunk(ps);
+        }
+        if (r != ps->shape)
+            PQclear(r);
+        if (ps->error == NULL && (ps->rows >= CHUNK_MAX_ROWS || ps->bytes >= CHUNK_MAX_BYTES) &&
+            chunk_out(ps, out))
+            return PP_MORE;
+    }
+    /* The statement is over. */
+    if (ps->shape == NULL)
+        return conclude(conn, ps, out, err); /* no rows came one by one: an ordinary result */
+    PQclear(ps->shape);
+    ps->shape = NULL;
+    if (ps->error != NULL || ps->last == NULL) {
+        drop_chunk(ps);
+        if (ps->error == NULL)
+            ps->error = lost_connection(pg, ps->commit);
+        return conclude(conn, ps, out, err);
+    }
+    pp_error *e = hand_out(ps, ps->last, out); /* the final result holds the command tag */
+    PQclear(ps->last);
+    ps->last = NULL;
+    return e == NULL ? PP_OK : pp__fail(err, e);
 }
 
 /* ---- preparing ---- */
@@ -400,8 +546,9 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
         pp__stmt_free(s);
     if (rc != PP_OK)
         return rc;
+    ps->chunked = (flags & PP_EXEC_CHUNKED) && PQsetSingleRowMode(conn->pg);
     pp_error *e = NULL;
-    rc = collect(conn, ps, out, &e);
+    rc = ps->chunked ? read_chunk(conn, ps, out, &e) : collect(conn, ps, out, &e);
     if (rc == PP_ERROR && cached && may_retry && PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
         (strcmp(e->sqlstate, "0A000") == 0 || strcmp(e->sqlstate, "26000") == 0)) {
         /* A cached plan went stale (ALTER …) or the statement vanished (DISCARD ALL):
@@ -467,9 +614,24 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
         *out = NULL;
         rc = PP_ERROR;
     }
-    if (rc == PP_PENDING)
+    if (rc == PP_PENDING || rc == PP_MORE)
         conn->pending = true; /* others wait in pp__conn_enter until pp_resume ends it */
     pp__conn_leave(conn);
+    return rc;
+}
+
+/* Describes a result pp_query hands out and decodes its columns when they fit in cols. */
+static int describe_out(int rc, pp_result **out, pp_result_info *info, pp_column *cols,
+                        int32_t max_cols, pp_error **err)
+{
+    if (rc != PP_OK && rc != PP_MORE)
+        return rc;
+    pp_result_describe(*out, info, NULL);
+    if (info->ncols <= max_cols && pp_result_columns(*out, cols, err) != PP_OK) {
+        pp_result_free(*out);
+        *out = NULL;
+        return PP_ERROR; /* never for a chunk, whose columns are decoded as rows arrive */
+    }
     return rc;
 }
 
@@ -480,15 +642,14 @@ int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *pa
     if (info == NULL || (max_cols > 0 && cols == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query: bad arguments"));
     int rc = pp_exec(conn, sql, nparams, params, flags, out, err);
-    if (rc != PP_OK)
-        return rc;
-    pp_result_describe(*out, info, NULL);
-    if (info->ncols <= max_cols && pp_result_columns(*out, cols, err) != PP_OK) {
-        pp_result_free(*out);
-        *out = NULL;
-        return PP_ERROR;
-    }
-    return PP_OK;
+    return describe_out(rc, out, info, cols, max_cols, err);
+}
+
+/* Ends a pending statement: wakes the callers waiting for the connection. */
+static void end_pending(pp_conn *conn)
+{
+    conn->pending = false;
+    pthread_cond_broadcast(&conn->idle);
 }
 
 int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
@@ -509,13 +670,58 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         rc = pipe_run(conn, &conn->pend.pipe, true);
         if (rc != PP_PENDING)
             rc = pipe_finish(conn, rc, err);
+    } else if (conn->pend.chunked) {
+        rc = read_chunk(conn, &conn->pend, out, err);
+        if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&
+            rc == PP_OK) {
+            pp_result_free(*out);
+            *out = NULL;
+            rc = PP_ERROR;
+        }
     } else {
         rc = collect(conn, &conn->pend, out, err);
     }
-    if (rc != PP_PENDING) {
-        conn->pending = false;
-        pthread_cond_broadcast(&conn->idle);
+    if (rc != PP_PENDING && rc != PP_MORE)
+        end_pending(conn);
+    pthread_mutex_unlock(&conn->lock);
+    return rc;
+}
+
+int pp_query_next(pp_conn *conn, pp_result **out, pp_result_info *info, pp_column *cols,
+                  int32_t max_cols, pp_error **err)
+{
+    if (info == NULL || (max_cols > 0 && cols == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_next: bad arguments"));
+    return describe_out(pp_resume(conn, out, err), out, info, cols, max_cols, err);
+}
+
+int pp_query_close(pp_conn *conn, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (conn == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_close: bad arguments"));
+    pthread_mutex_lock(&conn->lock);
+    if (!conn->pending || !conn->pend.chunked || conn->pg == NULL) {
+        pthread_mutex_unlock(&conn->lock);
+        return PP_OK; /* nothing left to drop */
     }
+    PGconn *pg = conn->pg;
+    int rc = PP_OK;
+    for (;;) {
+        if (pp__wait_ready(pg, false) < 0) {
+            rc = pp__fail(err, lost_connection(pg, conn->pend.commit));
+            break;
+        }
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL)
+            break;
+        if (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT)
+            abort_copy(pg, PQresultStatus(r));
+        PQclear(r);
+    }
+    pp__pending_clear(conn);
+    end_pending(conn);
     pthread_mutex_unlock(&conn->lock);
     return rc;
 }
@@ -528,6 +734,8 @@ void pp__pending_clear(pp_conn *conn)
     pp_result_free(ps->head);
     PQclear(ps->last);
     pp_error_free(ps->error);
+    drop_chunk(ps);
+    PQclear(ps->shape);
     if (ps->is_pipe) {
         pp_error_free(ps->pipe.first);
         if (!ps->pipe.batch)

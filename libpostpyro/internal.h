@@ -92,6 +92,8 @@ typedef struct pp_pipe {
     int64_t *affected;           /* many: caller's total */
 } pp_pipe;
 
+typedef struct pp_colbuf pp_colbuf; /* a decoded column (decode.c) */
+
 /* What a statement interrupted by a signal still needs until pp_resume finishes it. */
 typedef struct pp_pending {
     bool is_pipe;     /* pipe below, else a pp_exec */
@@ -101,6 +103,12 @@ typedef struct pp_pending {
     bool commit;
     bool all;         /* pp_exec: PP_EXEC_ALL_RESULTS: keep every result, chained */
     pp_result *head, *tail;
+    bool chunked;     /* PP_EXEC_CHUNKED: rows are decoded into cols as they arrive */
+    PGresult *shape;  /* chunked: the first row's result, for the chunks' names and types */
+    pp_colbuf **cols; /* chunked: the chunk being gathered (NULL when none is) */
+    int32_t ncols;    /* chunked: entries of cols */
+    int64_t rows;     /* chunked: rows in cols */
+    int64_t bytes;    /* chunked: bytes of values in cols */
     pp_pipe pipe;
 } pp_pending;
 
@@ -179,9 +187,14 @@ const char *pp__tag_name(int32_t tag);
 /* true when results of this type can be requested in binary. */
 bool pp__has_binary_decoder(uint32_t oid);
 
-typedef struct pp_colbuf pp_colbuf;
 /* Builds the decoded column `col` of r. Returns NULL with *err on failure. */
 pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err);
+/* An empty column of type oid with room for nrows values (NULL with *err on failure), and
+ * one value appended to it (NULL, or the error: a malformed value, out of memory). */
+pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error **err);
+pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null);
+/* Bytes of variable-length data the column holds (its size beyond the fixed arrays). */
+int64_t pp__colbuf_data_len(const pp_colbuf *b);
 void pp__colbuf_free(pp_colbuf *b);
 void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
 
@@ -191,6 +204,10 @@ bool pp__several_commands(const char *sql);
 
 /* ---- results (result.c) ---- */
 pp_result *pp__result_new(PGresult *r, bool binary);
+/* A result of nrows rows already decoded into cols (an array of PQnfields(shape) columns,
+ * taken over on success), described by shape (names, types, command tag; not kept). */
+pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t nrows,
+                                   pp_colbuf **cols);
 void pp__result_set_next(pp_result *res, pp_result *next);
 
 /* ---- time helpers (encode.c) ---- */

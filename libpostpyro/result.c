@@ -28,9 +28,9 @@ struct pp_result {
 
 void pp__result_set_next(pp_result *res, pp_result *next) { res->next = next; }
 
+/* Everything but the columns and the PGresult. */
 static void free_shape(pp_result *res)
 {
-    free(res->cols);
     free(res->command);
     free(res->names);
     free(res->name_at);
@@ -67,7 +67,8 @@ static bool copy_shape(pp_result *res, const PGresult *r)
     }
     res->names_len = (int64_t)len;
     res->rows_affected = affected[0] ? strtoll(affected, NULL, 10) : -1;
-    res->has_rows = PQresultStatus(r) == PGRES_TUPLES_OK;
+    res->has_rows = PQresultStatus(r) == PGRES_TUPLES_OK ||
+                    PQresultStatus(r) == PGRES_SINGLE_TUPLE;
     return true;
 }
 
@@ -81,11 +82,31 @@ pp_result *pp__result_new(PGresult *r, bool binary)
     res->binary = binary;
     if ((res->ncols > 0 && (res->cols = calloc((size_t)res->ncols, sizeof *res->cols)) == NULL) ||
         !copy_shape(res, r) || pthread_mutex_init(&res->lock, NULL) != 0) {
+        free(res->cols);
         free_shape(res);
         free(res);
         return NULL;
     }
     res->r = r;
+    return res;
+}
+
+pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t nrows,
+                                   pp_colbuf **cols)
+{
+    pp_result *res = calloc(1, sizeof *res);
+    if (res == NULL)
+        return NULL;
+    res->ncols = PQnfields(shape);
+    res->nrows = nrows;
+    res->binary = binary;
+    if (!copy_shape(res, shape) || pthread_mutex_init(&res->lock, NULL) != 0) {
+        free_shape(res);
+        free(res);
+        return NULL;
+    }
+    res->cols = cols;
+    res->decoded = res->ncols;
     return res;
 }
 
@@ -112,6 +133,7 @@ static void free_one(pp_result *res)
 {
     for (int32_t k = 0; k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
+    free(res->cols);
     free_shape(res);
     PQclear(res->r);
     pthread_mutex_destroy(&res->lock);

@@ -21,6 +21,11 @@ CDEF = r"""
  * The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
  * stop it). Until then other calls that need the server wait for it to finish. */
 #define PP_PENDING 1
+/* pp_exec() / pp_query() / pp_resume() / pp_query_next() with PP_EXEC_CHUNKED: *out holds the
+ * next rows of the result and more follow; get them with pp_query_next() (or pp_resume()), or
+ * drop them with pp_query_close(). Until the last chunk, other calls that need the server wait
+ * as for PP_PENDING. */
+#define PP_MORE 2
 
 /* Value tags. A tag says how a value is represented in pp_value / pp_column; the
  * PostgreSQL type itself is the separate OID. Values are only ever appended. */
@@ -68,6 +73,11 @@ CDEF = r"""
 #define PP_EXEC_TEXT 2      /* ask for text-format results (every column arrives as PP_TEXT) */
 #define PP_EXEC_ALL_RESULTS 4 /* SQL with several commands: *out is the first command's result
                                * and pp_result_take_next() yields the following ones */
+#define PP_EXEC_CHUNKED 8   /* rows are decoded as they arrive and handed out in chunks (results
+                             * with the same columns; the last one has the command tag and the
+                             * affected-row count): PP_MORE says more follow. While the caller
+                             * converts one chunk the server goes on sending the next. Ignored
+                             * for several-command SQL. */
 
 typedef struct pp_conn pp_conn;
 typedef struct pp_result pp_result;
@@ -238,8 +248,22 @@ int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *pa
              int32_t max_cols, pp_error **err);
 
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
- * nothing is pending fails with PP_ERR_INTERFACE. */
+ * nothing is pending fails with PP_ERR_INTERFACE. After PP_MORE (PP_EXEC_CHUNKED) it reads the
+ * next chunk: PP_MORE again, PP_OK with the last rows, PP_ERROR when the statement failed
+ * meanwhile (the chunks already handed out stay valid but are not the whole result) or
+ * PP_PENDING (call it again; the rows gathered so far are kept). */
 int pp_resume(pp_conn *conn, pp_result **out, pp_error **err);
+
+/* pp_resume, then describe and decode as pp_query does: reads the next chunk of a
+ * PP_EXEC_CHUNKED statement (or finishes a pp_query that returned PP_PENDING). */
+int pp_query_next(pp_conn *conn, pp_result **out, pp_result_info *info, pp_column *cols,
+                  int32_t max_cols, pp_error **err);
+
+/* Drops the rest of a PP_EXEC_CHUNKED statement after PP_MORE: reads what remains without
+ * decoding it (the statement runs to its end; pp_cancel() first to stop it early) and frees
+ * the connection for other calls. PP_OK also when no chunked statement is pending; PP_ERROR
+ * only when the connection broke. */
+int pp_query_close(pp_conn *conn, pp_error **err);
 
 /* Runs the same statement once per row of parameters, pipelined: every row is sent before
  * any answer is read (one round trip). `params` holds nrows * nparams values, row after row.

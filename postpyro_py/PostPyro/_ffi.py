@@ -84,6 +84,7 @@ lib, library_path = _load()
 PP_OK = lib.PP_OK
 PP_ERROR = lib.PP_ERROR
 PP_PENDING = lib.PP_PENDING
+PP_MORE = lib.PP_MORE
 
 
 def take_string(ptr) -> Optional[str]:

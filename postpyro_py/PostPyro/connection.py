@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 from . import _named
 from . import errors as e
-from ._ffi import PP_OK, PP_PENDING, ffi, lib, take_string
+from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib, take_string
 from ._raise import raise_error
 from .row import Row, make_rows
 from .types import convert_column, dump_params
@@ -100,6 +100,8 @@ _names_cache: Dict[bytes, Tuple[str, ...]] = {}
 
 # pp_query decodes up to this many columns in the same call; wider results take one more.
 _QUERY_COLS = 32
+# Rows arrive in chunks: converting one overlaps with the server sending the next.
+_CHUNKED = lib.PP_EXEC_CHUNKED
 
 
 def read_result(res) -> _Result:
@@ -236,14 +238,15 @@ class Connection:
             rc = lib.pp_resume(conn, out, err)
         return rc
 
-    def _abandon(self, conn, out, err) -> None:
+    def _abandon(self, conn, out, err, cancel: bool = True) -> None:
         """After KeyboardInterrupt during a statement: cancel it and wait until the server
         is done with it (its result or error is dropped), so the connection stays usable.
-        Further Ctrl-C presses meanwhile are ignored: the cancel is on its way."""
+        Further Ctrl-C presses meanwhile are ignored: the cancel is on its way. Without
+        ``cancel`` (an error while converting chunks), the statement runs to its end."""
         if out is None:
             out = ffi.new("pp_result **")
         _free_out(out, err)
-        while True:
+        while cancel:
             try:
                 lib.pp_cancel(conn, ffi.NULL)
                 break
@@ -255,22 +258,29 @@ class Connection:
             except KeyboardInterrupt:
                 rc = PP_PENDING  # if it had finished, the next pp_resume just says so
             _free_out(out, err)
+            if rc == PP_MORE:  # a chunked statement: drop the rest without decoding it
+                lib.pp_query_close(conn, ffi.NULL)
+                return
             if rc != PP_PENDING:
                 return
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
         info = _newp(_T_RESULT_INFO_P, None)
-        return self._query(conn, sql, n, arr, flags, info, ffi.NULL, 0)[0]
+        return self._query(conn, sql, n, arr, flags, info, ffi.NULL, 0)[0]  # never chunked
 
     def _maybe_begin(self, conn) -> None:
         if not self._autocommit and lib.pp_transaction_status(conn) == 0:
             lib.pp_result_free(self._exec(conn, b"BEGIN", 0, ffi.NULL, 0))
 
     def _execute(self, sql: str, params: Params = None, flags: int = 0,
-                 begin: bool = True) -> _Result:
-        """Run one statement and read its whole result."""
+                 begin: bool = True, rest: Optional[list] = None) -> _Result:
+        """Run one statement and read its whole result. With ``rest`` (a list), a string of
+        several statements yields every result: the first is returned, the others are
+        appended to ``rest`` (otherwise the last one is returned)."""
         conn = self._handle()
+        if rest is not None:
+            flags |= lib.PP_EXEC_ALL_RESULTS
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
         sqlb = _sql_bytes(sql)
@@ -283,40 +293,81 @@ class Connection:
             if begin:
                 self._maybe_begin(conn)
             try:
-                res, decoded = self._query(conn, sqlb, n, arr, flags, info, cols,
-                                           _QUERY_COLS)
+                res, rc = self._query(conn, sqlb, n, arr, flags | _CHUNKED, info, cols,
+                                      _QUERY_COLS)
             except e.ProgrammingError as exc:
                 _named.explain_syntax_error(sql, params, exc)
                 raise
-        del keep
+            del keep
+            if rc == PP_MORE:
+                return self._read_chunks(conn, res, info, cols)
         try:
-            return _convert(res, info, cols if decoded else None)
+            first = _convert(res, info, cols)
+            while rest is not None:
+                following = lib.pp_result_take_next(res)
+                if following == ffi.NULL:
+                    break
+                lib.pp_result_free(res)
+                res = following
+                rest.append(read_result(res))
+            return first
         finally:
-            lib.pp_result_free(res)
+            lib.pp_result_free(res)  # and the results still chained after it
+
+    def _read_chunks(self, conn, res, info, cols) -> _Result:
+        """The whole result of a statement that returned PP_MORE, converted chunk by chunk:
+        the server sends the next rows while this converts the previous ones."""
+        out = _newp(_T_RESULT_PP, None)
+        err = _newp(_T_ERROR_PP, None)
+        out[0] = res
+        rc = PP_MORE
+        try:
+            whole = part = _convert(res, info, cols)
+            columns = whole.columns
+            while True:
+                _free_out(out, err)
+                if rc == PP_OK:
+                    break
+                rc = lib.pp_query_next(conn, out, info, cols, _QUERY_COLS, err)
+                if rc == PP_PENDING:
+                    continue
+                if rc != PP_OK and rc != PP_MORE:
+                    failure, err[0] = err[0], ffi.NULL  # raise_error frees it
+                    raise_error(failure)
+                part = _convert(out[0], info, cols)
+                for values, more in zip(columns, part.columns):
+                    values.extend(more)
+                whole.nrows += part.nrows
+        except BaseException as exc:
+            if rc == PP_MORE or rc == PP_PENDING:
+                self._abandon(conn, out, err, cancel=isinstance(exc, KeyboardInterrupt))
+            else:
+                _free_out(out, err)
+            raise
+        whole.command = part.command  # the last chunk's tag counts every row
+        whole.rowcount = part.rowcount
+        return whole
 
     def _query(self, conn, sql: bytes, n: int, arr, flags: int, info, cols, max_cols: int):
         """pp_query (run, describe, decode up to max_cols columns into cols: one C call)
-        with the PP_PENDING / Ctrl-C protocol. Returns (pp_result * to free, whether cols
-        holds its columns)."""
+        with the PP_PENDING / Ctrl-C protocol. Returns (pp_result * to free, PP_OK or
+        PP_MORE: a chunk of a PP_EXEC_CHUNKED statement, more to read)."""
         out = _newp(_T_RESULT_PP, None)
         err = _newp(_T_ERROR_PP, None)
         rc = None
         try:
             rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, max_cols, err)
-            if rc == PP_PENDING:
-                rc = self._wait(conn, rc, out, err)
-                if rc == PP_OK:
-                    lib.pp_result_describe(out[0], info, ffi.NULL)
-                    return out[0], False
+            while rc == PP_PENDING:
+                rc = lib.pp_query_next(conn, out, info, cols, max_cols, err)
         except KeyboardInterrupt:
-            if rc is None or rc == PP_PENDING:
+            if rc is None or rc == PP_PENDING or rc == PP_MORE:
                 self._abandon(conn, out, err)
             else:
                 _free_out(out, err)
             raise
-        if rc != PP_OK:
+        if rc != PP_OK and rc != PP_MORE:
             raise_error(err[0])
-        return out[0], True
+        return out[0], rc
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
         return self._execute(sql, params, flags).rows(self._row_factory)

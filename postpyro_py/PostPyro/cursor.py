@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Seq
 
 from . import _named
 from . import errors as e
-from ._ffi import ffi, lib
-from .connection import _sql_bytes, read_result
 from .rows import check_row_factory
-from .types import dump_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection, Params, _Result
@@ -62,31 +59,9 @@ _UNSET: Any = object()
 def _run_all(conn: "Connection", sql: Any, params: Any) -> List["_Result"]:
     """Run one SQL string and read every result it produced (several for a string of
     several statements), in order."""
-    handle = conn._handle()
-    sqlb = _sql_bytes(sql)
-    flags = lib.PP_EXEC_ALL_RESULTS
-    if sql in conn._prepared:
-        flags |= lib.PP_EXEC_PREPARED
-    arr, n, keep = dump_params(params)
-    with conn._lock:
-        conn._maybe_begin(handle)
-        try:
-            res = conn._exec(handle, sqlb, n, arr, flags)
-        except e.ProgrammingError as exc:
-            _named.explain_syntax_error(sql, params, exc)
-            raise
-    del keep
-    out = []
-    try:
-        while res != ffi.NULL:
-            out.append(read_result(res))
-            nxt = lib.pp_result_take_next(res)
-            lib.pp_result_free(res)
-            res = nxt
-    finally:
-        if res != ffi.NULL:
-            lib.pp_result_free(res)  # and the results still chained after it
-    return out
+    rest: List["_Result"] = []
+    first = conn._execute(sql, params, rest=rest)
+    return [first] + rest
 
 
 def _sql_text(conn: "Connection", sql: Any) -> Optional[str]:

@@ -1,0 +1,260 @@
+/* test_chunked.c — PP_EXEC_CHUNKED: rows handed out in chunks while the server sends, the
+ * last chunk's command tag, errors in the middle, pp_query_close, signals between chunks. */
+#include "harness.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_COLS 8
+
+/* Reads a whole chunked statement, checking that its rows are 1, 2, 3, … in column 0.
+ * Returns the rows read, or -1 when a chunk broke the sequence; *chunks counts the chunks,
+ * *last_rc is the final status and *tag the last chunk's command tag (caller frees). */
+static int64_t read_all(pp_conn *c, const char *sql, int32_t n, const pp_value *params,
+                        uint32_t flags, int *chunks, int *last_rc, char **tag, pp_error **err)
+{
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    int64_t seen = 0;
+    bool in_order = true;
+    *chunks = 0;
+    *tag = NULL;
+    int rc = pp_query(c, sql, n, params, flags | PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS,
+                      err);
+    while (rc == PP_MORE || rc == PP_OK) {
+        (*chunks)++;
+        for (int64_t k = 0; info.ncols > 0 && k < info.nrows; k++)
+            if (cols[0].tag == PP_INT && cols[0].ints[k] != seen + k + 1)
+                in_order = false;
+        seen += info.nrows;
+        if (rc == PP_OK) {
+            *tag = strdup(info.command);
+            pp_result_free(r);
+            break;
+        }
+        CHECK(info.nrows > 0 && strcmp(info.command, "") == 0);
+        pp_result_free(r);
+        r = NULL;
+        rc = pp_query_next(c, &r, &info, cols, MAX_COLS, err);
+    }
+    *last_rc = rc;
+    return in_order ? seen : -1;
+}
+
+static void test_rows_in_chunks(pp_conn *c)
+{
+    pp_error *err = NULL;
+    int chunks, rc;
+    char *tag;
+    const char *sql = "SELECT g, 'row ' || g, g * 0.5::float8, "
+                      "CASE WHEN g % 3 = 0 THEN NULL ELSE ARRAY[g, g + 1] END "
+                      "FROM generate_series(1, 200000) g";
+    /* twice: first as the unnamed statement, then prepared from the cache */
+    for (int run = 0; run < 2; run++) {
+        int64_t n = read_all(c, sql, 0, NULL, 0, &chunks, &rc, &tag, &err);
+        CHECK(rc == PP_OK && n == 200000);
+        CHECK(chunks >= 2); /* 200 000 rows never fit in one chunk */
+        CHECK(tag != NULL && strcmp(tag, "SELECT 200000") == 0);
+        free(tag);
+    }
+    /* every value of a chunk, NULLs and arrays included */
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    rc = pp_query(c, sql, 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_MORE && info.ncols == 4 && info.nrows > 3);
+    CHECK(strcmp(pp_result_column_name(r, 1), "?column?") == 0 && info.types[2] == 701);
+    CHECK(strcmp(cols[1].data + cols[1].offsets[1], "row 2") == 0);
+    CHECK(cols[2].floats[3] == 2.0);
+    CHECK(cols[3].nulls != NULL && cols[3].nulls[2] && !cols[3].nulls[0]);
+    pp_value v;
+    CHECK_OK(pp_result_array_item(r, 1, 3, 1, &v, &err), err);
+    CHECK(v.tag == PP_INT && v.i == 3);
+    pp_result_free(r);
+    CHECK_OK(pp_query_close(c, &err), err);
+    /* text results, with a parameter */
+    pp_value p = {.tag = PP_INT, .i = 5000};
+    int64_t n = read_all(c, "SELECT g FROM generate_series(1, $1::int) g", 1, &p, PP_EXEC_TEXT,
+                         &chunks, &rc, &tag, &err);
+    CHECK(rc == PP_OK && n == 5000 && tag && strcmp(tag, "SELECT 5000") == 0);
+    free(tag);
+}
+
+static void test_small_and_rowless(pp_conn *c)
+{
+    pp_error *err = NULL;
+    int chunks, rc;
+    char *tag;
+    /* one row: a single chunk, as without the flag */
+    CHECK(read_all(c, "SELECT 1", 0, NULL, 0, &chunks, &rc, &tag, &err) == 1);
+    CHECK(rc == PP_OK && chunks == 1 && tag && strcmp(tag, "SELECT 1") == 0);
+    free(tag);
+    /* no rows: the columns are still described */
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    rc = pp_query(c, "SELECT 1 AS a, 'x'::text AS b WHERE false", 0, NULL, PP_EXEC_CHUNKED, &r,
+                  &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_OK && info.nrows == 0 && info.ncols == 2 && info.has_rows);
+    CHECK(strcmp(pp_result_column_name(r, 1), "b") == 0 && cols[1].count == 0);
+    pp_result_free(r);
+    /* statements without rows, and COMMIT's verdict */
+    CHECK(read_all(c, "CREATE TEMP TABLE t_chunk (x int)", 0, NULL, 0, &chunks, &rc, &tag,
+                   &err) == 0);
+    CHECK(rc == PP_OK && tag && strcmp(tag, "CREATE TABLE") == 0);
+    free(tag);
+    pp_result_free(run(c, "BEGIN"));
+    pp_exec(c, "SELECT 1/0", 0, NULL, 0, &r, &err);
+    pp_error_free(err);
+    err = NULL;
+    rc = pp_query(c, "COMMIT", 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_ERROR && strcmp(pp_error_sqlstate(err), "25P02") == 0);
+    pp_error_free(err);
+    err = NULL;
+    /* several commands ignore the flag */
+    CHECK(read_all(c, "SELECT 5; SELECT 1", 0, NULL, 0, &chunks, &rc, &tag, &err) == 1);
+    CHECK(rc == PP_OK && chunks == 1);
+    free(tag);
+    /* nothing pending: pp_query_close is a no-op, pp_query_next an error */
+    CHECK_OK(pp_query_close(c, &err), err);
+    CHECK(pp_query_next(c, &r, &info, cols, MAX_COLS, &err) == PP_ERROR &&
+          pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+}
+
+static void test_error_midway(pp_conn *c)
+{
+    pp_error *err = NULL;
+    int chunks, rc;
+    char *tag;
+    int64_t n = read_all(c, "SELECT g, 1 / (150000 - g) FROM generate_series(1, 200000) g", 0,
+                         NULL, 0, &chunks, &rc, &tag, &err);
+    CHECK(rc == PP_ERROR && strcmp(pp_error_sqlstate(err), "22012") == 0);
+    CHECK(chunks >= 1 && n < 150000 && tag == NULL);
+    pp_error_free(err);
+    err = NULL;
+    pp_result *r = run(c, "SELECT 42");
+    pp_value v;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.i == 42);
+    pp_result_free(r);
+}
+
+static void test_close_midway(pp_conn *c)
+{
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    int rc = pp_query(c, "SELECT g FROM generate_series(1, 300000) g", 0, NULL,
+                      PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_MORE);
+    pp_result_free(r);
+    CHECK_OK(pp_query_close(c, &err), err);
+    r = run(c, "SELECT 7");
+    pp_value v;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    CHECK(v.i == 7);
+    pp_result_free(r);
+    /* cancelled, then closed: the statement stops early */
+    rc = pp_query(c, "SELECT g FROM generate_series(1, 50000000) g", 0, NULL, PP_EXEC_CHUNKED,
+                  &r, &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_MORE);
+    pp_result_free(r);
+    CHECK_OK(pp_cancel(c, &err), err);
+    CHECK_OK(pp_query_close(c, &err), err);
+    CHECK(pp_ping(c) == 1);
+}
+
+struct waiter {
+    pp_conn *c;
+    int rc;
+};
+
+static void *run_other(void *arg)
+{
+    struct waiter *w = arg;
+    pp_result *r = NULL;
+    w->rc = pp_exec(w->c, "SELECT 1", 0, NULL, 0, &r, NULL);
+    pp_result_free(r);
+    return NULL;
+}
+
+/* Another thread's statement waits until the chunked one is read to its end. */
+static void test_other_thread_waits(pp_conn *c)
+{
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    int rc = pp_query(c, "SELECT g FROM generate_series(1, 100000) g", 0, NULL,
+                      PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_MORE);
+    struct waiter w = {c, 99};
+    pthread_t t;
+    pthread_create(&t, NULL, run_other, &w);
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    CHECK(w.rc == 99); /* still waiting */
+    while (rc == PP_MORE) {
+        pp_result_free(r);
+        r = NULL;
+        rc = pp_query_next(c, &r, &info, cols, MAX_COLS, &err);
+    }
+    CHECK(rc == PP_OK);
+    pp_result_free(r);
+    pthread_join(t, NULL);
+    CHECK(w.rc == PP_OK);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* A signal between rows: PP_PENDING, and pp_query_next goes on where it stopped. */
+static void test_signal_between_rows(pp_conn *c)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm; /* no SA_RESTART: poll returns EINTR */
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    int64_t rows = 0;
+    int pending = 0;
+    int rc = pp_query(c, "SELECT g, pg_sleep(CASE WHEN g = 2 THEN 1.5 ELSE 0 END) "
+                         "FROM generate_series(1, 3) g",
+                      0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    for (;;) {
+        if (rc == PP_PENDING) {
+            pending++;
+        } else if (rc == PP_MORE || rc == PP_OK) {
+            rows += info.nrows;
+            pp_result_free(r);
+            r = NULL;
+            if (rc == PP_OK)
+                break;
+        } else {
+            break;
+        }
+        rc = pp_query_next(c, &r, &info, cols, MAX_COLS, &err);
+    }
+    CHECK(rc == PP_OK && pending == 1 && rows == 3);
+    pp_error_free(err);
+}
+
+int main(void)
+{
+    pp_conn *c = test_connect();
+    test_rows_in_chunks(c);
+    test_small_and_rowless(c);
+    test_error_midway(c);
+    test_close_midway(c);
+    test_other_thread_waits(c);
+    test_signal_between_rows(c);
+    pp_conn_free(c);
+    return test_summary();
+}

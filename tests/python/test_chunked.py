@@ -1,0 +1,140 @@
+"""Results read in chunks (PP_EXEC_CHUNKED): Python converts one chunk while the server sends
+the next. The rows must come out whole and in order, and a failure in the middle (the
+server's, a loader's, Ctrl-C) must leave the connection usable."""
+
+import signal
+import threading
+import time
+
+import pytest
+
+import PostPyro as pg
+from PostPyro import types as pgtypes
+
+# More rows than libpostpyro puts in one chunk (50 000), so there are always several.
+N = 120_000
+MANY = ("SELECT g, 'r' || g AS label, g * 0.5::float8 AS half, "
+        "CASE WHEN g %% 7 = 0 THEN NULL ELSE ARRAY[g, -g] END AS pair "
+        "FROM generate_series(1, %d) g" % N)
+
+
+def test_a_result_of_several_chunks_arrives_whole_and_in_order(conn):
+    rows = conn.query(MANY)
+    assert len(rows) == N
+    assert [r[0] for r in rows] == list(range(1, N + 1))
+    assert rows[0] == (1, "r1", 0.5, [1, -1])
+    assert rows[6]["pair"] is None and rows[N - 1]["label"] == "r%d" % N
+    assert rows[99_999] == (100_000, "r100000", 50_000.0, [100_000, -100_000])
+    assert list(rows[0].keys()) == ["g", "label", "half", "pair"]
+
+
+def test_the_row_count_is_the_whole_statement_s(conn):
+    assert conn.execute(MANY) == N
+    conn.execute("CREATE TABLE t (a int)")
+    assert conn.execute("INSERT INTO t SELECT generate_series(1, %d) RETURNING a" % N) == N
+    assert conn.query_one("SELECT count(*) FROM t")[0] == N
+
+
+def test_the_same_statement_again_is_prepared_and_still_whole(conn):
+    first = conn.query(MANY)
+    second = conn.query(MANY)
+    assert first == second
+
+
+def test_an_empty_result_keeps_its_columns(conn):
+    cur = conn.cursor()
+    assert conn.query("SELECT 1 AS a WHERE false") == []
+    cur.execute("SELECT 1 AS a WHERE false")
+    assert [d[0] for d in cur.description] == ["a"]
+
+
+def test_a_server_error_after_the_first_chunks_raises_and_the_connection_is_usable(conn):
+    with pytest.raises(pg.errors.DivisionByZero):
+        conn.query("SELECT g, 1 / (100000 - g) FROM generate_series(1, %d) g" % N)
+    assert conn.query_one("SELECT 1")[0] == 1
+    assert conn.info()["transaction_status"] == "idle"
+
+
+def test_a_server_error_midway_fails_the_transaction(conn):
+    tx = conn.begin()
+    with pytest.raises(pg.errors.DivisionByZero):
+        tx.query("SELECT g, 1 / (100000 - g) FROM generate_series(1, %d) g" % N)
+    with pytest.raises(pg.errors.InFailedSqlTransaction):
+        tx.query("SELECT 1")
+    tx.rollback()
+    assert conn.query_one("SELECT 2")[0] == 2
+
+
+@pytest.fixture
+def mood(conn):
+    """An enum whose loader raises ValueError on 'bad' and KeyboardInterrupt on 'stop'."""
+    conn.execute("CREATE TYPE mood AS ENUM ('ok', 'bad', 'stop')")
+
+    def load(v):
+        if v == "bad":
+            raise ValueError("a bad mood")
+        if v == "stop":
+            raise KeyboardInterrupt
+        return v.upper()
+
+    pgtypes.register_loader("mood", load, conn)
+    yield
+    pgtypes.register_loader("mood", None, conn)
+
+
+def test_a_loader_error_in_a_later_chunk_raises_and_the_statement_still_ran(conn, mood):
+    conn.execute("CREATE TABLE t (id int, m mood, n int DEFAULT 0)")
+    conn.execute("INSERT INTO t SELECT g, CASE WHEN g = %d THEN 'bad' ELSE 'ok' END::mood "
+                 "FROM generate_series(1, %d) g" % (N - 10, N))
+    with pytest.raises(ValueError, match="a bad mood"):
+        conn.query("UPDATE t SET n = n + 1 RETURNING id, m")
+    # like a result read whole: the statement itself succeeded and (autocommit) committed
+    assert conn.query_one("SELECT count(*) FROM t WHERE n = 1")[0] == N
+    assert conn.query_one("SELECT m FROM t WHERE id = 1")[0] == "OK"
+
+
+def test_ctrl_c_while_converting_a_chunk_cancels_the_rest(conn, mood):
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        # 50 million rows would take minutes to read; the cancel stops the server instead
+        conn.query("SELECT CASE WHEN g = 5 THEN 'stop' ELSE 'ok' END::mood, g "
+                   "FROM generate_series(1, 50000000) g")
+    assert time.monotonic() - start < 10
+    assert conn.query_one("SELECT 1")[0] == 1
+    assert conn.info()["transaction_status"] == "idle"
+
+
+def test_ctrl_c_while_waiting_for_the_next_chunk_cancels_the_statement(conn):
+    main = threading.get_ident()
+    timer = threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        # the first 2000 rows come at once (a chunk), then the server sleeps
+        conn.query("SELECT g, pg_sleep(CASE WHEN g = 2000 THEN 20 ELSE 0 END) "
+                   "FROM generate_series(1, 3000) g")
+    timer.join()
+    assert time.monotonic() - start < 5
+    assert conn.query_one("SELECT 1")[0] == 1
+
+
+def test_another_thread_waits_for_the_chunked_statement(sdsn):
+    with pg.Connection(sdsn) as c:
+        results = []
+
+        def other():
+            results.append(c.query_one("SELECT count(*) FROM generate_series(1, 10)")[0])
+
+        rows = []
+        t = threading.Thread(target=other)
+        c.query("SELECT 1")  # warm up
+
+        def big():
+            rows.extend(c.query(MANY))
+
+        b = threading.Thread(target=big)
+        b.start()
+        t.start()
+        b.join()
+        t.join()
+        assert len(rows) == N and results == [10]
