@@ -172,8 +172,18 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
     if (conn == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "connection is NULL"));
     pthread_mutex_lock(&conn->lock);
-    while (conn->pending)
+    while (conn->pending) {
+        if (pthread_equal(conn->pending_owner, pthread_self())) {
+            /* waiting would be forever: only this thread can finish that statement */
+            pthread_mutex_unlock(&conn->lock);
+            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                               "this thread's previous statement is not "
+                                               "finished (PP_PENDING or PP_MORE): read it to "
+                                               "the end with pp_resume or pp_query_next, or "
+                                               "drop it with pp_query_close"));
+        }
         pthread_cond_wait(&conn->idle, &conn->lock);
+    }
     pp_error *e = NULL;
     if (conn->closed || conn->pg == NULL)
         e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed");
@@ -191,6 +201,12 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
         return pp__fail(err, e);
     }
     return PP_OK;
+}
+
+void pp__conn_set_pending(pp_conn *conn)
+{
+    conn->pending = true;
+    conn->pending_owner = pthread_self();
 }
 
 int pp__conn_enter(pp_conn *conn, pp_error **err)

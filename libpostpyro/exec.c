@@ -615,7 +615,7 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
         rc = PP_ERROR;
     }
     if (rc == PP_PENDING || rc == PP_MORE)
-        conn->pending = true; /* others wait in pp__conn_enter until pp_resume ends it */
+        pp__conn_set_pending(conn); /* others wait in pp__conn_enter until it ends */
     pp__conn_leave(conn);
     return rc;
 }
@@ -954,7 +954,7 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
         temp = false; /* the pipe owns it now */
         rc = pipe_start(conn, err);
         if (rc == PP_PENDING)
-            conn->pending = true;
+            pp__conn_set_pending(conn);
     } else {
         free(counts);
     }
@@ -977,7 +977,7 @@ int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *co
     conn->pend.pipe = (pp_pipe){.batch = true, .sqls = sqls, .n = n, .counts = counts};
     int rc = pipe_start(conn, err);
     if (rc == PP_PENDING)
-        conn->pending = true;
+        pp__conn_set_pending(conn);
     pp__conn_leave(conn);
     return rc;
 }

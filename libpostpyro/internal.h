@@ -124,6 +124,7 @@ struct pp_conn {
     unsigned generation;         /* fork generation at connect (conn.c) */
     bool closed;
     bool pending;                /* a pp_exec awaits pp_resume */
+    pthread_t pending_owner;     /* the thread whose call left it pending */
     pp_pending pend;
     uint32_t flags;
     pp_stmt_cache cache;
@@ -147,6 +148,9 @@ int pp__conn_enter(pp_conn *conn, pp_error **err);
 /* The same for COPY calls: the connection must be in copy_state (PP_COPY_*). */
 int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err);
 void pp__conn_leave(pp_conn *conn);
+/* Marks the statement just started as pending (PP_PENDING, PP_MORE) for the calling thread:
+ * other threads' calls wait for it, the same thread's calls fail instead. Lock held. */
+void pp__conn_set_pending(pp_conn *conn);
 /* Grows conn->scratch to at least n bytes. */
 bool pp__scratch_reserve(pp_conn *conn, size_t n);
 

@@ -19,12 +19,13 @@ CDEF = r"""
 #define PP_ERROR -1
 /* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT).
  * The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
- * stop it). Until then other calls that need the server wait for it to finish. */
+ * stop it). Until then other threads' calls that need the server wait for it to finish; the
+ * same thread's fail with PP_ERR_INTERFACE (waiting would never end). */
 #define PP_PENDING 1
 /* pp_exec() / pp_query() / pp_resume() / pp_query_next() with PP_EXEC_CHUNKED: *out holds the
  * next rows of the result and more follow; get them with pp_query_next() (or pp_resume()), or
  * drop them with pp_query_close(). Until the last chunk, other calls that need the server wait
- * as for PP_PENDING. */
+ * or fail as for PP_PENDING. */
 #define PP_MORE 2
 
 /* Value tags. A tag says how a value is represented in pp_value / pp_column; the

@@ -62,8 +62,6 @@ class _gc_paused:
             gc.enable()
 
 
-_NO_PAUSE = _gc_paused(0)
-
 
 class _Result:
     """Everything read from one pp_result (which is freed right after)."""
@@ -88,6 +86,7 @@ def _dump_many_fast(seq_of_params: Any) -> Tuple[Any, int, int, list]:
 
 # ffi.new without parsing the type each time: this path runs once per statement.
 _newp = ffi._backend.newp
+_unpack = ffi._backend.unpack
 _T_RESULT_INFO_P = ffi.typeof("pp_result_info *")
 _T_ERROR_PP = ffi.typeof("pp_error **")
 _T_RESULT_PP = ffi.typeof("pp_result **")
@@ -111,19 +110,26 @@ def read_result(res) -> _Result:
     return _convert(res, info, None)
 
 
-def _convert(res, info, cols) -> _Result:
+def _convert(res, info, cols, describe: bool = True) -> _Result:
     """The _Result for res, described by info; cols holds its decoded columns when pp_query
-    had room for them, else None (they are decoded here)."""
+    had room for them, else None (they are decoded here). Without ``describe`` the command
+    tag and the column types are left out (None): query() has no use for them."""
     r = _Result()
-    r.command = ffi.string(info.command).decode("utf-8", "replace")
     r.rowcount = info.rows_affected
-    r.has_rows = bool(info.has_rows)
-    ncols = info.ncols
-    if not r.has_rows:
+    if describe:
+        r.command = ffi.string(info.command).decode("utf-8", "replace")
+    else:
+        r.command = r.types = r.typmods = None
+    if not info.has_rows:
+        r.has_rows = False
         r.names = ()
-        r.types = r.typmods = r.columns = []
+        r.columns = []
+        if describe:
+            r.types = r.typmods = []
         r.nrows = 0
         return r
+    r.has_rows = True
+    ncols = info.ncols
     r.nrows = nrows = info.nrows
     raw = ffi.buffer(info.names, info.names_len)[:]
     names = _names_cache.get(raw)
@@ -133,20 +139,23 @@ def _convert(res, info, cols) -> _Result:
             _names_cache.clear()
         _names_cache[raw] = names
     r.names = names
-    r.types = ffi.unpack(info.types, ncols)
-    r.typmods = ffi.unpack(info.typmods, ncols)
-    pause = _gc_paused(nrows * ncols) if nrows * ncols >= _PAUSE_GC_CELLS else _NO_PAUSE
-    with pause:
-        if cols is None or ncols > _QUERY_COLS:
-            cols = _newp(_T_COLUMN_ARRAY, ncols)
-            err = _newp(_T_ERROR_PP, None)
-            if lib.pp_result_columns(res, cols, err) != PP_OK:
-                raise_error(err[0])
+    if describe:
+        r.types = _unpack(info.types, ncols)
+        r.typmods = _unpack(info.typmods, ncols)
+    if cols is None or ncols > _QUERY_COLS:
+        cols = _newp(_T_COLUMN_ARRAY, ncols)
+        err = _newp(_T_ERROR_PP, None)
+        if lib.pp_result_columns(res, cols, err) != PP_OK:
+            raise_error(err[0])
+    if nrows * ncols < _PAUSE_GC_CELLS:
         columns = [convert_column(cols[i]) for i in range(ncols)]
-        for i, values in enumerate(columns):
-            if len(values) != nrows:
-                raise e.InterfaceError("column %d has %d values for %d rows"
-                                       % (i, len(values), nrows))
+    else:
+        with _gc_paused(nrows * ncols):
+            columns = [convert_column(cols[i]) for i in range(ncols)]
+    for values in columns:
+        if len(values) != nrows:
+            raise e.InterfaceError("column %d has %d values for %d rows"
+                                   % (columns.index(values), len(values), nrows))
     r.columns = columns
     return r
 
@@ -274,10 +283,12 @@ class Connection:
             lib.pp_result_free(self._exec(conn, b"BEGIN", 0, ffi.NULL, 0))
 
     def _execute(self, sql: str, params: Params = None, flags: int = 0,
-                 begin: bool = True, rest: Optional[list] = None) -> _Result:
+                 begin: bool = True, rest: Optional[list] = None,
+                 describe: bool = True) -> _Result:
         """Run one statement and read its whole result. With ``rest`` (a list), a string of
         several statements yields every result: the first is returned, the others are
-        appended to ``rest`` (otherwise the last one is returned)."""
+        appended to ``rest`` (otherwise the last one is returned). ``describe``: see
+        _convert."""
         conn = self._handle()
         if rest is not None:
             flags |= lib.PP_EXEC_ALL_RESULTS
@@ -290,7 +301,7 @@ class Connection:
         info = _newp(_T_RESULT_INFO_P, None)
         cols = _newp(_T_COLUMN_ARRAY, _QUERY_COLS)
         with self._lock:
-            if begin:
+            if begin and not self._autocommit:
                 self._maybe_begin(conn)
             try:
                 res, rc = self._query(conn, sqlb, n, arr, flags | _CHUNKED, info, cols,
@@ -300,9 +311,9 @@ class Connection:
                 raise
             del keep
             if rc == PP_MORE:
-                return self._read_chunks(conn, res, info, cols)
+                return self._read_chunks(conn, res, info, cols, describe)
         try:
-            first = _convert(res, info, cols)
+            first = _convert(res, info, cols, describe)
             while rest is not None:
                 following = lib.pp_result_take_next(res)
                 if following == ffi.NULL:
@@ -314,7 +325,7 @@ class Connection:
         finally:
             lib.pp_result_free(res)  # and the results still chained after it
 
-    def _read_chunks(self, conn, res, info, cols) -> _Result:
+    def _read_chunks(self, conn, res, info, cols, describe: bool) -> _Result:
         """The whole result of a statement that returned PP_MORE, converted chunk by chunk:
         the server sends the next rows while this converts the previous ones."""
         out = _newp(_T_RESULT_PP, None)
@@ -322,7 +333,7 @@ class Connection:
         out[0] = res
         rc = PP_MORE
         try:
-            whole = part = _convert(res, info, cols)
+            whole = part = _convert(res, info, cols, describe)
             columns = whole.columns
             while True:
                 _free_out(out, err)
@@ -334,7 +345,7 @@ class Connection:
                 if rc != PP_OK and rc != PP_MORE:
                     failure, err[0] = err[0], ffi.NULL  # raise_error frees it
                     raise_error(failure)
-                part = _convert(out[0], info, cols)
+                part = _convert(out[0], info, cols, describe)
                 for values, more in zip(columns, part.columns):
                     values.extend(more)
                 whole.nrows += part.nrows
@@ -370,7 +381,8 @@ class Connection:
         return out[0], rc
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
-        return self._execute(sql, params, flags).rows(self._row_factory)
+        """query() with PP_EXEC_* flags (the tests read the text-format path with it)."""
+        return self._execute(sql, params, flags, describe=False).rows(self._row_factory)
 
     def _commit_sql(self) -> None:
         # libpostpyro turns a COMMIT answered with ROLLBACK (a failed transaction) into
@@ -389,18 +401,18 @@ class Connection:
     def query(self, sql: str, params: Params = None) -> List[Row]:
         """Run a statement and return all its rows (``[]`` for a statement without rows).
         ``params`` ($1, $2, …) may be omitted, a list or a tuple."""
-        return self._execute(sql, params).rows(self._row_factory)
+        return self._execute(sql, params, describe=False).rows(self._row_factory)
 
     def query_one(self, sql: str, params: Params = None) -> Row:
         """Run a statement that must return exactly one row, and return it. Raises
         NoRowError or MultipleRowsError (both DatabaseError) otherwise."""
-        r = self._execute(sql, params)
+        r = self._execute(sql, params, describe=False)
         return _one(r, self._row_factory)
 
     def execute(self, sql: str, params: Params = None) -> int:
         """Run a statement and return the number of rows it affected (also for
         ``INSERT … RETURNING``; 0 for statements that report no count, such as DDL)."""
-        n = self._execute(sql, params).rowcount
+        n = self._execute(sql, params, describe=False).rowcount
         return n if n > 0 else 0
 
     def execute_batch(self, queries: Sequence[str]) -> List[int]:

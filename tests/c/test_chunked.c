@@ -153,6 +153,12 @@ static void test_close_midway(pp_conn *c)
                       PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
     CHECK(rc == PP_MORE);
     pp_result_free(r);
+    /* the same thread cannot run another statement meanwhile (it would wait forever) */
+    r = NULL;
+    CHECK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err) == PP_ERROR &&
+          pp_error_category(err) == PP_ERR_INTERFACE && r == NULL);
+    pp_error_free(err);
+    err = NULL;
     CHECK_OK(pp_query_close(c, &err), err);
     r = run(c, "SELECT 7");
     pp_value v;

@@ -138,3 +138,22 @@ def test_another_thread_waits_for_the_chunked_statement(sdsn):
         b.join()
         t.join()
         assert len(rows) == N and results == [10]
+
+
+def test_a_loader_using_the_same_connection_midway_gets_an_error_not_a_hang(conn):
+    conn.execute("CREATE TYPE tag AS ENUM ('a', 'b')")
+    calls = []
+
+    def load(v):
+        calls.append(v)
+        if len(calls) == 3000:  # in a chunk after the first
+            conn.query("SELECT 1")
+        return v
+
+    pgtypes.register_loader("tag", load, conn)
+    try:
+        with pytest.raises(pg.InterfaceError, match="not finished"):
+            conn.query("SELECT 'a'::tag, g FROM generate_series(1, %d) g" % N)
+    finally:
+        pgtypes.register_loader("tag", None, conn)
+    assert conn.query_one("SELECT 3")[0] == 3
