@@ -99,6 +99,17 @@ def test_numeric_is_exact_with_its_scale(conn, path, text):
     assert result == value
 
 
+@pytest.mark.parametrize("text", ["0", "0.00", "-0.500", "100", "-7", "0.0000001",
+                                  "123456789012345678901234567890.000000001",
+                                  "NaN", "Infinity", "-Infinity"])
+def test_numeric_arrives_as_the_decimal_of_its_text(conn, path, text):
+    # PyPy builds these from their parts (not Decimal(str)): same digits, exponent and sign
+    result = literal(conn, path, "'%s'::numeric" % text)
+    assert type(result) is Decimal
+    assert str(result) == str(Decimal(text)) and (result.is_nan() or
+                                    result.as_tuple() == Decimal(text).as_tuple())
+
+
 def test_numeric_keeps_trailing_zeros(conn, path):
     assert str(roundtrip(conn, path, "numeric", Decimal("1.500"))) == "1.500"
     assert str(literal(conn, path, "12.50::numeric(10,3)")) == "12.500"
