@@ -372,6 +372,11 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         *out = s;
         return PP_OK;
     }
+    if (nparams == 0 && name[0] == '\0' && pp__rowless_command(sql)) {
+        s->direct = true; /* nothing to describe: Parse, Bind, Execute in one round trip */
+        *out = s;
+        return PP_OK;
+    }
     PGresult *described = NULL;
     bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS && name[0] != '\0';
     PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, guard, &described);
@@ -541,7 +546,10 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
     }
     ps->binary = s->binary_results && !(flags & PP_EXEC_TEXT);
     bool cached = !temp && !s->pinned;
-    int rc = send_prepared(conn, s, nparams, params, ps->binary, err);
+    int rc = s->direct ? (PQsendQueryParams(conn->pg, sql, 0, NULL, NULL, NULL, NULL, 0)
+                              ? PP_OK
+                              : pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL)))
+                       : send_prepared(conn, s, nparams, params, ps->binary, err);
     if (temp)
         pp__stmt_free(s);
     if (rc != PP_OK)

@@ -49,6 +49,8 @@ typedef struct pp_stmt {
     int32_t ncols;
     bool binary_results;  /* every result column has a binary decoder */
     bool simple;          /* multi-command SQL: run through the simple-query protocol */
+    bool direct;          /* one-off command without rows or parameters: sent whole, without
+                           * a Parse + Describe round trip first */
     bool pinned;          /* made by pp_prepare: never evicted */
     uint64_t last_used;
 } pp_stmt;
@@ -205,6 +207,10 @@ void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
 /* ---- SQL scanning (sqlscan.c) ---- */
 /* true when sql holds more than one command (a ';' followed by more than blanks/comments). */
 bool pp__several_commands(const char *sql);
+/* true when sql starts with a command that returns no rows (DDL, SET, transaction control,
+ * INSERT/UPDATE/DELETE/MERGE without RETURNING) and names no parameter ($1). Only decides
+ * how fast it is run. */
+bool pp__rowless_command(const char *sql);
 
 /* ---- results (result.c) ---- */
 pp_result *pp__result_new(PGresult *r, bool binary);

@@ -1,11 +1,12 @@
 /* sqlscan.c — does a SQL string hold more than one command? Parsing such a string in the
  * extended protocol fails, and inside a transaction that failure would abort it, so the
  * library decides before sending. Literals, quoted identifiers, dollar quotes and comments
- * are skipped, as PostgreSQL's lexer does. */
+ * are skipped, as PostgreSQL's lexer does. Also: is it a command that returns no rows? */
 #include "internal.h"
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 /* Skips a quoted run starting at s (at the opening quote q); backslash escapes when `esc`. */
 static const char *skip_quoted(const char *s, char q, bool esc)
@@ -98,4 +99,59 @@ bool pp__several_commands(const char *sql)
         }
     }
     return false;
+}
+
+/* Commands that never return rows (INSERT, UPDATE, DELETE and MERGE only without RETURNING). */
+static const char *const rowless[] = {
+    "ALTER", "ANALYZE", "BEGIN", "CHECKPOINT", "CLUSTER", "COMMENT", "COMMIT", "CREATE",
+    "DEALLOCATE", "DISCARD", "DO", "DROP", "END", "GRANT", "LISTEN", "LOCK", "NOTIFY",
+    "REFRESH", "REINDEX", "RELEASE", "RESET", "REVOKE", "ROLLBACK", "SAVEPOINT", "SET",
+    "START", "TRUNCATE", "UNLISTEN", "VACUUM"};
+static const char *const writes[] = {"INSERT", "UPDATE", "DELETE", "MERGE"};
+
+static bool word_is(const char *w, size_t n, const char *const *list, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (strlen(list[k]) == n && strncasecmp(w, list[k], n) == 0)
+            return true;
+    return false;
+}
+
+/* A parameter ($1) anywhere, even in a literal: a false alarm only costs speed. */
+static bool mentions_parameter(const char *s)
+{
+    for (; (s = strchr(s, '$')) != NULL; s++)
+        if (isdigit((unsigned char)s[1]))
+            return true;
+    return false;
+}
+
+/* The word "returning" anywhere, even in a literal: a false alarm only costs speed. */
+static bool mentions_returning(const char *s)
+{
+    for (; *s; s++)
+        if ((*s == 'r' || *s == 'R') && strncasecmp(s, "returning", 9) == 0)
+            return true;
+    return false;
+}
+
+bool pp__rowless_command(const char *sql)
+{
+    const char *s = sql;
+    for (;;) { /* to the first word */
+        if ((s[0] == '-' && s[1] == '-') || (s[0] == '/' && s[1] == '*'))
+            s = skip_comment(s);
+        else if (isspace((unsigned char)*s))
+            s++;
+        else
+            break;
+    }
+    size_t n = 0;
+    while (isalpha((unsigned char)s[n]))
+        n++;
+    if (n == 0 || s[n] == '_' || isdigit((unsigned char)s[n]) || mentions_parameter(s))
+        return false; /* with $1 the statement must be described, to say it needs a value */
+    if (word_is(s, n, rowless, sizeof rowless / sizeof *rowless))
+        return true;
+    return word_is(s, n, writes, sizeof writes / sizeof *writes) && !mentions_returning(s + n);
 }

@@ -154,6 +154,24 @@ int main(void)
             fprintf(stderr, "  scan %s: got %d\n", scans[k].sql, got);
         CHECK(got == scans[k].several);
     }
+    /* commands that return no rows, sent without a Parse + Describe round trip first */
+    static const struct { const char *sql; bool rowless; } kinds[] = {
+        {"INSERT INTO t VALUES (1)", true}, {"  -- c\n/* x */ insert into t values (1)", true},
+        {"INSERT INTO t VALUES (1) RETURNING a", false},
+        {"UPDATE t SET a = 'returning'", false}, /* a false alarm: only slower */
+        {"DELETE FROM t", true}, {"CREATE TABLE t (a int)", true}, {"SET x = 1", true},
+        {"BEGIN", true}, {"commit", true}, {"SELECT 1", false}, {"WITH a AS (SELECT 1) "
+        "INSERT INTO t SELECT * FROM a", false}, {"SHOW work_mem", false},
+        {"VALUES (1)", false}, {"CALL p()", false}, {"INSERTX", false}, {"SET_x", false},
+        {"(SELECT 1)", false}, {"", false}, {"-- only a comment", false},
+        {"INSERT INTO t VALUES ($1)", false}, {"UPDATE t SET a = 'x$'", true},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        bool got = pp__rowless_command(kinds[k].sql);
+        if (got != kinds[k].rowless)
+            fprintf(stderr, "  kind %s: got %d\n", kinds[k].sql, got);
+        CHECK(got == kinds[k].rowless);
+    }
     for (int iter = 0; iter < 20000; iter++) { /* random SQL-ish text never crashes */
         static const char sqlchars[] = "$;'\"-*/Ee a1\\\n";
         char text[32];
@@ -162,6 +180,7 @@ int main(void)
             text[k] = sqlchars[next_rand() % (sizeof sqlchars - 1)];
         text[len] = '\0';
         (void)pp__several_commands(text);
+        (void)pp__rowless_command(text);
     }
 
     unsigned char ok_array[64];

@@ -178,6 +178,28 @@ def test_execute_returns_the_row_count_for_insert_returning(users):
                          ["John Doe", "john@example.com"]) == 1
 
 
+def test_one_off_commands_without_rows_keep_every_outcome(conn):
+    # Each text runs once: sent whole, without a Parse + Describe round trip first.
+    conn.execute("CREATE TABLE t (a int PRIMARY KEY, b text)")
+    assert [conn.execute("INSERT INTO t VALUES (%d, 'v%d')" % (k, k)) for k in range(3)] \
+        == [1, 1, 1]
+    assert conn.execute("UPDATE t SET b = 'returning'") == 3  # the word, not the clause
+    assert conn.execute("DELETE FROM t WHERE a = 2") == 1
+    with pytest.raises(pg.errors.UniqueViolation):
+        conn.execute("INSERT INTO t VALUES (0, 'again')")
+    with pytest.raises(pg.errors.UndefinedTable):
+        conn.execute("INSERT INTO missing VALUES (1)")
+    with pytest.raises(pg.ProgrammingError, match="takes 1 parameter but 0 were given"):
+        conn.execute("INSERT INTO t VALUES ($1, 'x')")
+    tx = conn.begin()
+    with pytest.raises(pg.errors.DivisionByZero):
+        tx.execute("UPDATE t SET a = a / 0")
+    with pytest.raises(pg.errors.InFailedSqlTransaction):
+        tx.execute("DELETE FROM t")
+    tx.rollback()
+    assert conn.query("SELECT a, b FROM t ORDER BY a") == [(0, "returning"), (1, "returning")]
+
+
 def test_execute_returns_zero_for_ddl(conn):
     assert conn.execute("CREATE TABLE products (id SERIAL PRIMARY KEY, name TEXT)") == 0
 
