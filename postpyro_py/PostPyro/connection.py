@@ -62,7 +62,6 @@ class _gc_paused:
             gc.enable()
 
 
-
 class _Result:
     """Everything read from one pp_result (which is freed right after)."""
 
@@ -332,7 +331,9 @@ class Connection:
         err = _newp(_T_ERROR_PP, None)
         out[0] = res
         rc = PP_MORE
+        pause = _gc_paused(_PAUSE_GC_CELLS)  # for every chunk: they all stay alive
         try:
+            pause.__enter__()
             whole = part = _convert(res, info, cols, describe)
             columns = whole.columns
             while True:
@@ -355,6 +356,8 @@ class Connection:
             else:
                 _free_out(out, err)
             raise
+        finally:
+            pause.__exit__()
         whole.command = part.command  # the last chunk's tag counts every row
         whole.rowcount = part.rowcount
         return whole
