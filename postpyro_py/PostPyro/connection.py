@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 from . import _named
 from . import errors as e
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib, take_string
+from .chunks import ChunkReader
 from ._raise import raise_error
 from .row import Row, make_rows
 from .types import convert_column, dump_params
@@ -222,6 +223,7 @@ class Connection:
         self._tx_stack: List[Any] = []  # open Transaction objects, outermost first
         self._notices: List[str] = []
         self._generation = _fork_generation
+        self._reader: Optional[ChunkReader] = None  # the chunks being converted, if any
         flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
         err = ffi.new("pp_error **")
         conn = lib.pp_connect(dsn.encode("utf-8"), flags, err)
@@ -238,6 +240,9 @@ class Connection:
         if self._generation != _fork_generation:
             raise e.InterfaceError("this connection was opened by the parent process before "
                                    "fork(); open a new connection in the child")
+        reader = self._reader
+        if reader is not None and reader.thread == threading.get_ident():
+            reader.drain()  # e.g. a loader's query while its statement still sends rows
         return self._conn
 
     def _wait(self, conn, rc, out, err) -> int:
@@ -327,36 +332,30 @@ class Connection:
     def _read_chunks(self, conn, res, info, cols, describe: bool) -> _Result:
         """The whole result of a statement that returned PP_MORE, converted chunk by chunk:
         the server sends the next rows while this converts the previous ones."""
-        out = _newp(_T_RESULT_PP, None)
-        err = _newp(_T_ERROR_PP, None)
-        out[0] = res
-        rc = PP_MORE
+        reader = self._reader = ChunkReader(conn, _QUERY_COLS)
         pause = _gc_paused(_PAUSE_GC_CELLS)  # for every chunk: they all stay alive
         try:
             pause.__enter__()
-            whole = part = _convert(res, info, cols, describe)
+            try:
+                whole = part = _convert(res, info, cols, describe)
+            finally:
+                lib.pp_result_free(res)
             columns = whole.columns
-            while True:
-                _free_out(out, err)
-                if rc == PP_OK:
-                    break
-                rc = lib.pp_query_next(conn, out, info, cols, _QUERY_COLS, err)
-                if rc == PP_PENDING:
-                    continue
-                if rc != PP_OK and rc != PP_MORE:
-                    failure, err[0] = err[0], ffi.NULL  # raise_error frees it
-                    raise_error(failure)
-                part = _convert(out[0], info, cols, describe)
+            rc = PP_MORE
+            while rc == PP_MORE:
+                res, rc, info, cols = reader.next()
+                try:
+                    part = _convert(res, info, cols, describe)
+                finally:
+                    lib.pp_result_free(res)
                 for values, more in zip(columns, part.columns):
                     values.extend(more)
                 whole.nrows += part.nrows
         except BaseException as exc:
-            if rc == PP_MORE or rc == PP_PENDING:
-                self._abandon(conn, out, err, cancel=isinstance(exc, KeyboardInterrupt))
-            else:
-                _free_out(out, err)
+            reader.close(cancel=isinstance(exc, KeyboardInterrupt))
             raise
         finally:
+            self._reader = None
             pause.__exit__()
         whole.command = part.command  # the last chunk's tag counts every row
         whole.rowcount = part.rowcount

@@ -140,20 +140,33 @@ def test_another_thread_waits_for_the_chunked_statement(sdsn):
         assert len(rows) == N and results == [10]
 
 
-def test_a_loader_using_the_same_connection_midway_gets_an_error_not_a_hang(conn):
+@pytest.fixture
+def tag_calls(conn):
+    """An enum `tag` whose loader runs a query on the same connection at its 3000th value
+    (in a chunk after the first: the statement is still sending rows)."""
     conn.execute("CREATE TYPE tag AS ENUM ('a', 'b')")
     calls = []
 
     def load(v):
         calls.append(v)
-        if len(calls) == 3000:  # in a chunk after the first
-            conn.query("SELECT 1")
+        if len(calls) == 3000:
+            calls.append(conn.query_one("SELECT 'inner'")[0])
         return v
 
     pgtypes.register_loader("tag", load, conn)
-    try:
-        with pytest.raises(pg.InterfaceError, match="not finished"):
-            conn.query("SELECT 'a'::tag, g FROM generate_series(1, %d) g" % N)
-    finally:
-        pgtypes.register_loader("tag", None, conn)
+    yield calls
+    pgtypes.register_loader("tag", None, conn)
+
+
+def test_a_loader_may_use_the_connection_whose_rows_it_converts(conn, tag_calls):
+    rows = conn.query("SELECT 'a'::tag, g FROM generate_series(1, %d) g" % N)
+    assert len(rows) == N and [r[1] for r in rows] == list(range(1, N + 1))
+    assert "inner" in tag_calls  # the rest was read ahead, then the inner query ran
     assert conn.query_one("SELECT 3")[0] == 3
+
+
+def test_an_error_read_ahead_for_a_loader_is_raised_after_the_rows_before_it(conn, tag_calls):
+    with pytest.raises(pg.errors.DivisionByZero):
+        conn.query("SELECT 'a'::tag, 1 / (100000 - g) FROM generate_series(1, %d) g" % N)
+    assert "inner" in tag_calls
+    assert conn.query_one("SELECT 4")[0] == 4
