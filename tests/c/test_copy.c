@@ -427,7 +427,7 @@ static void test_copy_columns_errors(pp_conn *c)
     expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
                  "row 0, column 2: a UUID has 16 bytes, not 3");
     /* none of the refused calls sent anything: the good rows alone arrive; NULLs too */
-    uint8_t nulls[4] = {0, 1, 0, 1};
+    uint8_t nulls[5] = {0, 1, 0, 1, 0};
     memcpy(bad, good, sizeof bad);
     bad[1].nulls = nulls;
     bad[1].data = nul; /* the NUL lies in row 1, which is NULL */
