@@ -4,9 +4,31 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define COPY_CHUNK (64 * 1024) /* bytes gathered before one PQputCopyData: small enough
                                 * that the server parses one while we encode the next */
+
+#define COPY_SNDBUF (4 * 1024 * 1024) /* socket send buffer asked for during COPY FROM */
+
+/* COPY FROM over a Unix socket: gives the socket a send buffer of a few MiB (the kernel
+ * caps it at net.core.wmem_max), so that the server keeps parsing queued rows while the
+ * caller prepares the next ones; the default (about 208 KiB) lasts the server about a
+ * millisecond. A limit, not an allocation: kept for the rest of the connection. TCP is left
+ * alone, where setting SO_SNDBUF would turn off the kernel's own sizing for good. */
+static void copy_grow_send_buffer(pp_conn *conn)
+{
+    int fd = PQsocket(conn->pg);
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    int have = 0, want = COPY_SNDBUF;
+    socklen_t have_len = sizeof have;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&addr, &len) != 0 ||
+        addr.ss_family != AF_UNIX ||
+        getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &have_len) != 0 || have >= want)
+        return;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want); /* best effort */
+}
 
 static bool copy_reserve(pp_conn *conn, size_t more)
 {
@@ -64,6 +86,8 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
         if (st == want) {
             conn->copy_state = state;
             conn->copy_len = 0;
+            if (state == PP_COPY_IN)
+                copy_grow_send_buffer(conn);
         } else {
             pp_error *e = r != NULL && st == PGRES_FATAL_ERROR
                               ? pp__error_from_result(r)

@@ -269,7 +269,10 @@ int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 /* Starts `sql`, a COPY … FROM STDIN. Until pp_copy_end the connection serves only
  * pp_copy_put, pp_copy_put_rows, pp_copy_put_columns, pp_copy_use_binary and pp_copy_end
  * (other calls fail with PP_ERR_INTERFACE).
- * Fails (PP_ERR_PROGRAMMING) when sql is not a COPY FROM STDIN; the connection stays usable. */
+ * Fails (PP_ERR_PROGRAMMING) when sql is not a COPY FROM STDIN; the connection stays usable.
+ * Over a Unix socket it also asks for a socket send buffer of 4 MiB (the kernel caps it at
+ * net.core.wmem_max; kept for the connection), so that the server keeps parsing queued rows
+ * while the caller prepares more. */
 int pp_copy_in_start(pp_conn *conn, const char *sql, pp_error **err);
 
 /* Sends len bytes of COPY data, in the format the COPY statement named. The bytes are
