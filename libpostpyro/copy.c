@@ -4,9 +4,31 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define COPY_CHUNK (64 * 1024) /* bytes gathered before one PQputCopyData: small enough
                                 * that the server parses one while we encode the next */
+
+#define COPY_SNDBUF (4 * 1024 * 1024) /* socket send buffer asked for during COPY FROM */
+
+/* COPY FROM over a Unix socket: gives the socket a send buffer of a few MiB (the kernel
+ * caps it at net.core.wmem_max), so that the server keeps parsing queued rows while the
+ * caller prepares the next ones; the default (about 208 KiB) lasts the server about a
+ * millisecond. A limit, not an allocation: kept for the rest of the connection. TCP is left
+ * alone, where setting SO_SNDBUF would turn off the kernel's own sizing for good. */
+static void copy_grow_send_buffer(pp_conn *conn)
+{
+    int fd = PQsocket(conn->pg);
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    int have = 0, want = COPY_SNDBUF;
+    socklen_t have_len = sizeof have;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&addr, &len) != 0 ||
+        addr.ss_family != AF_UNIX ||
+        getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &have_len) != 0 || have >= want)
+        return;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want); /* best effort */
+}
 
 static bool copy_reserve(pp_conn *conn, size_t more)
 {
@@ -64,6 +86,8 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
         if (st == want) {
             conn->copy_state = state;
             conn->copy_len = 0;
+            if (state == PP_COPY_IN)
+                copy_grow_send_buffer(conn);
         } else {
             pp_error *e = r != NULL && st == PGRES_FATAL_ERROR
                               ? pp__error_from_result(r)
@@ -193,35 +217,69 @@ static void put_be32(char *p, uint32_t v)
     p[3] = (char)v;
 }
 
-/* Appends one row in binary COPY format. */
-static int put_binary_row(pp_conn *conn, int64_t row, const pp_value *vals, pp_error **err)
+/* e, reworded to name row and column (0-based row, 1-based column) instead of the
+ * parameter the encoder named: "row 3, column 2: cannot send …". */
+static pp_error *name_row_column(pp_error *e, int64_t row, int32_t col)
+{
+    const char *why = strchr(e->message, ':');
+    pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld, column %d%s",
+                                    (long long)row, col + 1, why ? why : "");
+    pp_error_free(e);
+    return named;
+}
+
+/* Appends one value in binary COPY format: its length, then its bytes. */
+static int put_binary_value(pp_conn *conn, int64_t row, int32_t col, const pp_value *v,
+                            pp_error **err)
+{
+    if (!copy_reserve(conn, 4 + pp__binary_size(v)))
+        return pp__fail(err, pp__error_oom());
+    char *lenp = conn->copy_buf + conn->copy_len;
+    if (v->tag == PP_NULL) {
+        put_be32(lenp, 0xffffffffu);
+        conn->copy_len += 4;
+        return PP_OK;
+    }
+    pp_error *e = NULL;
+    int64_t n = pp__encode_binary(v, conn->copy_oids[col], col, lenp + 4, &e);
+    if (n < 0)
+        return pp__fail(err, name_row_column(e, row, col));
+    put_be32(lenp, (uint32_t)n);
+    conn->copy_len += 4 + (size_t)n;
+    return PP_OK;
+}
+
+/* Starts a row in binary COPY format: its field count. */
+static int put_binary_row_start(pp_conn *conn, pp_error **err)
 {
     if (!copy_reserve(conn, 2))
         return pp__fail(err, pp__error_oom());
     conn->copy_buf[conn->copy_len++] = (char)(conn->copy_ncols >> 8);
     conn->copy_buf[conn->copy_len++] = (char)conn->copy_ncols;
-    for (int32_t col = 0; col < conn->copy_ncols; col++) {
-        const pp_value *v = &vals[col];
-        if (!copy_reserve(conn, 4 + pp__binary_size(v)))
-            return pp__fail(err, pp__error_oom());
-        char *lenp = conn->copy_buf + conn->copy_len;
-        if (v->tag == PP_NULL) {
-            put_be32(lenp, 0xffffffffu);
-            conn->copy_len += 4;
-            continue;
-        }
-        pp_error *e = NULL;
-        int64_t n = pp__encode_binary(v, conn->copy_oids[col], col, lenp + 4, &e);
-        if (n < 0) {
-            const char *why = strchr(e->message, ':');
-            pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld, column %d%s",
-                                            (long long)row, col + 1, why ? why : "");
-            pp_error_free(e);
-            return pp__fail(err, named);
-        }
-        put_be32(lenp, (uint32_t)n);
-        conn->copy_len += 4 + (size_t)n;
-    }
+    return PP_OK;
+}
+
+static bool is_texty(int32_t tag)
+{
+    return tag == PP_TEXT || tag == PP_NUMERIC || tag == PP_JSON || tag == PP_ARRAY;
+}
+
+/* Appends one value in COPY text form, then a tab (or a newline after the last column). */
+static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
+                          const pp_value *v, pp_error **err)
+{
+    if (v->tag < PP_NULL || v->tag > PP_ARRAY || v->len < 0 ||
+        (v->len > 0 && v->ptr == NULL) || (v->tag == PP_UUID && v->len != 16))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "row %lld, column %d: bad value", (long long)row,
+                                           col + 1));
+    if (is_texty(v->tag) && v->len > 0 && memchr(v->ptr, '\0', (size_t)v->len) != NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
+                                           "row %lld, column %d: text contains a NUL byte",
+                                           (long long)row, col + 1));
+    if (!put_copy_value(conn, v)) /* reserves room for the separator too */
+        return pp__fail(err, pp__error_oom());
+    conn->copy_buf[conn->copy_len++] = last ? '\n' : '\t';
     return PP_OK;
 }
 
@@ -234,45 +292,221 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
-    if (conn->copy_oids != NULL && ncols != conn->copy_ncols)
+    bool binary = conn->copy_oids != NULL;
+    if (binary && ncols != conn->copy_ncols)
         rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                          "rows of %d values for a binary COPY of %d columns",
                                          ncols, conn->copy_ncols));
-    for (int64_t row = 0; rc == PP_OK && row < nrows && conn->copy_oids != NULL; row++) {
+    for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
         size_t mark = conn->copy_len;
-        rc = put_binary_row(conn, row, values + row * ncols, err);
+        const pp_value *vals = values + row * ncols;
+        if (binary)
+            rc = put_binary_row_start(conn, err);
+        for (int32_t col = 0; rc == PP_OK && col < ncols; col++)
+            rc = binary ? put_binary_value(conn, row, col, &vals[col], err)
+                        : put_text_value(conn, row, col, col + 1 == ncols, &vals[col], err);
         if (rc != PP_OK)
             conn->copy_len = mark; /* drop the half-written row */
         else if (conn->copy_len >= COPY_CHUNK)
             rc = flush_copy(conn, err);
     }
-    for (int64_t row = 0; rc == PP_OK && row < nrows && conn->copy_oids == NULL; row++) {
-        for (int32_t col = 0; col < ncols; col++) {
-            const pp_value *v = &values[row * ncols + col];
-            bool texty = v->tag == PP_TEXT || v->tag == PP_NUMERIC || v->tag == PP_JSON ||
-                         v->tag == PP_ARRAY;
-            if (v->tag < PP_NULL || v->tag > PP_ARRAY || v->len < 0 ||
-                (v->len > 0 && v->ptr == NULL) || (v->tag == PP_UUID && v->len != 16)) {
-                rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
-                                                 "row %lld, column %d: bad value",
-                                                 (long long)row, col + 1));
-                break;
-            }
-            if (texty && memchr(v->ptr, '\0', (size_t)v->len) != NULL) {
-                rc = pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
-                                                 "row %lld, column %d: text contains a NUL byte",
-                                                 (long long)row, col + 1));
-                break;
-            }
-            if (!put_copy_value(conn, v)) { /* reserves room for the separator too */
-                rc = pp__fail(err, pp__error_oom());
-                break;
-            }
-            conn->copy_buf[conn->copy_len++] = col + 1 < ncols ? '\t' : '\n';
+    pp__conn_leave(conn);
+    return rc;
+}
+
+/* ---- column-major input (pp_copy_put_columns) ---- */
+
+static const char *c_tag_name(int32_t tag)
+{
+    static const char *const names[] = {
+        "PP_NULL", "PP_BOOL", "PP_INT", "PP_FLOAT", "PP_TEXT", "PP_BYTES", "PP_NUMERIC",
+        "PP_DATE", "PP_TIME", "PP_TIMETZ", "PP_TIMESTAMP", "PP_TIMESTAMPTZ", "PP_INTERVAL",
+        "PP_UUID", "PP_JSON", "PP_ARRAY",
+    };
+    return tag >= 0 && tag < (int32_t)(sizeof names / sizeof names[0]) ? names[tag] : "?";
+}
+
+/* Tags whose values lie in data (with offsets, or NUL-terminated for text-like tags). */
+static bool is_data_tag(int32_t tag)
+{
+    return is_texty(tag) || tag == PP_BYTES || tag == PP_UUID;
+}
+
+static bool column_null(const pp_column *c, int64_t row)
+{
+    return c->tag == PP_NULL || (c->nulls != NULL && c->nulls[row] != 0);
+}
+
+static int column_error(pp_error **err, int32_t col, const char *fmt, const char *a,
+                        const char *b)
+{
+    char what[160];
+    snprintf(what, sizeof what, fmt, a, b);
+    return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: column %d: "
+                                       "%s", col + 1, what));
+}
+
+/* Checks one input column before anything is sent: its count, the arrays its tag needs,
+ * offsets in order and inside data, UUIDs of 16 bytes, text without NUL bytes. */
+static int check_input_column(const pp_column *c, int32_t col, int64_t nrows, pp_error **err)
+{
+    int32_t tag = c->tag;
+    if (tag < PP_NULL || tag > PP_ARRAY)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
+                                           "column %d: unknown tag %d", col + 1, (int)tag));
+    if (c->count != nrows)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
+                                           "column %d: count is %lld but nrows is %lld",
+                                           col + 1, (long long)c->count, (long long)nrows));
+    if (nrows == 0 || tag == PP_NULL)
+        return PP_OK;
+    const char *missing = NULL;
+    if (tag == PP_FLOAT)
+        missing = c->floats == NULL ? "floats" : NULL;
+    else if (!is_data_tag(tag))
+        missing = c->ints == NULL ? "ints"
+                  : (tag == PP_TIMETZ || tag == PP_INTERVAL) && c->ints2 == NULL ? "ints2"
+                  : tag == PP_INTERVAL && c->ints3 == NULL ? "ints3" : NULL;
+    else if (c->offsets == NULL && !is_texty(tag))
+        missing = "offsets";
+    if (missing != NULL)
+        return column_error(err, col, "%s is NULL, which a %s column needs", missing,
+                            c_tag_name(tag));
+    if (!is_data_tag(tag))
+        return PP_OK;
+    if (c->data_len < 0 || (c->data == NULL && c->data_len > 0))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
+                                           "column %d: data is NULL or data_len (%lld) is "
+                                           "negative", col + 1, (long long)c->data_len));
+    if (c->offsets == NULL) { /* text-like values, each followed by a NUL byte */
+        int64_t nuls = 0;
+        if (c->data_len > 0)
+            for (const char *p = c->data, *end = c->data + c->data_len;
+                 p < end && (p = memchr(p, '\0', (size_t)(end - p))) != NULL; p++)
+                nuls++;
+        if (nuls != nrows || c->data[c->data_len - 1] != '\0') /* nrows > 0: data_len > 0 */
+            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
+                                               "column %d: offsets is NULL, so data must hold "
+                                               "nrows (%lld) values each followed by a NUL "
+                                               "byte; it holds %lld NUL bytes%s", col + 1,
+                                               (long long)nrows, (long long)nuls,
+                                               nuls == nrows ? " and then more bytes" : ""));
+        return PP_OK;
+    }
+    for (int64_t row = 0; row < nrows; row++) {
+        int64_t a = c->offsets[row], b = c->offsets[row + 1];
+        if (a < 0 || b < a || b > c->data_len)
+            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
+                                               "row %lld, column %d: offsets %lld..%lld are "
+                                               "out of order or outside data (data_len %lld)",
+                                               (long long)row, col + 1, (long long)a,
+                                               (long long)b, (long long)c->data_len));
+        if (column_null(c, row))
+            continue;
+        if (tag == PP_UUID && b - a != 16)
+            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
+                                               "row %lld, column %d: a UUID has 16 bytes, "
+                                               "not %lld", (long long)row, col + 1,
+                                               (long long)(b - a)));
+        if (is_texty(tag) && b > a && memchr(c->data + a, '\0', (size_t)(b - a)) != NULL)
+            return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
+                                               "row %lld, column %d: text contains a NUL byte",
+                                               (long long)row, col + 1));
+    }
+    return PP_OK;
+}
+
+/* Value `row` of a checked input column as a pp_value. For NUL-terminated values (no
+ * offsets) *at is where value `row` starts in data, and is moved past it. */
+static void column_value(const pp_column *c, int64_t row, int64_t *at, pp_value *v)
+{
+    *v = (pp_value){.tag = c->tag, .oid = c->oid};
+    switch (c->tag) {
+    case PP_NULL: return;
+    case PP_FLOAT: v->f = c->floats[row]; break;
+    case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY: case PP_BYTES: case PP_UUID:
+        if (c->data == NULL) {
+            v->ptr = "";
+        } else if (c->offsets != NULL) {
+            v->ptr = c->data + c->offsets[row];
+            v->len = c->offsets[row + 1] - c->offsets[row];
+        } else {
+            v->ptr = c->data + *at;
+            v->len = (int64_t)strlen(v->ptr);
+            *at += v->len + 1;
         }
-        if (rc == PP_OK && conn->copy_len >= COPY_CHUNK)
+        break;
+    case PP_TIMETZ: v->i = c->ints[row]; v->i2 = c->ints2[row]; break;
+    case PP_INTERVAL:
+        v->i = c->ints[row];
+        v->i2 = c->ints2[row];
+        v->i3 = c->ints3[row];
+        break;
+    default: v->i = c->ints[row]; break;
+    }
+    if (c->nulls != NULL && c->nulls[row] != 0)
+        v->tag = PP_NULL;
+}
+
+/* Binary COPY: whether column col's values can be sent as its type, judged on its first
+ * non-NULL value, so that a column of the wrong tag fails before anything is sent. */
+static int check_binary_column(pp_conn *conn, const pp_column *c, int32_t col, int64_t nrows,
+                               pp_error **err)
+{
+    int64_t at = 0;
+    pp_value v;
+    for (int64_t row = 0; row < nrows && c->tag != PP_NULL; row++) {
+        column_value(c, row, &at, &v);
+        if (v.tag == PP_NULL)
+            continue;
+        pp_error *e = NULL;
+        if (pp__encode_binary(&v, conn->copy_oids[col], col, NULL, &e) < 0)
+            return pp__fail(err, name_row_column(e, row, col));
+        break;
+    }
+    return PP_OK;
+}
+
+int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_column *cols,
+                        pp_error **err)
+{
+    if (ncols <= 0 || nrows < 0 || cols == NULL)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: bad "
+                                           "arguments (ncols %d, nrows %lld, cols %s)",
+                                           (int)ncols, (long long)nrows,
+                                           cols == NULL ? "NULL" : "given"));
+    for (int32_t col = 0; col < ncols; col++)
+        if (check_input_column(&cols[col], col, nrows, err) != PP_OK)
+            return PP_ERROR;
+    if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
+        return PP_ERROR;
+    int rc = PP_OK;
+    bool binary = conn->copy_oids != NULL;
+    int64_t *at = calloc((size_t)ncols, sizeof *at); /* read positions (NUL-terminated data) */
+    if (at == NULL)
+        rc = pp__fail(err, pp__error_oom());
+    else if (binary && ncols != conn->copy_ncols)
+        rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: %d "
+                                         "columns for a binary COPY of %d columns", (int)ncols,
+                                         conn->copy_ncols));
+    for (int32_t col = 0; rc == PP_OK && binary && col < ncols; col++)
+        rc = check_binary_column(conn, &cols[col], col, nrows, err);
+    for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
+        size_t mark = conn->copy_len;
+        if (binary)
+            rc = put_binary_row_start(conn, err);
+        for (int32_t col = 0; rc == PP_OK && col < ncols; col++) {
+            pp_value v;
+            column_value(&cols[col], row, &at[col], &v);
+            rc = binary ? put_binary_value(conn, row, col, &v, err)
+                        : put_text_value(conn, row, col, col + 1 == ncols, &v, err);
+        }
+        if (rc != PP_OK)
+            conn->copy_len = mark; /* drop the half-written row */
+        else if (conn->copy_len >= COPY_CHUNK)
             rc = flush_copy(conn, err);
     }
+    free(at);
     pp__conn_leave(conn);
     return rc;
 }

@@ -591,6 +591,10 @@ int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *ou
     size_t bytes;
     if (plan(v, oid, idx, &how, &bytes, err) != PP_OK)
         return -1;
+    bool numeric = oid == OID_NUMERIC &&
+                   (v->tag == PP_NUMERIC || v->tag == PP_INT || v->tag == PP_FLOAT);
+    if (out == NULL && (how != H_SCRATCH_TEXT || numeric))
+        return 0; /* only checking: the value's tag can be sent as oid */
     switch (how) {
     case H_NULL: return 0;
     case H_CALLER_BINARY:
@@ -601,7 +605,7 @@ int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *ou
         write_binary(out, v, oid);
         return (int64_t)bytes;
     case H_SCRATCH_TEXT:
-        if (oid == OID_NUMERIC && (v->tag == PP_NUMERIC || v->tag == PP_INT || v->tag == PP_FLOAT)) {
+        if (numeric) {
             char text[48];
             const char *t = v->ptr;
             int64_t len = v->len;

@@ -177,7 +177,9 @@ int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
 size_t pp__write_text(char *out, const pp_value *v, size_t cap);
 size_t pp__text_size(const pp_value *v);
 /* Binary COPY: the binary form of v for type oid into out (pp__binary_size(v) bytes);
- * returns its length, or -1 with *err when v cannot be sent in binary (idx names it). */
+ * returns its length, or -1 with *err when v cannot be sent in binary (idx names it).
+ * With out == NULL it only checks (returning 0 or -1): everything but a numeric text's
+ * digits, which are read when encoding. */
 int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *out,
                           pp_error **err);
 size_t pp__binary_size(const pp_value *v);

@@ -128,7 +128,8 @@ typedef struct pp_value {
 } pp_value;
 
 /* One result column decoded at once (pp_result_column). All pointers are owned by the
- * pp_result and valid until pp_result_free(). */
+ * pp_result and valid until pp_result_free(). Also the input of pp_copy_put_columns (see
+ * there: the caller owns the arrays then). */
 typedef struct pp_column {
     int32_t tag;                /* the tag of every non-NULL value (PP_TEXT for text results) */
     uint32_t oid;               /* the column's type OID (for `elements`: the element type) */
@@ -318,8 +319,12 @@ int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 /* ---- COPY ---------------------------------------------------------------------------- */
 
 /* Starts `sql`, a COPY … FROM STDIN. Until pp_copy_end the connection serves only
- * pp_copy_put, pp_copy_put_rows and pp_copy_end (other calls fail with PP_ERR_INTERFACE).
- * Fails (PP_ERR_PROGRAMMING) when sql is not a COPY FROM STDIN; the connection stays usable. */
+ * pp_copy_put, pp_copy_put_rows, pp_copy_put_columns, pp_copy_use_binary and pp_copy_end
+ * (other calls fail with PP_ERR_INTERFACE).
+ * Fails (PP_ERR_PROGRAMMING) when sql is not a COPY FROM STDIN; the connection stays usable.
+ * Over a Unix socket it also asks for a socket send buffer of 4 MiB (the kernel caps it at
+ * net.core.wmem_max; kept for the connection), so that the server keeps parsing queued rows
+ * while the caller prepares more. */
 int pp_copy_in_start(pp_conn *conn, const char *sql, pp_error **err);
 
 /* Sends len bytes of COPY data, in the format the COPY statement named. The bytes are
@@ -328,9 +333,42 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err);
 
 /* Sends nrows rows of ncols tagged values (row after row). In a text COPY (the default
  * format) each value is written in its text form (PP_TEXT as is, escaped), PP_NULL as NULL,
- * and the server parses it as the column's type; after pp_copy_use_binary, in binary. */
+ * and the server parses it as the column's type; after pp_copy_use_binary, in binary. A
+ * refused value fails the call naming its row (from 0, within this call) and column (from
+ * 1); the rows before it stay in the COPY, the failing row is not sent. */
 int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
                      pp_error **err);
+
+/* Sends nrows rows given column by column: cols holds ncols columns in the pp_column layout
+ * that results use, here as input (a C caller fills one array per column instead of a
+ * pp_value per cell). Each value is written exactly as pp_copy_put_rows writes the pp_value
+ * of the same tag: in text form in a text COPY, encoded in binary for its column's type
+ * after pp_copy_use_binary (same rules, same refusals). For every column:
+ *  - tag: the tag of every non-NULL value; PP_NULL makes the whole column NULL (no arrays
+ *    needed). count must equal nrows. oid is passed on as each value's pp_value.oid
+ *    (normally 0). nulls (optional): nrows bytes, non-zero where the value is NULL; a NULL
+ *    value's slots in the other arrays are ignored.
+ *  - BOOL, INT, DATE, TIME, TIMESTAMP, TIMESTAMPTZ: ints (nrows values, as pp_value.i);
+ *    TIMETZ: ints and ints2; INTERVAL: ints, ints2 and ints3. FLOAT: floats.
+ *  - TEXT, NUMERIC, JSON, ARRAY, BYTES, UUID: data (data_len bytes) and offsets (nrows + 1
+ *    entries): value k is exactly the bytes [offsets[k], offsets[k+1]), with no terminator
+ *    (a UUID's 16 bytes). For TEXT, NUMERIC, JSON and ARRAY, offsets may be NULL: data then
+ *    holds nrows values each followed by one NUL byte, as pp_result_column gives them (a
+ *    NULL value usually contributes only its NUL), and data_len counts the NULs.
+ *  - elements, elem_offsets, shapes and shape_offsets are ignored (an array value goes as
+ *    PP_ARRAY text, as in pp_value).
+ * Every column is checked before anything is sent: a count other than nrows, an unknown
+ * tag, an array the tag needs left NULL, offsets out of order or outside data, a UUID not of
+ * 16 bytes fail with PP_ERR_INTERFACE, and a text value holding a NUL byte with PP_ERR_DATA
+ * (22021); after pp_copy_use_binary, also a column whose first non-NULL value cannot be sent
+ * as the column's type (PP_ERR_PROGRAMMING, as pp_copy_put_rows). The messages name the
+ * column (from 1) and, where one is at fault, the row (from 0, within this call). A value
+ * refused while encoding (an integer out of range for its column, a numeric text that is
+ * not a number) fails the call naming its row and column; the rows before it stay in the
+ * COPY, the failing row is not sent (abort with pp_copy_end). The values are copied; the
+ * caller keeps ownership of every array, needed only during the call. */
+int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_column *cols,
+                        pp_error **err);
 
 /* Makes the running COPY FROM STDIN binary: the COPY statement must say (FORMAT binary),
  * and `oids` gives the ncols column types (e.g. from pp_result_describe of a SELECT of the

@@ -20,18 +20,19 @@ The fastest way to move many rows in or out of PostgreSQL::
         for chunk in cp:                    # bytes, whole rows each
             ...
 
-Rows of Python values go as ``pp_value`` arrays to the C library, a chunk at a time.
+Rows of Python values go to the C library a chunk at a time: as one array per column
+(pp_copy_put_columns) when every column of the chunk holds one exact type among int, bool,
+float and str, with or without None; otherwise as ``pp_value`` arrays (pp_copy_put_rows).
 ``copy_records_to_table`` uses binary COPY when every column's type has a binary encoding and
 the first rows hold each column's own Python type (int for integers, str for text, aware
 datetimes for timestamptz, …): the C library encodes each value and the server parses
-nothing (1M rows of (int, text, float8): 0.29 s in C and the server,
-against 0.72 s as text). Otherwise — or with ``format="text"`` —
+nothing. Otherwise — or with ``format="text"`` —
 each value goes in its text form (``None`` is NULL; any type a statement parameter accepts,
 lists as arrays, and str for any column, which the server parses). ``conn.copy()`` rows use
-the COPY's own format (text, or binary after ``use_binary(types)``). Columns of one exact
-type (int, float, bool, str, with or without None) are laid out with a few bulk operations
-per chunk (on CPython; value by value on PyPy, where that is faster), and from the second
-chunk on a helper thread lays out the next chunk while the C library sends the current one.
+the COPY's own format (text, or binary after ``use_binary(types)``). In the ``pp_value``
+layout too, columns of one exact type are filled with a few bulk operations (on CPython;
+value by value on PyPy, where that is faster). From the second chunk on a helper thread lays
+out the next chunk while the C library sends the current one.
 
 While a COPY runs its connection does nothing else: other statements on it fail with
 InterfaceError until the COPY ends.
@@ -46,8 +47,8 @@ from array import array
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
-from itertools import accumulate, chain, islice
-from operator import itemgetter
+from itertools import accumulate, chain, islice, repeat
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import errors as e
@@ -67,6 +68,8 @@ CHUNK_VALUES = 60000
 CHUNK_ROWS = 20000
 #: Lay out the next chunk of rows in a helper thread while one is sent (Copy._send_chunks).
 THREADED = True
+#: Send chunks of rows column by column (pp_copy_put_columns) when their values allow it.
+COLUMNS = True
 #: Bytes read from a file per pp_copy_put (copy_from).
 READ_SIZE = 256 * 1024
 
@@ -227,11 +230,9 @@ def _fill_column_each(arr, col, j: int, ncols: int, keep: list,
         raise type(exc)("COPY row %d, column %d: %s" % (row, j + 1, exc)) from None
 
 
-def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
-                first_row: Optional[int] = 0) -> Tuple[Any, int, list]:
-    """Rows of Python values as a ``pp_value[]`` (row after row) for pp_copy_put_rows.
-    Returns (array, ncols, keep-alive list). ``first_row`` numbers rows in errors (None:
-    the errors of dump_value as they are)."""
+def _check_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
+                first_row: Optional[int]) -> Tuple[Sequence[Sequence[Any]], int]:
+    """(rows, ncols) once every row has ncols values (None: the first row's count)."""
     try:
         widths = set(map(len, rows))
     except TypeError:
@@ -243,16 +244,33 @@ def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
         for k, r in enumerate(rows):
             if len(r) != ncols:
                 raise e.ProgrammingError("COPY row %d has %d values; expected %d"
-                                         % (first_row + k, len(r), ncols))
+                                         % ((first_row or 0) + k, len(r), ncols))
     if ncols == 0:
         raise e.ProgrammingError("COPY rows must have at least one value")
+    return rows, ncols
+
+
+def _transpose(rows: Sequence[Sequence[Any]], ncols: int) -> List[list]:
+    if _IS_PYPY:
+        return [[r[j] for r in rows] for j in range(ncols)]
+    # not zip(*rows): its thousands of iterators make the garbage collector run
+    return [list(map(itemgetter(j), rows)) for j in range(ncols)]
+
+
+def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
+                first_row: Optional[int] = 0) -> Tuple[Any, int, list]:
+    """Rows of Python values as a ``pp_value[]`` (row after row) for pp_copy_put_rows.
+    Returns (array, ncols, keep-alive list). ``first_row`` numbers rows in errors (None:
+    the errors of dump_value as they are)."""
+    rows, ncols = _check_rows(rows, ncols, first_row)
+    return _encode_rows(rows, ncols, first_row, _transpose(rows, ncols))
+
+
+def _encode_rows(rows: Sequence[Sequence[Any]], ncols: int, first_row: Optional[int],
+                 columns: List[list]) -> Tuple[Any, int, list]:
     n = len(rows)
     arr = ffi.new("pp_value[]", n * ncols)  # zeroed: every value starts as PP_NULL
     keep = [arr]
-    if _IS_PYPY:
-        columns = [[r[j] for r in rows] for j in range(ncols)]
-    else:
-        columns = [list(map(itemgetter(j), rows)) for j in range(ncols)]
     views = None
     if _BULK_OK and not _IS_PYPY:
         mv = memoryview(ffi.buffer(arr))
@@ -266,6 +284,86 @@ def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
                 pass
         _fill_column_each(arr, col, j, ncols, keep, first_row)
     return arr, ncols, keep
+
+
+# ---- rows of Python values -> pp_column[] (pp_copy_put_columns) ------------------------------
+
+_ZERO = {int: 0, bool: False, float: 0.0, str: ""}
+
+
+def _encode_columns(columns: List[list], n: int) -> Optional[Tuple[Any, list]]:
+    """The columns as a ``pp_column[]`` for pp_copy_put_columns: one array per column, laid
+    out by a few bulk operations. None when a column holds anything but exactly int, bool,
+    float or str (each with PostPyro's own dumper) and None, or a value those arrays cannot
+    hold as the pp_value path would send it (an int beyond int64, a str with a NUL or a
+    lone surrogate): the caller then lays the rows out value by value."""
+    if n == 0:
+        return None
+    cols = ffi.new("pp_column[]", len(columns))
+    keep = [cols]
+    for c, col in zip(cols, columns):
+        kinds = set(map(type, col))
+        has_null = _NoneType in kinds
+        kinds.discard(_NoneType)
+        c.count = n
+        if not kinds:
+            c.tag = _PP_NULL
+            continue
+        if len(kinds) != 1:
+            return None
+        kind = kinds.pop()
+        if kind not in _ZERO or not _builtin_dumper(kind):
+            return None
+        if has_null:
+            zero = _ZERO[kind]
+            nulls = bytes(map(is_, col, repeat(None)))
+            keep.append(nulls)
+            c.nulls = ffi.from_buffer("uint8_t[]", nulls)
+            col = [zero if x is None else x for x in col]
+        if kind is str:
+            c.tag = _PP_TEXT
+            joined = "\0".join(col)
+            if joined.count("\0") != n - 1:
+                return None  # a NUL inside a value: the value-by-value path says which
+            try:
+                # every value followed by a NUL byte: no offsets to compute
+                data = joined.encode("utf-8") + b"\0"
+            except UnicodeEncodeError:
+                return None
+            keep.append(data)
+            c.data = ffi.from_buffer(data)
+            c.data_len = len(data)
+        elif kind is float:
+            c.tag = _PP_FLOAT
+            floats = array("d", col)
+            keep.append(floats)
+            c.floats = ffi.from_buffer("double[]", floats)
+        else:
+            c.tag = _PP_INT if kind is int else _PP_BOOL
+            try:
+                ints = array("q", col)
+            except OverflowError:
+                return None  # beyond int64: numeric text, value by value
+            keep.append(ints)
+            c.ints = ffi.from_buffer("int64_t[]", ints)
+    return cols, keep
+
+
+def layout_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
+                first_row: int = 0) -> Tuple[bool, Any, int, int, list]:
+    """A chunk of COPY rows laid out for the C library: column by column (a
+    ``pp_column[]`` for pp_copy_put_columns) when every column allows it, else row by row
+    (a ``pp_value[]`` for pp_copy_put_rows). Returns (by_columns, array, ncols, nrows,
+    keep-alive list)."""
+    rows, ncols = _check_rows(rows, ncols, first_row)
+    columns = _transpose(rows, ncols)
+    n = len(rows)
+    if COLUMNS:
+        laid = _encode_columns(columns, n)
+        if laid is not None:
+            return True, laid[0], ncols, n, laid[1]
+    arr, ncols, keep = _encode_rows(rows, ncols, first_row, columns)
+    return False, arr, ncols, n, keep
 
 
 def dump_many(seq_of_params: Any) -> Tuple[Any, int, int, list]:
@@ -524,14 +622,16 @@ class Copy:
             self._send_rows(rows)
 
     def _send_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        arr, ncols, keep = encode_rows(rows, self._ncols, self._sent_rows)
-        self._ncols = ncols
-        self._put_rows(arr, ncols, len(rows), keep)
+        laid = layout_rows(rows, self._ncols, self._sent_rows)
+        self._ncols = laid[2]
+        self._put(laid)
 
-    def _put_rows(self, arr, ncols: int, n: int, keep: list) -> None:
+    def _put(self, laid: Tuple[bool, Any, int, int, list]) -> None:
+        by_columns, arr, ncols, n, keep = laid
+        put = lib.pp_copy_put_columns if by_columns else lib.pp_copy_put_rows
         err = ffi.new("pp_error **")
         with self._conn._lock:
-            rc = lib.pp_copy_put_rows(self._h, ncols, n, arr, err)
+            rc = put(self._h, ncols, n, arr, err)
         if rc != PP_OK:
             raise_error(err[0])
         self._sent_rows += n
@@ -557,17 +657,16 @@ class Copy:
         ncols = self._ncols
         queued = self._sent_rows
         with ThreadPoolExecutor(1, thread_name_prefix="PostPyro-copy") as worker:
-            pending = worker.submit(encode_rows, second, ncols, queued)
+            pending = worker.submit(layout_rows, second, ncols, queued)
             queued += len(second)
             try:
                 for chunk in chunks:
-                    arr, _, keep = pending.result()
-                    pending = worker.submit(encode_rows, chunk, ncols, queued)
+                    laid = pending.result()
+                    pending = worker.submit(layout_rows, chunk, ncols, queued)
                     queued += len(chunk)
-                    self._put_rows(arr, ncols, len(arr) // ncols, keep)
-                    del arr, keep
-                arr, _, keep = pending.result()
-                self._put_rows(arr, ncols, len(arr) // ncols, keep)
+                    self._put(laid)
+                    del laid
+                self._put(pending.result())
             except BaseException:
                 pending.cancel()
                 raise

@@ -1,5 +1,6 @@
-/* test_copy.c — COPY FROM STDIN with raw data and with tagged rows (escaping, NULLs, every
- * tag), aborting a COPY, COPY TO STDOUT in chunks, misuse while a COPY runs. */
+/* test_copy.c — COPY FROM STDIN with raw data, with tagged rows and with columns (escaping,
+ * NULLs, every tag, every argument check), aborting a COPY, COPY TO STDOUT in chunks, misuse
+ * while a COPY runs. */
 #include "harness.h"
 
 static int64_t count_rows(pp_conn *c, const char *sql)
@@ -145,6 +146,334 @@ static void test_copy_binary(pp_conn *c)
     CHECK(count_rows(c, "SELECT count(*) FROM t_bin") == N);
 }
 
+/* ---- pp_copy_put_columns ---- */
+
+/* The same values as columns (for pp_copy_put_columns) and as rows of pp_value (for
+ * pp_copy_put_rows), so that the tables the two fill can be compared. */
+enum { CC = 12 }; /* a int8, b text, c float8, d date, e bytea, f uuid, g interval, h timetz,
+                   * i bool, j numeric, k int4[] (text only) or jsonb, l int4 (all NULL) */
+typedef struct colset {
+    int64_t n;
+    pp_column cols[CC];
+    pp_value *rows;
+    int64_t *ints, *ints2, *ints3, *ivals, *times, *tzoffs, *dates, *bools;
+    double *floats;
+    uint8_t *nulls_a, *nulls_b;
+    char *text, *bytes, *uuids, *nums, *arrays;
+    int64_t *text_off, *bytes_off, *uuid_off, *array_off;
+} colset;
+
+static void colset_free(colset *s)
+{
+    free(s->rows); free(s->ints); free(s->ints2); free(s->ints3); free(s->ivals);
+    free(s->times); free(s->tzoffs);
+    free(s->dates); free(s->bools); free(s->floats); free(s->nulls_a); free(s->nulls_b);
+    free(s->text); free(s->bytes); free(s->uuids); free(s->nums); free(s->arrays);
+    free(s->text_off); free(s->bytes_off); free(s->uuid_off); free(s->array_off);
+}
+
+static void colset_make(colset *s, int64_t n, bool binary)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    size_t un = (size_t)n;
+    s->rows = calloc(un * CC, sizeof *s->rows);
+    s->ints = calloc(un, 8); s->ints2 = calloc(un, 8); s->ints3 = calloc(un, 8);
+    s->ivals = calloc(un, 8); s->times = calloc(un, 8); s->tzoffs = calloc(un, 8); s->dates = calloc(un, 8); s->bools = calloc(un, 8);
+    s->floats = calloc(un, 8);
+    s->nulls_a = calloc(un, 1); s->nulls_b = calloc(un, 1);
+    s->text = malloc(un * 32); s->bytes = malloc(un * 4); s->uuids = malloc(un * 16);
+    s->nums = malloc(un * 24); s->arrays = malloc(un * 32);
+    s->text_off = calloc(un + 1, 8); s->bytes_off = calloc(un + 1, 8);
+    s->uuid_off = calloc(un + 1, 8); s->array_off = calloc(un + 1, 8);
+    static const char *const words[] = {"plain", "tab\there", "new\nline", "back\\slash",
+                                        "cr\r", "", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d",
+                                        "\\N"};
+    size_t nums_len = 0;
+    for (int64_t k = 0; k < n; k++) {
+        pp_value *r = s->rows + k * CC;
+        s->nulls_a[k] = k % 7 == 3;
+        s->nulls_b[k] = k % 5 == 1;
+        s->ints[k] = k % 2 ? -k * 1000003 : (int64_t)1 << 40;
+        r[0] = (pp_value){.tag = s->nulls_a[k] ? PP_NULL : PP_INT, .i = s->ints[k]};
+        const char *w = words[k % 8];
+        int64_t at = s->text_off[k], len = (int64_t)strlen(w);
+        memcpy(s->text + at, w, (size_t)len);
+        s->text_off[k + 1] = at + len;
+        r[1] = (pp_value){.tag = s->nulls_b[k] ? PP_NULL : PP_TEXT, .ptr = s->text + at,
+                          .len = len};
+        s->floats[k] = k % 3 == 0 ? 0.1 * (double)k : -1e300 / (double)(k + 1);
+        r[2] = (pp_value){.tag = PP_FLOAT, .f = s->floats[k]};
+        s->dates[k] = k * 37 - 100000;
+        r[3] = (pp_value){.tag = PP_DATE, .i = s->dates[k]};
+        at = s->bytes_off[k];
+        for (int64_t b = 0; b < k % 4; b++)
+            s->bytes[at + b] = (char)(b == 0 ? 0 : b == 1 ? '\\' : '\t');
+        s->bytes_off[k + 1] = at + k % 4;
+        r[4] = (pp_value){.tag = PP_BYTES, .ptr = s->bytes + at, .len = k % 4};
+        for (int b = 0; b < 16; b++)
+            s->uuids[k * 16 + b] = (char)(k * 31 + b);
+        s->uuid_off[k + 1] = (k + 1) * 16;
+        r[5] = (pp_value){.tag = PP_UUID, .ptr = s->uuids + k * 16, .len = 16};
+        s->ints2[k] = k % 40 - 20;
+        s->ints3[k] = -(k % 13);
+        s->ivals[k] = k * 999;
+        r[6] = (pp_value){.tag = PP_INTERVAL, .i = s->ivals[k], .i2 = s->ints2[k],
+                          .i3 = s->ints3[k]};
+        s->times[k] = (k * 1000001) % 86400000000LL;
+        s->tzoffs[k] = (k % 5 - 2) * 1800;
+        r[7] = (pp_value){.tag = PP_TIMETZ, .i = s->times[k], .i2 = s->tzoffs[k]};
+        s->bools[k] = k % 2;
+        r[8] = (pp_value){.tag = PP_BOOL, .i = s->bools[k]};
+        char *num = s->nums + nums_len; /* NUL-terminated: no offsets for this column */
+        int nl = snprintf(num, 24, k % 4 == 0 ? "%lld.25" : "-%lld", (long long)k);
+        nums_len += (size_t)nl + 1;
+        r[9] = (pp_value){.tag = PP_NUMERIC, .ptr = num, .len = nl};
+        at = s->array_off[k];
+        int al = binary ? snprintf(s->arrays + at, 32, "{\"k\": %lld}", (long long)k)
+                        : snprintf(s->arrays + at, 32, "{%lld,NULL,%lld}", (long long)k,
+                                   (long long)-k);
+        s->array_off[k + 1] = at + al;
+        r[10] = (pp_value){.tag = binary ? PP_JSON : PP_ARRAY, .ptr = s->arrays + at,
+                           .len = al};
+        r[11] = (pp_value){.tag = PP_NULL};
+    }
+    pp_column *c = s->cols;
+    for (int j = 0; j < CC; j++)
+        c[j].count = n;
+    c[0].tag = PP_INT; c[0].ints = s->ints; c[0].nulls = s->nulls_a;
+    c[1].tag = PP_TEXT; c[1].data = s->text; c[1].data_len = s->text_off[n];
+    c[1].offsets = s->text_off; c[1].nulls = s->nulls_b;
+    c[2].tag = PP_FLOAT; c[2].floats = s->floats;
+    c[3].tag = PP_DATE; c[3].ints = s->dates;
+    c[4].tag = PP_BYTES; c[4].data = s->bytes; c[4].data_len = s->bytes_off[n];
+    c[4].offsets = s->bytes_off;
+    c[5].tag = PP_UUID; c[5].data = s->uuids; c[5].data_len = n * 16;
+    c[5].offsets = s->uuid_off;
+    c[6].tag = PP_INTERVAL; c[6].ints = s->ivals; c[6].ints2 = s->ints2;
+    c[6].ints3 = s->ints3;
+    c[7].tag = PP_TIMETZ; c[7].ints = s->times; c[7].ints2 = s->tzoffs;
+    c[8].tag = PP_BOOL; c[8].ints = s->bools;
+    c[9].tag = PP_NUMERIC; c[9].data = s->nums; c[9].data_len = (int64_t)nums_len;
+    c[10].tag = binary ? PP_JSON : PP_ARRAY; c[10].data = s->arrays;
+    c[10].data_len = s->array_off[n]; c[10].offsets = s->array_off;
+    c[11].tag = PP_NULL;
+}
+
+static const char *const colset_table =
+    "(a int8, b text, c float8, d date, e bytea, f uuid, g interval, h timetz, i bool, "
+    "j numeric, k %s, l int4)";
+
+static void test_copy_columns_same_as_rows(pp_conn *c, bool binary)
+{
+    char sql[300];
+    const char *ktype = binary ? "jsonb" : "int4[]";
+    pp_result_free(run(c, "DROP TABLE IF EXISTS t_cols, t_rows"));
+    snprintf(sql, sizeof sql, "CREATE TEMP TABLE t_cols ");
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), colset_table, ktype);
+    pp_result_free(run(c, sql));
+    pp_result_free(run(c, "CREATE TEMP TABLE t_rows (LIKE t_cols)"));
+    uint32_t oids[CC] = {20, 25, 701, 1082, 17, 2950, 1186, 1266, 16, 1700, 3802, 23};
+    enum { N = 5000 }; /* a few 64 KiB pieces */
+    colset s;
+    colset_make(&s, N, binary);
+    const char *fmt = binary ? " FROM STDIN (FORMAT binary)" : " FROM STDIN";
+    pp_error *err = NULL;
+    int64_t rows = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(sql, sizeof sql, "COPY %s%s", pass ? "t_rows" : "t_cols", fmt);
+        CHECK_OK(pp_copy_in_start(c, sql, &err), err);
+        if (binary)
+            CHECK_OK(pp_copy_use_binary(c, CC, oids, &err), err);
+        if (pass == 0) {
+            pp_column empty[CC]; /* zero rows: nothing to send, nothing to check */
+            for (int j = 0; j < CC; j++)
+                empty[j] = (pp_column){.tag = s.cols[j].tag};
+            CHECK_OK(pp_copy_put_columns(c, CC, 0, empty, &err), err);
+            CHECK_OK(pp_copy_put_columns(c, CC, N, s.cols, &err), err);
+        } else {
+            CHECK_OK(pp_copy_put_rows(c, CC, N, s.rows, &err), err);
+        }
+        CHECK_OK(pp_copy_end(c, NULL, &rows, &err), err);
+        CHECK(rows == N);
+    }
+    CHECK(count_rows(c, "SELECT count(*) FROM (SELECT * FROM t_cols EXCEPT ALL "
+                        "SELECT * FROM t_rows) d") == 0);
+    CHECK(count_rows(c, "SELECT count(*) FROM (SELECT * FROM t_rows EXCEPT ALL "
+                        "SELECT * FROM t_cols) d") == 0);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cols WHERE a IS NULL") == (N + 3) / 7);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cols WHERE b IS NULL") == (N + 3) / 5);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cols WHERE l IS NULL") == N);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cols WHERE b = E'caf\\u00e9 \\u20ac "
+                        "\\U0001F40D'") > 0);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cols WHERE b = E'tab\\there' OR "
+                        "b = E'new\\nline' OR b = E'back\\\\slash' OR b = E'cr\\r' OR "
+                        "b = '\\N' OR b = ''") > 0);
+    colset_free(&s);
+}
+
+/* Expects the last call to have failed with category cat and a message holding `part`. */
+static void expect_error(pp_error **err, int rc, int32_t cat, const char *part)
+{
+    CHECK(rc == PP_ERROR);
+    CHECK(pp_error_category(*err) == cat);
+    bool has = strstr(pp_error_message(*err), part) != NULL;
+    if (!has)
+        fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", pp_error_message(*err), part);
+    CHECK(has);
+    pp_error_free(*err);
+    *err = NULL;
+}
+
+static void test_copy_columns_errors(pp_conn *c)
+{
+    pp_result_free(run(c, "DROP TABLE IF EXISTS t_cerr"));
+    pp_result_free(run(c, "CREATE TEMP TABLE t_cerr (a int2, b text)"));
+    pp_error *err = NULL;
+    int64_t ints[4] = {1, 2, 3, 4};
+    const char *text = "onetwothreefour";
+    int64_t offs[5] = {0, 3, 6, 11, 15};
+    pp_column good[2] = {
+        {.tag = PP_INT, .count = 4, .ints = ints},
+        {.tag = PP_TEXT, .count = 4, .data = text, .data_len = 15, .offsets = offs},
+    };
+    /* not in a COPY */
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, good, &err), PP_ERR_INTERFACE, "COPY");
+    CHECK_OK(pp_copy_in_start(c, "COPY t_cerr FROM STDIN", &err), err);
+    expect_error(&err, pp_copy_put_columns(c, 0, 4, good, &err), PP_ERR_INTERFACE,
+                 "bad arguments");
+    expect_error(&err, pp_copy_put_columns(c, 2, -1, good, &err), PP_ERR_INTERFACE,
+                 "bad arguments");
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, NULL, &err), PP_ERR_INTERFACE,
+                 "bad arguments");
+    expect_error(&err, pp_copy_put_columns(c, 2, 3, good, &err), PP_ERR_INTERFACE,
+                 "column 1: count is 4 but nrows is 3");
+    pp_column bad[2];
+    memcpy(bad, good, sizeof bad);
+    bad[1].tag = 99;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "column 2: unknown tag 99");
+    bad[1].tag = -1;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "column 2: unknown tag -1");
+    /* each tag's arrays */
+    struct { int32_t tag; const char *needs; } needs[] = {
+        {PP_INT, "ints is NULL, which a PP_INT column needs"},
+        {PP_BOOL, "ints is NULL"}, {PP_DATE, "ints is NULL"}, {PP_TIMESTAMPTZ, "ints is NULL"},
+        {PP_FLOAT, "floats is NULL, which a PP_FLOAT column needs"},
+        {PP_TIMETZ, "ints2 is NULL"}, {PP_INTERVAL, "ints3 is NULL"},
+        {PP_BYTES, "offsets is NULL, which a PP_BYTES column needs"},
+        {PP_UUID, "offsets is NULL"},
+    };
+    int64_t twos[4] = {0};
+    for (size_t k = 0; k < sizeof needs / sizeof needs[0]; k++) {
+        memcpy(bad, good, sizeof bad);
+        bad[0] = (pp_column){.tag = needs[k].tag, .count = 4};
+        if (needs[k].tag == PP_TIMETZ || needs[k].tag == PP_INTERVAL)
+            bad[0].ints = ints;
+        if (needs[k].tag == PP_INTERVAL)
+            bad[0].ints2 = twos;
+        expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                     needs[k].needs);
+    }
+    /* data and offsets */
+    memcpy(bad, good, sizeof bad);
+    bad[1].data = NULL;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "column 2: data is NULL");
+    bad[1].data = text;
+    bad[1].data_len = -1;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "data_len (-1)");
+    bad[1].data_len = 14; /* the last value ends beyond data */
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "row 3, column 2: offsets 11..15");
+    int64_t backwards[5] = {0, 3, 2, 11, 15};
+    bad[1].data_len = 15;
+    bad[1].offsets = backwards;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "row 1, column 2: offsets 3..2");
+    int64_t negative[5] = {-1, 3, 6, 11, 15};
+    bad[1].offsets = negative;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "row 0, column 2");
+    /* a NUL inside a text value; but not inside a NULL one */
+    const char *nul = "one\0wothreefour";
+    bad[1].offsets = offs;
+    bad[1].data = nul;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_DATA,
+                 "row 1, column 2: text contains a NUL byte");
+    /* NUL-terminated values without offsets: count and final NUL */
+    bad[1].offsets = NULL;
+    bad[1].data = "one\0two\0three\0";
+    bad[1].data_len = 14;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "it holds 3 NUL bytes");
+    bad[1].data = "one\0two\0three\0four";
+    bad[1].data_len = 18;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "holds 3 NUL bytes");
+    bad[1].data = "one\0two\0three\0four\0five";
+    bad[1].data_len = 23;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "4 NUL bytes and then more bytes");
+    bad[1].data_len = 0;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "holds 0 NUL bytes");
+    /* a UUID of 15 bytes */
+    memcpy(bad, good, sizeof bad);
+    bad[1] = (pp_column){.tag = PP_UUID, .count = 4, .data = text, .data_len = 15,
+                         .offsets = offs};
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_INTERFACE,
+                 "row 0, column 2: a UUID has 16 bytes, not 3");
+    /* none of the refused calls sent anything: the good rows alone arrive; NULLs too */
+    uint8_t nulls[5] = {0, 1, 0, 1, 0};
+    memcpy(bad, good, sizeof bad);
+    bad[1].nulls = nulls;
+    bad[1].data = nul; /* the NUL lies in row 1, which is NULL */
+    CHECK_OK(pp_copy_put_columns(c, 2, 4, bad, &err), err);
+    int64_t rows = 0;
+    CHECK_OK(pp_copy_end(c, NULL, &rows, &err), err);
+    CHECK(rows == 4);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cerr WHERE b IS NULL") == 2);
+    CHECK(count_rows(c, "SELECT sum(a) FROM t_cerr WHERE b IN ('one', 'three')") == 4);
+
+    /* binary: the wrong tag for a column's type fails before anything is sent, naming the
+     * first non-NULL value; a column count other than the COPY's; a value out of range
+     * fails at its row, the rows before it stay */
+    CHECK_OK(pp_copy_in_start(c, "COPY t_cerr FROM STDIN (FORMAT binary)", &err), err);
+    uint32_t oids[2] = {21, 25};
+    CHECK_OK(pp_copy_use_binary(c, 2, oids, &err), err);
+    expect_error(&err, pp_copy_put_columns(c, 1, 4, good, &err), PP_ERR_INTERFACE,
+                 "1 columns for a binary COPY of 2 columns");
+    memcpy(bad, good, sizeof bad);
+    bad[0] = good[1];
+    bad[0].nulls = nulls + 1; /* row 0 NULL: the first value is row 1 */
+    int64_t five[6] = {0, 3, 6, 11, 15, 15};
+    bad[0].offsets = five;
+    bad[1].count = 4;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_PROGRAMMING,
+                 "row 1, column 1: cannot send Python str as smallint");
+    memcpy(bad, good, sizeof bad);
+    double floats[4] = {1, 2, 3, 4};
+    bad[1] = (pp_column){.tag = PP_FLOAT, .count = 4, .floats = floats};
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_PROGRAMMING,
+                 "row 0, column 2: cannot send Python float as text");
+    int64_t big[4] = {5, 6, 40000, 7};
+    memcpy(bad, good, sizeof bad);
+    bad[0].ints = big;
+    expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_DATA,
+                 "row 2, column 1: int value 40000 is out of range for smallint");
+    pp_column nullcol[2] = {{.tag = PP_NULL, .count = 1}, {.tag = PP_NULL, .count = 1}};
+    CHECK_OK(pp_copy_put_columns(c, 2, 1, nullcol, &err), err);
+    CHECK_OK(pp_copy_end(c, NULL, &rows, &err), err);
+    CHECK(rows == 3); /* 5, 6 and the row of NULLs */
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cerr") == 7);
+    CHECK(count_rows(c, "SELECT count(*) FROM t_cerr WHERE a IN (5, 6) AND b IN ('one', "
+                        "'two')") == 2);
+    CHECK(pp_ping(c) == 1);
+}
+
 static void test_copy_out(pp_conn *c)
 {
     pp_error *err = NULL;
@@ -179,6 +508,9 @@ int main(void)
     pp_conn *c = test_connect();
     test_copy_raw_and_rows(c);
     test_copy_binary(c);
+    test_copy_columns_same_as_rows(c, false);
+    test_copy_columns_same_as_rows(c, true);
+    test_copy_columns_errors(c);
     test_copy_out(c);
     pp_conn_free(c);
     return test_summary();
