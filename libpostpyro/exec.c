@@ -188,7 +188,7 @@ static pp_error *start_chunk(pp_pending *ps, const PGresult *shape)
     ps->ncols = n;
     for (int k = 0; k < n; k++) {
         pp_error *e = NULL;
-        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, CHUNK_MIN_ROWS,
+        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, 16,
                                             &e)) == NULL)
             return e;
     }

@@ -14,7 +14,7 @@ from . import errors as e
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib, take_string
 from .chunks import ChunkReader
 from ._raise import raise_error
-from .row import Row, make_rows
+from .row import Row, make_rows, row_class
 from .types import convert_column, dump_params
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,6 +73,8 @@ class _Result:
         if not self.has_rows:
             return []
         if self.nrows * len(self.names) < _PAUSE_GC_CELLS:  # no pause object to make
+            if row_factory is None and self.columns:  # make_rows' common case, inlined
+                return list(map(row_class(self.names), zip(*self.columns)))
             return make_rows(self.names, self.columns, self.nrows, row_factory)
         with _gc_paused(self.nrows * len(self.names)):
             return make_rows(self.names, self.columns, self.nrows, row_factory)
@@ -101,6 +103,16 @@ _names_cache: Dict[bytes, Tuple[str, ...]] = {}
 _QUERY_COLS = 32
 # Rows arrive in chunks: converting one overlaps with the server sending the next.
 _CHUNKED = lib.PP_EXEC_CHUNKED
+
+# Spare (pp_result_info *, pp_column[_QUERY_COLS]) pairs for pp_query, reused: making them
+# (a zeroed 3.6 KB array) cost more than the rest of a small statement's Python. A statement
+# takes a pair (a nested one, e.g. a loader's query, takes another) and puts it back once its
+# result is converted.
+_spare_buffers: List[Tuple[Any, Any]] = []
+
+
+def _new_buffers() -> Tuple[Any, Any]:
+    return _newp(_T_RESULT_INFO_P, None), _newp(_T_COLUMN_ARRAY, _QUERY_COLS)
 
 
 def read_result(res) -> _Result:
@@ -302,8 +314,11 @@ class Connection:
         if sql in self._prepared:
             flags |= lib.PP_EXEC_PREPARED
         arr, n, keep = dump_params(params)
-        info = _newp(_T_RESULT_INFO_P, None)
-        cols = _newp(_T_COLUMN_ARRAY, _QUERY_COLS)
+        try:
+            buffers = _spare_buffers.pop()
+        except IndexError:
+            buffers = _new_buffers()
+        info, cols = buffers
         with self._lock:
             if begin and not self._autocommit:
                 self._maybe_begin(conn)
@@ -328,6 +343,8 @@ class Connection:
             return first
         finally:
             lib.pp_result_free(res)  # and the results still chained after it
+            if len(_spare_buffers) < 8:
+                _spare_buffers.append(buffers)
 
     def _read_chunks(self, conn, res, info, cols, describe: bool) -> _Result:
         """The whole result of a statement that returned PP_MORE, converted chunk by chunk:

@@ -553,7 +553,8 @@ def check_params(params: Any) -> Union[list, tuple]:
 
 def dump_params(params: Any) -> Tuple[Any, int, list]:
     """Parameters as (``pp_value[]`` or NULL, count, keep-alive list)."""
-    params = check_params(params)
+    if type(params) is not list and type(params) is not tuple:
+        params = check_params(params)
     n = len(params)
     if n == 0:
         return ffi.NULL, 0, []
@@ -1320,7 +1321,8 @@ def _conv_null(col, n, nulls):
 
 
 def _conv_int(col, n, nulls):
-    return _patch_nulls(_unpack(col.ints, n), nulls)
+    vals = _unpack(col.ints, n)
+    return vals if nulls is None else _patch_nulls(vals, nulls)
 
 
 def _conv_bool(col, n, nulls):
