@@ -259,10 +259,6 @@ static int put_binary_row_start(pp_conn *conn, pp_error **err)
     return PP_OK;
 }
 
-static bool is_texty(int32_t tag)
-{
-    return tag == PP_TEXT || tag == PP_NUMERIC || tag == PP_JSON || tag == PP_ARRAY;
-}
 
 /* Appends one value in COPY text form, then a tab (or a newline after the last column). */
 static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
@@ -273,7 +269,8 @@ static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "row %lld, column %d: bad value", (long long)row,
                                            col + 1));
-    if (is_texty(v->tag) && v->len > 0 && memchr(v->ptr, '\0', (size_t)v->len) != NULL)
+    if (pp__tag_is_texty(v->tag) && v->len > 0 &&
+        memchr(v->ptr, '\0', (size_t)v->len) != NULL)
         return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
                                            "row %lld, column %d: text contains a NUL byte",
                                            (long long)row, col + 1));
@@ -316,138 +313,6 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
 
 /* ---- column-major input (pp_copy_put_columns) ---- */
 
-static const char *c_tag_name(int32_t tag)
-{
-    static const char *const names[] = {
-        "PP_NULL", "PP_BOOL", "PP_INT", "PP_FLOAT", "PP_TEXT", "PP_BYTES", "PP_NUMERIC",
-        "PP_DATE", "PP_TIME", "PP_TIMETZ", "PP_TIMESTAMP", "PP_TIMESTAMPTZ", "PP_INTERVAL",
-        "PP_UUID", "PP_JSON", "PP_ARRAY",
-    };
-    return tag >= 0 && tag < (int32_t)(sizeof names / sizeof names[0]) ? names[tag] : "?";
-}
-
-/* Tags whose values lie in data (with offsets, or NUL-terminated for text-like tags). */
-static bool is_data_tag(int32_t tag)
-{
-    return is_texty(tag) || tag == PP_BYTES || tag == PP_UUID;
-}
-
-static bool column_null(const pp_column *c, int64_t row)
-{
-    return c->tag == PP_NULL || (c->nulls != NULL && c->nulls[row] != 0);
-}
-
-static int column_error(pp_error **err, int32_t col, const char *fmt, const char *a,
-                        const char *b)
-{
-    char what[160];
-    snprintf(what, sizeof what, fmt, a, b);
-    return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: column %d: "
-                                       "%s", col + 1, what));
-}
-
-/* Checks one input column before anything is sent: its count, the arrays its tag needs,
- * offsets in order and inside data, UUIDs of 16 bytes, text without NUL bytes. */
-static int check_input_column(const pp_column *c, int32_t col, int64_t nrows, pp_error **err)
-{
-    int32_t tag = c->tag;
-    if (tag < PP_NULL || tag > PP_ARRAY)
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
-                                           "column %d: unknown tag %d", col + 1, (int)tag));
-    if (c->count != nrows)
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
-                                           "column %d: count is %lld but nrows is %lld",
-                                           col + 1, (long long)c->count, (long long)nrows));
-    if (nrows == 0 || tag == PP_NULL)
-        return PP_OK;
-    const char *missing = NULL;
-    if (tag == PP_FLOAT)
-        missing = c->floats == NULL ? "floats" : NULL;
-    else if (!is_data_tag(tag))
-        missing = c->ints == NULL ? "ints"
-                  : (tag == PP_TIMETZ || tag == PP_INTERVAL) && c->ints2 == NULL ? "ints2"
-                  : tag == PP_INTERVAL && c->ints3 == NULL ? "ints3" : NULL;
-    else if (c->offsets == NULL && !is_texty(tag))
-        missing = "offsets";
-    if (missing != NULL)
-        return column_error(err, col, "%s is NULL, which a %s column needs", missing,
-                            c_tag_name(tag));
-    if (!is_data_tag(tag))
-        return PP_OK;
-    if (c->data_len < 0 || (c->data == NULL && c->data_len > 0))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
-                                           "column %d: data is NULL or data_len (%lld) is "
-                                           "negative", col + 1, (long long)c->data_len));
-    if (c->offsets == NULL) { /* text-like values, each followed by a NUL byte */
-        int64_t nuls = 0;
-        if (c->data_len > 0)
-            for (const char *p = c->data, *end = c->data + c->data_len;
-                 p < end && (p = memchr(p, '\0', (size_t)(end - p))) != NULL; p++)
-                nuls++;
-        if (nuls != nrows || c->data[c->data_len - 1] != '\0') /* nrows > 0: data_len > 0 */
-            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
-                                               "column %d: offsets is NULL, so data must hold "
-                                               "nrows (%lld) values each followed by a NUL "
-                                               "byte; it holds %lld NUL bytes%s", col + 1,
-                                               (long long)nrows, (long long)nuls,
-                                               nuls == nrows ? " and then more bytes" : ""));
-        return PP_OK;
-    }
-    for (int64_t row = 0; row < nrows; row++) {
-        int64_t a = c->offsets[row], b = c->offsets[row + 1];
-        if (a < 0 || b < a || b > c->data_len)
-            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
-                                               "row %lld, column %d: offsets %lld..%lld are "
-                                               "out of order or outside data (data_len %lld)",
-                                               (long long)row, col + 1, (long long)a,
-                                               (long long)b, (long long)c->data_len));
-        if (column_null(c, row))
-            continue;
-        if (tag == PP_UUID && b - a != 16)
-            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: "
-                                               "row %lld, column %d: a UUID has 16 bytes, "
-                                               "not %lld", (long long)row, col + 1,
-                                               (long long)(b - a)));
-        if (is_texty(tag) && b > a && memchr(c->data + a, '\0', (size_t)(b - a)) != NULL)
-            return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
-                                               "row %lld, column %d: text contains a NUL byte",
-                                               (long long)row, col + 1));
-    }
-    return PP_OK;
-}
-
-/* Value `row` of a checked input column as a pp_value. For NUL-terminated values (no
- * offsets) *at is where value `row` starts in data, and is moved past it. */
-static void column_value(const pp_column *c, int64_t row, int64_t *at, pp_value *v)
-{
-    *v = (pp_value){.tag = c->tag, .oid = c->oid};
-    switch (c->tag) {
-    case PP_NULL: return;
-    case PP_FLOAT: v->f = c->floats[row]; break;
-    case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY: case PP_BYTES: case PP_UUID:
-        if (c->data == NULL) {
-            v->ptr = "";
-        } else if (c->offsets != NULL) {
-            v->ptr = c->data + c->offsets[row];
-            v->len = c->offsets[row + 1] - c->offsets[row];
-        } else {
-            v->ptr = c->data + *at;
-            v->len = (int64_t)strlen(v->ptr);
-            *at += v->len + 1;
-        }
-        break;
-    case PP_TIMETZ: v->i = c->ints[row]; v->i2 = c->ints2[row]; break;
-    case PP_INTERVAL:
-        v->i = c->ints[row];
-        v->i2 = c->ints2[row];
-        v->i3 = c->ints3[row];
-        break;
-    default: v->i = c->ints[row]; break;
-    }
-    if (c->nulls != NULL && c->nulls[row] != 0)
-        v->tag = PP_NULL;
-}
-
 /* Binary COPY: whether column col's values can be sent as its type, judged on its first
  * non-NULL value, so that a column of the wrong tag fails before anything is sent. */
 static int check_binary_column(pp_conn *conn, const pp_column *c, int32_t col, int64_t nrows,
@@ -456,7 +321,7 @@ static int check_binary_column(pp_conn *conn, const pp_column *c, int32_t col, i
     int64_t at = 0;
     pp_value v;
     for (int64_t row = 0; row < nrows && c->tag != PP_NULL; row++) {
-        column_value(c, row, &at, &v);
+        pp__column_value(c, row, &at, &v);
         if (v.tag == PP_NULL)
             continue;
         pp_error *e = NULL;
@@ -476,7 +341,7 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
                                            (int)ncols, (long long)nrows,
                                            cols == NULL ? "NULL" : "given"));
     for (int32_t col = 0; col < ncols; col++)
-        if (check_input_column(&cols[col], col, nrows, err) != PP_OK)
+        if (pp__check_input_column(&cols[col], col, nrows, "pp_copy_put_columns", err) != PP_OK)
             return PP_ERROR;
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
@@ -497,7 +362,7 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
             rc = put_binary_row_start(conn, err);
         for (int32_t col = 0; rc == PP_OK && col < ncols; col++) {
             pp_value v;
-            column_value(&cols[col], row, &at[col], &v);
+            pp__column_value(&cols[col], row, &at[col], &v);
             rc = binary ? put_binary_value(conn, row, col, &v, err)
                         : put_text_value(conn, row, col, col + 1 == ncols, &v, err);
         }

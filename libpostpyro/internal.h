@@ -214,6 +214,17 @@ bool pp__several_commands(const char *sql);
  * how fast it is run. */
 bool pp__rowless_command(const char *sql);
 
+/* ---- input columns (columns.c) ---- */
+/* Tags whose values are text the server parses (TEXT, NUMERIC, JSON, ARRAY). */
+bool pp__tag_is_texty(int32_t tag);
+/* Checks input column `col` (0-based) of nrows values: count, the arrays its tag needs,
+ * offsets, UUID sizes, NULs in text. Errors name fn (the API function), column and row. */
+int pp__check_input_column(const pp_column *c, int32_t col, int64_t nrows, const char *fn,
+                           pp_error **err);
+/* Value `row` of a checked input column. Rows are read in order: *at (0 at first) tracks
+ * where the next NUL-terminated value starts when the column has no offsets. */
+void pp__column_value(const pp_column *c, int64_t row, int64_t *at, pp_value *v);
+
 /* ---- results (result.c) ---- */
 pp_result *pp__result_new(PGresult *r, bool binary);
 /* A result of nrows rows already decoded into cols (an array of PQnfields(shape) columns,
