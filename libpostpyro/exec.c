@@ -358,7 +358,8 @@ static PGresult *parse_and_describe(PGconn *pg, const char *name, const char *sq
 /* Prepares sql as server statement `name` and describes it. *out is a new pp_stmt (key set
  * from `key`). Multi-command SQL without parameters yields a `simple` entry. */
 static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const char *name,
-                        int32_t nparams, const pp_value *params, pp_stmt **out, pp_error **err)
+                        int32_t nparams, const pp_value *params, bool direct_ok, pp_stmt **out,
+                        pp_error **err)
 {
     PGconn *pg = conn->pg;
     pp_stmt *s = calloc(1, sizeof *s);
@@ -372,7 +373,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         *out = s;
         return PP_OK;
     }
-    if (nparams == 0 && name[0] == '\0' && pp__rowless_command(sql)) {
+    if (direct_ok && nparams == 0 && name[0] == '\0' && pp__rowless_command(sql)) {
         s->direct = true; /* nothing to describe: Parse, Bind, Execute in one round trip */
         *out = s;
         return PP_OK;
@@ -443,9 +444,12 @@ static void deallocate_on_server(pp_conn *conn, const char *name)
     PQclear(PQexec(conn->pg, sql));
 }
 
-/* Finds or makes the statement for sql. *temp is set when the caller must free it. */
+/* Finds or makes the statement for sql. *temp is set when the caller must free it.
+ * `direct_ok`: a one-off command may come back `direct` (sent whole, never prepared), which
+ * only a single run can use. */
 static int lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
-                       const pp_value *params, pp_stmt **out, bool *temp, pp_error **err)
+                       const pp_value *params, bool direct_ok, pp_stmt **out, bool *temp,
+                       pp_error **err)
 {
     *temp = false;
     if (flags & PP_EXEC_PREPARED) {
@@ -464,12 +468,12 @@ static int lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t n
         /* Caching off, or the first run of this SQL: the unnamed statement serves it, so
          * one-off statements never fill the cache nor cost a DEALLOCATE later. */
         *temp = true;
-        return prepare_stmt(conn, sql, sql, "", nparams, params, out, err);
+        return prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err);
     }
     char name[32];
     snprintf(name, sizeof name, "pp_%llu", (unsigned long long)++conn->cache.next_id);
     pp_stmt *s;
-    if (prepare_stmt(conn, sql, sql, name, nparams, params, &s, err) != PP_OK)
+    if (prepare_stmt(conn, sql, sql, name, nparams, params, false, &s, err) != PP_OK)
         return PP_ERROR;
     pp_stmt *evicted;
     if (pp__cache_add(&conn->cache, s, &evicted) == NULL) {
@@ -526,7 +530,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
 {
     pp_stmt *s;
     bool temp;
-    if (lookup_stmt(conn, sql, flags, nparams, params, &s, &temp, err) != PP_OK)
+    if (lookup_stmt(conn, sql, flags, nparams, params, true, &s, &temp, err) != PP_OK)
         return PP_ERROR;
     if (check_param_count(s, nparams, err) != PP_OK) {
         if (temp)
@@ -748,6 +752,8 @@ void pp__pending_clear(pp_conn *conn)
         pp_error_free(ps->pipe.first);
         if (!ps->pipe.batch)
             free(ps->pipe.counts);
+        free(ps->pipe.row);
+        free(ps->pipe.at);
         if (ps->pipe.own_stmt)
             pp__stmt_free(ps->pipe.stmt);
     }
@@ -765,8 +771,14 @@ static int pipe_send(pp_conn *conn, pp_pipe *p, int64_t k, pp_error **err)
             return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
         return PP_OK;
     }
+    const pp_value *values = p->params != NULL ? p->params + k * p->nparams : NULL;
+    if (p->cols != NULL) { /* rows are sent in order: row k comes next in every column */
+        for (int32_t j = 0; j < p->nparams; j++)
+            pp__column_value(&p->cols[j], k, &p->at[j], &p->row[j]);
+        values = p->row;
+    }
     pp_error *e = NULL;
-    if (send_prepared(conn, p->stmt, p->nparams, p->params + k * p->nparams, true, &e) == PP_OK)
+    if (send_prepared(conn, p->stmt, p->nparams, values, true, &e) == PP_OK)
         return PP_OK;
     /* name the row as well as the parameter */
     pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld: %s", (long long)k,
@@ -934,18 +946,22 @@ static int pipe_start(pp_conn *conn, pp_error **err)
     return pipe_finish(conn, rc, err);
 }
 
-int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
-                 const pp_value *params, int64_t *affected, pp_error **err)
+/* pp_exec_many and pp_exec_many_columns: the values come from params (row after row) or
+ * from cols (then row and at, nparams entries each, are taken over; row holds row 0). */
+static int run_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
+                    const pp_value *params, const pp_column *cols, pp_value *row, int64_t *at,
+                    int64_t *affected, pp_error **err)
 {
-    if (affected != NULL)
-        *affected = 0;
-    if (sql == NULL || nparams < 0 || nrows < 0 || (nparams > 0 && nrows > 0 && params == NULL))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_many: bad arguments"));
-    if (pp__conn_enter(conn, err) != PP_OK)
+    if (pp__conn_enter(conn, err) != PP_OK) {
+        free(row);
+        free(at);
         return PP_ERROR;
+    }
     pp_stmt *s = NULL;
     bool temp = false;
-    int rc = nrows == 0 ? PP_OK : lookup_stmt(conn, sql, 0, nparams, params, &s, &temp, err);
+    const pp_value *first = cols != NULL ? row : params; /* for a retry with typed values */
+    int rc = nrows == 0 ? PP_OK
+                        : lookup_stmt(conn, sql, 0, nparams, first, false, &s, &temp, err);
     if (rc == PP_OK && s != NULL && s->simple)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
                                          "executemany takes a single statement"));
@@ -957,9 +973,11 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
     if (rc == PP_OK && s != NULL) {
         pp__pending_clear(conn);
         conn->pend.pipe = (pp_pipe){.stmt = s, .own_stmt = temp, .nparams = nparams,
-                                    .params = params, .n = nrows, .counts = counts,
-                                    .affected = affected};
-        temp = false; /* the pipe owns it now */
+                                    .params = params, .cols = cols, .row = row, .at = at,
+                                    .n = nrows, .counts = counts, .affected = affected};
+        temp = false; /* the pipe owns it now, and row and at */
+        row = NULL;
+        at = NULL;
         rc = pipe_start(conn, err);
         if (rc == PP_PENDING)
             pp__conn_set_pending(conn);
@@ -968,8 +986,47 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
     }
     if (temp)
         pp__stmt_free(s);
+    free(row);
+    free(at);
     pp__conn_leave(conn);
     return rc;
+}
+
+int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
+                 const pp_value *params, int64_t *affected, pp_error **err)
+{
+    if (affected != NULL)
+        *affected = 0;
+    if (sql == NULL || nparams < 0 || nrows < 0 || (nparams > 0 && nrows > 0 && params == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_many: bad arguments"));
+    return run_many(conn, sql, nparams, nrows, params, NULL, NULL, NULL, affected, err);
+}
+
+int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t nrows,
+                         const pp_column *cols, int64_t *affected, pp_error **err)
+{
+    if (affected != NULL)
+        *affected = 0;
+    if (sql == NULL || ncols < 0 || nrows < 0 || (ncols > 0 && cols == NULL))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "pp_exec_many_columns: bad arguments"));
+    for (int32_t j = 0; j < ncols; j++)
+        if (pp__check_input_column(&cols[j], j, nrows, "pp_exec_many_columns", err) != PP_OK)
+            return PP_ERROR;
+    size_t n = ncols > 0 ? (size_t)ncols : 1;
+    pp_value *row = calloc(n, sizeof *row);
+    int64_t *at = calloc(n, sizeof *at);
+    if (row == NULL || at == NULL) {
+        free(row);
+        free(at);
+        return pp__fail(err, pp__error_oom());
+    }
+    for (int32_t j = 0; j < ncols && nrows > 0; j++) { /* row 0, for a typed retry */
+        int64_t start = 0;
+        pp__column_value(&cols[j], 0, &start, &row[j]);
+    }
+    return run_many(conn, sql, ncols, nrows, NULL, ncols > 0 ? cols : NULL, row, at, affected,
+                    err);
 }
 
 int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
@@ -1005,7 +1062,7 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
         snprintf(server_name, sizeof server_name, "pp_n%llu",
                  (unsigned long long)++conn->cache.next_id);
         pp_stmt *s, *evicted;
-        rc = prepare_stmt(conn, name, sql, server_name, 0, NULL, &s, err);
+        rc = prepare_stmt(conn, name, sql, server_name, 0, NULL, false, &s, err);
         if (rc == PP_OK && s->simple) {
             pp__stmt_free(s);
             rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",

@@ -86,7 +86,10 @@ typedef struct pp_pipe {
     pp_stmt *stmt;               /* many: the statement */
     bool own_stmt;               /* many: stmt is temporary (cache off) */
     int32_t nparams;
-    const pp_value *params;      /* many: caller's values */
+    const pp_value *params;      /* many: caller's values, row after row, or NULL when */
+    const pp_column *cols;       /* many: the caller's columns hold them (one per parameter) */
+    pp_value *row;               /* many with cols: the row being sent (nparams values) */
+    int64_t *at;                 /* many with cols: read positions (pp__column_value) */
     int64_t n, sent, done;
     bool synced, sync_seen, want_write;
     pp_error *first;             /* first failure */

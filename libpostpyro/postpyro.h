@@ -210,7 +210,8 @@ pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
 
 /* Closes the connection to the server. Safe to call twice. Results stay valid. In a process
  * forked from the one that connected, it frees the handle without a word to the server
- * (the parent keeps its session); every other call there fails with PP_ERR_INTERFACE. Waits for a statement running in another thread to finish. */
+ * (the parent keeps its session); every other call there fails with PP_ERR_INTERFACE.
+ * Waits for a statement running in another thread to finish. */
 void pp_close(pp_conn *conn);
 
 /* 1 when pp_close() was called or the connection broke, else 0. */
@@ -301,6 +302,17 @@ int pp_query_close(pp_conn *conn, pp_error **err);
  * (if not NULL) receives the total affected-row count. */
 int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
                  const pp_value *params, int64_t *affected, pp_error **err);
+
+/* pp_exec_many with the parameters given column by column: cols holds ncols columns of nrows
+ * values each, in the input layout pp_copy_put_columns describes (tags, nulls, ints/floats,
+ * text as data + offsets or NUL-terminated), parameter j of row k being value k of cols[j].
+ * Every column is checked before anything is sent (the same refusals as
+ * pp_copy_put_columns, naming pp_exec_many_columns); then the rows run as with
+ * pp_exec_many: pipelined, in one transaction, pp_error_index naming the failing row. The
+ * caller keeps ownership of every array, needed only during the call (or, after PP_PENDING,
+ * until pp_resume finishes it). */
+int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t nrows,
+                         const pp_column *cols, int64_t *affected, pp_error **err);
 
 /* Runs n SQL strings (each a single statement without parameters) pipelined in one
  * transaction: all commit or none does. counts[k] (caller-allocated, n entries) receives each

@@ -80,8 +80,9 @@ class _Result:
             return make_rows(self.names, self.columns, self.nrows, row_factory)
 
 
-def _dump_many_fast(seq_of_params: Any) -> Tuple[Any, int, int, list]:
-    """types.dump_many, a column at a time where that is faster (see copy.dump_many)."""
+def _dump_many_fast(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
+    """The parameter rows of executemany, column by column where the values allow it (see
+    copy.dump_many)."""
     from .copy import dump_many as fast
     return fast(seq_of_params)
 
@@ -471,16 +472,16 @@ class Connection:
         if stored is not None:
             text = _named.positional_sql(text)
         sqlb = _sql_bytes(text)
-        arr, nparams, nrows, keep = _dump_many_fast(seq_of_params)
+        by_columns, arr, nparams, nrows, keep = _dump_many_fast(seq_of_params)
         if nrows == 0:
             return 0
+        run = lib.pp_exec_many_columns if by_columns else lib.pp_exec_many
         affected = ffi.new("int64_t *")
         err = ffi.new("pp_error **")
         with self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(
-                conn, lambda: lib.pp_exec_many(conn, sqlb, nparams, nrows, arr, affected, err),
-                err)
+                conn, lambda: run(conn, sqlb, nparams, nrows, arr, affected, err), err)
         del keep
         if rc != PP_OK:
             try:

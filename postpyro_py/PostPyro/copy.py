@@ -366,16 +366,16 @@ def layout_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
     return False, arr, ncols, n, keep
 
 
-def dump_many(seq_of_params: Any) -> Tuple[Any, int, int, list]:
-    """:func:`PostPyro.types.dump_many` (rows of parameters for pp_exec_many), laid out a
-    column at a time like COPY rows when that is faster (CPython): the same pp_values."""
-    if _IS_PYPY or not _BULK_OK:
-        return _types.dump_many(seq_of_params)
+def dump_many(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
+    """Rows of parameters for executemany, laid out like COPY rows: column by column (a
+    ``pp_column[]`` for pp_exec_many_columns) when every column allows it, else row by row
+    (the pp_values of :func:`PostPyro.types.dump_many` for pp_exec_many). Returns
+    (by_columns, array, nparams, nrows, keep-alive list)."""
     check = _types.check_params
     rows = [check(p) for p in seq_of_params]
     nrows = len(rows)
     if nrows == 0:
-        return ffi.NULL, 0, 0, []
+        return False, ffi.NULL, 0, 0, []
     nparams = len(rows[0])
     if set(map(len, rows)) != {nparams}:
         for k, row in enumerate(rows):
@@ -383,9 +383,17 @@ def dump_many(seq_of_params: Any) -> Tuple[Any, int, int, list]:
                 raise e.ProgrammingError("executemany: row %d has %d parameters, row 0 has "
                                          "%d" % (k, len(row), nparams))
     if nparams == 0:
-        return ffi.NULL, 0, nrows, []
-    arr, _, keep = encode_rows(rows, nparams, None)
-    return arr, nparams, nrows, keep
+        return False, ffi.NULL, 0, nrows, []
+    columns = _transpose(rows, nparams)
+    if COLUMNS:
+        laid = _encode_columns(columns, nrows)
+        if laid is not None:
+            return True, laid[0], nparams, nrows, laid[1]
+    if _IS_PYPY or not _BULK_OK:
+        arr, nparams, nrows, keep = _types.dump_many(rows)
+        return False, arr, nparams, nrows, keep
+    arr, _, keep = _encode_rows(rows, nparams, None, columns)
+    return False, arr, nparams, nrows, keep
 
 
 # ---- the COPY object ---------------------------------------------------------------------

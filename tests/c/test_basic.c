@@ -259,6 +259,94 @@ static void test_info_ping_close(pp_conn *c)
     pp_error_free(err);
 }
 
+/* Reads one int8 from a single-row result. */
+static int64_t scalar(pp_conn *c, const char *sql)
+{
+    pp_result *r = run(c, sql);
+    pp_value v = {0};
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    pp_result_free(r);
+    return v.i;
+}
+
+static void test_exec_many_columns(pp_conn *c)
+{
+    enum { N = 3000 };
+    int64_t *ids = calloc(N, sizeof *ids), *flags = calloc(N, sizeof *flags);
+    double *halves = calloc(N, sizeof *halves);
+    uint8_t *nulls = calloc(N, 1);
+    char *text = malloc(N * 16); /* every value followed by a NUL, no offsets */
+    int64_t len = 0;
+    for (int k = 0; k < N; k++) {
+        ids[k] = k;
+        halves[k] = k * 0.5;
+        flags[k] = k % 2;
+        nulls[k] = k % 100 == 7;
+        len += snprintf(text + len, 16, "%s", nulls[k] ? "" : (k % 3 ? "x" : "é")) + 1;
+    }
+    pp_column cols[4] = {
+        {.tag = PP_INT, .count = N, .ints = ids},
+        {.tag = PP_TEXT, .count = N, .nulls = nulls, .data = text, .data_len = len},
+        {.tag = PP_FLOAT, .count = N, .floats = halves},
+        {.tag = PP_BOOL, .count = N, .ints = flags},
+    };
+    pp_result_free(run(c, "CREATE TEMP TABLE t_cols (a int PRIMARY KEY, b text, c float8, "
+                          "d bool)"));
+    const char *sql = "INSERT INTO t_cols VALUES ($1, $2, $3, $4)";
+    int64_t affected = 0;
+    pp_error *err = NULL;
+    CHECK_OK(pp_exec_many_columns(c, sql, 4, N, cols, &affected, &err), err);
+    CHECK(affected == N);
+    CHECK(scalar(c, "SELECT count(*) FROM t_cols WHERE b IS NULL") == N / 100);
+    CHECK(scalar(c, "SELECT count(*) FROM t_cols WHERE b = 'é'") == 990);
+    CHECK(scalar(c, "SELECT sum(a) FROM t_cols WHERE d AND c = a / 2.0") == 2250000);
+    /* a failing row (a duplicate key at row 5) keeps nothing and is named */
+    for (int k = 0; k < N; k++)
+        ids[k] = N + k;
+    ids[5] = 0;
+    CHECK(pp_exec_many_columns(c, sql, 4, N, cols, &affected, &err) == PP_ERROR);
+    CHECK(pp_error_index(err) == 5 && strcmp(pp_error_sqlstate(err), "23505") == 0);
+    pp_error_free(err);
+    err = NULL;
+    CHECK(scalar(c, "SELECT count(*) FROM t_cols") == N);
+    /* columns refused before anything is sent, naming the function and the column */
+    cols[2].count = N - 1;
+    CHECK(pp_exec_many_columns(c, sql, 4, N, cols, &affected, &err) == PP_ERROR);
+    CHECK(pp_error_category(err) == PP_ERR_INTERFACE &&
+          strstr(pp_error_message(err), "pp_exec_many_columns: column 3") != NULL);
+    pp_error_free(err);
+    err = NULL;
+    cols[2].count = N;
+    cols[0].ints = NULL;
+    CHECK(pp_exec_many_columns(c, sql, 4, N, cols, &affected, &err) == PP_ERROR &&
+          pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    err = NULL;
+    cols[0].ints = ids;
+    /* a parameter count that does not match the statement */
+    CHECK(pp_exec_many_columns(c, sql, 3, N, cols, &affected, &err) == PP_ERROR &&
+          pp_error_category(err) == PP_ERR_PROGRAMMING);
+    pp_error_free(err);
+    err = NULL;
+    /* text with offsets, and no parameters at all */
+    int64_t offsets[3] = {0, 2, 5};
+    pp_column two[2] = {{.tag = PP_INT, .count = 2, .ints = (int64_t[]){-1, -2}},
+                        {.tag = PP_TEXT, .count = 2, .data = "abcde", .data_len = 5,
+                         .offsets = offsets}};
+    CHECK_OK(pp_exec_many_columns(c, "INSERT INTO t_cols (a, b) VALUES ($1, $2)", 2, 2, two,
+                                  &affected, &err), err);
+    CHECK(scalar(c, "SELECT count(*) FROM t_cols WHERE b IN ('ab', 'cde')") == 2);
+    CHECK_OK(pp_exec_many_columns(c, "UPDATE t_cols SET d = NOT d WHERE a < 0", 0, 3, NULL,
+                                  &affected, &err), err);
+    CHECK(affected == 6);
+    free(ids);
+    free(flags);
+    free(halves);
+    free(nulls);
+    free(text);
+}
+
 int main(void)
 {
     test_versions();
@@ -269,6 +357,7 @@ int main(void)
     test_query_in_one_call(c);
     test_execute_counts(c);
     test_exec_many_and_batch(c);
+    test_exec_many_columns(c);
     test_prepared(c);
     test_multi_statement(c);
     test_info_ping_close(c);

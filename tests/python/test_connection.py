@@ -282,6 +282,30 @@ def test_executemany_is_all_or_nothing_and_tells_the_failing_row(conn):
     assert conn.query_one("SELECT count(*) FROM t")[0] == 0
 
 
+def test_executemany_columns_of_one_type_go_column_by_column(conn):
+    # every column holds one of int, bool, float, str (and None): pp_exec_many_columns
+    from PostPyro.copy import dump_many
+    rows = [(k, "é%d" % k if k % 7 else None, k * 0.25, k % 2 == 0) for k in range(2000)]
+    assert dump_many(rows)[0] is True
+    conn.execute("CREATE TABLE t (a int PRIMARY KEY, b text, c float8, d bool)")
+    assert conn.executemany("INSERT INTO t VALUES ($1, $2, $3, $4)", rows) == 2000
+    assert [tuple(r) for r in conn.query("SELECT * FROM t ORDER BY a")] == rows
+    with pytest.raises(pg.errors.UniqueViolation) as info:
+        conn.executemany("INSERT INTO t VALUES ($1, $2, $3, $4)",
+                         [(5000, "x", 0.0, True), (1, "y", 1.0, False)])
+    assert info.value.index == 1
+    with pytest.raises(pg.DataError, match=r"row 1: parameter \$1"):
+        conn.executemany("INSERT INTO t (a) VALUES ($1)", [(6000,), (2 ** 40,)])
+    assert conn.query_one("SELECT count(*) FROM t")[0] == 2000
+
+
+def test_executemany_of_a_statement_without_parameters_runs_it_each_time(conn):
+    conn.execute("CREATE TABLE t (n int)")
+    conn.execute("INSERT INTO t VALUES (0)")
+    assert conn.executemany("UPDATE t SET n = n + 1", [(), (), ()]) == 3
+    assert conn.query_one("SELECT n FROM t")[0] == 3
+
+
 # ---- prepare -------------------------------------------------------------------------------
 
 def test_prepare_returns_an_id_usable_with_query_and_execute(users):
