@@ -1,17 +1,15 @@
-/* exec.c — running statements: the statement cache path, the simple-query fallback for
- * multi-command strings, pipelined batches, and the interruptible wait (PP_PENDING). */
+/* exec.c — running statements: the statement cache path, one-off commands sent whole, the
+ * simple-query fallback for multi-command strings, results read whole or in chunks, and the
+ * interruptible wait (PP_PENDING). Pipelined batches are in pipeline.c. */
 #include "internal.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define STACK_PARAMS 16
-#define ABORT_SQL "DO $$BEGIN RAISE EXCEPTION 'batch abandoned by the client'; END$$"
 
 static bool is_commit(const char *sql)
 {
@@ -63,8 +61,7 @@ static int finish_result(PGconn *pg, PGresult *r, bool binary, bool commit, pp_r
     return PP_OK;
 }
 
-/* Leaves COPY states that pp_exec does not serve, so the connection stays usable. */
-static void abort_copy(PGconn *pg, ExecStatusType st)
+void pp__abort_copy(PGconn *pg, ExecStatusType st)
 {
     if (st == PGRES_COPY_IN) {
         PQputCopyEnd(pg, "COPY FROM STDIN is not supported by pp_exec");
@@ -82,7 +79,7 @@ static void absorb(pp_conn *conn, pp_pending *ps, PGresult *r)
     PGconn *pg = conn->pg;
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
-        abort_copy(pg, st);
+        pp__abort_copy(pg, st);
         PQclear(r);
         if (ps->error == NULL)
             ps->error = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
@@ -444,10 +441,7 @@ static void deallocate_on_server(pp_conn *conn, const char *name)
     PQclear(PQexec(conn->pg, sql));
 }
 
-/* Finds or makes the statement for sql. *temp is set when the caller must free it.
- * `direct_ok`: a one-off command may come back `direct` (sent whole, never prepared), which
- * only a single run can use. */
-static int lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
+int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
                        const pp_value *params, bool direct_ok, pp_stmt **out, bool *temp,
                        pp_error **err)
 {
@@ -489,7 +483,7 @@ static int lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t n
     return PP_OK;
 }
 
-static int check_param_count(const pp_stmt *s, int32_t nparams, pp_error **err)
+int pp__check_param_count(const pp_stmt *s, int32_t nparams, pp_error **err)
 {
     if (s->simple && nparams == 0)
         return PP_OK;
@@ -501,8 +495,7 @@ static int check_param_count(const pp_stmt *s, int32_t nparams, pp_error **err)
     return PP_OK;
 }
 
-/* Encodes params for s and sends one Bind/Execute. */
-static int send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams,
+int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams,
                          const pp_value *params, bool binary, pp_error **err)
 {
     const char *values_s[STACK_PARAMS];
@@ -530,9 +523,9 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
 {
     pp_stmt *s;
     bool temp;
-    if (lookup_stmt(conn, sql, flags, nparams, params, true, &s, &temp, err) != PP_OK)
+    if (pp__lookup_stmt(conn, sql, flags, nparams, params, true, &s, &temp, err) != PP_OK)
         return PP_ERROR;
-    if (check_param_count(s, nparams, err) != PP_OK) {
+    if (pp__check_param_count(s, nparams, err) != PP_OK) {
         if (temp)
             pp__stmt_free(s);
         return PP_ERROR;
@@ -553,7 +546,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
     int rc = s->direct ? (PQsendQueryParams(conn->pg, sql, 0, NULL, NULL, NULL, NULL, 0)
                               ? PP_OK
                               : pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL)))
-                       : send_prepared(conn, s, nparams, params, ps->binary, err);
+                       : pp__send_prepared(conn, s, nparams, params, ps->binary, err);
     if (temp)
         pp__stmt_free(s);
     if (rc != PP_OK)
@@ -578,7 +571,6 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
 }
 
 
-static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible);
 
 /* The decoders need UTF-8. A statement that changed client_encoding is answered with an
  * error, and the encoding is set back (in a transaction, a rollback restores it anyway). */
@@ -596,7 +588,6 @@ static int check_encoding(pp_conn *conn, pp_error **err)
                                        "client_encoding cannot be changed (to %s): PostPyro "
                                        "exchanges text in UTF8 and has set it back", was));
 }
-static int pipe_finish(pp_conn *conn, int rc, pp_error **err);
 
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
             uint32_t flags, pp_result **out, pp_error **err)
@@ -679,9 +670,9 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
     }
     int rc;
     if (conn->pend.is_pipe) {
-        rc = pipe_run(conn, &conn->pend.pipe, true);
+        rc = pp__pipe_run(conn, &conn->pend.pipe, true);
         if (rc != PP_PENDING)
-            rc = pipe_finish(conn, rc, err);
+            rc = pp__pipe_finish(conn, rc, err);
     } else if (conn->pend.chunked) {
         rc = read_chunk(conn, &conn->pend, out, err);
         if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&
@@ -729,7 +720,7 @@ int pp_query_close(pp_conn *conn, pp_error **err)
         if (r == NULL)
             break;
         if (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT)
-            abort_copy(pg, PQresultStatus(r));
+            pp__abort_copy(pg, PQresultStatus(r));
         PQclear(r);
     }
     pp__pending_clear(conn);
@@ -738,7 +729,7 @@ int pp_query_close(pp_conn *conn, pp_error **err)
     return rc;
 }
 
-/* ---- pipelines ---- */
+/* ---- pending state, prepared statements ---- */
 
 void pp__pending_clear(pp_conn *conn)
 {
@@ -758,293 +749,6 @@ void pp__pending_clear(pp_conn *conn)
             pp__stmt_free(ps->pipe.stmt);
     }
     memset(ps, 0, sizeof *ps);
-}
-
-/* Sends command k of the pipeline. */
-static int pipe_send(pp_conn *conn, pp_pipe *p, int64_t k, pp_error **err)
-{
-    if (p->batch) {
-        if (p->sqls[k] == NULL)
-            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "statement %lld is NULL",
-                                               (long long)k));
-        if (!PQsendQueryParams(conn->pg, p->sqls[k], 0, NULL, NULL, NULL, NULL, 0))
-            return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
-        return PP_OK;
-    }
-    const pp_value *values = p->params != NULL ? p->params + k * p->nparams : NULL;
-    if (p->cols != NULL) { /* rows are sent in order: row k comes next in every column */
-        for (int32_t j = 0; j < p->nparams; j++)
-            pp__column_value(&p->cols[j], k, &p->at[j], &p->row[j]);
-        values = p->row;
-    }
-    pp_error *e = NULL;
-    if (send_prepared(conn, p->stmt, p->nparams, values, true, &e) == PP_OK)
-        return PP_OK;
-    /* name the row as well as the parameter */
-    pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld: %s", (long long)k,
-                                    e->message);
-    pp_error_free(e);
-    return pp__fail(err, named);
-}
-
-/* Sends the pipeline's commands and reads their results, never letting our output buffer
- * and the server's block each other (non-blocking socket, poll on both directions). All
- * commands share one Sync, so they run as one implicit transaction. Returns PP_PENDING when
- * a signal interrupts a wait (the state stays in p), PP_ERROR when the connection broke. */
-static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
-{
-    PGconn *pg = conn->pg;
-    for (;;) {
-        while (!p->synced && !p->want_write && p->first == NULL) {
-            if (p->sent < p->n) {
-                pp_error *e = NULL;
-                if (pipe_send(conn, p, p->sent, &e) != PP_OK) {
-                    e->index = p->sent;
-                    p->first = e;
-                    break;
-                }
-                p->sent++;
-            }
-            if (p->sent == p->n) {
-                if (!PQpipelineSync(pg))
-                    return PP_ERROR;
-                p->synced = true;
-            }
-            if (p->sent % 64 != 0 && !p->synced)
-                continue; /* flush and read every 64 commands: one send, not one each */
-            int f = PQflush(pg);
-            if (f < 0)
-                return PP_ERROR;
-            p->want_write = f == 1;
-            break; /* read what has arrived before sending more */
-        }
-        if (p->first != NULL && !p->synced) {
-            /* Stop sending. When the failure was ours (a value that cannot be encoded)
-             * after commands went out, make the server fail the implicit transaction too,
-             * so none of them is kept. */
-            if (p->sent > 0 && !PQsendQueryParams(pg, ABORT_SQL, 0, NULL, NULL, NULL, NULL, 0))
-                return PP_ERROR;
-            if (!PQpipelineSync(pg))
-                return PP_ERROR;
-            p->synced = true;
-            p->want_write = PQflush(pg) == 1;
-        }
-        if (!PQconsumeInput(pg))
-            return PP_ERROR;
-        while (!PQisBusy(pg) && (p->done < p->sent || (p->synced && !p->sync_seen))) {
-            PGresult *r = PQgetResult(pg);
-            if (r == NULL) { /* end of one command's results */
-                p->done++;
-                continue;
-            }
-            ExecStatusType st = PQresultStatus(r);
-            if (st == PGRES_PIPELINE_SYNC) {
-                p->sync_seen = true;
-            } else if (st == PGRES_FATAL_ERROR) {
-                if (p->first == NULL) {
-                    p->first = pp__error_from_result(r);
-                    p->first->index = p->done;
-                }
-            } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
-                abort_copy(pg, st);
-                if (p->first == NULL) {
-                    p->first = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
-                                             "COPY is not supported in a batch");
-                    p->first->index = p->done;
-                }
-            } else if (st != PGRES_PIPELINE_ABORTED && p->done < p->n) {
-                const char *t = PQcmdTuples(r);
-                p->counts[p->done] = t[0] ? strtoll(t, NULL, 10) : -1;
-            }
-            PQclear(r);
-        }
-        if (p->sync_seen)
-            return PP_OK;
-        bool need_read = p->done < p->sent || p->synced;
-        short events = (short)((need_read ? POLLIN : 0) | (p->want_write ? POLLOUT : 0));
-        if (events == 0)
-            continue;
-        struct pollfd pfd = {.fd = PQsocket(pg), .events = events};
-        int timeout = (!p->synced && !p->want_write) ? 0 : -1;
-        if (poll(&pfd, 1, timeout) < 0) {
-            if (errno != EINTR)
-                return PP_ERROR;
-            if (interruptible)
-                return PP_PENDING;
-            continue;
-        }
-        if (p->want_write && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
-            int f = PQflush(pg);
-            if (f < 0)
-                return PP_ERROR;
-            p->want_write = f == 1;
-        }
-    }
-}
-
-/* Ends a pipeline that pipe_run finished (rc PP_OK or PP_ERROR): leaves pipeline mode,
- * reports the totals or the first failure, frees the pending state. */
-static int pipe_finish(pp_conn *conn, int rc, pp_error **err)
-{
-    PGconn *pg = conn->pg;
-    pp_pipe *p = &conn->pend.pipe;
-    PQsetnonblocking(pg, 0);
-    pp_error *e = NULL;
-    if (rc != PP_OK) {
-        e = pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
-    } else {
-        PQexitPipelineMode(pg);
-        e = p->first;
-        p->first = NULL;
-    }
-    if (e == NULL && !p->batch && p->affected != NULL)
-        for (int64_t k = 0; k < p->n; k++)
-            *p->affected += p->counts[k] > 0 ? p->counts[k] : 0;
-    if (e != NULL && p->batch && e->index >= 0 && e->index < p->n && p->sqls[e->index] != NULL) {
-        /* quote the failing statement (shortened) in the message */
-        const char *q = p->sqls[e->index];
-        int len = (int)strnlen(q, 200);
-        pp_error *named = pp__error_new(e->category, e->sqlstate,
-                                        "statement %lld of the batch failed: %s [SQL: %.*s%s]",
-                                        (long long)e->index, e->message, len, q,
-                                        q[len] ? "..." : "");
-        if (named != pp__error_oom()) {
-            named->index = e->index;
-            for (int c = 0; c < 128; c++) {
-                named->fields[c] = e->fields[c];
-                e->fields[c] = NULL;
-            }
-        }
-        pp_error_free(e);
-        e = named;
-    }
-    pp__pending_clear(conn);
-    return e != NULL ? pp__fail(err, e) : PP_OK;
-}
-
-/* Starts the pipeline prepared in conn->pend.pipe and runs it. */
-static int pipe_start(pp_conn *conn, pp_error **err)
-{
-    PGconn *pg = conn->pg;
-    conn->pend.is_pipe = true;
-    if (conn->pend.pipe.n == 0) {
-        pp__pending_clear(conn);
-        return PP_OK;
-    }
-    if (!PQenterPipelineMode(pg)) {
-        pp__pending_clear(conn);
-        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
-    }
-    if (PQsetnonblocking(pg, 1) != 0) {
-        PQexitPipelineMode(pg);
-        pp__pending_clear(conn);
-        return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
-    }
-    int rc = pipe_run(conn, &conn->pend.pipe, true);
-    if (rc == PP_PENDING)
-        return rc;
-    return pipe_finish(conn, rc, err);
-}
-
-/* pp_exec_many and pp_exec_many_columns: the values come from params (row after row) or
- * from cols (then row and at, nparams entries each, are taken over; row holds row 0). */
-static int run_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
-                    const pp_value *params, const pp_column *cols, pp_value *row, int64_t *at,
-                    int64_t *affected, pp_error **err)
-{
-    if (pp__conn_enter(conn, err) != PP_OK) {
-        free(row);
-        free(at);
-        return PP_ERROR;
-    }
-    pp_stmt *s = NULL;
-    bool temp = false;
-    const pp_value *first = cols != NULL ? row : params; /* for a retry with typed values */
-    int rc = nrows == 0 ? PP_OK
-                        : lookup_stmt(conn, sql, 0, nparams, first, false, &s, &temp, err);
-    if (rc == PP_OK && s != NULL && s->simple)
-        rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
-                                         "executemany takes a single statement"));
-    if (rc == PP_OK && s != NULL)
-        rc = check_param_count(s, nparams, err);
-    int64_t *counts = NULL;
-    if (rc == PP_OK && s != NULL && (counts = calloc((size_t)nrows, sizeof *counts)) == NULL)
-        rc = pp__fail(err, pp__error_oom());
-    if (rc == PP_OK && s != NULL) {
-        pp__pending_clear(conn);
-        conn->pend.pipe = (pp_pipe){.stmt = s, .own_stmt = temp, .nparams = nparams,
-                                    .params = params, .cols = cols, .row = row, .at = at,
-                                    .n = nrows, .counts = counts, .affected = affected};
-        temp = false; /* the pipe owns it now, and row and at */
-        row = NULL;
-        at = NULL;
-        rc = pipe_start(conn, err);
-        if (rc == PP_PENDING)
-            pp__conn_set_pending(conn);
-    } else {
-        free(counts);
-    }
-    if (temp)
-        pp__stmt_free(s);
-    free(row);
-    free(at);
-    pp__conn_leave(conn);
-    return rc;
-}
-
-int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
-                 const pp_value *params, int64_t *affected, pp_error **err)
-{
-    if (affected != NULL)
-        *affected = 0;
-    if (sql == NULL || nparams < 0 || nrows < 0 || (nparams > 0 && nrows > 0 && params == NULL))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_many: bad arguments"));
-    return run_many(conn, sql, nparams, nrows, params, NULL, NULL, NULL, affected, err);
-}
-
-int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t nrows,
-                         const pp_column *cols, int64_t *affected, pp_error **err)
-{
-    if (affected != NULL)
-        *affected = 0;
-    if (sql == NULL || ncols < 0 || nrows < 0 || (ncols > 0 && cols == NULL))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
-                                           "pp_exec_many_columns: bad arguments"));
-    for (int32_t j = 0; j < ncols; j++)
-        if (pp__check_input_column(&cols[j], j, nrows, "pp_exec_many_columns", err) != PP_OK)
-            return PP_ERROR;
-    size_t n = ncols > 0 ? (size_t)ncols : 1;
-    pp_value *row = calloc(n, sizeof *row);
-    int64_t *at = calloc(n, sizeof *at);
-    if (row == NULL || at == NULL) {
-        free(row);
-        free(at);
-        return pp__fail(err, pp__error_oom());
-    }
-    for (int32_t j = 0; j < ncols && nrows > 0; j++) { /* row 0, for a typed retry */
-        int64_t start = 0;
-        pp__column_value(&cols[j], 0, &start, &row[j]);
-    }
-    return run_many(conn, sql, ncols, nrows, NULL, ncols > 0 ? cols : NULL, row, at, affected,
-                    err);
-}
-
-int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
-                  pp_error **err)
-{
-    if (n < 0 || (n > 0 && (sqls == NULL || counts == NULL)))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_batch: bad arguments"));
-    if (pp__conn_enter(conn, err) != PP_OK)
-        return PP_ERROR;
-    for (int64_t k = 0; k < n; k++)
-        counts[k] = -1;
-    pp__pending_clear(conn);
-    conn->pend.pipe = (pp_pipe){.batch = true, .sqls = sqls, .n = n, .counts = counts};
-    int rc = pipe_start(conn, err);
-    if (rc == PP_PENDING)
-        pp__conn_set_pending(conn);
-    pp__conn_leave(conn);
-    return rc;
 }
 
 int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)

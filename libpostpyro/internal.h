@@ -164,6 +164,27 @@ bool pp__scratch_reserve(pp_conn *conn, size_t n);
  * (only when interruptible), -1 connection failure. */
 int pp__wait_ready(PGconn *pg, bool interruptible);
 
+/* ---- statements (exec.c), shared with the pipelines (pipeline.c) ---- */
+/* Finds or makes the statement for sql (PP_EXEC_PREPARED in flags: sql is a pp_prepare
+ * name). *temp: the caller frees it. `direct_ok`: a one-off command may come back `direct`
+ * (sent whole, never prepared), which only a single run can use. */
+int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
+                    const pp_value *params, bool direct_ok, pp_stmt **out, bool *temp,
+                    pp_error **err);
+/* Leaves a COPY state that a statement ran into, so the connection stays usable. */
+void pp__abort_copy(PGconn *pg, ExecStatusType st);
+/* Fails (PP_ERR_PROGRAMMING) unless s takes nparams parameters. */
+int pp__check_param_count(const pp_stmt *s, int32_t nparams, pp_error **err);
+/* Encodes params for s and sends one Bind/Describe/Execute. */
+int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams, const pp_value *params,
+                      bool binary, pp_error **err);
+
+/* ---- pipelines (pipeline.c) ---- */
+/* Sends and reads the pipeline in conn->pend.pipe; PP_PENDING when a signal interrupted it
+ * (interruptible only). pp__pipe_finish turns its outcome into the call's result. */
+int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible);
+int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err);
+
 /* ---- parameter encoding (encode.c) ---- */
 typedef struct pp_encoded {
     const char **values;
