@@ -182,6 +182,10 @@ def _free_out(out, err) -> None:
         err[0] = ffi.NULL
 
 
+# The UTF-8 of recent SQL texts: most statements run again and again.
+_sql_cache: Dict[str, bytes] = {}
+
+
 def _sql_bytes(sql: Any) -> bytes:
     if not isinstance(sql, str):
         raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
@@ -306,12 +310,21 @@ class Connection:
         several statements yields every result: the first is returned, the others are
         appended to ``rest`` (otherwise the last one is returned). ``describe``: see
         _convert."""
-        conn = self._handle()
+        if self._closed or self._reader is not None or self._generation != _fork_generation:
+            conn = self._handle()  # which says what is wrong, or reads ahead for a loader
+        else:
+            conn = self._conn
         if rest is not None:
             flags |= lib.PP_EXEC_ALL_RESULTS
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
-        sqlb = _sql_bytes(sql)
+        try:
+            sqlb = _sql_cache[sql]
+        except (KeyError, TypeError):
+            sqlb = _sql_bytes(sql)
+            if len(_sql_cache) >= 512:
+                _sql_cache.clear()
+            _sql_cache[sql] = sqlb
         if sql in self._prepared:
             flags |= lib.PP_EXEC_PREPARED
         arr, n, keep = dump_params(params)

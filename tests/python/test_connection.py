@@ -209,8 +209,11 @@ def test_execute_of_a_select_counts_its_rows(users):
 
 
 def test_sql_must_be_a_str(conn):
-    with pytest.raises(pg.ProgrammingError):
-        conn.query(b"SELECT 1")
+    for sql in (b"SELECT 1", ["SELECT 1"], None, 1):  # hashable or not
+        with pytest.raises(pg.ProgrammingError, match="SQL must be a str"):
+            conn.query(sql)
+    assert conn.query("SELECT 1") == [(1,)]  # the same text, run twice, from the cache
+    assert conn.query("SELECT 1") == [(1,)]
 
 
 def test_sql_with_a_nul_character_is_refused(conn):
