@@ -135,20 +135,27 @@ static int conclude(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **e
     return PP_OK;
 }
 
+/* Waits until the next result of the statement in flight can be read: 0, or 1 when a signal
+ * interrupted the wait, or -1 when the connection broke (the error is kept in ps). */
+static int await_result(pp_conn *conn, pp_pending *ps)
+{
+    int w = pp__wait_ready(conn->pg, true);
+    if (w < 0 && ps->error == NULL)
+        ps->error = lost_connection(conn->pg, ps->commit);
+    return w;
+}
+
 /* Reads every result of the statement in flight. Keeps the last success and the first
  * error. Returns PP_PENDING (state kept in *ps) when interrupted. */
 static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
 {
     PGconn *pg = conn->pg;
     for (;;) {
-        int w = pp__wait_ready(pg, true);
+        int w = await_result(conn, ps);
         if (w == 1)
             return PP_PENDING;
-        if (w < 0) {
-            if (ps->error == NULL)
-                ps->error = lost_connection(pg, ps->commit);
+        if (w < 0)
             break;
-        }
         PGresult *r = PQgetResult(pg);
         if (r == NULL)
             break;
@@ -243,14 +250,11 @@ static int read_chunk(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error *
         if (PQisBusy(pg)) {
             if (ps->rows >= CHUNK_MIN_ROWS && ps->error == NULL && chunk_out(ps, out))
                 return PP_MORE;
-            int w = pp__wait_ready(pg, true);
+            int w = await_result(conn, ps);
             if (w == 1)
                 return PP_PENDING;
-            if (w < 0) {
-                if (ps->error == NULL)
-                    ps->error = lost_connection(pg, ps->commit);
+            if (w < 0)
                 break;
-            }
         }
         PGresult *r = PQgetResult(pg);
         if (r == NULL)
