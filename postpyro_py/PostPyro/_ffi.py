@@ -86,6 +86,16 @@ PP_ERROR = lib.PP_ERROR
 PP_PENDING = lib.PP_PENDING
 PP_MORE = lib.PP_MORE
 
+# cffi's backend functions, without FFI's Python-level wrappers, and the C types made per
+# statement or per value, parsed once: these paths run for every statement.
+newp = ffi._backend.newp
+unpack = ffi._backend.unpack
+T_RESULT_INFO_P = ffi.typeof("pp_result_info *")
+T_ERROR_PP = ffi.typeof("pp_error **")
+T_RESULT_PP = ffi.typeof("pp_result **")
+T_COLUMN_ARRAY = ffi.typeof("pp_column[]")
+T_VALUE_ARRAY = ffi.typeof("pp_value[]")
+
 
 def take_string(ptr) -> Optional[str]:
     """A C string returned to us (to free with pp_free) as str; frees it. None for NULL."""

@@ -13,14 +13,9 @@ from collections import deque
 from typing import Any, Deque, Optional, Tuple
 
 from . import errors as e
-from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib
+from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
+                   T_RESULT_PP, ffi, lib, newp)
 from ._raise import raise_error
-
-_newp = ffi._backend.newp
-_T_RESULT_INFO_P = ffi.typeof("pp_result_info *")
-_T_ERROR_PP = ffi.typeof("pp_error **")
-_T_RESULT_PP = ffi.typeof("pp_result **")
-_T_COLUMN_ARRAY = ffi.typeof("pp_column[]")
 
 # (pp_result *, status, its pp_result_info *, its pp_column[])
 Chunk = Tuple[Any, int, Any, Any]
@@ -41,10 +36,10 @@ class ChunkReader:
 
     def _read(self) -> Chunk:
         """The next chunk from the server; raises the statement's error."""
-        out = _newp(_T_RESULT_PP, None)
-        err = _newp(_T_ERROR_PP, None)
-        info = _newp(_T_RESULT_INFO_P, None)
-        cols = _newp(_T_COLUMN_ARRAY, self._max_cols)
+        out = newp(T_RESULT_PP, None)
+        err = newp(T_ERROR_PP, None)
+        info = newp(T_RESULT_INFO_P, None)
+        cols = newp(T_COLUMN_ARRAY, self._max_cols)
         rc = PP_PENDING
         while rc == PP_PENDING:  # a signal: its handler ran (it may raise); keep reading
             rc = lib.pp_query_next(self._conn, out, info, cols, self._max_cols, err)

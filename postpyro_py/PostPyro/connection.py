@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 from . import _named
 from . import errors as e
-from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib, take_string
+from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
+                   T_RESULT_PP, ffi, lib, newp, take_string, unpack)
 from .chunks import ChunkReader
 from ._raise import raise_error
 from .row import Row, make_rows, row_class
@@ -87,14 +88,6 @@ def _dump_many_fast(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
     return fast(seq_of_params)
 
 
-# ffi.new without parsing the type each time: this path runs once per statement.
-_newp = ffi._backend.newp
-_unpack = ffi._backend.unpack
-_T_RESULT_INFO_P = ffi.typeof("pp_result_info *")
-_T_ERROR_PP = ffi.typeof("pp_error **")
-_T_RESULT_PP = ffi.typeof("pp_result **")
-_T_COLUMN_ARRAY = ffi.typeof("pp_column[]")
-
 # Column names of recent result shapes, by their raw bytes: a statement run again does not
 # decode and split its names again.
 _names_cache: Dict[bytes, Tuple[str, ...]] = {}
@@ -113,12 +106,12 @@ _spare_buffers: List[Tuple[Any, Any]] = []
 
 
 def _new_buffers() -> Tuple[Any, Any]:
-    return _newp(_T_RESULT_INFO_P, None), _newp(_T_COLUMN_ARRAY, _QUERY_COLS)
+    return newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS)
 
 
 def read_result(res) -> _Result:
     """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
-    info = _newp(_T_RESULT_INFO_P, None)
+    info = newp(T_RESULT_INFO_P, None)
     lib.pp_result_describe(res, info, ffi.NULL)
     return _convert(res, info, None)
 
@@ -153,11 +146,11 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
         _names_cache[raw] = names
     r.names = names
     if describe:
-        r.types = _unpack(info.types, ncols)
-        r.typmods = _unpack(info.typmods, ncols)
+        r.types = unpack(info.types, ncols)
+        r.typmods = unpack(info.typmods, ncols)
     if cols is None or ncols > _QUERY_COLS:
-        cols = _newp(_T_COLUMN_ARRAY, ncols)
-        err = _newp(_T_ERROR_PP, None)
+        cols = newp(T_COLUMN_ARRAY, ncols)
+        err = newp(T_ERROR_PP, None)
         if lib.pp_result_columns(res, cols, err) != PP_OK:
             raise_error(err[0])
     if nrows * ncols < _PAUSE_GC_CELLS:
@@ -268,15 +261,14 @@ class Connection:
             rc = lib.pp_resume(conn, out, err)
         return rc
 
-    def _abandon(self, conn, out, err, cancel: bool = True) -> None:
+    def _abandon(self, conn, out, err) -> None:
         """After KeyboardInterrupt during a statement: cancel it and wait until the server
         is done with it (its result or error is dropped), so the connection stays usable.
-        Further Ctrl-C presses meanwhile are ignored: the cancel is on its way. Without
-        ``cancel`` (an error while converting chunks), the statement runs to its end."""
+        Further Ctrl-C presses meanwhile are ignored: the cancel is on its way."""
         if out is None:
             out = ffi.new("pp_result **")
         _free_out(out, err)
-        while cancel:
+        while True:
             try:
                 lib.pp_cancel(conn, ffi.NULL)
                 break
@@ -296,7 +288,7 @@ class Connection:
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
-        info = _newp(_T_RESULT_INFO_P, None)
+        info = newp(T_RESULT_INFO_P, None)
         return self._query(conn, sql, n, arr, flags, info, ffi.NULL, 0)[0]  # never chunked
 
     def _maybe_begin(self, conn) -> None:
@@ -364,30 +356,30 @@ class Connection:
         """The whole result of a statement that returned PP_MORE, converted chunk by chunk:
         the server sends the next rows while this converts the previous ones."""
         reader = self._reader = ChunkReader(conn, _QUERY_COLS)
-        pause = _gc_paused(_PAUSE_GC_CELLS)  # for every chunk: they all stay alive
+        chunk = (res, PP_MORE, info, cols)
+        whole = None
         try:
-            pause.__enter__()
-            try:
-                whole = part = _convert(res, info, cols, describe)
-            finally:
-                lib.pp_result_free(res)
-            columns = whole.columns
-            rc = PP_MORE
-            while rc == PP_MORE:
-                res, rc, info, cols = reader.next()
-                try:
-                    part = _convert(res, info, cols, describe)
-                finally:
-                    lib.pp_result_free(res)
-                for values, more in zip(columns, part.columns):
-                    values.extend(more)
-                whole.nrows += part.nrows
+            with _gc_paused(_PAUSE_GC_CELLS):  # for every chunk: they all stay alive
+                while True:
+                    res, rc, info, cols = chunk
+                    try:
+                        part = _convert(res, info, cols, describe)
+                    finally:
+                        lib.pp_result_free(res)
+                    if whole is None:
+                        whole = part
+                    else:
+                        for values, more in zip(whole.columns, part.columns):
+                            values.extend(more)
+                        whole.nrows += part.nrows
+                    if rc != PP_MORE:
+                        break
+                    chunk = reader.next()
         except BaseException as exc:
             reader.close(cancel=isinstance(exc, KeyboardInterrupt))
             raise
         finally:
             self._reader = None
-            pause.__exit__()
         whole.command = part.command  # the last chunk's tag counts every row
         whole.rowcount = part.rowcount
         return whole
@@ -396,8 +388,8 @@ class Connection:
         """pp_query (run, describe, decode up to max_cols columns into cols: one C call)
         with the PP_PENDING / Ctrl-C protocol. Returns (pp_result * to free, PP_OK or
         PP_MORE: a chunk of a PP_EXEC_CHUNKED statement, more to read)."""
-        out = _newp(_T_RESULT_PP, None)
-        err = _newp(_T_ERROR_PP, None)
+        out = newp(T_RESULT_PP, None)
+        err = newp(T_ERROR_PP, None)
         rc = None
         try:
             rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, max_cols, err)

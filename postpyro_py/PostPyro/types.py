@@ -65,12 +65,7 @@ from uuid import UUID, SafeUUID
 
 from . import errors as e
 from ._composite import format_record, parse_record
-from ._ffi import ffi, lib
-
-# The cffi backend's functions, without FFI's Python-level wrappers (paths run per value).
-_newp = ffi._backend.newp
-_unpack = ffi._backend.unpack
-_T_VALUE_ARRAY = ffi.typeof("pp_value[]")
+from ._ffi import T_VALUE_ARRAY, ffi, lib, newp, unpack
 from ._hstore import Hstore, format_hstore, parse_hstore
 from ._interval import Interval
 from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
@@ -558,7 +553,7 @@ def dump_params(params: Any) -> Tuple[Any, int, list]:
     n = len(params)
     if n == 0:
         return ffi.NULL, 0, []
-    arr = _newp(_T_VALUE_ARRAY, n)
+    arr = newp(T_VALUE_ARRAY, n)
     keep = [arr]
     for i in range(n):
         x = params[i]
@@ -1308,7 +1303,7 @@ def _strings(col, n: int) -> List[str]:
 
 
 def _slices(col, n: int) -> List[bytes]:
-    offs = _unpack(col.offsets, n + 1)
+    offs = unpack(col.offsets, n + 1)
     total = col.data_len
     raw = ffi.buffer(col.data, total)[:] if total else b""
     if offs[0] < 0 or offs[-1] > total:
@@ -1321,16 +1316,16 @@ def _conv_null(col, n, nulls):
 
 
 def _conv_int(col, n, nulls):
-    vals = _unpack(col.ints, n)
+    vals = unpack(col.ints, n)
     return vals if nulls is None else _patch_nulls(vals, nulls)
 
 
 def _conv_bool(col, n, nulls):
-    return _patch_nulls(list(map(bool, _unpack(col.ints, n))), nulls)
+    return _patch_nulls(list(map(bool, unpack(col.ints, n))), nulls)
 
 
 def _conv_float(col, n, nulls):
-    vals = _unpack(col.floats, n)
+    vals = unpack(col.floats, n)
     if col.oid == 700:  # real: the float4's exact value, from binary and text alike
         vals = array("f", vals).tolist()
     return _patch_nulls(vals, nulls)
@@ -1438,7 +1433,7 @@ def _date_from_days(v: int) -> date:
 
 
 def _conv_date(col, n, nulls):
-    days = _unpack(col.ints, n)
+    days = unpack(col.ints, n)
     fromordinal = date.fromordinal
     try:
         vals = [fromordinal(v + _PG_EPOCH_ORDINAL) for v in days]
@@ -1460,12 +1455,12 @@ def _time_from_usec(v: int, tzinfo=None) -> time:
 
 
 def _conv_time(col, n, nulls):
-    return _patch_nulls([_time_from_usec(v) for v in _unpack(col.ints, n)], nulls)
+    return _patch_nulls([_time_from_usec(v) for v in unpack(col.ints, n)], nulls)
 
 
 def _conv_timetz(col, n, nulls):
-    us = _unpack(col.ints, n)
-    offs = _unpack(col.ints2, n)
+    us = unpack(col.ints, n)
+    offs = unpack(col.ints2, n)
     return _patch_nulls([_time_from_usec(v, _tz(o)) for v, o in zip(us, offs)], nulls)
 
 
@@ -1507,7 +1502,7 @@ def _timestamps_from_fields(us: List[int], tzinfo: Optional[timezone]) -> list:
 
 
 def _conv_timestamp_common(col, n, nulls, epoch, aware):
-    us = _unpack(col.ints, n)
+    us = unpack(col.ints, n)
     try:
         if _IS_PYPY:
             vals = _timestamps_from_fields(us, epoch.tzinfo)
@@ -1528,9 +1523,9 @@ def _conv_timestamptz(col, n, nulls):
 
 
 def _conv_interval(col, n, nulls):
-    us = _unpack(col.ints, n)
-    days = _unpack(col.ints2, n)
-    months = _unpack(col.ints3, n)
+    us = unpack(col.ints, n)
+    days = unpack(col.ints2, n)
+    months = unpack(col.ints3, n)
     return _patch_nulls([_interval(a, b, c) for a, b, c in zip(us, days, months)], nulls)
 
 
@@ -1549,11 +1544,11 @@ def _conv_array(col, n, nulls):
         flat: list = []
     else:
         flat = convert_column(col.elements)
-    eo = _unpack(col.elem_offsets, n + 1)
-    so = _unpack(col.shape_offsets, n)
+    eo = unpack(col.elem_offsets, n + 1)
+    so = unpack(col.shape_offsets, n)
     last = max(so)
-    shapes = _unpack(col.shapes, last + 1)
-    shapes = _unpack(col.shapes, last + 1 + 2 * shapes[last])
+    shapes = unpack(col.shapes, last + 1)
+    shapes = unpack(col.shapes, last + 1 + 2 * shapes[last])
     out: list = []
     append = out.append
     for k in range(n):
