@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 from . import errors as e
+from ._fields import scan_field
 
 __all__ = ["parse_record", "format_record"]
 
@@ -24,38 +25,13 @@ def parse_record(s: str) -> Tuple[Optional[str], ...]:
     pos, end = 1, n - 1
     if end == 1:
         return ()
+
+    def bad() -> e.DataError:
+        return e.DataError("cannot read record value %r" % s)
+
     while True:
-        buf: List[str] = []
-        quoted = False
-        while pos < end and s[pos] != ",":
-            c = s[pos]
-            if c == '"':
-                quoted = True
-                pos += 1
-                while True:
-                    if pos >= end:
-                        raise e.DataError("cannot read record value %r" % s)
-                    c = s[pos]
-                    if c == "\\" and pos + 1 < end:
-                        buf.append(s[pos + 1])
-                        pos += 2
-                    elif c == '"':
-                        if pos + 1 < end and s[pos + 1] == '"':
-                            buf.append('"')
-                            pos += 2
-                        else:
-                            pos += 1
-                            break
-                    else:
-                        buf.append(c)
-                        pos += 1
-            elif c == "\\" and pos + 1 < end:
-                buf.append(s[pos + 1])
-                pos += 2
-            else:
-                buf.append(c)
-                pos += 1
-        fields.append("".join(buf) if buf or quoted else None)
+        field, pos = scan_field(s, pos, end, ",", bad, strict=False)
+        fields.append(field)
         if pos >= end:
             break
         pos += 1  # the comma

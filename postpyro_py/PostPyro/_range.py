@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from . import errors as e
+from ._fields import scan_field
 
 __all__ = ["Range", "Multirange"]
 
@@ -164,48 +165,10 @@ def _bad(kind: str, s: str) -> e.DataError:
 def _scan_bound(s: str, pos: int, stop: str) -> Tuple[Optional[str], int]:
     """One bound of a range literal starting at pos, up to (not including) a char of
     ``stop``: (text or None when empty, position of the stop char)."""
-    out: List[str] = []
-    quoted_any = False
-    n = len(s)
-    while pos < n:
-        c = s[pos]
-        if c in stop:
-            break
-        if c == '"':
-            quoted_any = True
-            pos += 1
-            while True:
-                if pos >= n:
-                    raise _bad("range", s)
-                c = s[pos]
-                if c == "\\":
-                    if pos + 1 >= n:
-                        raise _bad("range", s)
-                    out.append(s[pos + 1])
-                    pos += 2
-                elif c == '"':
-                    if pos + 1 < n and s[pos + 1] == '"':
-                        out.append('"')
-                        pos += 2
-                    else:
-                        pos += 1
-                        break
-                else:
-                    out.append(c)
-                    pos += 1
-        elif c == "\\":
-            if pos + 1 >= n:
-                raise _bad("range", s)
-            out.append(s[pos + 1])
-            pos += 2
-        else:
-            out.append(c)
-            pos += 1
-    if pos >= n:
+    bound, pos = scan_field(s, pos, len(s), stop, lambda: _bad("range", s), strict=True)
+    if pos >= len(s):
         raise _bad("range", s)
-    if not out and not quoted_any:
-        return None, pos
-    return "".join(out), pos
+    return bound, pos
 
 
 def _scan_range(s: str, pos: int, load: Callable[[str], Any]) -> Tuple[Range, int]:
