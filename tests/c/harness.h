@@ -5,10 +5,12 @@
 
 #include "postpyro.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int tests_passed, tests_failed;
 
@@ -64,6 +66,29 @@ static inline pp_result *run(pp_conn *c, const char *sql)
     }
     pp_error_free(err);
     return r;
+}
+
+/* Runs sql, which returns one integer value, and returns it (0 when it fails, counted). */
+static inline int64_t scalar(pp_conn *c, const char *sql)
+{
+    pp_result *r = run(c, sql);
+    pp_value v = {0};
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+    pp_result_free(r);
+    return v.i;
+}
+
+static inline void ignore_signal(int sig) { (void)sig; }
+
+/* SIGALRM in `seconds`, caught without SA_RESTART: the library's wait for the server is
+ * interrupted (poll fails with EINTR) and the call returns PP_PENDING. */
+static inline void interrupt_after(unsigned seconds)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = ignore_signal;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(seconds);
 }
 
 static inline int test_summary(void)

@@ -259,17 +259,6 @@ static void test_info_ping_close(pp_conn *c)
     pp_error_free(err);
 }
 
-/* Reads one int8 from a single-row result. */
-static int64_t scalar(pp_conn *c, const char *sql)
-{
-    pp_result *r = run(c, sql);
-    pp_value v = {0};
-    pp_error *err = NULL;
-    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
-    pp_result_free(r);
-    return v.i;
-}
-
 static void test_exec_many_columns(pp_conn *c)
 {
     enum { N = 3000 };

@@ -3,9 +3,7 @@
 #include "harness.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <time.h>
-#include <unistd.h>
 
 #define MAX_COLS 8
 
@@ -136,40 +134,36 @@ static void test_error_midway(pp_conn *c)
     CHECK(chunks >= 1 && n < 150000 && tag == NULL);
     pp_error_free(err);
     err = NULL;
-    pp_result *r = run(c, "SELECT 42");
-    pp_value v;
-    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
-    CHECK(v.i == 42);
+    CHECK(scalar(c, "SELECT 42") == 42);
+}
+
+/* Starts a chunked statement and drops its first chunk: more must follow. */
+static void start_chunked(pp_conn *c, const char *sql)
+{
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[MAX_COLS];
+    pp_error *err = NULL;
+    int rc = pp_query(c, sql, 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    CHECK(rc == PP_MORE);
     pp_result_free(r);
+    pp_error_free(err);
 }
 
 static void test_close_midway(pp_conn *c)
 {
     pp_error *err = NULL;
     pp_result *r = NULL;
-    pp_result_info info;
-    pp_column cols[MAX_COLS];
-    int rc = pp_query(c, "SELECT g FROM generate_series(1, 300000) g", 0, NULL,
-                      PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
-    CHECK(rc == PP_MORE);
-    pp_result_free(r);
+    start_chunked(c, "SELECT g FROM generate_series(1, 300000) g");
     /* the same thread cannot run another statement meanwhile (it would wait forever) */
-    r = NULL;
     CHECK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err) == PP_ERROR &&
           pp_error_category(err) == PP_ERR_INTERFACE && r == NULL);
     pp_error_free(err);
     err = NULL;
     CHECK_OK(pp_query_close(c, &err), err);
-    r = run(c, "SELECT 7");
-    pp_value v;
-    CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
-    CHECK(v.i == 7);
-    pp_result_free(r);
+    CHECK(scalar(c, "SELECT 7") == 7);
     /* cancelled, then closed: the statement stops early */
-    rc = pp_query(c, "SELECT g FROM generate_series(1, 50000000) g", 0, NULL, PP_EXEC_CHUNKED,
-                  &r, &info, cols, MAX_COLS, &err);
-    CHECK(rc == PP_MORE);
-    pp_result_free(r);
+    start_chunked(c, "SELECT g FROM generate_series(1, 50000000) g");
     CHECK_OK(pp_cancel(c, &err), err);
     CHECK_OK(pp_query_close(c, &err), err);
     CHECK(pp_ping(c) == 1);
@@ -196,9 +190,8 @@ static void test_other_thread_waits(pp_conn *c)
     pp_result *r = NULL;
     pp_result_info info;
     pp_column cols[MAX_COLS];
-    int rc = pp_query(c, "SELECT g FROM generate_series(1, 100000) g", 0, NULL,
-                      PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
-    CHECK(rc == PP_MORE);
+    start_chunked(c, "SELECT g FROM generate_series(1, 100000) g");
+    int rc = PP_MORE;
     struct waiter w = {c, 99};
     pthread_t t;
     pthread_create(&t, NULL, run_other, &w);
@@ -216,15 +209,10 @@ static void test_other_thread_waits(pp_conn *c)
     CHECK(w.rc == PP_OK);
 }
 
-static void on_alarm(int sig) { (void)sig; }
-
 /* A signal between rows: PP_PENDING, and pp_query_next goes on where it stopped. */
 static void test_signal_between_rows(pp_conn *c)
 {
-    struct sigaction sa = {0};
-    sa.sa_handler = on_alarm; /* no SA_RESTART: poll returns EINTR */
-    sigaction(SIGALRM, &sa, NULL);
-    alarm(1);
+    interrupt_after(1);
     pp_error *err = NULL;
     pp_result *r = NULL;
     pp_result_info info;
