@@ -135,37 +135,6 @@ static int conclude(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **e
     return PP_OK;
 }
 
-/* Waits until the next result of the statement in flight can be read: 0, or 1 when a signal
- * interrupted the wait, or -1 when the connection broke (the error is kept in ps). */
-static int await_result(pp_conn *conn, pp_pending *ps)
-{
-    int w = pp__wait_ready(conn->pg, true);
-    if (w < 0 && ps->error == NULL)
-        ps->error = lost_connection(conn->pg, ps->commit);
-    return w;
-}
-
-/* Reads every result of the statement in flight. Keeps the last success and the first
- * error. Returns PP_PENDING (state kept in *ps) when interrupted. */
-static int collect(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
-{
-    PGconn *pg = conn->pg;
-    for (;;) {
-        int w = await_result(conn, ps);
-        if (w == 1)
-            return PP_PENDING;
-        if (w < 0)
-            break;
-        PGresult *r = PQgetResult(pg);
-        if (r == NULL)
-            break;
-        absorb(conn, ps, r);
-        if (PQstatus(pg) == CONNECTION_BAD)
-            break;
-    }
-    return conclude(conn, ps, out, err);
-}
-
 /* ---- chunked results (PP_EXEC_CHUNKED, libpq's single-row mode) ---- */
 
 /* A chunk is handed out once it holds CHUNK_MIN_ROWS rows and the next row has not arrived
@@ -240,21 +209,25 @@ static bool chunk_out(pp_pending *ps, pp_result **out)
     return e == NULL;
 }
 
-/* Reads the statement in flight until a chunk of rows is ready (PP_MORE), the statement is
- * over (PP_OK with the last rows or the statement's only result, PP_ERROR), or a signal
- * interrupts the wait (PP_PENDING; the rows gathered so far are kept). */
-static int read_chunk(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+/* Reads the results of the statement in flight, keeping the last success and the first
+ * error (absorb), until the statement is over (PP_OK with its result, or with the last rows
+ * of a chunked one; PP_ERROR), a chunk of rows is ready (PP_MORE: only in single-row mode),
+ * or a signal interrupts the wait (PP_PENDING; what was gathered so far is kept). */
+static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
 {
     PGconn *pg = conn->pg;
     for (;;) {
         if (PQisBusy(pg)) {
             if (ps->rows >= CHUNK_MIN_ROWS && ps->error == NULL && chunk_out(ps, out))
                 return PP_MORE;
-            int w = await_result(conn, ps);
+            int w = pp__wait_ready(pg, true);
             if (w == 1)
                 return PP_PENDING;
-            if (w < 0)
+            if (w < 0) {
+                if (ps->error == NULL)
+                    ps->error = lost_connection(pg, ps->commit);
                 break;
+            }
         }
         PGresult *r = PQgetResult(pg);
         if (r == NULL)
@@ -543,7 +516,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
             pp__stmt_free(s);
         if (!PQsendQuery(conn->pg, sql))
             return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
-        return collect(conn, ps, out, err);
+        return read_results(conn, ps, out, err);
     }
     ps->binary = s->binary_results && !(flags & PP_EXEC_TEXT);
     bool cached = !temp && !s->pinned;
@@ -557,7 +530,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
         return rc;
     ps->chunked = (flags & PP_EXEC_CHUNKED) && PQsetSingleRowMode(conn->pg);
     pp_error *e = NULL;
-    rc = ps->chunked ? read_chunk(conn, ps, out, &e) : collect(conn, ps, out, &e);
+    rc = read_results(conn, ps, out, &e);
     if (rc == PP_ERROR && cached && may_retry && PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
         (strcmp(e->sqlstate, "0A000") == 0 || strcmp(e->sqlstate, "26000") == 0)) {
         /* A cached plan went stale (ALTER …) or the statement vanished (DISCARD ALL):
@@ -678,7 +651,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         if (rc != PP_PENDING)
             rc = pp__pipe_finish(conn, rc, err);
     } else if (conn->pend.chunked) {
-        rc = read_chunk(conn, &conn->pend, out, err);
+        rc = read_results(conn, &conn->pend, out, err);
         if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&
             rc == PP_OK) {
             pp_result_free(*out);
@@ -686,7 +659,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
             rc = PP_ERROR;
         }
     } else {
-        rc = collect(conn, &conn->pend, out, err);
+        rc = read_results(conn, &conn->pend, out, err);
     }
     if (rc != PP_PENDING && rc != PP_MORE)
         end_pending(conn);
