@@ -650,7 +650,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         rc = pp__pipe_run(conn, &conn->pend.pipe, true);
         if (rc != PP_PENDING)
             rc = pp__pipe_finish(conn, rc, err);
-    } else if (conn->pend.chunked) {
+    } else {
         rc = read_results(conn, &conn->pend, out, err);
         if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&
             rc == PP_OK) {
@@ -658,8 +658,6 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
             *out = NULL;
             rc = PP_ERROR;
         }
-    } else {
-        rc = read_results(conn, &conn->pend, out, err);
     }
     if (rc != PP_PENDING && rc != PP_MORE)
         end_pending(conn);

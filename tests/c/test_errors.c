@@ -112,6 +112,20 @@ static void test_client_encoding_stays_utf8(pp_conn *c)
     pp_free(enc);
     pp_error_free(err);
     pp_conn_free(c2);
+    /* the same when the statement was interrupted and finished by pp_resume */
+    interrupt_after(1);
+    pp_result *r = NULL;
+    e = NULL;
+    CHECK(pp_exec(c, "SELECT pg_sleep(2), set_config('client_encoding', 'LATIN1', false)", 0,
+                  NULL, 0, &r, &e) == PP_PENDING);
+    int rc;
+    while ((rc = pp_resume(c, &r, &e)) == PP_PENDING)
+        ;
+    CHECK(rc == PP_ERROR && r == NULL && pp_error_category(e) == PP_ERR_NOT_SUPPORTED);
+    pp_error_free(e);
+    enc = pp_conn_info(c, "client_encoding");
+    CHECK(enc != NULL && strcmp(enc, "UTF8") == 0);
+    pp_free(enc);
 }
 
 static void test_connect_failures(void)
