@@ -98,15 +98,17 @@ _QUERY_COLS = 32
 # Rows arrive in chunks: converting one overlaps with the server sending the next.
 _CHUNKED = lib.PP_EXEC_CHUNKED
 
-# Spare (pp_result_info *, pp_column[_QUERY_COLS]) pairs for pp_query, reused: making them
-# (a zeroed 3.6 KB array) cost more than the rest of a small statement's Python. A statement
-# takes a pair (a nested one, e.g. a loader's query, takes another) and puts it back once its
-# result is converted.
-_spare_buffers: List[Tuple[Any, Any]] = []
+# Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **) sets for
+# pp_query, reused: making them (a zeroed 3.6 KB array) cost more than the rest of a small
+# statement's Python. A statement takes a set (a nested one, e.g. a loader's query, takes
+# another) and puts it back once its result is converted without an error (so *out and *err
+# are NULL again).
+_spare_buffers: List[Tuple[Any, Any, Any, Any]] = []
 
 
-def _new_buffers() -> Tuple[Any, Any]:
-    return newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS)
+def _new_buffers() -> Tuple[Any, Any, Any, Any]:
+    return (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
+            newp(T_RESULT_PP, None), newp(T_ERROR_PP, None))
 
 
 def read_result(res) -> _Result:
@@ -137,7 +139,7 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
     r.has_rows = True
     ncols = info.ncols
     r.nrows = nrows = info.nrows
-    raw = ffi.buffer(info.names, info.names_len)[:]
+    raw = unpack(info.names, info.names_len)  # bytes: names is a char *
     names = _names_cache.get(raw)
     if names is None:
         names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])
@@ -154,7 +156,10 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
         if lib.pp_result_columns(res, cols, err) != PP_OK:
             raise_error(err[0])
     if nrows * ncols < _PAUSE_GC_CELLS:
-        columns = [convert_column(cols[i]) for i in range(ncols)]
+        if ncols == 1:
+            columns = [convert_column(cols[0])]  # without setting up a comprehension
+        else:
+            columns = [convert_column(cols[i]) for i in range(ncols)]
     else:
         with _gc_paused(nrows * ncols):
             columns = [convert_column(cols[i]) for i in range(ncols)]
@@ -173,10 +178,6 @@ def _free_out(out, err) -> None:
     if err[0] != ffi.NULL:
         lib.pp_error_free(err[0])
         err[0] = ffi.NULL
-
-
-# The UTF-8 of recent SQL texts: most statements run again and again.
-_sql_cache: Dict[str, bytes] = {}
 
 
 def _sql_bytes(sql: Any) -> bytes:
@@ -228,6 +229,7 @@ class Connection:
         self._row_factory = row_factory
         self._lock = threading.RLock()
         self._prepared: Dict[str, str] = {}
+        self._plans: Dict[Any, Tuple[bytes, int]] = {}  # see _plan
         self._stmt_ids = itertools.count(1)
         self._savepoint_ids = itertools.count(1)
         self._tx_stack: List[Any] = []  # open Transaction objects, outermost first
@@ -288,8 +290,8 @@ class Connection:
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
-        info = newp(T_RESULT_INFO_P, None)
-        return self._query(conn, sql, n, arr, flags, info, ffi.NULL, 0)[0]  # never chunked
+        info, _, out, err = _new_buffers()
+        return self._query(conn, sql, n, arr, flags, (info, ffi.NULL, out, err), 0)  # whole
 
     def _maybe_begin(self, conn) -> None:
         if not self._autocommit and lib.pp_transaction_status(conn) == 0:
@@ -302,43 +304,36 @@ class Connection:
         several statements yields every result: the first is returned, the others are
         appended to ``rest`` (otherwise the last one is returned). ``describe``: see
         _convert."""
+        conn = self._conn
         if self._closed or self._reader is not None or self._generation != _fork_generation:
             conn = self._handle()  # which says what is wrong, or reads ahead for a loader
-        else:
-            conn = self._conn
         if rest is not None:
             flags |= lib.PP_EXEC_ALL_RESULTS
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
         try:
-            sqlb = _sql_cache[sql]
+            sqlb, how = self._plans[sql]
         except (KeyError, TypeError):
-            sqlb = _sql_bytes(sql)
-            if len(_sql_cache) >= 512:
-                _sql_cache.clear()
-            _sql_cache[sql] = sqlb
-        if sql in self._prepared:
-            flags |= lib.PP_EXEC_PREPARED
+            sqlb, how = self._plan(sql)
         arr, n, keep = dump_params(params)
         try:
             buffers = _spare_buffers.pop()
         except IndexError:
             buffers = _new_buffers()
-        info, cols = buffers
         with self._lock:
             if begin and not self._autocommit:
                 self._maybe_begin(conn)
             try:
-                res, rc = self._query(conn, sqlb, n, arr, flags | _CHUNKED, info, cols,
-                                      _QUERY_COLS)
+                res = self._query(conn, sqlb, n, arr, flags | how, buffers, _QUERY_COLS)
             except e.ProgrammingError as exc:
                 _named.explain_syntax_error(sql, params, exc)
                 raise
             del keep
-            if rc == PP_MORE:
-                return self._read_chunks(conn, res, info, cols, describe)
+            if res is None:  # PP_MORE: the first chunk of several
+                return self._read_chunks(conn, buffers, describe)
+        info = buffers[0]
         try:
-            first = _convert(res, info, cols, describe)
+            first = _convert(res, info, buffers[1], describe)
             while rest is not None:
                 following = lib.pp_result_take_next(res)
                 if following == ffi.NULL:
@@ -350,13 +345,26 @@ class Connection:
         finally:
             lib.pp_result_free(res)  # and the results still chained after it
             if len(_spare_buffers) < 8:
+                buffers[2][0] = ffi.NULL  # freed: never to be freed again
                 _spare_buffers.append(buffers)
 
-    def _read_chunks(self, conn, res, info, cols, describe: bool) -> _Result:
-        """The whole result of a statement that returned PP_MORE, converted chunk by chunk:
-        the server sends the next rows while this converts the previous ones."""
+    def _plan(self, sql: Any) -> Tuple[bytes, int]:
+        """How _execute runs ``sql``: its UTF-8 and the flags it adds (a statement made by
+        prepare() runs by name). Kept in self._plans, which prepare/deallocate clear."""
+        sqlb = _sql_bytes(sql)
+        how = _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0)
+        if len(self._plans) >= 512:
+            self._plans.clear()
+        self._plans[sql] = sqlb, how
+        return sqlb, how
+
+    def _read_chunks(self, conn, buffers, describe: bool) -> _Result:
+        """The whole result of a statement whose pp_query returned PP_MORE (its first chunk
+        is in ``buffers``), converted chunk by chunk: the server sends the next rows while
+        this converts the previous ones."""
+        info, cols, out, _ = buffers
         reader = self._reader = ChunkReader(conn, _QUERY_COLS)
-        chunk = (res, PP_MORE, info, cols)
+        chunk = (out[0], PP_MORE, info, cols)
         whole = None
         try:
             with _gc_paused(_PAUSE_GC_CELLS):  # for every chunk: they all stay alive
@@ -384,12 +392,12 @@ class Connection:
         whole.rowcount = part.rowcount
         return whole
 
-    def _query(self, conn, sql: bytes, n: int, arr, flags: int, info, cols, max_cols: int):
-        """pp_query (run, describe, decode up to max_cols columns into cols: one C call)
-        with the PP_PENDING / Ctrl-C protocol. Returns (pp_result * to free, PP_OK or
-        PP_MORE: a chunk of a PP_EXEC_CHUNKED statement, more to read)."""
-        out = newp(T_RESULT_PP, None)
-        err = newp(T_ERROR_PP, None)
+    def _query(self, conn, sql: bytes, n: int, arr, flags: int, buffers, max_cols: int):
+        """pp_query (run, describe, decode up to max_cols columns: one C call) with the
+        PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out, err). Returns the
+        pp_result * to free, or None for PP_MORE: the first chunk of a PP_EXEC_CHUNKED
+        statement is in out[0], more to read."""
+        info, cols, out, err = buffers
         rc = None
         try:
             rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, max_cols, err)
@@ -401,9 +409,11 @@ class Connection:
             else:
                 _free_out(out, err)
             raise
-        if rc != PP_OK and rc != PP_MORE:
+        if rc == PP_OK:
+            return out[0]
+        if rc != PP_MORE:
             raise_error(err[0])
-        return out[0], rc
+        return None
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
         """query() with PP_EXEC_* flags (the tests read the text-format path with it)."""
@@ -522,6 +532,7 @@ class Connection:
             if lib.pp_prepare(conn, name.encode("ascii"), sqlb, err) != PP_OK:
                 raise_error(err[0])
         self._prepared[name] = sql
+        self._plans.clear()
         return name
 
     def deallocate(self, stmt_id: str) -> None:
@@ -535,6 +546,7 @@ class Connection:
             if lib.pp_deallocate(conn, stmt_id.encode("ascii"), err) != PP_OK:
                 raise_error(err[0])
         del self._prepared[stmt_id]
+        self._plans.clear()
 
     def ping(self) -> bool:
         """True when the server answers a round trip; False when closed or dead. Never

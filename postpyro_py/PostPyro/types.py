@@ -60,7 +60,7 @@ from array import array
 from collections import namedtuple
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 from uuid import UUID, SafeUUID
 
 from . import errors as e
@@ -185,6 +185,7 @@ class Json:
 
 # ---- Python -> pp_value ---------------------------------------------------------------
 
+_NULL = ffi.NULL  # a global read faster than ffi.NULL in per-column code
 PP_NULL = lib.PP_NULL
 PP_BOOL = lib.PP_BOOL
 PP_INT = lib.PP_INT
@@ -272,8 +273,9 @@ def _dump_bool(x, v, keep, pos):
 
 
 def _dump_int(x, v, keep, pos):
-    x = int(x)
-    if _INT64_MIN <= x <= _INT64_MAX:
+    if type(x) is not int:
+        x = int(x)  # IntEnum, numpy.int64, …
+    if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
         v.tag = PP_INT
         v.i = x
     else:
@@ -546,23 +548,24 @@ def check_params(params: Any) -> Union[list, tuple]:
                              % _type_name(params))
 
 
-def dump_params(params: Any) -> Tuple[Any, int, list]:
+def dump_params(params: Any) -> Tuple[Any, int, Sequence[Any]]:
     """Parameters as (``pp_value[]`` or NULL, count, keep-alive list)."""
     if type(params) is not list and type(params) is not tuple:
         params = check_params(params)
     n = len(params)
     if n == 0:
-        return ffi.NULL, 0, []
+        return ffi.NULL, 0, ()
     arr = newp(T_VALUE_ARRAY, n)
     keep = [arr]
-    for i in range(n):
-        x = params[i]
+    i = 0
+    for x in params:
         fn = _dumpers.get(type(x))
         if fn is None:
             fn = _lookup_dumper(type(x))
             if fn is None:
                 raise _cannot_send(x, i + 1)
         fn(x, arr[i], keep, i + 1)
+        i += 1
     return arr, n, keep
 
 
@@ -1612,11 +1615,16 @@ def convert_column(col) -> list:
     if conv is None:
         raise e.InterfaceError("libpostpyro returned a column with unknown tag %d (a newer "
                                "library than this PostPyro?)" % col.tag)
-    nulls = ffi.buffer(col.nulls, n)[:] if col.nulls != ffi.NULL else None
-    if nulls is not None and not nulls.count(0):
-        return [None] * n  # all NULL (common in catalogs): nothing to decode
+    nulls = col.nulls
+    if nulls == _NULL:
+        nulls = None
+    else:
+        nulls = ffi.buffer(nulls, n)[:]
+        if not nulls.count(0):
+            return [None] * n  # all NULL (common in catalogs): nothing to decode
     vals = conv(col, n, nulls)
-    user = _user_loaders.get(col.oid)
-    if user is not None:
-        vals = [None if v is None else user(v) for v in vals]
+    if _user_loaders:
+        user = _user_loaders.get(col.oid)
+        if user is not None:
+            vals = [None if v is None else user(v) for v in vals]
     return vals

@@ -342,6 +342,18 @@ def test_deallocate_drops_a_prepared_statement(conn):
         conn.deallocate(stmt)
 
 
+def test_a_name_run_as_sql_before_prepare_then_runs_the_statement(conn):
+    # the name is next in line; as plain SQL it is a syntax error, prepared it is a statement
+    name = "pp_stmt_%d" % (int(conn.prepare("SELECT 1")[len("pp_stmt_"):]) + 1)
+    with pytest.raises(pg.ProgrammingError):
+        conn.query(name)
+    assert conn.prepare("SELECT 2 AS two") == name
+    assert conn.query_one(name)["two"] == 2
+    conn.deallocate(name)
+    with pytest.raises(pg.ProgrammingError):
+        conn.query(name)  # SQL again: no statement of that name
+
+
 # ---- ping / info / repr ----------------------------------------------------------------------
 
 def test_ping_is_true_on_a_live_connection(conn):
