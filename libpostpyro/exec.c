@@ -353,7 +353,8 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         return PP_OK;
     }
     PGresult *described = NULL;
-    bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS && name[0] != '\0';
+    bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS;
+    s->reparse = guard && name[0] == '\0'; /* the RELEASE after it replaces the unnamed one */
     PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, guard, &described);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
@@ -375,6 +376,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         PQclear(r);
         PQclear(described);
         r = parse_and_describe(pg, name, sql, nparams, types, false, &described);
+        s->reparse = false; /* unguarded this time: the unnamed statement stays */
         free(types);
     }
     if (!result_ok(r)) {
@@ -488,8 +490,13 @@ int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams,
         enc.formats = enc.lengths + nparams;
     }
     int rc = pp__encode_params(conn, nparams, params, s->param_oids, &enc, err);
-    if (rc == PP_OK && !PQsendQueryPrepared(conn->pg, s->name, nparams, enc.values, enc.lengths,
-                                            enc.formats, binary ? 1 : 0))
+    int sent = rc != PP_OK ? 1
+               : s->reparse ? PQsendQueryParams(conn->pg, s->key, nparams, s->param_oids,
+                                                enc.values, enc.lengths, enc.formats,
+                                                binary ? 1 : 0)
+                            : PQsendQueryPrepared(conn->pg, s->name, nparams, enc.values,
+                                                  enc.lengths, enc.formats, binary ? 1 : 0);
+    if (!sent)
         rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
     free(heap);
     return rc;

@@ -52,6 +52,8 @@ typedef struct pp_stmt {
     bool direct;          /* one-off command without rows or parameters: sent whole, without
                            * a Parse + Describe round trip first */
     bool pinned;          /* made by pp_prepare: never evicted */
+    bool reparse;         /* unnamed, parsed under a savepoint whose RELEASE replaced it: sent
+                           * again as SQL (key) with the described parameter types */
     uint64_t last_used;
 } pp_stmt;
 

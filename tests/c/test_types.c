@@ -281,6 +281,43 @@ static void test_parameter_roundtrips(void)
     pp_result_free(run(c, "ROLLBACK"));
 }
 
+/* The same without the statement cache (the unnamed statement serves every statement): in
+ * a transaction the untyped parameter's first Parse still runs under a savepoint. */
+static void test_untyped_parameter_without_cache(void)
+{
+    pp_error *err = NULL;
+    pp_conn *saved = c;
+    c = pp_connect(test_dsn(), PP_CONNECT_NO_STATEMENT_CACHE, &err);
+    CHECK(c != NULL);
+    if (c == NULL) {
+        pp_error_free(err);
+        c = saved;
+        return;
+    }
+    pp_result *r;
+    pp_value v;
+    pp_result_free(run(c, "BEGIN"));
+    pp_value i = {.tag = PP_INT, .i = 41};
+    select1("SELECT pg_typeof($1)::text", 0, 1, &i, &r, &v);
+    CHECK(v.tag == PP_TEXT && v.len == 6 && memcmp(v.ptr, "bigint", 6) == 0);
+    pp_result_free(r);
+    select1("SELECT $1::int4 + 1", 0, 1, &i, &r, &v); /* parsed, then sent again whole */
+    CHECK(v.tag == PP_INT && v.i == 42);
+    pp_result_free(r);
+    pp_result_free(run(c, "CREATE TEMP TABLE t_nocache (x int)"));
+    pp_value rows[] = {{.tag = PP_INT, .i = 1}, {.tag = PP_INT, .i = 2}};
+    int64_t affected = 0;
+    CHECK_OK(pp_exec_many(c, "INSERT INTO t_nocache VALUES ($1)", 1, 2, rows, &affected, &err),
+             err);
+    CHECK(affected == 2);
+    CHECK(pp_transaction_status(c) == 2);
+    pp_result_free(run(c, "COMMIT"));
+    CHECK(scalar(c, "SELECT sum(x) FROM t_nocache") == 3);
+    CHECK(scalar(c, "SELECT count(*) FROM pg_prepared_statements") == 0);
+    pp_conn_free(c);
+    c = saved;
+}
+
 static void expect_refusal(const char *sql, pp_value p, int32_t category, const char *needle)
 {
     pp_result *r = NULL;
@@ -352,6 +389,7 @@ int main(void)
     test_dates_and_times();
     test_arrays();
     test_parameter_roundtrips();
+    test_untyped_parameter_without_cache();
     test_refusals();
     pp_conn_free(c);
     return test_summary();

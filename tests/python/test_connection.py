@@ -570,6 +570,15 @@ def test_statement_cache_can_be_turned_off(sdsn):
         assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 0
 
 
+def test_without_the_cache_an_untyped_parameter_keeps_the_transaction(sdsn):
+    # the server cannot type pg_typeof's $1: the first Parse fails, under a savepoint
+    with pg.Connection(sdsn, statement_cache=False) as c:
+        with c.begin():
+            assert c.query_one("SELECT pg_typeof($1)::text", [5])[0] == "bigint"
+            assert c.query_one("SELECT $1::int + 1", [41])[0] == 42
+            assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 0
+
+
 def test_a_cached_statement_survives_a_table_change(conn):
     conn.execute("CREATE TABLE t (a int)")
     conn.execute("INSERT INTO t VALUES (1)")
