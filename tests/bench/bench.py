@@ -8,7 +8,7 @@ and runs this file.) Drivers: PostPyro on CPython and on PyPy, psycopg2, psycopg
 asyncpg, and ``c`` — tests/bench/c_client.c, plain libpq doing the same work and building
 no Python objects (the floor). Each (driver, workload) runs in its own process, so its peak
 memory (ru_maxrss) is its own; every process first runs the workload once at a tenth of its
-size (warm-up: caches, PyPy's JIT) and then times it. Runs are interleaved — repeat 1 of
+size (warm-up: caches, PyPy's JIT), collects garbage, and then times it. Runs are interleaved — repeat 1 of
 every (workload, driver), then repeat 2, … — so noise on a shared machine hits everyone
 alike; the median is reported.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import os
 import platform
@@ -132,6 +133,9 @@ def child_main(args):
     w.run(name, warm, state)
     w.teardown(state)
     state = w.setup(name, n)
+    # what the warm-up and setup left is collected now, not during the timed run (PyPy's
+    # first collection also copies everything allocated since start-up)
+    gc.collect()
     t0 = time.perf_counter()
     extra = w.run(name, n, state) or {}
     seconds = time.perf_counter() - t0
@@ -776,7 +780,7 @@ def render(med, drivers, workloads, info, quick, args):
                      "only; the C floor runs at full size and its time is divided by the "
                      "scale.\n" % (args.scale, args.repeats or 1))
     lines.append("Medians of %s runs per cell (each in its own process, after an in-process "
-                 "warm-up at a tenth of the size), in seconds; ratios are PostPyro (CPython) "
+                 "warm-up at a tenth of the size and a gc.collect()), in seconds; ratios are PostPyro (CPython) "
                  "/ the other, so below 1 means PostPyro is faster. The machine is shared "
                  "and noisy: compare ratios, not absolute times.\n"
                  % (args.repeats or "%d (%s)" % (DEFAULT_REPEATS, ", ".join(
