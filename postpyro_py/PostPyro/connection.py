@@ -67,15 +67,15 @@ class _gc_paused:
 class _Result:
     """Everything read from one pp_result (which is freed right after)."""
 
-    __slots__ = ("command", "rowcount", "has_rows", "names", "types", "typmods", "columns",
-                 "nrows")
+    __slots__ = ("command", "rowcount", "has_rows", "names", "row_cls", "types", "typmods",
+                 "columns", "nrows")
 
     def rows(self, row_factory: Optional[Callable] = None) -> list:
         if not self.has_rows:
             return []
         if self.nrows * len(self.names) < _PAUSE_GC_CELLS:  # no pause object to make
             if row_factory is None and self.columns:  # make_rows' common case, inlined
-                return list(map(row_class(self.names), zip(*self.columns)))
+                return list(map(self.row_cls, zip(*self.columns)))
             return make_rows(self.names, self.columns, self.nrows, row_factory)
         with _gc_paused(self.nrows * len(self.names)):
             return make_rows(self.names, self.columns, self.nrows, row_factory)
@@ -88,9 +88,9 @@ def _dump_many_fast(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
     return fast(seq_of_params)
 
 
-# Column names of recent result shapes, by their raw bytes: a statement run again does not
-# decode and split its names again.
-_names_cache: Dict[bytes, Tuple[str, ...]] = {}
+# Column names of recent result shapes, and their Row class, by the names' raw bytes: a
+# statement run again does not decode and split its names again.
+_names_cache: Dict[bytes, Tuple[Tuple[str, ...], type]] = {}
 
 
 # pp_query decodes up to this many columns in the same call; wider results take one more.
@@ -131,6 +131,7 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
     if not info.has_rows:
         r.has_rows = False
         r.names = ()
+        r.row_cls = None
         r.columns = []
         if describe:
             r.types = r.typmods = []
@@ -140,13 +141,14 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
     ncols = info.ncols
     r.nrows = nrows = info.nrows
     raw = unpack(info.names, info.names_len)  # bytes: names is a char *
-    names = _names_cache.get(raw)
-    if names is None:
+    shape = _names_cache.get(raw)
+    if shape is None:
         names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])
+        shape = names, row_class(names)
         if len(_names_cache) >= 256:
             _names_cache.clear()
-        _names_cache[raw] = names
-    r.names = names
+        _names_cache[raw] = shape
+    r.names, r.row_cls = shape
     if describe:
         r.types = unpack(info.types, ncols)
         r.typmods = unpack(info.typmods, ncols)
