@@ -292,8 +292,9 @@ class Connection:
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
-        info, _, out, err = _new_buffers()
-        return self._query(conn, sql, n, arr, flags, (info, ffi.NULL, out, err), 0)  # whole
+        buffers = (newp(T_RESULT_INFO_P, None), ffi.NULL, newp(T_RESULT_PP, None),
+                   newp(T_ERROR_PP, None))
+        return self._query(conn, sql, n, arr, flags, buffers, 0)  # never chunked
 
     def _maybe_begin(self, conn) -> None:
         if not self._autocommit and lib.pp_transaction_status(conn) == 0:
