@@ -490,14 +490,15 @@ int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams,
         enc.formats = enc.lengths + nparams;
     }
     int rc = pp__encode_params(conn, nparams, params, s->param_oids, &enc, err);
-    int sent = rc != PP_OK ? 1
-               : s->reparse ? PQsendQueryParams(conn->pg, s->key, nparams, s->param_oids,
-                                                enc.values, enc.lengths, enc.formats,
-                                                binary ? 1 : 0)
-                            : PQsendQueryPrepared(conn->pg, s->name, nparams, enc.values,
-                                                  enc.lengths, enc.formats, binary ? 1 : 0);
-    if (!sent)
-        rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+    if (rc == PP_OK) {
+        int format = binary ? 1 : 0;
+        int sent = s->reparse ? PQsendQueryParams(conn->pg, s->key, nparams, s->param_oids,
+                                                  enc.values, enc.lengths, enc.formats, format)
+                              : PQsendQueryPrepared(conn->pg, s->name, nparams, enc.values,
+                                                    enc.lengths, enc.formats, format);
+        if (!sent)
+            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+    }
     free(heap);
     return rc;
 }

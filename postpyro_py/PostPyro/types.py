@@ -275,7 +275,7 @@ def _dump_bool(x, v, keep, pos):
 def _dump_int(x, v, keep, pos):
     if type(x) is not int:
         x = int(x)  # IntEnum, numpy.int64, …
-    if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:
+    if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:  # _INT64_MIN/MAX, read as constants
         v.tag = PP_INT
         v.i = x
     else:

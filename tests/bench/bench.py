@@ -8,9 +8,9 @@ and runs this file.) Drivers: PostPyro on CPython and on PyPy, psycopg2, psycopg
 asyncpg, and ``c`` — tests/bench/c_client.c, plain libpq doing the same work and building
 no Python objects (the floor). Each (driver, workload) runs in its own process, so its peak
 memory (ru_maxrss) is its own; every process first runs the workload once at a tenth of its
-size (warm-up: caches, PyPy's JIT), collects garbage, and then times it. Runs are interleaved — repeat 1 of
-every (workload, driver), then repeat 2, … — so noise on a shared machine hits everyone
-alike; the median is reported.
+size (warm-up: caches, PyPy's JIT), collects garbage, and then times it. Runs are
+interleaved — repeat 1 of every (workload, driver), then repeat 2, … — so noise on a shared
+machine hits everyone alike; the median is reported.
 
 Results: a table of medians and ratios on the terminal and in docs/benchmarks.md (with the
 machine, the date and which targets are met), the raw numbers in docs/benchmarks.json and a
@@ -780,9 +780,9 @@ def render(med, drivers, workloads, info, quick, args):
                      "only; the C floor runs at full size and its time is divided by the "
                      "scale.\n" % (args.scale, args.repeats or 1))
     lines.append("Medians of %s runs per cell (each in its own process, after an in-process "
-                 "warm-up at a tenth of the size and a gc.collect()), in seconds; ratios are PostPyro (CPython) "
-                 "/ the other, so below 1 means PostPyro is faster. The machine is shared "
-                 "and noisy: compare ratios, not absolute times.\n"
+                 "warm-up at a tenth of the size and a gc.collect()), in seconds; ratios are "
+                 "PostPyro (CPython) / the other, so below 1 means PostPyro is faster. The "
+                 "machine is shared and noisy: compare ratios, not absolute times.\n"
                  % (args.repeats or "%d (%s)" % (DEFAULT_REPEATS, ", ".join(
                      "%s %d" % kv for kv in sorted(REPEATS.items())))))
     desc = {
