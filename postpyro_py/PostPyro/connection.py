@@ -16,11 +16,11 @@ from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RES
 from .chunks import ChunkReader
 from ._raise import raise_error
 from .row import Row, make_rows, row_class
+from .transaction import Transaction, end_block
 from .types import convert_column, dump_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cursor import Cursor
-    from .transaction import Transaction
 
 __all__ = ["Connection", "connect"]
 
@@ -597,7 +597,6 @@ class Connection:
         success, rollback on exception) or call its commit()/rollback(). Inside an open
         transaction this makes a savepoint instead. ``isolation_level``: "read committed",
         "repeatable read" or "serializable" (outermost transaction only)."""
-        from .transaction import Transaction
         return Transaction(self, isolation_level=isolation_level, read_only=read_only,
                            deferrable=deferrable)
 
@@ -637,13 +636,7 @@ class Connection:
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if not self.is_closed() and not self._autocommit:
-                if exc_type is None:
-                    self.commit()
-                else:
-                    try:
-                        self.rollback()
-                    except e.Error:
-                        pass
+                end_block(self, exc_type is not None)
         finally:
             self.close()
 

@@ -19,7 +19,7 @@ DeadlockDetected, …): run the whole transaction again (docs/python-api.md has 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 from . import errors as e
 
@@ -63,6 +63,19 @@ def quote_ident(name: str) -> str:
     if _PLAIN_IDENT.match(name):
         return name
     return '"' + name.replace('"', '""') + '"'
+
+
+def end_block(target: Any, failed: bool) -> None:
+    """The end of a ``with`` block over a transaction (or a PEP 249 connection): commit it,
+    or, when the block raised, roll it back; a failed rollback is not raised over the
+    block's exception, which matters more (e.g. the connection died)."""
+    if not failed:
+        target.commit()
+        return
+    try:
+        target.rollback()
+    except e.Error:
+        pass
 
 
 class Transaction:
@@ -232,15 +245,8 @@ class Transaction:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if self._state != "active":
-            return False
-        if exc_type is None:
-            self.commit()
-        else:
-            try:
-                self.rollback()
-            except e.Error:
-                pass  # the original exception matters more (e.g. the connection died)
+        if self._state == "active":
+            end_block(self, exc_type is not None)
         return False
 
     def __repr__(self) -> str:
