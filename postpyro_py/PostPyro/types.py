@@ -19,7 +19,7 @@ str                            text, for the server to parse as the parameter's 
 bytes, bytearray, memoryview   bytea
 date / time / datetime         date / time (timetz when aware) / timestamp (timestamptz
                                when aware); date.max/min and datetime.max/min are
-                               'infinity'/'-infinity'
+                               themselves (±infinity only with set_infinity_mapping)
 timedelta, Interval            interval (Interval keeps months)
 UUID                           uuid
 dict, ``Json(obj)``            json/jsonb (``Json`` for lists, strings, numbers as JSON)
@@ -36,13 +36,14 @@ interval's month counts 30 days, its years 12 months; :func:`set_interval_type` 
 multiranges as :class:`Range` / :class:`Multirange`, void as None, arrays as (nested) lists —
 their lower bounds are dropped — and the text form (str) for every type without a conversion
 (inet, cidr, money, geometric types, enums, composites, extension types …). Infinite dates and
-timestamps become ``date.max``/``date.min`` and ``datetime.max``/``datetime.min``; other values
+timestamps raise DataError, unless :func:`set_infinity_mapping` maps them to ``date.max``/
+``date.min`` and ``datetime.max``/``datetime.min`` (and those back to ±infinity); other values
 out of Python's range raise DataError. Binary and text results give the same values.
 
 Hooks: :func:`register_loader` (change what a column type becomes), :func:`register_dumper`
 (teach PostPyro to send a new Python type), :func:`register_type` (enums, composites,
 domains, ranges, hstore … of a database), :func:`set_json_loads` / :func:`set_json_dumps`,
-:func:`set_interval_type`.
+:func:`set_interval_type`, :func:`set_infinity_mapping`.
 """
 
 from __future__ import annotations
@@ -211,7 +212,8 @@ _PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DATE = date(2000, 1, 1)
-# date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity'.
+# date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity' when
+# set_infinity_mapping(True) says so.
 _DATE_MAX_DAYS = date.max.toordinal() - _PG_EPOCH_ORDINAL
 _DATE_MIN_DAYS = date.min.toordinal() - _PG_EPOCH_ORDINAL
 
@@ -308,15 +310,19 @@ def _dump_bytes(x, v, keep, pos):
 def _dump_date(x, v, keep, pos):
     v.tag = PP_DATE
     d = x.toordinal() - _PG_EPOCH_ORDINAL
-    if d == _DATE_MAX_DAYS:
-        d = _INT32_MAX  # 'infinity'
-    elif d == _DATE_MIN_DAYS:
-        d = _INT32_MIN
+    if _infinity_mapped:
+        if d == _DATE_MAX_DAYS:
+            d = _INT32_MAX  # 'infinity'
+        elif d == _DATE_MIN_DAYS:
+            d = _INT32_MIN
     v.i = d
 
 
 def _datetime_infinity(x: datetime) -> int:
-    """+1 for datetime.max, -1 for datetime.min (whatever the tzinfo), else 0."""
+    """+1 for datetime.max, -1 for datetime.min (whatever the tzinfo) when
+    set_infinity_mapping(True) maps them to ±infinity, else 0."""
+    if not _infinity_mapped:
+        return 0
     if x.year == 9999 and x.replace(tzinfo=None) == datetime.max:
         return 1
     if x.year == 1 and x.replace(tzinfo=None) == datetime.min:
@@ -695,9 +701,9 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(x.isoformat())
     if isinstance(x, date):
         kinds.add(date)
-        if x == date.max:
+        if _infinity_mapped and x == date.max:
             return "infinity"
-        if x == date.min:
+        if _infinity_mapped and x == date.min:
             return "-infinity"
         return _quote(x.isoformat())
     if isinstance(x, time):
@@ -796,9 +802,9 @@ def _frac(s: Optional[str]) -> int:
 
 def load_date_text(s: str) -> date:
     if s == "infinity":
-        return date.max
+        return _infinite_date(1)
     if s == "-infinity":
-        return date.min
+        return _infinite_date(-1)
     m = _DATE_RE.match(s)
     if not m:
         raise e.DataError("cannot read date %r (PostPyro needs DateStyle ISO)" % s)
@@ -849,9 +855,9 @@ def load_timetz_text(s: str) -> time:
 
 def _load_ts(s: str, aware: bool) -> datetime:
     if s == "infinity":
-        return datetime.max.replace(tzinfo=timezone.utc) if aware else datetime.max
+        return _infinite_ts(1, aware)
     if s == "-infinity":
-        return datetime.min.replace(tzinfo=timezone.utc) if aware else datetime.min
+        return _infinite_ts(-1, aware)
     m = _TS_RE.match(s)
     if not m:
         raise e.DataError("cannot read timestamp %r (PostPyro needs DateStyle ISO)" % s)
@@ -935,6 +941,42 @@ def set_interval_type(cls: type) -> None:
     else:
         raise TypeError("set_interval_type() takes datetime.timedelta or PostPyro.Interval, "
                         "not %r" % (cls,))
+
+
+_infinity_mapped = False
+
+
+def set_infinity_mapping(enabled: bool) -> None:
+    """Whether PostgreSQL's ``infinity`` / ``-infinity`` dates and timestamps are read as
+    ``date.max`` / ``date.min`` and ``datetime.max`` / ``datetime.min`` (timestamptz: with
+    ``tzinfo=UTC``), and those Python values sent as ±infinity. Off by default: then
+    reading ±infinity raises DataError, and date.max (9999-12-31) and the others are sent
+    as the dates they are. Applies to every connection."""
+    global _infinity_mapped
+    _infinity_mapped = bool(enabled)
+
+
+def _infinite(kind: str, sign: int, mapped: Any) -> Any:
+    """The value for an infinite (sign +1 or -1) date or timestamp: ``mapped`` under
+    set_infinity_mapping, else DataError (no Python value would be sent back as it)."""
+    if _infinity_mapped:
+        return mapped
+    raise e.DataError("%s '%sinfinity' has no Python value: select it as text, or call "
+                      "PostPyro.types.set_infinity_mapping(True) to read it as %s.%s (and "
+                      "send that back as %sinfinity)"
+                      % (kind, "-" if sign < 0 else "", type(mapped).__name__,
+                         "min" if sign < 0 else "max", "-" if sign < 0 else ""))
+
+
+def _infinite_date(sign: int) -> date:
+    return _infinite("date", sign, date.max if sign > 0 else date.min)
+
+
+def _infinite_ts(sign: int, aware: bool) -> datetime:
+    value = datetime.max if sign > 0 else datetime.min
+    if aware:
+        return _infinite("timestamptz", sign, value.replace(tzinfo=timezone.utc))
+    return _infinite("timestamp", sign, value)
 
 
 def _interval(usec: int, days: int, months: int) -> Any:
@@ -1425,9 +1467,9 @@ def _conv_uuid(col, n, nulls):
 
 def _date_from_days(v: int) -> date:
     if v == _INT32_MAX:
-        return date.max
+        return _infinite_date(1)
     if v == _INT32_MIN:
-        return date.min
+        return _infinite_date(-1)
     try:
         return date.fromordinal(v + _PG_EPOCH_ORDINAL)
     except (ValueError, OverflowError):
@@ -1469,9 +1511,9 @@ def _conv_timetz(col, n, nulls):
 
 def _ts_from_usec(v: int, aware: bool) -> datetime:
     if v == _INT64_MAX:
-        return datetime.max.replace(tzinfo=timezone.utc) if aware else datetime.max
+        return _infinite_ts(1, aware)
     if v == _INT64_MIN:
-        return datetime.min.replace(tzinfo=timezone.utc) if aware else datetime.min
+        return _infinite_ts(-1, aware)
     try:
         return (_EPOCH_UTC if aware else _EPOCH) + timedelta(microseconds=v)
     except OverflowError:
