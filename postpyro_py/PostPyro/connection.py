@@ -235,6 +235,7 @@ class Connection:
         self._stmt_ids = itertools.count(1)
         self._savepoint_ids = itertools.count(1)
         self._tx_stack: List[Any] = []  # open Transaction objects, outermost first
+        self._commit_unknown = False  # the connection broke during COMMIT
         self._notices: List[str] = []
         self._generation = _fork_generation
         self._reader: Optional[ChunkReader] = None  # the chunks being converted, if any
@@ -425,7 +426,36 @@ class Connection:
     def _commit_sql(self) -> None:
         # libpostpyro turns a COMMIT answered with ROLLBACK (a failed transaction) into
         # InFailedSqlTransaction, and a link lost during COMMIT into CommitUnknown.
-        self._execute("COMMIT", begin=False)
+        try:
+            self._execute("COMMIT", begin=False)
+        except e.CommitUnknown:
+            self._commit_unknown = True
+            raise
+
+    def _link_lost(self) -> bool:
+        """True when the connection broke (the server or the network closed it) and was
+        not closed by close(); the open Transaction objects then end as "broken"."""
+        if self._closed or self._generation != _fork_generation \
+                or not lib.pp_is_closed(self._conn):
+            return False
+        for tx in self._tx_stack:
+            tx._state = "broken"
+        del self._tx_stack[:]
+        return True
+
+    def _check_open_to_end(self, what: str) -> None:
+        """commit()/rollback() on a closed or broken connection: InterfaceError saying what
+        became of the transaction; nothing is ever reported as committed that the server
+        did not confirm."""
+        if not self._link_lost() and not self._closed:
+            return
+        if self._commit_unknown:
+            outcome = ("the outcome of the last COMMIT is unknown (the connection broke "
+                       "during it)")
+        else:
+            outcome = ("nothing was committed: the server rolls back the transaction of a "
+                       "connection that closes")
+        raise e.InterfaceError("connection is closed: cannot %s; %s" % (what, outcome))
 
     def _next_savepoint(self) -> str:
         return "pp_sp_%d" % next(self._savepoint_ids)
@@ -610,6 +640,7 @@ class Connection:
         connection: the parent's session is left alone."""
         if self._closed:
             return
+        self._link_lost()  # then its open transactions end "broken", not "closed"
         self._closed = True
         for tx in self._tx_stack:
             tx._state = "closed"
@@ -635,7 +666,8 @@ class Connection:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if not self.is_closed() and not self._autocommit:
+            # a broken connection still goes to end_block: its commit() must raise
+            if not self._closed and not self._autocommit:
                 end_block(self, exc_type is not None)
         finally:
             self.close()
@@ -659,7 +691,9 @@ class Connection:
     def commit(self) -> None:
         """Commit the current transaction (nothing to do when none is open). Raises
         InFailedSqlTransaction when the transaction had failed and the server rolled it
-        back instead."""
+        back instead, CommitUnknown when the connection broke during COMMIT, and
+        InterfaceError when the connection is closed or broke before (nothing committed)."""
+        self._check_open_to_end("commit")
         conn = self._handle()
         if self._tx_stack:
             self._tx_stack[0].commit()
@@ -667,7 +701,9 @@ class Connection:
             self._commit_sql()
 
     def rollback(self) -> None:
-        """Roll back the current transaction (nothing to do when none is open)."""
+        """Roll back the current transaction (nothing to do when none is open). On a closed
+        or broken connection raises InterfaceError (the server rolled back on its own)."""
+        self._check_open_to_end("roll back")
         conn = self._handle()
         if self._tx_stack:
             self._tx_stack[0].rollback()

@@ -126,19 +126,30 @@ class Transaction:
 
     @property
     def active(self) -> bool:
-        """True until commit() or rollback() (or the connection's close())."""
-        return self._state == "active"
+        """True until commit() or rollback() (or the connection's close() or break)."""
+        return self.status == "active"
 
     @property
     def status(self) -> str:
         """'active', 'committed', 'rolled back', 'failed' (a savepoint whose release failed),
-        'unknown' (the connection broke during COMMIT) or 'closed'."""
+        'unknown' (the connection broke during COMMIT), 'broken' (the connection broke
+        before: the server rolled the transaction back) or 'closed'."""
+        if self._state == "active":
+            self._conn._link_lost()  # which ends it as "broken"
         return self._state
 
-    def _check(self) -> "Connection":
+    def _check(self, ending: bool = False) -> "Connection":
+        """The connection, when the transaction is active. ``ending`` (commit, rollback):
+        first look whether the connection broke (a statement would find out by itself)."""
+        if ending and self._state == "active":
+            self._conn._link_lost()
         if self._state != "active":
             if self._state == "closed":
                 raise e.InterfaceError("connection is closed")
+            if self._state == "broken":
+                raise e.InterfaceError("connection is closed: it broke while the transaction "
+                                       "was open, so nothing of it was committed (the server "
+                                       "rolled it back)")
             raise e.InterfaceError("the transaction is already %s" % self._state)
         return self._conn
 
@@ -184,7 +195,7 @@ class Transaction:
         """Commit (release the savepoint). Raises InFailedSqlTransaction when a statement
         had failed inside: the server rolled the transaction back instead (a savepoint is
         rolled back to, so the enclosing transaction stays usable)."""
-        conn = self._check()
+        conn = self._check(ending=True)
         with conn._lock:
             failed_inside = None
             try:
@@ -228,7 +239,7 @@ class Transaction:
 
     def rollback(self) -> None:
         """Roll back (to the savepoint, which is then released)."""
-        conn = self._check()
+        conn = self._check(ending=True)
         with conn._lock:
             try:
                 if self._savepoint is not None:
@@ -245,7 +256,7 @@ class Transaction:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if self._state == "active":
+        if self._state in ("active", "broken"):  # a broken one's commit() raises
             end_block(self, exc_type is not None)
         return False
 
