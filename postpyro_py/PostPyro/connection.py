@@ -7,6 +7,8 @@ import itertools
 import os
 import platform
 import threading
+import weakref
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _named
@@ -15,6 +17,7 @@ from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RES
                    T_RESULT_PP, ffi, lib, newp, take_string, unpack)
 from .chunks import ChunkReader
 from ._raise import raise_error
+from ._turns import Turns
 from .row import Row, make_rows, row_class
 from .transaction import Transaction, end_block
 from .types import convert_column, dump_params
@@ -229,7 +232,8 @@ class Connection:
             raise e.ProgrammingError("the connection string contains a NUL character")
         self._autocommit = bool(autocommit)
         self._row_factory = row_factory
-        self._lock = threading.RLock()
+        # held around every use of the server; also gives each transaction to one thread
+        self._lock = Turns()
         self._prepared: Dict[str, str] = {}
         self._plans: Dict[Any, Tuple[bytes, int]] = {}  # see _plan
         self._stmt_ids = itertools.count(1)
@@ -246,6 +250,8 @@ class Connection:
             raise_error(err[0])
         self._conn = ffi.gc(conn, lib.pp_conn_free)
         self._closed = False
+        self._lock.status = partial(lib.pp_transaction_status, self._conn)
+        self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
 
     # ---- internals ------------------------------------------------------------------------
 
@@ -692,23 +698,26 @@ class Connection:
         """Commit the current transaction (nothing to do when none is open). Raises
         InFailedSqlTransaction when the transaction had failed and the server rolled it
         back instead, CommitUnknown when the connection broke during COMMIT, and
-        InterfaceError when the connection is closed or broke before (nothing committed)."""
+        InterfaceError when the connection is closed or broke before (nothing committed).
+        Another thread's open transaction is not this thread's: this waits until it ends."""
         self._check_open_to_end("commit")
         conn = self._handle()
-        if self._tx_stack:
-            self._tx_stack[0].commit()
-        elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
-            self._commit_sql()
+        with self._lock:
+            if self._tx_stack:
+                self._tx_stack[0].commit()
+            elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
+                self._commit_sql()
 
     def rollback(self) -> None:
         """Roll back the current transaction (nothing to do when none is open). On a closed
         or broken connection raises InterfaceError (the server rolled back on its own)."""
         self._check_open_to_end("roll back")
         conn = self._handle()
-        if self._tx_stack:
-            self._tx_stack[0].rollback()
-        elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
-            self._execute("ROLLBACK", begin=False)
+        with self._lock:
+            if self._tx_stack:
+                self._tx_stack[0].rollback()
+            elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
+                self._execute("ROLLBACK", begin=False)
 
     def cursor(self, row_factory: Any = None, *, name: Optional[str] = None,
                itersize: int = 2000) -> "Cursor":
@@ -818,6 +827,22 @@ class Connection:
         return "<PostPyro.Connection host=%s port=%s dbname=%s user=%s status=%s>" % (
             get("host"), get("port"), get("dbname"), get("user"),
             get("transaction_status"))
+
+
+def _roll_back_orphan(ref: "weakref.ref[Connection]", owner: Any) -> None:
+    """Turns.orphaned: the thread that owned the open transaction ended without ending it,
+    so nobody ever can; roll it back (as the server does when a connection closes), say so
+    in the notices, and let the waiting thread go on."""
+    conn = ref()
+    if conn is None:
+        return
+    for tx in conn._tx_stack:
+        tx._state = "rolled back"
+    del conn._tx_stack[:]
+    conn._notices.append("PostPyro: rolled back the transaction left open by %s, which "
+                         "ended without committing or rolling it back"
+                         % getattr(owner, "name", owner))
+    conn._execute("ROLLBACK", begin=False)
 
 
 def _one(r: _Result, row_factory: Optional[Callable]) -> Any:

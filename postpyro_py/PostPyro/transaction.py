@@ -87,9 +87,10 @@ class Transaction:
         self._conn = conn
         self._state = "new"
         self._savepoint: Optional[str] = None
+        self._owner = conn._lock.current()
         conn._handle()
         level = _isolation_sql(isolation_level)
-        with conn._lock:
+        with conn._lock:  # waits while another thread's transaction is open
             nested = conn._in_transaction()
             if nested:
                 if level or read_only or deferrable:
@@ -143,6 +144,8 @@ class Transaction:
         first look whether the connection broke (a statement would find out by itself)."""
         if ending and self._state == "active":
             self._conn._link_lost()
+        if self._state == "active" and self._owner is not self._conn._lock.current():
+            self._move_here()
         if self._state != "active":
             if self._state == "closed":
                 raise e.InterfaceError("connection is closed")
@@ -152,6 +155,17 @@ class Transaction:
                                        "rolled it back)")
             raise e.InterfaceError("the transaction is already %s" % self._state)
         return self._conn
+
+    def _move_here(self) -> None:
+        """Used from another thread than its owner's: the transaction (with its savepoints)
+        moves to this thread, whose statements then run in it; the previous owner's
+        statements outside this object wait like any other thread's."""
+        conn = self._conn
+        me = conn._lock.current()
+        conn._lock.hand_over(self._owner, me)
+        for tx in conn._tx_stack:
+            tx._owner = me
+        self._owner = me
 
     def _finish(self, state: str) -> None:
         stack = self._conn._tx_stack
