@@ -190,7 +190,10 @@ def _sql_bytes(sql: Any) -> bytes:
         raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
     if "\0" in sql:
         raise e.ProgrammingError("SQL contains a NUL character")
-    return sql.encode("utf-8")
+    try:
+        return sql.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate
+        raise e.ProgrammingError("SQL cannot be encoded as UTF-8: %s" % exc) from exc
 
 
 class Connection:
@@ -245,7 +248,13 @@ class Connection:
         self._reader: Optional[ChunkReader] = None  # the chunks being converted, if any
         flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
         err = ffi.new("pp_error **")
-        conn = lib.pp_connect(dsn.encode("utf-8"), flags, err)
+        try:
+            dsnb = dsn.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # not chained: the original holds the whole string, password included
+            raise e.ProgrammingError("the connection string cannot be encoded as UTF-8 "
+                                     "(character %d: %s)" % (exc.start, exc.reason)) from None
+        conn = lib.pp_connect(dsnb, flags, err)
         if conn == ffi.NULL:
             raise_error(err[0])
         self._conn = ffi.gc(conn, lib.pp_conn_free)

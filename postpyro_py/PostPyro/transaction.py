@@ -60,6 +60,10 @@ def quote_ident(name: str) -> str:
         raise e.ProgrammingError("an identifier must be a non-empty str")
     if "\0" in name:
         raise e.DataError("identifier contains a NUL character")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise e.DataError("identifier cannot be encoded as UTF-8: %s" % exc) from exc
     if _PLAIN_IDENT.match(name):
         return name
     return '"' + name.replace('"', '""') + '"'

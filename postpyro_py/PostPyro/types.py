@@ -238,7 +238,34 @@ def _str_bytes(s: str, pos: int) -> bytes:
         return s.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise e.DataError("parameter $%d: str cannot be encoded as UTF-8: %s"
-                          % (pos, exc)) from None
+                          % (pos, exc)) from exc
+
+
+# numeric holds up to 131072 digits before the decimal point: no point in sending more.
+_NUMERIC_MAX_BITS = 435412  # 131072 decimal digits
+
+
+def _int_text(x: int, pos: int) -> str:
+    """The decimal text of an int of any size: Python refuses str() beyond 4300 digits
+    (sys.set_int_max_str_digits), so a big one goes in pieces of 1000 digits."""
+    try:
+        return str(x)
+    except ValueError:
+        pass
+    if x.bit_length() > _NUMERIC_MAX_BITS:
+        raise e.DataError("parameter $%d: an int of about %d digits is beyond PostgreSQL's "
+                          "numeric (131072 digits)" % (pos, int(x.bit_length() * 0.30103)))
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    pieces = []
+    while x:
+        x, r = divmod(x, _THOUSAND_DIGITS)
+        pieces.append(r)
+    top = pieces.pop()
+    return sign + str(top) + "".join("%01000d" % p for p in reversed(pieces))
+
+
+_THOUSAND_DIGITS = 10 ** 1000
 
 
 def _decimal_text(d: Decimal, pos: int) -> str:
@@ -281,7 +308,7 @@ def _dump_int(x, v, keep, pos):
         v.tag = PP_INT
         v.i = x
     else:
-        _set_text(v, PP_NUMERIC, str(x).encode("ascii"), keep)
+        _set_text(v, PP_NUMERIC, _int_text(x, pos).encode("ascii"), keep)
 
 
 def _dump_float(x, v, keep, pos):
@@ -379,8 +406,9 @@ def _dump_uuid(x, v, keep, pos):
 def _json_text(dump: Callable[[], str], pos: int) -> bytes:
     try:
         text = dump()
-    except (TypeError, ValueError) as exc:
-        raise e.DataError("parameter $%d: cannot serialize to JSON: %s" % (pos, exc)) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise e.DataError("parameter $%d: cannot serialize to JSON: %s: %s"
+                          % (pos, type(exc).__name__, exc)) from exc
     return _str_bytes(text, pos)
 
 
@@ -394,7 +422,7 @@ def _dump_json(x, v, keep, pos):
 
 def _dump_list(x, v, keep, pos):
     text, oid = array_literal(x, pos)
-    _set_text(v, PP_ARRAY, text.encode("utf-8"), keep)
+    _set_text(v, PP_ARRAY, _str_bytes(text, pos), keep)
     v.oid = oid
 
 
@@ -533,6 +561,18 @@ def _lookup_dumper(cls: type) -> Optional[Callable]:
     return fn
 
 
+# What a dumper (or a user's dumper, or json.dumps) may raise for a value it cannot send:
+# they become a DataError naming the parameter, the original as its __cause__.
+_DUMP_FAILURES = (TypeError, ValueError, OverflowError, RecursionError)
+
+
+def _dump_failed(x: Any, pos: int, exc: BaseException) -> e.Error:
+    what = "nested too deep" if isinstance(exc, RecursionError) else \
+        "%s: %s" % (type(exc).__name__, exc)
+    return e.DataError("parameter $%d: cannot send this Python %s: %s"
+                       % (pos, _type_name(x), what))
+
+
 def dump_value(x: Any, v, keep: list, pos: int) -> None:
     """Fill the pp_value ``v`` with the Python value ``x`` (parameter number ``pos``);
     cdata that must outlive ``v`` is appended to ``keep``."""
@@ -541,7 +581,10 @@ def dump_value(x: Any, v, keep: list, pos: int) -> None:
         fn = _lookup_dumper(type(x))
         if fn is None:
             raise _cannot_send(x, pos)
-    fn(x, v, keep, pos)
+    try:
+        fn(x, v, keep, pos)
+    except _DUMP_FAILURES as exc:
+        raise _dump_failed(x, pos, exc) from exc
 
 
 def check_params(params: Any) -> Union[list, tuple]:
@@ -564,14 +607,17 @@ def dump_params(params: Any) -> Tuple[Any, int, Sequence[Any]]:
     arr = newp(T_VALUE_ARRAY, n)
     keep = [arr]
     i = 0
-    for x in params:
-        fn = _dumpers.get(type(x))
-        if fn is None:
-            fn = _lookup_dumper(type(x))
+    try:
+        for x in params:
+            fn = _dumpers.get(type(x))
             if fn is None:
-                raise _cannot_send(x, i + 1)
-        fn(x, arr[i], keep, i + 1)
-        i += 1
+                fn = _lookup_dumper(type(x))
+                if fn is None:
+                    raise _cannot_send(x, i + 1)
+            fn(x, arr[i], keep, i + 1)
+            i += 1
+    except _DUMP_FAILURES as exc:
+        raise _dump_failed(params[i], i + 1, exc) from exc
     return arr, n, keep
 
 
@@ -623,11 +669,19 @@ def _is_seq(x: Any) -> bool:
     return (_dumpers.get(cls) or _lookup_dumper(cls)) is _dump_list
 
 
+# PostgreSQL arrays have at most 6 dimensions (MAXDIM).
+_MAX_DIMS = 6
+
+
 def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
     dims = []
     cur: Any = x
     while _is_seq(cur):
         dims.append(len(cur))
+        if len(dims) > _MAX_DIMS:
+            raise e.DataError("parameter $%d: lists nested more than %d deep cannot be a "
+                              "PostgreSQL array (at most %d dimensions)"
+                              % (pos, _MAX_DIMS, _MAX_DIMS))
         if not cur:
             break
         cur = cur[0]
@@ -661,7 +715,7 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return "t" if x else "f"
     if cls is int:
         kinds.add(int)
-        return str(x)
+        return _int_text(x, pos)
     if cls is str:
         kinds.add(str)
         if "\0" in x:
@@ -724,10 +778,10 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(format_hstore(x, pos))
     if isinstance(x, dict):
         kinds.add(dict)
-        return _quote(_json_dumps(x))
+        return _quote(_json_text(lambda: _json_dumps(x), pos).decode("utf-8"))
     if isinstance(x, Json):
         kinds.add(dict)
-        return _quote(x.text())
+        return _quote(_json_text(x.text, pos).decode("utf-8"))
     if isinstance(x, Range):
         kinds.add("other")
         return _quote(format_range(x, lambda b: _text_of(b, pos)))
