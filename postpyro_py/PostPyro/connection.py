@@ -16,7 +16,8 @@ from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
                    T_RESULT_PP, ffi, lib, newp, take_string, unpack)
 from .chunks import ChunkReader
-from ._raise import raise_error
+from . import _reclaim
+from ._raise import build_error, raise_error
 from ._turns import Turns
 from .row import Row, make_rows, row_class
 from .transaction import Transaction, end_block
@@ -256,8 +257,9 @@ class Connection:
                                      "(character %d: %s)" % (exc.start, exc.reason)) from None
         conn = lib.pp_connect(dsnb, flags, err)
         if conn == ffi.NULL:
-            raise_error(err[0])
-        self._conn = ffi.gc(conn, lib.pp_conn_free)
+            conn = _reclaim.connect_again(build_error(err[0]),
+                                          partial(_connect_or_raise, dsnb, flags))
+        self._conn = _reclaim.own(conn)
         self._closed = False
         self._lock.status = partial(lib.pp_transaction_status, self._conn)
         self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
@@ -836,6 +838,15 @@ class Connection:
         return "<PostPyro.Connection host=%s port=%s dbname=%s user=%s status=%s>" % (
             get("host"), get("port"), get("dbname"), get("user"),
             get("transaction_status"))
+
+
+def _connect_or_raise(dsnb: bytes, flags: int):
+    """A new pp_conn *, or the connection error raised."""
+    err = ffi.new("pp_error **")
+    conn = lib.pp_connect(dsnb, flags, err)
+    if conn == ffi.NULL:
+        raise_error(err[0])
+    return conn
 
 
 def _roll_back_orphan(ref: "weakref.ref[Connection]", owner: Any) -> None:
