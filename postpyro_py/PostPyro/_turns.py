@@ -68,8 +68,14 @@ class Turns:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        # record who owns the transaction the statements left open, if any
         try:
-            self.note()
+            if self.status() in _OPEN:
+                if self.owner is None:
+                    self.owner = self._owner_of()
+            elif self.owner is not None:
+                self.owner = None
+                self._cond.notify_all()
         finally:
             self._lock.release()
 
@@ -79,15 +85,6 @@ class Turns:
         with self._lock:
             if self.owner is old:
                 self.owner = new
-
-    def note(self) -> None:
-        """Record who owns the transaction open now (lock held)."""
-        if self.status() in _OPEN:
-            if self.owner is None:
-                self.owner = self._owner_of()
-        elif self.owner is not None:
-            self.owner = None
-            self._cond.notify_all()
 
     def _wait_turn(self) -> None:
         me = self._owner_of()
