@@ -700,6 +700,9 @@ class Connection:
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
         self._handle()
+        if self._link_lost():
+            raise e.InterfaceError("connection is closed (the connection to the server was "
+                                   "lost)")
         if bool(value) != self._autocommit and self._in_transaction():
             raise e.ProgrammingError("cannot change autocommit inside a transaction: commit "
                                      "or roll back first")

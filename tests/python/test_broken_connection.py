@@ -146,7 +146,8 @@ def test_after_a_break_every_call_raises_interface_error_connection_is_closed(co
              lambda: conn.executemany("SELECT $1::int", [[1], [2]]),
              lambda: conn.execute_batch(["SELECT 1"]), lambda: conn.begin(),
              lambda: conn.cursor().execute("SELECT 1"), lambda: conn.prepare("SELECT 1"),
-             lambda: list(conn.stream("SELECT 1"))]
+             lambda: list(conn.stream("SELECT 1")),
+             lambda: setattr(conn, "autocommit", False)]
     for call in calls:
         with pytest.raises(pg.InterfaceError) as info:
             call()
