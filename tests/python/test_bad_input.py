@@ -75,6 +75,18 @@ def test_a_lone_surrogate_in_a_str_parameter_names_the_parameter(conn):
         assert isinstance(info.value.__cause__, UnicodeEncodeError)
 
 
+def test_a_lone_surrogate_in_executemany_and_copy_rows_names_the_parameter(conn):
+    conn.execute("CREATE TABLE s (a int, b text)")
+    rows = [[1, "ok"], [2, "x" + SURROGATE]]
+    with pytest.raises(pg.DataError, match=r"parameter \$2") as info:
+        conn.executemany("INSERT INTO s VALUES ($1, $2)", rows)
+    assert isinstance(info.value.__cause__, UnicodeEncodeError)
+    with pytest.raises(pg.DataError, match=r"COPY row 1, column 2") as info:
+        conn.copy_records_to_table("s", rows)
+    assert isinstance(info.value.__cause__, UnicodeEncodeError)
+    assert conn.query_one("SELECT count(*) FROM s")[0] == 0
+
+
 def test_a_huge_int_is_sent_exactly_as_numeric(t):
     assert t.query_one("SELECT $1::numeric::text", [BIG])[0] == "1" + "0" * 5000
     assert t.query_one("SELECT $1::numeric = 10::numeric ^ 5000", [BIG])[0] is True
