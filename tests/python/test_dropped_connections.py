@@ -12,7 +12,7 @@ import PostPyro as pg
 @pytest.fixture
 def rounds(admin) -> int:
     """Well beyond the server's slots: a leak runs out of them within this many."""
-    return 2 * int(admin.query_one("SHOW max_connections")[0]) + 50
+    return int(admin.query_one("SHOW max_connections")[0]) + 50
 
 
 def open_and_drop(dsn, rounds, cycle=False):
@@ -40,7 +40,7 @@ def test_too_many_connections_still_raises_when_none_were_dropped(dsn, admin):
     slots = int(admin.query_one("SHOW max_connections")[0])
     held = []
     try:
-        with pytest.raises(pg.OperationalError, match="too many clients"):
+        with pytest.raises(pg.OperationalError, match="too many clients|connection slots"):
             for _ in range(slots + 1):
                 held.append(pg.Connection(dsn))
     finally:

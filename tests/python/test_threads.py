@@ -158,7 +158,7 @@ def test_threads_sharing_a_connection_keep_their_transactions_apart(sdsn, admin,
 
     def worker(k):
         rnd = random.Random(k)
-        for i in range(40):
+        for i in range(100):
             v = k * 1000 + i
             try:
                 with c.begin() as tx:
