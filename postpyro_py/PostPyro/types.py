@@ -75,7 +75,7 @@ from ._range import (Multirange, Range, format_multirange, format_range, parse_m
 __all__ = [
     "Json", "Interval", "Range", "Multirange", "Hstore", "TypeInfo",
     "register_loader", "register_dumper", "register_type", "unregister_type",
-    "set_json_loads", "set_json_dumps", "set_interval_type",
+    "set_json_loads", "set_json_dumps", "set_interval_type", "set_infinity_mapping",
     "type_oid", "parse_array", "parse_record", "parse_range", "parse_multirange",
 ]
 
