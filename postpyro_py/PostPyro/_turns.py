@@ -8,7 +8,8 @@ thread's transaction (a ``begin()`` there would silently become a savepoint of i
 
 The owner is whatever ``owner()`` returns — the current thread here; an async front end
 would give the current task. A ``Transaction`` object used from another thread moves the
-transaction there (``hand_over``): passing the object on is explicit. ``alive(owner)`` tells whether it can still end its
+transaction there (``take_over``): passing the object on is explicit; so do a stream and a
+COPY in progress. ``alive(owner)`` tells whether it can still end its
 transaction: a transaction whose thread ended without ending it is rolled back by the next
 thread that waits for it (the connection's ``orphaned`` callback), instead of blocking every
 other thread forever.
@@ -79,12 +80,17 @@ class Turns:
         finally:
             self._lock.release()
 
-    def hand_over(self, old: Any, new: Any) -> None:
-        """The transaction owned by ``old`` is now ``new``'s (a Transaction object used
-        from another thread: passing it on is explicit, not a silent merge)."""
-        with self._lock:
-            if self.owner is old:
-                self.owner = new
+    def take_over(self, holder: Any) -> Any:
+        """An object that holds the open transaction (a Transaction, a stream, a COPY),
+        made by ``holder``, is used by the calling owner: when that is another one, the
+        transaction moves to the caller (passing the object on is explicit, not a silent
+        merge; the previous owner's other statements now wait). Returns the caller."""
+        me = self._owner_of()
+        if holder is not me:
+            with self._lock:
+                if self.owner is holder:
+                    self.owner = me
+        return me
 
     def _wait_turn(self) -> None:
         me = self._owner_of()

@@ -433,6 +433,7 @@ class Copy:
         self._h = None
         self._in_tx = False
         self._binary = False
+        self._owner = None
 
     # -- life cycle --
 
@@ -455,6 +456,7 @@ class Copy:
             raise_error(err[0])
         self._h = h
         self._state = "running"
+        self._owner = conn._lock.current()  # the thread using it (see _turns)
         return self
 
     def __enter__(self) -> "Copy":
@@ -478,6 +480,7 @@ class Copy:
             raise e.ProgrammingError(
                 "this is a COPY %s: it cannot be %s" %
                 (("FROM STDIN", "read") if self.direction == "in" else ("TO STDOUT", "written")))
+        self._owner = self._conn._lock.take_over(self._owner)  # used in another thread
         return self._h
 
     def finish(self) -> int:
@@ -493,6 +496,7 @@ class Copy:
                 pass
             return self.rowcount
         h = self._h
+        self._owner = self._conn._lock.take_over(self._owner)
         try:
             self._flush_rows()
         except BaseException:
@@ -516,6 +520,7 @@ class Copy:
 
     def _abandon(self, reason: str) -> None:
         h = self._h
+        self._owner = self._conn._lock.take_over(self._owner)
         self._state = "done"
         self._rows = []
         err = ffi.new("pp_error **")

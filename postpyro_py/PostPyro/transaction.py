@@ -165,8 +165,7 @@ class Transaction:
         moves to this thread, whose statements then run in it; the previous owner's
         statements outside this object wait like any other thread's."""
         conn = self._conn
-        me = conn._lock.current()
-        conn._lock.hand_over(self._owner, me)
+        me = conn._lock.take_over(self._owner)
         for tx in conn._tx_stack:
             tx._owner = me
         self._owner = me

@@ -186,3 +186,28 @@ def test_threads_sharing_a_connection_keep_their_transactions_apart(sdsn, admin,
         assert c.query_one("SELECT 1")[0] == 1
     finally:
         c.close()
+
+
+def test_a_stream_iterated_in_other_threads_moves_its_transaction_there(t):
+    """As a web framework does with a streamed response: each next() in some pool thread."""
+    t.execute("INSERT INTO t SELECT 'A', g FROM generate_series(1, 50) g")
+    stream = iter(t.stream("SELECT v FROM t ORDER BY v", chunk_size=7))
+    got = [next(stream)[0]]  # opened (and its transaction begun) in the main thread
+    for _ in range(3):
+        th = run(lambda: got.extend(row[0] for _, row in zip(range(10), stream)))
+        th.join(10)
+        assert not th.is_alive() and th.error is None
+    got.extend(row[0] for row in stream)  # and the rest back in the main thread
+    assert got == list(range(1, 51))
+    assert t.info()["transaction_status"] == "idle"
+    assert t.query_one("SELECT 1")[0] == 1
+
+
+def test_a_copy_written_from_another_thread_moves_there(t):
+    with t.copy("COPY t FROM STDIN") as cp:
+        cp.write_row(("A", 1))
+        th = run(cp.write_rows, [("B", 2), ("B", 3)])
+        th.join(10)
+        assert not th.is_alive() and th.error is None
+    assert values(t) == [1, 2, 3]
+    assert t.info()["transaction_status"] == "idle"
