@@ -195,7 +195,10 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
                               ? "connection is busy with a COPY; finish it first"
                               : "no COPY of that direction is running");
     else if (PQstatus(conn->pg) == CONNECTION_BAD)
-        e = pp__error_new(PP_ERR_OPERATIONAL, "08003", "connection to the server was lost");
+        /* it broke during an earlier call, which reported the failure (PP_ERR_OPERATIONAL);
+         * from then on the connection is closed, like after pp_close() */
+        e = pp__error_new(PP_ERR_INTERFACE, "08003",
+                          "connection is closed (the connection to the server was lost)");
     if (e != NULL) {
         pthread_mutex_unlock(&conn->lock);
         return pp__fail(err, e);

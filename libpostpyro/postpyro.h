@@ -214,7 +214,9 @@ pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
  * Waits for a statement running in another thread to finish. */
 void pp_close(pp_conn *conn);
 
-/* 1 when pp_close() was called or the connection broke, else 0. */
+/* 1 when pp_close() was called or the connection broke, else 0. The call during which the
+ * connection broke fails with PP_ERR_OPERATIONAL (PP_ERR_COMMIT_UNKNOWN for a COMMIT); every
+ * later call fails with PP_ERR_INTERFACE, SQLSTATE 08003 "connection is closed". */
 int32_t pp_is_closed(pp_conn *conn);
 
 /* Closes (if needed) and frees the handle. The caller must not use conn afterwards. */

@@ -7,6 +7,8 @@ import itertools
 import os
 import platform
 import threading
+import weakref
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _named
@@ -14,7 +16,9 @@ from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
                    T_RESULT_PP, ffi, lib, newp, take_string, unpack)
 from .chunks import ChunkReader
-from ._raise import raise_error
+from . import _reclaim
+from ._raise import build_error, raise_error
+from ._turns import Turns
 from .row import Row, make_rows, row_class
 from .transaction import Transaction, end_block
 from .types import convert_column, dump_params
@@ -187,7 +191,10 @@ def _sql_bytes(sql: Any) -> bytes:
         raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
     if "\0" in sql:
         raise e.ProgrammingError("SQL contains a NUL character")
-    return sql.encode("utf-8")
+    try:
+        return sql.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate
+        raise e.ProgrammingError("SQL cannot be encoded as UTF-8: %s" % exc) from exc
 
 
 class Connection:
@@ -229,22 +236,33 @@ class Connection:
             raise e.ProgrammingError("the connection string contains a NUL character")
         self._autocommit = bool(autocommit)
         self._row_factory = row_factory
-        self._lock = threading.RLock()
+        # held around every use of the server; also gives each transaction to one thread
+        self._lock = Turns()
         self._prepared: Dict[str, str] = {}
         self._plans: Dict[Any, Tuple[bytes, int]] = {}  # see _plan
         self._stmt_ids = itertools.count(1)
         self._savepoint_ids = itertools.count(1)
         self._tx_stack: List[Any] = []  # open Transaction objects, outermost first
+        self._commit_unknown = False  # the connection broke during COMMIT
         self._notices: List[str] = []
         self._generation = _fork_generation
         self._reader: Optional[ChunkReader] = None  # the chunks being converted, if any
         flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
         err = ffi.new("pp_error **")
-        conn = lib.pp_connect(dsn.encode("utf-8"), flags, err)
+        try:
+            dsnb = dsn.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # not chained: the original holds the whole string, password included
+            raise e.ProgrammingError("the connection string cannot be encoded as UTF-8 "
+                                     "(character %d: %s)" % (exc.start, exc.reason)) from None
+        conn = lib.pp_connect(dsnb, flags, err)
         if conn == ffi.NULL:
-            raise_error(err[0])
-        self._conn = ffi.gc(conn, lib.pp_conn_free)
+            conn = _reclaim.connect_again(build_error(err[0]),
+                                          partial(_connect_or_raise, dsnb, flags))
+        self._conn = _reclaim.own(conn)
         self._closed = False
+        self._lock.status = partial(lib.pp_transaction_status, self._conn)
+        self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
 
     # ---- internals ------------------------------------------------------------------------
 
@@ -425,7 +443,36 @@ class Connection:
     def _commit_sql(self) -> None:
         # libpostpyro turns a COMMIT answered with ROLLBACK (a failed transaction) into
         # InFailedSqlTransaction, and a link lost during COMMIT into CommitUnknown.
-        self._execute("COMMIT", begin=False)
+        try:
+            self._execute("COMMIT", begin=False)
+        except e.CommitUnknown:
+            self._commit_unknown = True
+            raise
+
+    def _link_lost(self) -> bool:
+        """True when the connection broke (the server or the network closed it) and was
+        not closed by close(); the open Transaction objects then end as "broken"."""
+        if self._closed or self._generation != _fork_generation \
+                or not lib.pp_is_closed(self._conn):
+            return False
+        for tx in self._tx_stack:
+            tx._state = "broken"
+        del self._tx_stack[:]
+        return True
+
+    def _check_open_to_end(self, what: str) -> None:
+        """commit()/rollback() on a closed or broken connection: InterfaceError saying what
+        became of the transaction; nothing is ever reported as committed that the server
+        did not confirm."""
+        if not self._link_lost() and not self._closed:
+            return
+        if self._commit_unknown:
+            outcome = ("the outcome of the last COMMIT is unknown (the connection broke "
+                       "during it)")
+        else:
+            outcome = ("nothing was committed: the server rolls back the transaction of a "
+                       "connection that closes")
+        raise e.InterfaceError("connection is closed: cannot %s; %s" % (what, outcome))
 
     def _next_savepoint(self) -> str:
         return "pp_sp_%d" % next(self._savepoint_ids)
@@ -610,6 +657,7 @@ class Connection:
         connection: the parent's session is left alone."""
         if self._closed:
             return
+        self._link_lost()  # then its open transactions end "broken", not "closed"
         self._closed = True
         for tx in self._tx_stack:
             tx._state = "closed"
@@ -635,7 +683,8 @@ class Connection:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if not self.is_closed() and not self._autocommit:
+            # a broken connection still goes to end_block: its commit() must raise
+            if not self._closed and not self._autocommit:
                 end_block(self, exc_type is not None)
         finally:
             self.close()
@@ -651,6 +700,9 @@ class Connection:
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
         self._handle()
+        if self._link_lost():
+            raise e.InterfaceError("connection is closed (the connection to the server was "
+                                   "lost)")
         if bool(value) != self._autocommit and self._in_transaction():
             raise e.ProgrammingError("cannot change autocommit inside a transaction: commit "
                                      "or roll back first")
@@ -659,20 +711,27 @@ class Connection:
     def commit(self) -> None:
         """Commit the current transaction (nothing to do when none is open). Raises
         InFailedSqlTransaction when the transaction had failed and the server rolled it
-        back instead."""
+        back instead, CommitUnknown when the connection broke during COMMIT, and
+        InterfaceError when the connection is closed or broke before (nothing committed).
+        Another thread's open transaction is not this thread's: this waits until it ends."""
+        self._check_open_to_end("commit")
         conn = self._handle()
-        if self._tx_stack:
-            self._tx_stack[0].commit()
-        elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
-            self._commit_sql()
+        with self._lock:
+            if self._tx_stack:
+                self._tx_stack[0].commit()
+            elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
+                self._commit_sql()
 
     def rollback(self) -> None:
-        """Roll back the current transaction (nothing to do when none is open)."""
+        """Roll back the current transaction (nothing to do when none is open). On a closed
+        or broken connection raises InterfaceError (the server rolled back on its own)."""
+        self._check_open_to_end("roll back")
         conn = self._handle()
-        if self._tx_stack:
-            self._tx_stack[0].rollback()
-        elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
-            self._execute("ROLLBACK", begin=False)
+        with self._lock:
+            if self._tx_stack:
+                self._tx_stack[0].rollback()
+            elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
+                self._execute("ROLLBACK", begin=False)
 
     def cursor(self, row_factory: Any = None, *, name: Optional[str] = None,
                itersize: int = 2000) -> "Cursor":
@@ -782,6 +841,31 @@ class Connection:
         return "<PostPyro.Connection host=%s port=%s dbname=%s user=%s status=%s>" % (
             get("host"), get("port"), get("dbname"), get("user"),
             get("transaction_status"))
+
+
+def _connect_or_raise(dsnb: bytes, flags: int):
+    """A new pp_conn *, or the connection error raised."""
+    err = ffi.new("pp_error **")
+    conn = lib.pp_connect(dsnb, flags, err)
+    if conn == ffi.NULL:
+        raise_error(err[0])
+    return conn
+
+
+def _roll_back_orphan(ref: "weakref.ref[Connection]", owner: Any) -> None:
+    """Turns.orphaned: the thread that owned the open transaction ended without ending it,
+    so nobody ever can; roll it back (as the server does when a connection closes), say so
+    in the notices, and let the waiting thread go on."""
+    conn = ref()
+    if conn is None:
+        return
+    for tx in conn._tx_stack:
+        tx._state = "rolled back"
+    del conn._tx_stack[:]
+    conn._notices.append("PostPyro: rolled back the transaction left open by %s, which "
+                         "ended without committing or rolling it back"
+                         % getattr(owner, "name", owner))
+    conn._execute("ROLLBACK", begin=False)
 
 
 def _one(r: _Result, row_factory: Optional[Callable]) -> Any:

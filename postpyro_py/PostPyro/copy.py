@@ -91,7 +91,16 @@ def quote_identifier(name: str) -> str:
         raise e.ProgrammingError("an identifier cannot be empty")
     if "\0" in name:
         raise e.DataError("identifier contains a NUL character")
+    _check_utf8(name, "identifier")
     return '"' + name.replace('"', '""') + '"'
+
+
+def _check_utf8(s: str, what: str) -> bytes:
+    """s as UTF-8; DataError for a str that has no UTF-8 form (a lone surrogate)."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise e.DataError("%s cannot be encoded as UTF-8: %s" % (what, exc)) from exc
 
 
 def _table_sql(table: str, columns: Optional[Sequence[str]], schema_name: Optional[str],
@@ -227,7 +236,7 @@ def _fill_column_each(arr, col, j: int, ncols: int, keep: list,
         if first_row is None:
             raise
         row = first_row + (k - j) // ncols
-        raise type(exc)("COPY row %d, column %d: %s" % (row, j + 1, exc)) from None
+        raise type(exc)("COPY row %d, column %d: %s" % (row, j + 1, exc)) from exc.__cause__
 
 
 def _check_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
@@ -424,6 +433,7 @@ class Copy:
         self._h = None
         self._in_tx = False
         self._binary = False
+        self._owner = None
 
     # -- life cycle --
 
@@ -446,6 +456,7 @@ class Copy:
             raise_error(err[0])
         self._h = h
         self._state = "running"
+        self._owner = conn._lock.current()  # the thread using it (see _turns)
         return self
 
     def __enter__(self) -> "Copy":
@@ -469,6 +480,7 @@ class Copy:
             raise e.ProgrammingError(
                 "this is a COPY %s: it cannot be %s" %
                 (("FROM STDIN", "read") if self.direction == "in" else ("TO STDOUT", "written")))
+        self._owner = self._conn._lock.take_over(self._owner)  # used in another thread
         return self._h
 
     def finish(self) -> int:
@@ -484,6 +496,7 @@ class Copy:
                 pass
             return self.rowcount
         h = self._h
+        self._owner = self._conn._lock.take_over(self._owner)
         try:
             self._flush_rows()
         except BaseException:
@@ -507,6 +520,7 @@ class Copy:
 
     def _abandon(self, reason: str) -> None:
         h = self._h
+        self._owner = self._conn._lock.take_over(self._owner)
         self._state = "done"
         self._rows = []
         err = ffi.new("pp_error **")
@@ -546,7 +560,7 @@ class Copy:
         need not end on a row boundary."""
         h = self._running("in")
         if isinstance(data, str):
-            data = data.encode("utf-8")
+            data = _check_utf8(data, "COPY data")
         elif not isinstance(data, (bytes, bytearray, memoryview)):
             raise e.ProgrammingError("COPY data must be bytes or str, not %s"
                                      % type(data).__name__)
@@ -852,7 +866,7 @@ def copy_from(conn: "Connection", target: str, source: Any,
             size = 0
             for piece in source:
                 if isinstance(piece, str):
-                    piece = piece.encode("utf-8")
+                    piece = _check_utf8(piece, "COPY data")
                 elif not isinstance(piece, (bytes, bytearray, memoryview)):
                     raise e.ProgrammingError("copy_from() source items must be bytes or str, "
                                              "not %s" % type(piece).__name__)

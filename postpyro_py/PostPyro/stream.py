@@ -70,6 +70,7 @@ class Stream:
         self._row_factory = row_factory if row_factory is not None else conn._row_factory
         self._state = "new"      # new -> open -> closed
         self._own_tx = False     # the stream began the transaction (and ends it)
+        self._owner = None       # the thread using it (see _turns), once open
         self._buf: list = []     # rows fetched for __next__, not handed out yet
         self._pos = 0
         #: Rows fetched from the server so far.
@@ -103,6 +104,7 @@ class Stream:
                 self._end_transaction(failed=True)
                 raise
             self._state = "open"
+            self._owner = conn._lock.current()
         # The FETCH is a cached prepared statement whose result types were described for
         # this cursor: a later cursor of the same name (ServerCursor.execute again) must
         # not reuse it, so its text is made unique.
@@ -119,6 +121,7 @@ class Stream:
         if self._state != "open":
             return []
         conn = self._conn
+        self._owner = conn._lock.take_over(self._owner)  # iterated in another thread
         try:
             r = conn._execute(self._fetch_sql, begin=False)
             rows = r.rows(self._row_factory)
@@ -178,6 +181,10 @@ class Stream:
             h = conn._handle()
         except e.Error:
             return
+        if self._owner is not conn._lock.current():  # e.g. a generator closed by the GC
+            if not self._own_tx:
+                return  # inside another thread's transaction: the cursor ends with it
+            self._owner = conn._lock.take_over(self._owner)
         with conn._lock:
             status = lib.pp_transaction_status(h)
             if status not in (_INTRANS, _INERROR):

@@ -60,6 +60,10 @@ def quote_ident(name: str) -> str:
         raise e.ProgrammingError("an identifier must be a non-empty str")
     if "\0" in name:
         raise e.DataError("identifier contains a NUL character")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise e.DataError("identifier cannot be encoded as UTF-8: %s" % exc) from exc
     if _PLAIN_IDENT.match(name):
         return name
     return '"' + name.replace('"', '""') + '"'
@@ -87,9 +91,10 @@ class Transaction:
         self._conn = conn
         self._state = "new"
         self._savepoint: Optional[str] = None
+        self._owner = conn._lock.current()
         conn._handle()
         level = _isolation_sql(isolation_level)
-        with conn._lock:
+        with conn._lock:  # waits while another thread's transaction is open
             nested = conn._in_transaction()
             if nested:
                 if level or read_only or deferrable:
@@ -126,21 +131,44 @@ class Transaction:
 
     @property
     def active(self) -> bool:
-        """True until commit() or rollback() (or the connection's close())."""
-        return self._state == "active"
+        """True until commit() or rollback() (or the connection's close() or break)."""
+        return self.status == "active"
 
     @property
     def status(self) -> str:
         """'active', 'committed', 'rolled back', 'failed' (a savepoint whose release failed),
-        'unknown' (the connection broke during COMMIT) or 'closed'."""
+        'unknown' (the connection broke during COMMIT), 'broken' (the connection broke
+        before: the server rolled the transaction back) or 'closed'."""
+        if self._state == "active":
+            self._conn._link_lost()  # which ends it as "broken"
         return self._state
 
-    def _check(self) -> "Connection":
+    def _check(self, ending: bool = False) -> "Connection":
+        """The connection, when the transaction is active. ``ending`` (commit, rollback):
+        first look whether the connection broke (a statement would find out by itself)."""
+        if ending and self._state == "active":
+            self._conn._link_lost()
+        if self._state == "active" and self._owner is not self._conn._lock.current():
+            self._move_here()
         if self._state != "active":
             if self._state == "closed":
                 raise e.InterfaceError("connection is closed")
+            if self._state == "broken":
+                raise e.InterfaceError("connection is closed: it broke while the transaction "
+                                       "was open, so nothing of it was committed (the server "
+                                       "rolled it back)")
             raise e.InterfaceError("the transaction is already %s" % self._state)
         return self._conn
+
+    def _move_here(self) -> None:
+        """Used from another thread than its owner's: the transaction (with its savepoints)
+        moves to this thread, whose statements then run in it; the previous owner's
+        statements outside this object wait like any other thread's."""
+        conn = self._conn
+        me = conn._lock.take_over(self._owner)
+        for tx in conn._tx_stack:
+            tx._owner = me
+        self._owner = me
 
     def _finish(self, state: str) -> None:
         stack = self._conn._tx_stack
@@ -184,7 +212,7 @@ class Transaction:
         """Commit (release the savepoint). Raises InFailedSqlTransaction when a statement
         had failed inside: the server rolled the transaction back instead (a savepoint is
         rolled back to, so the enclosing transaction stays usable)."""
-        conn = self._check()
+        conn = self._check(ending=True)
         with conn._lock:
             failed_inside = None
             try:
@@ -228,7 +256,7 @@ class Transaction:
 
     def rollback(self) -> None:
         """Roll back (to the savepoint, which is then released)."""
-        conn = self._check()
+        conn = self._check(ending=True)
         with conn._lock:
             try:
                 if self._savepoint is not None:
@@ -245,7 +273,7 @@ class Transaction:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if self._state == "active":
+        if self._state in ("active", "broken"):  # a broken one's commit() raises
             end_block(self, exc_type is not None)
         return False
 

@@ -19,7 +19,7 @@ str                            text, for the server to parse as the parameter's 
 bytes, bytearray, memoryview   bytea
 date / time / datetime         date / time (timetz when aware) / timestamp (timestamptz
                                when aware); date.max/min and datetime.max/min are
-                               'infinity'/'-infinity'
+                               themselves (±infinity only with set_infinity_mapping)
 timedelta, Interval            interval (Interval keeps months)
 UUID                           uuid
 dict, ``Json(obj)``            json/jsonb (``Json`` for lists, strings, numbers as JSON)
@@ -36,13 +36,14 @@ interval's month counts 30 days, its years 12 months; :func:`set_interval_type` 
 multiranges as :class:`Range` / :class:`Multirange`, void as None, arrays as (nested) lists —
 their lower bounds are dropped — and the text form (str) for every type without a conversion
 (inet, cidr, money, geometric types, enums, composites, extension types …). Infinite dates and
-timestamps become ``date.max``/``date.min`` and ``datetime.max``/``datetime.min``; other values
+timestamps raise DataError, unless :func:`set_infinity_mapping` maps them to ``date.max``/
+``date.min`` and ``datetime.max``/``datetime.min`` (and those back to ±infinity); other values
 out of Python's range raise DataError. Binary and text results give the same values.
 
 Hooks: :func:`register_loader` (change what a column type becomes), :func:`register_dumper`
 (teach PostPyro to send a new Python type), :func:`register_type` (enums, composites,
 domains, ranges, hstore … of a database), :func:`set_json_loads` / :func:`set_json_dumps`,
-:func:`set_interval_type`.
+:func:`set_interval_type`, :func:`set_infinity_mapping`.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ from ._range import (Multirange, Range, format_multirange, format_range, parse_m
 __all__ = [
     "Json", "Interval", "Range", "Multirange", "Hstore", "TypeInfo",
     "register_loader", "register_dumper", "register_type", "unregister_type",
-    "set_json_loads", "set_json_dumps", "set_interval_type",
+    "set_json_loads", "set_json_dumps", "set_interval_type", "set_infinity_mapping",
     "type_oid", "parse_array", "parse_record", "parse_range", "parse_multirange",
 ]
 
@@ -211,7 +212,8 @@ _PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _EPOCH_DATE = date(2000, 1, 1)
-# date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity'.
+# date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity' when
+# set_infinity_mapping(True) says so.
 _DATE_MAX_DAYS = date.max.toordinal() - _PG_EPOCH_ORDINAL
 _DATE_MIN_DAYS = date.min.toordinal() - _PG_EPOCH_ORDINAL
 
@@ -236,7 +238,34 @@ def _str_bytes(s: str, pos: int) -> bytes:
         return s.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise e.DataError("parameter $%d: str cannot be encoded as UTF-8: %s"
-                          % (pos, exc)) from None
+                          % (pos, exc)) from exc
+
+
+# numeric holds up to 131072 digits before the decimal point: no point in sending more.
+_NUMERIC_MAX_BITS = 435412  # 131072 decimal digits
+
+
+def _int_text(x: int, pos: int) -> str:
+    """The decimal text of an int of any size: Python refuses str() beyond 4300 digits
+    (sys.set_int_max_str_digits), so a big one goes in pieces of 1000 digits."""
+    try:
+        return str(x)
+    except ValueError:
+        pass
+    if x.bit_length() > _NUMERIC_MAX_BITS:
+        raise e.DataError("parameter $%d: an int of about %d digits is beyond PostgreSQL's "
+                          "numeric (131072 digits)" % (pos, int(x.bit_length() * 0.30103)))
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    pieces = []
+    while x:
+        x, r = divmod(x, _THOUSAND_DIGITS)
+        pieces.append(r)
+    top = pieces.pop()
+    return sign + str(top) + "".join("%01000d" % p for p in reversed(pieces))
+
+
+_THOUSAND_DIGITS = 10 ** 1000
 
 
 def _decimal_text(d: Decimal, pos: int) -> str:
@@ -279,7 +308,7 @@ def _dump_int(x, v, keep, pos):
         v.tag = PP_INT
         v.i = x
     else:
-        _set_text(v, PP_NUMERIC, str(x).encode("ascii"), keep)
+        _set_text(v, PP_NUMERIC, _int_text(x, pos).encode("ascii"), keep)
 
 
 def _dump_float(x, v, keep, pos):
@@ -308,15 +337,19 @@ def _dump_bytes(x, v, keep, pos):
 def _dump_date(x, v, keep, pos):
     v.tag = PP_DATE
     d = x.toordinal() - _PG_EPOCH_ORDINAL
-    if d == _DATE_MAX_DAYS:
-        d = _INT32_MAX  # 'infinity'
-    elif d == _DATE_MIN_DAYS:
-        d = _INT32_MIN
+    if _infinity_mapped:
+        if d == _DATE_MAX_DAYS:
+            d = _INT32_MAX  # 'infinity'
+        elif d == _DATE_MIN_DAYS:
+            d = _INT32_MIN
     v.i = d
 
 
 def _datetime_infinity(x: datetime) -> int:
-    """+1 for datetime.max, -1 for datetime.min (whatever the tzinfo), else 0."""
+    """+1 for datetime.max, -1 for datetime.min (whatever the tzinfo) when
+    set_infinity_mapping(True) maps them to ±infinity, else 0."""
+    if not _infinity_mapped:
+        return 0
     if x.year == 9999 and x.replace(tzinfo=None) == datetime.max:
         return 1
     if x.year == 1 and x.replace(tzinfo=None) == datetime.min:
@@ -373,8 +406,9 @@ def _dump_uuid(x, v, keep, pos):
 def _json_text(dump: Callable[[], str], pos: int) -> bytes:
     try:
         text = dump()
-    except (TypeError, ValueError) as exc:
-        raise e.DataError("parameter $%d: cannot serialize to JSON: %s" % (pos, exc)) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise e.DataError("parameter $%d: cannot serialize to JSON: %s: %s"
+                          % (pos, type(exc).__name__, exc)) from exc
     return _str_bytes(text, pos)
 
 
@@ -388,7 +422,7 @@ def _dump_json(x, v, keep, pos):
 
 def _dump_list(x, v, keep, pos):
     text, oid = array_literal(x, pos)
-    _set_text(v, PP_ARRAY, text.encode("utf-8"), keep)
+    _set_text(v, PP_ARRAY, _str_bytes(text, pos), keep)
     v.oid = oid
 
 
@@ -527,6 +561,18 @@ def _lookup_dumper(cls: type) -> Optional[Callable]:
     return fn
 
 
+# What a dumper (or a user's dumper, or json.dumps) may raise for a value it cannot send:
+# they become a DataError naming the parameter, the original as its __cause__.
+_DUMP_FAILURES = (TypeError, ValueError, OverflowError, RecursionError)
+
+
+def _dump_failed(x: Any, pos: int, exc: BaseException) -> e.Error:
+    what = "nested too deep" if isinstance(exc, RecursionError) else \
+        "%s: %s" % (type(exc).__name__, exc)
+    return e.DataError("parameter $%d: cannot send this Python %s: %s"
+                       % (pos, _type_name(x), what))
+
+
 def dump_value(x: Any, v, keep: list, pos: int) -> None:
     """Fill the pp_value ``v`` with the Python value ``x`` (parameter number ``pos``);
     cdata that must outlive ``v`` is appended to ``keep``."""
@@ -535,7 +581,10 @@ def dump_value(x: Any, v, keep: list, pos: int) -> None:
         fn = _lookup_dumper(type(x))
         if fn is None:
             raise _cannot_send(x, pos)
-    fn(x, v, keep, pos)
+    try:
+        fn(x, v, keep, pos)
+    except _DUMP_FAILURES as exc:
+        raise _dump_failed(x, pos, exc) from exc
 
 
 def check_params(params: Any) -> Union[list, tuple]:
@@ -558,14 +607,17 @@ def dump_params(params: Any) -> Tuple[Any, int, Sequence[Any]]:
     arr = newp(T_VALUE_ARRAY, n)
     keep = [arr]
     i = 0
-    for x in params:
-        fn = _dumpers.get(type(x))
-        if fn is None:
-            fn = _lookup_dumper(type(x))
+    try:
+        for x in params:
+            fn = _dumpers.get(type(x))
             if fn is None:
-                raise _cannot_send(x, i + 1)
-        fn(x, arr[i], keep, i + 1)
-        i += 1
+                fn = _lookup_dumper(type(x))
+                if fn is None:
+                    raise _cannot_send(x, i + 1)
+            fn(x, arr[i], keep, i + 1)
+            i += 1
+    except _DUMP_FAILURES as exc:
+        raise _dump_failed(params[i], i + 1, exc) from exc
     return arr, n, keep
 
 
@@ -617,11 +669,19 @@ def _is_seq(x: Any) -> bool:
     return (_dumpers.get(cls) or _lookup_dumper(cls)) is _dump_list
 
 
+# PostgreSQL arrays have at most 6 dimensions (MAXDIM).
+_MAX_DIMS = 6
+
+
 def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
     dims = []
     cur: Any = x
     while _is_seq(cur):
         dims.append(len(cur))
+        if len(dims) > _MAX_DIMS:
+            raise e.DataError("parameter $%d: lists nested more than %d deep cannot be a "
+                              "PostgreSQL array (at most %d dimensions)"
+                              % (pos, _MAX_DIMS, _MAX_DIMS))
         if not cur:
             break
         cur = cur[0]
@@ -655,7 +715,7 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return "t" if x else "f"
     if cls is int:
         kinds.add(int)
-        return str(x)
+        return _int_text(x, pos)
     if cls is str:
         kinds.add(str)
         if "\0" in x:
@@ -695,9 +755,9 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(x.isoformat())
     if isinstance(x, date):
         kinds.add(date)
-        if x == date.max:
+        if _infinity_mapped and x == date.max:
             return "infinity"
-        if x == date.min:
+        if _infinity_mapped and x == date.min:
             return "-infinity"
         return _quote(x.isoformat())
     if isinstance(x, time):
@@ -718,10 +778,10 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(format_hstore(x, pos))
     if isinstance(x, dict):
         kinds.add(dict)
-        return _quote(_json_dumps(x))
+        return _quote(_json_text(lambda: _json_dumps(x), pos).decode("utf-8"))
     if isinstance(x, Json):
         kinds.add(dict)
-        return _quote(x.text())
+        return _quote(_json_text(x.text, pos).decode("utf-8"))
     if isinstance(x, Range):
         kinds.add("other")
         return _quote(format_range(x, lambda b: _text_of(b, pos)))
@@ -796,9 +856,9 @@ def _frac(s: Optional[str]) -> int:
 
 def load_date_text(s: str) -> date:
     if s == "infinity":
-        return date.max
+        return _infinite_date(1)
     if s == "-infinity":
-        return date.min
+        return _infinite_date(-1)
     m = _DATE_RE.match(s)
     if not m:
         raise e.DataError("cannot read date %r (PostPyro needs DateStyle ISO)" % s)
@@ -849,9 +909,9 @@ def load_timetz_text(s: str) -> time:
 
 def _load_ts(s: str, aware: bool) -> datetime:
     if s == "infinity":
-        return datetime.max.replace(tzinfo=timezone.utc) if aware else datetime.max
+        return _infinite_ts(1, aware)
     if s == "-infinity":
-        return datetime.min.replace(tzinfo=timezone.utc) if aware else datetime.min
+        return _infinite_ts(-1, aware)
     m = _TS_RE.match(s)
     if not m:
         raise e.DataError("cannot read timestamp %r (PostPyro needs DateStyle ISO)" % s)
@@ -935,6 +995,42 @@ def set_interval_type(cls: type) -> None:
     else:
         raise TypeError("set_interval_type() takes datetime.timedelta or PostPyro.Interval, "
                         "not %r" % (cls,))
+
+
+_infinity_mapped = False
+
+
+def set_infinity_mapping(enabled: bool) -> None:
+    """Whether PostgreSQL's ``infinity`` / ``-infinity`` dates and timestamps are read as
+    ``date.max`` / ``date.min`` and ``datetime.max`` / ``datetime.min`` (timestamptz: with
+    ``tzinfo=UTC``), and those Python values sent as ±infinity. Off by default: then
+    reading ±infinity raises DataError, and date.max (9999-12-31) and the others are sent
+    as the dates they are. Applies to every connection."""
+    global _infinity_mapped
+    _infinity_mapped = bool(enabled)
+
+
+def _infinite(kind: str, sign: int, mapped: Any) -> Any:
+    """The value for an infinite (sign +1 or -1) date or timestamp: ``mapped`` under
+    set_infinity_mapping, else DataError (no Python value would be sent back as it)."""
+    if _infinity_mapped:
+        return mapped
+    raise e.DataError("%s '%sinfinity' has no Python value: select it as text, or call "
+                      "PostPyro.types.set_infinity_mapping(True) to read it as %s.%s (and "
+                      "send that back as %sinfinity)"
+                      % (kind, "-" if sign < 0 else "", type(mapped).__name__,
+                         "min" if sign < 0 else "max", "-" if sign < 0 else ""))
+
+
+def _infinite_date(sign: int) -> date:
+    return _infinite("date", sign, date.max if sign > 0 else date.min)
+
+
+def _infinite_ts(sign: int, aware: bool) -> datetime:
+    value = datetime.max if sign > 0 else datetime.min
+    if aware:
+        return _infinite("timestamptz", sign, value.replace(tzinfo=timezone.utc))
+    return _infinite("timestamp", sign, value)
 
 
 def _interval(usec: int, days: int, months: int) -> Any:
@@ -1425,9 +1521,9 @@ def _conv_uuid(col, n, nulls):
 
 def _date_from_days(v: int) -> date:
     if v == _INT32_MAX:
-        return date.max
+        return _infinite_date(1)
     if v == _INT32_MIN:
-        return date.min
+        return _infinite_date(-1)
     try:
         return date.fromordinal(v + _PG_EPOCH_ORDINAL)
     except (ValueError, OverflowError):
@@ -1469,9 +1565,9 @@ def _conv_timetz(col, n, nulls):
 
 def _ts_from_usec(v: int, aware: bool) -> datetime:
     if v == _INT64_MAX:
-        return datetime.max.replace(tzinfo=timezone.utc) if aware else datetime.max
+        return _infinite_ts(1, aware)
     if v == _INT64_MIN:
-        return datetime.min.replace(tzinfo=timezone.utc) if aware else datetime.min
+        return _infinite_ts(-1, aware)
     try:
         return (_EPOCH_UTC if aware else _EPOCH) + timedelta(microseconds=v)
     except OverflowError:

@@ -230,6 +230,31 @@ static void test_close_from_other_thread(void)
     pp_conn_free(c);
 }
 
+/* The call during which the connection breaks fails with PP_ERR_OPERATIONAL; every later
+ * call fails with PP_ERR_INTERFACE "connection is closed", SQLSTATE 08003. */
+static void test_calls_after_a_break(pp_conn *admin)
+{
+    pp_conn *c = test_connect();
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)",
+             (long long)scalar(c, "SELECT pg_backend_pid()"));
+    pp_result_free(run(admin, sql));
+    sleep_ms(200);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err) == PP_ERROR);
+    CHECK(r == NULL && pp_error_category(err) == PP_ERR_OPERATIONAL);
+    pp_error_free(err);
+    err = NULL;
+    CHECK(pp_is_closed(c) == 1);
+    CHECK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err) == PP_ERROR);
+    CHECK(r == NULL && pp_error_category(err) == PP_ERR_INTERFACE);
+    CHECK(strcmp(pp_error_sqlstate(err), "08003") == 0);
+    CHECK(strstr(pp_error_message(err), "connection is closed") != NULL);
+    pp_error_free(err);
+    pp_conn_free(c);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
@@ -242,6 +267,7 @@ int main(void)
     test_connect_failures();
     test_interrupted_statement(c);
     test_close_from_other_thread();
+    test_calls_after_a_break(c);
     pp_conn_free(c);
     return test_summary();
 }

@@ -37,10 +37,11 @@ class Case:
     ``sqltype``: the type for the parameter check; ``literal``: an SQL expression of that
     type; ``expected``: the Python value; ``param``: what to send back (default: expected);
     ``cmp``: the comparison, with {p} for the parameter and {v} for the literal (default
-    ``{p} = {v}``); ``timezone``: the session TimeZone for the whole case."""
+    ``{p} = {v}``); ``timezone``: the session TimeZone for the whole case; ``infinity``: the
+    case runs under ``set_infinity_mapping(True)`` (±infinity dates raise without it)."""
 
     def __init__(self, id, sqltype, literal, expected, param=None, cmp=None,
-                 timezone="UTC"):
+                 timezone="UTC", infinity=False):
         self.id = id
         self.sqltype = sqltype
         self.literal = literal
@@ -48,6 +49,7 @@ class Case:
         self.param = expected if param is None else param
         self.cmp = cmp or "{p} = {v}"
         self.timezone = timezone
+        self.infinity = infinity
 
 
 class Composite:
@@ -146,8 +148,10 @@ CASES = [
     Case("date-leap", "date", "'2024-02-29'::date", date(2024, 2, 29)),
     Case("date-year-2", "date", "'0002-01-01'::date", date(2, 1, 1)),
     Case("date-9999", "date", "'9999-12-30'::date", date(9999, 12, 30)),
-    Case("date-infinity", "date", "'infinity'::date", date.max),
-    Case("date-minus-infinity", "date", "'-infinity'::date", date.min),
+    Case("date-max", "date", "'9999-12-31'::date", date.max),
+    Case("date-min", "date", "'0001-01-01'::date", date.min),
+    Case("date-infinity", "date", "'infinity'::date", date.max, infinity=True),
+    Case("date-minus-infinity", "date", "'-infinity'::date", date.min, infinity=True),
     # ---- time, timetz
     Case("time-midnight", "time", "'00:00'::time", time(0, 0)),
     Case("time", "time", "'14:30:00'::time", time(14, 30)),
@@ -170,8 +174,12 @@ CASES = [
          datetime(1, 1, 1, 0, 0, 1)),
     Case("timestamp-9999", "timestamp", "'9999-12-31 23:59:59'::timestamp",
          datetime(9999, 12, 31, 23, 59, 59)),
-    Case("timestamp-infinity", "timestamp", "'infinity'::timestamp", datetime.max),
-    Case("timestamp-minus-infinity", "timestamp", "'-infinity'::timestamp", datetime.min),
+    Case("timestamp-max", "timestamp", "'9999-12-31 23:59:59.999999'::timestamp",
+         datetime.max),
+    Case("timestamp-infinity", "timestamp", "'infinity'::timestamp", datetime.max,
+         infinity=True),
+    Case("timestamp-minus-infinity", "timestamp", "'-infinity'::timestamp", datetime.min,
+         infinity=True),
     Case("timestamp-ignores-timezone", "timestamp", "'2023-03-12 02:30'::timestamp",
          datetime(2023, 3, 12, 2, 30), timezone="America/New_York"),
     # ---- timestamptz: the same instant, in UTC, whatever the session's TimeZone
@@ -199,9 +207,9 @@ CASES = [
     Case("timestamptz-old", "timestamptz", "'1950-01-01 00:00-08'::timestamptz",
          datetime(1950, 1, 1, 8, 0, tzinfo=UTC)),
     Case("timestamptz-infinity", "timestamptz", "'infinity'::timestamptz",
-         datetime.max.replace(tzinfo=UTC), timezone="Asia/Kolkata"),
+         datetime.max.replace(tzinfo=UTC), timezone="Asia/Kolkata", infinity=True),
     Case("timestamptz-minus-infinity", "timestamptz", "'-infinity'::timestamptz",
-         datetime.min.replace(tzinfo=UTC)),
+         datetime.min.replace(tzinfo=UTC), infinity=True),
     # ---- interval (a month counts 30 days, a year 12 months)
     Case("interval-zero", "interval", "'00:00'::interval", timedelta(0)),
     Case("interval-parts", "interval", "'1 day 02:03:04.000005'::interval",
@@ -275,7 +283,7 @@ CASES = [
     Case("daterange", "daterange", "'[2020-01-01,2020-02-01)'::daterange",
          pg.Range(date(2020, 1, 1), date(2020, 2, 1))),
     Case("daterange-infinity", "daterange", "'[2020-01-01,infinity)'::daterange",
-         pg.Range(date(2020, 1, 1), date.max)),
+         pg.Range(date(2020, 1, 1), date.max), infinity=True),
     Case("tsrange", "tsrange", "'[2020-01-01 10:00,2020-01-01 12:00]'::tsrange",
          pg.Range(datetime(2020, 1, 1, 10), datetime(2020, 1, 1, 12), "[]")),
     Case("tstzrange", "tstzrange", "'[2023-03-12 01:00-05,2023-03-12 04:00-04)'::tstzrange",
@@ -358,14 +366,14 @@ CASES = [
     Case("char-array", '"char"[]', "'{a,b}'::\"char\"[]", ["a", "b"]),
     Case("bytea-array", "bytea[]", "ARRAY['\\x0001'::bytea, '', NULL]", [b"\x00\x01", b"", None]),
     Case("date-array", "date[]", "'{2023-01-01,NULL,infinity}'::date[]",
-         [date(2023, 1, 1), None, date.max]),
+         [date(2023, 1, 1), None, date.max], infinity=True),
     Case("time-array", "time[]", "'{01:02:03,23:59:59.999999}'::time[]",
          [time(1, 2, 3), time(23, 59, 59, 999999)]),
     Case("timetz-array", "timetz[]", "'{01:02:03+05:30}'::timetz[]",
          [time(1, 2, 3, tzinfo=tz(5, 30))]),
     Case("timestamp-array", "timestamp[]",
          "'{\"2023-01-01 12:30:00.000005\",-infinity}'::timestamp[]",
-         [datetime(2023, 1, 1, 12, 30, 0, 5), datetime.min]),
+         [datetime(2023, 1, 1, 12, 30, 0, 5), datetime.min], infinity=True),
     Case("timestamptz-array", "timestamptz[]",
          "ARRAY['2023-03-12 01:30-05', '2023-03-12 03:30-04']::timestamptz[]",
          [datetime(2023, 3, 12, 6, 30, tzinfo=UTC), datetime(2023, 3, 12, 7, 30, tzinfo=UTC)],
@@ -472,6 +480,14 @@ def same(a, b):
     return a == b
 
 
+@pytest.fixture
+def infinity(case):
+    """The case's set_infinity_mapping, for the test."""
+    pgtypes.set_infinity_mapping(case.infinity)
+    yield
+    pgtypes.set_infinity_mapping(False)
+
+
 def fetch(conn, case, protocol):
     conn.execute("SET TimeZone TO '%s'" % case.timezone)
     sql = "SELECT %s AS v" % case.literal
@@ -488,21 +504,21 @@ def test_the_table_has_at_least_150_cases():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_binary_fetch(tconn, case):
+def test_binary_fetch(tconn, case, infinity):
     value = fetch(tconn, case, "binary")
     expected = resolve(tconn, case.expected)
     assert same(value, expected), "%r != %r" % (value, expected)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_text_fetch(tconn, case):
+def test_text_fetch(tconn, case, infinity):
     value = fetch(tconn, case, "text")
     expected = resolve(tconn, case.expected)
     assert same(value, expected), "%r != %r" % (value, expected)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_sent_back_as_a_parameter_equals_the_literal(tconn, case):
+def test_sent_back_as_a_parameter_equals_the_literal(tconn, case, infinity):
     tconn.execute("SET TimeZone TO '%s'" % case.timezone)
     param = resolve(tconn, case.param)
     p = "$1::%s" % case.sqltype

@@ -20,6 +20,14 @@ def path(request):
     return request.param
 
 
+@pytest.fixture
+def infinity_mapped():
+    """set_infinity_mapping(True) for one test."""
+    pgtypes.set_infinity_mapping(True)
+    yield
+    pgtypes.set_infinity_mapping(False)
+
+
 def roundtrip(conn, path, sqltype, value):
     """Send value as a parameter cast to sqltype, read it back."""
     sql = "SELECT $1::%s AS v" % sqltype
@@ -160,7 +168,18 @@ def test_date_round_trips(conn, path, value):
     assert roundtrip(conn, path, "date", value) == value
 
 
-def test_infinite_dates_become_date_max_and_min(conn, path):
+@pytest.mark.parametrize("expr", ["'infinity'::date", "'-infinity'::date",
+                                  "'{2020-01-01,infinity}'::date[]",
+                                  "'[2020-01-01,infinity)'::daterange"])
+def test_infinite_dates_raise_data_error_by_default(conn, path, expr):
+    with pytest.raises(pg.DataError, match="infinity' has no Python value.*"
+                                           "set_infinity_mapping"):
+        literal(conn, path, expr)
+    assert conn.query_one("SELECT 1")[0] == 1  # the connection goes on
+
+
+def test_infinite_dates_become_date_max_and_min_with_the_mapping(conn, path,
+                                                                 infinity_mapped):
     assert literal(conn, path, "'infinity'::date") == date.max
     assert literal(conn, path, "'-infinity'::date") == date.min
 
@@ -214,7 +233,14 @@ def test_timestamptz_text_path_does_not_depend_on_the_session_time_zone(conn, pa
     assert result.tzinfo == UTC
 
 
-def test_infinite_timestamps(conn, path):
+@pytest.mark.parametrize("expr", ["'infinity'::timestamp", "'-infinity'::timestamp",
+                                  "'infinity'::timestamptz", "'-infinity'::timestamptz"])
+def test_infinite_timestamps_raise_data_error_by_default(conn, path, expr):
+    with pytest.raises(pg.DataError, match="infinity' has no Python value"):
+        literal(conn, path, expr)
+
+
+def test_infinite_timestamps_with_the_mapping(conn, path, infinity_mapped):
     assert literal(conn, path, "'infinity'::timestamp") == datetime.max
     assert literal(conn, path, "'-infinity'::timestamp") == datetime.min
     assert literal(conn, path, "'infinity'::timestamptz") == datetime.max.replace(tzinfo=UTC)
@@ -573,15 +599,42 @@ def test_interval_equality_conversions_and_repr():
 
 # ---- infinity and values Python cannot hold ---------------------------------------------------
 
-def test_date_max_and_min_are_sent_as_infinity(conn):
+def test_date_max_and_min_are_sent_as_infinity_with_the_mapping(conn, infinity_mapped):
     row = conn.query_one("SELECT $1::date = 'infinity'::date, $2::date = '-infinity'::date",
                          [date.max, date.min])
     assert list(row) == [True, True]
 
 
-def test_the_date_9999_12_31_is_stored_as_infinity(conn):
-    """date.max is infinity both ways: the one documented cost of the mapping."""
-    assert conn.query_one("SELECT $1::date::text", [date(9999, 12, 31)])[0] == "infinity"
+MAX_AND_MIN = [
+    ("date", date.max, "9999-12-31"),
+    ("date", date.min, "0001-01-01"),
+    ("timestamp", datetime.max, "9999-12-31 23:59:59.999999"),
+    ("timestamp", datetime.min, "0001-01-01 00:00:00"),
+    ("timestamptz", datetime.max.replace(tzinfo=UTC), "9999-12-31 23:59:59.999999+00"),
+    ("timestamptz", datetime.min.replace(tzinfo=UTC), "0001-01-01 00:00:00+00"),
+]
+
+
+@pytest.mark.parametrize("sqltype,value,text", MAX_AND_MIN)
+def test_date_and_datetime_max_and_min_are_stored_as_themselves(conn, sqltype, value, text):
+    conn.execute("SET TimeZone TO 'UTC'")
+    assert conn.query_one("SELECT $1::%s::text" % sqltype, [value])[0] == text
+    assert conn.query_one("SELECT $1::%s" % sqltype, [value])[0] == value
+    assert conn.query_one("SELECT ($1::%s[])[1]::text" % sqltype, [[value]])[0] == text
+
+
+@pytest.mark.parametrize("sqltype,value,text", MAX_AND_MIN)
+def test_max_and_min_are_stored_as_themselves_by_executemany_and_copy(conn, sqltype, value,
+                                                                      text):
+    conn.execute("SET TimeZone TO 'UTC'")
+    conn.execute("CREATE TABLE m (k int, v %s)" % sqltype)
+    conn.executemany("INSERT INTO m VALUES ($1, $2)", [[1, value], [2, value]])
+    conn.executemany("INSERT INTO m VALUES ($1, $2)", [[3, value], [4, None]])
+    conn.copy_records_to_table("m", [(5, value), (6, value)])
+    with conn.copy("COPY m FROM STDIN") as cp:
+        cp.write_row((7, value))
+    texts = [r[0] for r in conn.query("SELECT v::text FROM m WHERE v IS NOT NULL ORDER BY k")]
+    assert texts == [text] * 6
 
 
 @pytest.mark.parametrize("sqltype,value,text", [
@@ -591,11 +644,12 @@ def test_the_date_9999_12_31_is_stored_as_infinity(conn):
     ("timestamptz", datetime.min.replace(tzinfo=UTC), "-infinity"),
     ("timestamptz", datetime.max, "infinity"),
 ])
-def test_datetime_max_and_min_are_sent_as_infinity(conn, sqltype, value, text):
+def test_datetime_max_and_min_are_sent_as_infinity_with_the_mapping(conn, sqltype, value,
+                                                                    text, infinity_mapped):
     assert conn.query_one("SELECT $1::%s::text" % sqltype, [value])[0] == text
 
 
-def test_infinities_inside_arrays(conn, path):
+def test_infinities_inside_arrays_with_the_mapping(conn, path, infinity_mapped):
     value = [date.max, date.min, None]
     assert roundtrip(conn, path, "date[]", value) == value
     assert conn.query_one("SELECT $1::date[]::text", [value])[0] == "{infinity,-infinity,NULL}"

@@ -1,0 +1,109 @@
+"""Whose turn it is on a shared connection: a transaction belongs to the thread that opened it.
+
+A connection may be shared between threads (threadsafety 2), a transaction may not. Once a
+statement leaves a transaction open on the server (``begin()``, the implicit BEGIN of PEP 249
+mode, raw ``BEGIN``, a COPY or a stream in progress), the connection is that thread's until
+the transaction ends; other threads' statements wait, so none ever runs inside another
+thread's transaction (a ``begin()`` there would silently become a savepoint of it).
+
+The owner is whatever ``owner()`` returns — the current thread here; an async front end
+would give the current task. A ``Transaction`` object used from another thread moves the
+transaction there (``take_over``): passing the object on is explicit; so do a stream and a
+COPY in progress. ``alive(owner)`` tells whether it can still end its
+transaction: a transaction whose thread ended without ending it is rolled back by the next
+thread that waits for it (the connection's ``orphaned`` callback), instead of blocking every
+other thread forever.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+__all__ = ["Turns"]
+
+# PQtransactionStatus values (pp_transaction_status) that mean "a transaction is open".
+_OPEN = (1, 2, 3)  # active (a COPY in progress, rows still coming), in transaction, failed
+
+# How often a waiting thread looks whether the owner ended or the connection closed.
+_RECHECK_SECONDS = 0.5
+
+
+def _thread_alive(owner: Any) -> bool:
+    return owner.is_alive()
+
+
+class Turns:
+    """The connection's lock, held around every use of the server (``with turns:``;
+    reentrant). Entering also waits until no other owner's transaction is open; leaving
+    records who owns the transaction the statements left open, if any."""
+
+    __slots__ = ("_lock", "_cond", "status", "orphaned", "owner", "_owner_of", "_alive")
+
+    def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
+                 alive: Callable[[Any], bool] = _thread_alive) -> None:
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        #: pp_transaction_status of the connection (set once it is connected).
+        self.status: Callable[[], int] = lambda: 4
+        #: Called (lock held, owner already cleared) with a dead owner whose transaction is
+        #: still open: it must end that transaction.
+        self.orphaned: Optional[Callable[[Any], None]] = None
+        #: The owner of the open transaction, or None.
+        self.owner: Any = None
+        self._owner_of = owner_of
+        self._alive = alive
+
+    def current(self) -> Any:
+        """The calling owner (the current thread)."""
+        return self._owner_of()
+
+    def __enter__(self) -> "Turns":
+        self._lock.acquire()
+        if self.owner is not None:
+            try:
+                self._wait_turn()
+            except BaseException:
+                self._lock.release()
+                raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        # record who owns the transaction the statements left open, if any
+        try:
+            if self.status() in _OPEN:
+                if self.owner is None:
+                    self.owner = self._owner_of()
+            elif self.owner is not None:
+                self.owner = None
+                self._cond.notify_all()
+        finally:
+            self._lock.release()
+
+    def take_over(self, holder: Any) -> Any:
+        """An object that holds the open transaction (a Transaction, a stream, a COPY),
+        made by ``holder``, is used by the calling owner: when that is another one, the
+        transaction moves to the caller (passing the object on is explicit, not a silent
+        merge; the previous owner's other statements now wait). Returns the caller."""
+        me = self._owner_of()
+        if holder is not me:
+            with self._lock:
+                if self.owner is holder:
+                    self.owner = me
+        return me
+
+    def _wait_turn(self) -> None:
+        me = self._owner_of()
+        # Bounded by nothing yet: a connection timeout, when there is one, applies here.
+        while self.owner is not None and self.owner is not me:
+            if self.status() not in _OPEN:  # it ended (e.g. the connection closed)
+                self.owner = None
+                self._cond.notify_all()
+                break
+            if not self._alive(self.owner):
+                dead, self.owner = self.owner, None
+                if self.orphaned is not None:
+                    self.orphaned(dead)
+                self._cond.notify_all()
+                continue
+            self._cond.wait(_RECHECK_SECONDS)
