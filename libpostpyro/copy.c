@@ -51,7 +51,7 @@ static pp_error *drain(pp_conn *conn, int64_t *rows)
 {
     pp_error *first = NULL;
     PGresult *r;
-    while ((r = PQgetResult(conn->pg)) != NULL) {
+    while (pp__wait_ready(conn, false) == 0 && (r = PQgetResult(conn->pg)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK && rows != NULL) {
             const char *t = PQcmdTuples(r);
@@ -66,7 +66,7 @@ static pp_error *drain(pp_conn *conn, int64_t *rows)
             break;
     }
     if (first == NULL && PQstatus(conn->pg) == CONNECTION_BAD)
-        first = pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL);
+        first = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     return first;
 }
 
@@ -81,7 +81,7 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
     if (!PQsendQuery(conn->pg, sql)) {
         rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
     } else {
-        PGresult *r = PQgetResult(conn->pg);
+        PGresult *r = pp__wait_ready(conn, false) == 0 ? PQgetResult(conn->pg) : NULL;
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == want) {
             conn->copy_state = state;
@@ -437,12 +437,14 @@ int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *ro
     /* Gather rows until the chunk is full or the COPY ends; block only for the first. */
     while (conn->copy_len < COPY_CHUNK) {
         char *buf = NULL;
-        int n = PQgetCopyData(conn->pg, &buf, conn->copy_len > 0);
-        if (n == 0)
+        int n = PQgetCopyData(conn->pg, &buf, 1);
+        if (n == 0 && conn->copy_len > 0)
             break; /* more would mean waiting: hand out what we have */
-        if (n == -2) {
+        if (n == 0 && pp__wait_input(conn, false) == 0)
+            continue;
+        if (n == 0 || n == -2) {
             conn->copy_state = PP_COPY_NONE;
-            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+            rc = pp__fail(err, pp__conn_error(conn, PP_ERR_OPERATIONAL));
             break;
         }
         if (n == -1) {

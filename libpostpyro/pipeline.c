@@ -95,6 +95,7 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
             } else if (st == PGRES_FATAL_ERROR) {
                 if (p->first == NULL) {
                     p->first = pp__error_from_result(r);
+                    pp__name_timeout(conn, p->first);
                     p->first->index = p->done;
                 }
             } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
@@ -117,15 +118,18 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
         if (events == 0)
             continue;
         struct pollfd pfd = {.fd = PQsocket(pg), .events = events};
-        int timeout = (!p->synced && !p->want_write) ? 0 : -1;
-        if (poll(&pfd, 1, timeout) < 0) {
-            if (errno != EINTR)
+        if (!p->synced && !p->want_write) {
+            /* more to send: only look whether answers are there */
+            if (poll(&pfd, 1, 0) < 0 && errno != EINTR)
                 return PP_ERROR;
-            if (interruptible)
-                return PP_PENDING;
             continue;
         }
-        if (p->want_write && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
+        int w = pp__wait_socket(conn, events, interruptible);
+        if (w < 0)
+            return PP_ERROR;
+        if (w == 1)
+            return PP_PENDING;
+        if (p->want_write) {
             int f = PQflush(pg);
             if (f < 0)
                 return PP_ERROR;
@@ -143,7 +147,7 @@ int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
     PQsetnonblocking(pg, 0);
     pp_error *e = NULL;
     if (rc != PP_OK) {
-        e = pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     } else {
         PQexitPipelineMode(pg);
         e = p->first;
