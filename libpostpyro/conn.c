@@ -232,6 +232,7 @@ static void close_locked(pp_conn *conn)
     conn->canceller = NULL;
     conn->sock = -1; /* no shutdown() from now on: PQfinish closes it, the number is reused */
     pthread_mutex_unlock(&conn->cancel_lock);
+    PQsetnonblocking(conn->pg, 1); /* the goodbye message never waits on a dead network */
     PQfinish(conn->pg);
     conn->pg = NULL;
     conn->closed = true;

@@ -83,12 +83,17 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
         }
         if (!PQconsumeInput(pg))
             return PP_ERROR;
+        bool after_null = false;
         while (!PQisBusy(pg) && (p->done < p->sent || (p->synced && !p->sync_seen))) {
             PGresult *r = PQgetResult(pg);
-            if (r == NULL) { /* end of one command's results */
-                p->done++;
+            if (r == NULL) {
+                if (after_null)
+                    break; /* nothing is pending: wait on the socket (an EOF ends it) */
+                after_null = true;
+                p->done++; /* end of one command's results */
                 continue;
             }
+            after_null = false;
             ExecStatusType st = PQresultStatus(r);
             if (st == PGRES_PIPELINE_SYNC) {
                 p->sync_seen = true;

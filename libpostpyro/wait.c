@@ -203,6 +203,7 @@ static int deadline_passed(pp_conn *conn)
             "timeout expired: no answer from the server within %d ms, nor %d ms after a "
             "cancel request; the connection was closed", (int)ms, CANCEL_GRACE_MS);
     pp__shutdown_socket(conn);
+    PQconsumeInput(conn->pg); /* reads the EOF: libpq now says CONNECTION_BAD */
     return -1;
 }
 
