@@ -288,7 +288,8 @@ int32_t pp_is_closed(pp_conn *conn)
     if (conn == NULL || !in_owner_process(conn))
         return 1;
     pthread_mutex_lock(&conn->lock);
-    int32_t closed = conn->closed || conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD;
+    int32_t closed = conn->closed || conn->connecting || conn->pg == NULL ||
+                     PQstatus(conn->pg) == CONNECTION_BAD;
     pthread_mutex_unlock(&conn->lock);
     return closed;
 }
@@ -332,6 +333,9 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
     pp_error *e = NULL;
     if (conn->closed || conn->pg == NULL)
         e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed");
+    else if (conn->connecting)
+        e = pp__error_new(PP_ERR_INTERFACE, "08003",
+                          "the connection is not established yet (pp_connect_resume)");
     else if (!in_owner_process(conn))
         e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection belongs to the parent process");
     else if (conn->copy_state != copy_state)

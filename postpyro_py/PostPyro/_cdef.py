@@ -213,7 +213,8 @@ int pp_connect_resume(pp_conn *conn, pp_error **err);
  * with PP_ERR_INTERFACE. */
 void pp_close(pp_conn *conn);
 
-/* 1 when pp_close() was called or the connection broke, else 0. */
+/* 1 when pp_close() was called, the connection broke, or it is not established yet
+ * (pp_connect_start returned PP_PENDING), else 0. */
 int32_t pp_is_closed(pp_conn *conn);
 
 /* Closes (if needed) and frees the handle. The caller must not use conn afterwards. In a
