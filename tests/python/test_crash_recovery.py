@@ -28,6 +28,12 @@ PGSERVER = os.path.join(TOP_SRCDIR, "tests", "pgserver.sh")
 BOUND = 3.0  # seconds: "fails within 1 s", with margin for a loaded 2-core machine
 
 
+def server_env() -> dict:
+    """Our environment without sanitizer preloads (tests/asan.sh sets them for Python; the
+    server's own programs must not get them)."""
+    return {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+
+
 @pytest.fixture(scope="module")
 def server():
     """A throwaway server of our own: {"unix": dsn, "tcp": dsn, "dir": path}."""
@@ -35,7 +41,7 @@ def server():
     path = tempfile.mkdtemp(prefix="pp-crash.", dir=base)
     try:
         subprocess.run(["bash", PGSERVER, "start", path], check=True, stdout=subprocess.DEVNULL,
-                       timeout=120)
+                       timeout=120, env=server_env())
         with open(os.path.join(path, "port")) as f:
             port = int(f.read())
         yield {"unix": "host=%s port=%d dbname=postpyro_test user=postgres" % (path, port),
@@ -43,7 +49,7 @@ def server():
                "dir": path}
     finally:
         subprocess.run(["bash", PGSERVER, "stop", path], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=120)
+                       stderr=subprocess.DEVNULL, timeout=120, env=server_env())
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -139,7 +145,8 @@ def test_idle_connections_fail_fast_after_an_immediate_restart(server):
     subprocess.run(_pg_ctl(server["dir"]) + ["-D", os.path.join(server["dir"], "data"),
                                              "-l", os.path.join(server["dir"], "server.log"),
                                              "-m", "immediate", "-w", "-t", "60", "restart"],
-                   check=True, stdout=subprocess.DEVNULL, timeout=120, cwd=server["dir"])
+                   check=True, stdout=subprocess.DEVNULL, timeout=120, cwd=server["dir"],
+                   env=server_env())
     assert_each_next_call_fails_quickly(conns)
     with wait_until_up(server["tcp"]) as c:
         assert c.query_one("SELECT 1")[0] == 1
