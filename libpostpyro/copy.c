@@ -2,6 +2,7 @@
  * COPY TO STDOUT (data handed out in chunks). */
 #include "internal.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,8 +87,11 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
         if (st == want) {
             conn->copy_state = state;
             conn->copy_len = 0;
-            if (state == PP_COPY_IN)
+            if (state == PP_COPY_IN) {
                 copy_grow_send_buffer(conn);
+                /* nonblocking while data goes out: its waits are ours (bounded, EOF-aware) */
+                PQsetnonblocking(conn->pg, 1);
+            }
         } else {
             pp_error *e = r != NULL && st == PGRES_FATAL_ERROR
                               ? pp__error_from_result(r)
@@ -122,13 +126,39 @@ int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err)
     return copy_start(conn, sql, PGRES_COPY_OUT, PP_COPY_OUT, err);
 }
 
+/* PQputCopyData on the nonblocking connection, waiting (pp__wait_socket) while libpq's
+ * buffer is full. 0, or -1 when the connection failed. */
+static int put_data(pp_conn *conn, const char *data, int n)
+{
+    for (;;) {
+        int r = PQputCopyData(conn->pg, data, n);
+        if (r != 0)
+            return r == 1 ? 0 : -1;
+        if (pp__wait_socket(conn, POLLOUT, false) != 0 || !PQconsumeInput(conn->pg))
+            return -1;
+    }
+}
+
+/* PQputCopyEnd, then everything sent, as put_data waits. */
+static int put_end(pp_conn *conn, const char *reason)
+{
+    int r;
+    while ((r = PQputCopyEnd(conn->pg, reason)) == 0)
+        if (pp__wait_socket(conn, POLLOUT, false) != 0 || !PQconsumeInput(conn->pg))
+            return -1;
+    if (r != 1 || pp__wait_flush(conn) != 0)
+        return -1;
+    PQsetnonblocking(conn->pg, 0);
+    return 0;
+}
+
 static int flush_copy(pp_conn *conn, pp_error **err)
 {
     size_t at = 0;
     while (at < conn->copy_len) {
         size_t n = conn->copy_len - at > COPY_CHUNK ? COPY_CHUNK : conn->copy_len - at;
-        if (PQputCopyData(conn->pg, conn->copy_buf + at, (int)n) != 1)
-            return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        if (put_data(conn, conn->copy_buf + at, (int)n) != 0)
+            return pp__fail(err, pp__conn_error(conn, PP_ERR_OPERATIONAL));
         at += n;
     }
     conn->copy_len = 0;
@@ -144,8 +174,8 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err)
     int rc = flush_copy(conn, err);
     for (int64_t at = 0; rc == PP_OK && at < len; at += COPY_CHUNK) {
         int n = (int)(len - at > COPY_CHUNK ? COPY_CHUNK : len - at);
-        if (PQputCopyData(conn->pg, data + at, n) != 1)
-            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        if (put_data(conn, data + at, n) != 0)
+            rc = pp__fail(err, pp__conn_error(conn, PP_ERR_OPERATIONAL));
     }
     pp__conn_leave(conn);
     return rc;
@@ -397,9 +427,9 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
     if (abort_reason == NULL && e == NULL)
         flush_copy(conn, &e);
     conn->copy_len = 0;
-    if (PQputCopyEnd(conn->pg, e != NULL ? "client failed to send data" : abort_reason) != 1 &&
+    if (put_end(conn, e != NULL ? "client failed to send data" : abort_reason) != 0 &&
         e == NULL)
-        e = pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL);
+        e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     pp_error *result_error = drain(conn, rows);
     conn->copy_state = PP_COPY_NONE;
     pp__conn_leave(conn);

@@ -265,8 +265,8 @@ int pp_cancel(pp_conn *conn, pp_error **err);
  * is sent and the server gets 1 s more to answer: a statement it cancelled fails with its
  * error 57014 (the message names the timeout) and the connection stays usable; without an
  * answer the connection is closed and the call fails with PP_ERR_TIMEOUT (08006). Each
- * chunk of PP_EXEC_CHUNKED has its own bound; the calls of a COPY are bounded while
- * waiting for results and COPY TO data, not while libpq sends COPY FROM data. */
+ * chunk of PP_EXEC_CHUNKED, and each COPY call, has its own bound. Not bounded: sending a
+ * statement whose parameters do not fit in the socket's buffer (pp_close ends that). */
 int pp_set_timeout(pp_conn *conn, int32_t timeout_ms, pp_error **err);
 
 /* The value pp_set_timeout set (0 when none, or conn NULL). */

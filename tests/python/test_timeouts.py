@@ -25,7 +25,8 @@ import PostPyro as pg
 
 class BlackholeProxy:
     """Forwards 127.0.0.1:self.port to the server until blackhole() is called; from then on
-    every byte either way is dropped and new connections are accepted and ignored."""
+    every byte either way is dropped and new connections are accepted and ignored. After
+    freeze() it stops reading altogether: what the client sends fills the socket buffers."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -34,11 +35,16 @@ class BlackholeProxy:
         self.listener.listen(16)
         self.port = self.listener.getsockname()[1]
         self.dead = threading.Event()
+        self.frozen = threading.Event()
         self.stopped = threading.Event()
         self.sockets = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def blackhole(self) -> None:
+        self.dead.set()
+
+    def freeze(self) -> None:
+        self.frozen.set()
         self.dead.set()
 
     def _accept(self) -> None:
@@ -57,6 +63,9 @@ class BlackholeProxy:
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         while True:
+            if self.frozen.is_set():
+                self.stopped.wait()
+                return
             try:
                 data = src.recv(65536)
             except OSError:
@@ -151,6 +160,22 @@ def test_a_timeout_bounds_executemany(dsn):
             c.executemany("SELECT pg_sleep($1)", [[0.1], [10]])
         assert time.monotonic() - start < 4.0
         assert c.query_one("SELECT 2")[0] == 2
+
+
+def test_a_timeout_bounds_copy_data_that_cannot_be_sent(proxy):
+    c = pg.Connection(proxied(proxy), timeout=1)
+    c.execute("CREATE TEMP TABLE t (a text)")
+    line = b"x" * 1_000_000 + b"\n"
+    start = None
+    with pytest.raises(pg.errors.ConnectionTimeout):
+        with c.copy("COPY t FROM STDIN") as cp:
+            proxy.freeze()  # nothing is read any more: the buffers fill up, sends block
+            start = time.monotonic()
+            for _ in range(200):  # 200 MB
+                cp.write(line)
+    assert time.monotonic() - start < 5.0
+    assert c.closed
+    c.close()
 
 
 def test_the_timeout_must_be_a_number_of_seconds(dsn):
