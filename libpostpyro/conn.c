@@ -2,7 +2,6 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -156,18 +155,16 @@ int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, p
     pp_conn *conn = calloc(1, sizeof *conn);
     if (conn == NULL)
         return pp__fail(err, pp__error_oom());
-    if (pthread_mutex_init(&conn->lock, NULL) != 0) {
-        free(conn);
-        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000", "cannot set up connection"));
-    }
-    if (pthread_mutex_init(&conn->cancel_lock, NULL) != 0) {
-        pthread_mutex_destroy(&conn->lock);
-        free(conn);
-        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000", "cannot set up connection"));
-    }
-    if (pthread_cond_init(&conn->idle, NULL) != 0) {
-        pthread_mutex_destroy(&conn->lock);
-        pthread_mutex_destroy(&conn->cancel_lock);
+    bool lock_ok = pthread_mutex_init(&conn->lock, NULL) == 0;
+    bool cancel_lock_ok = pthread_mutex_init(&conn->cancel_lock, NULL) == 0;
+    bool idle_ok = pthread_cond_init(&conn->idle, NULL) == 0;
+    if (!lock_ok || !cancel_lock_ok || !idle_ok) {
+        if (lock_ok)
+            pthread_mutex_destroy(&conn->lock);
+        if (cancel_lock_ok)
+            pthread_mutex_destroy(&conn->cancel_lock);
+        if (idle_ok)
+            pthread_cond_destroy(&conn->idle);
         free(conn);
         return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000", "cannot set up connection"));
     }
@@ -283,6 +280,7 @@ void pp_close(pp_conn *conn)
     pthread_cond_broadcast(&conn->idle);
     pthread_mutex_unlock(&conn->lock);
 }
+
 int32_t pp_is_closed(pp_conn *conn)
 {
     if (conn == NULL || !in_owner_process(conn))
@@ -336,8 +334,6 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
     else if (conn->connecting)
         e = pp__error_new(PP_ERR_INTERFACE, "08003",
                           "the connection is not established yet (pp_connect_resume)");
-    else if (!in_owner_process(conn))
-        e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection belongs to the parent process");
     else if (conn->copy_state != copy_state)
         e = pp__error_new(PP_ERR_INTERFACE, "", "%s",
                           copy_state == PP_COPY_NONE

@@ -721,7 +721,7 @@ int pp_query_close(pp_conn *conn, pp_error **err)
     PGconn *pg = conn->pg;
     int rc = PP_OK;
     for (;;) {
-        pp__arm_deadline(conn);
+        pp__arm_deadline(conn); /* each result in turn, as each chunk in pp_resume */
         if (pp__wait_ready(conn, false) < 0) {
             rc = pp__fail(err, lost_connection(conn, conn->pend.commit));
             break;

@@ -603,8 +603,10 @@ class Connection:
 
     def close(self) -> None:
         """Close the connection (work not committed is rolled back by the server). Safe to
-        call twice. In a process forked from the one that connected, this only forgets the
-        connection: the parent's session is left alone."""
+        call twice. A call blocked on this connection in another thread fails at once with
+        InterfaceError: close() never waits on the network. In a process forked from the one
+        that connected, this only forgets the connection: the parent's session is left
+        alone."""
         if self._closed:
             return
         self._closed = True
@@ -740,7 +742,9 @@ class Connection:
 
     def cancel(self) -> None:
         """Ask the server to cancel the statement running on this connection (from any
-        thread). The statement fails with QueryCanceled; the connection stays usable."""
+        thread). The statement fails with QueryCanceled; the connection stays usable. Waits
+        at most ``timeout`` (5 s when None) for the request to be delivered, then raises
+        ConnectionTimeout."""
         conn = self._handle()
         err = ffi.new("pp_error **")
         if lib.pp_cancel(conn, err) != PP_OK:
