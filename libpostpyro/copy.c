@@ -126,17 +126,16 @@ int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err)
     return copy_start(conn, sql, PGRES_COPY_OUT, PP_COPY_OUT, err);
 }
 
-/* PQputCopyData on the nonblocking connection, waiting (pp__wait_socket) while libpq's
- * buffer is full. 0, or -1 when the connection failed. */
+/* PQputCopyData on the nonblocking connection, then sent (pp__wait_flush): libpq would
+ * otherwise grow its buffer without limit, where blocking mode made the caller wait.
+ * 0, or -1 when the connection failed. */
 static int put_data(pp_conn *conn, const char *data, int n)
 {
-    for (;;) {
-        int r = PQputCopyData(conn->pg, data, n);
-        if (r != 0)
-            return r == 1 ? 0 : -1;
+    int r;
+    while ((r = PQputCopyData(conn->pg, data, n)) == 0)
         if (pp__wait_socket(conn, POLLOUT, false) != 0 || !PQconsumeInput(conn->pg))
             return -1;
-    }
+    return r == 1 && pp__wait_flush(conn) == 0 ? 0 : -1;
 }
 
 /* PQputCopyEnd, then everything sent, as put_data waits. */
