@@ -2,7 +2,6 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,44 +50,173 @@ static void collect_notice(void *arg, const PGresult *res)
     conn->notices_len += n + 1;
 }
 
-pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err)
+static void conn_free_memory(pp_conn *conn)
+{
+    pthread_mutex_destroy(&conn->lock);
+    pthread_mutex_destroy(&conn->cancel_lock);
+    pthread_cond_destroy(&conn->idle);
+    pp__pending_clear(conn);
+    pp__secrets_free(conn->secrets);
+    pp_error_free(conn->wait_error);
+    free(conn->notices);
+    free(conn->copy_buf);
+    free(conn->copy_oids);
+    free(conn->scratch);
+    free(conn);
+}
+
+/* libpq's connect_timeout of conn (seconds; below 2 counts as 2, as libpq does), 0 none. */
+static int32_t connect_timeout_ms(PGconn *pg)
+{
+    PQconninfoOption *opts = PQconninfo(pg);
+    int32_t ms = 0;
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL) {
+            long t = strtol(o->val, NULL, 10);
+            ms = t <= 0 ? 0 : t < 2 ? 2000 : t > 86400 ? 86400000 : (int32_t)(t * 1000);
+        }
+    PQconninfoFree(opts);
+    return ms;
+}
+
+/* The rest of a connect once libpq reports it established. */
+static int connect_done(pp_conn *conn, pp_error **err)
+{
+    PQsetErrorVerbosity(conn->pg, PQERRORS_DEFAULT);
+    pp__canceller *c = calloc(1, sizeof *c);
+    if (c == NULL || (c->cancel = PQgetCancel(conn->pg)) == NULL) {
+        free(c);
+        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000",
+                                           "cannot set up connection"));
+    }
+    atomic_init(&c->refs, 1);
+    conn->canceller = c;
+    conn->sock = PQsocket(conn->pg);
+    conn->connecting = false;
+    conn->deadline_ms = 0;
+    pp__secrets_free(conn->secrets);
+    conn->secrets = NULL;
+    return PP_OK;
+}
+
+/* Drives PQconnectPoll, waiting on the socket until connected (PP_OK), failed (PP_ERROR:
+ * the connection is closed, conn stays allocated), or a signal interrupted the wait
+ * (PP_PENDING, only when interruptible). */
+static int connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
+{
+    PGconn *pg = conn->pg;
+    for (;;) {
+        if (conn->poll_status == PGRES_POLLING_OK)
+            return connect_done(conn, err);
+        if (conn->poll_status == PGRES_POLLING_FAILED)
+            break;
+        short events = conn->poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        int timeout = -1;
+        if (conn->deadline_ms != 0) {
+            int64_t left = conn->deadline_ms - pp__now_ms();
+            if (left <= 0) {
+                pp__fail(err, pp__error_new(PP_ERR_TIMEOUT, "08001",
+                                            "timeout expired while connecting"));
+                PQfinish(pg);
+                conn->pg = NULL;
+                conn->closed = true;
+                return PP_ERROR;
+            }
+            timeout = left > 60000 ? 60000 : (int)left;
+        }
+        struct pollfd p = {.fd = PQsocket(pg), .events = events};
+        if (p.fd < 0)
+            break;
+        int n = poll(&p, 1, timeout);
+        if (n < 0 && errno == EINTR && interruptible)
+            return PP_PENDING;
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0)
+            conn->poll_status = PQconnectPoll(pg);
+    }
+    pp__fail(err, pp__error_from_connect(pg, conn->secrets, PP_ERR_OPERATIONAL));
+    PQfinish(pg);
+    conn->pg = NULL;
+    conn->closed = true;
+    return PP_ERROR;
+}
+
+int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, pp_conn **out,
+                     pp_error **err)
 {
     if (err != NULL)
         *err = NULL;
-    if (conninfo == NULL) {
-        pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "conninfo is NULL"));
-        return NULL;
-    }
+    if (out != NULL)
+        *out = NULL;
+    if (conninfo == NULL || out == NULL || timeout_ms < 0)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "pp_connect_start: bad arguments"));
     pp_conn *conn = calloc(1, sizeof *conn);
-    if (conn == NULL) {
-        pp__fail(err, pp__error_oom());
-        return NULL;
+    if (conn == NULL)
+        return pp__fail(err, pp__error_oom());
+    bool lock_ok = pthread_mutex_init(&conn->lock, NULL) == 0;
+    bool cancel_lock_ok = pthread_mutex_init(&conn->cancel_lock, NULL) == 0;
+    bool idle_ok = pthread_cond_init(&conn->idle, NULL) == 0;
+    if (!lock_ok || !cancel_lock_ok || !idle_ok) {
+        if (lock_ok)
+            pthread_mutex_destroy(&conn->lock);
+        if (cancel_lock_ok)
+            pthread_mutex_destroy(&conn->cancel_lock);
+        if (idle_ok)
+            pthread_cond_destroy(&conn->idle);
+        free(conn);
+        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000", "cannot set up connection"));
     }
+    conn->sock = -1;
+    atomic_init(&conn->timeout_ms, timeout_ms);
+    bool oom;
+    conn->secrets = pp__secrets(conninfo, &oom);
     /* client_encoding comes after the expanded conninfo, so it wins: decoders need UTF-8. */
     const char *keys[] = {"dbname", "client_encoding", NULL};
     const char *vals[] = {conninfo, "UTF8", NULL};
-    conn->pg = PQconnectdbParams(keys, vals, 1);
-    if (conn->pg == NULL || PQstatus(conn->pg) != CONNECTION_OK) {
-        pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
-        PQfinish(conn->pg);
-        free(conn);
-        return NULL;
+    conn->pg = oom ? NULL : PQconnectStartParams(keys, vals, 1);
+    if (conn->pg == NULL) {
+        conn_free_memory(conn);
+        return pp__fail(err, pp__error_oom());
     }
-    conn->cancel = PQgetCancel(conn->pg);
-    if (pthread_mutex_init(&conn->lock, NULL) != 0 ||
-        pthread_mutex_init(&conn->cancel_lock, NULL) != 0 ||
-        pthread_cond_init(&conn->idle, NULL) != 0 || conn->cancel == NULL) {
-        pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000", "cannot set up connection"));
-        PQfreeCancel(conn->cancel);
-        PQfinish(conn->pg);
-        free(conn);
-        return NULL;
-    }
+    /* Verbose: the message of a server error carries its SQLSTATE (connerr.c takes it). */
+    PQsetErrorVerbosity(conn->pg, PQERRORS_VERBOSE);
+    conn->poll_status = PQstatus(conn->pg) == CONNECTION_BAD ? PGRES_POLLING_FAILED
+                                                              : PGRES_POLLING_WRITING;
+    int32_t limit = connect_timeout_ms(conn->pg);
+    if (timeout_ms > 0 && (limit == 0 || timeout_ms < limit))
+        limit = timeout_ms;
+    conn->deadline_ms = limit > 0 ? pp__now_ms() + limit : 0;
     PQsetNoticeReceiver(conn->pg, collect_notice, conn);
     pthread_once(&atfork_once, install_atfork);
     conn->generation = atomic_load(&fork_generation);
     conn->flags = flags;
     conn->cache.capacity = (flags & PP_CONNECT_NO_STATEMENT_CACHE) ? 0 : DEFAULT_CACHE_SIZE;
+    conn->connecting = true;
+    int rc = connect_poll(conn, (flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
+    if (rc == PP_ERROR) {
+        conn_free_memory(conn);
+        return PP_ERROR;
+    }
+    *out = conn;
+    return rc;
+}
+
+int pp_connect_resume(pp_conn *conn, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (conn == NULL || !conn->connecting || conn->pg == NULL || !in_owner_process(conn))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                           "pp_connect_resume: no connect is pending"));
+    return connect_poll(conn, (conn->flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
+}
+
+pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err)
+{
+    pp_conn *conn = NULL;
+    pp_connect_start(conninfo, flags & ~(uint32_t)PP_CONNECT_INTERRUPTIBLE, 0, &conn, err);
     return conn;
 }
 
@@ -97,40 +225,54 @@ static void close_locked(pp_conn *conn)
     if (conn->pg == NULL)
         return;
     pthread_mutex_lock(&conn->cancel_lock);
-    PQfreeCancel(conn->cancel);
-    conn->cancel = NULL;
+    pp__canceller_unref(conn->canceller);
+    conn->canceller = NULL;
+    conn->sock = -1; /* no shutdown() from now on: PQfinish closes it, the number is reused */
     pthread_mutex_unlock(&conn->cancel_lock);
-    if (!in_owner_process(conn)) {
-        /* A forked child must not end the parent's session: point our copy of the socket
-         * at /dev/null, so PQfinish's Terminate message goes nowhere, and free as usual. */
-        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (devnull >= 0) {
-            dup2(devnull, PQsocket(conn->pg));
-            close(devnull);
-            PQfinish(conn->pg);
-        } /* else: leak the handle rather than risk writing on the parent's socket */
-    } else {
-        PQfinish(conn->pg);
-    }
+    PQsetnonblocking(conn->pg, 1); /* the goodbye message never waits on a dead network */
+    PQfinish(conn->pg);
     conn->pg = NULL;
     conn->closed = true;
+    conn->connecting = false;
     conn->copy_state = PP_COPY_NONE;
     pp__cache_clear(&conn->cache);
+}
+
+/* In a forked child: the parent may have held any of conn's locks at fork time, and its
+ * libpq state may be half-updated. Take no lock and touch nothing of the session: close the
+ * child's copy of the socket, once, and leave the rest to the parent. */
+static void forget_in_child(pp_conn *conn)
+{
+    if (!atomic_exchange(&conn->forgotten, true)) {
+        int fd = conn->sock >= 0 ? conn->sock : conn->pg != NULL ? PQsocket(conn->pg) : -1;
+        if (fd >= 0)
+            close(fd);
+    }
 }
 
 void pp_close(pp_conn *conn)
 {
     if (conn == NULL)
         return;
-    pthread_mutex_lock(&conn->lock);
-    while (conn->pending && in_owner_process(conn)) {
+    if (!in_owner_process(conn)) {
+        forget_in_child(conn);
+        return;
+    }
+    if (pthread_mutex_trylock(&conn->lock) != 0) {
+        /* Another thread is in a call, maybe blocked on a dead network: end its wait (it
+         * fails and lets the lock go), then close. */
+        atomic_store(&conn->closing, true);
+        pp__shutdown_socket(conn);
+        pthread_mutex_lock(&conn->lock);
+    }
+    if (conn->pending && conn->pg != NULL) {
         /* A statement interrupted by a signal is still running: stop it, then close. */
-        pthread_mutex_lock(&conn->cancel_lock);
-        if (conn->cancel != NULL) {
-            char buf[256];
-            PQcancel(conn->cancel, buf, sizeof buf);
+        pp__canceller *c = pp__canceller_get(conn);
+        if (c != NULL) {
+            char msg[256];
+            pp__cancel_bounded(c, pp__cancel_wait_ms(conn), msg, sizeof msg);
+            pp__canceller_unref(c);
         }
-        pthread_mutex_unlock(&conn->cancel_lock);
         conn->pending = false;
         pp__pending_clear(conn);
     }
@@ -141,10 +283,11 @@ void pp_close(pp_conn *conn)
 
 int32_t pp_is_closed(pp_conn *conn)
 {
-    if (conn == NULL)
+    if (conn == NULL || !in_owner_process(conn))
         return 1;
     pthread_mutex_lock(&conn->lock);
-    int32_t closed = conn->closed || conn->pg == NULL || PQstatus(conn->pg) == CONNECTION_BAD;
+    int32_t closed = conn->closed || conn->connecting || conn->pg == NULL ||
+                     PQstatus(conn->pg) == CONNECTION_BAD;
     pthread_mutex_unlock(&conn->lock);
     return closed;
 }
@@ -153,16 +296,14 @@ void pp_conn_free(pp_conn *conn)
 {
     if (conn == NULL)
         return;
+    if (!in_owner_process(conn)) {
+        /* Its locks may be held by a thread that does not exist here: leave the handle
+         * (libpq's part included) allocated rather than touch them. */
+        forget_in_child(conn);
+        return;
+    }
     pp_close(conn);
-    pthread_mutex_destroy(&conn->lock);
-    pthread_mutex_destroy(&conn->cancel_lock);
-    pthread_cond_destroy(&conn->idle);
-    pp__pending_clear(conn);
-    free(conn->notices);
-    free(conn->copy_buf);
-    free(conn->copy_oids);
-    free(conn->scratch);
-    free(conn);
+    conn_free_memory(conn);
 }
 
 int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
@@ -171,6 +312,9 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
         *err = NULL;
     if (conn == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "connection is NULL"));
+    if (!in_owner_process(conn)) /* never its lock: the parent may have held it at fork */
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003",
+                                           "connection belongs to the parent process"));
     pthread_mutex_lock(&conn->lock);
     while (conn->pending) {
         if (pthread_equal(conn->pending_owner, pthread_self())) {
@@ -187,8 +331,9 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
     pp_error *e = NULL;
     if (conn->closed || conn->pg == NULL)
         e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed");
-    else if (!in_owner_process(conn))
-        e = pp__error_new(PP_ERR_INTERFACE, "08003", "connection belongs to the parent process");
+    else if (conn->connecting)
+        e = pp__error_new(PP_ERR_INTERFACE, "08003",
+                          "the connection is not established yet (pp_connect_resume)");
     else if (conn->copy_state != copy_state)
         e = pp__error_new(PP_ERR_INTERFACE, "", "%s",
                           copy_state == PP_COPY_NONE
@@ -203,6 +348,16 @@ int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err)
         pthread_mutex_unlock(&conn->lock);
         return pp__fail(err, e);
     }
+    pp__arm_deadline(conn);
+    return PP_OK;
+}
+
+int pp__conn_lock_owned(pp_conn *conn, pp_error **err)
+{
+    if (!in_owner_process(conn))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003",
+                                           "connection belongs to the parent process"));
+    pthread_mutex_lock(&conn->lock);
     return PP_OK;
 }
 
@@ -234,30 +389,11 @@ bool pp__scratch_reserve(pp_conn *conn, size_t n)
     return true;
 }
 
-int pp__wait_ready(PGconn *pg, bool interruptible)
-{
-    /* Poll first: right after a send the answer is rarely there yet, and reading before it
-     * arrives is a wasted system call. */
-    while (PQisBusy(pg)) {
-        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
-        if (poll(&p, 1, -1) < 0) {
-            if (errno != EINTR)
-                return -1;
-            if (interruptible)
-                return 1;
-            continue;
-        }
-        if (!PQconsumeInput(pg))
-            return -1;
-    }
-    return 0;
-}
-
 int32_t pp_ping(pp_conn *conn)
 {
     if (pp__conn_enter(conn, NULL) != PP_OK)
         return 0;
-    PGresult *r = PQexec(conn->pg, "");
+    PGresult *r = pp__exec_wait(conn, "");
     int32_t ok = r != NULL && PQresultStatus(r) == PGRES_EMPTY_QUERY;
     PQclear(r);
     pp__conn_leave(conn);
@@ -270,16 +406,39 @@ int pp_cancel(pp_conn *conn, pp_error **err)
         *err = NULL;
     if (conn == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "connection is NULL"));
-    char buf[256] = "";
-    pthread_mutex_lock(&conn->cancel_lock);
-    int ok = conn->cancel != NULL && PQcancel(conn->cancel, buf, sizeof buf);
-    bool closed = conn->cancel == NULL;
-    pthread_mutex_unlock(&conn->cancel_lock);
-    if (closed)
+    if (!in_owner_process(conn))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003",
+                                           "connection belongs to the parent process"));
+    pp__canceller *c = pp__canceller_get(conn);
+    if (c == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed"));
-    if (!ok)
-        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "08006", "cancel failed: %s", buf));
+    char msg[256];
+    int32_t wait = pp__cancel_wait_ms(conn);
+    int sent = pp__cancel_bounded(c, wait, msg, sizeof msg);
+    pp__canceller_unref(c);
+    if (sent < 0)
+        return pp__fail(err, pp__error_new(PP_ERR_TIMEOUT, "08006",
+                                           "cancel request not delivered within %d ms (the "
+                                           "network or the server does not answer)", (int)wait));
+    if (sent == 0)
+        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "08006", "cancel failed: %s",
+                                           msg));
     return PP_OK;
+}
+
+int pp_set_timeout(pp_conn *conn, int32_t timeout_ms, pp_error **err)
+{
+    if (err != NULL)
+        *err = NULL;
+    if (conn == NULL || timeout_ms < 0)
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_set_timeout: bad arguments"));
+    atomic_store(&conn->timeout_ms, timeout_ms);
+    return PP_OK;
+}
+
+int32_t pp_timeout(pp_conn *conn)
+{
+    return conn != NULL ? atomic_load(&conn->timeout_ms) : 0;
 }
 
 static const char *tx_status_name(PGTransactionStatusType s)
@@ -295,7 +454,7 @@ static const char *tx_status_name(PGTransactionStatusType s)
 
 char *pp_conn_info(pp_conn *conn, const char *key)
 {
-    if (conn == NULL || key == NULL)
+    if (conn == NULL || !in_owner_process(conn) || key == NULL)
         return NULL;
     pthread_mutex_lock(&conn->lock);
     PGconn *pg = conn->closed ? NULL : conn->pg;
@@ -337,7 +496,7 @@ char *pp_conn_info(pp_conn *conn, const char *key)
 
 int32_t pp_transaction_status(pp_conn *conn)
 {
-    if (conn == NULL)
+    if (conn == NULL || !in_owner_process(conn))
         return PQTRANS_UNKNOWN;
     pthread_mutex_lock(&conn->lock);
     int32_t s = conn->closed || conn->pg == NULL ? PQTRANS_UNKNOWN
@@ -350,7 +509,7 @@ char *pp_take_notices(pp_conn *conn, int64_t *len)
 {
     if (len != NULL)
         *len = 0;
-    if (conn == NULL)
+    if (conn == NULL || !in_owner_process(conn))
         return NULL;
     pthread_mutex_lock(&conn->lock);
     char *out = conn->notices_len ? conn->notices : NULL;
@@ -387,7 +546,7 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err)
         pp_stmt *s = conn->cache.items[victim];
         char sql[64];
         snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
-        PQclear(PQexec(conn->pg, sql));
+        PQclear(pp__exec_wait(conn, sql));
         pp__cache_remove(&conn->cache, s);
         pp__stmt_free(s);
     }

@@ -2,6 +2,7 @@
  * COPY TO STDOUT (data handed out in chunks). */
 #include "internal.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,7 +52,7 @@ static pp_error *drain(pp_conn *conn, int64_t *rows)
 {
     pp_error *first = NULL;
     PGresult *r;
-    while ((r = PQgetResult(conn->pg)) != NULL) {
+    while (pp__wait_ready(conn, false) == 0 && (r = PQgetResult(conn->pg)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK && rows != NULL) {
             const char *t = PQcmdTuples(r);
@@ -66,7 +67,7 @@ static pp_error *drain(pp_conn *conn, int64_t *rows)
             break;
     }
     if (first == NULL && PQstatus(conn->pg) == CONNECTION_BAD)
-        first = pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL);
+        first = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     return first;
 }
 
@@ -81,13 +82,16 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
     if (!PQsendQuery(conn->pg, sql)) {
         rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
     } else {
-        PGresult *r = PQgetResult(conn->pg);
+        PGresult *r = pp__wait_ready(conn, false) == 0 ? PQgetResult(conn->pg) : NULL;
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == want) {
             conn->copy_state = state;
             conn->copy_len = 0;
-            if (state == PP_COPY_IN)
+            if (state == PP_COPY_IN) {
                 copy_grow_send_buffer(conn);
+                /* nonblocking while data goes out: its waits are ours (bounded, EOF-aware) */
+                PQsetnonblocking(conn->pg, 1);
+            }
         } else {
             pp_error *e = r != NULL && st == PGRES_FATAL_ERROR
                               ? pp__error_from_result(r)
@@ -122,13 +126,38 @@ int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err)
     return copy_start(conn, sql, PGRES_COPY_OUT, PP_COPY_OUT, err);
 }
 
+/* PQputCopyData on the nonblocking connection, then sent (pp__wait_flush): libpq would
+ * otherwise grow its buffer without limit, where blocking mode made the caller wait.
+ * 0, or -1 when the connection failed. */
+static int put_data(pp_conn *conn, const char *data, int n)
+{
+    int r;
+    while ((r = PQputCopyData(conn->pg, data, n)) == 0)
+        if (pp__wait_socket(conn, POLLOUT, false) != 0 || !PQconsumeInput(conn->pg))
+            return -1;
+    return r == 1 && pp__wait_flush(conn) == 0 ? 0 : -1;
+}
+
+/* PQputCopyEnd, then everything sent, as put_data waits. */
+static int put_end(pp_conn *conn, const char *reason)
+{
+    int r;
+    while ((r = PQputCopyEnd(conn->pg, reason)) == 0)
+        if (pp__wait_socket(conn, POLLOUT, false) != 0 || !PQconsumeInput(conn->pg))
+            return -1;
+    if (r != 1 || pp__wait_flush(conn) != 0)
+        return -1;
+    PQsetnonblocking(conn->pg, 0);
+    return 0;
+}
+
 static int flush_copy(pp_conn *conn, pp_error **err)
 {
     size_t at = 0;
     while (at < conn->copy_len) {
         size_t n = conn->copy_len - at > COPY_CHUNK ? COPY_CHUNK : conn->copy_len - at;
-        if (PQputCopyData(conn->pg, conn->copy_buf + at, (int)n) != 1)
-            return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        if (put_data(conn, conn->copy_buf + at, (int)n) != 0)
+            return pp__fail(err, pp__conn_error(conn, PP_ERR_OPERATIONAL));
         at += n;
     }
     conn->copy_len = 0;
@@ -144,8 +173,8 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err)
     int rc = flush_copy(conn, err);
     for (int64_t at = 0; rc == PP_OK && at < len; at += COPY_CHUNK) {
         int n = (int)(len - at > COPY_CHUNK ? COPY_CHUNK : len - at);
-        if (PQputCopyData(conn->pg, data + at, n) != 1)
-            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+        if (put_data(conn, data + at, n) != 0)
+            rc = pp__fail(err, pp__conn_error(conn, PP_ERR_OPERATIONAL));
     }
     pp__conn_leave(conn);
     return rc;
@@ -397,9 +426,9 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
     if (abort_reason == NULL && e == NULL)
         flush_copy(conn, &e);
     conn->copy_len = 0;
-    if (PQputCopyEnd(conn->pg, e != NULL ? "client failed to send data" : abort_reason) != 1 &&
+    if (put_end(conn, e != NULL ? "client failed to send data" : abort_reason) != 0 &&
         e == NULL)
-        e = pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL);
+        e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     pp_error *result_error = drain(conn, rows);
     conn->copy_state = PP_COPY_NONE;
     pp__conn_leave(conn);
@@ -437,12 +466,14 @@ int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *ro
     /* Gather rows until the chunk is full or the COPY ends; block only for the first. */
     while (conn->copy_len < COPY_CHUNK) {
         char *buf = NULL;
-        int n = PQgetCopyData(conn->pg, &buf, conn->copy_len > 0);
-        if (n == 0)
+        int n = PQgetCopyData(conn->pg, &buf, 1);
+        if (n == 0 && conn->copy_len > 0)
             break; /* more would mean waiting: hand out what we have */
-        if (n == -2) {
+        if (n == 0 && pp__wait_input(conn, false) == 0)
+            continue;
+        if (n == 0 || n == -2) {
             conn->copy_state = PP_COPY_NONE;
-            rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
+            rc = pp__fail(err, pp__conn_error(conn, PP_ERR_OPERATIONAL));
             break;
         }
         if (n == -1) {

@@ -24,25 +24,34 @@ static bool is_commit(const char *sql)
     return *sql == '\0';
 }
 
-static pp_error *lost_connection(PGconn *pg, bool commit)
+/* The error of a COMMIT whose connection broke (cause is freed). */
+static pp_error *commit_unknown(pp_error *cause)
 {
-    if (!commit)
-        return pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
-    return pp__error_new(PP_ERR_COMMIT_UNKNOWN, "08007",
-                         "the connection was lost during COMMIT: whether the transaction "
-                         "committed is unknown (%s)", PQerrorMessage(pg));
+    pp_error *u = pp__error_new(PP_ERR_COMMIT_UNKNOWN, "08007",
+                                "the connection was lost during COMMIT: whether the transaction "
+                                "committed is unknown (%s)", pp_error_message(cause));
+    pp_error_free(cause);
+    return u;
+}
+
+static pp_error *lost_connection(pp_conn *conn, bool commit)
+{
+    pp_error *e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
+    return commit ? commit_unknown(e) : e;
 }
 
 /* Turns a finished result into success or error. Takes ownership of r. */
-static int finish_result(PGconn *pg, PGresult *r, bool binary, bool commit, pp_result **out,
-                         pp_error **err)
+static int finish_result(pp_conn *conn, PGresult *r, bool binary, bool commit,
+                         pp_result **out, pp_error **err)
 {
+    PGconn *pg = conn->pg;
     if (r == NULL)
-        return pp__fail(err, lost_connection(pg, commit));
+        return pp__fail(err, lost_connection(conn, commit));
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
-        pp_error *e = PQstatus(pg) == CONNECTION_BAD ? lost_connection(pg, commit)
+        pp_error *e = PQstatus(pg) == CONNECTION_BAD ? lost_connection(conn, commit)
                                                      : pp__error_from_result(r);
+        pp__name_timeout(conn, e);
         PQclear(r);
         return pp__fail(err, e);
     }
@@ -87,16 +96,18 @@ static void absorb(pp_conn *conn, pp_pending *ps, PGresult *r)
         return;
     }
     if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
-        if (ps->error == NULL)
-            ps->error = PQstatus(pg) == CONNECTION_BAD ? lost_connection(pg, ps->commit)
+        if (ps->error == NULL) {
+            ps->error = PQstatus(pg) == CONNECTION_BAD ? lost_connection(conn, ps->commit)
                                                        : pp__error_from_result(r);
+            pp__name_timeout(conn, ps->error);
+        }
         PQclear(r);
         return;
     }
     if (ps->all && ps->last != NULL) {
         /* keep every result: the previous one joins the chain */
         pp_result *res = NULL;
-        if (finish_result(pg, ps->last, ps->binary, false, &res, &ps->error) == PP_OK) {
+        if (finish_result(conn, ps->last, ps->binary, false, &res, &ps->error) == PP_OK) {
             if (ps->tail != NULL)
                 pp__result_set_next(ps->tail, res);
             else
@@ -124,7 +135,7 @@ static int conclude(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **e
     PGresult *last = ps->last;
     ps->last = NULL;
     pp_result *res = NULL;
-    if (finish_result(conn->pg, last, ps->binary, ps->commit, &res, err) != PP_OK)
+    if (finish_result(conn, last, ps->binary, ps->commit, &res, err) != PP_OK)
         return PP_ERROR;
     if (ps->tail != NULL) {
         pp__result_set_next(ps->tail, res);
@@ -218,14 +229,16 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
     PGconn *pg = conn->pg;
     for (;;) {
         if (PQisBusy(pg)) {
-            if (ps->rows >= CHUNK_MIN_ROWS && ps->error == NULL && chunk_out(ps, out))
+            if (ps->rows >= CHUNK_MIN_ROWS && ps->error == NULL && chunk_out(ps, out)) {
+                conn->deadline_ms = 0; /* the next chunk's wait gets a deadline of its own */
                 return PP_MORE;
-            int w = pp__wait_ready(pg, true);
+            }
+            int w = pp__wait_ready(conn, true);
             if (w == 1)
                 return PP_PENDING;
             if (w < 0) {
                 if (ps->error == NULL)
-                    ps->error = lost_connection(pg, ps->commit);
+                    ps->error = lost_connection(conn, ps->commit);
                 break;
             }
         }
@@ -248,8 +261,10 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
         if (r != ps->shape)
             PQclear(r);
         if (ps->error == NULL && (ps->rows >= CHUNK_MAX_ROWS || ps->bytes >= CHUNK_MAX_BYTES) &&
-            chunk_out(ps, out))
+            chunk_out(ps, out)) {
+            conn->deadline_ms = 0;
             return PP_MORE;
+        }
     }
     /* The statement is over. */
     if (ps->shape == NULL)
@@ -259,7 +274,7 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
     if (ps->error != NULL || ps->last == NULL) {
         drop_chunk(ps);
         if (ps->error == NULL)
-            ps->error = lost_connection(pg, ps->commit);
+            ps->error = lost_connection(conn, ps->commit);
         return conclude(conn, ps, out, err);
     }
     pp_error *e = hand_out(ps, ps->last, out); /* the final result holds the command tag */
@@ -288,10 +303,11 @@ static const char *sqlstate_of(const PGresult *r)
  * with declared types can be undone without aborting the transaction. Returns the Parse
  * result; *describe gets the Describe result (PGRES_PIPELINE_ABORTED when the Parse failed).
  * Either may be NULL when the connection broke. */
-static PGresult *parse_and_describe(PGconn *pg, const char *name, const char *sql,
+static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char *sql,
                                     int32_t ntypes, const Oid *types, bool guard,
                                     PGresult **describe)
 {
+    PGconn *pg = conn->pg;
     *describe = NULL;
     if (!PQenterPipelineMode(pg))
         return NULL;
@@ -304,14 +320,19 @@ static PGresult *parse_and_describe(PGconn *pg, const char *name, const char *sq
                                              NULL, NULL, 0)) &&
                 PQpipelineSync(pg);
     if (sent) {
-        int seen = 0;
+        int seen = 0, nulls = 0;
         for (;;) {
+            if (pp__wait_ready(conn, false) < 0)
+                break;
             PGresult *r = PQgetResult(pg);
             if (r == NULL) {
-                if (PQstatus(pg) == CONNECTION_BAD)
+                /* one NULL ends a command's results; a second in a row: nothing is
+                 * pending although the Sync has not come, wait for input (or EOF) */
+                if (++nulls > 1 && pp__wait_input(conn, false) < 0)
                     break;
-                continue; /* the end of one command's results */
+                continue;
             }
+            nulls = 0;
             if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
                 PQclear(r);
                 break;
@@ -355,7 +376,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
     PGresult *described = NULL;
     bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS;
     s->reparse = guard && name[0] == '\0'; /* the RELEASE after it replaces the unnamed one */
-    PGresult *r = parse_and_describe(pg, name, sql, 0, NULL, guard, &described);
+    PGresult *r = parse_and_describe(conn, name, sql, 0, NULL, guard, &described);
     const char *st = sqlstate_of(r);
     if (!result_ok(r) && nparams > 0 &&
         (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0 ||
@@ -363,8 +384,8 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         /* The server cannot infer a parameter's type: declare the types of the values (in a
          * transaction, first undo the failed Parse, which ran under a savepoint). */
         if (guard)
-            PQclear(PQexec(pg, "ROLLBACK TO SAVEPOINT " PARSE_GUARD "; RELEASE SAVEPOINT "
-                               PARSE_GUARD));
+            PQclear(pp__exec_wait(conn, "ROLLBACK TO SAVEPOINT " PARSE_GUARD
+                                        "; RELEASE SAVEPOINT " PARSE_GUARD));
         Oid *types = calloc((size_t)nparams, sizeof *types);
         if (types == NULL) {
             PQclear(r);
@@ -375,12 +396,12 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
             types[k] = pp__oid_for_value(&params[k]);
         PQclear(r);
         PQclear(described);
-        r = parse_and_describe(pg, name, sql, nparams, types, false, &described);
+        r = parse_and_describe(conn, name, sql, nparams, types, false, &described);
         s->reparse = false; /* unguarded this time: the unnamed statement stays */
         free(types);
     }
     if (!result_ok(r)) {
-        pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        pp_error *e = r ? pp__error_from_result(r) : pp__conn_error(conn, PP_ERR_OPERATIONAL);
         PQclear(r);
         PQclear(described);
         pp__stmt_free(s);
@@ -389,7 +410,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
     PQclear(r);
     r = described;
     if (!result_ok(r)) {
-        pp_error *e = r ? pp__error_from_result(r) : pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        pp_error *e = r ? pp__error_from_result(r) : pp__conn_error(conn, PP_ERR_OPERATIONAL);
         PQclear(r);
         pp__stmt_free(s);
         return pp__fail(err, e);
@@ -417,7 +438,7 @@ static void deallocate_on_server(pp_conn *conn, const char *name)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", name);
-    PQclear(PQexec(conn->pg, sql));
+    PQclear(pp__exec_wait(conn, sql));
 }
 
 int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
@@ -566,7 +587,7 @@ static int check_encoding(pp_conn *conn, pp_error **err)
         return PP_OK;
     char was[64];
     snprintf(was, sizeof was, "%s", enc);
-    PQclear(PQexec(conn->pg, "SET client_encoding TO 'UTF8'"));
+    PQclear(pp__exec_wait(conn, "SET client_encoding TO 'UTF8'"));
     if (err != NULL && *err != NULL)
         return PP_ERROR; /* keep the statement's own error */
     return pp__fail(err, pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
@@ -589,11 +610,12 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
         return PP_ERROR;
     pp_error *e = NULL;
     int rc = exec_locked(conn, sql, nparams, params, flags, true, out, &e);
-    if (rc == PP_ERROR && e != NULL && e->category == PP_ERR_OPERATIONAL &&
+    if (rc == PP_ERROR && e != NULL &&
+        (e->category == PP_ERR_OPERATIONAL || e->category == PP_ERR_TIMEOUT ||
+         e->category == PP_ERR_INTERFACE) &&
         PQstatus(conn->pg) == CONNECTION_BAD && is_commit(sql)) {
         /* The connection broke while COMMIT was on its way (even while preparing it). */
-        pp_error_free(e);
-        e = lost_connection(conn->pg, true);
+        e = commit_unknown(e);
     }
     if (rc == PP_ERROR)
         pp__fail(err, e);
@@ -648,11 +670,14 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         *out = NULL;
     if (conn == NULL || out == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_resume: bad arguments"));
-    pthread_mutex_lock(&conn->lock);
+    if (pp__conn_lock_owned(conn, err) != PP_OK)
+        return PP_ERROR;
     if (!conn->pending || conn->pg == NULL) {
         pthread_mutex_unlock(&conn->lock);
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "no statement is pending"));
     }
+    if (conn->deadline_ms == 0)
+        pp__arm_deadline(conn); /* the next chunk of PP_EXEC_CHUNKED (or a new timeout) */
     int rc;
     if (conn->pend.is_pipe) {
         rc = pp__pipe_run(conn, &conn->pend.pipe, true);
@@ -687,7 +712,8 @@ int pp_query_close(pp_conn *conn, pp_error **err)
         *err = NULL;
     if (conn == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_close: bad arguments"));
-    pthread_mutex_lock(&conn->lock);
+    if (pp__conn_lock_owned(conn, err) != PP_OK)
+        return PP_ERROR;
     if (!conn->pending || !conn->pend.chunked || conn->pg == NULL) {
         pthread_mutex_unlock(&conn->lock);
         return PP_OK; /* nothing left to drop */
@@ -695,8 +721,9 @@ int pp_query_close(pp_conn *conn, pp_error **err)
     PGconn *pg = conn->pg;
     int rc = PP_OK;
     for (;;) {
-        if (pp__wait_ready(pg, false) < 0) {
-            rc = pp__fail(err, lost_connection(pg, conn->pend.commit));
+        pp__arm_deadline(conn); /* each result in turn, as each chunk in pp_resume */
+        if (pp__wait_ready(conn, false) < 0) {
+            rc = pp__fail(err, lost_connection(conn, conn->pend.commit));
             break;
         }
         PGresult *r = PQgetResult(pg);

@@ -6,7 +6,9 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* PostgreSQL type OIDs the library knows (catalog values, stable across versions). */
@@ -122,13 +124,30 @@ typedef struct pp_pending {
 /* Frees what a pending statement holds (exec.c). */
 void pp__pending_clear(pp_conn *conn);
 
+/* A PGcancel shared by the connection and the helper threads sending cancel requests
+ * (wait.c): freed by the last of them. */
+typedef struct pp__canceller {
+    atomic_int refs;
+    PGcancel *cancel;
+} pp__canceller;
+
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */
     pthread_cond_t idle;         /* signalled when `pending` clears */
-    pthread_mutex_t cancel_lock; /* guards `cancel` only */
+    pthread_mutex_t cancel_lock; /* guards `canceller` and `sock` only */
     PGconn *pg;
-    PGcancel *cancel;
+    pp__canceller *canceller;    /* NULL until connected and after close */
+    int sock;                    /* the connected socket (for shutdown from pp_close), or -1 */
     unsigned generation;         /* fork generation at connect (conn.c) */
+    atomic_bool forgotten;       /* a forked child's pp_close ran (it takes no lock) */
+    atomic_bool closing;         /* pp_close shut the socket down under a running call */
+    _Atomic int32_t timeout_ms;  /* pp_set_timeout; 0: calls wait as long as it takes */
+    int64_t deadline_ms;         /* the running call's deadline (pp__now_ms), 0 none */
+    bool cancel_sent;            /* the deadline passed once: a cancel request is out */
+    pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
+    bool connecting;             /* pp_connect_start returned PP_PENDING */
+    PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */
+    char **secrets;              /* connecting: the password's spellings, NULL-terminated */
     bool closed;
     bool pending;                /* a pp_exec awaits pp_resume */
     pthread_t pending_owner;     /* the thread whose call left it pending */
@@ -155,16 +174,62 @@ int pp__conn_enter(pp_conn *conn, pp_error **err);
 /* The same for COPY calls: the connection must be in copy_state (PP_COPY_*). */
 int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err);
 void pp__conn_leave(pp_conn *conn);
+/* Locks conn, unless it belongs to the parent process (fails, takes no lock: the parent may
+ * have held it at fork time). */
+int pp__conn_lock_owned(pp_conn *conn, pp_error **err);
 /* Marks the statement just started as pending (PP_PENDING, PP_MORE) for the calling thread:
  * other threads' calls wait for it, the same thread's calls fail instead. Lock held. */
 void pp__conn_set_pending(pp_conn *conn);
 /* Grows conn->scratch to at least n bytes. */
 bool pp__scratch_reserve(pp_conn *conn, size_t n);
 
-/* ---- waiting (conn.c) ---- */
-/* Waits until PQgetResult will not block. Returns 0 ready, 1 interrupted by a signal
- * (only when interruptible), -1 connection failure. */
-int pp__wait_ready(PGconn *pg, bool interruptible);
+/* ---- waiting (wait.c) ---- */
+/* Every wait on the socket goes through these. They end when the server closed the
+ * connection (libpq then reports CONNECTION_BAD), when pp_close shut the socket down from
+ * another thread, and when the call's deadline (pp__arm_deadline) and the grace period after
+ * its cancel request passed (the socket is shut down; pp__conn_error says why).
+ * Results: 0 done, 1 interrupted by a signal (only when interruptible), -1 failure. */
+/* Until the socket is ready for `events` (POLLIN, POLLOUT). */
+int pp__wait_socket(pp_conn *conn, short events, bool interruptible);
+/* Until PQgetResult will not block (PQisBusy is false). */
+int pp__wait_ready(pp_conn *conn, bool interruptible);
+/* For more input, once, and reads it: for a loop whose PQgetResult returned NULL although
+ * it expects more (a pipeline before its Sync). Never retry PQgetResult without it. */
+int pp__wait_input(pp_conn *conn, bool interruptible);
+/* Until libpq's output buffer is sent (a nonblocking connection): 0, or -1. */
+int pp__wait_flush(pp_conn *conn);
+/* PQexec under the same rules: the last result, or NULL when the connection failed. */
+PGresult *pp__exec_wait(pp_conn *conn, const char *sql);
+/* Starts the deadline of a call from pp_set_timeout's value (lock held). */
+void pp__arm_deadline(pp_conn *conn);
+/* The error for a failed wait: the timeout, a close from another thread, or libpq's
+ * message (category). */
+pp_error *pp__conn_error(pp_conn *conn, int32_t category);
+/* A server error 57014 that answered a timeout's cancel request: the message says so. */
+void pp__name_timeout(pp_conn *conn, pp_error *e);
+/* Shuts the connection's socket down (any thread): every wait on it ends. */
+void pp__shutdown_socket(pp_conn *conn);
+int64_t pp__now_ms(void);
+/* The connection's canceller with a new reference (NULL when closed); drop it with
+ * pp__canceller_unref. */
+pp__canceller *pp__canceller_get(pp_conn *conn);
+void pp__canceller_unref(pp__canceller *c);
+/* Sends a cancel request from a helper thread and waits at most wait_ms for it to be
+ * delivered: 1 delivered, 0 failed, -1 still on its way (it goes on in the background).
+ * msg gets libpq's message on failure. */
+int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap);
+/* How long pp_cancel and pp_close wait for a cancel request to be delivered. */
+int32_t pp__cancel_wait_ms(pp_conn *conn);
+
+/* ---- connection errors (connerr.c) ---- */
+/* The spellings of the password in conninfo (raw, percent-decoded, quoted; URL and
+ * key=value forms), a NULL-terminated array to free with pp__secrets_free; NULL when there
+ * is none (or no memory: then *oom is set). */
+char **pp__secrets(const char *conninfo, bool *oom);
+void pp__secrets_free(char **secrets);
+/* The error for a failed connect (of `category`): the server's SQLSTATE when it sent one
+ * (verbose messages), else 08006; every spelling of the password removed. */
+pp_error *pp__error_from_connect(PGconn *pg, char *const *secrets, int32_t category);
 
 /* ---- statements (exec.c), shared with the pipelines (pipeline.c) ---- */
 /* Finds or makes the statement for sql (PP_EXEC_PREPARED in flags: sql is a pp_prepare

@@ -83,18 +83,24 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
         }
         if (!PQconsumeInput(pg))
             return PP_ERROR;
+        bool after_null = false;
         while (!PQisBusy(pg) && (p->done < p->sent || (p->synced && !p->sync_seen))) {
             PGresult *r = PQgetResult(pg);
-            if (r == NULL) { /* end of one command's results */
-                p->done++;
+            if (r == NULL) {
+                if (after_null)
+                    break; /* nothing is pending: wait on the socket (an EOF ends it) */
+                after_null = true;
+                p->done++; /* end of one command's results */
                 continue;
             }
+            after_null = false;
             ExecStatusType st = PQresultStatus(r);
             if (st == PGRES_PIPELINE_SYNC) {
                 p->sync_seen = true;
             } else if (st == PGRES_FATAL_ERROR) {
                 if (p->first == NULL) {
                     p->first = pp__error_from_result(r);
+                    pp__name_timeout(conn, p->first);
                     p->first->index = p->done;
                 }
             } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
@@ -117,15 +123,18 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
         if (events == 0)
             continue;
         struct pollfd pfd = {.fd = PQsocket(pg), .events = events};
-        int timeout = (!p->synced && !p->want_write) ? 0 : -1;
-        if (poll(&pfd, 1, timeout) < 0) {
-            if (errno != EINTR)
+        if (!p->synced && !p->want_write) {
+            /* more to send: only look whether answers are there */
+            if (poll(&pfd, 1, 0) < 0 && errno != EINTR)
                 return PP_ERROR;
-            if (interruptible)
-                return PP_PENDING;
             continue;
         }
-        if (p->want_write && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
+        int w = pp__wait_socket(conn, events, interruptible);
+        if (w < 0)
+            return PP_ERROR;
+        if (w == 1)
+            return PP_PENDING;
+        if (p->want_write) {
             int f = PQflush(pg);
             if (f < 0)
                 return PP_ERROR;
@@ -143,7 +152,7 @@ int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
     PQsetnonblocking(pg, 0);
     pp_error *e = NULL;
     if (rc != PP_OK) {
-        e = pp__error_from_conn(pg, PP_ERR_OPERATIONAL);
+        e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     } else {
         PQexitPipelineMode(pg);
         e = p->first;

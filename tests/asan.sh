@@ -14,7 +14,7 @@ pq_libs=$(pkg-config --libs libpq 2>/dev/null || echo "-L$(pg_config --libdir) -
 srcs=$(ls "$top"/libpostpyro/*.c)
 # shellcheck disable=SC2086
 gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
-for t in test_basic test_types test_errors test_copy test_chunked; do
+for t in test_basic test_types test_errors test_copy test_chunked test_waits; do
     # shellcheck disable=SC2086
     gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/$t" "$top/tests/c/$t.c" \
         "$work/libpostpyro.so.1" -pthread -lm -Wl,-rpath,"$work"
@@ -24,7 +24,7 @@ gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fuzz" "$top/tests/c/te
     $srcs $pq_libs -pthread -lm
 cat > "$work/run.sh" <<RUN
 set -e
-for t in test_basic test_types test_errors test_copy test_chunked test_fuzz; do
+for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
 done
 echo "---- pytest under CPython with the sanitized library"

@@ -64,10 +64,15 @@ CDEF = r"""
 #define PP_ERR_NOT_SUPPORTED 8  /* class 0A, and features the installed libpq lacks */
 #define PP_ERR_TRANSACTION_ROLLBACK 9 /* class 40: serialization failure, deadlock */
 #define PP_ERR_COMMIT_UNKNOWN 10 /* the connection broke during COMMIT: outcome unknown */
+#define PP_ERR_TIMEOUT 11       /* pp_set_timeout's limit passed and the server did not answer
+                                 * its cancel request: the connection was closed (SQLSTATE
+                                 * 08006); also a connect that ran out of time (08001) */
 
 /* Flags for pp_connect(). */
 #define PP_CONNECT_NO_STATEMENT_CACHE 1 /* never keep prepared statements (for PgBouncer in
                                          * transaction mode); every pp_exec parses anew */
+#define PP_CONNECT_INTERRUPTIBLE 2 /* pp_connect_start: a signal interrupts the wait
+                                     * (PP_PENDING), so that the caller may handle it */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -181,26 +186,66 @@ void pp_error_free(pp_error *err);
  * PP_ERR_OPERATIONAL; the message never contains the password). */
 pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
 
-/* Closes the connection to the server. Safe to call twice. Results stay valid. In a process
- * forked from the one that connected, it frees the handle without a word to the server
- * (the parent keeps its session); every other call there fails with PP_ERR_INTERFACE.
- * Waits for a statement running in another thread to finish. */
+/* Starts a connection and waits for it like pp_connect, with two differences: the whole
+ * connect is bounded by timeout_ms (0: none; libpq's connect_timeout, when set, bounds it too
+ * — over every host tried, where libpq bounds each), and with PP_CONNECT_INTERRUPTIBLE in
+ * `flags` a signal interrupts the wait. timeout_ms also becomes the connection's timeout
+ * (pp_set_timeout). Returns PP_OK with *out a connected handle; PP_PENDING with *out a
+ * half-open handle when a signal interrupted the wait (call pp_connect_resume to go on, or
+ * pp_conn_free to give up); PP_ERROR with *out NULL and *err set: the server's SQLSTATE when
+ * it sent one (28P01 for a wrong password), else 08006; PP_ERR_TIMEOUT (08001) when the
+ * time ran out. Messages never contain the password. Name resolution (getaddrinfo) is not
+ * bounded. */
+int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, pp_conn **out,
+                     pp_error **err);
+
+/* Goes on with a connect that pp_connect_start (or this) left PP_PENDING. Same results;
+ * on PP_ERROR the handle stays the caller's: free it with pp_conn_free. */
+int pp_connect_resume(pp_conn *conn, pp_error **err);
+
+/* Closes the connection to the server. Safe to call twice. Results stay valid. When another
+ * thread is in a call on conn (maybe blocked on a dead network), the socket is shut down
+ * first: that call fails at once (PP_ERR_INTERFACE, 08003) and pp_close returns without
+ * waiting on the network. A statement left PP_PENDING is cancelled first (waiting for the
+ * cancel request as pp_cancel does). In a process forked from the one that connected, it
+ * takes no lock and says nothing to the server: it closes the child's copy of the socket
+ * and forgets the connection (the parent keeps its session); every other call there fails
+ * with PP_ERR_INTERFACE. */
 void pp_close(pp_conn *conn);
 
-/* 1 when pp_close() was called or the connection broke, else 0. The call during which the
- * connection broke fails with PP_ERR_OPERATIONAL (PP_ERR_COMMIT_UNKNOWN for a COMMIT); every
- * later call fails with PP_ERR_INTERFACE, SQLSTATE 08003 "connection is closed". */
+/* 1 when pp_close() was called, the connection broke, or it is not established yet
+ * (pp_connect_start returned PP_PENDING), else 0. The call during which the connection
+ * broke fails with PP_ERR_OPERATIONAL (PP_ERR_COMMIT_UNKNOWN for a COMMIT); every later call
+ * fails with PP_ERR_INTERFACE, SQLSTATE 08003 "connection is closed". */
 int32_t pp_is_closed(pp_conn *conn);
 
-/* Closes (if needed) and frees the handle. The caller must not use conn afterwards. */
+/* Closes (if needed) and frees the handle. The caller must not use conn afterwards. In a
+ * forked child it only forgets the connection, as pp_close does (the parent's memory
+ * stays allocated there). */
 void pp_conn_free(pp_conn *conn);
 
 /* Round trip to the server: 1 when it answered, 0 when closed or dead. Never fails. */
 int32_t pp_ping(pp_conn *conn);
 
 /* Asks the server to cancel the statement running on conn (from any thread; does not wait
- * for the connection's mutex). A cancel that arrives when nothing runs does nothing. */
+ * for the connection's mutex). A cancel that arrives when nothing runs does nothing. The
+ * request (a new connection to the server) is sent from a helper thread; pp_cancel waits
+ * for it at most the connection's timeout, or 5 s when none is set, and then fails with
+ * PP_ERR_TIMEOUT (the request goes on in the background). PP_ERR_OPERATIONAL when the
+ * server refused it, PP_ERR_INTERFACE when conn is closed. */
 int pp_cancel(pp_conn *conn, pp_error **err);
+
+/* Bounds every later wait of a call on conn, in milliseconds (0, the default: no bound).
+ * Any thread may call it. When a call's wait for the server lasts longer, a cancel request
+ * is sent and the server gets 1 s more to answer: a statement it cancelled fails with its
+ * error 57014 (the message names the timeout) and the connection stays usable; without an
+ * answer the connection is closed and the call fails with PP_ERR_TIMEOUT (08006). Each
+ * chunk of PP_EXEC_CHUNKED, and each COPY call, has its own bound. Not bounded: sending a
+ * statement whose parameters do not fit in the socket's buffer (pp_close ends that). */
+int pp_set_timeout(pp_conn *conn, int32_t timeout_ms, pp_error **err);
+
+/* The value pp_set_timeout set (0 when none, or conn NULL). */
+int32_t pp_timeout(pp_conn *conn);
 
 /* A property of the connection as a new string (free with pp_free), or NULL when the key is
  * unknown or the connection is closed. Keys: "host", "port", "dbname", "user",

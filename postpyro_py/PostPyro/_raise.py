@@ -19,6 +19,7 @@ _BY_CATEGORY = {
     lib.PP_ERR_NOT_SUPPORTED: e.NotSupportedError,
     lib.PP_ERR_TRANSACTION_ROLLBACK: e.TransactionRollbackError,
     lib.PP_ERR_COMMIT_UNKNOWN: e.CommitUnknown,
+    lib.PP_ERR_TIMEOUT: e.ConnectionTimeout,
 }
 
 _FIELDS = tuple(zip(e.Diagnostic.__slots__, (ord(c) for c in e.Diagnostic.CODES)))
@@ -48,7 +49,7 @@ def build_error(err) -> e.Error:
     if fields["sqlstate"] is None:
         fields["sqlstate"] = sqlstate
     default = _BY_CATEGORY.get(category, e.DatabaseError)
-    if category in (lib.PP_ERR_INTERFACE, lib.PP_ERR_COMMIT_UNKNOWN):
+    if category in (lib.PP_ERR_INTERFACE, lib.PP_ERR_COMMIT_UNKNOWN, lib.PP_ERR_TIMEOUT):
         cls = default
     else:
         cls = e.error_class(sqlstate, default)

@@ -226,7 +226,8 @@ class Connection:
     NotSupportedError = e.NotSupportedError
 
     def __init__(self, dsn: str, *, autocommit: bool = True, statement_cache: bool = True,
-                 row_factory: Optional[Callable] = None) -> None:
+                 row_factory: Optional[Callable] = None,
+                 timeout: Optional[float] = None) -> None:
         self._conn = None
         self._closed = True
         if not isinstance(dsn, str):
@@ -248,18 +249,17 @@ class Connection:
         self._generation = _fork_generation
         self._reader: Optional[ChunkReader] = None  # the chunks being converted, if any
         flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
-        err = ffi.new("pp_error **")
         try:
             dsnb = dsn.encode("utf-8")
         except UnicodeEncodeError as exc:
             # not chained: the original holds the whole string, password included
             raise e.ProgrammingError("the connection string cannot be encoded as UTF-8 "
                                      "(character %d: %s)" % (exc.start, exc.reason)) from None
-        conn = lib.pp_connect(dsnb, flags, err)
-        if conn == ffi.NULL:
-            conn = _reclaim.connect_again(build_error(err[0]),
-                                          partial(_connect_or_raise, dsnb, flags))
-        self._conn = _reclaim.own(conn)
+        timeout_ms = _timeout_ms(timeout)
+        try:
+            self._conn = _open(dsnb, flags, timeout_ms)
+        except e.OperationalError as exc:
+            self._conn = _reclaim.connect_again(exc, partial(_open, dsnb, flags, timeout_ms))
         self._closed = False
         self._lock.status = partial(lib.pp_transaction_status, self._conn)
         self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
@@ -653,8 +653,10 @@ class Connection:
 
     def close(self) -> None:
         """Close the connection (work not committed is rolled back by the server). Safe to
-        call twice. In a process forked from the one that connected, this only forgets the
-        connection: the parent's session is left alone."""
+        call twice. A call blocked on this connection in another thread fails at once with
+        InterfaceError: close() never waits on the network. In a process forked from the one
+        that connected, this only forgets the connection: the parent's session is left
+        alone."""
         if self._closed:
             return
         self._link_lost()  # then its open transactions end "broken", not "closed"
@@ -802,7 +804,9 @@ class Connection:
 
     def cancel(self) -> None:
         """Ask the server to cancel the statement running on this connection (from any
-        thread). The statement fails with QueryCanceled; the connection stays usable."""
+        thread). The statement fails with QueryCanceled; the connection stays usable. Waits
+        at most ``timeout`` (5 s when None) for the request to be delivered, then raises
+        ConnectionTimeout."""
         conn = self._handle()
         err = ffi.new("pp_error **")
         if lib.pp_cancel(conn, err) != PP_OK:
@@ -826,6 +830,21 @@ class Connection:
                 self._notices.extend(parts)
         return self._notices
 
+    @property
+    def timeout(self) -> Optional[float]:
+        """The bound, in seconds, of every wait for the server (None: no bound). When a
+        call waits longer, PostPyro asks the server to cancel the statement and gives it
+        one more second: a cancelled statement raises ``QueryCanceled`` (the connection
+        stays usable); without an answer the connection is closed and the call raises
+        ``ConnectionTimeout``. Set it at any time, from any thread."""
+        ms = lib.pp_timeout(self._conn) if self._conn is not None else 0
+        return ms / 1000.0 if ms else None
+
+    @timeout.setter
+    def timeout(self, seconds: Optional[float]) -> None:
+        conn = self._handle()
+        lib.pp_set_timeout(conn, _timeout_ms(seconds), ffi.NULL)
+
     def set_statement_cache_size(self, size: int) -> None:
         """How many statements to keep prepared (0: none, and drop those kept). Default
         256."""
@@ -841,15 +860,6 @@ class Connection:
         return "<PostPyro.Connection host=%s port=%s dbname=%s user=%s status=%s>" % (
             get("host"), get("port"), get("dbname"), get("user"),
             get("transaction_status"))
-
-
-def _connect_or_raise(dsnb: bytes, flags: int):
-    """A new pp_conn *, or the connection error raised."""
-    err = ffi.new("pp_error **")
-    conn = lib.pp_connect(dsnb, flags, err)
-    if conn == ffi.NULL:
-        raise_error(err[0])
-    return conn
 
 
 def _roll_back_orphan(ref: "weakref.ref[Connection]", owner: Any) -> None:
@@ -885,13 +895,53 @@ def _int_or_none(s: Optional[str]) -> Optional[int]:
         return None
 
 
-_CONNECTION_OPTIONS = ("statement_cache", "row_factory")
+_CONNECTION_OPTIONS = ("statement_cache", "row_factory", "timeout")
+
+
+def _timeout_ms(seconds: Optional[float]) -> int:
+    """A timeout in seconds (None or 0: none) as libpostpyro's milliseconds."""
+    if seconds is None:
+        return 0
+    try:
+        ms = float(seconds) * 1000.0
+    except (TypeError, ValueError):
+        raise e.ProgrammingError("timeout must be a number of seconds or None, not %r"
+                                 % (seconds,)) from None
+    if not 0 <= ms <= 2**31 - 1:  # NaN fails too
+        raise e.ProgrammingError("timeout must be between 0 and 2147483 seconds, not %r"
+                                 % (seconds,))
+    return max(1, int(ms + 0.999)) if ms > 0 else 0
+
+
+def _open(dsn: bytes, flags: int, timeout_ms: int):
+    """Connect, waiting in C in a way Ctrl-C interrupts (PP_PENDING): KeyboardInterrupt
+    frees the half-open connection. Every failure is an OperationalError, with the server's
+    SQLSTATE when it sent one (28P01: InvalidPassword)."""
+    out = ffi.new("pp_conn **")
+    err = ffi.new("pp_error **")
+    try:
+        rc = lib.pp_connect_start(dsn, flags | lib.PP_CONNECT_INTERRUPTIBLE, timeout_ms, out,
+                                  err)
+        while rc == PP_PENDING:  # a signal; its Python handler runs (and may raise) here
+            rc = lib.pp_connect_resume(out[0], err)
+    except BaseException:
+        if out[0] != ffi.NULL:
+            lib.pp_conn_free(out[0])
+        raise
+    if rc != PP_OK:
+        if out[0] != ffi.NULL:
+            lib.pp_conn_free(out[0])
+        exc = build_error(err[0])
+        if isinstance(exc, e.DatabaseError) and not isinstance(exc, e.OperationalError):
+            exc = e.OperationalError(str(exc), sqlstate=exc.sqlstate, diag=exc.diag)
+        raise exc
+    return _reclaim.own(out[0])
 
 
 def connect(dsn: str = "", *, autocommit: bool = False, **kwargs: Any) -> Connection:
     """Open a connection the PEP 249 way: autocommit off, so the first statement opens a
     transaction that :meth:`Connection.commit` / :meth:`Connection.rollback` end. Same
-    options as :class:`Connection` (``statement_cache``, ``row_factory``). Other keywords
+    options as :class:`Connection` (``statement_cache``, ``row_factory``, ``timeout``). Other keywords
     are libpq connection parameters, as psycopg2 takes them: ``connect(host="db",
     dbname="app", user="me", password="…")`` (``database`` means ``dbname``; None values
     are left out); they are added to ``dsn`` and win over the same keys in it."""

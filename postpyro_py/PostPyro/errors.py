@@ -9,7 +9,9 @@ The DB-API 2.0 (PEP 249) hierarchy::
         ├── DataError                  bad values (class 21, 22)
         ├── OperationalError           connection and server conditions (08, 28, 53, …)
         │   ├── TransactionRollbackError   class 40: serialization failure, deadlock
-        │   └── CommitUnknown          the connection broke during COMMIT: outcome unknown
+        │   ├── CommitUnknown          the connection broke during COMMIT: outcome unknown
+        │   └── ConnectionTimeout      the timeout passed and the server did not answer:
+        │                              the connection was closed (or the connect gave up)
         ├── IntegrityError             constraint violations (class 23)
         ├── InternalError              transaction state, internal errors (24, 25, XX, …)
         ├── ProgrammingError           bad SQL, unknown objects (class 42, 3D, …)
@@ -37,7 +39,7 @@ from ._sqlstate import SQLSTATES
 __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
-    "TransactionRollbackError", "CommitUnknown", "NoRowError", "MultipleRowsError",
+    "TransactionRollbackError", "CommitUnknown", "ConnectionTimeout", "NoRowError", "MultipleRowsError",
     "Diagnostic", "lookup",
 ]
 
@@ -159,6 +161,12 @@ class TransactionRollbackError(OperationalError):
 class CommitUnknown(OperationalError):
     """The connection broke while COMMIT was running: whether the transaction committed is
     unknown. PostPyro never replays a commit; check the data before retrying."""
+
+
+class ConnectionTimeout(OperationalError):
+    """The connection's ``timeout`` passed, a cancel request got no answer in time either,
+    and the connection was closed; or a connect ran out of time. (When the server does
+    cancel the statement, the error is ``QueryCanceled`` and the connection stays usable.)"""
 
 
 class NoRowError(DatabaseError):

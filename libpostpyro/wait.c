@@ -1,0 +1,325 @@
+/* wait.c — every wait on the server's socket: the deadline of a call (pp_set_timeout), what
+ * happens when it passes (a cancel request, a grace period, then the connection is dropped),
+ * cancel requests bounded in time, and the rule that a connection the server closed ends
+ * every wait. */
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* After a timeout's cancel request, how long the server has to answer before the
+ * connection is given up. */
+#define CANCEL_GRACE_MS 1000
+/* pp_cancel waits this long for the server to take a cancel request when no timeout is set. */
+#define CANCEL_WAIT_MS 5000
+
+int64_t pp__now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void pp__arm_deadline(pp_conn *conn)
+{
+    int32_t ms = atomic_load(&conn->timeout_ms);
+    conn->deadline_ms = ms > 0 ? pp__now_ms() + ms : 0;
+    conn->cancel_sent = false;
+    pp_error_free(conn->wait_error);
+    conn->wait_error = NULL;
+}
+
+void pp__shutdown_socket(pp_conn *conn)
+{
+    pthread_mutex_lock(&conn->cancel_lock);
+    if (conn->sock >= 0)
+        shutdown(conn->sock, SHUT_RDWR); /* wakes every poll on it; libpq then reads EOF */
+    pthread_mutex_unlock(&conn->cancel_lock);
+}
+
+/* ---- cancel requests on a helper thread ---- */
+
+/* One cancel request; shared by the caller and the thread that sends it. */
+typedef struct cancel_req {
+    pthread_mutex_t mu;
+    pthread_cond_t done_cv;
+    int refs;
+    bool done;
+    int ok;
+    char msg[256];
+    pp__canceller *c;
+} cancel_req;
+
+void pp__canceller_unref(pp__canceller *c)
+{
+    if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
+        PQfreeCancel(c->cancel);
+        free(c);
+    }
+}
+
+static void req_unref(cancel_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int left = --r->refs;
+    pthread_mutex_unlock(&r->mu);
+    if (left == 0) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->done_cv);
+        pp__canceller_unref(r->c);
+        free(r);
+    }
+}
+
+static void *cancel_thread(void *arg)
+{
+    cancel_req *r = arg;
+    char buf[256] = "";
+    int ok = PQcancel(r->c->cancel, buf, sizeof buf); /* may block on a dead network */
+    pthread_mutex_lock(&r->mu);
+    r->ok = ok;
+    memcpy(r->msg, buf, sizeof r->msg);
+    r->done = true;
+    pthread_cond_signal(&r->done_cv);
+    pthread_mutex_unlock(&r->mu);
+    req_unref(r);
+    return NULL;
+}
+
+/* Starts the thread that sends r, with every signal blocked (signals belong to the caller's
+ * threads: Ctrl-C must interrupt the caller's wait, not this one). */
+static bool start_cancel_thread(cancel_req *r)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return false;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    bool started = pthread_create(&t, &attr, cancel_thread, r) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return started;
+}
+
+int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
+{
+    snprintf(msg, cap, "no answer to the cancel request within %d ms", (int)wait_ms);
+    cancel_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        snprintf(msg, cap, "out of memory");
+        return 0;
+    }
+    pthread_condattr_t ca;
+    bool inited = pthread_condattr_init(&ca) == 0;
+    if (inited && (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+                   pthread_cond_init(&r->done_cv, &ca) != 0))
+        inited = false;
+    if (inited)
+        pthread_condattr_destroy(&ca);
+    if (!inited || pthread_mutex_init(&r->mu, NULL) != 0) {
+        if (inited)
+            pthread_cond_destroy(&r->done_cv);
+        free(r);
+        snprintf(msg, cap, "cannot set up a cancel request");
+        return 0;
+    }
+    atomic_fetch_add(&c->refs, 1);
+    r->c = c;
+    r->refs = 2;
+    if (!start_cancel_thread(r)) {
+        r->refs = 1;
+        req_unref(r);
+        snprintf(msg, cap, "cannot start a thread for the cancel request");
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    int rc = -1;
+    pthread_mutex_lock(&r->mu);
+    while (!r->done && wait_ms > 0 &&
+           pthread_cond_timedwait(&r->done_cv, &r->mu, &until) != ETIMEDOUT)
+        ;
+    if (r->done) {
+        rc = r->ok ? 1 : 0;
+        snprintf(msg, cap, "%s", r->msg);
+    }
+    pthread_mutex_unlock(&r->mu);
+    req_unref(r);
+    return rc;
+}
+
+pp__canceller *pp__canceller_get(pp_conn *conn)
+{
+    pthread_mutex_lock(&conn->cancel_lock);
+    pp__canceller *c = conn->canceller;
+    if (c != NULL)
+        atomic_fetch_add(&c->refs, 1);
+    pthread_mutex_unlock(&conn->cancel_lock);
+    return c;
+}
+
+int32_t pp__cancel_wait_ms(pp_conn *conn)
+{
+    int32_t t = atomic_load(&conn->timeout_ms);
+    return t > 0 && t < CANCEL_WAIT_MS ? t : CANCEL_WAIT_MS;
+}
+
+/* ---- waiting ---- */
+
+/* The deadline passed: the first time, ask the server to cancel and give it a grace period;
+ * the second time, give the connection up. Returns 0 (keep waiting) or -1. */
+static int deadline_passed(pp_conn *conn)
+{
+    int32_t ms = atomic_load(&conn->timeout_ms);
+    if (!conn->cancel_sent) {
+        conn->cancel_sent = true;
+        conn->deadline_ms = pp__now_ms() + CANCEL_GRACE_MS;
+        pp__canceller *c = pp__canceller_get(conn);
+        if (c != NULL) {
+            char msg[256];
+            pp__cancel_bounded(c, 0, msg, sizeof msg); /* sent in the background */
+            pp__canceller_unref(c);
+        }
+        return 0;
+    }
+    if (conn->wait_error == NULL)
+        conn->wait_error = pp__error_new(
+            PP_ERR_TIMEOUT, "08006",
+            "timeout expired: no answer from the server within %d ms, nor %d ms after a "
+            "cancel request; the connection was closed", (int)ms, CANCEL_GRACE_MS);
+    pp__shutdown_socket(conn);
+    PQconsumeInput(conn->pg); /* reads the EOF: libpq now says CONNECTION_BAD */
+    return -1;
+}
+
+int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
+{
+    PGconn *pg = conn->pg;
+    for (;;) {
+        int timeout = -1;
+        if (conn->deadline_ms != 0) {
+            int64_t left = conn->deadline_ms - pp__now_ms();
+            if (left <= 0) {
+                if (deadline_passed(conn) < 0)
+                    return -1;
+                continue;
+            }
+            timeout = left > 60000 ? 60000 : (int)left;
+        }
+        struct pollfd p = {.fd = PQsocket(pg), .events = events};
+        if (p.fd < 0)
+            return -1;
+        int n = poll(&p, 1, timeout);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n < 0 && interruptible)
+            return 1;
+    }
+}
+
+int pp__wait_ready(pp_conn *conn, bool interruptible)
+{
+    PGconn *pg = conn->pg;
+    /* Poll first: right after a send the answer is rarely there yet, and reading before it
+     * arrives is a wasted system call. */
+    while (PQisBusy(pg)) {
+        int w = pp__wait_socket(conn, POLLIN, interruptible);
+        if (w != 0)
+            return w;
+        if (!PQconsumeInput(pg))
+            return -1;
+    }
+    return 0;
+}
+
+int pp__wait_input(pp_conn *conn, bool interruptible)
+{
+    PGconn *pg = conn->pg;
+    if (PQstatus(pg) == CONNECTION_BAD)
+        return -1;
+    int w = pp__wait_socket(conn, POLLIN, interruptible);
+    if (w != 0)
+        return w;
+    return PQconsumeInput(pg) && PQstatus(pg) != CONNECTION_BAD ? 0 : -1;
+}
+
+int pp__wait_flush(pp_conn *conn)
+{
+    PGconn *pg = conn->pg;
+    for (;;) {
+        int f = PQflush(pg);
+        if (f <= 0)
+            return f;
+        if (pp__wait_socket(conn, POLLOUT | POLLIN, false) != 0)
+            return -1;
+        if (!PQconsumeInput(pg))
+            return -1;
+    }
+}
+
+PGresult *pp__exec_wait(pp_conn *conn, const char *sql)
+{
+    PGconn *pg = conn->pg;
+    if (!PQsendQuery(pg, sql))
+        return NULL;
+    PGresult *last = NULL;
+    for (;;) {
+        if (pp__wait_ready(conn, false) != 0) {
+            PQclear(last);
+            return NULL;
+        }
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL)
+            return last;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT)
+            pp__abort_copy(pg, st);
+        PQclear(last);
+        last = r;
+    }
+}
+
+pp_error *pp__conn_error(pp_conn *conn, int32_t category)
+{
+    if (conn->wait_error != NULL) {
+        pp_error *e = conn->wait_error;
+        conn->wait_error = NULL;
+        return e;
+    }
+    if (atomic_load(&conn->closing))
+        return pp__error_new(PP_ERR_INTERFACE, "08003",
+                             "the connection was closed (by another thread) during the call");
+    return pp__error_from_conn(conn->pg, category);
+}
+
+void pp__name_timeout(pp_conn *conn, pp_error *e)
+{
+    if (e == NULL || !conn->cancel_sent || strcmp(e->sqlstate, "57014") != 0)
+        return;
+    pp_error *named = pp__error_new(e->category, e->sqlstate,
+                                    "%s (the timeout of %d ms expired)", e->message,
+                                    (int)atomic_load(&conn->timeout_ms));
+    if (named == pp__error_oom())
+        return;
+    free(e->message);
+    e->message = named->message;
+    named->message = NULL;
+    pp_error_free(named);
+}
