@@ -336,6 +336,8 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
         /* Wait on the socket: a connection the server closed ends the wait. */
         if (pp__wait_ready(pg, false) < 0) {
             ok = false;
+            if (parsed == NULL && PQstatus(pg) == CONNECTION_BAD)
+                parsed = PQgetResult(pg); /* does not wait now: the server's last words */
             break;
         }
         PGresult *r = PQgetResult(pg);
@@ -358,9 +360,11 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
     }
     if (!PQexitPipelineMode(pg))
         ok = false;
-    if (!ok) {
+    if (!ok) { /* the connection broke */
         PQclear(*describe);
         *describe = NULL;
+        if (parsed != NULL && PQresultStatus(parsed) == PGRES_FATAL_ERROR)
+            return parsed; /* e.g. the server's "terminating connection" */
         PQclear(parsed);
         return NULL;
     }
