@@ -117,7 +117,8 @@ def bouncer(admin, tcp_port):
 
 class Client(threading.Thread):
     """One client connection through the pooler; `acked` holds every (who, v) row it was
-    told was stored, `wrong` every value read that was not the one asked for."""
+    told was stored, `wrong` every value read that was not the one asked for, `errors`
+    (kind, in a transaction, exception) for every call that raised."""
 
     def __init__(self, dsn: str, cache: bool, table: str, schema: str, k: int,
                  rounds: int) -> None:
@@ -129,6 +130,7 @@ class Client(threading.Thread):
         self.acked: set = set()
         self.wrong: list = []
         self.errors: list = []
+        self.finished = False
 
     def run(self) -> None:
         kinds = [self.execute, self.query, self.executemany, self.batch, self.copy,
@@ -140,6 +142,8 @@ class Client(threading.Thread):
             self.errors.append(exc)
             return
         with c:
+            if self.cache:
+                c.set_statement_cache_size(16)  # evictions (DEALLOCATE) behind the pooler too
             for i in range(self.rounds):
                 v = self.base + i * 10
                 in_tx = (i // KINDS) % 2 == 1
@@ -152,8 +156,8 @@ class Client(threading.Thread):
                     else:
                         kinds[i % KINDS](c, v, self.acked)
                 except pg.Error as exc:
-                    exc.pp_kind = (kinds[i % KINDS].__name__, in_tx)
-                    self.errors.append(exc)
+                    self.errors.append((kinds[i % KINDS].__name__, in_tx, exc))
+        self.finished = True
 
     def check(self, got, want) -> None:
         if got != want:
@@ -204,6 +208,7 @@ def run_clients(bouncer: str, admin, schema: str, cache: bool, per_kind: int):
         t.start()
     for t in clients:
         t.join()
+    assert all(t.finished for t in clients)
     stored = {(r[0], r[1]) for r in admin.query("SELECT who, v FROM %s" % table)}
     acked = set().union(*(t.acked for t in clients))
     errors = [e for t in clients for e in t.errors]
@@ -219,7 +224,7 @@ def run_clients(bouncer: str, admin, schema: str, cache: bool, per_kind: int):
 
 def test_without_the_cache_nothing_is_mixed_up_lost_or_refused(bouncer, admin, schema):
     outcome, errors = run_clients(bouncer, admin, schema, cache=False, per_kind=PER_KIND)
-    outcome["errors"] = collections.Counter(type(e).__name__ for e in errors)
+    outcome["errors"] = collections.Counter(type(e).__name__ for _, _, e in errors)
     assert outcome == {"wrong values read": 0, "acknowledged writes lost": 0,
                        "rows nobody was told of": 0,
                        "acknowledged writes": CLIENTS * PER_KIND * WRITES_PER_ROUND,
@@ -230,15 +235,14 @@ def test_with_the_cache_nothing_is_mixed_up_or_lost_and_errors_say_why(bouncer, 
                                                                         schema):
     # fewer rounds: the errors it may give are checked, not the pooler again
     outcome, errors = run_clients(bouncer, admin, schema, cache=True, per_kind=PER_KIND // 5)
-    print(outcome, collections.Counter((e.pp_kind, type(e).__name__) for e in errors))
     assert outcome["wrong values read"] == 0
     assert outcome["acknowledged writes lost"] == 0
     assert outcome["rows nobody was told of"] == 0
     # A cached statement may not exist on the server connection the pooler picked: outside
     # a transaction it is prepared again, inside one the error says what to do.
-    unclear = [(e.pp_kind, repr(e)) for e in errors
-               if not (isinstance(e, pg.ProgrammingError) and e.sqlstate == "26000" and
-                       "statement_cache=False" in str(e) and e.pp_kind[1])]
+    unclear = [(kind, in_tx, repr(e)) for kind, in_tx, e in errors
+               if not (in_tx and isinstance(e, pg.ProgrammingError) and e.sqlstate == "26000"
+                       and "statement_cache=False" in str(e))]
     assert unclear[:3] == []
     assert outcome["acknowledged writes"] > CLIENTS * PER_KIND // 5 * WRITES_PER_ROUND // 2
 
@@ -246,26 +250,32 @@ def test_with_the_cache_nothing_is_mixed_up_or_lost_and_errors_say_why(bouncer, 
 def test_prepare_by_name_fails_clearly_or_runs_its_own_statement(bouncer):
     # prepare() needs session pooling: behind transaction pooling its statement lives on one
     # server connection; elsewhere the Bind must fail with the clear error, never run
-    # another client's statement.
-    results = {"right": 0, "wrong": 0, "unclear": []}
+    # another client's statement (nor collide with another client's name).
+    results = {"right": 0, "wrong": 0, "unclear": [], "finished": 0}
 
     def client(k: int) -> None:
         with pg.Connection(bouncer, statement_cache=False) as c:
-            stmt = c.prepare("SELECT $1::int8 * 10 + %d" % k)
-            for i in range(200):
+            stmt = None
+            for i in range(300):
                 try:
+                    if i % 100 == 0:
+                        stmt = None
+                        stmt = c.prepare("SELECT $1::int8 * 100 + %d" % k)
+                    if stmt is None:
+                        continue
                     got = c.query_one(stmt, [i])[0]
                 except pg.Error as exc:
                     if "statement_cache=False" not in str(exc) or exc.sqlstate != "26000":
                         results["unclear"].append(repr(exc))
                     continue
-                results["right" if got == i * 10 + k else "wrong"] += 1
+                results["right" if got == i * 100 + k else "wrong"] += 1
+        results["finished"] += 1
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(CLIENTS)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    print(results["right"], results["wrong"], len(results["unclear"]))
+    assert results["finished"] == CLIENTS
     assert results["wrong"] == 0
     assert results["unclear"][:3] == []
