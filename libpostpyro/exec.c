@@ -401,11 +401,11 @@ pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s)
         return e;
     pp_error *why = pp__error_new(
         PP_ERR_PROGRAMMING, "26000",
-        "prepared statement \"%s\" does not exist on this server connection: behind a "
-        "transaction-mode pooler such as PgBouncer the server connection can change after "
-        "each transaction; connect without the statement cache "
-        "(PP_CONNECT_NO_STATEMENT_CACHE) and do not prepare statements by name, or use "
-        "session pooling", s->name);
+        "prepared statement \"%s\" does not exist on this server connection: it was "
+        "dropped (DISCARD ALL, DEALLOCATE), or a pooler in transaction mode such as "
+        "PgBouncer gave this client another server connection; behind such a pooler "
+        "connect without the statement cache (PP_CONNECT_NO_STATEMENT_CACHE) and do not "
+        "prepare statements by name, or use session pooling", s->name);
     if (why == pp__error_oom())
         return e;
     why->index = e->index;
