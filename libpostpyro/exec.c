@@ -517,6 +517,13 @@ static void drop_doomed(pp_conn *conn)
     }
 }
 
+void pp__drop_stmt(pp_conn *conn, pp_stmt *s)
+{
+    s->next_doomed = conn->cache.doomed;
+    conn->cache.doomed = s;
+    drop_doomed(conn);
+}
+
 /* A 64-bit value no other process or connection is likely to draw. */
 static uint64_t random64(const void *conn)
 {

@@ -184,6 +184,11 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
 /* Sends the Sync still owed after a successful Parse (conn->unsynced) when the Bind that was
  * to carry it was not sent, and reads to its end. Does nothing when none is owed. */
 void pp__settle_parse(pp_conn *conn);
+/* Frees s, a named statement already out of the cache, after a DEALLOCATE on the server:
+ * now when outside a transaction, else at the next new statement outside one (inside, a
+ * DEALLOCATE that fails — the statement is not on this server connection — would abort the
+ * transaction). */
+void pp__drop_stmt(pp_conn *conn, pp_stmt *s);
 /* When e is the server's "prepared statement does not exist" for s (a named statement), a
  * new error saying why that happens behind a transaction-mode pooler (e is freed); else e. */
 pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s);

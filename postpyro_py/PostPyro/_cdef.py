@@ -221,8 +221,9 @@ int32_t pp_transaction_status(pp_conn *conn);
  * by a NUL byte; a new string (free with pp_free), NULL when there are none. */
 char *pp_take_notices(pp_conn *conn, int64_t *len);
 
-/* Sets the statement-cache capacity (0 turns caching off and drops every cached statement,
- * deallocating them on the server now). Default 256. */
+/* Sets the statement-cache capacity (0 turns caching off and drops every cached statement).
+ * Default 256. Dropped statements are deallocated on the server now, or inside a transaction
+ * at the next new statement outside one. */
 int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
 
 /* ---- Statements -------------------------------------------------------------------- */

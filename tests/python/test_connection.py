@@ -632,6 +632,20 @@ def test_a_statement_evicted_in_a_transaction_is_deallocated_after_it(sdsn):
         assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 1
 
 
+def test_shrinking_the_cache_in_a_transaction_keeps_the_transaction(sdsn):
+    with pg.Connection(sdsn) as c:
+        c.execute("CREATE TABLE t (a int)")
+        for _ in range(2):
+            c.query("SELECT $1::int", [1])  # the second run prepares it by name
+        c.execute("DEALLOCATE ALL")  # gone from the server, still in the cache
+        with c.begin():
+            c.execute("INSERT INTO t VALUES ($1)", [1])
+            c.set_statement_cache_size(0)
+            c.execute("INSERT INTO t VALUES ($1)", [2])
+        assert c.query_one("SELECT sum(a) FROM t")[0] == 3
+        assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 0
+
+
 def test_commands_without_parameters_or_rows_are_never_prepared_by_name(sdsn):
     # A ROLLBACK must work on whatever server connection a pooler hands out.
     with pg.Connection(sdsn) as c:
