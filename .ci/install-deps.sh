@@ -8,6 +8,7 @@ packages=(
     autoconf automake libtool pkg-config make gcc   # build
     libpq-dev                                       # libpq and its headers
     postgresql postgresql-contrib                   # throwaway test servers (hstore, citext)
+    pgbouncer                                       # tests behind a transaction-mode pooler
     python3 python3-cffi python3-pytest             # the Python package and its tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind

@@ -544,11 +544,11 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err)
         if (unpinned <= size || victim < 0)
             break;
         pp_stmt *s = conn->cache.items[victim];
-        char sql[64];
-        snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
-        PQclear(pp__exec_wait(conn, sql));
         pp__cache_remove(&conn->cache, s);
-        pp__stmt_free(s);
+        if (s->simple)
+            pp__stmt_free(s); /* never prepared on the server */
+        else
+            pp__drop_stmt(conn, s);
     }
     pp__conn_leave(conn);
     return PP_OK;

@@ -4,10 +4,19 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<sys/random.h>)
+#include <sys/random.h>
+#define HAVE_GETRANDOM 1
+#endif
+#endif
 
 #define STACK_PARAMS 16
 
@@ -298,11 +307,20 @@ static const char *sqlstate_of(const PGresult *r)
 
 #define PARSE_GUARD "pp_parse_guard"
 
-/* Parse and Describe in one round trip (a pipeline of commands and one Sync). With `guard`
- * (inside a transaction) they run under a savepoint, so that a Parse the caller will retry
- * with declared types can be undone without aborting the transaction. Returns the Parse
- * result; *describe gets the Describe result (PGRES_PIPELINE_ABORTED when the Parse failed).
- * Either may be NULL when the connection broke. */
+/* Parse and Describe of statement `name`, sent in one round trip and read here. Returns the
+ * Parse result; *describe gets the Describe result (PGRES_PIPELINE_ABORTED when the Parse
+ * failed). Either is NULL when the connection broke.
+ *
+ * Without `guard`, they are followed by a Flush request, not a Sync: after a successful
+ * Parse the server waits, in the same implicit transaction, for the Bind the caller sends
+ * next with its Sync (conn->unsynced says one is owed). A transaction-mode pooler such as
+ * PgBouncer may hand the client another server connection after any Sync that leaves the
+ * session idle; with no Sync between Parse and Bind, the Bind reaches the server that parsed
+ * the statement. A failed Parse makes the server skip to a Sync: that one is sent and read
+ * here.
+ * With `guard` (inside a transaction, where a pooler keeps the server connection) they run
+ * under a savepoint and end with a Sync, so that a Parse the caller will retry with declared
+ * types can be undone without aborting the transaction. */
 static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char *sql,
                                     int32_t ntypes, const Oid *types, bool guard,
                                     PGresult **describe)
@@ -313,41 +331,101 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
         return NULL;
     PGresult *parsed = NULL;
     int parse_at = guard ? 1 : 0; /* results come in command order */
-    bool sent = (!guard || PQsendQueryParams(pg, "SAVEPOINT " PARSE_GUARD, 0, NULL, NULL, NULL,
-                                             NULL, 0)) &&
-                PQsendPrepare(pg, name, sql, ntypes, types) && PQsendDescribePrepared(pg, name) &&
-                (!guard || PQsendQueryParams(pg, "RELEASE SAVEPOINT " PARSE_GUARD, 0, NULL, NULL,
-                                             NULL, NULL, 0)) &&
-                PQpipelineSync(pg);
-    if (sent) {
-        int seen = 0, nulls = 0;
+    int commands = guard ? 4 : 2;
+    bool synced = guard;
+    bool ok = (!guard || PQsendQueryParams(pg, "SAVEPOINT " PARSE_GUARD, 0, NULL, NULL, NULL,
+                                           NULL, 0)) &&
+              PQsendPrepare(pg, name, sql, ntypes, types) && PQsendDescribePrepared(pg, name) &&
+              (guard ? PQsendQueryParams(pg, "RELEASE SAVEPOINT " PARSE_GUARD, 0, NULL, NULL,
+                                         NULL, NULL, 0) && PQpipelineSync(pg)
+                     : PQsendFlushRequest(pg) && PQflush(pg) == 0);
+    int seen = 0; /* commands whose results have all been read */
+    while (ok) {
+        if (seen == commands && !synced) {
+            if (result_ok(parsed) && result_ok(*describe))
+                break; /* the caller's Bind comes next */
+            ok = PQpipelineSync(pg); /* the server skips to it after an error */
+            synced = true;
+            continue;
+        }
+        /* Wait on the socket: a connection the server closed ends the wait. */
+        if (pp__wait_ready(conn, false) < 0) {
+            ok = false;
+            if (parsed == NULL && PQstatus(pg) == CONNECTION_BAD)
+                parsed = PQgetResult(pg); /* does not wait now: the server's last words */
+            break;
+        }
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL) {
+            /* the end of one command's results; never expected once all are read */
+            ok = seen < commands && PQstatus(pg) != CONNECTION_BAD;
+            seen++;
+            continue;
+        }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (seen == parse_at && parsed == NULL)
+            parsed = r;
+        else if (seen == parse_at + 1 && *describe == NULL)
+            *describe = r;
+        else
+            PQclear(r);
+    }
+    if (!PQexitPipelineMode(pg))
+        ok = false;
+    if (!ok) { /* the connection broke */
+        PQclear(*describe);
+        *describe = NULL;
+        if (parsed != NULL && PQresultStatus(parsed) == PGRES_FATAL_ERROR)
+            return parsed; /* e.g. the server's "terminating connection" */
+        PQclear(parsed);
+        return NULL;
+    }
+    conn->unsynced = !synced;
+    return parsed;
+}
+
+void pp__settle_parse(pp_conn *conn)
+{
+    if (!conn->unsynced)
+        return;
+    conn->unsynced = false;
+    PGconn *pg = conn->pg;
+    if (PQstatus(pg) == CONNECTION_BAD || !PQenterPipelineMode(pg))
+        return;
+    if (PQpipelineSync(pg)) {
         for (;;) {
             if (pp__wait_ready(conn, false) < 0)
                 break;
             PGresult *r = PQgetResult(pg);
-            if (r == NULL) {
-                /* one NULL ends a command's results; a second in a row: nothing is
-                 * pending although the Sync has not come, wait for input (or EOF) */
-                if (++nulls > 1 && pp__wait_input(conn, false) < 0)
-                    break;
-                continue;
-            }
-            nulls = 0;
-            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
+            bool end = r == NULL || PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+            PQclear(r);
+            if (end)
                 break;
-            }
-            if (seen == parse_at)
-                parsed = r;
-            else if (seen == parse_at + 1)
-                *describe = r;
-            else
-                PQclear(r);
-            seen++;
         }
     }
     PQexitPipelineMode(pg);
-    return parsed;
+}
+
+pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s)
+{
+    if (e == NULL || s == NULL || s->name[0] == '\0' || strcmp(e->sqlstate, "26000") != 0 ||
+        e->message == NULL || strstr(e->message, s->name) == NULL)
+        return e;
+    pp_error *why = pp__error_new(
+        PP_ERR_PROGRAMMING, "26000",
+        "prepared statement \"%s\" does not exist on this server connection: it was "
+        "dropped (DISCARD ALL, DEALLOCATE), or a pooler in transaction mode such as "
+        "PgBouncer gave this client another server connection; behind such a pooler "
+        "connect without the statement cache (PP_CONNECT_NO_STATEMENT_CACHE) and do not "
+        "prepare statements by name, or use session pooling", s->name);
+    if (why == pp__error_oom())
+        return e;
+    why->index = e->index;
+    pp_error_free(e);
+    return why;
 }
 
 /* Prepares sql as server statement `name` and describes it. *out is a new pp_stmt (key set
@@ -436,9 +514,60 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
 
 static void deallocate_on_server(pp_conn *conn, const char *name)
 {
-    char sql[64];
+    char sql[80];
     snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", name);
     PQclear(pp__exec_wait(conn, sql));
+}
+
+/* DEALLOCATEs the statements the cache evicted, once outside a transaction: inside one, a
+ * DEALLOCATE that fails (the statement is not there, e.g. on another server connection a
+ * pooler gave us) would abort the caller's transaction. Outside, a failure harms nothing. */
+static void drop_doomed(pp_conn *conn)
+{
+    while (conn->cache.doomed != NULL && PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+        pp_stmt *s = conn->cache.doomed;
+        conn->cache.doomed = s->next_doomed;
+        deallocate_on_server(conn, s->name);
+        pp__stmt_free(s);
+    }
+}
+
+void pp__drop_stmt(pp_conn *conn, pp_stmt *s)
+{
+    s->next_doomed = conn->cache.doomed;
+    conn->cache.doomed = s;
+    drop_doomed(conn);
+}
+
+/* A 64-bit value no other process or connection is likely to draw. */
+static uint64_t random64(const void *conn)
+{
+    uint64_t x = 0;
+#ifdef HAVE_GETRANDOM
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) == (ssize_t)sizeof x && x != 0)
+        return x;
+#endif
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    x = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    x ^= ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)conn;
+    x += 0x9e3779b97f4a7c15ULL; /* splitmix64's finalizer spreads the bits */
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return (x ^ (x >> 31)) | 1;
+}
+
+/* The server name of a new named statement: "pp_" (cache) or "pp_n" (pp_prepare), then
+ * the connection's random salt and a counter. Behind a pooler, server connections are
+ * shared by many clients: a name no other client uses means a Bind that reaches another
+ * server connection finds no statement ("does not exist", 26000) rather than someone
+ * else's. */
+static void stmt_name(pp_conn *conn, const char *prefix, char *out, size_t cap)
+{
+    if (conn->cache.salt == 0)
+        conn->cache.salt = random64(conn);
+    snprintf(out, cap, "%s%016llx_%llu", prefix, (unsigned long long)conn->cache.salt,
+             (unsigned long long)++conn->cache.next_id);
 }
 
 int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
@@ -455,17 +584,21 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
     }
     if ((*out = pp__cache_find(&conn->cache, sql, false)) != NULL)
         return PP_OK;
+    drop_doomed(conn);
     /* In a transaction a parameterized statement is parsed under a savepoint, whose
      * commands would replace the unnamed statement: it takes a name at once. */
     bool guarded = nparams > 0 && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS;
-    if (conn->cache.capacity == 0 || (!guarded && !pp__cache_seen(&conn->cache, sql))) {
-        /* Caching off, or the first run of this SQL: the unnamed statement serves it, so
+    if (conn->cache.capacity == 0 || (direct_ok && nparams == 0 && pp__rowless_command(sql)) ||
+        (!guarded && !pp__cache_seen(&conn->cache, sql))) {
+        /* Caching off, a command with nothing to describe (sent whole: a ROLLBACK must work
+         * on whatever server connection a pooler gives us, where our named statements may
+         * not exist), or the first run of this SQL: the unnamed statement serves it, so
          * one-off statements never fill the cache nor cost a DEALLOCATE later. */
         *temp = true;
         return prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err);
     }
-    char name[32];
-    snprintf(name, sizeof name, "pp_%llu", (unsigned long long)++conn->cache.next_id);
+    char name[PP_STMT_NAME_MAX];
+    stmt_name(conn, "pp_", name, sizeof name);
     pp_stmt *s;
     if (prepare_stmt(conn, sql, sql, name, nparams, params, false, &s, err) != PP_OK)
         return PP_ERROR;
@@ -474,10 +607,13 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
         pp__stmt_free(s);
         return pp__fail(err, pp__error_oom());
     }
-    if (evicted != NULL) {
-        if (!evicted->simple)
-            deallocate_on_server(conn, evicted->name);
+    if (evicted != NULL && evicted->simple) {
         pp__stmt_free(evicted);
+    } else if (evicted != NULL) {
+        /* dropped later (drop_doomed): s still owes the server its Bind now, and inside a
+         * transaction a DEALLOCATE that fails would abort it */
+        evicted->next_doomed = conn->cache.doomed;
+        conn->cache.doomed = evicted;
     }
     *out = s;
     return PP_OK;
@@ -557,13 +693,15 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
         pp__stmt_free(s);
     if (rc != PP_OK)
         return rc;
+    conn->unsynced = false; /* the Bind went out with its Sync */
     ps->chunked = (flags & PP_EXEC_CHUNKED) && PQsetSingleRowMode(conn->pg);
     pp_error *e = NULL;
     rc = read_results(conn, ps, out, &e);
     if (rc == PP_ERROR && cached && may_retry && PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
         (strcmp(e->sqlstate, "0A000") == 0 || strcmp(e->sqlstate, "26000") == 0)) {
-        /* A cached plan went stale (ALTER …) or the statement vanished (DISCARD ALL):
-         * prepare it again and retry once, only outside a transaction. */
+        /* A cached plan went stale (ALTER …) or the statement vanished (DISCARD ALL, or a
+         * pooler gave us another server connection): prepare it again and retry once,
+         * only outside a transaction. */
         if (strcmp(e->sqlstate, "26000") != 0)
             deallocate_on_server(conn, s->name);
         pp_error_free(e);
@@ -572,7 +710,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
         return exec_locked(conn, sql, nparams, params, flags, false, out, err);
     }
     if (rc == PP_ERROR)
-        return pp__fail(err, e);
+        return pp__fail(err, temp ? e : pp__explain_missing(e, s));
     return rc;
 }
 
@@ -610,6 +748,7 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
         return PP_ERROR;
     pp_error *e = NULL;
     int rc = exec_locked(conn, sql, nparams, params, flags, true, out, &e);
+    pp__settle_parse(conn); /* when it failed between Parse and Bind */
     if (rc == PP_ERROR && e != NULL &&
         (e->category == PP_ERR_OPERATIONAL || e->category == PP_ERR_TIMEOUT ||
          e->category == PP_ERR_INTERFACE) &&
@@ -772,11 +911,11 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42P05",
                                          "prepared statement \"%s\" already exists", name));
     } else {
-        char server_name[32];
-        snprintf(server_name, sizeof server_name, "pp_n%llu",
-                 (unsigned long long)++conn->cache.next_id);
+        char server_name[PP_STMT_NAME_MAX];
+        stmt_name(conn, "pp_n", server_name, sizeof server_name);
         pp_stmt *s, *evicted;
         rc = prepare_stmt(conn, name, sql, server_name, 0, NULL, false, &s, err);
+        pp__settle_parse(conn); /* no Bind follows */
         if (rc == PP_OK && s->simple) {
             pp__stmt_free(s);
             rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",

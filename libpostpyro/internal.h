@@ -41,10 +41,12 @@ int pp__fail(pp_error **err, pp_error *e);
 int32_t pp__category_for_sqlstate(const char *sqlstate);
 
 /* ---- statement cache (stmtcache.c) ---- */
+#define PP_STMT_NAME_MAX 48 /* "pp_n", 16 hex digits, "_", a counter, NUL */
+
 typedef struct pp_stmt {
     char *key;            /* SQL text, or the user's name for pp_prepare statements */
     uint64_t hash;
-    char name[32];        /* server-side statement name */
+    char name[PP_STMT_NAME_MAX]; /* server-side statement name (stmt_name in exec.c) */
     char *user_name;      /* pp_prepare name (points into key) or NULL */
     int32_t nparams;
     uint32_t *param_oids;
@@ -57,6 +59,7 @@ typedef struct pp_stmt {
     bool reparse;         /* unnamed, parsed under a savepoint whose RELEASE replaced it: sent
                            * again as SQL (key) with the described parameter types */
     uint64_t last_used;
+    struct pp_stmt *next_doomed; /* evicted, not yet deallocated on the server */
 } pp_stmt;
 
 typedef struct pp_stmt_cache {
@@ -65,6 +68,9 @@ typedef struct pp_stmt_cache {
     int32_t capacity;     /* unpinned entries kept at most */
     uint64_t clock;
     uint64_t next_id;
+    uint64_t salt;        /* random, drawn at the first named statement: in every server
+                           * statement name, so that no other client uses the same names */
+    pp_stmt *doomed;      /* evicted statements to DEALLOCATE once outside a transaction */
     uint64_t seen[512];   /* hashes of SQL run once: prepared by name on the second run */
     int32_t seen_next;
 } pp_stmt_cache;
@@ -150,6 +156,8 @@ struct pp_conn {
     char **secrets;              /* connecting: the password's spellings, NULL-terminated */
     bool closed;
     bool pending;                /* a pp_exec awaits pp_resume */
+    bool unsynced;               /* a Parse went out with a Flush, not a Sync: the Bind that
+                                  * follows it sends the Sync, else pp__settle_parse does */
     pthread_t pending_owner;     /* the thread whose call left it pending */
     pp_pending pend;
     uint32_t flags;
@@ -238,6 +246,17 @@ pp_error *pp__error_from_connect(PGconn *pg, char *const *secrets, int32_t categ
 int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
                     const pp_value *params, bool direct_ok, pp_stmt **out, bool *temp,
                     pp_error **err);
+/* Sends the Sync still owed after a successful Parse (conn->unsynced) when the Bind that was
+ * to carry it was not sent, and reads to its end. Does nothing when none is owed. */
+void pp__settle_parse(pp_conn *conn);
+/* Frees s, a named statement already out of the cache, after a DEALLOCATE on the server:
+ * now when outside a transaction, else at the next new statement outside one (inside, a
+ * DEALLOCATE that fails — the statement is not on this server connection — would abort the
+ * transaction). */
+void pp__drop_stmt(pp_conn *conn, pp_stmt *s);
+/* When e is the server's "prepared statement does not exist" for s (a named statement), a
+ * new error saying why that happens behind a transaction-mode pooler (e is freed); else e. */
+pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s);
 /* Leaves a COPY state that a statement ran into, so the connection stays usable. */
 void pp__abort_copy(PGconn *pg, ExecStatusType st);
 /* Fails (PP_ERR_PROGRAMMING) unless s takes nparams parameters. */

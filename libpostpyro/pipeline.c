@@ -155,7 +155,7 @@ int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
         e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
     } else {
         PQexitPipelineMode(pg);
-        e = p->first;
+        e = p->batch ? p->first : pp__explain_missing(p->first, p->stmt);
         p->first = NULL;
     }
     if (e == NULL && !p->batch && p->affected != NULL)
@@ -201,37 +201,50 @@ static int pipe_start(pp_conn *conn, pp_error **err)
         pp__pending_clear(conn);
         return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
     }
+    conn->unsynced = false; /* the pipeline ends with a Sync, even when it fails */
     int rc = pp__pipe_run(conn, &conn->pend.pipe, true);
     if (rc == PP_PENDING)
         return rc;
     return pp__pipe_finish(conn, rc, err);
 }
 
-/* pp_exec_many and pp_exec_many_columns: the values come from params (row after row) or
- * from cols (then row and at, nparams entries each, are taken over; row holds row 0). */
-static int run_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
-                    const pp_value *params, const pp_column *cols, pp_value *row, int64_t *at,
-                    int64_t *affected, pp_error **err)
+/* One run of pp_exec_many or pp_exec_many_columns (lock held): the values come from params
+ * (row after row) or from cols. *cached gets the statement when it is a cached named one
+ * (for a retry; it stays the cache's). */
+static int run_many_once(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
+                         const pp_value *params, const pp_column *cols, int64_t *affected,
+                         pp_stmt **cached, pp_error **err)
 {
-    if (pp__conn_enter(conn, err) != PP_OK) {
+    *cached = NULL;
+    if (nrows == 0)
+        return PP_OK;
+    size_t n = nparams > 0 ? (size_t)nparams : 1;
+    pp_value *row = cols != NULL ? calloc(n, sizeof *row) : NULL;
+    int64_t *at = cols != NULL ? calloc(n, sizeof *at) : NULL;
+    if (cols != NULL && (row == NULL || at == NULL)) {
         free(row);
         free(at);
-        return PP_ERROR;
+        return pp__fail(err, pp__error_oom());
+    }
+    for (int32_t j = 0; cols != NULL && j < nparams; j++) { /* row 0, for a typed retry */
+        int64_t start = 0;
+        pp__column_value(&cols[j], 0, &start, &row[j]);
     }
     pp_stmt *s = NULL;
     bool temp = false;
     const pp_value *first = cols != NULL ? row : params; /* for a retry with typed values */
-    int rc = nrows == 0 ? PP_OK
-                        : pp__lookup_stmt(conn, sql, 0, nparams, first, false, &s, &temp, err);
-    if (rc == PP_OK && s != NULL && s->simple)
+    int rc = pp__lookup_stmt(conn, sql, 0, nparams, first, false, &s, &temp, err);
+    if (rc == PP_OK && s->simple)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
                                          "executemany takes a single statement"));
-    if (rc == PP_OK && s != NULL)
+    if (rc == PP_OK)
         rc = pp__check_param_count(s, nparams, err);
     int64_t *counts = NULL;
-    if (rc == PP_OK && s != NULL && (counts = calloc((size_t)nrows, sizeof *counts)) == NULL)
+    if (rc == PP_OK && (counts = calloc((size_t)nrows, sizeof *counts)) == NULL)
         rc = pp__fail(err, pp__error_oom());
-    if (rc == PP_OK && s != NULL) {
+    if (rc == PP_OK) {
+        if (!temp && !s->pinned)
+            *cached = s;
         pp__pending_clear(conn);
         conn->pend.pipe = (pp_pipe){.stmt = s, .own_stmt = temp, .nparams = nparams,
                                     .params = params, .cols = cols, .row = row, .at = at,
@@ -242,13 +255,38 @@ static int run_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nro
         rc = pipe_start(conn, err);
         if (rc == PP_PENDING)
             pp__conn_set_pending(conn);
-    } else {
-        free(counts);
     }
     if (temp)
         pp__stmt_free(s);
     free(row);
     free(at);
+    return rc;
+}
+
+static int run_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
+                    const pp_value *params, const pp_column *cols, int64_t *affected,
+                    pp_error **err)
+{
+    if (pp__conn_enter(conn, err) != PP_OK)
+        return PP_ERROR;
+    pp_stmt *cached;
+    pp_error *e = NULL;
+    int rc = run_many_once(conn, sql, nparams, nrows, params, cols, affected, &cached, &e);
+    if (rc == PP_ERROR && cached != NULL && strcmp(e->sqlstate, "26000") == 0 &&
+        strstr(e->message, cached->name) != NULL &&
+        PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+        /* The cached statement vanished (DISCARD ALL, or a pooler gave us another server
+         * connection): nothing ran, since all rows share one implicit transaction. Prepare
+         * it again and retry once, only outside a transaction. */
+        pp_error_free(e);
+        e = NULL;
+        pp__cache_remove(&conn->cache, cached);
+        pp__stmt_free(cached);
+        rc = run_many_once(conn, sql, nparams, nrows, params, cols, affected, &cached, &e);
+    }
+    if (rc == PP_ERROR)
+        pp__fail(err, e);
+    pp__settle_parse(conn); /* when it failed between Parse and Bind */
     pp__conn_leave(conn);
     return rc;
 }
@@ -260,7 +298,7 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
         *affected = 0;
     if (sql == NULL || nparams < 0 || nrows < 0 || (nparams > 0 && nrows > 0 && params == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_many: bad arguments"));
-    return run_many(conn, sql, nparams, nrows, params, NULL, NULL, NULL, affected, err);
+    return run_many(conn, sql, nparams, nrows, params, NULL, affected, err);
 }
 
 int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t nrows,
@@ -274,20 +312,7 @@ int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t 
     for (int32_t j = 0; j < ncols; j++)
         if (pp__check_input_column(&cols[j], j, nrows, "pp_exec_many_columns", err) != PP_OK)
             return PP_ERROR;
-    size_t n = ncols > 0 ? (size_t)ncols : 1;
-    pp_value *row = calloc(n, sizeof *row);
-    int64_t *at = calloc(n, sizeof *at);
-    if (row == NULL || at == NULL) {
-        free(row);
-        free(at);
-        return pp__fail(err, pp__error_oom());
-    }
-    for (int32_t j = 0; j < ncols && nrows > 0; j++) { /* row 0, for a typed retry */
-        int64_t start = 0;
-        pp__column_value(&cols[j], 0, &start, &row[j]);
-    }
-    return run_many(conn, sql, ncols, nrows, NULL, ncols > 0 ? cols : NULL, row, at, affected,
-                    err);
+    return run_many(conn, sql, ncols, nrows, NULL, ncols > 0 ? cols : NULL, affected, err);
 }
 
 int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,

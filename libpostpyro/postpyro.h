@@ -95,9 +95,15 @@ extern "C" {
                                  * its cancel request: the connection was closed (SQLSTATE
                                  * 08006); also a connect that ran out of time (08001) */
 
-/* Flags for pp_connect(). */
-#define PP_CONNECT_NO_STATEMENT_CACHE 1 /* never keep prepared statements (for PgBouncer in
-                                         * transaction mode); every pp_exec parses anew */
+/* Flags for pp_connect().
+ * PP_CONNECT_NO_STATEMENT_CACHE keeps no prepared statements, for a pooler in transaction or
+ * statement mode (PgBouncer). Every statement is the unnamed one: Parse and Describe go out
+ * with a Flush request (answered at once: the parameter types the values are encoded to),
+ * then Bind, Execute and the only Sync, so the pooler cannot switch server connections
+ * between Parse and Bind (it may after each Sync outside a transaction). A command without
+ * parameters or rows is sent whole with one Sync. pp_prepare still makes named statements:
+ * those need session pooling. */
+#define PP_CONNECT_NO_STATEMENT_CACHE 1
 #define PP_CONNECT_INTERRUPTIBLE 2 /* pp_connect_start: a signal interrupts the wait
                                      * (PP_PENDING), so that the caller may handle it */
 
@@ -290,7 +296,8 @@ int32_t pp_transaction_status(pp_conn *conn);
 char *pp_take_notices(pp_conn *conn, int64_t *len);
 
 /* Sets the statement-cache capacity (0 turns caching off and drops every cached statement).
- * Default 256. */
+ * Default 256. Dropped statements are deallocated on the server now, or inside a transaction
+ * at the next new statement outside one. */
 int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
 
 /* ---- Statements -------------------------------------------------------------------- */
@@ -310,6 +317,18 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * yields the last command's result (text format), or every command's result with
  * PP_EXEC_ALL_RESULTS. A statement that changes client_encoding fails (PP_ERR_NOT_SUPPORTED)
  * and the encoding is set back to UTF8.
+ * What is sent: preparing is Parse + Describe with a Flush request, not a Sync, and the
+ * Bind + Execute that follow carry the Sync (a failure in between sends the Sync alone), so
+ * no pooler can hand the Bind to another server connection. A command without parameters
+ * that returns no rows (DDL, SET, BEGIN, COMMIT, INSERT … without RETURNING) is sent whole,
+ * never prepared by name. Cached statements are named "pp_" + 16 hex digits drawn at random
+ * per connection + "_" + a counter, so they never meet another client's statements on a
+ * pooler's shared server connection. When the server says a cached statement does not
+ * exist (DISCARD ALL, or a pooler switched server connections) or its plan went stale, it
+ * is prepared again and run once more, outside a transaction only; inside one the error is
+ * returned (26000: the message says why and to use PP_CONNECT_NO_STATEMENT_CACHE). Statements
+ * the cache evicts are deallocated on the server at the next new statement outside a
+ * transaction (inside one, a failing DEALLOCATE would abort it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
  * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits. */
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
@@ -369,7 +388,10 @@ int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *co
                   pp_error **err);
 
 /* Prepares `sql` under `name` on the server (kept until the connection closes or
- * pp_deallocate). Run it with pp_exec(conn, name, …, PP_EXEC_PREPARED, …). */
+ * pp_deallocate). Run it with pp_exec(conn, name, …, PP_EXEC_PREPARED, …). The statement
+ * lives in the server session: behind a pooler in transaction mode a later pp_exec may reach
+ * another server connection and fail (PP_ERR_PROGRAMMING, SQLSTATE 26000, the message says
+ * why); it needs session pooling. */
 int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err);
 
 /* Drops a statement made by pp_prepare. */

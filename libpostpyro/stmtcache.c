@@ -87,6 +87,11 @@ void pp__cache_remove(pp_stmt_cache *c, pp_stmt *s)
 
 void pp__cache_clear(pp_stmt_cache *c)
 {
+    while (c->doomed != NULL) {
+        pp_stmt *s = c->doomed;
+        c->doomed = s->next_doomed;
+        pp__stmt_free(s);
+    }
     for (int32_t k = 0; k < c->count; k++)
         pp__stmt_free(c->items[k]);
     free(c->items);

@@ -44,6 +44,8 @@ def build_error(err) -> e.Error:
         index = lib.pp_error_index(err)
     finally:
         lib.pp_error_free(err)
+    if "PP_CONNECT_NO_STATEMENT_CACHE" in message:  # the C flag's name, said the Python way
+        message = message.replace("PP_CONNECT_NO_STATEMENT_CACHE", "statement_cache=False")
     if fields["message_primary"] is None:
         fields["message_primary"] = message
     if fields["sqlstate"] is None:

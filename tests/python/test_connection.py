@@ -1,6 +1,7 @@
 """Connection: every method of the seed's API, PEP 249 mode, lifecycle."""
 
 import os
+import re
 import threading
 import time
 
@@ -567,6 +568,91 @@ def test_statement_cache_can_be_turned_off(sdsn):
     with pg.Connection(sdsn, statement_cache=False) as c:
         for i in range(3):
             assert c.query_one("SELECT $1::int", [i])[0] == i
+        assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 0
+
+
+def _backend_state(admin, pid: int) -> str:
+    return admin.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", [pid])[0]
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_statement_refused_between_parse_and_bind_leaves_the_session_idle(sdsn, admin,
+                                                                           cache):
+    # Parse goes out with a Flush, not a Sync (see "Deploying behind PgBouncer"): when the
+    # Bind cannot follow, the Sync must still be sent, or the session stays inside the
+    # statement's implicit transaction (and a pooler's server connection with it).
+    with pg.Connection(sdsn, statement_cache=cache) as c:
+        pid = c.info()["backend_pid"]  # (info() itself talks to the server)
+        c.execute("CREATE TABLE t (a int)")
+        for params in ([1, 2], [b"not an int"]):  # too many values; a value refused
+            for _ in range(2):  # with the cache: the unnamed statement, then a named one
+                with pytest.raises(pg.ProgrammingError):
+                    c.query("SELECT $1::int4", params)
+                assert _backend_state(admin, pid) == "idle"
+                with pytest.raises(pg.ProgrammingError):
+                    c.executemany("INSERT INTO t VALUES ($1)", [params])
+                assert _backend_state(admin, pid) == "idle"
+        assert c.query_one("SELECT $1::int4", [7])[0] == 7
+
+
+def test_statement_names_are_unique_to_each_connection(sdsn):
+    # Behind a pooler, server connections are shared: another client's Bind must never
+    # find our statement under its own name.
+    names = []
+    for _ in range(2):
+        with pg.Connection(sdsn) as c:
+            for _ in range(2):
+                c.query("SELECT $1::int", [1])
+            stmt = c.prepare("SELECT 2")
+            names += [r[0] for r in c.query("SELECT name FROM pg_prepared_statements "
+                                            "ORDER BY name")]
+            c.deallocate(stmt)
+    assert len(names) == 4 and len(set(names)) == 4
+    for name in names:
+        assert re.fullmatch(r"pp_n?[0-9a-f]{16}_[0-9]+", name), name
+
+
+def test_a_statement_evicted_in_a_transaction_is_deallocated_after_it(sdsn):
+    # The evicted statement is gone from the server (as on another server connection a
+    # pooler hands out): a DEALLOCATE inside the transaction would fail and abort it.
+    with pg.Connection(sdsn) as c:
+        c.set_statement_cache_size(1)
+        c.execute("CREATE TABLE t (a int)")
+        for _ in range(2):
+            c.query("SELECT $1::int", [1])  # the second run prepares it by name
+        c.execute("DEALLOCATE ALL")
+        with c.begin():
+            c.execute("INSERT INTO t VALUES ($1)", [1])  # prepared by name: evicts the other
+            c.execute("INSERT INTO t VALUES ($1 + 1)", [1])
+        assert c.query_one("SELECT sum(a) FROM t")[0] == 3
+        with c.begin():
+            for _ in range(2):
+                c.execute("INSERT INTO t VALUES ($1 + 2)", [1])  # evicts a live statement
+        c.query("SELECT $1::int + 3", [1])  # outside: the evicted one is deallocated
+        assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 1
+
+
+def test_shrinking_the_cache_in_a_transaction_keeps_the_transaction(sdsn):
+    with pg.Connection(sdsn) as c:
+        c.execute("CREATE TABLE t (a int)")
+        for _ in range(2):
+            c.query("SELECT $1::int", [1])  # the second run prepares it by name
+        c.execute("DEALLOCATE ALL")  # gone from the server, still in the cache
+        with c.begin():
+            c.execute("INSERT INTO t VALUES ($1)", [1])
+            c.set_statement_cache_size(0)
+            c.execute("INSERT INTO t VALUES ($1)", [2])
+        assert c.query_one("SELECT sum(a) FROM t")[0] == 3
+        assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 0
+
+
+def test_commands_without_parameters_or_rows_are_never_prepared_by_name(sdsn):
+    # A ROLLBACK must work on whatever server connection a pooler hands out.
+    with pg.Connection(sdsn) as c:
+        for _ in range(3):
+            c.execute("BEGIN")
+            c.execute("SET LOCAL work_mem = '8MB'")
+            c.execute("ROLLBACK")
         assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 0
 
 

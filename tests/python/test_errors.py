@@ -241,6 +241,21 @@ def test_password_never_appears_in_connection_errors(tcp_port):
     assert "hunter2xyz" not in repr(info.value)
 
 
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_statement_parsed_after_the_server_ended_the_session_gives_its_reason(
+        sdsn, admin, cache):
+    # The Parse + Describe round trip reads the server's farewell, not just a closed socket.
+    with pg.Connection(sdsn, statement_cache=cache) as c:
+        pid = c.info()["backend_pid"]
+        admin.query("SELECT pg_terminate_backend($1)", [pid])
+        for _ in range(100):
+            if not admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid]):
+                break
+            time.sleep(0.05)
+        with pytest.raises(pg.errors.AdminShutdown):
+            c.query("SELECT $1::int", [1])
+
+
 def test_connection_killed_by_the_server_raises_operational_error(conn, admin):
     pid = conn.info()["backend_pid"]
     admin.query("SELECT pg_terminate_backend($1)", [pid])
