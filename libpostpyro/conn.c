@@ -285,7 +285,10 @@ int32_t pp_is_closed(pp_conn *conn)
 {
     if (conn == NULL || !in_owner_process(conn))
         return 1;
-    pthread_mutex_lock(&conn->lock);
+    /* Never wait for a call in another thread (it may be blocked on a dead network): while
+     * one runs, the connection counts as open unless pp_close is ending it. */
+    if (pthread_mutex_trylock(&conn->lock) != 0)
+        return atomic_load(&conn->closing) ? 1 : 0;
     int32_t closed = conn->closed || conn->connecting || conn->pg == NULL ||
                      PQstatus(conn->pg) == CONNECTION_BAD;
     pthread_mutex_unlock(&conn->lock);

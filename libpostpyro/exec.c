@@ -351,8 +351,11 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
         /* Wait on the socket: a connection the server closed ends the wait. */
         if (pp__wait_ready(conn, false) < 0) {
             ok = false;
-            if (parsed == NULL && PQstatus(pg) == CONNECTION_BAD)
-                parsed = PQgetResult(pg); /* does not wait now: the server's last words */
+            /* the server's last words (PQgetResult does not wait now), unless the wait
+             * ended for a reason of ours (a timeout, pp_close): pp__conn_error tells it */
+            if (parsed == NULL && conn->wait_error == NULL && !atomic_load(&conn->closing) &&
+                PQstatus(pg) == CONNECTION_BAD)
+                parsed = PQgetResult(pg);
             break;
         }
         PGresult *r = PQgetResult(pg);
