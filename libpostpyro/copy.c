@@ -2,6 +2,7 @@
  * COPY TO STDOUT (data handed out in chunks). */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,13 +31,17 @@ static void copy_grow_send_buffer(pp_conn *conn)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want); /* best effort */
 }
 
+/* Room for `more` bytes after copy_len; false when out of memory or when the size would
+ * overflow (values are length-checked before, so that means a bug or a lying caller). */
 static bool copy_reserve(pp_conn *conn, size_t more)
 {
+    if (more > SIZE_MAX / 4 - conn->copy_len)
+        return false;
     if (conn->copy_len + more <= conn->copy_cap)
         return true;
     size_t cap = conn->copy_cap ? conn->copy_cap : COPY_CHUNK;
     while (cap < conn->copy_len + more)
-        cap *= 2;
+        cap *= 2; /* at most SIZE_MAX / 2: no wrap */
     char *grown = realloc(conn->copy_buf, cap);
     if (grown == NULL)
         return false;
@@ -228,10 +233,30 @@ static pp_error *name_row_column(pp_error *e, int64_t row, int32_t col)
     return named;
 }
 
+/* PP_ERR_INTERFACE unless value v (row, col) is well formed: a known tag, a length from 0
+ * to 1 GiB (what a protocol message holds), data for that length, 16 bytes for a UUID. Checked
+ * before any buffer is sized from the length. */
+static int check_value(const pp_value *v, int64_t row, int32_t col, pp_error **err)
+{
+    if (v->tag < PP_NULL || v->tag > PP_ARRAY ||
+        (v->tag != PP_NULL && (v->len < 0 || v->len > 0x3fffffff ||
+                               (v->len > 0 && v->ptr == NULL) ||
+                               (v->tag == PP_UUID && v->len != 16))))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "row %lld, column %d: bad "
+                                           "value (tag %d, length %lld)", (long long)row,
+                                           col + 1, (int)v->tag, (long long)v->len));
+    pp_error *e = NULL;
+    if (pp__check_value_range(v, col, &e) != PP_OK)
+        return pp__fail(err, name_row_column(e, row, col));
+    return PP_OK;
+}
+
 /* Appends one value in binary COPY format: its length, then its bytes. */
 static int put_binary_value(pp_conn *conn, int64_t row, int32_t col, const pp_value *v,
                             pp_error **err)
 {
+    if (check_value(v, row, col, err) != PP_OK)
+        return PP_ERROR;
     if (!copy_reserve(conn, 4 + pp__binary_size(v)))
         return pp__fail(err, pp__error_oom());
     char *lenp = conn->copy_buf + conn->copy_len;
@@ -264,11 +289,8 @@ static int put_binary_row_start(pp_conn *conn, pp_error **err)
 static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
                           const pp_value *v, pp_error **err)
 {
-    if (v->tag < PP_NULL || v->tag > PP_ARRAY || v->len < 0 ||
-        (v->len > 0 && v->ptr == NULL) || (v->tag == PP_UUID && v->len != 16))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
-                                           "row %lld, column %d: bad value", (long long)row,
-                                           col + 1));
+    if (check_value(v, row, col, err) != PP_OK)
+        return PP_ERROR;
     if (pp__tag_is_texty(v->tag) && v->len > 0 &&
         memchr(v->ptr, '\0', (size_t)v->len) != NULL)
         return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",

@@ -105,7 +105,10 @@ extern "C" {
                              * with the same columns; the last one has the command tag and the
                              * affected-row count): PP_MORE says more follow. While the caller
                              * converts one chunk the server goes on sending the next. Ignored
-                             * for several-command SQL. */
+                             * for several-command SQL. Rows whose columns differ from the
+                             * first row's fail the statement (PP_ERR_OPERATIONAL, 08P01:
+                             * only a broken or hostile server sends them); the rest of its
+                             * answer is read and dropped, and the connection stays usable. */
 
 typedef struct pp_conn pp_conn;
 typedef struct pp_result pp_result;
@@ -431,8 +434,10 @@ int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err);
 int pp_result_columns(pp_result *res, pp_column *out, pp_error **err);
 
 /* Decodes a whole column at once into *out. The arrays it points to are owned by res and
- * valid until pp_result_free; a second call returns the same arrays. Fails (PP_ERR_DATA) on
- * malformed server data, or (PP_ERR_INTERFACE) for a column out of range. */
+ * valid until pp_result_free; a second call returns the same arrays. Fails with
+ * PP_ERR_OPERATIONAL (SQLSTATE 08P01, protocol violation) on a value no server sends (a wrong
+ * length, a NUL byte in text, an int4 reading "12x"), or PP_ERR_INTERFACE for a column out of
+ * range. */
 int pp_result_column(pp_result *res, int32_t col, pp_column *out, pp_error **err);
 
 /* One cell, tagged. Pointers in *out are owned by res. Same failures as pp_result_column. */

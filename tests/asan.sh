@@ -14,17 +14,18 @@ pq_libs=$(pkg-config --libs libpq 2>/dev/null || echo "-L$(pg_config --libdir) -
 srcs=$(ls "$top"/libpostpyro/*.c)
 # shellcheck disable=SC2086
 gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
-for t in test_basic test_types test_errors test_copy test_chunked; do
+for t in test_basic test_types test_errors test_copy test_chunked test_hostile; do
     # shellcheck disable=SC2086
-    gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/$t" "$top/tests/c/$t.c" \
+    gcc $flags $pq_cflags -I"$top/libpostpyro" -DPP_FAKESERVER="\"$top/tests/fakeserver.py\"" \
+        -o "$work/$t" "$top/tests/c/$t.c" \
         "$work/libpostpyro.so.1" -pthread -lm -Wl,-rpath,"$work"
 done
 # shellcheck disable=SC2086
 gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fuzz" "$top/tests/c/test_fuzz.c" \
     $srcs $pq_libs -pthread -lm
 cat > "$work/run.sh" <<RUN
-set -e
-for t in test_basic test_types test_errors test_copy test_chunked test_fuzz; do
+set -eo pipefail # a failing test fails the run (not only the last line printed)
+for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_hostile; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
 done
 echo "---- pytest under CPython with the sanitized library"
