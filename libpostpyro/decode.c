@@ -261,14 +261,16 @@ static pp_error *numeric_to_text(pp_colbuf *b, const unsigned char *p, int64_t l
     if (int_groups == 0) {
         *out++ = '0';
     } else {
+        /* no leading zeros, as the server prints: a hostile value may start with zero
+         * groups, or have none at all under a large weight */
+        bool leading = true;
         for (int64_t g = 0; g < int_groups; g++) {
             int dig = g < ndigits ? (int)get_be(p + 8 + 2 * g, 2) : 0;
             if (dig > 9999)
                 return malformed(OID_NUMERIC, "numeric");
-            bool leading = g == 0; /* the first group has no leading zeros */
             for (int div = 1000; div > 0; div /= 10) {
                 int d = dig / div % 10;
-                if (leading && d == 0 && div > 1)
+                if (leading && d == 0 && !(g == int_groups - 1 && div == 1))
                     continue;
                 leading = false;
                 *out++ = (char)('0' + d);
@@ -286,6 +288,15 @@ static pp_error *numeric_to_text(pp_colbuf *b, const unsigned char *p, int64_t l
             static const int div[] = {1000, 100, 10, 1};
             *out++ = (char)('0' + dig / div[k % 4] % 10);
         }
+    }
+    bool zero = true;
+    for (const char *q = start; q < out; q++)
+        zero = zero && (*q < '1' || *q > '9');
+    if (sign == NUMERIC_NEG && zero) {
+        /* a server's zero is never negative; a hostile "-0.00" (or digits hidden past
+         * dscale) prints as the zero it shows */
+        memmove(start, start + 1, (size_t)(out - start - 1));
+        out--;
     }
     *out++ = '\0';
     b->data_len += out - start;
