@@ -302,6 +302,20 @@ static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
     return PP_OK;
 }
 
+int pp__copy_put_values(pp_conn *conn, int64_t row, int32_t ncols, const pp_value *vals,
+                        pp_error **err)
+{
+    size_t mark = conn->copy_len;
+    bool binary = conn->copy_oids != NULL;
+    int rc = binary ? put_binary_row_start(conn, err) : PP_OK;
+    for (int32_t col = 0; rc == PP_OK && col < ncols; col++)
+        rc = binary ? put_binary_value(conn, row, col, &vals[col], err)
+                    : put_text_value(conn, row, col, col + 1 == ncols, &vals[col], err);
+    if (rc != PP_OK)
+        conn->copy_len = mark; /* drop the half-written row */
+    return rc;
+}
+
 int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
                      pp_error **err)
 {
@@ -317,16 +331,8 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
                                          "rows of %d values for a binary COPY of %d columns",
                                          ncols, conn->copy_ncols));
     for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
-        size_t mark = conn->copy_len;
-        const pp_value *vals = values + row * ncols;
-        if (binary)
-            rc = put_binary_row_start(conn, err);
-        for (int32_t col = 0; rc == PP_OK && col < ncols; col++)
-            rc = binary ? put_binary_value(conn, row, col, &vals[col], err)
-                        : put_text_value(conn, row, col, col + 1 == ncols, &vals[col], err);
-        if (rc != PP_OK)
-            conn->copy_len = mark; /* drop the half-written row */
-        else if (conn->copy_len >= COPY_CHUNK)
+        rc = pp__copy_put_values(conn, row, ncols, values + row * ncols, err);
+        if (rc == PP_OK && conn->copy_len >= COPY_CHUNK)
             rc = flush_copy(conn, err);
     }
     pp__conn_leave(conn);
@@ -370,7 +376,8 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
     int rc = PP_OK;
     bool binary = conn->copy_oids != NULL;
     int64_t *at = calloc((size_t)ncols, sizeof *at); /* read positions (NUL-terminated data) */
-    if (at == NULL)
+    pp_value *vals = malloc(sizeof *vals * (size_t)ncols); /* one row's values */
+    if (at == NULL || vals == NULL)
         rc = pp__fail(err, pp__error_oom());
     else if (binary && ncols != conn->copy_ncols)
         rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: %d "
@@ -379,20 +386,13 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
     for (int32_t col = 0; rc == PP_OK && binary && col < ncols; col++)
         rc = check_binary_column(conn, &cols[col], col, nrows, err);
     for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
-        size_t mark = conn->copy_len;
-        if (binary)
-            rc = put_binary_row_start(conn, err);
-        for (int32_t col = 0; rc == PP_OK && col < ncols; col++) {
-            pp_value v;
-            pp__column_value(&cols[col], row, &at[col], &v);
-            rc = binary ? put_binary_value(conn, row, col, &v, err)
-                        : put_text_value(conn, row, col, col + 1 == ncols, &v, err);
-        }
-        if (rc != PP_OK)
-            conn->copy_len = mark; /* drop the half-written row */
-        else if (conn->copy_len >= COPY_CHUNK)
+        for (int32_t col = 0; col < ncols; col++)
+            pp__column_value(&cols[col], row, &at[col], &vals[col]);
+        rc = pp__copy_put_values(conn, row, ncols, vals, err);
+        if (rc == PP_OK && conn->copy_len >= COPY_CHUNK)
             rc = flush_copy(conn, err);
     }
+    free(vals);
     free(at);
     pp__conn_leave(conn);
     return rc;

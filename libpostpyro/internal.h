@@ -150,6 +150,12 @@ struct pp_conn {
 
 enum { PP_COPY_NONE = 0, PP_COPY_IN = 1, PP_COPY_OUT = 2 };
 
+/* COPY FROM (copy.c): appends one row of ncols values to conn->copy_buf, in binary when
+ * conn->copy_oids is set (the column types), else in COPY text; on failure nothing of the
+ * row stays and *err names row and column. Sends nothing (the fuzz targets call it). */
+int pp__copy_put_values(pp_conn *conn, int64_t row, int32_t ncols, const pp_value *vals,
+                        pp_error **err);
+
 /* Locks conn and waits until no statement is pending. Fails when closed or in a COPY. */
 int pp__conn_enter(pp_conn *conn, pp_error **err);
 /* The same for COPY calls: the connection must be in copy_state (PP_COPY_*). */
