@@ -23,10 +23,20 @@ done
 # shellcheck disable=SC2086
 gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fuzz" "$top/tests/c/test_fuzz.c" \
     $srcs $pq_libs -pthread -lm
+fuzz_targets="decode_binary decode_text numeric sqlscan encode copy"
+for t in $fuzz_targets; do # the fuzz targets over their corpora (as make check replays them)
+    # shellcheck disable=SC2086
+    gcc $flags $pq_cflags -I"$top/libpostpyro" -DFUZZ_CORPUS="\"$top/tests/fuzz/corpus/$t\"" \
+        -o "$work/replay_$t" "$top/tests/fuzz/replay.c" "$top/tests/fuzz/fuzz_$t.c" $srcs \
+        $pq_libs -pthread -lm
+done
 cat > "$work/run.sh" <<RUN
 set -eo pipefail # a failing test fails the run (not only the last line printed)
 for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_hostile; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
+done
+for t in $fuzz_targets; do
+    echo "---- replay_\$t (ASan+UBSan)"; "$work/replay_\$t"
 done
 echo "---- pytest under CPython with the sanitized library"
 cd "$work"
