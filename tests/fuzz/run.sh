@@ -5,7 +5,8 @@
 #                           -fsanitize=fuzzer,address,undefined
 #   run.sh run SECONDS      build, then run each target for SECONDS, one after the other, from
 #                           its seed corpus (tests/fuzz/corpus/NAME, never written to); new
-#                           inputs go to a scratch directory. Any finding (a crash, a sanitizer
+#                           inputs go to a scratch directory, or to $FUZZ_CORPUS_DIR/NAME when
+#                           set (kept, so that runs add up). Any finding (a crash, a sanitizer
 #                           report, a failed property, a timeout) fails the run and leaves the
 #                           input in $FUZZ_BUILDDIR/findings. Prints executions and coverage.
 # Environment: FUZZ_CC (clang), FUZZ_BUILDDIR (tests/fuzz in the build tree), FUZZ_TARGETS
@@ -54,7 +55,12 @@ run() {
     local seconds=$1 t log work failed=0
     mkdir -p "$out/findings"
     for t in $targets; do
-        work=$(mktemp -d "${TMPDIR:-/tmp}/postpyro-fuzz.XXXXXX")
+        if [ -n "${FUZZ_CORPUS_DIR:-}" ]; then
+            work=$FUZZ_CORPUS_DIR/$t
+            mkdir -p "$work"
+        else
+            work=$(mktemp -d "${TMPDIR:-/tmp}/postpyro-fuzz.XXXXXX")
+        fi
         log="$out/fuzz_$t.log"
         if "$out/bin/fuzz_$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$out/findings/$t-" \
@@ -72,7 +78,7 @@ run() {
             grep -E 'ERROR|SUMMARY|property failed|runtime error' "$log" | head -5 || tail -20 "$log"
             failed=1
         fi
-        rm -rf "$work"
+        [ -n "${FUZZ_CORPUS_DIR:-}" ] || rm -rf "$work"
     done
     return $failed
 }
