@@ -39,6 +39,11 @@ SCENARIOS = {
         ("T", [("a", INT4)]), ("D", [1]), ("D", [2]),
         ("T", [("a", INT4), ("b", INT4), ("c", INT4)]),
         ("C", "SELECT 2")],
+    # The same after more rows than a chunk holds (50000): the change comes after the first
+    # chunk was handed out.
+    "shape_change_late": [("T", [("a", INT4)])] + [("D", [k]) for k in range(1, 60001)] + [
+        ("T", [("a", INT4), ("b", INT4), ("c", INT4)]),
+        ("C", "SELECT 60000")],
     # Same column count, another type.
     "type_change": [
         ("T", [("a", INT4)]), ("D", [1]),
@@ -122,6 +127,9 @@ class Session(socketserver.BaseRequestHandler):
         return data
 
     def handle(self):
+        # one small write per message: without this, Nagle's algorithm and delayed ACKs
+        # stall each round trip for tens of milliseconds
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             self.startup()
             self.serve()

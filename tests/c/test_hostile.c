@@ -148,11 +148,28 @@ static void test_shape_change(pp_conn *c)
         pp_result_free(r);
         check_usable(c);
     }
+    /* The change after the first chunk: that chunk is handed out (PP_MORE), the next call
+     * fails, and the connection is usable again. */
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    pp_result_info info;
+    int64_t rows = 0;
+    int rc = pp_query(c, "SELECT 'shape_change_late'", 0, NULL, PP_EXEC_CHUNKED, &r, &info,
+                      NULL, 0, &err);
+    while (rc == PP_MORE) {
+        rows += info.nrows;
+        pp_result_free(r);
+        r = NULL;
+        rc = pp_query_next(c, &r, &info, NULL, 0, &err);
+    }
+    CHECK(rc == PP_ERROR && r == NULL && is_violation(err) && rows >= 50000 && rows <= 60000);
+    pp_error_free(err);
+    check_usable(c);
     /* Without chunks each result libpq makes is whole and describes itself truthfully
      * (libpq keeps what it makes of the second description: no columns, no rows). */
-    pp_result *r = run(c, "SELECT 'shape_change_end'");
+    r = run(c, "SELECT 'shape_change_end'");
     pp_column cols[3];
-    pp_error *err = NULL;
+    err = NULL;
     CHECK(pp_result_ncols(r) <= 3);
     CHECK_OK(pp_result_columns(r, cols, &err), err);
     pp_result_free(r);

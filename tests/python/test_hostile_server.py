@@ -18,6 +18,7 @@ FAKESERVER = os.path.join(TOP_SRCDIR, "tests", "fakeserver.py")
 # SQL -> whether the library's own check answers (08P01) rather than libpq's (08006)
 HOSTILE = {
     "SELECT 'shape_change_end'": True,      # final description differs from the rows'
+    "SELECT 'shape_change_late'": True,     # the same after a first chunk of 50000 rows
     "SELECT 'shape_change_rows'": False,    # libpq refuses the rows after the second one
     "SELECT 'type_change'": False,
     "SELECT 'nul_text'": True,              # NUL inside a text value
@@ -61,7 +62,8 @@ def test_query_raises_operational_error_and_connection_stays_usable(fake_port, s
             assert conn.query("SELECT 1") == [(1,)]
 
 
-@pytest.mark.parametrize("sql", ["SELECT 'shape_change_end'", "SELECT 'nul_text'"])
+@pytest.mark.parametrize("sql", ["SELECT 'shape_change_end'", "SELECT 'shape_change_late'",
+                                 "SELECT 'nul_text'"])
 def test_cursor_fetch_raises_operational_error(fake_port, sql):
     with fake_connect(fake_port, autocommit=True) as conn:
         cur = conn.cursor()
