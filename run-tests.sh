@@ -2,7 +2,7 @@
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
-# that are always stopped afterwards.
+# that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check).
 # As root it also installs, runs `make installcheck` (a C program built with pkg-config and the
 # installed Python package run a query) and uninstalls.
 #   ./run-tests.sh                the above
@@ -36,4 +36,8 @@ if [ "$(id -u)" = 0 ]; then
     make -s uninstall
 fi
 # -k: a failed step (say, the export check) does not keep the others from running.
-make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"}
+status=0
+make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
+# The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
+make -s fuzz-check || status=1
+exit $status

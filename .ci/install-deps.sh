@@ -12,6 +12,7 @@ packages=(
     python3 python3-cffi python3-pytest             # the Python package and its tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind
+    clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,13 +32,17 @@ static void copy_grow_send_buffer(pp_conn *conn)
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want); /* best effort */
 }
 
+/* Room for `more` bytes after copy_len; false when out of memory or when the size would
+ * overflow (values are length-checked before, so that means a bug or a lying caller). */
 static bool copy_reserve(pp_conn *conn, size_t more)
 {
+    if (more > SIZE_MAX / 4 - conn->copy_len)
+        return false;
     if (conn->copy_len + more <= conn->copy_cap)
         return true;
     size_t cap = conn->copy_cap ? conn->copy_cap : COPY_CHUNK;
     while (cap < conn->copy_len + more)
-        cap *= 2;
+        cap *= 2; /* at most SIZE_MAX / 2: no wrap */
     char *grown = realloc(conn->copy_buf, cap);
     if (grown == NULL)
         return false;
@@ -257,10 +262,30 @@ static pp_error *name_row_column(pp_error *e, int64_t row, int32_t col)
     return named;
 }
 
+/* PP_ERR_INTERFACE unless value v (row, col) is well formed: a known tag, a length from 0
+ * to 1 GiB (what a protocol message holds), data for that length, 16 bytes for a UUID. Checked
+ * before any buffer is sized from the length. */
+static int check_value(const pp_value *v, int64_t row, int32_t col, pp_error **err)
+{
+    if (v->tag < PP_NULL || v->tag > PP_ARRAY ||
+        (v->tag != PP_NULL && (v->len < 0 || v->len > 0x3fffffff ||
+                               (v->len > 0 && v->ptr == NULL) ||
+                               (v->tag == PP_UUID && v->len != 16))))
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "row %lld, column %d: bad "
+                                           "value (tag %d, length %lld)", (long long)row,
+                                           col + 1, (int)v->tag, (long long)v->len));
+    pp_error *e = NULL;
+    if (pp__check_value_range(v, col, &e) != PP_OK)
+        return pp__fail(err, name_row_column(e, row, col));
+    return PP_OK;
+}
+
 /* Appends one value in binary COPY format: its length, then its bytes. */
 static int put_binary_value(pp_conn *conn, int64_t row, int32_t col, const pp_value *v,
                             pp_error **err)
 {
+    if (check_value(v, row, col, err) != PP_OK)
+        return PP_ERROR;
     if (!copy_reserve(conn, 4 + pp__binary_size(v)))
         return pp__fail(err, pp__error_oom());
     char *lenp = conn->copy_buf + conn->copy_len;
@@ -293,11 +318,8 @@ static int put_binary_row_start(pp_conn *conn, pp_error **err)
 static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
                           const pp_value *v, pp_error **err)
 {
-    if (v->tag < PP_NULL || v->tag > PP_ARRAY || v->len < 0 ||
-        (v->len > 0 && v->ptr == NULL) || (v->tag == PP_UUID && v->len != 16))
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
-                                           "row %lld, column %d: bad value", (long long)row,
-                                           col + 1));
+    if (check_value(v, row, col, err) != PP_OK)
+        return PP_ERROR;
     if (pp__tag_is_texty(v->tag) && v->len > 0 &&
         memchr(v->ptr, '\0', (size_t)v->len) != NULL)
         return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
@@ -307,6 +329,20 @@ static int put_text_value(pp_conn *conn, int64_t row, int32_t col, bool last,
         return pp__fail(err, pp__error_oom());
     conn->copy_buf[conn->copy_len++] = last ? '\n' : '\t';
     return PP_OK;
+}
+
+int pp__copy_put_values(pp_conn *conn, int64_t row, int32_t ncols, const pp_value *vals,
+                        pp_error **err)
+{
+    size_t mark = conn->copy_len;
+    bool binary = conn->copy_oids != NULL;
+    int rc = binary ? put_binary_row_start(conn, err) : PP_OK;
+    for (int32_t col = 0; rc == PP_OK && col < ncols; col++)
+        rc = binary ? put_binary_value(conn, row, col, &vals[col], err)
+                    : put_text_value(conn, row, col, col + 1 == ncols, &vals[col], err);
+    if (rc != PP_OK)
+        conn->copy_len = mark; /* drop the half-written row */
+    return rc;
 }
 
 int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
@@ -324,16 +360,8 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
                                          "rows of %d values for a binary COPY of %d columns",
                                          ncols, conn->copy_ncols));
     for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
-        size_t mark = conn->copy_len;
-        const pp_value *vals = values + row * ncols;
-        if (binary)
-            rc = put_binary_row_start(conn, err);
-        for (int32_t col = 0; rc == PP_OK && col < ncols; col++)
-            rc = binary ? put_binary_value(conn, row, col, &vals[col], err)
-                        : put_text_value(conn, row, col, col + 1 == ncols, &vals[col], err);
-        if (rc != PP_OK)
-            conn->copy_len = mark; /* drop the half-written row */
-        else if (conn->copy_len >= COPY_CHUNK)
+        rc = pp__copy_put_values(conn, row, ncols, values + row * ncols, err);
+        if (rc == PP_OK && conn->copy_len >= COPY_CHUNK)
             rc = flush_copy(conn, err);
     }
     pp__conn_leave(conn);
@@ -377,7 +405,8 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
     int rc = PP_OK;
     bool binary = conn->copy_oids != NULL;
     int64_t *at = calloc((size_t)ncols, sizeof *at); /* read positions (NUL-terminated data) */
-    if (at == NULL)
+    pp_value *vals = malloc(sizeof *vals * (size_t)ncols); /* one row's values */
+    if (at == NULL || vals == NULL)
         rc = pp__fail(err, pp__error_oom());
     else if (binary && ncols != conn->copy_ncols)
         rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put_columns: %d "
@@ -386,20 +415,13 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
     for (int32_t col = 0; rc == PP_OK && binary && col < ncols; col++)
         rc = check_binary_column(conn, &cols[col], col, nrows, err);
     for (int64_t row = 0; rc == PP_OK && row < nrows; row++) {
-        size_t mark = conn->copy_len;
-        if (binary)
-            rc = put_binary_row_start(conn, err);
-        for (int32_t col = 0; rc == PP_OK && col < ncols; col++) {
-            pp_value v;
-            pp__column_value(&cols[col], row, &at[col], &v);
-            rc = binary ? put_binary_value(conn, row, col, &v, err)
-                        : put_text_value(conn, row, col, col + 1 == ncols, &v, err);
-        }
-        if (rc != PP_OK)
-            conn->copy_len = mark; /* drop the half-written row */
-        else if (conn->copy_len >= COPY_CHUNK)
+        for (int32_t col = 0; col < ncols; col++)
+            pp__column_value(&cols[col], row, &at[col], &vals[col]);
+        rc = pp__copy_put_values(conn, row, ncols, vals, err);
+        if (rc == PP_OK && conn->copy_len >= COPY_CHUNK)
             rc = flush_copy(conn, err);
     }
+    free(vals);
     free(at);
     pp__conn_leave(conn);
     return rc;

@@ -111,9 +111,16 @@ static int32_t text_tag(uint32_t oid)
     }
 }
 
+/* A value no PostgreSQL server sends: the server is broken or hostile, so this is a protocol
+ * violation (PP_ERR_OPERATIONAL), not bad data of the caller's. */
 static pp_error *malformed(uint32_t oid, const char *what)
 {
-    return pp__error_new(PP_ERR_DATA, "22P03", "malformed %s value for type OID %u", what, oid);
+    const char *type = pp__type_name(oid);
+    if (type != NULL)
+        return pp__error_new(PP_ERR_OPERATIONAL, "08P01", "protocol violation: the server sent "
+                             "a malformed %s value for type %s", what, type);
+    return pp__error_new(PP_ERR_OPERATIONAL, "08P01", "protocol violation: the server sent a "
+                         "malformed %s value for the type with OID %u", what, oid);
 }
 
 static uint64_t get_be(const unsigned char *p, int bytes)
@@ -254,14 +261,16 @@ static pp_error *numeric_to_text(pp_colbuf *b, const unsigned char *p, int64_t l
     if (int_groups == 0) {
         *out++ = '0';
     } else {
+        /* no leading zeros, as the server prints: a hostile value may start with zero
+         * groups, or have none at all under a large weight */
+        bool leading = true;
         for (int64_t g = 0; g < int_groups; g++) {
             int dig = g < ndigits ? (int)get_be(p + 8 + 2 * g, 2) : 0;
             if (dig > 9999)
                 return malformed(OID_NUMERIC, "numeric");
-            bool leading = g == 0; /* the first group has no leading zeros */
             for (int div = 1000; div > 0; div /= 10) {
                 int d = dig / div % 10;
-                if (leading && d == 0 && div > 1)
+                if (leading && d == 0 && !(g == int_groups - 1 && div == 1))
                     continue;
                 leading = false;
                 *out++ = (char)('0' + d);
@@ -279,6 +288,15 @@ static pp_error *numeric_to_text(pp_colbuf *b, const unsigned char *p, int64_t l
             static const int div[] = {1000, 100, 10, 1};
             *out++ = (char)('0' + dig / div[k % 4] % 10);
         }
+    }
+    bool zero = true;
+    for (const char *q = start; q < out; q++)
+        zero = zero && (*q < '1' || *q > '9');
+    if (sign == NUMERIC_NEG && zero) {
+        /* a server's zero is never negative; a hostile "-0.00" (or digits hidden past
+         * dscale) prints as the zero it shows */
+        memmove(start, start + 1, (size_t)(out - start - 1));
+        out--;
     }
     *out++ = '\0';
     b->data_len += out - start;
@@ -515,9 +533,15 @@ static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
     }
 }
 
+/* A text-format value: PostgreSQL text never holds a NUL byte, so one means a hostile or
+ * broken server (it would also cut the value short for strtoll and break the NUL-separated
+ * layout of text columns). Numbers must use the whole value; v[len] is NUL (libpq ends every
+ * value with one). */
 static pp_error *add_text(pp_colbuf *b, const char *v, int64_t len)
 {
     int64_t k = b->count;
+    if (len > 0 && memchr(v, '\0', (size_t)len) != NULL)
+        return malformed(b->oid, "text");
     switch (b->tag) {
     case PP_BOOL:
         if (len != 1 || (v[0] != 't' && v[0] != 'f'))
@@ -528,7 +552,7 @@ static pp_error *add_text(pp_colbuf *b, const char *v, int64_t len)
         char *end;
         errno = 0;
         long long n = strtoll(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0')
+        if (errno != 0 || len == 0 || end != v + len)
             return malformed(b->oid, "integer text");
         b->ints[k] = n;
         return NULL;
@@ -536,7 +560,7 @@ static pp_error *add_text(pp_colbuf *b, const char *v, int64_t len)
     case PP_FLOAT: {
         char *end;
         double f = strtod(v, &end);
-        if (end == v || *end != '\0')
+        if (len == 0 || end != v + len)
             return malformed(b->oid, "float text");
         b->floats[k] = f;
         return NULL;

@@ -218,7 +218,7 @@ static int check_decimal(const pp_value *v, uint32_t oid, int32_t idx, pp_error 
     bool float_type = oid == OID_FLOAT4 || oid == OID_FLOAT8;
     if (!int_type && !float_type)
         return PP_OK;
-    const char *p = v->ptr;
+    const char *p = v->ptr != NULL ? v->ptr : "";
     int64_t n = v->len, k = 0;
     if (k < n && (p[k] == '-' || p[k] == '+'))
         k++;
@@ -270,6 +270,22 @@ static int check_decimal(const pp_value *v, uint32_t oid, int32_t idx, pp_error 
                                        idx + 1, (int)(n > 40 ? 40 : n), p, pp__type_name(oid)));
 }
 
+/* The largest time zone offset PostgreSQL accepts (TZDISP_LIMIT): 15:59:59 either way. */
+#define MAX_TZ_OFFSET (15 * 3600 + 59 * 60 + 59)
+
+int pp__check_value_range(const pp_value *v, int32_t idx, pp_error **err)
+{
+    if (v->tag == PP_DATE && (v->i < INT32_MIN || v->i > INT32_MAX))
+        return pp__fail(err, pp__error_new(PP_ERR_DATA, "22008", "parameter $%d: date %lld "
+                                           "days from 2000-01-01 is out of range",
+                                           idx + 1, (long long)v->i));
+    if (v->tag == PP_TIMETZ && (v->i2 < -MAX_TZ_OFFSET || v->i2 > MAX_TZ_OFFSET))
+        return pp__fail(err, pp__error_new(PP_ERR_DATA, "22009", "parameter $%d: time zone "
+                                           "offset %lld s is out of range (at most 15:59:59 "
+                                           "either way)", idx + 1, (long long)v->i2));
+    return PP_OK;
+}
+
 /* Decides how value v travels for server type oid; *bytes is the scratch it needs. */
 static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, size_t *bytes,
                 pp_error **err)
@@ -283,9 +299,11 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
     if (v->len < 0 || (v->len > 0 && v->ptr == NULL) || v->len > 0x3fffffff)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "parameter $%d: bad length",
                                            idx + 1));
+    if (pp__check_value_range(v, idx, err) != PP_OK)
+        return PP_ERROR;
     switch (v->tag) {
     case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY:
-        if (memchr(v->ptr, '\0', (size_t)v->len) != NULL)
+        if (v->len > 0 && memchr(v->ptr, '\0', (size_t)v->len) != NULL)
             return pp__fail(err, pp__error_new(PP_ERR_DATA, "22021",
                                                "parameter $%d: text contains a NUL byte, which "
                                                "PostgreSQL text cannot hold", idx + 1));
@@ -451,7 +469,8 @@ size_t pp__write_text(char *out, const pp_value *v, size_t cap)
 {
     switch (v->tag) {
     case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY:
-        memcpy(out, v->ptr, (size_t)v->len);
+        if (v->len > 0) /* ptr may be NULL for an empty value */
+            memcpy(out, v->ptr, (size_t)v->len);
         out[v->len] = '\0';
         return (size_t)v->len + 1;
     case PP_BYTES: {
@@ -516,7 +535,8 @@ static void write_binary(char *out, const pp_value *v, uint32_t oid)
     case OID_UUID: memcpy(out, v->ptr, 16); return;
     case OID_JSONB:
         out[0] = 1;
-        memcpy(out + 1, v->ptr, (size_t)v->len);
+        if (v->len > 0)
+            memcpy(out + 1, v->ptr, (size_t)v->len);
         return;
     default: return;
     }
@@ -607,7 +627,7 @@ int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *ou
     case H_SCRATCH_TEXT:
         if (numeric) {
             char text[48];
-            const char *t = v->ptr;
+            const char *t = v->ptr != NULL ? v->ptr : "";
             int64_t len = v->len;
             if (v->tag != PP_NUMERIC) {
                 len = (int64_t)pp__write_text(text, v, sizeof text) - 1;

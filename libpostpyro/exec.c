@@ -188,9 +188,32 @@ static pp_error *start_chunk(pp_pending *ps, const PGresult *shape)
     return NULL;
 }
 
-/* Appends the row in r (a PGRES_SINGLE_TUPLE result) to the chunk being gathered. */
+/* Whether r has the columns of shape (count, types) in the format the statement asked for.
+ * A real server never changes them in the middle of a result; a hostile one could, and its
+ * rows must not land in columns built for another shape. */
+static bool same_shape(const pp_pending *ps, const PGresult *shape, const PGresult *r)
+{
+    int n = PQnfields(shape);
+    if (PQnfields(r) != n)
+        return false;
+    for (int k = 0; k < n; k++)
+        if (PQftype(r, k) != PQftype(shape, k) || PQfformat(r, k) != (ps->binary ? 1 : 0))
+            return false;
+    return true;
+}
+
+static pp_error *shape_changed(void)
+{
+    return pp__error_new(PP_ERR_OPERATIONAL, "08P01", "protocol violation: the server changed "
+                         "the columns of a result in the middle of its rows");
+}
+
+/* Appends the row in r (a PGRES_SINGLE_TUPLE result) to the chunk being gathered; every row
+ * must have the shape of the statement's first row. */
 static pp_error *add_row(pp_pending *ps, const PGresult *r)
 {
+    if (!same_shape(ps, ps->shape, r))
+        return shape_changed();
     pp_error *e = ps->cols == NULL ? start_chunk(ps, r) : NULL;
     for (int k = 0; e == NULL && k < PQnfields(r); k++) {
         e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, 0, k), PQgetlength(r, 0, k),
@@ -207,7 +230,8 @@ static pp_error *add_row(pp_pending *ps, const PGresult *r)
 static pp_error *hand_out(pp_pending *ps, const PGresult *shape, pp_result **out)
 {
     pp_error *e = ps->cols == NULL ? start_chunk(ps, shape) : NULL;
-    pp_result *res = e == NULL ? pp__result_from_columns(shape, ps->binary, ps->rows, ps->cols)
+    pp_result *res = e == NULL ? pp__result_from_columns(shape, ps->binary, ps->rows, ps->ncols,
+                                                         ps->cols)
                                : NULL;
     if (res == NULL) {
         drop_chunk(ps);
@@ -278,6 +302,8 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
     /* The statement is over. */
     if (ps->shape == NULL)
         return conclude(conn, ps, out, err); /* no rows came one by one: an ordinary result */
+    if (ps->error == NULL && ps->last != NULL && !same_shape(ps, ps->shape, ps->last))
+        ps->error = shape_changed(); /* the final result must describe the rows gathered */
     PQclear(ps->shape);
     ps->shape = NULL;
     if (ps->error != NULL || ps->last == NULL) {

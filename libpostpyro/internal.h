@@ -177,6 +177,12 @@ struct pp_conn {
 
 enum { PP_COPY_NONE = 0, PP_COPY_IN = 1, PP_COPY_OUT = 2 };
 
+/* COPY FROM (copy.c): appends one row of ncols values to conn->copy_buf, in binary when
+ * conn->copy_oids is set (the column types), else in COPY text; on failure nothing of the
+ * row stays and *err names row and column. Sends nothing (the fuzz targets call it). */
+int pp__copy_put_values(pp_conn *conn, int64_t row, int32_t ncols, const pp_value *vals,
+                        pp_error **err);
+
 /* Locks conn and waits until no statement is pending. Fails when closed or in a COPY. */
 int pp__conn_enter(pp_conn *conn, pp_error **err);
 /* The same for COPY calls: the connection must be in copy_state (PP_COPY_*). */
@@ -282,6 +288,9 @@ typedef struct pp_encoded {
  * using conn->scratch for bytes that must be built. */
 int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
                       const uint32_t *oids, pp_encoded *enc, pp_error **err);
+/* PP_ERR_DATA unless v's fields are in the range PostgreSQL stores (dates in int32 days, time
+ * zone offsets within 15:59:59), which the text and binary forms rely on ($idx+1 named). */
+int pp__check_value_range(const pp_value *v, int32_t idx, pp_error **err);
 /* The text form of a non-NULL value, NUL-terminated, into out (pp__text_size(v) bytes);
  * returns the bytes written including the NUL. */
 size_t pp__write_text(char *out, const pp_value *v, size_t cap);
@@ -337,10 +346,11 @@ void pp__column_value(const pp_column *c, int64_t row, int64_t *at, pp_value *v)
 
 /* ---- results (result.c) ---- */
 pp_result *pp__result_new(PGresult *r, bool binary);
-/* A result of nrows rows already decoded into cols (an array of PQnfields(shape) columns,
- * taken over on success), described by shape (names, types, command tag; not kept). */
+/* A result of nrows rows already decoded into cols (an array of ncols columns, taken over on
+ * success), described by shape (names, types, command tag; not kept). NULL when out of
+ * memory, or when ncols is not PQnfields(shape) (the caller checks shapes first). */
 pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t nrows,
-                                   pp_colbuf **cols);
+                                   int32_t ncols, pp_colbuf **cols);
 void pp__result_set_next(pp_result *res, pp_result *next);
 
 /* ---- time helpers (encode.c) ---- */

@@ -116,7 +116,10 @@ extern "C" {
                              * with the same columns; the last one has the command tag and the
                              * affected-row count): PP_MORE says more follow. While the caller
                              * converts one chunk the server goes on sending the next. Ignored
-                             * for several-command SQL. */
+                             * for several-command SQL. Rows whose columns differ from the
+                             * first row's fail the statement (PP_ERR_OPERATIONAL, 08P01:
+                             * only a broken or hostile server sends them); the rest of its
+                             * answer is read and dropped, and the connection stays usable. */
 
 typedef struct pp_conn pp_conn;
 typedef struct pp_result pp_result;
@@ -310,8 +313,9 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * parse, whatever its type; PP_NULL is a NULL of any type; any other tag that cannot become
  * the parameter's type fails before anything is sent (PP_ERR_PROGRAMMING, the message names
  * the parameter, the tag and the server type). Integers (PP_INT, and PP_NUMERIC for integer
- * types) are range-checked; PP_NUMERIC for an integer type must be an integer; integers for
- * float types must be exactly representable. When the server cannot infer a parameter's
+ * types) are range-checked, and so are dates (int32 days) and time zone offsets (15:59:59
+ * either way) for any type (PP_ERR_DATA); PP_NUMERIC for an integer type must be an integer;
+ * integers for float types must be exactly representable. An empty value may have ptr NULL. When the server cannot infer a parameter's
  * type, the statement is prepared again with the types of the values (inside a transaction
  * the first attempt runs under a savepoint, so the transaction survives it). A statement
  * without parameters that holds several commands runs through the simple-query protocol and
@@ -417,7 +421,10 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err);
  * format) each value is written in its text form (PP_TEXT as is, escaped), PP_NULL as NULL,
  * and the server parses it as the column's type; after pp_copy_use_binary, in binary. A
  * refused value fails the call naming its row (from 0, within this call) and column (from
- * 1); the rows before it stay in the COPY, the failing row is not sent. */
+ * 1); the rows before it stay in the COPY, the failing row is not sent. Refused before any
+ * buffer is sized: an unknown tag, a length outside 0..2^30-1 or without data, a UUID not of
+ * 16 bytes (PP_ERR_INTERFACE); a date outside the int32 day range or a time zone offset
+ * beyond 15:59:59 either way (PP_ERR_DATA). An empty value may have ptr NULL. */
 int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value *values,
                      pp_error **err);
 
@@ -501,8 +508,10 @@ int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err);
 int pp_result_columns(pp_result *res, pp_column *out, pp_error **err);
 
 /* Decodes a whole column at once into *out. The arrays it points to are owned by res and
- * valid until pp_result_free; a second call returns the same arrays. Fails (PP_ERR_DATA) on
- * malformed server data, or (PP_ERR_INTERFACE) for a column out of range. */
+ * valid until pp_result_free; a second call returns the same arrays. Fails with
+ * PP_ERR_OPERATIONAL (SQLSTATE 08P01, protocol violation) on a value no server sends (a wrong
+ * length, a NUL byte in text, an int4 reading "12x"), or PP_ERR_INTERFACE for a column out of
+ * range. */
 int pp_result_column(pp_result *res, int32_t col, pp_column *out, pp_error **err);
 
 /* One cell, tagged. Pointers in *out are owned by res. Same failures as pp_result_column. */

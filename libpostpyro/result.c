@@ -92,12 +92,14 @@ pp_result *pp__result_new(PGresult *r, bool binary)
 }
 
 pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t nrows,
-                                   pp_colbuf **cols)
+                                   int32_t ncols, pp_colbuf **cols)
 {
+    if (ncols != PQnfields(shape))
+        return NULL; /* names and types would not describe the columns */
     pp_result *res = calloc(1, sizeof *res);
     if (res == NULL)
         return NULL;
-    res->ncols = PQnfields(shape);
+    res->ncols = ncols;
     res->nrows = nrows;
     res->binary = binary;
     if (!copy_shape(res, shape) || pthread_mutex_init(&res->lock, NULL) != 0) {

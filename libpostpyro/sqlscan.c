@@ -23,13 +23,22 @@ static const char *skip_quoted(const char *s, char q, bool esc)
     return s;
 }
 
+/* Identifier characters as PostgreSQL's lexer has them: ASCII letters, '_' and every byte of
+ * a multibyte character start one; digits and '$' may follow. Digits start a word here too
+ * (a number), which is all the scanner needs: "1$$" is no dollar quote either. */
+static bool ident_char(char c, bool first)
+{
+    unsigned char u = (unsigned char)c;
+    return isalnum(u) || c == '_' || u >= 0x80 || (!first && c == '$');
+}
+
 /* At s == '$': a dollar-quote opener ($$ or $tag$)? Returns its length, else 0. */
 static size_t dollar_tag(const char *s)
 {
     size_t n = 1;
     if (isdigit((unsigned char)s[1]))
         return 0; /* $1: a parameter */
-    while (s[n] == '_' || isalnum((unsigned char)s[n]) || (unsigned char)s[n] >= 0x80)
+    while (ident_char(s[n], false) && s[n] != '$')
         n++;
     return s[n] == '$' ? n + 1 : 0;
 }
@@ -60,9 +69,16 @@ static const char *skip_comment(const char *s)
 
 bool pp__several_commands(const char *sql)
 {
-    bool ended = false; /* a ';' was seen outside quotes and comments */
+    bool ended = false;      /* a ';' was seen outside quotes and comments */
+    const char *word = NULL; /* start of the identifier or number s is in, if any */
     const char *s = sql;
     while (*s) {
+        if (word != NULL && ident_char(*s, false)) {
+            s++; /* '$' inside a word (a$b, é$$) opens no dollar quote */
+            continue;
+        }
+        const char *prev_word = word;
+        word = NULL;
         if ((s[0] == '-' && s[1] == '-') || (s[0] == '/' && s[1] == '*')) {
             s = skip_comment(s);
             continue;
@@ -79,12 +95,13 @@ bool pp__several_commands(const char *sql)
         if (ended)
             return true; /* something after a ';' */
         if (*s == '\'') {
-            bool esc = s > sql && (s[-1] == 'E' || s[-1] == 'e') &&
-                       (s - 1 == sql || !(isalnum((unsigned char)s[-2]) || s[-2] == '_'));
+            /* E'…' (the word is exactly E) has backslash escapes */
+            bool esc = prev_word != NULL && s - prev_word == 1 && (*prev_word == 'E' ||
+                                                                    *prev_word == 'e');
             s = skip_quoted(s, '\'', esc);
         } else if (*s == '"') {
             s = skip_quoted(s, '"', false);
-        } else if (*s == '$' && (s == sql || !(isalnum((unsigned char)s[-1]) || s[-1] == '_'))) {
+        } else if (*s == '$') {
             size_t n = dollar_tag(s);
             if (n == 0) {
                 s++;
@@ -95,6 +112,8 @@ bool pp__several_commands(const char *sql)
                 close++;
             s = close != NULL ? close + n : s + strlen(s);
         } else {
+            if (ident_char(*s, true))
+                word = s;
             s++;
         }
     }

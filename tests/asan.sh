@@ -14,18 +14,29 @@ pq_libs=$(pkg-config --libs libpq 2>/dev/null || echo "-L$(pg_config --libdir) -
 srcs=$(ls "$top"/libpostpyro/*.c)
 # shellcheck disable=SC2086
 gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
-for t in test_basic test_types test_errors test_copy test_chunked test_waits; do
+for t in test_basic test_types test_errors test_copy test_chunked test_waits test_hostile; do
     # shellcheck disable=SC2086
-    gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/$t" "$top/tests/c/$t.c" \
+    gcc $flags $pq_cflags -I"$top/libpostpyro" -DPP_FAKESERVER="\"$top/tests/fakeserver.py\"" \
+        -o "$work/$t" "$top/tests/c/$t.c" \
         "$work/libpostpyro.so.1" -pthread -lm -Wl,-rpath,"$work"
 done
 # shellcheck disable=SC2086
 gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fuzz" "$top/tests/c/test_fuzz.c" \
     $srcs $pq_libs -pthread -lm
+fuzz_targets="decode_binary decode_text numeric sqlscan encode copy"
+for t in $fuzz_targets; do # the fuzz targets over their corpora (as make check replays them)
+    # shellcheck disable=SC2086
+    gcc $flags $pq_cflags -I"$top/libpostpyro" -DFUZZ_CORPUS="\"$top/tests/fuzz/corpus/$t\"" \
+        -o "$work/replay_$t" "$top/tests/fuzz/replay.c" "$top/tests/fuzz/fuzz_$t.c" $srcs \
+        $pq_libs -pthread -lm
+done
 cat > "$work/run.sh" <<RUN
-set -e
-for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits; do
+set -eo pipefail # a failing test fails the run (not only the last line printed)
+for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits test_hostile; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
+done
+for t in $fuzz_targets; do
+    echo "---- replay_\$t (ASan+UBSan)"; "$work/replay_\$t"
 done
 echo "---- pytest under CPython with the sanitized library"
 cd "$work"

@@ -57,7 +57,8 @@ static int decode_one(uint32_t oid, const unsigned char *bytes, int len)
     pp_error *err = NULL;
     pp_colbuf *b = pp__decode_column(r, 0, true, &err);
     int ok = b != NULL;
-    CHECK(ok || (err != NULL && pp_error_category(err) == PP_ERR_DATA));
+    CHECK(ok || (err != NULL && pp_error_category(err) == PP_ERR_OPERATIONAL &&
+                strcmp(pp_error_sqlstate(err), "08P01") == 0));
     if (b != NULL) {
         pp_column col;
         pp__colbuf_export(b, &col);
@@ -147,6 +148,10 @@ int main(void)
         {"SELECT 1 /* ; /* ; */ ; */", false}, {"SELECT 1; /* c */", false},
         {"SELECT $1; x", true}, {"DO $body$BEGIN PERFORM 1; END$body$", false},
         {"SELECT 'unterminated; SELECT 2", false}, {"", false}, {";;", false},
+        /* identifiers: non-ASCII letters and '$' (é$$ is a name, not a dollar quote) */
+        {"SELECT 1 AS \xc3\xa9$$; SELECT 2", true}, {"SELECT 1 AS a$$b; SELECT 2", true},
+        {"SELECT 1 AS \xc3\xa9, $$;$$", false}, {"SELECT \xc3\xa9" "E';'", false},
+        {"SELECT xE'\\'; SELECT 2", true}, {"SELECT $$a$$$$;$$", false},
     };
     for (size_t k = 0; k < sizeof scans / sizeof scans[0]; k++) {
         bool got = pp__several_commands(scans[k].sql);
@@ -179,8 +184,9 @@ int main(void)
         for (int k = 0; k < len; k++)
             text[k] = sqlchars[next_rand() % (sizeof sqlchars - 1)];
         text[len] = '\0';
-        (void)pp__several_commands(text);
-        (void)pp__rowless_command(text);
+        /* without a ';' there is only one command; a rowless one starts with a letter */
+        CHECK(pp__several_commands(text) == false || strchr(text, ';') != NULL);
+        CHECK(!pp__rowless_command(text) || strpbrk(text, "Ee") != NULL);
     }
 
     unsigned char ok_array[64];
