@@ -213,6 +213,17 @@ static int exec_params(pp_conn *c, const char *sql, int32_t n, const pp_value *p
     return pp_exec(c, sql, n, params, 0, r, err);
 }
 
+/* sql with the one parameter v fails with PP_ERR_DATA. */
+static void expect_data_error(pp_conn *c, const char *sql, const pp_value *v)
+{
+    pp_result *r;
+    pp_error *err;
+    CHECK(exec_params(c, sql, 1, v, &r, &err) == PP_ERROR);
+    CHECK(err != NULL && pp_error_category(err) == PP_ERR_DATA);
+    pp_error_free(err);
+    pp_result_free(r);
+}
+
 /* Time zone offsets beyond ±15:59:59 and dates beyond int32 days are refused before sending. */
 static void test_value_ranges(pp_conn *c)
 {
@@ -221,15 +232,9 @@ static void test_value_ranges(pp_conn *c)
     const int64_t bad_offsets[] = {INT64_MIN, INT64_MAX, (1LL << 32) + 3600, 57600, -57600};
     for (size_t k = 0; k < sizeof bad_offsets / sizeof *bad_offsets; k++) {
         pp_value v = {.tag = PP_TIMETZ, .i = 3600000000LL, .i2 = bad_offsets[k]};
-        CHECK(exec_params(c, "SELECT $1::timetz", 1, &v, &r, &err) == PP_ERROR);
-        CHECK(err != NULL && pp_error_category(err) == PP_ERR_DATA);
-        pp_error_free(err);
-        pp_result_free(r);
+        expect_data_error(c, "SELECT $1::timetz", &v);
         /* a type the encoders do not know: the value would be written as text */
-        CHECK(exec_params(c, "SELECT $1::tsvector", 1, &v, &r, &err) == PP_ERROR);
-        CHECK(err != NULL && pp_error_category(err) == PP_ERR_DATA);
-        pp_error_free(err);
-        pp_result_free(r);
+        expect_data_error(c, "SELECT $1::tsvector", &v);
     }
     pp_value ok = {.tag = PP_TIMETZ, .i = 0, .i2 = 57599};
     CHECK(exec_params(c, "SELECT extract(timezone FROM $1::timetz)::int8", 1, &ok, &r, &err) ==
@@ -244,15 +249,9 @@ static void test_value_ranges(pp_conn *c)
     const int64_t bad_days[] = {INT64_MAX, INT64_MIN, (int64_t)INT32_MAX + 1};
     for (size_t k = 0; k < sizeof bad_days / sizeof *bad_days; k++) {
         pp_value v = {.tag = PP_DATE, .i = bad_days[k]};
-        CHECK(exec_params(c, "SELECT $1::date", 1, &v, &r, &err) == PP_ERROR);
-        CHECK(err != NULL && pp_error_category(err) == PP_ERR_DATA);
-        pp_error_free(err);
-        pp_result_free(r);
+        expect_data_error(c, "SELECT $1::date", &v);
         /* daterange: unknown to the encoders, so the date would be written as text */
-        CHECK(exec_params(c, "SELECT $1::daterange", 1, &v, &r, &err) == PP_ERROR);
-        CHECK(err != NULL && pp_error_category(err) == PP_ERR_DATA);
-        pp_error_free(err);
-        pp_result_free(r);
+        expect_data_error(c, "SELECT $1::daterange", &v);
     }
     /* text COPY writes dates and offsets itself */
     pp_result_free(run(c, "CREATE TEMP TABLE hostile_dates (d date, t timetz)"));
