@@ -534,25 +534,9 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err)
         return PP_ERROR;
     conn->cache.capacity = size;
     /* Shrinking: drop the least recently used unpinned statements on the server too. */
-    for (;;) {
-        int32_t unpinned = 0, victim = -1;
-        for (int32_t k = 0; k < conn->cache.count; k++) {
-            pp_stmt *s = conn->cache.items[k];
-            if (s->pinned)
-                continue;
-            unpinned++;
-            if (victim < 0 || s->last_used < conn->cache.items[victim]->last_used)
-                victim = k;
-        }
-        if (unpinned <= size || victim < 0)
-            break;
-        pp_stmt *s = conn->cache.items[victim];
-        pp__cache_remove(&conn->cache, s);
-        if (s->simple)
-            pp__stmt_free(s); /* never prepared on the server */
-        else
-            pp__drop_stmt(conn, s);
-    }
+    pp_stmt *s;
+    while ((s = pp__cache_evict(&conn->cache, size)) != NULL)
+        pp__drop_stmt(conn, s);
     pp__conn_leave(conn);
     return PP_OK;
 }

@@ -636,11 +636,6 @@ pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null)
     return add_value(b, v, len, is_null);
 }
 
-int64_t pp__colbuf_data_len(const pp_colbuf *b)
-{
-    return b->data_len + (b->elems != NULL ? b->elems->data_len : 0);
-}
-
 pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err)
 {
     int64_t nrows = PQntuples(r);

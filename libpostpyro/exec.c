@@ -563,8 +563,7 @@ static void drop_doomed(pp_conn *conn)
 
 void pp__drop_stmt(pp_conn *conn, pp_stmt *s)
 {
-    s->next_doomed = conn->cache.doomed;
-    conn->cache.doomed = s;
+    pp__cache_doom(&conn->cache, s);
     drop_doomed(conn);
 }
 
@@ -631,18 +630,11 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
     pp_stmt *s;
     if (prepare_stmt(conn, sql, sql, name, nparams, params, false, &s, err) != PP_OK)
         return PP_ERROR;
-    pp_stmt *evicted;
-    if (pp__cache_add(&conn->cache, s, &evicted) == NULL) {
+    /* An evicted statement is dropped later (drop_doomed): s still owes the server its Bind
+     * now, and inside a transaction a DEALLOCATE that fails would abort it. */
+    if (pp__cache_add(&conn->cache, s) == NULL) {
         pp__stmt_free(s);
         return pp__fail(err, pp__error_oom());
-    }
-    if (evicted != NULL && evicted->simple) {
-        pp__stmt_free(evicted);
-    } else if (evicted != NULL) {
-        /* dropped later (drop_doomed): s still owes the server its Bind now, and inside a
-         * transaction a DEALLOCATE that fails would abort it */
-        evicted->next_doomed = conn->cache.doomed;
-        conn->cache.doomed = evicted;
     }
     *out = s;
     return PP_OK;
@@ -942,7 +934,7 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
     } else {
         char server_name[PP_STMT_NAME_MAX];
         stmt_name(conn, "pp_n", server_name, sizeof server_name);
-        pp_stmt *s, *evicted;
+        pp_stmt *s;
         rc = prepare_stmt(conn, name, sql, server_name, 0, NULL, false, &s, err);
         pp__settle_parse(conn); /* no Bind follows */
         if (rc == PP_OK && s->simple) {
@@ -952,7 +944,7 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
         } else if (rc == PP_OK) {
             s->pinned = true;
             s->user_name = s->key;
-            if (pp__cache_add(&conn->cache, s, &evicted) == NULL) {
+            if (pp__cache_add(&conn->cache, s) == NULL) {
                 deallocate_on_server(conn, s->name);
                 pp__stmt_free(s);
                 rc = pp__fail(err, pp__error_oom());

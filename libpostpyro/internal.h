@@ -79,9 +79,16 @@ typedef struct pp_stmt_cache {
 bool pp__cache_seen(pp_stmt_cache *c, const char *sql);
 
 pp_stmt *pp__cache_find(pp_stmt_cache *c, const char *key, bool named);
-/* Adds a new entry (taking ownership); returns it or NULL on OOM. May evict (the evicted
- * statement's name is appended to *evicted which the caller deallocates on the server). */
-pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s, pp_stmt **evicted);
+/* Adds a new entry (taking ownership on success); returns it or NULL on OOM. When the cache
+ * is full, the least recently used unpinned entry goes to pp__cache_doom. */
+pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s);
+/* Removes and returns the least recently used unpinned entry when more than `keep` unpinned
+ * entries are cached; else NULL. The caller frees it or hands it to pp__cache_doom. */
+pp_stmt *pp__cache_evict(pp_stmt_cache *c, int32_t keep);
+/* Takes s, out of the cache: queued on c->doomed for a DEALLOCATE on the server (done by
+ * exec.c's pp__drop_stmt and before the next new statement), or freed when it was never
+ * prepared there (simple). */
+void pp__cache_doom(pp_stmt_cache *c, pp_stmt *s);
 void pp__cache_remove(pp_stmt_cache *c, pp_stmt *s);
 void pp__stmt_free(pp_stmt *s);
 void pp__cache_clear(pp_stmt_cache *c);
@@ -320,8 +327,6 @@ pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_err
  * one value appended to it (NULL, or the error: a malformed value, out of memory). */
 pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error **err);
 pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null);
-/* Bytes of variable-length data the column holds (its size beyond the fixed arrays). */
-int64_t pp__colbuf_data_len(const pp_colbuf *b);
 void pp__colbuf_free(pp_colbuf *b);
 void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
 
