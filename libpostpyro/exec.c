@@ -457,6 +457,32 @@ pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s)
     return why;
 }
 
+/* Fills s's parameter types and result shape from r, the Describe's result (cleared here);
+ * PP_ERROR with *err when the Describe failed or memory ran out. */
+static int take_description(pp_conn *conn, pp_stmt *s, PGresult *r, pp_error **err)
+{
+    if (!result_ok(r)) {
+        pp_error *e = r ? pp__error_from_result(r) : pp__conn_error(conn, PP_ERR_OPERATIONAL);
+        PQclear(r);
+        return pp__fail(err, e);
+    }
+    s->nparams = PQnparams(r);
+    s->ncols = PQnfields(r);
+    s->binary_results = true;
+    for (int32_t k = 0; k < s->ncols; k++)
+        if (!pp__has_binary_decoder(PQftype(r, k)))
+            s->binary_results = false;
+    if (s->nparams > 0 &&
+        (s->param_oids = malloc(sizeof *s->param_oids * (size_t)s->nparams)) == NULL) {
+        PQclear(r);
+        return pp__fail(err, pp__error_oom());
+    }
+    for (int32_t k = 0; k < s->nparams; k++)
+        s->param_oids[k] = PQparamtype(r, k);
+    PQclear(r);
+    return PP_OK;
+}
+
 /* Prepares sql as server statement `name` and describes it. *out is a new pp_stmt (key set
  * from `key`). Multi-command SQL without parameters yields a `simple` entry. */
 static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const char *name,
@@ -515,28 +541,10 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         return pp__fail(err, e);
     }
     PQclear(r);
-    r = described;
-    if (!result_ok(r)) {
-        pp_error *e = r ? pp__error_from_result(r) : pp__conn_error(conn, PP_ERR_OPERATIONAL);
-        PQclear(r);
+    if (take_description(conn, s, described, err) != PP_OK) {
         pp__stmt_free(s);
-        return pp__fail(err, e);
+        return PP_ERROR;
     }
-    s->nparams = PQnparams(r);
-    s->ncols = PQnfields(r);
-    s->binary_results = true;
-    for (int32_t k = 0; k < s->ncols; k++)
-        if (!pp__has_binary_decoder(PQftype(r, k)))
-            s->binary_results = false;
-    if (s->nparams > 0 &&
-        (s->param_oids = malloc(sizeof *s->param_oids * (size_t)s->nparams)) == NULL) {
-        PQclear(r);
-        pp__stmt_free(s);
-        return pp__fail(err, pp__error_oom());
-    }
-    for (int32_t k = 0; k < s->nparams; k++)
-        s->param_oids[k] = PQparamtype(r, k);
-    PQclear(r);
     *out = s;
     return PP_OK;
 }
