@@ -592,6 +592,21 @@ static void write_binary(char *out, const pp_value *v, uint32_t oid)
     }
 }
 
+bool pp__scratch_reserve(pp_conn *conn, size_t n)
+{
+    if (n <= conn->scratch_cap)
+        return true;
+    size_t cap = conn->scratch_cap ? conn->scratch_cap : 256;
+    while (cap < n)
+        cap *= 2;
+    char *grown = realloc(conn->scratch, cap);
+    if (grown == NULL)
+        return false;
+    conn->scratch = grown;
+    conn->scratch_cap = cap;
+    return true;
+}
+
 int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
                       const uint32_t *oids, pp_encoded *enc, pp_error **err)
 {
