@@ -1,7 +1,7 @@
 /* stmt.c — statements on the server: finding or preparing the statement for SQL (the cache
  * path, one-off statements, Parse + Describe without a Sync before the Bind), naming them,
  * sending a Bind/Execute, and dropping them again (pp_prepare, pp_deallocate, cache size).
- * Used by exec.c (one statement) and pipeline.c (batches); it runs nothing by itself. */
+ * Used by exec.c (one statement) and pipeline.c (batches), which read the rows. */
 #include "internal.h"
 
 #include <stdint.h>
