@@ -1,4 +1,5 @@
-/* conn.c — opening, closing and inspecting connections; the per-connection mutex. */
+/* conn.c — opening, closing and inspecting connections; the per-connection mutex and the
+ * pending state of a call a signal interrupted (conn->pend). */
 #include "internal.h"
 
 #include <errno.h>
@@ -370,27 +371,42 @@ void pp__conn_set_pending(pp_conn *conn)
     conn->pending_owner = pthread_self();
 }
 
+void pp__pending_drop_chunk(pp_pending *ps)
+{
+    for (int32_t k = 0; ps->cols != NULL && k < ps->ncols; k++)
+        pp__colbuf_free(ps->cols[k]);
+    free(ps->cols);
+    ps->cols = NULL;
+    ps->rows = ps->bytes = 0;
+}
+
+void pp__pending_clear(pp_conn *conn)
+{
+    pp_pending *ps = &conn->pend;
+    pp_result_free(ps->head);
+    PQclear(ps->last);
+    pp_error_free(ps->error);
+    pp__pending_drop_chunk(ps);
+    PQclear(ps->shape);
+    if (ps->is_pipe) {
+        pp_error_free(ps->pipe.first);
+        if (!ps->pipe.batch)
+            free(ps->pipe.counts);
+        free(ps->pipe.row);
+        free(ps->pipe.at);
+        if (ps->pipe.own_stmt)
+            pp__stmt_free(ps->pipe.stmt);
+    }
+    memset(ps, 0, sizeof *ps);
+}
+
+
 int pp__conn_enter(pp_conn *conn, pp_error **err)
 {
     return pp__conn_enter_state(conn, PP_COPY_NONE, err);
 }
 
 void pp__conn_leave(pp_conn *conn) { pthread_mutex_unlock(&conn->lock); }
-
-bool pp__scratch_reserve(pp_conn *conn, size_t n)
-{
-    if (n <= conn->scratch_cap)
-        return true;
-    size_t cap = conn->scratch_cap ? conn->scratch_cap : 256;
-    while (cap < n)
-        cap *= 2;
-    char *grown = realloc(conn->scratch, cap);
-    if (grown == NULL)
-        return false;
-    conn->scratch = grown;
-    conn->scratch_cap = cap;
-    return true;
-}
 
 int32_t pp_ping(pp_conn *conn)
 {
@@ -526,33 +542,3 @@ char *pp_take_notices(pp_conn *conn, int64_t *len)
     return out;
 }
 
-int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err)
-{
-    if (size < 0)
-        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "cache size %d < 0", size));
-    if (pp__conn_enter(conn, err) != PP_OK)
-        return PP_ERROR;
-    conn->cache.capacity = size;
-    /* Shrinking: drop the least recently used unpinned statements on the server too. */
-    for (;;) {
-        int32_t unpinned = 0, victim = -1;
-        for (int32_t k = 0; k < conn->cache.count; k++) {
-            pp_stmt *s = conn->cache.items[k];
-            if (s->pinned)
-                continue;
-            unpinned++;
-            if (victim < 0 || s->last_used < conn->cache.items[victim]->last_used)
-                victim = k;
-        }
-        if (unpinned <= size || victim < 0)
-            break;
-        pp_stmt *s = conn->cache.items[victim];
-        pp__cache_remove(&conn->cache, s);
-        if (s->simple)
-            pp__stmt_free(s); /* never prepared on the server */
-        else
-            pp__drop_stmt(conn, s);
-    }
-    pp__conn_leave(conn);
-    return PP_OK;
-}

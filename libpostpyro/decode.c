@@ -433,9 +433,10 @@ static pp_error *add_macaddr(pp_colbuf *b, const unsigned char *p, int64_t len)
     return append_data(b, out, n, true) ? NULL : pp__error_oom();
 }
 
-static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
+/* A binary value of a fixed-size type (numbers, booleans, dates and times) into the column's
+ * arrays; NULL, or the error for a value of the wrong size. */
+static pp_error *add_fixed(pp_colbuf *b, const unsigned char *p, int64_t len)
 {
-    const unsigned char *p = (const unsigned char *)v;
     int64_t k = b->count;
     switch (b->oid) {
     case OID_BOOL:
@@ -498,6 +499,20 @@ static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
         b->ints2[k] = (int32_t)get_be(p + 8, 4);
         b->ints3[k] = (int32_t)get_be(p + 12, 4);
         return NULL;
+    default: /* not reached: add_binary sends only these types */
+        return malformed(b->oid, "fixed-size");
+    }
+}
+
+/* A binary-format value: checked against its type's wire form and appended. */
+static pp_error *add_binary(pp_colbuf *b, const char *v, int64_t len)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    switch (b->oid) {
+    case OID_BOOL: case OID_INT2: case OID_INT4: case OID_OID: case OID_INT8: case OID_TIME:
+    case OID_TIMESTAMP: case OID_TIMESTAMPTZ: case OID_DATE: case OID_FLOAT4: case OID_FLOAT8:
+    case OID_TIMETZ: case OID_INTERVAL:
+        return add_fixed(b, p, len);
     case OID_UUID:
         if (len != 16)
             return malformed(b->oid, "uuid");
@@ -634,11 +649,6 @@ pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error *
 pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null)
 {
     return add_value(b, v, len, is_null);
-}
-
-int64_t pp__colbuf_data_len(const pp_colbuf *b)
-{
-    return b->data_len + (b->elems != NULL ? b->elems->data_len : 0);
 }
 
 pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err)

@@ -286,16 +286,10 @@ int pp__check_value_range(const pp_value *v, int32_t idx, pp_error **err)
     return PP_OK;
 }
 
-/* Decides how value v travels for server type oid; *bytes is the scratch it needs. */
-static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, size_t *bytes,
-                pp_error **err)
+/* What every non-NULL value passes first: a sane length, fields in the ranges PostgreSQL
+ * stores, no NUL byte in text the server parses. */
+static int check_value(const pp_value *v, int32_t idx, pp_error **err)
 {
-    bool known = pp__type_name(oid) != NULL;
-    *bytes = 0;
-    if (v->tag == PP_NULL) {
-        *how = H_NULL;
-        return PP_OK;
-    }
     if (v->len < 0 || (v->len > 0 && v->ptr == NULL) || v->len > 0x3fffffff)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "parameter $%d: bad length",
                                            idx + 1));
@@ -310,6 +304,14 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
         break;
     default: break;
     }
+    return PP_OK;
+}
+
+/* plan for the variable-length tags (text, numeric text, JSON, array text, bytes): sent
+ * from the caller's bytes, or built in scratch. `known`: oid is a type the library knows. */
+static int plan_variable(const pp_value *v, uint32_t oid, int32_t idx, bool known,
+                         enum how *how, size_t *bytes, pp_error **err)
+{
     *how = H_SCRATCH_BINARY;
     switch (v->tag) {
     case PP_TEXT:
@@ -364,14 +366,15 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
         *how = H_SCRATCH_TEXT;
         *bytes = 2 * (size_t)v->len + 3;
         return PP_OK;
-    case PP_UUID:
-        if (v->len != 16 || v->ptr == NULL)
-            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
-                                               "parameter $%d: a UUID has 16 bytes", idx + 1));
-        break;
-    default: break;
+    default:
+        return refuse(err, idx, v, oid, ""); /* not reached: plan sends only these tags */
     }
-    /* Fixed-size values. */
+}
+
+/* plan for a fixed-size value sent to a boolean or number type. */
+static int plan_number(const pp_value *v, uint32_t oid, int32_t idx, enum how *how,
+                       size_t *bytes, pp_error **err)
+{
     int64_t i = v->i;
     switch (oid) {
     case OID_BOOL:
@@ -409,6 +412,17 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
         *how = H_SCRATCH_TEXT;
         *bytes = 32;
         return PP_OK;
+    default:
+        return refuse(err, idx, v, oid, ""); /* not reached: plan sends only these types */
+    }
+}
+
+/* plan for a fixed-size value sent to a date or time type. */
+static int plan_time(const pp_value *v, uint32_t oid, int32_t idx, enum how *how,
+                     size_t *bytes, pp_error **err)
+{
+    int64_t i = v->i;
+    switch (oid) {
     case OID_DATE:
         if (v->tag != PP_DATE)
             return refuse(err, idx, v, oid, "");
@@ -451,6 +465,42 @@ static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, siz
             return out_of_range(err, idx, v, oid);
         *bytes = 16;
         return PP_OK;
+    default:
+        return refuse(err, idx, v, oid, ""); /* not reached: plan sends only these types */
+    }
+}
+
+/* Decides how value v travels for server type oid; *bytes is the scratch it needs. */
+static int plan(const pp_value *v, uint32_t oid, int32_t idx, enum how *how, size_t *bytes,
+                pp_error **err)
+{
+    *bytes = 0;
+    if (v->tag == PP_NULL) {
+        *how = H_NULL;
+        return PP_OK;
+    }
+    if (check_value(v, idx, err) != PP_OK)
+        return PP_ERROR;
+    bool known = pp__type_name(oid) != NULL;
+    switch (v->tag) {
+    case PP_TEXT: case PP_NUMERIC: case PP_JSON: case PP_ARRAY: case PP_BYTES:
+        return plan_variable(v, oid, idx, known, how, bytes, err);
+    case PP_UUID:
+        if (v->len != 16 || v->ptr == NULL)
+            return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                               "parameter $%d: a UUID has 16 bytes", idx + 1));
+        break;
+    default: break;
+    }
+    /* Fixed-size values. */
+    *how = H_SCRATCH_BINARY;
+    switch (oid) {
+    case OID_BOOL: case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID:
+    case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC:
+        return plan_number(v, oid, idx, how, bytes, err);
+    case OID_DATE: case OID_TIME: case OID_TIMETZ: case OID_TIMESTAMP: case OID_TIMESTAMPTZ:
+    case OID_INTERVAL:
+        return plan_time(v, oid, idx, how, bytes, err);
     case OID_UUID:
         if (v->tag != PP_UUID)
             return refuse(err, idx, v, oid, "");
@@ -540,6 +590,21 @@ static void write_binary(char *out, const pp_value *v, uint32_t oid)
         return;
     default: return;
     }
+}
+
+bool pp__scratch_reserve(pp_conn *conn, size_t n)
+{
+    if (n <= conn->scratch_cap)
+        return true;
+    size_t cap = conn->scratch_cap ? conn->scratch_cap : 256;
+    while (cap < n)
+        cap *= 2;
+    char *grown = realloc(conn->scratch, cap);
+    if (grown == NULL)
+        return false;
+    conn->scratch = grown;
+    conn->scratch_cap = cap;
+    return true;
 }
 
 int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,

@@ -1,4 +1,24 @@
-/* internal.h — private declarations shared by libpostpyro's source files. */
+/* internal.h — private declarations shared by libpostpyro's source files.
+ *
+ * Layers: each file calls only files on its own line's right or on lines below it; no file
+ * calls one that calls it back (error.c is used everywhere).
+ *
+ *   exec.c                one statement: pp_exec, pp_query_*, pp_resume (PP_PENDING)
+ *   pipeline.c  copy.c    batches (pp_exec_many, pp_exec_batch); COPY in and out
+ *   stmt.c                statements on the server: lookup/prepare, Bind, DEALLOCATE, the
+ *                         cache's size; pp_prepare, pp_deallocate
+ *   conn.c                connect and close, the connection's lock and its pending state
+ *                         (conn->pend: what a statement interrupted by a signal still holds)
+ *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
+ *   result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
+ *                         no I/O: results, value conversion both ways, the cache's bookkeeping,
+ *                         caller's input columns, SQL scanning
+ *
+ * Blocking happens in wait.c only: its callers loop "send, read what has arrived, wait",
+ * with the waiting at one call (pp__wait_socket / pp__wait_ready / pp__wait_input). The
+ * nonblocking API (issue 12) grows there: a step that returns "wait for readable/writable"
+ * instead of calling wait.c, with the call's state kept in conn (conn->pend, as pp_resume
+ * already uses it). pipeline.c's pp__pipe_run is already shaped that way. */
 #ifndef PP_INTERNAL_H
 #define PP_INTERNAL_H
 
@@ -46,7 +66,7 @@ int32_t pp__category_for_sqlstate(const char *sqlstate);
 typedef struct pp_stmt {
     char *key;            /* SQL text, or the user's name for pp_prepare statements */
     uint64_t hash;
-    char name[PP_STMT_NAME_MAX]; /* server-side statement name (stmt_name in exec.c) */
+    char name[PP_STMT_NAME_MAX]; /* server-side statement name (stmt_name in stmt.c) */
     char *user_name;      /* pp_prepare name (points into key) or NULL */
     int32_t nparams;
     uint32_t *param_oids;
@@ -79,9 +99,16 @@ typedef struct pp_stmt_cache {
 bool pp__cache_seen(pp_stmt_cache *c, const char *sql);
 
 pp_stmt *pp__cache_find(pp_stmt_cache *c, const char *key, bool named);
-/* Adds a new entry (taking ownership); returns it or NULL on OOM. May evict (the evicted
- * statement's name is appended to *evicted which the caller deallocates on the server). */
-pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s, pp_stmt **evicted);
+/* Adds a new entry (taking ownership on success); returns it or NULL on OOM. When the cache
+ * is full, the least recently used unpinned entry goes to pp__cache_doom. */
+pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s);
+/* Removes and returns the least recently used unpinned entry when more than `keep` unpinned
+ * entries are cached; else NULL. The caller frees it or hands it to pp__cache_doom. */
+pp_stmt *pp__cache_evict(pp_stmt_cache *c, int32_t keep);
+/* Takes s, out of the cache: queued on c->doomed for a DEALLOCATE on the server (done by
+ * stmt.c's pp__drop_stmt and before the next new statement), or freed when it was never
+ * prepared there (simple). */
+void pp__cache_doom(pp_stmt_cache *c, pp_stmt *s);
 void pp__cache_remove(pp_stmt_cache *c, pp_stmt *s);
 void pp__stmt_free(pp_stmt *s);
 void pp__cache_clear(pp_stmt_cache *c);
@@ -127,8 +154,6 @@ typedef struct pp_pending {
     pp_pipe pipe;
 } pp_pending;
 
-/* Frees what a pending statement holds (exec.c). */
-void pp__pending_clear(pp_conn *conn);
 
 /* A PGcancel shared by the connection and the helper threads sending cancel requests
  * (wait.c): freed by the last of them. */
@@ -194,8 +219,10 @@ int pp__conn_lock_owned(pp_conn *conn, pp_error **err);
 /* Marks the statement just started as pending (PP_PENDING, PP_MORE) for the calling thread:
  * other threads' calls wait for it, the same thread's calls fail instead. Lock held. */
 void pp__conn_set_pending(pp_conn *conn);
-/* Grows conn->scratch to at least n bytes. */
-bool pp__scratch_reserve(pp_conn *conn, size_t n);
+/* Frees what a pending statement holds and clears conn->pend. */
+void pp__pending_clear(pp_conn *conn);
+/* Frees the chunk a chunked statement was gathering (ps->cols) and empties it. */
+void pp__pending_drop_chunk(pp_pending *ps);
 
 /* ---- waiting (wait.c) ---- */
 /* Every wait on the socket goes through these. They end when the server closed the
@@ -212,6 +239,8 @@ int pp__wait_ready(pp_conn *conn, bool interruptible);
 int pp__wait_input(pp_conn *conn, bool interruptible);
 /* Until libpq's output buffer is sent (a nonblocking connection): 0, or -1. */
 int pp__wait_flush(pp_conn *conn);
+/* Leaves a COPY state that a statement ran into, so the connection stays usable. */
+void pp__abort_copy(PGconn *pg, ExecStatusType st);
 /* PQexec under the same rules: the last result, or NULL when the connection failed. */
 PGresult *pp__exec_wait(pp_conn *conn, const char *sql);
 /* Starts the deadline of a call from pp_set_timeout's value (lock held). */
@@ -245,7 +274,7 @@ void pp__secrets_free(char **secrets);
  * (verbose messages), else 08006; every spelling of the password removed. */
 pp_error *pp__error_from_connect(PGconn *pg, char *const *secrets, int32_t category);
 
-/* ---- statements (exec.c), shared with the pipelines (pipeline.c) ---- */
+/* ---- statements on the server (stmt.c), used by exec.c and pipeline.c ---- */
 /* Finds or makes the statement for sql (PP_EXEC_PREPARED in flags: sql is a pp_prepare
  * name). *temp: the caller frees it. `direct_ok`: a one-off command may come back `direct`
  * (sent whole, never prepared), which only a single run can use. */
@@ -260,11 +289,11 @@ void pp__settle_parse(pp_conn *conn);
  * DEALLOCATE that fails — the statement is not on this server connection — would abort the
  * transaction). */
 void pp__drop_stmt(pp_conn *conn, pp_stmt *s);
+/* DEALLOCATEs server statement `name` now (a failure is ignored). */
+void pp__deallocate_on_server(pp_conn *conn, const char *name);
 /* When e is the server's "prepared statement does not exist" for s (a named statement), a
  * new error saying why that happens behind a transaction-mode pooler (e is freed); else e. */
 pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s);
-/* Leaves a COPY state that a statement ran into, so the connection stays usable. */
-void pp__abort_copy(PGconn *pg, ExecStatusType st);
 /* Fails (PP_ERR_PROGRAMMING) unless s takes nparams parameters. */
 int pp__check_param_count(const pp_stmt *s, int32_t nparams, pp_error **err);
 /* Encodes params for s and sends one Bind/Describe/Execute. */
@@ -284,6 +313,8 @@ typedef struct pp_encoded {
     int *formats;
 } pp_encoded;
 
+/* Grows conn->scratch (the encoding buffer) to at least n bytes. */
+bool pp__scratch_reserve(pp_conn *conn, size_t n);
 /* Encodes nparams values for the server types in `oids` into enc (arrays of nparams),
  * using conn->scratch for bytes that must be built. */
 int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,
@@ -320,8 +351,6 @@ pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_err
  * one value appended to it (NULL, or the error: a malformed value, out of memory). */
 pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error **err);
 pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null);
-/* Bytes of variable-length data the column holds (its size beyond the fixed arrays). */
-int64_t pp__colbuf_data_len(const pp_colbuf *b);
 void pp__colbuf_free(pp_colbuf *b);
 void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
 

@@ -43,79 +43,105 @@ static int pipe_send(pp_conn *conn, pp_pipe *p, int64_t k, pp_error **err)
  * and the server's block each other (non-blocking socket, poll on both directions). All
  * commands share one Sync, so they run as one implicit transaction. Returns PP_PENDING when
  * a signal interrupts a wait (the state stays in p), PP_ERROR when the connection broke. */
+/* Sends the next commands: up to 64 between reads, then the Sync after the last; stops at
+ * the first that cannot be sent (p->first) and flushes. PP_ERROR when libpq failed. */
+static int pipe_send_some(pp_conn *conn, pp_pipe *p)
+{
+    PGconn *pg = conn->pg;
+    while (!p->synced && !p->want_write && p->first == NULL) {
+        if (p->sent < p->n) {
+            pp_error *e = NULL;
+            if (pipe_send(conn, p, p->sent, &e) != PP_OK) {
+                e->index = p->sent;
+                p->first = e;
+                break;
+            }
+            p->sent++;
+        }
+        if (p->sent == p->n) {
+            if (!PQpipelineSync(pg))
+                return PP_ERROR;
+            p->synced = true;
+        }
+        if (p->sent % 64 != 0 && !p->synced)
+            continue; /* flush and read every 64 commands: one send, not one each */
+        int f = PQflush(pg);
+        if (f < 0)
+            return PP_ERROR;
+        p->want_write = f == 1;
+        break; /* read what has arrived before sending more */
+    }
+    return PP_OK;
+}
+
+/* After a failure (p->first) and before the Sync went out: stop sending. */
+static int pipe_stop_sending(pp_conn *conn, pp_pipe *p)
+{
+    PGconn *pg = conn->pg;
+    /* When the failure was ours (a value that cannot be encoded) after commands went out,
+     * make the server fail the implicit transaction too, so none of them is kept. */
+    if (p->sent > 0 && !PQsendQueryParams(pg, ABORT_SQL, 0, NULL, NULL, NULL, NULL, 0))
+        return PP_ERROR;
+    if (!PQpipelineSync(pg))
+        return PP_ERROR;
+    p->synced = true;
+    p->want_write = PQflush(pg) == 1;
+    return PP_OK;
+}
+
+/* Reads the results that have arrived, without waiting: per-command counts, the first
+ * error, the Sync. PP_ERROR when libpq failed. */
+static int pipe_read_available(pp_conn *conn, pp_pipe *p)
+{
+    PGconn *pg = conn->pg;
+    if (!PQconsumeInput(pg))
+        return PP_ERROR;
+    bool after_null = false;
+    while (!PQisBusy(pg) && (p->done < p->sent || (p->synced && !p->sync_seen))) {
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL) {
+            if (after_null)
+                break; /* nothing is pending: wait on the socket (an EOF ends it) */
+            after_null = true;
+            p->done++; /* end of one command's results */
+            continue;
+        }
+        after_null = false;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            p->sync_seen = true;
+        } else if (st == PGRES_FATAL_ERROR) {
+            if (p->first == NULL) {
+                p->first = pp__error_from_result(r);
+                pp__name_timeout(conn, p->first);
+                p->first->index = p->done;
+            }
+        } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+            pp__abort_copy(pg, st);
+            if (p->first == NULL) {
+                p->first = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                         "COPY is not supported in a batch");
+                p->first->index = p->done;
+            }
+        } else if (st != PGRES_PIPELINE_ABORTED && p->done < p->n) {
+            const char *t = PQcmdTuples(r);
+            p->counts[p->done] = t[0] ? strtoll(t, NULL, 10) : -1;
+        }
+        PQclear(r);
+    }
+    return PP_OK;
+}
+
 int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
 {
     PGconn *pg = conn->pg;
     for (;;) {
-        while (!p->synced && !p->want_write && p->first == NULL) {
-            if (p->sent < p->n) {
-                pp_error *e = NULL;
-                if (pipe_send(conn, p, p->sent, &e) != PP_OK) {
-                    e->index = p->sent;
-                    p->first = e;
-                    break;
-                }
-                p->sent++;
-            }
-            if (p->sent == p->n) {
-                if (!PQpipelineSync(pg))
-                    return PP_ERROR;
-                p->synced = true;
-            }
-            if (p->sent % 64 != 0 && !p->synced)
-                continue; /* flush and read every 64 commands: one send, not one each */
-            int f = PQflush(pg);
-            if (f < 0)
-                return PP_ERROR;
-            p->want_write = f == 1;
-            break; /* read what has arrived before sending more */
-        }
-        if (p->first != NULL && !p->synced) {
-            /* Stop sending. When the failure was ours (a value that cannot be encoded)
-             * after commands went out, make the server fail the implicit transaction too,
-             * so none of them is kept. */
-            if (p->sent > 0 && !PQsendQueryParams(pg, ABORT_SQL, 0, NULL, NULL, NULL, NULL, 0))
-                return PP_ERROR;
-            if (!PQpipelineSync(pg))
-                return PP_ERROR;
-            p->synced = true;
-            p->want_write = PQflush(pg) == 1;
-        }
-        if (!PQconsumeInput(pg))
+        if (pipe_send_some(conn, p) != PP_OK)
             return PP_ERROR;
-        bool after_null = false;
-        while (!PQisBusy(pg) && (p->done < p->sent || (p->synced && !p->sync_seen))) {
-            PGresult *r = PQgetResult(pg);
-            if (r == NULL) {
-                if (after_null)
-                    break; /* nothing is pending: wait on the socket (an EOF ends it) */
-                after_null = true;
-                p->done++; /* end of one command's results */
-                continue;
-            }
-            after_null = false;
-            ExecStatusType st = PQresultStatus(r);
-            if (st == PGRES_PIPELINE_SYNC) {
-                p->sync_seen = true;
-            } else if (st == PGRES_FATAL_ERROR) {
-                if (p->first == NULL) {
-                    p->first = pp__error_from_result(r);
-                    pp__name_timeout(conn, p->first);
-                    p->first->index = p->done;
-                }
-            } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
-                pp__abort_copy(pg, st);
-                if (p->first == NULL) {
-                    p->first = pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
-                                             "COPY is not supported in a batch");
-                    p->first->index = p->done;
-                }
-            } else if (st != PGRES_PIPELINE_ABORTED && p->done < p->n) {
-                const char *t = PQcmdTuples(r);
-                p->counts[p->done] = t[0] ? strtoll(t, NULL, 10) : -1;
-            }
-            PQclear(r);
-        }
+        if (p->first != NULL && !p->synced && pipe_stop_sending(conn, p) != PP_OK)
+            return PP_ERROR;
+        if (pipe_read_available(conn, p) != PP_OK)
+            return PP_ERROR;
         if (p->sync_seen)
             return PP_OK;
         bool need_read = p->done < p->sent || p->synced;

@@ -36,33 +36,46 @@ pp_stmt *pp__cache_find(pp_stmt_cache *c, const char *key, bool named)
     return NULL;
 }
 
-static int32_t unpinned_count(const pp_stmt_cache *c)
-{
-    int32_t n = 0;
-    for (int32_t k = 0; k < c->count; k++)
-        n += !c->items[k]->pinned;
-    return n;
-}
-
 static void remove_at(pp_stmt_cache *c, int32_t k)
 {
     c->items[k] = c->items[c->count - 1];
     c->count--;
 }
 
-pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s, pp_stmt **evicted)
+pp_stmt *pp__cache_evict(pp_stmt_cache *c, int32_t keep)
 {
-    *evicted = NULL;
-    if (!s->pinned && unpinned_count(c) >= c->capacity && c->capacity > 0) {
-        int32_t victim = -1;
-        for (int32_t k = 0; k < c->count; k++)
-            if (!c->items[k]->pinned &&
-                (victim < 0 || c->items[k]->last_used < c->items[victim]->last_used))
-                victim = k;
-        if (victim >= 0) {
-            *evicted = c->items[victim];
-            remove_at(c, victim);
-        }
+    int32_t unpinned = 0, victim = -1;
+    for (int32_t k = 0; k < c->count; k++) {
+        const pp_stmt *s = c->items[k];
+        if (s->pinned)
+            continue;
+        unpinned++;
+        if (victim < 0 || s->last_used < c->items[victim]->last_used)
+            victim = k;
+    }
+    if (unpinned <= keep || victim < 0)
+        return NULL;
+    pp_stmt *s = c->items[victim];
+    remove_at(c, victim);
+    return s;
+}
+
+void pp__cache_doom(pp_stmt_cache *c, pp_stmt *s)
+{
+    if (s->simple) {
+        pp__stmt_free(s); /* never prepared on the server */
+        return;
+    }
+    s->next_doomed = c->doomed;
+    c->doomed = s;
+}
+
+pp_stmt *pp__cache_add(pp_stmt_cache *c, pp_stmt *s)
+{
+    if (!s->pinned && c->capacity > 0) {
+        pp_stmt *evicted = pp__cache_evict(c, c->capacity - 1);
+        if (evicted != NULL)
+            pp__cache_doom(c, evicted);
     }
     if (c->count % 16 == 0) {
         pp_stmt **grown = realloc(c->items, sizeof *grown * (size_t)(c->count + 16));

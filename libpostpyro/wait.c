@@ -274,6 +274,17 @@ int pp__wait_flush(pp_conn *conn)
     }
 }
 
+void pp__abort_copy(PGconn *pg, ExecStatusType st)
+{
+    if (st == PGRES_COPY_IN) {
+        PQputCopyEnd(pg, "COPY FROM STDIN is not supported by pp_exec");
+    } else if (st == PGRES_COPY_OUT) {
+        char *buf;
+        while (PQgetCopyData(pg, &buf, 0) > 0)
+            PQfreemem(buf);
+    }
+}
+
 PGresult *pp__exec_wait(pp_conn *conn, const char *sql)
 {
     PGconn *pg = conn->pg;
