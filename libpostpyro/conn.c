@@ -225,6 +225,7 @@ static void close_locked(pp_conn *conn)
 {
     if (conn->pg == NULL)
         return;
+    pp__settle_late_cancel(conn, 0); /* the session ends: it can hit nothing now */
     pthread_mutex_lock(&conn->cancel_lock);
     pp__canceller_unref(conn->canceller);
     conn->canceller = NULL;

@@ -175,6 +175,7 @@ struct pp_conn {
     _Atomic int32_t timeout_ms;  /* pp_set_timeout; 0: calls wait as long as it takes */
     int64_t deadline_ms;         /* the running call's deadline (pp__now_ms), 0 none */
     bool cancel_sent;            /* the deadline passed once: a cancel request is out */
+    struct pp__cancel_req *late_cancel; /* that request, until it is known delivered */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
     bool connecting;             /* pp_connect_start returned PP_PENDING */
     PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */
@@ -261,6 +262,15 @@ void pp__canceller_unref(pp__canceller *c);
  * delivered: 1 delivered, 0 failed, -1 still on its way (it goes on in the background).
  * msg gets libpq's message on failure. */
 int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap);
+/* The same in two halves: pp__cancel_start sends it from a helper thread (NULL when that
+ * cannot start); pp__cancel_finish waits at most wait_ms (0: not at all), returns as
+ * pp__cancel_bounded and releases req. */
+struct pp__cancel_req *pp__cancel_start(pp__canceller *c, char *msg, size_t cap);
+int pp__cancel_finish(struct pp__cancel_req *req, int32_t wait_ms, char *msg, size_t cap);
+/* A timeout's cancel request still on its way is waited for (bounded), so that it cannot
+ * reach the server after this call's statement has started and cancel that one; with
+ * wait_ms 0 it is only let go. */
+void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms);
 /* How long pp_cancel and pp_close wait for a cancel request to be delivered. */
 int32_t pp__cancel_wait_ms(pp_conn *conn);
 

@@ -28,6 +28,7 @@ int64_t pp__now_ms(void)
 
 void pp__arm_deadline(pp_conn *conn)
 {
+    pp__settle_late_cancel(conn, pp__cancel_wait_ms(conn));
     int32_t ms = atomic_load(&conn->timeout_ms);
     conn->deadline_ms = ms > 0 ? pp__now_ms() + ms : 0;
     conn->cancel_sent = false;
@@ -46,7 +47,7 @@ void pp__shutdown_socket(pp_conn *conn)
 /* ---- cancel requests on a helper thread ---- */
 
 /* One cancel request; shared by the caller and the thread that sends it. */
-typedef struct cancel_req {
+typedef struct pp__cancel_req {
     pthread_mutex_t mu;
     pthread_cond_t done_cv;
     int refs;
@@ -110,13 +111,12 @@ static bool start_cancel_thread(cancel_req *r)
     return started;
 }
 
-int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
+cancel_req *pp__cancel_start(pp__canceller *c, char *msg, size_t cap)
 {
-    snprintf(msg, cap, "no answer to the cancel request within %d ms", (int)wait_ms);
     cancel_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
         snprintf(msg, cap, "out of memory");
-        return 0;
+        return NULL;
     }
     pthread_condattr_t ca;
     bool inited = pthread_condattr_init(&ca) == 0;
@@ -130,7 +130,7 @@ int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
             pthread_cond_destroy(&r->done_cv);
         free(r);
         snprintf(msg, cap, "cannot set up a cancel request");
-        return 0;
+        return NULL;
     }
     atomic_fetch_add(&c->refs, 1);
     r->c = c;
@@ -139,8 +139,14 @@ int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
         r->refs = 1;
         req_unref(r);
         snprintf(msg, cap, "cannot start a thread for the cancel request");
-        return 0;
+        return NULL;
     }
+    return r;
+}
+
+int pp__cancel_finish(cancel_req *r, int32_t wait_ms, char *msg, size_t cap)
+{
+    snprintf(msg, cap, "no answer to the cancel request within %d ms", (int)wait_ms);
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += wait_ms / 1000;
@@ -161,6 +167,21 @@ int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
     pthread_mutex_unlock(&r->mu);
     req_unref(r);
     return rc;
+}
+
+int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
+{
+    cancel_req *r = pp__cancel_start(c, msg, cap);
+    return r != NULL ? pp__cancel_finish(r, wait_ms, msg, cap) : 0;
+}
+
+void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms)
+{
+    if (conn->late_cancel != NULL) {
+        char msg[256];
+        pp__cancel_finish(conn->late_cancel, wait_ms, msg, sizeof msg);
+        conn->late_cancel = NULL;
+    }
 }
 
 pp__canceller *pp__canceller_get(pp_conn *conn)
@@ -192,7 +213,8 @@ static int deadline_passed(pp_conn *conn)
         pp__canceller *c = pp__canceller_get(conn);
         if (c != NULL) {
             char msg[256];
-            pp__cancel_bounded(c, 0, msg, sizeof msg); /* sent in the background */
+            pp__settle_late_cancel(conn, 0);
+            conn->late_cancel = pp__cancel_start(c, msg, sizeof msg); /* in the background */
             pp__canceller_unref(c);
         }
         return 0;

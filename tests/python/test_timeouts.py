@@ -38,6 +38,7 @@ class BlackholeProxy:
         self.frozen = threading.Event()
         self.stopped = threading.Event()
         self.sockets = []
+        self.delay = 0.0  # seconds a new connection waits before it is forwarded
         threading.Thread(target=self._accept, daemon=True).start()
 
     def blackhole(self) -> None:
@@ -56,10 +57,16 @@ class BlackholeProxy:
             self.sockets.append(client)
             if self.dead.is_set():
                 continue  # accepted, never answered
-            server = socket.create_connection(self.target)
-            self.sockets.append(server)
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+            threading.Thread(target=self._forward, args=(client, self.delay),
+                             daemon=True).start()
+
+    def _forward(self, client: socket.socket, delay: float) -> None:
+        if delay:
+            time.sleep(delay)
+        server = socket.create_connection(self.target)
+        self.sockets.append(server)
+        threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         while True:
@@ -151,6 +158,17 @@ def test_a_timeout_cancels_a_slow_statement_and_the_connection_stays_usable(dsn)
         c.timeout = None
         assert c.timeout is None
         assert c.query_one("SELECT 3 FROM pg_sleep(0.7)")[0] == 3  # no bound any more
+
+
+def test_a_timeouts_late_cancel_request_never_cancels_the_next_statement(proxy):
+    with pg.Connection(proxied(proxy)) as c:
+        proxy.delay = 0.6  # the cancel request's own connection reaches the server late
+        c.timeout = 0.3
+        # ends in the grace period after its deadline, before the cancel request arrives
+        assert c.query_one("SELECT 1 FROM pg_sleep(0.4)")[0] == 1
+        c.timeout = None
+        # the request still on its way must not cancel this one
+        assert c.query_one("SELECT 2 FROM pg_sleep(1)")[0] == 2
 
 
 def test_a_timeout_bounds_executemany(dsn):
