@@ -1,83 +1,45 @@
-"""Conversion between Python values and PostgreSQL values — the one place for it.
-docs/types.md has the full table (tests/python/test_type_table.py checks it).
-
-Parameters (Python -> ``pp_value``), chosen by the value's Python type; libpostpyro then
-encodes each to the type the server describes for its parameter, or refuses it naming the
-parameter:
-
-=============================  ===========================================================
-Python                         sent as
-=============================  ===========================================================
-None                           NULL of whatever type the parameter has
-bool                           boolean
-int                            int2/int4/int8/oid (range-checked by the library), numeric,
-                               float4/8 (when exact); beyond int8, numeric text
-float                          float4/float8/numeric (NaN and infinities included)
-Decimal                        numeric, exact ('NaN', 'Infinity', '-Infinity')
-str                            text, for the server to parse as the parameter's type
-                               (so '2024-01-01' is fine for a date); may not contain NUL
-bytes, bytearray, memoryview   bytea
-date / time / datetime         date / time (timetz when aware) / timestamp (timestamptz
-                               when aware); date.max/min and datetime.max/min are
-                               themselves (±infinity only with set_infinity_mapping)
-timedelta, Interval            interval (Interval keeps months)
-UUID                           uuid
-dict, ``Json(obj)``            json/jsonb (``Json`` for lists, strings, numbers as JSON)
-list, tuple                    an array (nested lists: multi-dimensional), as its text form
-Range, Multirange, Hstore      their text form (any range / multirange type, hstore)
-enum.Enum                      its name (IntEnum, str mixins: their value)
-ipaddress objects              their text form (inet, cidr)
-=============================  ===========================================================
-
-Results (column by column, see :func:`convert_column`): bool, int, float (float4: its exact
-value), Decimal, str, bytes, date, time, datetime (timestamptz: aware, in UTC), timedelta (an
-interval's month counts 30 days, its years 12 months; :func:`set_interval_type` gives exact
-:class:`Interval` values instead), UUID, json/jsonb as parsed JSON (dict, list, …), ranges and
-multiranges as :class:`Range` / :class:`Multirange`, void as None, arrays as (nested) lists —
-their lower bounds are dropped — and the text form (str) for every type without a conversion
-(inet, cidr, money, geometric types, enums, composites, extension types …). Infinite dates and
-timestamps raise DataError, unless :func:`set_infinity_mapping` maps them to ``date.max``/
-``date.min`` and ``datetime.max``/``datetime.min`` (and those back to ±infinity); other values
-out of Python's range raise DataError. Binary and text results give the same values.
-
-Hooks: :func:`register_loader` (change what a column type becomes), :func:`register_dumper`
-(teach PostPyro to send a new Python type), :func:`register_type` (enums, composites,
-domains, ranges, hstore … of a database), :func:`set_json_loads` / :func:`set_json_dumps`,
-:func:`set_interval_type`, :func:`set_infinity_mapping`.
-"""
+"""The adapter registries and what uses them: Python type -> dumper (dump_value,
+dump_params, dump_many, register_dumper), type OID -> text loader (load_text,
+register_loader), type OID -> column converter (convert_column), arrays (their text form
+and parsing recurse into the registries), and the types of one database (register_type:
+enums, composites, domains, ranges, extension types)."""
 
 from __future__ import annotations
 
 import enum
 import functools
 import ipaddress
-import json
-import math
 import numbers
 import re
-import struct
-import sys
-from array import array
 from collections import namedtuple
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
-from . import errors as e
+from .. import errors as e
+from . import _datetime, _json
+from .._ffi import T_VALUE_ARRAY, ffi, newp, unpack
 from ._composite import format_record, parse_record
-from ._ffi import T_VALUE_ARRAY, ffi, lib, newp, unpack
 from ._hstore import Hstore, format_hstore, parse_hstore
 from ._interval import Interval
 from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
                      parse_range)
+from ._base import (_bad, _map_nullable, _NULL, _patch_nulls, PP_ARRAY, PP_BOOL, PP_BYTES, PP_DATE,
+                    PP_FLOAT, PP_INT, PP_INTERVAL, PP_JSON, PP_NULL, PP_NUMERIC, PP_TEXT, PP_TIME,
+                    PP_TIMESTAMP, PP_TIMESTAMPTZ, PP_TIMETZ, PP_UUID, _set_text, _strings)
+from ._datetime import (_conv_date, _conv_interval, _conv_time, _conv_timestamp, _conv_timestamptz,
+                        _conv_timetz, _datetime_infinity, _dump_date, _dump_datetime,
+                        _dump_interval, _dump_time, _dump_timedelta, _interval_text,
+                        load_date_text, load_interval_text, load_time_text, load_timestamp_text,
+                        load_timestamptz_text, load_timetz_text)
+from ._json import _conv_json, _dump_dict, _dump_json, Json, _json_text, _load_json_text
+from ._numbers import (_conv_bool, _conv_float, _conv_int, _conv_numeric, _decimal_text,
+                       _dump_bool, _dump_decimal, _dump_float, _dump_int, _float_text, _int_text,
+                       load_bool_text, _load_float4_text)
+from ._text import _conv_bytes, _dump_bytes, _dump_str, load_bytea_text, _str_bytes
+from ._uuid import _conv_uuid, _dump_uuid
 
-__all__ = [
-    "Json", "Interval", "Range", "Multirange", "Hstore", "TypeInfo",
-    "register_loader", "register_dumper", "register_type", "unregister_type",
-    "set_json_loads", "set_json_dumps", "set_interval_type", "set_infinity_mapping",
-    "type_oid", "parse_array", "parse_record", "parse_range", "parse_multirange",
-]
 
 # ---- type OIDs ----------------------------------------------------------------------
 
@@ -140,284 +102,11 @@ def type_oid(name: str) -> int:
                                  "conn= to look it up)" % (name,)) from None
 
 
-# ---- JSON ---------------------------------------------------------------------------
-
-_json_loads: Callable[[str], Any] = json.loads
-_json_dumps: Callable[[Any], str] = json.dumps
-
-
-def set_json_loads(loads: Callable[[str], Any]) -> None:
-    """Use ``loads`` (e.g. ``functools.partial(json.loads, parse_float=Decimal)``) to parse
-    json/jsonb values."""
-    global _json_loads
-    _json_loads = loads
-
-
-def set_json_dumps(dumps: Callable[[Any], str]) -> None:
-    """Use ``dumps`` to serialize dicts and ``Json`` parameters."""
-    global _json_dumps
-    _json_dumps = dumps
-
-
-class Json:
-    """Send any JSON value (list, str, number, dict, None as JSON null) as json/jsonb.
-
-    A bare dict is sent as JSON without the wrapper; a bare list would be an array, so wrap
-    lists meant as JSON: ``conn.execute("INSERT INTO t(j) VALUES ($1)", [Json([1, 2])])``.
-    """
-
-    __slots__ = ("obj", "dumps")
-
-    def __init__(self, obj: Any, dumps: Optional[Callable[[Any], str]] = None) -> None:
-        self.obj = obj
-        self.dumps = dumps
-
-    def text(self) -> str:
-        return (self.dumps or _json_dumps)(self.obj)
-
-    def __repr__(self) -> str:
-        return "Json(%r)" % (self.obj,)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Json) and other.obj == self.obj
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 # ---- Python -> pp_value ---------------------------------------------------------------
-
-_NULL = ffi.NULL  # a global read faster than ffi.NULL in per-column code
-PP_NULL = lib.PP_NULL
-PP_BOOL = lib.PP_BOOL
-PP_INT = lib.PP_INT
-PP_FLOAT = lib.PP_FLOAT
-PP_TEXT = lib.PP_TEXT
-PP_BYTES = lib.PP_BYTES
-PP_NUMERIC = lib.PP_NUMERIC
-PP_DATE = lib.PP_DATE
-PP_TIME = lib.PP_TIME
-PP_TIMETZ = lib.PP_TIMETZ
-PP_TIMESTAMP = lib.PP_TIMESTAMP
-PP_TIMESTAMPTZ = lib.PP_TIMESTAMPTZ
-PP_INTERVAL = lib.PP_INTERVAL
-PP_UUID = lib.PP_UUID
-PP_JSON = lib.PP_JSON
-PP_ARRAY = lib.PP_ARRAY
-
-_INT64_MIN = -(1 << 63)
-_INT64_MAX = (1 << 63) - 1
-_INT32_MIN = -(1 << 31)
-_INT32_MAX = (1 << 31) - 1
-_PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
-_EPOCH = datetime(2000, 1, 1)
-_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_EPOCH_DATE = date(2000, 1, 1)
-# date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity' when
-# set_infinity_mapping(True) says so.
-_DATE_MAX_DAYS = date.max.toordinal() - _PG_EPOCH_ORDINAL
-_DATE_MIN_DAYS = date.min.toordinal() - _PG_EPOCH_ORDINAL
-
-
-def _usec(td: timedelta) -> int:
-    return (td.days * 86400 + td.seconds) * 1000000 + td.microseconds
-
-
-def _set_text(v, tag: int, data: bytes, keep: list) -> None:
-    buf = ffi.from_buffer(data)
-    keep.append(buf)
-    v.tag = tag
-    v.ptr = buf
-    v.len = len(data)
-
-
-def _str_bytes(s: str, pos: int) -> bytes:
-    if "\0" in s:
-        raise e.DataError("parameter $%d: str contains a NUL character, which PostgreSQL "
-                          "text cannot hold" % pos)
-    try:
-        return s.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise e.DataError("parameter $%d: str cannot be encoded as UTF-8: %s"
-                          % (pos, exc)) from exc
-
-
-# numeric holds up to 131072 digits before the decimal point: no point in sending more.
-_NUMERIC_MAX_BITS = 435412  # 131072 decimal digits
-
-
-def _int_text(x: int, pos: int) -> str:
-    """The decimal text of an int of any size: Python refuses str() beyond 4300 digits
-    (sys.set_int_max_str_digits), so a big one goes in pieces of 1000 digits."""
-    try:
-        return str(x)
-    except ValueError:
-        pass
-    if x.bit_length() > _NUMERIC_MAX_BITS:
-        raise e.DataError("parameter $%d: an int of about %d digits is beyond PostgreSQL's "
-                          "numeric (131072 digits)" % (pos, int(x.bit_length() * 0.30103)))
-    sign = "-" if x < 0 else ""
-    x = abs(x)
-    pieces = []
-    while x:
-        x, r = divmod(x, _THOUSAND_DIGITS)
-        pieces.append(r)
-    top = pieces.pop()
-    return sign + str(top) + "".join("%01000d" % p for p in reversed(pieces))
-
-
-_THOUSAND_DIGITS = 10 ** 1000
-
-
-def _decimal_text(d: Decimal, pos: int) -> str:
-    if d.is_nan():
-        if d.is_snan():
-            raise e.DataError("parameter $%d: a signaling NaN Decimal cannot be sent" % pos)
-        return "NaN"
-    if d.is_infinite():
-        return "-Infinity" if d < 0 else "Infinity"
-    return format(d, "f")
-
-
-def _float_text(f: float) -> str:
-    if f != f:
-        return "NaN"
-    if f == math.inf:
-        return "Infinity"
-    if f == -math.inf:
-        return "-Infinity"
-    return repr(f)
-
-
-def _interval_text(td: timedelta) -> str:
-    return "%d days %d seconds %d microseconds" % (td.days, td.seconds, td.microseconds)
 
 
 def _dump_none(x, v, keep, pos):
     pass  # a zeroed pp_value is PP_NULL
-
-
-def _dump_bool(x, v, keep, pos):
-    v.tag = PP_BOOL
-    v.i = 1 if x else 0
-
-
-def _dump_int(x, v, keep, pos):
-    if type(x) is not int:
-        x = int(x)  # IntEnum, numpy.int64, …
-    if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:  # _INT64_MIN/MAX, read as constants
-        v.tag = PP_INT
-        v.i = x
-    else:
-        _set_text(v, PP_NUMERIC, _int_text(x, pos).encode("ascii"), keep)
-
-
-def _dump_float(x, v, keep, pos):
-    v.tag = PP_FLOAT
-    v.f = x
-
-
-def _dump_decimal(x, v, keep, pos):
-    _set_text(v, PP_NUMERIC, _decimal_text(x, pos).encode("ascii"), keep)
-
-
-def _dump_str(x, v, keep, pos):
-    _set_text(v, PP_TEXT, _str_bytes(x, pos), keep)
-
-
-def _dump_bytes(x, v, keep, pos):
-    if isinstance(x, memoryview) and not x.c_contiguous:
-        x = x.tobytes()
-    buf = ffi.from_buffer(x)
-    keep.append(buf)
-    v.tag = PP_BYTES
-    v.ptr = buf
-    v.len = len(buf)
-
-
-def _dump_date(x, v, keep, pos):
-    v.tag = PP_DATE
-    d = x.toordinal() - _PG_EPOCH_ORDINAL
-    if _infinity_mapped:
-        if d == _DATE_MAX_DAYS:
-            d = _INT32_MAX  # 'infinity'
-        elif d == _DATE_MIN_DAYS:
-            d = _INT32_MIN
-    v.i = d
-
-
-def _datetime_infinity(x: datetime) -> int:
-    """+1 for datetime.max, -1 for datetime.min (whatever the tzinfo) when
-    set_infinity_mapping(True) maps them to ±infinity, else 0."""
-    if not _infinity_mapped:
-        return 0
-    if x.year == 9999 and x.replace(tzinfo=None) == datetime.max:
-        return 1
-    if x.year == 1 and x.replace(tzinfo=None) == datetime.min:
-        return -1
-    return 0
-
-
-def _dump_datetime(x, v, keep, pos):
-    if x.utcoffset() is None:
-        v.tag = PP_TIMESTAMP
-        v.i = _usec(x - _EPOCH)
-    else:
-        v.tag = PP_TIMESTAMPTZ
-        v.i = _usec(x - _EPOCH_UTC)
-    if x.year == 9999 or x.year == 1:
-        inf = _datetime_infinity(x)
-        if inf:
-            v.i = _INT64_MAX if inf > 0 else _INT64_MIN
-
-
-def _dump_time(x, v, keep, pos):
-    us = ((x.hour * 60 + x.minute) * 60 + x.second) * 1000000 + x.microsecond
-    off = x.utcoffset()
-    if off is None:
-        v.tag = PP_TIME
-        v.i = us
-    else:
-        v.tag = PP_TIMETZ
-        v.i = us
-        v.i2 = off.days * 86400 + off.seconds
-
-
-def _dump_timedelta(x, v, keep, pos):
-    v.tag = PP_INTERVAL
-    v.i = x.seconds * 1000000 + x.microseconds
-    v.i2 = x.days
-    v.i3 = 0
-
-
-def _dump_interval(x, v, keep, pos):
-    if not (_INT64_MIN <= x.microseconds <= _INT64_MAX):
-        raise e.DataError("parameter $%d: Interval of %d microseconds is out of range for "
-                          "interval" % (pos, x.microseconds))
-    v.tag = PP_INTERVAL
-    v.i = x.microseconds
-    v.i2 = x.days
-    v.i3 = x.months
-
-
-def _dump_uuid(x, v, keep, pos):
-    _set_text(v, PP_UUID, x.bytes, keep)
-
-
-def _json_text(dump: Callable[[], str], pos: int) -> bytes:
-    try:
-        text = dump()
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise e.DataError("parameter $%d: cannot serialize to JSON: %s: %s"
-                          % (pos, type(exc).__name__, exc)) from exc
-    return _str_bytes(text, pos)
-
-
-def _dump_dict(x, v, keep, pos):
-    _set_text(v, PP_JSON, _json_text(lambda: _json_dumps(x), pos), keep)
-
-
-def _dump_json(x, v, keep, pos):
-    _set_text(v, PP_JSON, _json_text(x.text, pos), keep)
 
 
 def _dump_list(x, v, keep, pos):
@@ -755,9 +444,9 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(x.isoformat())
     if isinstance(x, date):
         kinds.add(date)
-        if _infinity_mapped and x == date.max:
+        if _datetime._infinity_mapped and x == date.max:
             return "infinity"
-        if _infinity_mapped and x == date.min:
+        if _datetime._infinity_mapped and x == date.min:
             return "-infinity"
         return _quote(x.isoformat())
     if isinstance(x, time):
@@ -778,7 +467,7 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(format_hstore(x, pos))
     if isinstance(x, dict):
         kinds.add(dict)
-        return _quote(_json_text(lambda: _json_dumps(x), pos).decode("utf-8"))
+        return _quote(_json_text(lambda: _json._json_dumps(x), pos).decode("utf-8"))
     if isinstance(x, Json):
         kinds.add(dict)
         return _quote(_json_text(x.text, pos).decode("utf-8"))
@@ -838,244 +527,6 @@ def array_literal(x: Union[list, tuple], pos: int = 1) -> Tuple[str, int]:
 
 
 # ---- text form -> Python (results in text format, simple protocol) ------------------------
-
-def _bad(kind: str, s: str) -> e.DataError:
-    return e.DataError("cannot read %s value %r" % (kind, s))
-
-
-_DATE_RE = re.compile(r"(\d{4,})-(\d\d)-(\d\d)( BC)?\Z")
-_TIME_RE = re.compile(r"(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
-_OFFSET_RE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?")
-_TS_RE = re.compile(r"(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?"
-                    r"(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?)?( BC)?\Z")
-
-
-def _frac(s: Optional[str]) -> int:
-    return int((s + "000000")[:6]) if s else 0
-
-
-def load_date_text(s: str) -> date:
-    if s == "infinity":
-        return _infinite_date(1)
-    if s == "-infinity":
-        return _infinite_date(-1)
-    m = _DATE_RE.match(s)
-    if not m:
-        raise e.DataError("cannot read date %r (PostPyro needs DateStyle ISO)" % s)
-    y = int(m.group(1))
-    if m.group(4) or y > 9999:
-        raise e.DataError("date %s is outside Python's date range (years 1 to 9999)" % s)
-    return date(y, int(m.group(2)), int(m.group(3)))
-
-
-def load_time_text(s: str) -> time:
-    m = _TIME_RE.match(s)
-    if not m or m.end() != len(s):
-        raise _bad("time", s)
-    h = int(m.group(1))
-    if h == 24:
-        raise e.DataError("time %s is outside Python's time range" % s)
-    return time(h, int(m.group(2)), int(m.group(3)), _frac(m.group(4)))
-
-
-_tz_cache: Dict[int, timezone] = {0: timezone.utc}
-
-
-def _tz(seconds: int) -> timezone:
-    tz = _tz_cache.get(seconds)
-    if tz is None:
-        tz = _tz_cache[seconds] = timezone(timedelta(seconds=seconds))
-    return tz
-
-
-def _offset_seconds(sign: str, hh: str, mm: Optional[str], ss: Optional[str]) -> int:
-    off = int(hh) * 3600 + int(mm or 0) * 60 + int(ss or 0)
-    return -off if sign == "-" else off
-
-
-def load_timetz_text(s: str) -> time:
-    m = _TIME_RE.match(s)
-    if not m:
-        raise _bad("timetz", s)
-    o = _OFFSET_RE.match(s, m.end())
-    if not o or o.end() != len(s):
-        raise _bad("timetz", s)
-    h = int(m.group(1))
-    if h == 24:
-        raise e.DataError("time %s is outside Python's time range" % s)
-    return time(h, int(m.group(2)), int(m.group(3)), _frac(m.group(4)),
-                tzinfo=_tz(_offset_seconds(*o.groups())))
-
-
-def _load_ts(s: str, aware: bool) -> datetime:
-    if s == "infinity":
-        return _infinite_ts(1, aware)
-    if s == "-infinity":
-        return _infinite_ts(-1, aware)
-    m = _TS_RE.match(s)
-    if not m:
-        raise e.DataError("cannot read timestamp %r (PostPyro needs DateStyle ISO)" % s)
-    g = m.groups()
-    y = int(g[0])
-    if g[11] or y > 9999:
-        raise e.DataError("timestamp %s is outside Python's datetime range (years 1 to "
-                          "9999)" % s)
-    tz = None
-    if aware:
-        tz = _tz(_offset_seconds(g[7], g[8], g[9], g[10])) if g[7] else timezone.utc
-    dt = datetime(y, int(g[1]), int(g[2]), int(g[3]), int(g[4]), int(g[5]), _frac(g[6]),
-                  tzinfo=tz)
-    if aware and tz is not timezone.utc:
-        try:
-            dt = dt.astimezone(timezone.utc)
-        except OverflowError:
-            raise e.DataError("timestamp %s is outside Python's datetime range" % s) from None
-    return dt
-
-
-def load_timestamp_text(s: str) -> datetime:
-    return _load_ts(s, False)
-
-
-def load_timestamptz_text(s: str) -> datetime:
-    return _load_ts(s, True)
-
-
-_IV_UNIT_RE = re.compile(r"([+-]?\d+) (year|mon|day|hour|min|sec)s?\b")
-_IV_TIME_RE = re.compile(r"([+-])?(\d+):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?\Z")
-
-
-def load_interval_text(s: str) -> timedelta:
-    """An interval in IntervalStyle postgres ("1 year 2 mons 3 days 04:05:06.5")."""
-    months = days = usec = 0
-    rest = s.strip()
-    tm = _IV_TIME_RE.search(rest)
-    if tm and (tm.start() == 0 or rest[tm.start() - 1] == " "):
-        sign, hh, mi, ss, frac = tm.groups()
-        t = ((int(hh) * 60 + int(mi)) * 60 + int(ss or 0)) * 1000000 + _frac(frac)
-        usec = -t if sign == "-" else t
-        rest = rest[:tm.start()].strip()
-    pos = 0
-    for m in _IV_UNIT_RE.finditer(rest):
-        if rest[pos:m.start()].strip():
-            raise e.DataError("cannot read interval %r (PostPyro needs IntervalStyle "
-                              "postgres)" % s)
-        n, unit = int(m.group(1)), m.group(2)
-        if unit == "year":
-            months += 12 * n
-        elif unit == "mon":
-            months += n
-        elif unit == "day":
-            days += n
-        elif unit == "hour":
-            usec += n * 3600000000
-        elif unit == "min":
-            usec += n * 60000000
-        else:
-            usec += n * 1000000
-        pos = m.end()
-    if rest[pos:].strip():
-        raise e.DataError("cannot read interval %r (PostPyro needs IntervalStyle postgres)"
-                          % s)
-    return _interval(usec, days, months)
-
-
-_interval_exact = False
-
-
-def set_interval_type(cls: type) -> None:
-    """What interval values become: ``timedelta`` (the default; a month counts 30 days, a
-    year 12 months) or :class:`Interval` (months, days and microseconds kept apart,
-    exactly). Applies to every connection."""
-    global _interval_exact
-    if cls is timedelta:
-        _interval_exact = False
-    elif cls is Interval:
-        _interval_exact = True
-    else:
-        raise TypeError("set_interval_type() takes datetime.timedelta or PostPyro.Interval, "
-                        "not %r" % (cls,))
-
-
-_infinity_mapped = False
-
-
-def set_infinity_mapping(enabled: bool) -> None:
-    """Whether PostgreSQL's ``infinity`` / ``-infinity`` dates and timestamps are read as
-    ``date.max`` / ``date.min`` and ``datetime.max`` / ``datetime.min`` (timestamptz: with
-    ``tzinfo=UTC``), and those Python values sent as ±infinity. Off by default: then
-    reading ±infinity raises DataError, and date.max (9999-12-31) and the others are sent
-    as the dates they are. Applies to every connection."""
-    global _infinity_mapped
-    _infinity_mapped = bool(enabled)
-
-
-def _infinite(kind: str, sign: int, mapped: Any) -> Any:
-    """The value for an infinite (sign +1 or -1) date or timestamp: ``mapped`` under
-    set_infinity_mapping, else DataError (no Python value would be sent back as it)."""
-    if _infinity_mapped:
-        return mapped
-    raise e.DataError("%s '%sinfinity' has no Python value: select it as text, or call "
-                      "PostPyro.types.set_infinity_mapping(True) to read it as %s.%s (and "
-                      "send that back as %sinfinity)"
-                      % (kind, "-" if sign < 0 else "", type(mapped).__name__,
-                         "min" if sign < 0 else "max", "-" if sign < 0 else ""))
-
-
-def _infinite_date(sign: int) -> date:
-    return _infinite("date", sign, date.max if sign > 0 else date.min)
-
-
-def _infinite_ts(sign: int, aware: bool) -> datetime:
-    value = datetime.max if sign > 0 else datetime.min
-    if aware:
-        return _infinite("timestamptz", sign, value.replace(tzinfo=timezone.utc))
-    return _infinite("timestamp", sign, value)
-
-
-def _interval(usec: int, days: int, months: int) -> Any:
-    if _interval_exact:
-        return Interval(months, days, usec)
-    try:
-        return timedelta(days=months * 30 + days, microseconds=usec)
-    except OverflowError:
-        raise e.DataError("interval of %d months %d days %d microseconds is outside "
-                          "Python's timedelta range" % (months, days, usec)) from None
-
-
-_BYTEA_ESCAPE_RE = re.compile(rb"\\(\\|[0-7]{3})")
-
-
-def load_bytea_text(s: str) -> bytes:
-    if s.startswith("\\x"):
-        try:
-            return bytes.fromhex(s[2:])
-        except ValueError:
-            raise _bad("bytea", s) from None
-    raw = s.encode("latin-1", "strict") if s.isascii() else s.encode("utf-8")
-    return _BYTEA_ESCAPE_RE.sub(
-        lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1), 8)]), raw)
-
-
-def load_bool_text(s: str) -> bool:
-    if s == "t":
-        return True
-    if s == "f":
-        return False
-    raise _bad("boolean", s)
-
-
-def _load_json_text(s: str) -> Any:
-    return _json_loads(s)
-
-
-_FLOAT4 = struct.Struct("f")
-
-
-def _load_float4_text(s: str) -> float:
-    """A real's text form as the exact value of the float4 (what the binary path gives:
-    '3.14' is 3.140000104904175)."""
-    return _FLOAT4.unpack(_FLOAT4.pack(float(s)))[0]
 
 
 def _load_void_text(s: str) -> None:
@@ -1359,273 +810,9 @@ def unregister_type(info: TypeInfo) -> None:
 
 # ---- result columns -> Python lists -------------------------------------------------------
 
-def _patch_nulls(vals: list, nulls: Optional[bytes]) -> list:
-    if nulls is not None:
-        k = nulls.count(1)
-        if k == len(vals):  # all NULL (common in catalogs)
-            return [None] * k
-        if k * 8 > len(vals):  # many NULLs: one pass beats a find() per NULL
-            return [None if isnull else v for v, isnull in zip(vals, nulls)]
-        i = nulls.find(1)
-        while i >= 0:
-            vals[i] = None
-            i = nulls.find(1, i + 1)
-    return vals
-
-
-def _map_nullable(f: Callable[[Any], Any], vals: list, nulls: Optional[bytes],
-                  what: str) -> list:
-    try:
-        if nulls is None:
-            return list(map(f, vals))
-        return [None if isnull else f(v) for v, isnull in zip(vals, nulls)]
-    except e.Error:
-        raise
-    except (ValueError, ArithmeticError, TypeError) as exc:
-        raise e.DataError("cannot convert a %s value: %s" % (what, exc)) from None
-
-
-def _strings(col, n: int) -> List[str]:
-    if col.data_len == 0:
-        raise e.DataError("malformed result column: no text data for %d values" % n)
-    try:
-        # decoded straight from the C buffer: no intermediate bytes copy
-        text = str(ffi.buffer(col.data, col.data_len), "utf-8")
-    except UnicodeDecodeError as exc:
-        raise e.DataError("result text is not valid UTF-8: %s" % exc) from None
-    parts = text.split("\0")
-    if len(parts) != n + 1 or parts[-1]:
-        raise e.DataError("malformed result column: expected %d NUL-terminated values, "
-                          "found %d" % (n, len(parts) - 1))
-    parts.pop()
-    return parts
-
-
-def _slices(col, n: int) -> List[bytes]:
-    offs = unpack(col.offsets, n + 1)
-    total = col.data_len
-    raw = ffi.buffer(col.data, total)[:] if total else b""
-    if offs[0] < 0 or offs[-1] > total:
-        raise e.DataError("malformed result column: offsets outside the data")
-    return [raw[offs[k]:offs[k + 1]] for k in range(n)]
-
 
 def _conv_null(col, n, nulls):
     return [None] * n
-
-
-def _conv_int(col, n, nulls):
-    vals = unpack(col.ints, n)
-    return vals if nulls is None else _patch_nulls(vals, nulls)
-
-
-def _conv_bool(col, n, nulls):
-    return _patch_nulls(list(map(bool, unpack(col.ints, n))), nulls)
-
-
-def _conv_float(col, n, nulls):
-    vals = unpack(col.floats, n)
-    if col.oid == 700:  # real: the float4's exact value, from binary and text alike
-        vals = array("f", vals).tolist()
-    return _patch_nulls(vals, nulls)
-
-
-def _conv_text(col, n, nulls):
-    vals = _strings(col, n)
-    f = _TEXT_LOADERS.get(col.oid)
-    if f is None:
-        return _patch_nulls(vals, nulls)
-    return _map_nullable(f, vals, nulls, _oid_name(col.oid))
-
-
-def _decimal_from_parts(s: str) -> Decimal:
-    """Decimal(s) for the numeric text the library hands out ("-12.500", "NaN", …), built
-    from its parts: the pure-Python decimal (PyPy's) parses a string with a regular
-    expression, which costs ten times more."""
-    sign = 0
-    body = s
-    if s[:1] == "-":
-        sign, body = 1, s[1:]
-    whole, _, frac = body.partition(".")
-    if not (whole.isdigit() and whole.isascii() and (not frac or (frac.isdigit() and
-                                                                     frac.isascii()))):
-        return Decimal(s)  # NaN, Infinity, -Infinity
-    return _dec_from_triple(sign, (whole + frac).lstrip("0") or "0", -len(frac))
-
-
-# Only the pure-Python decimal (its Decimal has slots such as _int) has _dec_from_triple.
-_FAST_DECIMAL = "_int" in getattr(Decimal, "__slots__", ())
-if _FAST_DECIMAL:
-    from _pydecimal import _dec_from_triple
-
-
-def _conv_numeric(col, n, nulls):
-    make = _decimal_from_parts if _FAST_DECIMAL else Decimal
-    return _map_nullable(make, _strings(col, n), nulls, "numeric")
-
-
-def _conv_json(col, n, nulls):
-    vals = _strings(col, n)
-    if _json_loads is json.loads and n > 1:
-        # The whole column in one parse, as the elements of one JSON array: 3x faster than
-        # a json.loads per value. The server's JSON text is valid and holds no NUL; a NULL
-        # becomes null, which is None too. Anything unexpected: value by value below.
-        elems = vals if nulls is None else \
-            ["null" if isnull else v for v, isnull in zip(vals, nulls)]
-        try:
-            out = json.loads("[" + ",".join(elems) + "]")
-        except ValueError:
-            out = None
-        if type(out) is list and len(out) == n:
-            return out
-    return _map_nullable(_json_loads, vals, nulls, "json")
-
-
-def _conv_bytes(col, n, nulls):
-    return _patch_nulls(_slices(col, n), nulls)
-
-
-def _uuid_checked(b: bytes) -> UUID:
-    return UUID(bytes=b)
-
-
-def _uuid_fast(b: bytes, _new=object.__new__, _set=object.__setattr__,
-               _from=int.from_bytes, _unknown=SafeUUID.unknown) -> UUID:
-    # What UUID(bytes=b) makes, without its argument checks (2-3x faster; the 16 bytes
-    # come from the server's binary uuid).
-    u = _new(UUID)
-    _set(u, "int", _from(b, "big"))
-    _set(u, "is_safe", _unknown)
-    return u
-
-
-def _pick_uuid_from_bytes() -> Callable[[bytes], UUID]:
-    try:
-        if _uuid_fast(bytes(range(16))) == UUID(bytes=bytes(range(16))):
-            return _uuid_fast
-    except (TypeError, AttributeError):  # pragma: no cover - UUID without those slots
-        pass
-    return _uuid_checked  # pragma: no cover
-
-
-_uuid_from_bytes = _pick_uuid_from_bytes()
-
-
-def _conv_uuid(col, n, nulls):
-    vals = _slices(col, n)
-    if nulls is None:
-        return list(map(_uuid_from_bytes, vals))
-    conv = _uuid_from_bytes
-    return [None if isnull else conv(v) for v, isnull in zip(vals, nulls)]
-
-
-def _date_from_days(v: int) -> date:
-    if v == _INT32_MAX:
-        return _infinite_date(1)
-    if v == _INT32_MIN:
-        return _infinite_date(-1)
-    try:
-        return date.fromordinal(v + _PG_EPOCH_ORDINAL)
-    except (ValueError, OverflowError):
-        raise e.DataError("date %d days from 2000-01-01 is outside Python's date range "
-                          "(years 1 to 9999)" % v) from None
-
-
-def _conv_date(col, n, nulls):
-    days = unpack(col.ints, n)
-    fromordinal = date.fromordinal
-    try:
-        vals = [fromordinal(v + _PG_EPOCH_ORDINAL) for v in days]
-    except (ValueError, OverflowError):
-        vals = [None if nulls is not None and nulls[k] else _date_from_days(v)
-                for k, v in enumerate(days)]
-    return _patch_nulls(vals, nulls)
-
-
-def _time_from_usec(v: int, tzinfo=None) -> time:
-    s, us = divmod(v, 1000000)
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    try:
-        return time(h, m, s, us, tzinfo)
-    except ValueError:
-        raise e.DataError("time of %d microseconds after midnight is outside Python's time "
-                          "range" % v) from None
-
-
-def _conv_time(col, n, nulls):
-    return _patch_nulls([_time_from_usec(v) for v in unpack(col.ints, n)], nulls)
-
-
-def _conv_timetz(col, n, nulls):
-    us = unpack(col.ints, n)
-    offs = unpack(col.ints2, n)
-    return _patch_nulls([_time_from_usec(v, _tz(o)) for v, o in zip(us, offs)], nulls)
-
-
-def _ts_from_usec(v: int, aware: bool) -> datetime:
-    if v == _INT64_MAX:
-        return _infinite_ts(1, aware)
-    if v == _INT64_MIN:
-        return _infinite_ts(-1, aware)
-    try:
-        return (_EPOCH_UTC if aware else _EPOCH) + timedelta(microseconds=v)
-    except OverflowError:
-        raise e.DataError("timestamp %d microseconds from 2000-01-01 is outside Python's "
-                          "datetime range (years 1 to 9999)" % v) from None
-
-
-_IS_PYPY = sys.implementation.name == "pypy"
-
-
-def _timestamps_from_fields(us: List[int], tzinfo: Optional[timezone]) -> list:
-    # For PyPy, whose datetime is written in Python: building each value from its fields
-    # (arithmetic the JIT compiles) is about 6x faster there than epoch + timedelta.
-    out = []
-    append = out.append
-    days_cache: Dict[int, Tuple[int, int, int]] = {}
-    fromordinal = date.fromordinal
-    for v in us:
-        d, r = divmod(v, 86400000000)
-        ymd = days_cache.get(d)
-        if ymd is None:
-            x = fromordinal(d + _PG_EPOCH_ORDINAL)
-            if len(days_cache) > 4096:
-                days_cache.clear()
-            ymd = days_cache[d] = (x.year, x.month, x.day)
-        s, u = divmod(r, 1000000)
-        m, s = divmod(s, 60)
-        h, m = divmod(m, 60)
-        append(datetime(ymd[0], ymd[1], ymd[2], h, m, s, u, tzinfo))
-    return out
-
-
-def _conv_timestamp_common(col, n, nulls, epoch, aware):
-    us = unpack(col.ints, n)
-    try:
-        if _IS_PYPY:
-            vals = _timestamps_from_fields(us, epoch.tzinfo)
-        else:
-            vals = [epoch + timedelta(0, 0, v) for v in us]
-    except (OverflowError, ValueError):
-        vals = [None if nulls is not None and nulls[k] else _ts_from_usec(v, aware)
-                for k, v in enumerate(us)]
-    return _patch_nulls(vals, nulls)
-
-
-def _conv_timestamp(col, n, nulls):
-    return _conv_timestamp_common(col, n, nulls, _EPOCH, False)
-
-
-def _conv_timestamptz(col, n, nulls):
-    return _conv_timestamp_common(col, n, nulls, _EPOCH_UTC, True)
-
-
-def _conv_interval(col, n, nulls):
-    us = unpack(col.ints, n)
-    days = unpack(col.ints2, n)
-    months = unpack(col.ints3, n)
-    return _patch_nulls([_interval(a, b, c) for a, b, c in zip(us, days, months)], nulls)
 
 
 def _nest(flat: list, start: int, dims: List[int]) -> list:
@@ -1671,6 +858,14 @@ def _conv_array(col, n, nulls):
                                   % (dims, b - a))
             append(_nest(flat, a, dims))
     return out
+
+
+def _conv_text(col, n, nulls):
+    vals = _strings(col, n)
+    f = _TEXT_LOADERS.get(col.oid)
+    if f is None:
+        return _patch_nulls(vals, nulls)
+    return _map_nullable(f, vals, nulls, _oid_name(col.oid))
 
 
 _CONVERTERS = {
