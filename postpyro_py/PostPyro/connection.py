@@ -15,7 +15,7 @@ from . import _named
 from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
                    T_RESULT_PP, ffi, lib, newp, take_string, unpack)
-from .chunks import ChunkReader
+from ._chunks import ChunkReader
 from . import _reclaim
 from ._layout import dump_many
 from ._raise import build_error, raise_error

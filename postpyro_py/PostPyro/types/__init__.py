@@ -1,7 +1,8 @@
 """Conversion between Python values and PostgreSQL values — the one place for it.
-One private module per family (_numbers, _text, _datetime, _json, _uuid, _range, _hstore,
-_composite, _interval), _registry for the adapter registries, arrays and register_type,
-_base for the value tags and helpers they share; this module is their public face.
+One private module per family (_numbers, _text, _datetime, _json, _uuid, _arrays, _range,
+_hstore, _composite, _interval), _registry for the adapter registries, _catalog for the types
+of one database (register_type), _oids for built-in type OIDs, _base for the value tags and
+helpers they share; this module is their public face.
 docs/types.md has the full table (tests/python/test_type_table.py checks it).
 
 Parameters (Python -> ``pp_value``), chosen by the value's Python type; libpostpyro then
@@ -54,6 +55,8 @@ from __future__ import annotations
 from ._base import (PP_ARRAY, PP_BOOL, PP_BYTES, PP_DATE, PP_FLOAT, PP_INT, PP_INTERVAL, PP_JSON,
                     PP_NULL, PP_NUMERIC, PP_TEXT, PP_TIME, PP_TIMESTAMP, PP_TIMESTAMPTZ,
                     PP_TIMETZ, PP_UUID)
+from ._arrays import parse_array
+from ._catalog import TypeInfo, register_type, unregister_type
 from ._composite import format_record, parse_record
 from ._datetime import (load_date_text, load_interval_text, load_time_text, load_timestamp_text,
                         load_timestamptz_text, load_timetz_text, set_infinity_mapping,
@@ -64,10 +67,9 @@ from ._json import Json, set_json_dumps, set_json_loads
 from ._numbers import load_bool_text
 from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
                      parse_range)
-from ._registry import (ARRAY_DELIM, ARRAY_ELEMENT, TYPE_OIDS, TypeInfo, array_literal,
-                        check_params, convert_column, dump_many, dump_params, dump_value,
-                        load_text, parse_array, register_dumper, register_loader, register_type,
-                        type_oid, unregister_type)
+from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, TYPE_OIDS, type_oid
+from ._registry import (array_literal, check_params, convert_column, dump_many, dump_params,
+                        dump_value, load_text, register_dumper, register_loader)
 from ._text import load_bytea_text
 
 __all__ = [

@@ -1,31 +1,29 @@
 """The adapter registries and what uses them: Python type -> dumper (dump_value,
 dump_params, dump_many, register_dumper), type OID -> text loader (load_text,
-register_loader), type OID -> column converter (convert_column), arrays (their text form
-and parsing recurse into the registries), and the types of one database (register_type:
-enums, composites, domains, ranges, extension types)."""
+register_loader), type OID -> column converter (convert_column), and the parts of arrays,
+ranges and composites that recurse into the registries (an element is dumped or loaded like
+any value)."""
 
 from __future__ import annotations
 
 import enum
-import functools
 import ipaddress
 import numbers
-import re
-from collections import namedtuple
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from uuid import UUID
 
 from .. import errors as e
 from . import _datetime, _json
 from .._ffi import T_VALUE_ARRAY, ffi, newp, unpack
-from ._composite import format_record, parse_record
-from ._hstore import Hstore, format_hstore, parse_hstore
+from ._composite import format_record
+from ._hstore import Hstore, format_hstore
 from ._interval import Interval
 from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
                      parse_range)
-from ._base import (_bad, _map_nullable, _NULL, _patch_nulls, PP_ARRAY, PP_BOOL, PP_BYTES, PP_DATE,
+from ._arrays import _map_nested, _MAX_DIMS, _nest, parse_array, _quote, _ragged
+from ._base import (_map_nullable, _NULL, _patch_nulls, PP_ARRAY, PP_BOOL, PP_BYTES, PP_DATE,
                     PP_FLOAT, PP_INT, PP_INTERVAL, PP_JSON, PP_NULL, PP_NUMERIC, PP_TEXT, PP_TIME,
                     PP_TIMESTAMP, PP_TIMESTAMPTZ, PP_TIMETZ, PP_UUID, _set_text, _strings)
 from ._datetime import (_conv_date, _conv_interval, _conv_time, _conv_timestamp, _conv_timestamptz,
@@ -37,69 +35,9 @@ from ._json import _conv_json, _dump_dict, _dump_json, Json, _json_text, _load_j
 from ._numbers import (_conv_bool, _conv_float, _conv_int, _conv_numeric, _decimal_text,
                        _dump_bool, _dump_decimal, _dump_float, _dump_int, _float_text, _int_text,
                        load_bool_text, _load_float4_text)
+from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, _oid_name, type_oid, TYPE_OIDS
 from ._text import _conv_bytes, _dump_bytes, _dump_str, load_bytea_text, _str_bytes
 from ._uuid import _conv_uuid, _dump_uuid
-
-
-# ---- type OIDs ----------------------------------------------------------------------
-
-#: Built-in type names (and common aliases) -> OID. "name[]" is the array type.
-TYPE_OIDS: Dict[str, int] = {
-    "bool": 16, "boolean": 16, "bytea": 17, "char": 18, "name": 19,
-    "int8": 20, "bigint": 20, "int2": 21, "smallint": 21, "int4": 23, "integer": 23,
-    "int": 23, "text": 25, "oid": 26, "tid": 27, "xid": 28, "json": 114, "xml": 142,
-    "point": 600, "cidr": 650, "float4": 700, "real": 700, "float8": 701,
-    "double precision": 701, "money": 790, "macaddr": 829, "inet": 869,
-    "bpchar": 1042, "character": 1042, "varchar": 1043, "character varying": 1043,
-    "date": 1082, "time": 1083, "time without time zone": 1083,
-    "timestamp": 1114, "timestamp without time zone": 1114,
-    "timestamptz": 1184, "timestamp with time zone": 1184, "interval": 1186,
-    "timetz": 1266, "time with time zone": 1266, "bit": 1560, "varbit": 1562,
-    "numeric": 1700, "decimal": 1700, "uuid": 2950, "jsonb": 3802,
-    "int2vector": 22, "regproc": 24, "cid": 29, "oidvector": 30, "lseg": 601, "path": 602,
-    "box": 603, "polygon": 604, "line": 628, "circle": 718, "macaddr8": 774,
-    "aclitem": 1033, "bit varying": 1562, "refcursor": 1790, "regprocedure": 2202,
-    "regoper": 2203, "regoperator": 2204, "regclass": 2205, "regtype": 2206,
-    "record": 2249, "void": 2278, "txid_snapshot": 2970, "pg_lsn": 3220, "tsvector": 3614,
-    "tsquery": 3615, "regconfig": 3734, "regdictionary": 3769, "int4range": 3904,
-    "numrange": 3906, "tsrange": 3908, "tstzrange": 3910, "daterange": 3912,
-    "int8range": 3926, "jsonpath": 4072, "regnamespace": 4089, "regrole": 4096,
-    "regcollation": 4191, "int4multirange": 4451, "nummultirange": 4532,
-    "tsmultirange": 4533, "tstzmultirange": 4534, "datemultirange": 4535,
-    "int8multirange": 4536, "pg_snapshot": 5038, "xid8": 5069,
-}
-
-#: Array type OID -> element type OID.
-ARRAY_ELEMENT: Dict[int, int] = {
-    1000: 16, 1001: 17, 1002: 18, 1003: 19, 1016: 20, 1005: 21, 1007: 23, 1009: 25,
-    1028: 26, 1010: 27, 1011: 28, 199: 114, 143: 142, 651: 650, 1021: 700, 1022: 701,
-    791: 790, 1040: 829, 1041: 869, 1014: 1042, 1015: 1043, 1182: 1082, 1183: 1083,
-    1115: 1114, 1185: 1184, 1187: 1186, 1270: 1266, 1561: 1560, 1563: 1562, 1231: 1700,
-    2951: 2950, 3807: 3802,
-    1006: 22, 1008: 24, 1012: 29, 1013: 30, 1017: 600, 1018: 601, 1019: 602, 1020: 603,
-    1027: 604, 629: 628, 719: 718, 775: 774, 1034: 1033, 2201: 1790, 2207: 2202,
-    2208: 2203, 2209: 2204, 2210: 2205, 2211: 2206, 2287: 2249, 2949: 2970, 3221: 3220,
-    3643: 3614, 3645: 3615, 3735: 3734, 3770: 3769, 3905: 3904, 3907: 3906, 3909: 3908,
-    3911: 3910, 3913: 3912, 3927: 3926, 4073: 4072, 4090: 4089, 4097: 4096, 4192: 4191,
-    6150: 4451, 6151: 4532, 6152: 4533, 6153: 4534, 6155: 4535, 6157: 4536, 5039: 5038,
-    271: 5069,
-}
-#: Array type OID -> the delimiter between its elements when it is not a comma.
-ARRAY_DELIM: Dict[int, str] = {1020: ";"}
-_ARRAY_OF = {elem: arr for arr, elem in ARRAY_ELEMENT.items()}
-for _name, _oid in list(TYPE_OIDS.items()):
-    if _oid in _ARRAY_OF:
-        TYPE_OIDS[_name + "[]"] = _ARRAY_OF[_oid]
-del _name, _oid
-
-
-def type_oid(name: str) -> int:
-    """The OID of a built-in type name ("int4", "integer", "text[]", …)."""
-    try:
-        return TYPE_OIDS[" ".join(name.lower().split())]
-    except KeyError:
-        raise e.ProgrammingError("unknown built-in type name %r (give the OID, or pass "
-                                 "conn= to look it up)" % (name,)) from None
 
 
 # ---- Python -> pp_value ---------------------------------------------------------------
@@ -343,10 +281,6 @@ _ARRAY_OID_OF_TYPE = {
 }
 
 
-def _quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _is_seq(x: Any) -> bool:
     """A list or tuple sent as an array (not one of a type with a dumper of its own, such
     as the namedtuple of a composite type)."""
@@ -356,10 +290,6 @@ def _is_seq(x: Any) -> bool:
     if not isinstance(x, (list, tuple)):
         return False
     return (_dumpers.get(cls) or _lookup_dumper(cls)) is _dump_list
-
-
-# PostgreSQL arrays have at most 6 dimensions (MAXDIM).
-_MAX_DIMS = 6
 
 
 def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
@@ -387,12 +317,6 @@ def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
 
     check(x, 0)
     return dims
-
-
-def _ragged(pos: int) -> e.Error:
-    return e.DataError("parameter $%d: nested lists of different lengths (or mixing lists "
-                       "and values) cannot be a PostgreSQL array, whose sub-arrays must all "
-                       "have the same size" % pos)
 
 
 def _element_text(x: Any, pos: int, kinds: set) -> str:
@@ -550,75 +474,6 @@ _TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
     114: _load_json_text, 3802: _load_json_text,
 }
 
-def _array_token_re(delim: str) -> Any:
-    d = re.escape(delim)
-    return re.compile(r'[{}%s]|"(?:[^"\\]|\\.)*"|(?:[^{}%s"\\\s]|\\.)(?:[^{}%s"\\]|\\.)*|\s+'
-                      % (d, d, d), re.S)
-
-
-_ARRAY_TOKEN_RES = {",": _array_token_re(","), ";": _array_token_re(";")}
-_UNESCAPE_RE = re.compile(r"\\(.)", re.S)
-
-
-def parse_array(s: str, delim: str = ",") -> list:
-    """PostgreSQL's array text form as nested lists of str (None for NULL). Lower bounds
-    other than 1 (``[0:2]={…}``) are dropped. ``delim`` is the element type's delimiter
-    (``;`` for box, ``,`` for every other built-in type)."""
-    token_re = _ARRAY_TOKEN_RES.get(delim)
-    if token_re is None:
-        token_re = _ARRAY_TOKEN_RES[delim] = _array_token_re(delim)
-    pos = 0
-    if s.startswith("["):  # dimension decoration: [1:3]={...} or [0:1][1:2]={...}
-        pos = s.find("=") + 1
-        if pos == 0:
-            raise _bad("array", s)
-    end = len(s)
-    stack: List[list] = []
-    cur: Optional[list] = None
-    result = None
-    while pos < end:
-        m = token_re.match(s, pos)
-        if m is None:
-            raise _bad("array", s)
-        pos = m.end()
-        tok = m.group()
-        c = tok[0]
-        if c.isspace():
-            continue
-        if result is not None:
-            raise _bad("array", s)
-        if c == "{":
-            new: list = []
-            if cur is not None:
-                cur.append(new)
-                stack.append(cur)
-            cur = new
-        elif cur is None:
-            raise _bad("array", s)
-        elif c == "}":
-            if stack:
-                cur = stack.pop()
-            else:
-                result = cur
-        elif c == delim:
-            pass
-        elif c == '"':
-            cur.append(_UNESCAPE_RE.sub(r"\1", tok[1:-1]))
-        else:
-            tok = tok.rstrip()
-            if tok.upper() == "NULL":
-                cur.append(None)
-            else:
-                cur.append(_UNESCAPE_RE.sub(r"\1", tok))
-    if result is None:
-        raise _bad("array", s)
-    return result
-
-
-def _map_nested(f: Callable[[str], Any], x: list) -> list:
-    return [None if v is None else (_map_nested(f, v) if type(v) is list else f(v))
-            for v in x]
-
 
 def _array_text_loader(elem_oid: int, delim: str = ",") -> Callable[[str], list]:
     def load(s: str) -> list:
@@ -670,6 +525,10 @@ def load_text(oid: int, s: Optional[str]) -> Any:
 
 # ---- user loaders -------------------------------------------------------------------------
 
+# A type name's OID, array type and delimiter (register_loader with conn=).
+_ARRAY_OF_TYPE_SQL = ("SELECT t.oid, t.typarray, t.typdelim FROM pg_catalog.pg_type t "
+                      "WHERE t.oid = $1::text::regtype::oid")
+
 _user_loaders: Dict[int, Callable[[Any], Any]] = {}
 
 
@@ -700,28 +559,6 @@ def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]]
 
 # ---- types of one database: enums, composites, domains, ranges, extension types -----------
 
-_ARRAY_OF_TYPE_SQL = ("SELECT t.oid, t.typarray, t.typdelim FROM pg_catalog.pg_type t "
-                      "WHERE t.oid = $1::text::regtype::oid")
-_TYPE_SQL = ("SELECT t.oid, t.typname, t.typtype, t.typarray, t.typdelim, t.typrelid, "
-             "t.typbasetype, (SELECT r.rngsubtype FROM pg_catalog.pg_range r "
-             "WHERE r.rngtypid = t.oid) FROM pg_catalog.pg_type t "
-             "WHERE t.oid = $1::text::regtype::oid")
-_MULTIRANGE_SQL = "SELECT rngsubtype FROM pg_catalog.pg_range WHERE rngmultitypid = $1"
-_FIELDS_SQL = ("SELECT attname, atttypid FROM pg_catalog.pg_attribute WHERE attrelid = $1 "
-               "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
-
-_KINDS = {"b": "base", "c": "composite", "d": "domain", "e": "enum", "r": "range",
-          "m": "multirange", "p": "pseudo"}
-
-
-class TypeInfo(NamedTuple):
-    """What :func:`register_type` learned about a type."""
-    name: str                    #: the type's name in pg_type
-    oid: int
-    array_oid: int               #: the OID of its array type (0 if none)
-    kind: str                    #: base, composite, domain, enum, range, multirange
-    python_type: Optional[type]  #: what its values become (None: str)
-
 
 # The namedtuple classes of registered composite types (their dumper is in _BUILTIN_DUMPERS,
 # so that register_dumper keeps it).
@@ -736,93 +573,11 @@ def _dump_composite(x, v, keep, pos):
     _set_text(v, PP_TEXT, _str_bytes(_record_text(x, pos), pos), keep)
 
 
-def _composite_loader(cls: type, field_oids: Tuple[int, ...]) -> Callable[[str], Any]:
-    n = len(field_oids)
-
-    def load(s: str) -> Any:
-        fields = parse_record(s)
-        if not fields and n == 1:  # '()' is also a single NULL field
-            fields = (None,)
-        if len(fields) != n:
-            raise e.DataError("cannot read %s value %r: %d fields for %d"
-                              % (cls.__name__, s, len(fields), n))
-        return cls(*[load_text(o, f) for o, f in zip(field_oids, fields)])
-    return load
-
-
-def register_type(conn: Any, name: str) -> TypeInfo:
-    """Look up the type ``name`` (as SQL writes it: ``"mood"``, ``"myschema.pair"``,
-    ``"hstore"``) in ``conn``'s database and teach PostPyro its values and its array's:
-
-    - enum, citext and any other base type: ``str`` (their arrays: lists of str);
-    - composite type: a namedtuple class named after the type (``TypeInfo.python_type``),
-      each field converted by its own type; instances of that class are sent back as the
-      composite type (a plain tuple is an array);
-    - domain: as its base type (a domain's own values already come back as the base type;
-      this is for arrays of the domain and composites holding it);
-    - range / multirange: :class:`Range` / :class:`Multirange` with bounds of the subtype;
-    - hstore: :class:`Hstore` (a dict of str to str or None).
-
-    OIDs differ between databases: the registration applies to every connection, so call
-    it for the database you use. Returns a :class:`TypeInfo`; :func:`unregister_type`
-    undoes it."""
-    rows = conn.query(_TYPE_SQL, [name])
-    oid, typname, typtype, typarray, delim, relid, basetype, subtype = rows[0]
-    kind = _KINDS.get(typtype, typtype)
-    pytype: Optional[type] = None
-    loader: Optional[Callable[[str], Any]] = None
-    if typtype == "c":
-        fields = conn.query(_FIELDS_SQL, [relid])
-        field_oids = tuple(f[1] for f in fields)
-        pytype = namedtuple(typname, [f[0] for f in fields], rename=True)  # type: ignore
-        loader = _composite_loader(pytype, field_oids)
-        _composite_types.add(pytype)
-        _BUILTIN_DUMPERS[pytype] = _dump_composite
-        _dumpers[pytype] = _dump_composite
-    elif typtype == "d":
-        loader = functools.partial(load_text, basetype)
-    elif typtype == "r":
-        pytype = Range
-        loader = _range_loader(subtype)
-    elif typtype == "m":
-        pytype = Multirange
-        loader = _multirange_loader(conn.query_one(_MULTIRANGE_SQL, [oid])[0])
-    elif typtype == "b" and typname == "hstore":
-        pytype = Hstore
-        loader = parse_hstore
-    if loader is not None and oid not in _BUILTIN_TEXT_LOADER_OIDS:
-        _TEXT_LOADERS[oid] = loader
-    if typarray and typarray not in _BUILTIN_TEXT_LOADER_OIDS:
-        _TEXT_LOADERS[typarray] = _array_text_loader(oid, delim)
-    return TypeInfo(typname, oid, typarray, kind, pytype)
-
-
-def unregister_type(info: TypeInfo) -> None:
-    """Undo :func:`register_type`: the type's values come back as their text form again."""
-    for oid in (info.oid, info.array_oid):
-        if oid not in _BUILTIN_TEXT_LOADER_OIDS:
-            _TEXT_LOADERS.pop(oid, None)
-    if info.kind == "composite" and info.python_type is not None:
-        _composite_types.discard(info.python_type)
-        _BUILTIN_DUMPERS.pop(info.python_type, None)
-        _dumpers.pop(info.python_type, None)
-
-
 # ---- result columns -> Python lists -------------------------------------------------------
 
 
 def _conv_null(col, n, nulls):
     return [None] * n
-
-
-def _nest(flat: list, start: int, dims: List[int]) -> list:
-    if len(dims) == 1:
-        return flat[start:start + dims[0]]
-    step = 1
-    for d in dims[1:]:
-        step *= d
-    inner = dims[1:]
-    return [_nest(flat, start + k * step, inner) for k in range(dims[0])]
 
 
 def _conv_array(col, n, nulls):
@@ -886,15 +641,6 @@ _CONVERTERS = {
     PP_JSON: _conv_json,
     PP_ARRAY: _conv_array,
 }
-
-_OID_NAMES = {}
-for _name, _oid in TYPE_OIDS.items():
-    _OID_NAMES.setdefault(_oid, _name)
-del _name, _oid
-
-
-def _oid_name(oid: int) -> str:
-    return _OID_NAMES.get(oid, "type %d" % oid)
 
 
 def convert_column(col) -> list:
