@@ -9,26 +9,26 @@ import platform
 import threading
 import weakref
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import _named
 from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
                    T_RESULT_PP, ffi, lib, newp, take_string, unpack)
-from .chunks import ChunkReader
+from ._chunks import ChunkReader
 from . import _reclaim
+from ._layout import dump_many
 from ._raise import build_error, raise_error
+from ._sql import Params, sql_bytes
 from ._turns import Turns
 from .row import Row, make_rows, row_class
 from .transaction import Transaction, end_block
-from .types import convert_column, dump_params
+from .types._registry import convert_column, dump_params
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cursor import Cursor
 
 __all__ = ["Connection", "connect"]
-
-Params = Optional[Union[Sequence[Any], Tuple[Any, ...]]]
 
 _IN_TRANSACTION = (2, 3)
 
@@ -83,13 +83,6 @@ class _Result:
             return make_rows(self.names, self.columns, self.nrows, row_factory)
         with _gc_paused(self.nrows * len(self.names)):
             return make_rows(self.names, self.columns, self.nrows, row_factory)
-
-
-def _dump_many_fast(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
-    """The parameter rows of executemany, column by column where the values allow it (see
-    copy.dump_many)."""
-    from .copy import dump_many as fast
-    return fast(seq_of_params)
 
 
 # Column names of recent result shapes, and their Row class, by the names' raw bytes: a
@@ -184,17 +177,6 @@ def _free_out(out, err) -> None:
     if err[0] != ffi.NULL:
         lib.pp_error_free(err[0])
         err[0] = ffi.NULL
-
-
-def _sql_bytes(sql: Any) -> bytes:
-    if not isinstance(sql, str):
-        raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
-    if "\0" in sql:
-        raise e.ProgrammingError("SQL contains a NUL character")
-    try:
-        return sql.encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate
-        raise e.ProgrammingError("SQL cannot be encoded as UTF-8: %s" % exc) from exc
 
 
 class Connection:
@@ -372,7 +354,7 @@ class Connection:
     def _plan(self, sql: Any) -> Tuple[bytes, int]:
         """How _execute runs ``sql``: its UTF-8 and the flags it adds (a statement made by
         prepare() runs by name). Kept in self._plans, which prepare/deallocate clear."""
-        sqlb = _sql_bytes(sql)
+        sqlb = sql_bytes(sql)
         how = _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0)
         if len(self._plans) >= 512:
             self._plans.clear()
@@ -512,7 +494,7 @@ class Connection:
         n = len(queries)
         if n == 0:
             return []
-        keep = [ffi.new("char[]", _sql_bytes(q)) for q in queries]
+        keep = [ffi.new("char[]", sql_bytes(q)) for q in queries]
         sqls = ffi.new("const char *[]", keep)
         counts = ffi.new("int64_t[]", n)
         err = ffi.new("pp_error **")
@@ -536,8 +518,8 @@ class Connection:
         text, seq_of_params = _named.bind_many(text, seq_of_params)  # mapping rows: $name
         if stored is not None:
             text = _named.positional_sql(text)
-        sqlb = _sql_bytes(text)
-        by_columns, arr, nparams, nrows, keep = _dump_many_fast(seq_of_params)
+        sqlb = sql_bytes(text)
+        by_columns, arr, nparams, nrows, keep = dump_many(seq_of_params)
         if nrows == 0:
             return 0
         run = lib.pp_exec_many_columns if by_columns else lib.pp_exec_many
@@ -575,7 +557,7 @@ class Connection:
         """Prepare a statement on the server and return its id; pass the id instead of the
         SQL to :meth:`query`, :meth:`query_one`, :meth:`execute` (and executemany)."""
         conn = self._handle()
-        sqlb = _sql_bytes(_named.positional_sql(sql) if isinstance(sql, str) else sql)
+        sqlb = sql_bytes(_named.positional_sql(sql) if isinstance(sql, str) else sql)
         name = "pp_stmt_%d" % next(self._stmt_ids)
         err = ffi.new("pp_error **")
         with self._lock:

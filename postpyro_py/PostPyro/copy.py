@@ -42,20 +42,19 @@ from __future__ import annotations
 
 import io
 import re
-import sys
-from array import array
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
-from itertools import accumulate, chain, islice, repeat
-from operator import is_, itemgetter
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import errors as e
 from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
-from .connection import _sql_bytes
+from ._layout import builtin_dumper, check_rows, encode_columns, encode_row_values, transpose
+from ._layout import dump_many  # noqa: F401  (executemany's layout, known here before _layout)
+from ._sql import check_utf8, quote_identifier, sql_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
@@ -72,36 +71,6 @@ THREADED = True
 COLUMNS = True
 #: Bytes read from a file per pp_copy_put (copy_from).
 READ_SIZE = 256 * 1024
-
-_PP_NULL = lib.PP_NULL
-_PP_BOOL = lib.PP_BOOL
-_PP_INT = lib.PP_INT
-_PP_FLOAT = lib.PP_FLOAT
-_PP_TEXT = lib.PP_TEXT
-
-_IS_PYPY = sys.implementation.name == "pypy"
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier (always quoted, so case and keywords are
-    kept as given). Refuses an empty name and NUL characters."""
-    if not isinstance(name, str):
-        raise e.ProgrammingError("an identifier must be a str, not %s" % type(name).__name__)
-    if not name:
-        raise e.ProgrammingError("an identifier cannot be empty")
-    if "\0" in name:
-        raise e.DataError("identifier contains a NUL character")
-    _check_utf8(name, "identifier")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _check_utf8(s: str, what: str) -> bytes:
-    """s as UTF-8; DataError for a str that has no UTF-8 form (a lone surrogate)."""
-    try:
-        return s.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise e.DataError("%s cannot be encoded as UTF-8: %s" % (what, exc)) from exc
-
 
 def _table_sql(table: str, columns: Optional[Sequence[str]], schema_name: Optional[str],
                direction: str) -> str:
@@ -129,233 +98,7 @@ def _is_copy_sql(s: str) -> bool:
     return _COPY_SQL.match(s) is not None
 
 
-# ---- rows of Python values -> pp_value[] ---------------------------------------------------
-
-_VSIZE = ffi.sizeof("pp_value")
-_OFF_TAG = ffi.offsetof("pp_value", "tag")
-_OFF_I = ffi.offsetof("pp_value", "i")
-_OFF_F = ffi.offsetof("pp_value", "f")
-_OFF_PTR = ffi.offsetof("pp_value", "ptr")
-_OFF_LEN = ffi.offsetof("pp_value", "len")
-# The bulk layout writes fields through memoryviews of the array: it needs the fields at
-# offsets that are multiples of their size, and 64-bit pointers.
-_BULK_OK = (_VSIZE % 8 == 0 and _OFF_TAG % 4 == 0 and _OFF_I % 8 == 0 and _OFF_F % 8 == 0
-            and _OFF_PTR % 8 == 0 and _OFF_LEN % 8 == 0 and ffi.sizeof("void *") == 8
-            and array("q").itemsize == 8 and array("i").itemsize == 4
-            and array("d").itemsize == 8)
-
-_NoneType = type(None)
-
-
-def _builtin_dumper(cls: type) -> bool:
-    """True when values of exactly ``cls`` are dumped by PostPyro's own dumper (no
-    register_dumper override), so the bulk layout gives the same pp_value."""
-    dumpers = getattr(_types, "_dumpers", None)
-    builtin = getattr(_types, "_BUILTIN_DUMPERS", None)
-    if dumpers is None or builtin is None:
-        return False
-    fn = builtin.get(cls)
-    return fn is not None and dumpers.get(cls, fn) is fn
-
-
-class _Bulk(Exception):
-    """A column the bulk layout cannot take: fill it value by value."""
-
-
-def _fill_column_bulk(views, col: list, j: int, ncols: int, keep: list) -> None:
-    i32, q, d = views
-    n = len(col)
-    kinds = set(map(type, col))
-    has_null = _NoneType in kinds
-    kinds.discard(_NoneType)
-    if not kinds:
-        return  # all NULL: the zeroed pp_values already are
-    if len(kinds) != 1:
-        raise _Bulk
-    kind = kinds.pop()
-    if not _builtin_dumper(kind):
-        raise _Bulk
-    step4 = ncols * _VSIZE // 4
-    step8 = ncols * _VSIZE // 8
-    base = j * _VSIZE
-    if kind is int or kind is bool:
-        tag = _PP_INT if kind is int else _PP_BOOL
-        vals = [0 if x is None else x for x in col] if has_null else col
-        try:
-            q[(base + _OFF_I) // 8::step8] = array("q", vals)
-        except OverflowError:
-            raise _Bulk from None  # beyond int64: numeric, value by value
-    elif kind is float:
-        tag = _PP_FLOAT
-        vals = [0.0 if x is None else x for x in col] if has_null else col
-        d[(base + _OFF_F) // 8::step8] = array("d", vals)
-    elif kind is str:
-        tag = _PP_TEXT
-        vals = ["" if x is None else x for x in col] if has_null else col
-        joined = "".join(vals)
-        if "\0" in joined:
-            raise _Bulk  # a NUL inside a value: the value-by-value path says which
-        if joined.isascii():
-            data = joined.encode("ascii")
-            lens = list(map(len, vals))
-        else:
-            try:
-                parts = [s.encode("utf-8") for s in vals]
-            except UnicodeEncodeError:
-                raise _Bulk from None
-            data = b"".join(parts)
-            lens = list(map(len, parts))
-        buf = ffi.from_buffer(data)
-        keep.append(data)
-        keep.append(buf)
-        start = int(ffi.cast("intptr_t", buf))
-        # the values lie back to back: value k starts at start + the lengths before it
-        ptrs = array("q", accumulate(chain((start,), lens)))
-        ptrs.pop()
-        q[(base + _OFF_PTR) // 8::step8] = ptrs
-        q[(base + _OFF_LEN) // 8::step8] = array("q", lens)
-    else:
-        raise _Bulk
-    tags = array("i", (tag,)) * n
-    if has_null:
-        for k, x in enumerate(col):
-            if x is None:
-                tags[k] = _PP_NULL
-    i32[(base + _OFF_TAG) // 4::step4] = tags
-
-
-def _fill_column_each(arr, col, j: int, ncols: int, keep: list,
-                      first_row: Optional[int]) -> None:
-    dump = _types.dump_value
-    k = j
-    try:
-        for x in col:
-            dump(x, arr[k], keep, j + 1)
-            k += ncols
-    except e.Error as exc:
-        if first_row is None:
-            raise
-        row = first_row + (k - j) // ncols
-        raise type(exc)("COPY row %d, column %d: %s" % (row, j + 1, exc)) from exc.__cause__
-
-
-def _check_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
-                first_row: Optional[int]) -> Tuple[Sequence[Sequence[Any]], int]:
-    """(rows, ncols) once every row has ncols values (None: the first row's count)."""
-    try:
-        widths = set(map(len, rows))
-    except TypeError:
-        rows = [tuple(r) for r in rows]
-        widths = set(map(len, rows))
-    if ncols is None:
-        ncols = next(iter(widths)) if widths else 0
-    if widths != {ncols}:
-        for k, r in enumerate(rows):
-            if len(r) != ncols:
-                raise e.ProgrammingError("COPY row %d has %d values; expected %d"
-                                         % ((first_row or 0) + k, len(r), ncols))
-    if ncols == 0:
-        raise e.ProgrammingError("COPY rows must have at least one value")
-    return rows, ncols
-
-
-def _transpose(rows: Sequence[Sequence[Any]], ncols: int) -> List[list]:
-    if _IS_PYPY:
-        return [[r[j] for r in rows] for j in range(ncols)]
-    # not zip(*rows): its thousands of iterators make the garbage collector run
-    return [list(map(itemgetter(j), rows)) for j in range(ncols)]
-
-
-def encode_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
-                first_row: Optional[int] = 0) -> Tuple[Any, int, list]:
-    """Rows of Python values as a ``pp_value[]`` (row after row) for pp_copy_put_rows.
-    Returns (array, ncols, keep-alive list). ``first_row`` numbers rows in errors (None:
-    the errors of dump_value as they are)."""
-    rows, ncols = _check_rows(rows, ncols, first_row)
-    return _encode_rows(rows, ncols, first_row, _transpose(rows, ncols))
-
-
-def _encode_rows(rows: Sequence[Sequence[Any]], ncols: int, first_row: Optional[int],
-                 columns: List[list]) -> Tuple[Any, int, list]:
-    n = len(rows)
-    arr = ffi.new("pp_value[]", n * ncols)  # zeroed: every value starts as PP_NULL
-    keep = [arr]
-    views = None
-    if _BULK_OK and not _IS_PYPY:
-        mv = memoryview(ffi.buffer(arr))
-        views = (mv.cast("i"), mv.cast("q"), mv.cast("d"))
-    for j, col in enumerate(columns):
-        if views is not None:
-            try:
-                _fill_column_bulk(views, col, j, ncols, keep)
-                continue
-            except _Bulk:
-                pass
-        _fill_column_each(arr, col, j, ncols, keep, first_row)
-    return arr, ncols, keep
-
-
-# ---- rows of Python values -> pp_column[] (pp_copy_put_columns) ------------------------------
-
-_ZERO = {int: 0, bool: False, float: 0.0, str: ""}
-
-
-def _encode_columns(columns: List[list], n: int) -> Optional[Tuple[Any, list]]:
-    """The columns as a ``pp_column[]`` for pp_copy_put_columns: one array per column, laid
-    out by a few bulk operations. None when a column holds anything but exactly int, bool,
-    float or str (each with PostPyro's own dumper) and None, or a value those arrays cannot
-    hold as the pp_value path would send it (an int beyond int64, a str with a NUL or a
-    lone surrogate): the caller then lays the rows out value by value."""
-    if n == 0:
-        return None
-    cols = ffi.new("pp_column[]", len(columns))
-    keep = [cols]
-    for c, col in zip(cols, columns):
-        kinds = set(map(type, col))
-        has_null = _NoneType in kinds
-        kinds.discard(_NoneType)
-        c.count = n
-        if not kinds:
-            c.tag = _PP_NULL
-            continue
-        if len(kinds) != 1:
-            return None
-        kind = kinds.pop()
-        if kind not in _ZERO or not _builtin_dumper(kind):
-            return None
-        if has_null:
-            zero = _ZERO[kind]
-            nulls = bytes(map(is_, col, repeat(None)))
-            keep.append(nulls)
-            c.nulls = ffi.from_buffer("uint8_t[]", nulls)
-            col = [zero if x is None else x for x in col]
-        if kind is str:
-            c.tag = _PP_TEXT
-            joined = "\0".join(col)
-            if joined.count("\0") != n - 1:
-                return None  # a NUL inside a value: the value-by-value path says which
-            try:
-                # every value followed by a NUL byte: no offsets to compute
-                data = joined.encode("utf-8") + b"\0"
-            except UnicodeEncodeError:
-                return None
-            keep.append(data)
-            c.data = ffi.from_buffer(data)
-            c.data_len = len(data)
-        elif kind is float:
-            c.tag = _PP_FLOAT
-            floats = array("d", col)
-            keep.append(floats)
-            c.floats = ffi.from_buffer("double[]", floats)
-        else:
-            c.tag = _PP_INT if kind is int else _PP_BOOL
-            try:
-                ints = array("q", col)
-            except OverflowError:
-                return None  # beyond int64: numeric text, value by value
-            keep.append(ints)
-            c.ints = ffi.from_buffer("int64_t[]", ints)
-    return cols, keep
+# ---- rows of Python values, a chunk at a time (the layouts: _layout.py) -------------
 
 
 def layout_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
@@ -364,45 +107,15 @@ def layout_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
     ``pp_column[]`` for pp_copy_put_columns) when every column allows it, else row by row
     (a ``pp_value[]`` for pp_copy_put_rows). Returns (by_columns, array, ncols, nrows,
     keep-alive list)."""
-    rows, ncols = _check_rows(rows, ncols, first_row)
-    columns = _transpose(rows, ncols)
+    rows, ncols = check_rows(rows, ncols, first_row)
+    columns = transpose(rows, ncols)
     n = len(rows)
     if COLUMNS:
-        laid = _encode_columns(columns, n)
+        laid = encode_columns(columns, n)
         if laid is not None:
             return True, laid[0], ncols, n, laid[1]
-    arr, ncols, keep = _encode_rows(rows, ncols, first_row, columns)
+    arr, ncols, keep = encode_row_values(rows, ncols, first_row, columns)
     return False, arr, ncols, n, keep
-
-
-def dump_many(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
-    """Rows of parameters for executemany, laid out like COPY rows: column by column (a
-    ``pp_column[]`` for pp_exec_many_columns) when every column allows it, else row by row
-    (the pp_values of :func:`PostPyro.types.dump_many` for pp_exec_many). Returns
-    (by_columns, array, nparams, nrows, keep-alive list)."""
-    check = _types.check_params
-    rows = [check(p) for p in seq_of_params]
-    nrows = len(rows)
-    if nrows == 0:
-        return False, ffi.NULL, 0, 0, []
-    nparams = len(rows[0])
-    if set(map(len, rows)) != {nparams}:
-        for k, row in enumerate(rows):
-            if len(row) != nparams:
-                raise e.ProgrammingError("executemany: row %d has %d parameters, row 0 has "
-                                         "%d" % (k, len(row), nparams))
-    if nparams == 0:
-        return False, ffi.NULL, 0, nrows, []
-    columns = _transpose(rows, nparams)
-    if COLUMNS:
-        laid = _encode_columns(columns, nrows)
-        if laid is not None:
-            return True, laid[0], nparams, nrows, laid[1]
-    if _IS_PYPY or not _BULK_OK:
-        arr, nparams, nrows, keep = _types.dump_many(rows)
-        return False, arr, nparams, nrows, keep
-    arr, _, keep = _encode_rows(rows, nparams, None, columns)
-    return False, arr, nparams, nrows, keep
 
 
 # ---- the COPY object ---------------------------------------------------------------------
@@ -416,7 +129,7 @@ class Copy:
 
     def __init__(self, conn: "Connection", sql: str, chunk_rows: Optional[int] = None) -> None:
         self._conn = conn
-        self._sqlb = _sql_bytes(sql)
+        self._sqlb = sql_bytes(sql)
         self.sql = sql
         self.direction = "out" if _TO_STDOUT.search(sql) else "in"
         m = _FROM_STDIN_OPTIONS.search(sql)
@@ -560,7 +273,7 @@ class Copy:
         need not end on a row boundary."""
         h = self._running("in")
         if isinstance(data, str):
-            data = _check_utf8(data, "COPY data")
+            data = check_utf8(data, "COPY data")
         elif not isinstance(data, (bytes, bytearray, memoryview)):
             raise e.ProgrammingError("COPY data must be bytes or str, not %s"
                                      % type(data).__name__)
@@ -762,10 +475,10 @@ def _fits_binary(oid: int, col: Sequence[Any]) -> bool:
     if allowed is None:
         return False
     kinds = set(map(type, col))
-    kinds.discard(_NoneType)
+    kinds.discard(type(None))
     if not kinds <= allowed:
         return False
-    if not all(_builtin_dumper(k) for k in kinds):
+    if not all(builtin_dumper(k) for k in kinds):
         return False
     if oid in (1114, 1184, 1083):  # naive timestamp / aware timestamptz / naive time
         want_aware = oid == 1184
@@ -866,7 +579,7 @@ def copy_from(conn: "Connection", target: str, source: Any,
             size = 0
             for piece in source:
                 if isinstance(piece, str):
-                    piece = _check_utf8(piece, "COPY data")
+                    piece = check_utf8(piece, "COPY data")
                 elif not isinstance(piece, (bytes, bytearray, memoryview)):
                     raise e.ProgrammingError("copy_from() source items must be bytes or str, "
                                              "not %s" % type(piece).__name__)

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Seq
 
 from . import _named
 from . import errors as e
+from ._sql import quote_ident
 from .rows import check_row_factory
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .connection import Connection, Params, _Result
+    from ._sql import Params
+    from .connection import Connection, _Result
 
 __all__ = ["Cursor", "Column"]
 
@@ -81,7 +83,6 @@ _PART = re.compile(_NAME_PART)
 
 def _proc_name(procname: Any) -> Tuple[str, Optional[str], str]:
     """(SQL name, schema or None, name) of a callproc() name."""
-    from .transaction import quote_ident
     if not isinstance(procname, str) or not procname:
         raise e.ProgrammingError("callproc() needs the procedure's name as a non-empty str")
     if _PROC_NAME.match(procname):
@@ -278,7 +279,6 @@ class Cursor:
         ``params`` (a list, or a dict) in which the INOUT and OUT arguments hold the values
         the call returned, when the name is not overloaded and the call returned one row;
         IN arguments are left untouched."""
-        from .transaction import quote_ident
         conn = self._check()
         sql_name, schema, name = _proc_name(procname)
         if params is None:

@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
 from . import errors as e
 from ._ffi import lib
-from .copy import quote_identifier
+from ._sql import quote_identifier
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .connection import Connection, Params
+    from ._sql import Params
+    from .connection import Connection
 
 __all__ = ["Stream", "ServerCursor"]
 

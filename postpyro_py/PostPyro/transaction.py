@@ -18,13 +18,14 @@ DeadlockDetected, …): run the whole transaction again (docs/python-api.md has 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 from . import errors as e
+from ._sql import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .connection import Connection, Params
+    from ._sql import Params
+    from .connection import Connection
     from .row import Row
 
 __all__ = ["Transaction"]
@@ -49,24 +50,6 @@ def _isolation_sql(level: Optional[str]) -> Optional[str]:
     except KeyError:
         raise e.ProgrammingError("unknown isolation level %r (expected one of: %s)"
                                  % (level, ", ".join(_ISOLATION_LEVELS))) from None
-
-
-_PLAIN_IDENT = re.compile(r"[a-z_][a-z0-9_$]*\Z")
-
-
-def quote_ident(name: str) -> str:
-    """An SQL identifier, double-quoted unless it is a plain lower-case name."""
-    if not isinstance(name, str) or not name:
-        raise e.ProgrammingError("an identifier must be a non-empty str")
-    if "\0" in name:
-        raise e.DataError("identifier contains a NUL character")
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise e.DataError("identifier cannot be encoded as UTF-8: %s" % exc) from exc
-    if _PLAIN_IDENT.match(name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
 
 
 def end_block(target: Any, failed: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
-from . import errors as e
+from .. import errors as e
 from ._fields import scan_field
 
 __all__ = ["parse_record", "format_record"]

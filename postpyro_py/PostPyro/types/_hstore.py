@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional
 
-from . import errors as e
+from .. import errors as e
 
 __all__ = ["Hstore"]
 

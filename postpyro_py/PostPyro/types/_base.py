@@ -1,0 +1,95 @@
+"""The value tags and the small helpers every type family uses (pp_value text, result
+columns as str/bytes lists, NULL patching), with no I/O."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, List, Optional
+
+from .. import errors as e
+from .._ffi import ffi, lib, unpack
+
+
+_NULL = ffi.NULL  # a global read faster than ffi.NULL in per-column code
+PP_NULL = lib.PP_NULL
+PP_BOOL = lib.PP_BOOL
+PP_INT = lib.PP_INT
+PP_FLOAT = lib.PP_FLOAT
+PP_TEXT = lib.PP_TEXT
+PP_BYTES = lib.PP_BYTES
+PP_NUMERIC = lib.PP_NUMERIC
+PP_DATE = lib.PP_DATE
+PP_TIME = lib.PP_TIME
+PP_TIMETZ = lib.PP_TIMETZ
+PP_TIMESTAMP = lib.PP_TIMESTAMP
+PP_TIMESTAMPTZ = lib.PP_TIMESTAMPTZ
+PP_INTERVAL = lib.PP_INTERVAL
+PP_UUID = lib.PP_UUID
+PP_JSON = lib.PP_JSON
+PP_ARRAY = lib.PP_ARRAY
+
+
+def _set_text(v, tag: int, data: bytes, keep: list) -> None:
+    buf = ffi.from_buffer(data)
+    keep.append(buf)
+    v.tag = tag
+    v.ptr = buf
+    v.len = len(data)
+
+
+def _bad(kind: str, s: str) -> e.DataError:
+    return e.DataError("cannot read %s value %r" % (kind, s))
+
+
+def _patch_nulls(vals: list, nulls: Optional[bytes]) -> list:
+    if nulls is not None:
+        k = nulls.count(1)
+        if k == len(vals):  # all NULL (common in catalogs)
+            return [None] * k
+        if k * 8 > len(vals):  # many NULLs: one pass beats a find() per NULL
+            return [None if isnull else v for v, isnull in zip(vals, nulls)]
+        i = nulls.find(1)
+        while i >= 0:
+            vals[i] = None
+            i = nulls.find(1, i + 1)
+    return vals
+
+
+def _map_nullable(f: Callable[[Any], Any], vals: list, nulls: Optional[bytes],
+                  what: str) -> list:
+    try:
+        if nulls is None:
+            return list(map(f, vals))
+        return [None if isnull else f(v) for v, isnull in zip(vals, nulls)]
+    except e.Error:
+        raise
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise e.DataError("cannot convert a %s value: %s" % (what, exc)) from None
+
+
+def _strings(col, n: int) -> List[str]:
+    if col.data_len == 0:
+        raise e.DataError("malformed result column: no text data for %d values" % n)
+    try:
+        # decoded straight from the C buffer: no intermediate bytes copy
+        text = str(ffi.buffer(col.data, col.data_len), "utf-8")
+    except UnicodeDecodeError as exc:
+        raise e.DataError("result text is not valid UTF-8: %s" % exc) from None
+    parts = text.split("\0")
+    if len(parts) != n + 1 or parts[-1]:
+        raise e.DataError("malformed result column: expected %d NUL-terminated values, "
+                          "found %d" % (n, len(parts) - 1))
+    parts.pop()
+    return parts
+
+
+def _slices(col, n: int) -> List[bytes]:
+    offs = unpack(col.offsets, n + 1)
+    total = col.data_len
+    raw = ffi.buffer(col.data, total)[:] if total else b""
+    if offs[0] < 0 or offs[-1] > total:
+        raise e.DataError("malformed result column: offsets outside the data")
+    return [raw[offs[k]:offs[k + 1]] for k in range(n)]
+
+
+_IS_PYPY = sys.implementation.name == "pypy"

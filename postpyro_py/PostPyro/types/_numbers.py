@@ -1,0 +1,152 @@
+"""bool, integers, float and numeric: dumpers, text loaders and column converters (the
+PyPy variant of numeric's beside the CPython one)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+from decimal import Decimal
+
+from .. import errors as e
+from .._ffi import unpack
+from ._base import (_bad, _map_nullable, _patch_nulls, PP_BOOL, PP_FLOAT, PP_INT, PP_NUMERIC,
+                    _set_text, _strings)
+
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_INT32_MIN = -(1 << 31)
+_INT32_MAX = (1 << 31) - 1
+
+
+# numeric holds up to 131072 digits before the decimal point: no point in sending more.
+_NUMERIC_MAX_BITS = 435412  # 131072 decimal digits
+
+
+def _int_text(x: int, pos: int) -> str:
+    """The decimal text of an int of any size: Python refuses str() beyond 4300 digits
+    (sys.set_int_max_str_digits), so a big one goes in pieces of 1000 digits."""
+    try:
+        return str(x)
+    except ValueError:
+        pass
+    if x.bit_length() > _NUMERIC_MAX_BITS:
+        raise e.DataError("parameter $%d: an int of about %d digits is beyond PostgreSQL's "
+                          "numeric (131072 digits)" % (pos, int(x.bit_length() * 0.30103)))
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    pieces = []
+    while x:
+        x, r = divmod(x, _THOUSAND_DIGITS)
+        pieces.append(r)
+    top = pieces.pop()
+    return sign + str(top) + "".join("%01000d" % p for p in reversed(pieces))
+
+
+_THOUSAND_DIGITS = 10 ** 1000
+
+
+def _decimal_text(d: Decimal, pos: int) -> str:
+    if d.is_nan():
+        if d.is_snan():
+            raise e.DataError("parameter $%d: a signaling NaN Decimal cannot be sent" % pos)
+        return "NaN"
+    if d.is_infinite():
+        return "-Infinity" if d < 0 else "Infinity"
+    return format(d, "f")
+
+
+def _float_text(f: float) -> str:
+    if f != f:
+        return "NaN"
+    if f == math.inf:
+        return "Infinity"
+    if f == -math.inf:
+        return "-Infinity"
+    return repr(f)
+
+
+def _dump_bool(x, v, keep, pos):
+    v.tag = PP_BOOL
+    v.i = 1 if x else 0
+
+
+def _dump_int(x, v, keep, pos):
+    if type(x) is not int:
+        x = int(x)  # IntEnum, numpy.int64, …
+    if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:  # _INT64_MIN/MAX, read as constants
+        v.tag = PP_INT
+        v.i = x
+    else:
+        _set_text(v, PP_NUMERIC, _int_text(x, pos).encode("ascii"), keep)
+
+
+def _dump_float(x, v, keep, pos):
+    v.tag = PP_FLOAT
+    v.f = x
+
+
+def _dump_decimal(x, v, keep, pos):
+    _set_text(v, PP_NUMERIC, _decimal_text(x, pos).encode("ascii"), keep)
+
+
+def load_bool_text(s: str) -> bool:
+    if s == "t":
+        return True
+    if s == "f":
+        return False
+    raise _bad("boolean", s)
+
+
+_FLOAT4 = struct.Struct("f")
+
+
+def _load_float4_text(s: str) -> float:
+    """A real's text form as the exact value of the float4 (what the binary path gives:
+    '3.14' is 3.140000104904175)."""
+    return _FLOAT4.unpack(_FLOAT4.pack(float(s)))[0]
+
+
+def _conv_int(col, n, nulls):
+    vals = unpack(col.ints, n)
+    return vals if nulls is None else _patch_nulls(vals, nulls)
+
+
+def _conv_bool(col, n, nulls):
+    return _patch_nulls(list(map(bool, unpack(col.ints, n))), nulls)
+
+
+def _conv_float(col, n, nulls):
+    vals = unpack(col.floats, n)
+    if col.oid == 700:  # real: the float4's exact value, from binary and text alike
+        vals = array("f", vals).tolist()
+    return _patch_nulls(vals, nulls)
+
+
+def _decimal_from_parts(s: str) -> Decimal:
+    """Decimal(s) for the numeric text the library hands out ("-12.500", "NaN", …), built
+    from its parts: the pure-Python decimal (PyPy's) parses a string with a regular
+    expression, which costs ten times more."""
+    sign = 0
+    body = s
+    if s[:1] == "-":
+        sign, body = 1, s[1:]
+    whole, _, frac = body.partition(".")
+    if not (whole.isdigit() and whole.isascii() and (not frac or (frac.isdigit() and
+                                                                     frac.isascii()))):
+        return Decimal(s)  # NaN, Infinity, -Infinity
+    return _dec_from_triple(sign, (whole + frac).lstrip("0") or "0", -len(frac))
+
+
+# Only the pure-Python decimal (its Decimal has slots such as _int) has _dec_from_triple.
+_FAST_DECIMAL = "_int" in getattr(Decimal, "__slots__", ())
+
+
+if _FAST_DECIMAL:
+    from _pydecimal import _dec_from_triple
+
+
+def _conv_numeric(col, n, nulls):
+    make = _decimal_from_parts if _FAST_DECIMAL else Decimal
+    return _map_nullable(make, _strings(col, n), nulls, "numeric")
