@@ -85,11 +85,22 @@ static void test_stale_cached_plan(pp_conn *c)
 {
     pp_result_free(run(c, "CREATE TEMP TABLE t_stale (a int)"));
     pp_result_free(run(c, "INSERT INTO t_stale VALUES (1)"));
+    /* twice: the cache prepares a statement by name on its second run */
     pp_result_free(run(c, "SELECT * FROM t_stale"));
+    pp_result_free(run(c, "SELECT * FROM t_stale"));
+    pp_result_free(run(c, "CREATE TEMP TABLE t_stale_was AS SELECT name FROM "
+                          "pg_prepared_statements WHERE statement = 'SELECT * FROM t_stale'"));
+    CHECK(scalar(c, "SELECT count(*) FROM t_stale_was") == 1);
     pp_result_free(run(c, "ALTER TABLE t_stale ADD COLUMN b text DEFAULT 'x'"));
-    pp_result *r = run(c, "SELECT * FROM t_stale"); /* re-prepared transparently */
+    /* the prepared plan fails (0A000: cached plan must not change result type): the
+     * statement is deallocated, prepared again under a new name and run again */
+    pp_result *r = run(c, "SELECT * FROM t_stale");
     CHECK(r != NULL && pp_result_ncols(r) == 2);
     pp_result_free(r);
+    CHECK(scalar(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = "
+                    "'SELECT * FROM t_stale' AND name NOT IN (SELECT name FROM t_stale_was)") == 1);
+    CHECK(scalar(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = "
+                    "'SELECT * FROM t_stale'") == 1);
 }
 
 static void test_client_encoding_stays_utf8(pp_conn *c)

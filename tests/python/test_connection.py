@@ -666,11 +666,19 @@ def test_without_the_cache_an_untyped_parameter_keeps_the_transaction(sdsn):
 
 
 def test_a_cached_statement_survives_a_table_change(conn):
+    names = "SELECT name FROM pg_prepared_statements WHERE statement = 'SELECT * FROM t'"
     conn.execute("CREATE TABLE t (a int)")
     conn.execute("INSERT INTO t VALUES (1)")
+    # twice: the cache prepares a statement by name on its second run
     assert conn.query("SELECT * FROM t") == [(1,)]
+    assert conn.query("SELECT * FROM t") == [(1,)]
+    [(before,)] = conn.query(names)
     conn.execute("ALTER TABLE t ADD COLUMN b text DEFAULT 'x'")
+    # the prepared plan fails (cached plan must not change result type): the statement is
+    # deallocated, prepared again under a new name and run again
     assert conn.query("SELECT * FROM t") == [(1, "x")]
+    [(after,)] = conn.query(names)
+    assert after != before
 
 
 def test_row_factory_changes_what_rows_are(sdsn):
