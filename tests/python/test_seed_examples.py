@@ -520,8 +520,8 @@ def test_best_practices(db, capsys):
     conn.close()
 
 
-def test_connection_string_options(tcp_port):
-    base = "postgresql://pp_pw:secret@127.0.0.1:%d/postpyro_test" % tcp_port
+def test_connection_string_options(pw_role):
+    base = pw_role["url"]
     conn = pg.Connection(base + "?connect_timeout=10")
     conn.close()
     conn = pg.Connection(base + "?sslmode=disable&connect_timeout=10&application_name=myapp")
@@ -531,10 +531,9 @@ def test_connection_string_options(tcp_port):
     conn.close()
 
 
-def test_authentication_failure_example(tcp_port, capsys):
+def test_authentication_failure_example(password_checked, capsys):
     try:
-        conn = pg.Connection("postgresql://pp_pw:wrongpass@127.0.0.1:%d/postpyro_test"
-                             % tcp_port)
+        conn = pg.Connection(password_checked["url"].replace(":secret@", ":wrongpass@"))
     except pg.OperationalError as e:
         print(f"Authentication error: {e}")
     out = capsys.readouterr().out
