@@ -529,18 +529,30 @@ def test_a_connection_can_be_shared_between_threads(conn):
 
 
 def test_connections_in_threads_run_in_parallel(sdsn):
-    conns = [pg.Connection(sdsn) for _ in range(2)]
-    start = time.monotonic()
-    threads = [threading.Thread(target=c.query, args=("SELECT pg_sleep(0.5)",))
-               for c in conns]
+    # Each connection holds an advisory lock the other one's statement waits for, after
+    # releasing its own: both statements end only if they run at the same time (one at a
+    # time, the first waits for a lock nobody can release until lock_timeout fails it).
+    conns = [pg.Connection(dsn_with(sdsn, options="-c lock_timeout=10s")) for _ in range(2)]
+    conns[0].query("SELECT pg_advisory_lock(17001)")
+    conns[1].query("SELECT pg_advisory_lock(17002)")
+    results, errors = [], []
+
+    def swap(c, mine, theirs):
+        try:
+            c.query("SELECT pg_advisory_unlock($1), pg_advisory_lock($2)", [mine, theirs])
+            results.append(mine)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=swap, args=(conns[0], 17001, 17002)),
+               threading.Thread(target=swap, args=(conns[1], 17002, 17001))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - start
     for c in conns:
         c.close()
-    assert elapsed < 0.95
+    assert errors == [] and sorted(results) == [17001, 17002]
 
 
 def test_a_forked_child_does_not_touch_the_parents_connection(conn):
