@@ -644,6 +644,22 @@ def test_a_statement_evicted_in_a_transaction_is_deallocated_after_it(sdsn):
         assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 1
 
 
+def test_the_cache_keeps_its_256_latest_statements_and_shrinks_to_the_latest(conn):
+    kept = ("SELECT statement FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT %% + $1::int'")
+
+    def numbers():
+        return sorted(int(r[0].split()[1]) for r in conn.query(kept))
+
+    for k in range(300):
+        for _ in range(2):  # the second run prepares it by name
+            assert conn.query_one("SELECT %d + $1::int" % k, [0])[0] == k
+    assert numbers() == list(range(44, 300))  # the 44 oldest were deallocated
+    conn.set_statement_cache_size(10)
+    assert numbers() == list(range(290, 300))
+    assert conn.query_one("SELECT 0 + $1::int", [0])[0] == 0  # evicted: prepared again
+
+
 def test_shrinking_the_cache_in_a_transaction_keeps_the_transaction(sdsn):
     with pg.Connection(sdsn) as c:
         c.execute("CREATE TABLE t (a int)")
