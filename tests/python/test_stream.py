@@ -112,6 +112,32 @@ def test_error_mid_stream_rolls_back_and_connection_stays_usable(conn):
     assert conn.query_one("SELECT 1")[0] == 1
 
 
+def test_a_stream_closed_in_its_failed_transaction_rolls_it_back(conn):
+    conn.execute("CREATE TABLE t (n int)")
+    s = conn.stream("SELECT g FROM generate_series(1, 10) g", chunk_size=2)
+    it = iter(s)
+    assert next(it)[0] == 1
+    conn.execute("INSERT INTO t VALUES (1)")  # part of the stream's transaction
+    with pytest.raises(pg.errors.DivisionByZero):
+        conn.execute("SELECT 1 / 0")
+    assert status(conn) == "inerror"
+    s.close()  # no COMMIT (the server would answer ROLLBACK): a rollback, no error
+    assert status(conn) == "idle"
+    assert conn.query_one("SELECT count(*) FROM t")[0] == 0
+
+
+def test_a_stream_closed_in_the_caller_s_failed_transaction_leaves_it_to_the_caller(conn):
+    tx = conn.begin()
+    s = conn.stream("SELECT g FROM generate_series(1, 10) g", chunk_size=2)
+    assert next(iter(s))[0] == 1
+    with pytest.raises(pg.errors.DivisionByZero):
+        tx.execute("SELECT 1 / 0")
+    s.close()
+    assert status(conn) == "inerror"
+    tx.rollback()
+    assert status(conn) == "idle" and conn.query_one("SELECT 1")[0] == 1
+
+
 def test_bad_sql_is_reported_and_connection_stays_usable(conn):
     with pytest.raises(pg.ProgrammingError):
         list(conn.stream("SELEC 1"))
