@@ -103,6 +103,29 @@ static void test_stale_cached_plan(pp_conn *c)
                     "'SELECT * FROM t_stale'") == 1);
 }
 
+/* COPY through pp_exec or a batch is refused (the server's COPY is ended for us) and the
+ * connection goes on: nothing was copied. */
+static void test_copy_is_refused_outside_the_copy_api(pp_conn *c)
+{
+    pp_result_free(run(c, "CREATE TEMP TABLE t_nocopy (a int)"));
+    const char *copies[] = {"COPY t_nocopy FROM STDIN", "COPY t_nocopy TO STDOUT"};
+    for (int k = 0; k < 2; k++) {
+        pp_error *e = fail_with(c, copies[k]);
+        CHECK(pp_error_category(e) == PP_ERR_NOT_SUPPORTED);
+        CHECK(strstr(pp_error_message(e), "COPY API") != NULL);
+        pp_error_free(e);
+        CHECK(scalar(c, "SELECT 7") == 7);
+    }
+    const char *batch[] = {"INSERT INTO t_nocopy VALUES (1)", "COPY t_nocopy FROM STDIN"};
+    int64_t counts[2];
+    pp_error *err = NULL;
+    CHECK(pp_exec_batch(c, 2, batch, counts, &err) == PP_ERROR);
+    CHECK(err != NULL && pp_error_index(err) == 1);
+    pp_error_free(err);
+    CHECK(pp_transaction_status(c) == 0);
+    CHECK(scalar(c, "SELECT count(*) FROM t_nocopy") == 0); /* the batch kept nothing */
+}
+
 static void test_client_encoding_stays_utf8(pp_conn *c)
 {
     pp_error *e = fail_with(c, "SET client_encoding TO 'LATIN1'");
@@ -274,6 +297,7 @@ int main(void)
     test_parameter_count(c);
     test_failed_transaction(c);
     test_stale_cached_plan(c);
+    test_copy_is_refused_outside_the_copy_api(c);
     test_client_encoding_stays_utf8(c);
     test_fork(c);
     test_connect_failures();
