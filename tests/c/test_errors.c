@@ -241,6 +241,36 @@ static void test_interrupted_statement(pp_conn *c)
     pp_result_free(r);
 }
 
+/* pp_close of a statement left PP_PENDING: quick, the handle is closed, and the server
+ * session ends (the pg_sleep(30) does not run on). */
+static void test_close_of_a_pending_statement(pp_conn *c)
+{
+    pp_conn *c2 = test_connect();
+    if (c2 == NULL)
+        return;
+    int64_t pid = scalar(c2, "SELECT pg_backend_pid()");
+    interrupt_after(1);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_exec(c2, "SELECT pg_sleep(30)", 0, NULL, 0, &r, &err) == PP_PENDING);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pp_close(c2);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(t1.tv_sec - t0.tv_sec < 5);
+    CHECK(pp_is_closed(c2) == 1);
+    CHECK(pp_resume(c2, &r, &err) == PP_ERROR && pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld",
+             (long long)pid);
+    int64_t left = 1;
+    for (int k = 0; k < 50 && (left = scalar(c, sql)) != 0; k++)
+        sleep_ms(100);
+    CHECK(left == 0);
+    pp_conn_free(c2);
+}
+
 static void *close_soon(void *arg)
 {
     sleep_ms(300);
@@ -302,6 +332,7 @@ int main(void)
     test_fork(c);
     test_connect_failures();
     test_interrupted_statement(c);
+    test_close_of_a_pending_statement(c);
     test_close_from_other_thread();
     test_calls_after_a_break(c);
     pp_conn_free(c);
