@@ -10,6 +10,7 @@ packages=(
     postgresql postgresql-contrib                   # throwaway test servers (hstore, citext)
     pgbouncer                                       # tests behind a transaction-mode pooler
     python3 python3-cffi python3-pytest             # the Python package and its tests
+    python3-pandas                                  # the seed's pandas example (CPython)
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)

@@ -85,11 +85,45 @@ static void test_stale_cached_plan(pp_conn *c)
 {
     pp_result_free(run(c, "CREATE TEMP TABLE t_stale (a int)"));
     pp_result_free(run(c, "INSERT INTO t_stale VALUES (1)"));
+    /* twice: the cache prepares a statement by name on its second run */
     pp_result_free(run(c, "SELECT * FROM t_stale"));
+    pp_result_free(run(c, "SELECT * FROM t_stale"));
+    pp_result_free(run(c, "CREATE TEMP TABLE t_stale_was AS SELECT name FROM "
+                          "pg_prepared_statements WHERE statement = 'SELECT * FROM t_stale'"));
+    CHECK(scalar(c, "SELECT count(*) FROM t_stale_was") == 1);
     pp_result_free(run(c, "ALTER TABLE t_stale ADD COLUMN b text DEFAULT 'x'"));
-    pp_result *r = run(c, "SELECT * FROM t_stale"); /* re-prepared transparently */
+    /* the prepared plan fails (0A000: cached plan must not change result type): the
+     * statement is deallocated, prepared again under a new name and run again */
+    pp_result *r = run(c, "SELECT * FROM t_stale");
     CHECK(r != NULL && pp_result_ncols(r) == 2);
     pp_result_free(r);
+    CHECK(scalar(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = "
+                    "'SELECT * FROM t_stale' AND name NOT IN (SELECT name FROM t_stale_was)") == 1);
+    CHECK(scalar(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = "
+                    "'SELECT * FROM t_stale'") == 1);
+}
+
+/* COPY through pp_exec or a batch is refused (the server's COPY is ended for us) and the
+ * connection goes on: nothing was copied. */
+static void test_copy_is_refused_outside_the_copy_api(pp_conn *c)
+{
+    pp_result_free(run(c, "CREATE TEMP TABLE t_nocopy (a int)"));
+    const char *copies[] = {"COPY t_nocopy FROM STDIN", "COPY t_nocopy TO STDOUT"};
+    for (int k = 0; k < 2; k++) {
+        pp_error *e = fail_with(c, copies[k]);
+        CHECK(pp_error_category(e) == PP_ERR_NOT_SUPPORTED);
+        CHECK(strstr(pp_error_message(e), "COPY API") != NULL);
+        pp_error_free(e);
+        CHECK(scalar(c, "SELECT 7") == 7);
+    }
+    const char *batch[] = {"INSERT INTO t_nocopy VALUES (1)", "COPY t_nocopy FROM STDIN"};
+    int64_t counts[2];
+    pp_error *err = NULL;
+    CHECK(pp_exec_batch(c, 2, batch, counts, &err) == PP_ERROR);
+    CHECK(err != NULL && pp_error_index(err) == 1);
+    pp_error_free(err);
+    CHECK(pp_transaction_status(c) == 0);
+    CHECK(scalar(c, "SELECT count(*) FROM t_nocopy") == 0); /* the batch kept nothing */
 }
 
 static void test_client_encoding_stays_utf8(pp_conn *c)
@@ -207,6 +241,36 @@ static void test_interrupted_statement(pp_conn *c)
     pp_result_free(r);
 }
 
+/* pp_close of a statement left PP_PENDING: quick, the handle is closed, and the server
+ * session ends (the pg_sleep(30) does not run on). */
+static void test_close_of_a_pending_statement(pp_conn *c)
+{
+    pp_conn *c2 = test_connect();
+    if (c2 == NULL)
+        return;
+    int64_t pid = scalar(c2, "SELECT pg_backend_pid()");
+    interrupt_after(1);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_exec(c2, "SELECT pg_sleep(30)", 0, NULL, 0, &r, &err) == PP_PENDING);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pp_close(c2);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(t1.tv_sec - t0.tv_sec < 5);
+    CHECK(pp_is_closed(c2) == 1);
+    CHECK(pp_resume(c2, &r, &err) == PP_ERROR && pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %lld",
+             (long long)pid);
+    int64_t left = 1;
+    for (int k = 0; k < 50 && (left = scalar(c, sql)) != 0; k++)
+        sleep_ms(100);
+    CHECK(left == 0);
+    pp_conn_free(c2);
+}
+
 static void *close_soon(void *arg)
 {
     sleep_ms(300);
@@ -263,10 +327,12 @@ int main(void)
     test_parameter_count(c);
     test_failed_transaction(c);
     test_stale_cached_plan(c);
+    test_copy_is_refused_outside_the_copy_api(c);
     test_client_encoding_stays_utf8(c);
     test_fork(c);
     test_connect_failures();
     test_interrupted_statement(c);
+    test_close_of_a_pending_statement(c);
     test_close_from_other_thread();
     test_calls_after_a_break(c);
     pp_conn_free(c);

@@ -68,14 +68,50 @@ def tcp_port(admin) -> int:
 
 
 @pytest.fixture(scope="session")
-def pw_dsn(tcp_port, admin) -> str:
+def pw_role(admin, tcp_port) -> dict:
+    """The password-protected role pp_pw (password 'secret'), the server's TCP port and the
+    test database, for tests that log in with a password over TCP. run-with-server.sh
+    creates the role; on another server it is created here and dropped at the end (the
+    tests that need it are skipped, with the reason, when the test user may not)."""
+    db = admin.query_one("SELECT current_database()")[0]
+    made = False
+    if admin.query_one("SELECT count(*) FROM pg_roles WHERE rolname = 'pp_pw'")[0] == 0:
+        if os.environ.get("PP_TEST_PW_DSN"):
+            pytest.fail("PP_TEST_PW_DSN is set but the role pp_pw does not exist")
+        try:
+            admin.execute("CREATE ROLE pp_pw LOGIN PASSWORD 'secret'")
+        except pg.Error as exc:
+            pytest.skip("cannot create the role pp_pw on this server: %s" % exc)
+        made = True
+    yield {"user": "pp_pw", "password": "secret", "port": tcp_port, "database": db,
+           "url": "postgresql://pp_pw:secret@127.0.0.1:%d/%s" % (tcp_port, db)}
+    if made:
+        admin.execute("DROP ROLE pp_pw")
+
+
+@pytest.fixture(scope="session")
+def pw_dsn(pw_role) -> str:
     """A DSN of the password-protected role pp_pw (password 'secret') over TCP."""
     value = os.environ.get("PP_TEST_PW_DSN")
     if value:
         return value
-    db = admin.query_one("SELECT current_database()")[0]
     return "host=127.0.0.1 port=%d dbname=%s user=pp_pw password=secret connect_timeout=5" % (
-        tcp_port, db)
+        pw_role["port"], pw_role["database"])
+
+
+@pytest.fixture(scope="session")
+def password_checked(pw_role) -> dict:
+    """pw_role, on a server that refuses pp_pw a wrong password over TCP (run-with-server.sh
+    sets scram-sha-256; another server may trust TCP logins: then the tests of a wrong
+    password are skipped there, never under `make check`)."""
+    try:
+        pg.Connection("postgresql://pp_pw:not-the-password@127.0.0.1:%d/%s?connect_timeout=5"
+                      % (pw_role["port"], pw_role["database"])).close()
+    except pg.OperationalError:
+        return pw_role
+    if os.environ.get("PP_TEST_PW_DSN"):
+        pytest.fail("the test server accepted pp_pw with a wrong password")
+    pytest.skip("this server does not check pp_pw's password over TCP")
 
 
 @pytest.fixture

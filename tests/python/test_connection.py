@@ -529,18 +529,30 @@ def test_a_connection_can_be_shared_between_threads(conn):
 
 
 def test_connections_in_threads_run_in_parallel(sdsn):
-    conns = [pg.Connection(sdsn) for _ in range(2)]
-    start = time.monotonic()
-    threads = [threading.Thread(target=c.query, args=("SELECT pg_sleep(0.5)",))
-               for c in conns]
+    # Each connection holds an advisory lock the other one's statement waits for, after
+    # releasing its own: both statements end only if they run at the same time (one at a
+    # time, the first waits for a lock nobody can release until lock_timeout fails it).
+    conns = [pg.Connection(dsn_with(sdsn, options="-c lock_timeout=10s")) for _ in range(2)]
+    conns[0].query("SELECT pg_advisory_lock(17001)")
+    conns[1].query("SELECT pg_advisory_lock(17002)")
+    results, errors = [], []
+
+    def swap(c, mine, theirs):
+        try:
+            c.query("SELECT pg_advisory_unlock($1), pg_advisory_lock($2)", [mine, theirs])
+            results.append(mine)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=swap, args=(conns[0], 17001, 17002)),
+               threading.Thread(target=swap, args=(conns[1], 17002, 17001))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - start
     for c in conns:
         c.close()
-    assert elapsed < 0.95
+    assert errors == [] and sorted(results) == [17001, 17002]
 
 
 def test_a_forked_child_does_not_touch_the_parents_connection(conn):
@@ -632,6 +644,22 @@ def test_a_statement_evicted_in_a_transaction_is_deallocated_after_it(sdsn):
         assert c.query_one("SELECT count(*) FROM pg_prepared_statements")[0] == 1
 
 
+def test_the_cache_keeps_its_256_latest_statements_and_shrinks_to_the_latest(conn):
+    kept = ("SELECT statement FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT %% + $1::int'")
+
+    def numbers():
+        return sorted(int(r[0].split()[1]) for r in conn.query(kept))
+
+    for k in range(300):
+        for _ in range(2):  # the second run prepares it by name
+            assert conn.query_one("SELECT %d + $1::int" % k, [0])[0] == k
+    assert numbers() == list(range(44, 300))  # the 44 oldest were deallocated
+    conn.set_statement_cache_size(10)
+    assert numbers() == list(range(290, 300))
+    assert conn.query_one("SELECT 0 + $1::int", [0])[0] == 0  # evicted: prepared again
+
+
 def test_shrinking_the_cache_in_a_transaction_keeps_the_transaction(sdsn):
     with pg.Connection(sdsn) as c:
         c.execute("CREATE TABLE t (a int)")
@@ -666,11 +694,19 @@ def test_without_the_cache_an_untyped_parameter_keeps_the_transaction(sdsn):
 
 
 def test_a_cached_statement_survives_a_table_change(conn):
+    names = "SELECT name FROM pg_prepared_statements WHERE statement = 'SELECT * FROM t'"
     conn.execute("CREATE TABLE t (a int)")
     conn.execute("INSERT INTO t VALUES (1)")
+    # twice: the cache prepares a statement by name on its second run
     assert conn.query("SELECT * FROM t") == [(1,)]
+    assert conn.query("SELECT * FROM t") == [(1,)]
+    [(before,)] = conn.query(names)
     conn.execute("ALTER TABLE t ADD COLUMN b text DEFAULT 'x'")
+    # the prepared plan fails (cached plan must not change result type): the statement is
+    # deallocated, prepared again under a new name and run again
     assert conn.query("SELECT * FROM t") == [(1, "x")]
+    [(after,)] = conn.query(names)
+    assert after != before
 
 
 def test_row_factory_changes_what_rows_are(sdsn):

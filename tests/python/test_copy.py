@@ -160,7 +160,7 @@ def test_abort_inside_a_transaction_fails_it(items):
     assert [r[0] for r in items.query("SELECT id FROM items")] == [0]
 
 
-def test_statements_wait_while_copy_runs(items):
+def test_a_statement_in_the_copying_thread_is_refused_until_the_copy_ends(items):
     with items.copy("COPY items FROM STDIN") as cp:
         cp.write_row((1, "a", 1.0))
         with pytest.raises(pg.InterfaceError, match="COPY"):

@@ -195,7 +195,7 @@ def test_error_in_a_transaction_leaves_it_failed_until_rollback(conn):
 
 # ---- connection failures -----------------------------------------------------------------
 
-def test_wrong_password_is_an_operational_error(pw_dsn):
+def test_wrong_password_is_an_operational_error(pw_dsn, password_checked):
     bad = pw_dsn.replace("password=secret", "password=wrong")
     assert bad != pw_dsn
     with pytest.raises(pg.OperationalError) as info:
@@ -209,10 +209,14 @@ def test_right_password_connects(pw_dsn):
         assert c.query_one("SELECT current_user")[0] == "pp_pw"
 
 
-def test_unknown_user_is_an_operational_error(tcp_port):
-    with pytest.raises(pg.OperationalError):
-        pg.Connection("host=127.0.0.1 port=%d dbname=postpyro_test user=no_such_user_x "
-                      "password=x connect_timeout=2" % tcp_port)
+def test_unknown_user_is_an_operational_error(pw_role):
+    with pytest.raises(pg.OperationalError) as info:
+        pg.Connection("host=127.0.0.1 port=%d dbname=%s user=no_such_user_x "
+                      "password=not-the-password connect_timeout=2"
+                      % (pw_role["port"], pw_role["database"]))
+    # refused for its user (class 28: no such role, or its password failed), not another way
+    assert info.value.sqlstate.startswith("28")
+    assert "no_such_user_x" in str(info.value)
 
 
 def test_unknown_database_is_an_operational_error(dsn):
@@ -233,10 +237,11 @@ def test_malformed_dsn_is_an_operational_error():
         pg.Connection("this is = not a 'dsn")
 
 
-def test_password_never_appears_in_connection_errors(tcp_port):
+def test_password_never_appears_in_connection_errors(password_checked):
     with pytest.raises(pg.OperationalError) as info:
-        pg.Connection("postgresql://pp_pw:hunter2xyz@127.0.0.1:%d/postpyro_test"
-                      "?connect_timeout=2" % tcp_port)
+        pg.Connection(password_checked["url"].replace(":secret@", ":hunter2xyz@")
+                      + "?connect_timeout=2")
+    assert "password authentication failed" in str(info.value)
     assert "hunter2xyz" not in str(info.value)
     assert "hunter2xyz" not in repr(info.value)
 

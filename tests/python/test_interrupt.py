@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+import PostPyro as pg
+
 
 def interrupt_main_thread_after(seconds):
     main = threading.get_ident()
@@ -45,6 +47,10 @@ def test_ctrl_c_inside_a_transaction_leaves_it_to_roll_back(conn):
     with pytest.raises(KeyboardInterrupt):
         tx.query("SELECT pg_sleep(20)")
     timer.join()
+    # the cancelled statement failed the transaction: nothing in it can be committed
+    assert conn.info()["transaction_status"] == "inerror"
+    with pytest.raises(pg.errors.InFailedSqlTransaction):
+        tx.query("SELECT 1")
     tx.rollback()
     assert conn.query_one("SELECT count(*) FROM t")[0] == 0
 

@@ -13,12 +13,6 @@ from PostPyro import errors
 from conftest import TOP_SRCDIR
 
 
-def test_module_constants_follow_pep_249():
-    assert pg.apilevel == "2.0"
-    assert pg.threadsafety == 2
-    assert pg.paramstyle == "numeric"
-
-
 def test_version_is_a_dotted_string_and_get_version_returns_it():
     assert re.match(r"^\d+\.\d+\.\d+$", pg.__version__)
     assert pg.get_version() == pg.__version__
@@ -101,14 +95,8 @@ def test_loader_tries_postpyro_library_first(monkeypatch):
     assert any(what == "in-tree build" for what, _, _ in candidates)
 
 
-def test_exception_hierarchy_follows_pep_249():
-    assert issubclass(pg.Error, Exception)
-    assert issubclass(pg.Warning, Exception)
-    assert issubclass(pg.InterfaceError, pg.Error)
-    assert issubclass(pg.DatabaseError, pg.Error)
-    for cls in (pg.DataError, pg.OperationalError, pg.IntegrityError, pg.InternalError,
-                pg.ProgrammingError, pg.NotSupportedError):
-        assert issubclass(cls, pg.DatabaseError)
+def test_postpyro_s_own_exceptions_sit_under_the_pep_249_ones():
+    # the PEP 249 hierarchy itself: test_dbapi.py
     assert issubclass(pg.TransactionRollbackError, pg.OperationalError)
     assert issubclass(pg.CommitUnknown, pg.OperationalError)
     assert issubclass(pg.NoRowError, pg.DatabaseError)

@@ -1,6 +1,7 @@
 """The examples of the seed document (shared/seed/PostPyro-documentation.md), run as written
 against the test server (only the connection strings and the tables they assume differ)."""
 
+import sys
 import time
 import uuid
 from datetime import date, datetime
@@ -39,7 +40,11 @@ def test_quick_start(db, capsys):
     out = capsys.readouterr().out
     assert "User: Alice (alice@example.com)" in out
     assert "User: Carol (carol@example.com)" in out
+    # execute() returns the number of rows (1), not the RETURNING value its name here
+    # suggests: the new user's id is 4
     assert user_id == 1
+    with pg.Connection(db) as conn:
+        assert conn.query_one("SELECT id FROM users WHERE name = 'John Doe'")[0] == 4
 
 
 def test_module_constants_and_functions(db):
@@ -221,14 +226,19 @@ def test_pandas_style_integration(db):
     records = [row.to_dict() for row in rows]
     records2 = [dict(row.items()) for row in rows]
     assert records == records2 and len(records) == 3
-    try:
-        import pandas as pd
-    except ImportError:
-        pd = None
-    if pd is not None:
-        df = pd.DataFrame([row.to_dict() for row in rows])
-        assert list(df.columns) == rows[0].keys()
     conn.close()
+
+
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="Debian's python3-pandas is built for CPython only")
+def test_pandas_dataframe_from_rows(db):
+    pd = pytest.importorskip("pandas", reason="python3-pandas (in .ci/install-deps.sh) is "
+                             "not installed")
+    with pg.Connection(db) as conn:
+        rows = conn.query("SELECT * FROM users ORDER BY id")
+    df = pd.DataFrame([row.to_dict() for row in rows])
+    assert list(df.columns) == rows[0].keys()
+    assert list(df["name"]) == ["Alice", "Bob", "Carol"]
 
 
 def test_sqlalchemy_style_usage(db, capsys):
@@ -520,8 +530,8 @@ def test_best_practices(db, capsys):
     conn.close()
 
 
-def test_connection_string_options(tcp_port):
-    base = "postgresql://pp_pw:secret@127.0.0.1:%d/postpyro_test" % tcp_port
+def test_connection_string_options(pw_role):
+    base = pw_role["url"]
     conn = pg.Connection(base + "?connect_timeout=10")
     conn.close()
     conn = pg.Connection(base + "?sslmode=disable&connect_timeout=10&application_name=myapp")
@@ -531,10 +541,9 @@ def test_connection_string_options(tcp_port):
     conn.close()
 
 
-def test_authentication_failure_example(tcp_port, capsys):
+def test_authentication_failure_example(password_checked, capsys):
     try:
-        conn = pg.Connection("postgresql://pp_pw:wrongpass@127.0.0.1:%d/postpyro_test"
-                             % tcp_port)
+        conn = pg.Connection(password_checked["url"].replace(":secret@", ":wrongpass@"))
     except pg.OperationalError as e:
         print(f"Authentication error: {e}")
     out = capsys.readouterr().out

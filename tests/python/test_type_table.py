@@ -425,24 +425,28 @@ def tconn(admin, dsn):
 
     schema = "tt_" + _uuid.uuid4().hex[:12]
     admin.execute("CREATE SCHEMA " + schema)
-    c = pg.Connection(dsn_with(dsn, options="-c search_path=%s,public" % schema))
-    c.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
-    c.execute("CREATE TYPE pair AS (a int, b text, c date[])")
-    c.execute("CREATE TYPE outer_t AS (p pair, n numeric)")
-    c.execute("CREATE DOMAIN posint AS int CHECK (VALUE > 0)")
-    c.execute("CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%')")
-    c.execute("CREATE TYPE floatrange AS RANGE (subtype = float8)")
-    c.execute("SET lc_monetary TO 'C'")
     infos = {}
-    for name in ["mood", "pair", "outer_t", "posint", "email", "floatrange", "hstore",
-                 "citext"]:
-        infos[name] = pg.register_type(c, name)
-    c.infos = infos
-    yield c
-    for info in infos.values():
-        pgtypes.unregister_type(info)
-    c.close()
-    admin.execute("DROP SCHEMA %s CASCADE" % schema)
+    c = None
+    try:  # the schema goes even when the setup fails
+        c = pg.Connection(dsn_with(dsn, options="-c search_path=%s,public" % schema))
+        c.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
+        c.execute("CREATE TYPE pair AS (a int, b text, c date[])")
+        c.execute("CREATE TYPE outer_t AS (p pair, n numeric)")
+        c.execute("CREATE DOMAIN posint AS int CHECK (VALUE > 0)")
+        c.execute("CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%')")
+        c.execute("CREATE TYPE floatrange AS RANGE (subtype = float8)")
+        c.execute("SET lc_monetary TO 'C'")
+        for name in ["mood", "pair", "outer_t", "posint", "email", "floatrange", "hstore",
+                     "citext"]:
+            infos[name] = pg.register_type(c, name)
+        c.infos = infos
+        yield c
+    finally:
+        for info in infos.values():
+            pgtypes.unregister_type(info)
+        if c is not None:
+            c.close()
+        admin.execute("DROP SCHEMA %s CASCADE" % schema)
 
 
 def resolve(conn, x):

@@ -1073,3 +1073,25 @@ def test_parse_record_refuses_malformed_input(text):
 def test_parse_array_with_another_delimiter():
     assert pgtypes.parse_array("{(1,1),(0,0);(2,2),(1,1)}", ";") == \
         ["(1,1),(0,0)", "(2,2),(1,1)"]
+
+
+@pytest.mark.parametrize("style", ["postgres_verbose", "sql_standard", "iso_8601"])
+def test_another_interval_style_reads_binary_and_the_text_path_says_why_not(conn, style):
+    conn.execute("SET IntervalStyle = '%s'" % style)
+    sql = "SELECT interval '1 day 02:03:04.5', ARRAY[interval '-3 days -00:00:01']"
+    want = (timedelta(days=1, hours=2, minutes=3, seconds=4.5),
+            [timedelta(days=-3, seconds=-1)])
+    assert tuple(conn.query_one(sql)) == want
+    with pytest.raises(pg.DataError, match="needs IntervalStyle postgres"):
+        conn._rows(sql, None, flags=lib.PP_EXEC_TEXT)
+
+
+@pytest.mark.parametrize("path", ["binary", "text"])
+def test_bytea_escape_output_is_read(conn, path):
+    conn.execute("SET bytea_output = 'escape'")
+    sql = "SELECT '\\x00ff5c41'::bytea AS v, ARRAY['\\x00ff'::bytea, NULL] AS a"
+    if path == "binary":
+        row = conn.query_one(sql)
+    else:
+        [row] = conn._rows(sql, None, flags=lib.PP_EXEC_TEXT)
+    assert (row["v"], row["a"]) == (b"\x00\xff\\A", [b"\x00\xff", None])
