@@ -166,24 +166,49 @@ void pp__secrets_free(char **secrets)
     free(secrets);
 }
 
-/* Replaces every occurrence of every secret (longest first) in msg by "***"; a new string. */
+static bool word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c >= 0x80;
+}
+
+/* The first occurrence of secret in s that stands as a whole: a secret that begins (ends)
+ * with a letter, digit or '_' must not continue a word there — libpq quotes the DSN between
+ * delimiters (':', '@', '=', quotes), and a short password such as "x" must not turn the
+ * server's "does not exist" into "does not e***ist". */
+static char *find_whole(char *s, const char *secret, size_t len)
+{
+    for (char *at = strstr(s, secret); at != NULL; at = strstr(at + 1, secret)) {
+        bool starts_word = word_byte((unsigned char)secret[0]);
+        bool ends_word = word_byte((unsigned char)secret[len - 1]);
+        if ((!starts_word || at == s || !word_byte((unsigned char)at[-1])) &&
+            (!ends_word || !word_byte((unsigned char)at[len])))
+            return at;
+    }
+    return NULL;
+}
+
+/* Replaces every whole occurrence of every secret (longest first) in msg by "***"; a new
+ * string. */
 static char *redact(const char *msg, char *const *secrets)
 {
     char *out = strdup(msg);
     for (bool again = true; out != NULL && again;) {
         again = false;
         const char *best = NULL;
+        char *at = NULL;
         size_t best_len = 0;
         for (char *const *p = secrets; p != NULL && *p != NULL; p++) {
             size_t len = strlen(*p);
-            if (len > best_len && strstr(out, *p) != NULL) {
+            char *where = len > best_len ? find_whole(out, *p, len) : NULL;
+            if (where != NULL) {
                 best = *p;
                 best_len = len;
+                at = where;
             }
         }
         if (best == NULL)
             break;
-        char *at = strstr(out, best);
         size_t n = strlen(out);
         char *next = malloc(n - best_len + 4);
         if (next == NULL) {

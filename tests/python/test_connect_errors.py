@@ -93,3 +93,10 @@ def test_a_refused_connection_is_08006():
     with pytest.raises(pg.OperationalError) as info:
         pg.Connection("host=127.0.0.1 port=1 dbname=x user=x")
     assert info.value.sqlstate == "08006"
+
+
+def test_a_short_password_does_not_mask_the_servers_own_words(dsn):
+    # "x" is removed where it stands as a word of its own, not inside "exist"
+    with pytest.raises(pg.OperationalError) as info:
+        pg.Connection(dsn_with(dsn, user="pp_no_such_user", password="x"))
+    assert 'role "pp_no_such_user" does not exist' in str(info.value)
