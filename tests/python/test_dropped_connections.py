@@ -4,6 +4,10 @@ server's max_connections never meets "too many clients" (issue 10, defect 11).""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 import PostPyro as pg
@@ -46,3 +50,21 @@ def test_too_many_connections_still_raises_when_none_were_dropped(dsn, admin):
     finally:
         for c in held:
             c.close()
+
+
+def test_a_dropped_connection_is_freed_while_this_thread_holds_cffis_lock(dsn):
+    # The collector may free a handle while the same thread is inside cffi, holding its
+    # non-reentrant lock: freeing must not need that lock (it hung before).
+    code = textwrap.dedent("""
+        import gc, sys
+        import PostPyro as pg
+        from PostPyro._ffi import ffi
+        c = pg.Connection(sys.argv[1])
+        with ffi._lock:
+            del c
+            gc.collect()
+        print("freed")
+    """)
+    out = subprocess.run([sys.executable, "-c", code, dsn], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "freed", out.stderr
