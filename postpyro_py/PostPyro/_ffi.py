@@ -80,6 +80,13 @@ def _load():
 
 lib, library_path = _load()
 
+# Every name looked up now, once: a first lookup of a lib attribute takes cffi's
+# non-reentrant lock, and what the garbage collector runs (ffi.gc callbacks, __del__) may run
+# while this very thread holds that lock inside cffi — a first lookup there would hang.
+for _name in dir(lib):
+    getattr(lib, _name)
+del _name
+
 # Constants from the header, as plain ints (reading lib.X each time costs a lookup).
 PP_OK = lib.PP_OK
 PP_ERROR = lib.PP_ERROR

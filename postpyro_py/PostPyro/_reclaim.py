@@ -40,18 +40,13 @@ _freed = 0
 _live = 0
 
 
-# Looked up once, here: the collector may run _free while this very thread is inside cffi
-# holding its (non-reentrant) lock, and a first lookup of a lib attribute takes that lock.
-_is_closed = lib.pp_is_closed
-_conn_free = lib.pp_conn_free
-
-
 def _free(conn) -> None:
+    # runs inside the collector: every lib name it uses was looked up at import (_ffi)
     global _freed, _live
     _live -= 1
-    if not _is_closed(conn):
+    if not lib.pp_is_closed(conn):
         _freed += 1
-    _conn_free(conn)
+    lib.pp_conn_free(conn)
 
 
 def own(conn) -> Any:

@@ -4,6 +4,9 @@ import builtins
 import importlib.util
 import os
 import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -151,3 +154,19 @@ def test_errors_pickle_with_their_fields():
     assert back.diag.constraint_name == "u_pkey"
     assert back.index == 3
     assert str(back) == "dup"
+
+
+def test_every_library_name_is_looked_up_at_import():
+    # What the garbage collector runs (ffi.gc callbacks, __del__) may use any of them while
+    # this very thread holds cffi's non-reentrant lock: a first lookup then would hang.
+    code = textwrap.dedent("""
+        from PostPyro._ffi import ffi, lib
+        names = dir(lib)
+        with ffi._lock:
+            for name in names:
+                getattr(lib, name)
+        print(len(names))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and int(out.stdout) > 50, out.stderr
