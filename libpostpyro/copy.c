@@ -36,19 +36,8 @@ static void copy_grow_send_buffer(pp_conn *conn)
  * overflow (values are length-checked before, so that means a bug or a lying caller). */
 static bool copy_reserve(pp_conn *conn, size_t more)
 {
-    if (more > SIZE_MAX / 4 - conn->copy_len)
-        return false;
-    if (conn->copy_len + more <= conn->copy_cap)
-        return true;
-    size_t cap = conn->copy_cap ? conn->copy_cap : COPY_CHUNK;
-    while (cap < conn->copy_len + more)
-        cap *= 2; /* at most SIZE_MAX / 2: no wrap */
-    char *grown = realloc(conn->copy_buf, cap);
-    if (grown == NULL)
-        return false;
-    conn->copy_buf = grown;
-    conn->copy_cap = cap;
-    return true;
+    return more <= SIZE_MAX / 4 - conn->copy_len &&
+           pp__grow(&conn->copy_buf, &conn->copy_cap, conn->copy_len + more, COPY_CHUNK);
 }
 
 /* Reads results until libpq has none; returns the first error, if any. *rows gets the count

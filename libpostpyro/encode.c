@@ -592,19 +592,26 @@ static void write_binary(char *out, const pp_value *v, uint32_t oid)
     }
 }
 
-bool pp__scratch_reserve(pp_conn *conn, size_t n)
+bool pp__grow(char **buf, size_t *cap, size_t need, size_t first)
 {
-    if (n <= conn->scratch_cap)
+    if (need <= *cap)
         return true;
-    size_t cap = conn->scratch_cap ? conn->scratch_cap : 256;
-    while (cap < n)
-        cap *= 2;
-    char *grown = realloc(conn->scratch, cap);
+    if (need > SIZE_MAX / 4)
+        return false; /* sizes are checked before: a bug or a lying caller, never a wrap */
+    size_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    char *grown = realloc(*buf, c);
     if (grown == NULL)
         return false;
-    conn->scratch = grown;
-    conn->scratch_cap = cap;
+    *buf = grown;
+    *cap = c;
     return true;
+}
+
+bool pp__scratch_reserve(pp_conn *conn, size_t n)
+{
+    return pp__grow(&conn->scratch, &conn->scratch_cap, n, 256);
 }
 
 int pp__encode_params(pp_conn *conn, int32_t nparams, const pp_value *params,

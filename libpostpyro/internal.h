@@ -324,6 +324,9 @@ typedef struct pp_encoded {
 } pp_encoded;
 
 /* Grows conn->scratch (the encoding buffer) to at least n bytes. */
+/* Grows *buf (capacity *cap, first allocation `first` bytes, then doubling) to hold at
+ * least `need` bytes; false when out of memory or need > SIZE_MAX / 4. */
+bool pp__grow(char **buf, size_t *cap, size_t need, size_t first);
 bool pp__scratch_reserve(pp_conn *conn, size_t n);
 /* Encodes nparams values for the server types in `oids` into enc (arrays of nparams),
  * using conn->scratch for bytes that must be built. */
