@@ -44,8 +44,9 @@ extern "C" {
 /* Status codes. */
 #define PP_OK 0
 #define PP_ERROR -1
-/* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT).
- * The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
+/* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT;
+ * only on a connection made with PP_CONNECT_INTERRUPTIBLE), or, in nonblocking mode, the
+ * call would have to wait (see "Async / nonblocking" below). The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
  * stop it). Until then other threads' calls that need the server wait for it to finish; the
  * same thread's fail with PP_ERR_INTERFACE (waiting would never end). */
 #define PP_PENDING 1
@@ -535,14 +536,14 @@ void pp_result_free(pp_result *res);
 /* Frees a string returned by this library. */
 void pp_free(void *ptr);
 
-/* ---- Nonblocking use (event loops) and notifications ------------------------------------
- *
- * In nonblocking mode (pp_set_nonblocking, or PP_CONNECT_NONBLOCKING for pp_connect_start)
+/* ---- Async / nonblocking (event loops) and notifications -------------------------- */
+
+/* In nonblocking mode (pp_set_nonblocking, or PP_CONNECT_NONBLOCKING for pp_connect_start)
  * no call on the connection waits for the server. Every call that talks to it — pp_exec,
  * pp_query, pp_resume, pp_query_next, pp_query_close, pp_exec_many, pp_exec_many_columns,
  * pp_exec_batch, pp_prepare, pp_deallocate, pp_set_statement_cache_size, pp_ping, the COPY
- * calls — does what it can without waiting and then returns PP_PENDING (pp_ping: 0, see
- * below): the call is still running. Then:
+ * calls — does what it can without waiting and, when it would have to wait, returns
+ * PP_PENDING: the call is still running (pp_ping is refused instead, see below). Then:
  *   1. wait until pp_socket(conn) is ready for pp_wait_events(conn) (PP_WAIT_READ and/or
  *      PP_WAIT_WRITE), or until pp_wait_timeout_ms(conn) milliseconds passed (-1: no limit);
  *   2. call pp_resume(conn, &out, &err) (pp_query_next to have the result described and
@@ -558,10 +559,15 @@ void pp_free(void *ptr);
  * other outputs (pp_exec_many's *affected, pp_exec_batch's counts, pp_copy_end's *rows,
  * pp_copy_out_read's *data, *len and *rows) when it ends: keep them valid until then. Its
  * result and error go to pp_resume's out and err; the first call's *out stays NULL and *err
- * NULL. pp_copy_out_read after PP_PENDING: pp_resume returns 1 (PP_PENDING's value) only
- * while it still waits; when it ends it returns PP_OK with the data (the borrowed *data
- * and *len set, *len > 0), PP_OK with *data NULL at the end of the COPY (*rows set), or
- * PP_ERROR. pp_ping in nonblocking mode is refused (it returns 0 without asking).
+ * NULL. pp_copy_out_read, whose 1 means "data", returns 1 with *data NULL for PP_PENDING
+ * (1 with *data set: data, as in blocking mode); pp_resume then returns PP_PENDING while it
+ * still waits, and when it ends PP_OK with the data (the borrowed *data and *len set),
+ * PP_OK with *data NULL at the end of the COPY (*rows set), or PP_ERROR. pp_ping in
+ * nonblocking mode is refused (it returns 0 without asking).
+ * How it works: the call runs on a second stack per connection (a fiber, 256 KiB mapped
+ * once); where blocking mode would wait, the fiber switches back and the call returns
+ * PP_PENDING; pp_resume switches into it again. So blocking and nonblocking mode run the
+ * same code.
  * While a call is unfinished, every other call on the connection that talks to the server
  * fails with PP_ERR_INTERFACE (whatever the thread), and pp_resume must come from the thread
  * that made the call. pp_close may come from any thread at any time: it cancels the

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static int64_t now_ms(void)
@@ -82,7 +83,8 @@ static void statements_with_parameters(pp_conn *c)
     pendings = 0;
     for (int k = 0; k < 3; k++) { /* unnamed, then prepared by the cache, then cached */
         pp_value p[2] = {{.tag = PP_INT, .i = 40 + k}, {.tag = PP_TEXT, .ptr = "ab", .len = 2}};
-        pp_result *r = nb_exec(c, "SELECT $1::int4 + 2, $2::text || 'c'", 2, p);
+        /* the sleep: the answer cannot be there before the first wait */
+        pp_result *r = nb_exec(c, "SELECT $1::int4 + 2, $2::text || 'c', pg_sleep(0.05)", 2, p);
         pp_value v;
         CHECK(r != NULL && pp_result_value(r, 0, 0, &v, NULL) == PP_OK && v.i == 42 + k);
         CHECK(r != NULL && pp_result_value(r, 0, 1, &v, NULL) == PP_OK && v.len == 3 &&
@@ -503,8 +505,44 @@ static void epoll_several_connections(void)
     close(epfd);
 }
 
-int main(void)
+/* PP_LIBPQ_NEWER="dir1:dir2": directories holding a libpq.so.5 of version 17 or later (from
+ * npm's @embedded-postgres packages): this test runs again with each loaded instead of the
+ * system's, where pp_cancel_start must use libpq's own nonblocking cancel. */
+static void run_with_newer_libpq(char **argv)
 {
+    const char *dirs = getenv("PP_LIBPQ_NEWER");
+    if (dirs == NULL || getenv("PP_EXPECT_NATIVE_CANCEL") != NULL) {
+        if (dirs == NULL)
+            fprintf(stderr, "note: libpq 17+ path not run here (set PP_LIBPQ_NEWER)\n");
+        return;
+    }
+    char *list = strdup(dirs);
+    for (char *save = NULL, *d = strtok_r(list, ":", &save); d != NULL;
+         d = strtok_r(NULL, ":", &save)) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char path[4096];
+            const char *old = getenv("LD_LIBRARY_PATH");
+            snprintf(path, sizeof path, "%s%s%s", d, old ? ":" : "", old ? old : "");
+            setenv("LD_LIBRARY_PATH", path, 1);
+            setenv("PP_EXPECT_NATIVE_CANCEL", "1", 1);
+            execv("/proc/self/exe", argv);
+            _exit(127);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        fprintf(stderr, "with the libpq in %s: exit %d\n", d, WEXITSTATUS(status));
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    free(list);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    if (getenv("PP_EXPECT_NATIVE_CANCEL") != NULL &&
+        strcmp(getenv("PP_EXPECT_NATIVE_CANCEL"), "1") == 0)
+        CHECK(pp_libpq_version() >= 170000);
     pp_error *err = NULL;
     pp_conn *c = nb_connect(test_dsn(), &err);
     if (c == NULL) {
@@ -527,5 +565,6 @@ int main(void)
     pp_result_free(run(c, "SELECT 1"));
     CHECK(pp_ping(c) == 1);
     pp_conn_free(c);
+    run_with_newer_libpq(argv);
     return test_summary();
 }
