@@ -97,8 +97,10 @@ static int connect_done(pp_conn *conn, pp_error **err)
                                            "cannot set up connection"));
     }
     atomic_init(&c->refs, 1);
+    pthread_mutex_lock(&conn->cancel_lock); /* pp_socket and pp_cancel* read them */
     conn->canceller = c;
     conn->sock = PQsocket(conn->pg);
+    pthread_mutex_unlock(&conn->cancel_lock);
     conn->connecting = false;
     conn->deadline_ms = 0;
     atomic_store(&conn->want_events, 0);

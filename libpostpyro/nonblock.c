@@ -109,9 +109,16 @@ int32_t pp_is_nonblocking(pp_conn *conn)
 
 int32_t pp_socket(pp_conn *conn)
 {
-    if (conn == NULL || pp__conn_lock_owned(conn, NULL) != PP_OK)
+    if (conn == NULL || !pp__conn_owned(conn))
         return -1;
-    int32_t fd = conn->pg != NULL && !conn->closed ? PQsocket(conn->pg) : -1;
+    /* connected: conn->sock (cancel_lock, never held long), so that a call running in
+     * another thread is not waited for; while connecting, libpq's (no call runs then) */
+    pthread_mutex_lock(&conn->cancel_lock);
+    int32_t fd = conn->sock;
+    pthread_mutex_unlock(&conn->cancel_lock);
+    if (fd >= 0 || pp__conn_lock_owned(conn, NULL) != PP_OK)
+        return fd;
+    fd = conn->pg != NULL && !conn->closed && conn->connecting ? PQsocket(conn->pg) : -1;
     pthread_mutex_unlock(&conn->lock);
     return fd;
 }

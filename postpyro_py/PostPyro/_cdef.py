@@ -581,7 +581,8 @@ int pp_set_nonblocking(pp_conn *conn, int32_t on, pp_error **err);
 int32_t pp_is_nonblocking(pp_conn *conn);
 
 /* The connection's socket, for the caller to wait on (never to read, write or close), or
- * -1 when closed. Stays the same from the end of the connect to pp_close. */
+ * -1 when closed. Stays the same from the end of the connect to pp_close. Any thread; once
+ * connected it never waits for a call running in another thread. */
 int32_t pp_socket(pp_conn *conn);
 
 /* What the unfinished call (or connect) on conn waits for: PP_WAIT_READ and/or
