@@ -9,6 +9,34 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+
+#ifdef PP_NO_UCONTEXT /* configure found no makecontext/swapcontext: no nonblocking mode */
+bool pp__fiber_supported(void) { return false; }
+pp__fiber *pp__fiber_new(void) { return NULL; }
+void pp__fiber_free(pp__fiber *f) { (void)f; }
+int pp__fiber_start(pp__fiber *f, void (*fn)(void *), void *arg)
+{
+    (void)f, (void)fn, (void)arg;
+    return -1;
+}
+int pp__fiber_resume(pp__fiber *f)
+{
+    (void)f;
+    return -1;
+}
+void pp__fiber_yield(pp__fiber *f) { (void)f; }
+bool pp__fiber_suspended(const pp__fiber *f)
+{
+    (void)f;
+    return false;
+}
+bool pp__fiber_current(const pp__fiber *f)
+{
+    (void)f;
+    return false;
+}
+#else
+
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -52,6 +80,8 @@ struct pp__fiber {
 
 static char *stack_base(const pp__fiber *f) { return f->map + f->page; }
 static size_t stack_size(const pp__fiber *f) { return f->map_size - f->page; }
+
+bool pp__fiber_supported(void) { return true; }
 
 pp__fiber *pp__fiber_new(void)
 {
@@ -170,3 +200,5 @@ bool pp__fiber_suspended(const pp__fiber *f)
 {
     return f != NULL && f->state == FIBER_SUSPENDED;
 }
+
+#endif /* PP_NO_UCONTEXT */

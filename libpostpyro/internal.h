@@ -169,7 +169,9 @@ typedef struct pp__canceller {
 
 /* ---- fibers (fiber.c) ---- */
 typedef struct pp__fiber pp__fiber;
-/* A fiber with its own stack; NULL when out of memory. */
+/* false when the build has no makecontext (configure: PP_NO_UCONTEXT). */
+bool pp__fiber_supported(void);
+/* A fiber with its own stack; NULL when out of memory (or unsupported). */
 pp__fiber *pp__fiber_new(void);
 void pp__fiber_free(pp__fiber *f);
 /* Runs fn(arg) on f until it ends (0) or yields (1); -1 when f is busy. */

@@ -572,9 +572,11 @@ void pp_free(void *ptr);
 #define PP_WAIT_WRITE 2
 
 /* Turns nonblocking mode on (on != 0) or off. Fails with PP_ERR_INTERFACE while a call on
- * conn is unfinished (PP_PENDING, PP_MORE) or when conn is closed, and with PP_ERR_INTERNAL
+ * conn is unfinished (PP_PENDING, PP_MORE) or when conn is closed, with PP_ERR_INTERNAL
  * (out of memory) when the fiber a nonblocking call runs on (a 256 KiB stack, mapped once
- * per connection) cannot be made. Any thread. */
+ * per connection) cannot be made, and with PP_ERR_NOT_SUPPORTED (0A000) in a build whose C
+ * library has no makecontext (e.g. musl; pp_connect_start with PP_CONNECT_NONBLOCKING fails
+ * the same way). Any thread. */
 int pp_set_nonblocking(pp_conn *conn, int32_t on, pp_error **err);
 
 /* 1 in nonblocking mode, else 0 (also for NULL). */
