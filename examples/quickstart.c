@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The calls below return PP_OK or PP_ERROR (with *err set) and nothing else: PP_PENDING
+ * comes only on a connection made with PP_CONNECT_INTERRUPTIBLE (a signal interrupted a
+ * wait) or in nonblocking mode, PP_MORE only with PP_EXEC_CHUNKED. A signal handler the
+ * program installs does not change that: the call goes on after it. */
 static int fail(const char *what, pp_error *err)
 {
     fprintf(stderr, "%s failed: [%s] %s\n", what, pp_error_sqlstate(err), pp_error_message(err));

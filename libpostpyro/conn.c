@@ -51,8 +51,14 @@ static void collect_notice(void *arg, const PGresult *res)
     conn->notices_len += n + 1;
 }
 
+bool pp__conn_owned(const pp_conn *conn) { return in_owner_process(conn); }
+
 static void conn_free_memory(pp_conn *conn)
 {
+    pp__notify_destroy(&conn->notify);
+    pp__fiber_free(atomic_load(&conn->fiber));
+    pp_result_free(conn->nb_out);
+    pp_error_free(conn->nb_err);
     pthread_mutex_destroy(&conn->lock);
     pthread_mutex_destroy(&conn->cancel_lock);
     pthread_cond_destroy(&conn->idle);
@@ -91,10 +97,15 @@ static int connect_done(pp_conn *conn, pp_error **err)
                                            "cannot set up connection"));
     }
     atomic_init(&c->refs, 1);
+    pthread_mutex_lock(&conn->cancel_lock); /* pp_socket and pp_cancel* read them */
     conn->canceller = c;
     conn->sock = PQsocket(conn->pg);
+    pthread_mutex_unlock(&conn->cancel_lock);
     conn->connecting = false;
     conn->deadline_ms = 0;
+    atomic_store(&conn->want_events, 0);
+    atomic_store(&conn->wait_deadline_ms, 0);
+    pp__pq_mode(conn); /* nonblocking mode: sends never wait either */
     pp__secrets_free(conn->secrets);
     conn->secrets = NULL;
     return PP_OK;
@@ -102,7 +113,8 @@ static int connect_done(pp_conn *conn, pp_error **err)
 
 /* Drives PQconnectPoll, waiting on the socket until connected (PP_OK), failed (PP_ERROR:
  * the connection is closed, conn stays allocated), or a signal interrupted the wait
- * (PP_PENDING, only when interruptible). */
+ * (PP_PENDING, only when interruptible). In nonblocking mode it never waits: PP_PENDING
+ * with what to wait for in want_events (pp_connect_resume steps PQconnectPoll). */
 static int connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
 {
     PGconn *pg = conn->pg;
@@ -128,6 +140,11 @@ static int connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
         struct pollfd p = {.fd = PQsocket(pg), .events = events};
         if (p.fd < 0)
             break;
+        if (atomic_load(&conn->nonblocking)) {
+            atomic_store(&conn->want_events, events == POLLIN ? PP_WAIT_READ : PP_WAIT_WRITE);
+            atomic_store(&conn->wait_deadline_ms, conn->deadline_ms);
+            return PP_PENDING;
+        }
         int n = poll(&p, 1, timeout);
         if (n < 0 && errno == EINTR && interruptible)
             return PP_PENDING;
@@ -153,13 +170,23 @@ int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, p
     if (conninfo == NULL || out == NULL || timeout_ms < 0)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_connect_start: bad arguments"));
+    if ((flags & PP_CONNECT_NONBLOCKING) && !pp__fiber_supported())
+        return pp__fail(err, pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
+                                           "nonblocking mode is not available in this build "
+                                           "(the C library has no makecontext)"));
     pp_conn *conn = calloc(1, sizeof *conn);
     if (conn == NULL)
         return pp__fail(err, pp__error_oom());
     bool lock_ok = pthread_mutex_init(&conn->lock, NULL) == 0;
     bool cancel_lock_ok = pthread_mutex_init(&conn->cancel_lock, NULL) == 0;
     bool idle_ok = pthread_cond_init(&conn->idle, NULL) == 0;
-    if (!lock_ok || !cancel_lock_ok || !idle_ok) {
+    bool notify_ok = pp__notify_init(&conn->notify) == 0;
+    pp__fiber *f = (flags & PP_CONNECT_NONBLOCKING) ? pp__fiber_new() : NULL;
+    if (!lock_ok || !cancel_lock_ok || !idle_ok || !notify_ok ||
+        ((flags & PP_CONNECT_NONBLOCKING) && f == NULL)) {
+        pp__fiber_free(f);
+        if (notify_ok)
+            pp__notify_destroy(&conn->notify);
         if (lock_ok)
             pthread_mutex_destroy(&conn->lock);
         if (cancel_lock_ok)
@@ -170,6 +197,8 @@ int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, p
         return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000", "cannot set up connection"));
     }
     conn->sock = -1;
+    atomic_init(&conn->fiber, f);
+    atomic_init(&conn->nonblocking, f != NULL);
     atomic_init(&conn->timeout_ms, timeout_ms);
     bool oom;
     conn->secrets = pp__secrets(conninfo, &oom);
@@ -211,13 +240,33 @@ int pp_connect_resume(pp_conn *conn, pp_error **err)
     if (conn == NULL || !conn->connecting || conn->pg == NULL || !in_owner_process(conn))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_connect_resume: no connect is pending"));
-    return connect_poll(conn, (conn->flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
+    if (atomic_load(&conn->nonblocking)) {
+        /* one step, once the socket is ready: libpq's PQconnectPoll must not be called
+         * early (it would take a connect still in progress for done) */
+        short events = conn->poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        struct pollfd p = {.fd = PQsocket(conn->pg), .events = events};
+        if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+            conn->poll_status = PQconnectPoll(conn->pg);
+    }
+    int rc = connect_poll(conn, (conn->flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
+    if (rc != PP_PENDING)
+        atomic_store(&conn->want_events, 0);
+    return rc;
 }
 
 pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err)
 {
     pp_conn *conn = NULL;
-    pp_connect_start(conninfo, flags & ~(uint32_t)PP_CONNECT_INTERRUPTIBLE, 0, &conn, err);
+    /* a signal's handler runs and the connect goes on; PP_CONNECT_INTERRUPTIBLE still
+     * applies to the connection's later calls */
+    int rc = pp_connect_start(conninfo, flags & ~(uint32_t)PP_CONNECT_NONBLOCKING, 0, &conn,
+                              err);
+    while (rc == PP_PENDING)
+        rc = pp_connect_resume(conn, err);
+    if (rc != PP_OK) {
+        pp_conn_free(conn);
+        conn = NULL;
+    }
     return conn;
 }
 
@@ -227,6 +276,8 @@ static void close_locked(pp_conn *conn)
         return;
     pp__settle_late_cancel(conn, 0); /* the session ends: it can hit nothing now */
     pthread_mutex_lock(&conn->cancel_lock);
+    pp__nbcancel_drop(conn->nbcancel);
+    conn->nbcancel = NULL;
     pp__canceller_unref(conn->canceller);
     conn->canceller = NULL;
     conn->sock = -1; /* no shutdown() from now on: PQfinish closes it, the number is reused */
@@ -252,6 +303,27 @@ static void forget_in_child(pp_conn *conn)
     }
 }
 
+/* A nonblocking call waiting on the fiber is run to its end, which its waits now make a
+ * failure at once (closing, socket shut down): its frames free what they hold. Its outcome
+ * is dropped. Lock held (let go meanwhile: the call takes it). */
+static void end_nonblocking_call(pp_conn *conn)
+{
+    pp__fiber *f = atomic_load(&conn->fiber);
+    if (!pp__fiber_suspended(f))
+        return;
+    atomic_store(&conn->closing, true);
+    pp__shutdown_socket(conn);
+    pthread_mutex_unlock(&conn->lock);
+    while (pp__fiber_resume(f) == 1)
+        ;
+    pthread_mutex_lock(&conn->lock);
+    conn->nb_busy = false;
+    pp_result_free(conn->nb_out);
+    pp_error_free(conn->nb_err);
+    conn->nb_out = NULL;
+    conn->nb_err = NULL;
+}
+
 void pp_close(pp_conn *conn)
 {
     if (conn == NULL)
@@ -268,13 +340,15 @@ void pp_close(pp_conn *conn)
         pthread_mutex_lock(&conn->lock);
     }
     if (conn->pending && conn->pg != NULL) {
-        /* A statement interrupted by a signal is still running: stop it, then close. */
+        /* A statement interrupted by a signal, or a nonblocking call, is still running: stop
+         * it, then close. */
         pp__canceller *c = pp__canceller_get(conn);
         if (c != NULL) {
             char msg[256];
             pp__cancel_bounded(c, pp__cancel_wait_ms(conn), msg, sizeof msg);
             pp__canceller_unref(c);
         }
+        end_nonblocking_call(conn);
         conn->pending = false;
         pp__pending_clear(conn);
     }
@@ -407,10 +481,16 @@ int pp__conn_enter(pp_conn *conn, pp_error **err)
     return pp__conn_enter_state(conn, PP_COPY_NONE, err);
 }
 
-void pp__conn_leave(pp_conn *conn) { pthread_mutex_unlock(&conn->lock); }
+void pp__conn_leave(pp_conn *conn)
+{
+    pp__notify_collect(conn); /* any that came with the call's last answer */
+    pthread_mutex_unlock(&conn->lock);
+}
 
 int32_t pp_ping(pp_conn *conn)
 {
+    if (pp__nb_wanted(conn))
+        return 0; /* it would have to wait: refused in nonblocking mode */
     if (pp__conn_enter(conn, NULL) != PP_OK)
         return 0;
     PGresult *r = pp__exec_wait(conn, "");

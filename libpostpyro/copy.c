@@ -65,9 +65,55 @@ static pp_error *drain(pp_conn *conn, int64_t *rows)
     return first;
 }
 
+/* Nonblocking mode: the COPY calls that talk to the server run on the connection's fiber
+ * (nonblock.c); this calls them again there, with a copy of their arguments. */
+typedef struct copy_args {
+    pp_conn *conn;
+    int which;
+    const char *text;       /* sql, data or abort_reason */
+    int32_t ncols;
+    int64_t n;              /* len or nrows */
+    const pp_value *values;
+    const pp_column *cols;
+    const char **data;      /* pp_copy_out_read's outputs, and pp_copy_end's rows */
+    int64_t *len;
+    int64_t *rows;
+} copy_args;
+
+enum { IN_START, OUT_START, PUT, PUT_ROWS, PUT_COLUMNS, END, OUT_READ };
+
+static void copy_on_fiber(void *arg)
+{
+    copy_args a = *(const copy_args *)arg;
+    pp_error *e = NULL;
+    int rc;
+    switch (a.which) {
+    case IN_START: rc = pp_copy_in_start(a.conn, a.text, &e); break;
+    case OUT_START: rc = pp_copy_out_start(a.conn, a.text, &e); break;
+    case PUT: rc = pp_copy_put(a.conn, a.text, a.n, &e); break;
+    case PUT_ROWS: rc = pp_copy_put_rows(a.conn, a.ncols, a.n, a.values, &e); break;
+    case PUT_COLUMNS: rc = pp_copy_put_columns(a.conn, a.ncols, a.n, a.cols, &e); break;
+    case END: rc = pp_copy_end(a.conn, a.text, a.rows, &e); break;
+    default:
+        rc = pp_copy_out_read(a.conn, a.data, a.len, a.rows, &e);
+        if (rc >= 0)
+            rc = PP_OK; /* the data (or, when *data is NULL, the end) is in the outputs */
+        break;
+    }
+    pp__nb_done(a.conn, rc, NULL, e);
+}
+
+static int copy_nb(copy_args a, pp_error **err)
+{
+    return pp__nb_run(a.conn, copy_on_fiber, &a, false, NULL, err);
+}
+
 static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int state,
                       pp_error **err)
 {
+    if (pp__nb_wanted(conn))
+        return copy_nb((copy_args){.conn = conn, .text = sql,
+                                   .which = state == PP_COPY_IN ? IN_START : OUT_START}, err);
     if (sql == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "sql is NULL"));
     if (pp__conn_enter(conn, err) != PP_OK)
@@ -141,7 +187,7 @@ static int put_end(pp_conn *conn, const char *reason)
             return -1;
     if (r != 1 || pp__wait_flush(conn) != 0)
         return -1;
-    PQsetnonblocking(conn->pg, 0);
+    pp__pq_mode(conn); /* blocking again, unless the connection is nonblocking */
     return 0;
 }
 
@@ -162,6 +208,8 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err)
 {
     if (len < 0 || (len > 0 && data == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put: bad arguments"));
+    if (pp__nb_wanted(conn))
+        return copy_nb((copy_args){.conn = conn, .which = PUT, .text = data, .n = len}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = flush_copy(conn, err);
@@ -340,6 +388,9 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
     if (ncols <= 0 || nrows < 0 || (nrows > 0 && values == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_copy_put_rows: bad arguments"));
+    if (pp__nb_wanted(conn))
+        return copy_nb((copy_args){.conn = conn, .which = PUT_ROWS, .ncols = ncols, .n = nrows,
+                                   .values = values}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
@@ -389,6 +440,9 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
     for (int32_t col = 0; col < ncols; col++)
         if (pp__check_input_column(&cols[col], col, nrows, "pp_copy_put_columns", err) != PP_OK)
             return PP_ERROR;
+    if (pp__nb_wanted(conn))
+        return copy_nb((copy_args){.conn = conn, .which = PUT_COLUMNS, .ncols = ncols,
+                                   .n = nrows, .cols = cols}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
@@ -420,6 +474,9 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
 {
     if (rows != NULL)
         *rows = -1;
+    if (pp__nb_wanted(conn))
+        return copy_nb((copy_args){.conn = conn, .which = END, .text = abort_reason,
+                                   .rows = rows}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
     pp_error *e = NULL;
@@ -462,6 +519,12 @@ int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *ro
     *len = 0;
     if (rows != NULL)
         *rows = -1;
+    if (pp__nb_wanted(conn)) {
+        int rc = copy_nb((copy_args){.conn = conn, .which = OUT_READ, .data = data, .len = len,
+                                     .rows = rows}, err);
+        /* as in blocking mode: 1 with data, 0 at the end; 1 with *data NULL: PP_PENDING */
+        return rc == PP_OK ? (*data != NULL ? 1 : 0) : rc;
+    }
     if (pp__conn_enter_state(conn, PP_COPY_OUT, err) != PP_OK)
         return PP_ERROR;
     if (conn->copy_out_done) { /* the end was seen with the last chunk */

@@ -239,7 +239,7 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
                 conn->deadline_ms = 0; /* the next chunk's wait gets a deadline of its own */
                 return PP_MORE;
             }
-            int w = pp__wait_ready(conn, true);
+            int w = pp__wait_ready(conn, pp__interruptible(conn));
             if (w == 1)
                 return PP_PENDING;
             if (w < 0) {
@@ -364,11 +364,40 @@ static int check_encoding(pp_conn *conn, pp_error **err)
                                        "exchanges text in UTF8 and has set it back", was));
 }
 
+/* Nonblocking mode: pp_exec, pp_resume and pp_query_close run on the connection's fiber
+ * (nonblock.c); these call them again there, with a copy of their arguments. */
+typedef struct exec_args {
+    pp_conn *conn;
+    const char *sql;
+    int32_t nparams;
+    const pp_value *params;
+    uint32_t flags;
+    int which; /* EXEC_CALL, RESUME_CALL or CLOSE_CALL */
+} exec_args;
+
+enum { EXEC_CALL, RESUME_CALL, CLOSE_CALL };
+
+static void exec_on_fiber(void *arg)
+{
+    exec_args a = *(const exec_args *)arg;
+    pp_result *out = NULL;
+    pp_error *e = NULL;
+    int rc = a.which == EXEC_CALL     ? pp_exec(a.conn, a.sql, a.nparams, a.params, a.flags,
+                                                &out, &e)
+             : a.which == RESUME_CALL ? pp_resume(a.conn, &out, &e)
+                                      : pp_query_close(a.conn, &e);
+    pp__nb_done(a.conn, rc, out, e);
+}
+
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
             uint32_t flags, pp_result **out, pp_error **err)
 {
     if (out != NULL)
         *out = NULL;
+    if (out != NULL && pp__nb_wanted(conn)) {
+        exec_args a = {conn, sql, nparams, params, flags, EXEC_CALL};
+        return pp__nb_run(conn, exec_on_fiber, &a, false, out, err);
+    }
     if (out == NULL || sql == NULL || nparams < 0 || (nparams > 0 && params == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec: bad arguments"));
     if (nparams > 65535)
@@ -440,6 +469,10 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         *out = NULL;
     if (conn == NULL || out == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_resume: bad arguments"));
+    if (pp__nb_wanted(conn)) {
+        exec_args a = {.conn = conn, .which = RESUME_CALL};
+        return pp__nb_run(conn, exec_on_fiber, &a, true, out, err);
+    }
     if (pp__conn_lock_owned(conn, err) != PP_OK)
         return PP_ERROR;
     if (!conn->pending || conn->pg == NULL) {
@@ -450,7 +483,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         pp__arm_deadline(conn); /* the next chunk of PP_EXEC_CHUNKED (or a new timeout) */
     int rc;
     if (conn->pend.is_pipe) {
-        rc = pp__pipe_run(conn, &conn->pend.pipe, true);
+        rc = pp__pipe_run(conn, &conn->pend.pipe, pp__interruptible(conn));
         if (rc != PP_PENDING)
             rc = pp__pipe_finish(conn, rc, err);
     } else {
@@ -482,6 +515,10 @@ int pp_query_close(pp_conn *conn, pp_error **err)
         *err = NULL;
     if (conn == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_close: bad arguments"));
+    if (pp__nb_wanted(conn)) {
+        exec_args a = {.conn = conn, .which = CLOSE_CALL};
+        return pp__nb_run(conn, exec_on_fiber, &a, false, NULL, err);
+    }
     if (pp__conn_lock_owned(conn, err) != PP_OK)
         return PP_ERROR;
     if (!conn->pending || !conn->pend.chunked || conn->pg == NULL) {

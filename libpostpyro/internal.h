@@ -7,18 +7,23 @@
  *   pipeline.c  copy.c    batches (pp_exec_many, pp_exec_batch); COPY in and out
  *   stmt.c                statements on the server: lookup/prepare, Bind, DEALLOCATE, the
  *                         cache's size; pp_prepare, pp_deallocate
+ *   nonblock.c            a nonblocking call run on the connection's fiber; pp_socket,
+ *                         pp_wait_events, pp_set_nonblocking
  *   conn.c                connect and close, the connection's lock and its pending state
  *                         (conn->pend: what a statement interrupted by a signal still holds)
+ *   cancel.c              pp_cancel_start / pp_cancel_poll (libpq 17's PQcancelPoll, or a
+ *                         helper thread with a pipe)
  *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
- *   result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
- *                         no I/O: results, value conversion both ways, the cache's bookkeeping,
- *                         caller's input columns, SQL scanning
+ *   notify.c              the queue of LISTEN/NOTIFY notifications
+ *   fiber.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
+ *                         no I/O: a second stack, results, value conversion both ways, the
+ *                         cache's bookkeeping, caller's input columns, SQL scanning
  *
  * Blocking happens in wait.c only: its callers loop "send, read what has arrived, wait",
- * with the waiting at one call (pp__wait_socket / pp__wait_ready / pp__wait_input). The
- * nonblocking API (issue 12) grows there: a step that returns "wait for readable/writable"
- * instead of calling wait.c, with the call's state kept in conn (conn->pend, as pp_resume
- * already uses it). pipeline.c's pp__pipe_run is already shaped that way. */
+ * with the waiting at one call (pp__wait_socket / pp__wait_ready / pp__wait_input). In
+ * nonblocking mode (nonblock.c) the public call runs on a fiber (fiber.c) and that one wait
+ * switches back to the caller instead (PP_PENDING; pp_resume switches in again): the same
+ * code serves both modes. */
 #ifndef PP_INTERNAL_H
 #define PP_INTERNAL_H
 
@@ -162,6 +167,56 @@ typedef struct pp__canceller {
     PGcancel *cancel;
 } pp__canceller;
 
+/* ---- fibers (fiber.c) ---- */
+typedef struct pp__fiber pp__fiber;
+/* false when the build has no makecontext (configure: PP_NO_UCONTEXT). */
+bool pp__fiber_supported(void);
+/* A fiber with its own stack; NULL when out of memory (or unsupported). */
+pp__fiber *pp__fiber_new(void);
+void pp__fiber_free(pp__fiber *f);
+/* Runs fn(arg) on f until it ends (0) or yields (1); -1 when f is busy. */
+int pp__fiber_start(pp__fiber *f, void (*fn)(void *), void *arg);
+/* Goes on with a fiber that yielded: 0 it ended, 1 it yielded again, -1 it had not yielded. */
+int pp__fiber_resume(pp__fiber *f);
+/* From inside f: back to whoever started or resumed it. */
+void pp__fiber_yield(pp__fiber *f);
+bool pp__fiber_suspended(const pp__fiber *f);
+/* true when the calling code runs on f's stack (f may be NULL). */
+bool pp__fiber_current(const pp__fiber *f);
+
+/* ---- notifications (notify.c) ---- */
+typedef struct pp__notify_queue {
+    pthread_mutex_t lock;        /* guards this struct only (pp_notify_take never waits for
+                                  * a running call) */
+    pp_notify **items;           /* ring of count entries from head */
+    int64_t head, count, cap;
+    int64_t limit;               /* pp_set_notify_limit */
+    int64_t dropped;             /* notifications dropped because the queue was full */
+} pp__notify_queue;
+
+int pp__notify_init(pp__notify_queue *q);
+void pp__notify_destroy(pp__notify_queue *q);
+/* Moves the notifications libpq has parsed into the queue (conn's lock held). */
+void pp__notify_collect(pp_conn *conn);
+/* The oldest queued notification (the caller's now), or NULL. */
+pp_notify *pp__notify_pop(pp__notify_queue *q);
+void pp__notify_set_limit(pp__notify_queue *q, int64_t limit);
+/* The dropped count, or (dropped false) the queued count. */
+int64_t pp__notify_counter(pp__notify_queue *q, bool dropped);
+
+/* A nonblocking cancel request (cancel.c): libpq 17's PGcancelConn when the loaded libpq
+ * has it and pg is given (the caller holds conn's lock for the call), else PQcancel on a
+ * helper thread that writes to a pipe when done. PP_OK with *out, or PP_ERROR (msg). */
+typedef struct pp__nbcancel pp__nbcancel;
+int pp__nbcancel_begin(pp__canceller *c, PGconn *pg, pp__nbcancel **out, char *msg,
+                       size_t cap);
+/* One step: PP_OK delivered, PP_ERROR (msg), PP_PENDING with the fd and PP_WAIT_* events to
+ * wait for. Never waits. */
+int pp__nbcancel_step(pp__nbcancel *n, int32_t *fd, int32_t *events, char *msg, size_t cap);
+void pp__nbcancel_drop(pp__nbcancel *n);
+/* 1 when the loaded libpq has the nonblocking cancel API (17 and later). */
+int pp__nbcancel_native(void);
+
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */
     pthread_cond_t idle;         /* signalled when `pending` clears */
@@ -199,7 +254,34 @@ struct pp_conn {
     int64_t copy_rows;
     char *scratch;               /* parameter encoding buffer, reused */
     size_t scratch_cap;
+    /* nonblocking mode (nonblock.c) */
+    atomic_bool nonblocking;     /* pp_set_nonblocking, PP_CONNECT_NONBLOCKING */
+    _Atomic(pp__fiber *) fiber;  /* made when nonblocking mode is first set; freed with conn */
+    bool nb_busy;                /* a nonblocking call started and has not ended */
+    pthread_t nb_thread;         /* the thread that started it (the only one to go on) */
+    _Atomic int32_t want_events; /* PP_WAIT_* the suspended call (or connect) waits for */
+    _Atomic int64_t wait_deadline_ms; /* and until when (pp__now_ms), 0: no deadline */
+    int nb_rc;                   /* the ended call's outcome, until handed out */
+    pp_result *nb_out;
+    pp_error *nb_err;
+    pp__notify_queue notify;
+    pp__nbcancel *nbcancel;      /* pp_cancel_start's request in flight (cancel_lock) */
 };
+
+/* In nonblocking mode, whether a public call must go through pp__nb_run: not when it
+ * already runs on the connection's fiber (wait.c). */
+bool pp__nb_wanted(pp_conn *conn);
+/* Runs fn(arg) on conn's fiber (nonblocking mode): fn calls the public function again (it
+ * then runs on the fiber, its waits switching back here) and stores its outcome in
+ * conn->nb_rc / nb_out / nb_err. Returns that outcome (*out, *err) when fn ended, or
+ * PP_PENDING when it waits. `resume`: a call already waiting is continued instead (pp_resume);
+ * otherwise one waiting makes this fail. arg is copied by fn before its first wait. */
+int pp__nb_run(pp_conn *conn, void (*fn)(void *), void *arg, bool resume, pp_result **out,
+               pp_error **err);
+/* For fn: stores the outcome of the call it made. */
+void pp__nb_done(pp_conn *conn, int rc, pp_result *out, pp_error *err);
+/* Sets the PQsetnonblocking state conn's sends use outside a pipeline or COPY (wait.c). */
+void pp__pq_mode(pp_conn *conn);
 
 enum { PP_COPY_NONE = 0, PP_COPY_IN = 1, PP_COPY_OUT = 2 };
 
@@ -214,6 +296,8 @@ int pp__conn_enter(pp_conn *conn, pp_error **err);
 /* The same for COPY calls: the connection must be in copy_state (PP_COPY_*). */
 int pp__conn_enter_state(pp_conn *conn, int copy_state, pp_error **err);
 void pp__conn_leave(pp_conn *conn);
+/* false in a process forked from the one that connected (conn.c). */
+bool pp__conn_owned(const pp_conn *conn);
 /* Locks conn, unless it belongs to the parent process (fails, takes no lock: the parent may
  * have held it at fork time). */
 int pp__conn_lock_owned(pp_conn *conn, pp_error **err);
@@ -231,7 +315,9 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * another thread, and when the call's deadline (pp__arm_deadline) and the grace period after
  * its cancel request passed (the socket is shut down; pp__conn_error says why).
  * Results: 0 done, 1 interrupted by a signal (only when interruptible), -1 failure. */
-/* Until the socket is ready for `events` (POLLIN, POLLOUT). */
+/* Until the socket is ready for `events` (POLLIN, POLLOUT). On the fiber of a nonblocking
+ * call it switches back to the caller instead (and returns 0 when resumed: the caller reads
+ * and calls again when nothing came). */
 int pp__wait_socket(pp_conn *conn, short events, bool interruptible);
 /* Until PQgetResult will not block (PQisBusy is false). */
 int pp__wait_ready(pp_conn *conn, bool interruptible);
@@ -271,6 +357,12 @@ int pp__cancel_finish(struct pp__cancel_req *req, int32_t wait_ms, char *msg, si
  * reach the server after this call's statement has started and cancel that one; with
  * wait_ms 0 it is only let go. */
 void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms);
+/* pp__cancel_start, writing one byte to wake_fd (when >= 0) once the request is done; the
+ * request owns wake_fd from now on (closed with it, or at once on failure). */
+struct pp__cancel_req *pp__cancel_start_fd(pp__canceller *c, int wake_fd, char *msg,
+                                           size_t cap);
+/* Whether a signal may interrupt conn's waits (PP_CONNECT_INTERRUPTIBLE). */
+bool pp__interruptible(const pp_conn *conn);
 /* How long pp_cancel and pp_close wait for a cancel request to be delivered. */
 int32_t pp__cancel_wait_ms(pp_conn *conn);
 

@@ -175,7 +175,7 @@ int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
 {
     PGconn *pg = conn->pg;
     pp_pipe *p = &conn->pend.pipe;
-    PQsetnonblocking(pg, 0);
+    pp__pq_mode(conn); /* blocking again, unless the connection is nonblocking */
     pp_error *e = NULL;
     if (rc != PP_OK) {
         e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
@@ -228,7 +228,7 @@ static int pipe_start(pp_conn *conn, pp_error **err)
         return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
     }
     conn->unsynced = false; /* the pipeline ends with a Sync, even when it fails */
-    int rc = pp__pipe_run(conn, &conn->pend.pipe, true);
+    int rc = pp__pipe_run(conn, &conn->pend.pipe, pp__interruptible(conn));
     if (rc == PP_PENDING)
         return rc;
     return pp__pipe_finish(conn, rc, err);
@@ -317,9 +317,40 @@ static int run_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nro
     return rc;
 }
 
+/* Nonblocking mode: the three calls run on the connection's fiber (nonblock.c); this
+ * calls them again there, with a copy of their arguments. */
+typedef struct batch_args {
+    pp_conn *conn;
+    const char *sql;
+    int32_t nparams;            /* pp_exec_many_columns: ncols */
+    int64_t nrows;              /* pp_exec_batch: n */
+    const pp_value *params;
+    const pp_column *cols;
+    const char *const *sqls;
+    int64_t *affected;          /* pp_exec_batch: counts */
+    int which;                  /* MANY, MANY_COLUMNS or BATCH */
+} batch_args;
+
+enum { MANY, MANY_COLUMNS, BATCH };
+
+static void batch_on_fiber(void *arg)
+{
+    batch_args a = *(const batch_args *)arg;
+    pp_error *e = NULL;
+    int rc = a.which == BATCH ? pp_exec_batch(a.conn, a.nrows, a.sqls, a.affected, &e)
+             : a.which == MANY_COLUMNS
+                 ? pp_exec_many_columns(a.conn, a.sql, a.nparams, a.nrows, a.cols, a.affected, &e)
+                 : pp_exec_many(a.conn, a.sql, a.nparams, a.nrows, a.params, a.affected, &e);
+    pp__nb_done(a.conn, rc, NULL, e);
+}
+
 int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
                  const pp_value *params, int64_t *affected, pp_error **err)
 {
+    if (pp__nb_wanted(conn)) {
+        batch_args a = {conn, sql, nparams, nrows, params, NULL, NULL, affected, MANY};
+        return pp__nb_run(conn, batch_on_fiber, &a, false, NULL, err);
+    }
     if (affected != NULL)
         *affected = 0;
     if (sql == NULL || nparams < 0 || nrows < 0 || (nparams > 0 && nrows > 0 && params == NULL))
@@ -330,6 +361,10 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
 int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t nrows,
                          const pp_column *cols, int64_t *affected, pp_error **err)
 {
+    if (pp__nb_wanted(conn)) {
+        batch_args a = {conn, sql, ncols, nrows, NULL, cols, NULL, affected, MANY_COLUMNS};
+        return pp__nb_run(conn, batch_on_fiber, &a, false, NULL, err);
+    }
     if (affected != NULL)
         *affected = 0;
     if (sql == NULL || ncols < 0 || nrows < 0 || (ncols > 0 && cols == NULL))
@@ -344,6 +379,10 @@ int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t 
 int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
                   pp_error **err)
 {
+    if (pp__nb_wanted(conn)) {
+        batch_args a = {conn, NULL, 0, n, NULL, NULL, sqls, counts, BATCH};
+        return pp__nb_run(conn, batch_on_fiber, &a, false, NULL, err);
+    }
     if (n < 0 || (n > 0 && (sqls == NULL || counts == NULL)))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec_batch: bad arguments"));
     if (pp__conn_enter(conn, err) != PP_OK)

@@ -44,8 +44,9 @@ extern "C" {
 /* Status codes. */
 #define PP_OK 0
 #define PP_ERROR -1
-/* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT).
- * The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
+/* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT;
+ * only on a connection made with PP_CONNECT_INTERRUPTIBLE), or, in nonblocking mode, the
+ * call would have to wait (see "Async / nonblocking" below). The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
  * stop it). Until then other threads' calls that need the server wait for it to finish; the
  * same thread's fail with PP_ERR_INTERFACE (waiting would never end). */
 #define PP_PENDING 1
@@ -104,8 +105,10 @@ extern "C" {
  * parameters or rows is sent whole with one Sync. pp_prepare still makes named statements:
  * those need session pooling. */
 #define PP_CONNECT_NO_STATEMENT_CACHE 1
-#define PP_CONNECT_INTERRUPTIBLE 2 /* pp_connect_start: a signal interrupts the wait
-                                     * (PP_PENDING), so that the caller may handle it */
+#define PP_CONNECT_INTERRUPTIBLE 2 /* a signal interrupts the waits of pp_connect_start and
+                                     * of the connection's later calls (PP_PENDING), so that
+                                     * the caller may handle it; without it, a signal's
+                                     * handler runs and the wait goes on (deadlines kept) */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -532,6 +535,150 @@ void pp_result_free(pp_result *res);
 
 /* Frees a string returned by this library. */
 void pp_free(void *ptr);
+
+/* ---- Async / nonblocking (event loops) and notifications -------------------------- */
+
+/* In nonblocking mode (pp_set_nonblocking, or PP_CONNECT_NONBLOCKING for pp_connect_start)
+ * no call on the connection waits for the server. Every call that talks to it — pp_exec,
+ * pp_query, pp_resume, pp_query_next, pp_query_close, pp_exec_many, pp_exec_many_columns,
+ * pp_exec_batch, pp_prepare, pp_deallocate, pp_set_statement_cache_size, pp_ping, the COPY
+ * calls — does what it can without waiting and, when it would have to wait, returns
+ * PP_PENDING: the call is still running (pp_ping is refused instead, see below). Then:
+ *   1. wait until pp_socket(conn) is ready for pp_wait_events(conn) (PP_WAIT_READ and/or
+ *      PP_WAIT_WRITE), or until pp_wait_timeout_ms(conn) milliseconds passed (-1: no limit);
+ *   2. call pp_resume(conn, &out, &err) (pp_query_next to have the result described and
+ *      decoded as pp_query does): it reads and sends what it can — consuming input,
+ *      flushing, PQisBusy, PQgetResult, collecting notifications — and returns PP_PENDING
+ *      again (back to 1), or the outcome of the call that returned PP_PENDING, exactly as
+ *      that call would have returned it in blocking mode: PP_OK / PP_MORE with *out for
+ *      pp_exec and pp_query (and PP_EXEC_CHUNKED's chunks), PP_OK with *out NULL for the
+ *      others, or PP_ERROR with *err. A resume that comes early (nothing arrived) does no
+ *      harm: it returns PP_PENDING.
+ * A call that returned PP_PENDING keeps borrowing every pointer argument it was given
+ * (sql, params and the memory they point to, cols, sqls, data) until it ends, and writes its
+ * other outputs (pp_exec_many's *affected, pp_exec_batch's counts, pp_copy_end's *rows,
+ * pp_copy_out_read's *data, *len and *rows) when it ends: keep them valid until then. Its
+ * result and error go to pp_resume's out and err; the first call's *out stays NULL and *err
+ * NULL. pp_copy_out_read, whose 1 means "data", returns 1 with *data NULL for PP_PENDING
+ * (1 with *data set: data, as in blocking mode); pp_resume then returns PP_PENDING while it
+ * still waits, and when it ends PP_OK with the data (the borrowed *data and *len set),
+ * PP_OK with *data NULL at the end of the COPY (*rows set), or PP_ERROR. pp_ping in
+ * nonblocking mode is refused (it returns 0 without asking).
+ * How it works: the call runs on a second stack per connection (a fiber, 256 KiB mapped
+ * once); where blocking mode would wait, the fiber switches back and the call returns
+ * PP_PENDING; pp_resume switches into it again. So blocking and nonblocking mode run the
+ * same code.
+ * While a call is unfinished, every other call on the connection that talks to the server
+ * fails with PP_ERR_INTERFACE (whatever the thread), and pp_resume must come from the thread
+ * that made the call. pp_close may come from any thread at any time: it cancels the
+ * unfinished call (waiting up to 5 s, or the timeout, for the cancel request: use
+ * pp_cancel_start first not to wait), and ends it as failed.
+ * Timeouts: pp_set_timeout works as in blocking mode, driven by the caller: when the socket
+ * stays silent, call pp_resume once pp_wait_timeout_ms has passed; it then sends the cancel
+ * request (on a helper thread), and after the grace period gives the connection up.
+ * Signals do not matter: nothing waits. PP_CONNECT_INTERRUPTIBLE is ignored in this mode.
+ * Blocking mode is unchanged and runs the same code; only where it would wait differs. */
+
+/* pp_connect_start: connect without waiting (returns PP_PENDING at once; each
+ * pp_connect_resume is one step of libpq's PQconnectPoll, TLS included, over each host of a
+ * multi-host conninfo in turn), and leave the connection in nonblocking mode. Between
+ * steps, wait for pp_wait_events(conn) on pp_socket(conn) — ask for both again after every
+ * step: the socket changes when libpq moves to the next host — or until
+ * pp_wait_timeout_ms(conn). The connect is bounded by timeout_ms and by the conninfo's
+ * connect_timeout, whichever is shorter, over all hosts together (libpq does not enforce
+ * connect_timeout in this mode: the library does, at pp_connect_resume, which fails with
+ * PP_ERR_TIMEOUT 08001 once the time is over). A host that refuses or fails moves libpq to
+ * the next one; a host that never answers uses up the whole bound. Name resolution is done
+ * by libpq inside pp_connect_start and pp_connect_resume and blocks: an event loop resolves
+ * names itself and passes numeric addresses (hostaddr=…, with host=… kept for TLS
+ * verification and the password file), or Unix socket directories. */
+#define PP_CONNECT_NONBLOCKING 4
+
+/* pp_wait_events bits. */
+#define PP_WAIT_READ 1
+#define PP_WAIT_WRITE 2
+
+/* Turns nonblocking mode on (on != 0) or off. Fails with PP_ERR_INTERFACE while a call on
+ * conn is unfinished (PP_PENDING, PP_MORE) or when conn is closed, with PP_ERR_INTERNAL
+ * (out of memory) when the fiber a nonblocking call runs on (a 256 KiB stack, mapped once
+ * per connection) cannot be made, and with PP_ERR_NOT_SUPPORTED (0A000) in a build whose C
+ * library has no makecontext (e.g. musl; pp_connect_start with PP_CONNECT_NONBLOCKING fails
+ * the same way). Any thread. */
+int pp_set_nonblocking(pp_conn *conn, int32_t on, pp_error **err);
+
+/* 1 in nonblocking mode, else 0 (also for NULL). */
+int32_t pp_is_nonblocking(pp_conn *conn);
+
+/* The connection's socket, for the caller to wait on (never to read, write or close), or
+ * -1 when closed. Stays the same from the end of the connect to pp_close. Any thread; once
+ * connected it never waits for a call running in another thread. */
+int32_t pp_socket(pp_conn *conn);
+
+/* What the unfinished call (or connect) on conn waits for: PP_WAIT_READ and/or
+ * PP_WAIT_WRITE bits on pp_socket(conn); 0 when nothing waits. Any thread. */
+int32_t pp_wait_events(pp_conn *conn);
+
+/* Milliseconds until the unfinished call's deadline (pp_set_timeout, or the connect's
+ * bound): call pp_resume (pp_connect_resume) then even if the socket is not ready. 0 when
+ * it has passed, -1 when there is none. */
+int32_t pp_wait_timeout_ms(pp_conn *conn);
+
+/* Sends a cancel request for the statement running on conn without waiting for it: returns
+ * PP_OK when it was delivered at once, PP_PENDING with *fd and *events (PP_WAIT_* bits) to
+ * wait for before calling pp_cancel_poll, or PP_ERROR (PP_ERR_INTERFACE when conn is closed,
+ * PP_ERR_OPERATIONAL when it cannot be sent). With libpq 17 or later (the loaded library:
+ * PQlibVersion() and its symbols, looked up at run time) the request is libpq's
+ * nonblocking PQcancelStart/PQcancelPoll, encrypted like the connection; with an older
+ * libpq it is PQcancel on a helper thread and *fd is a pipe that becomes readable when the
+ * thread is done. *fd belongs to the library: only wait on it; it is valid until the
+ * request ends (PP_OK, PP_ERROR) or pp_close. A second pp_cancel_start while one is in
+ * flight returns PP_PENDING for that one. Never waits for the connection's mutex (in a
+ * call on another thread, the helper-thread form is used). Any thread. The statement ends
+ * as cancelled (57014) in the call still running on conn, as with pp_cancel. */
+int pp_cancel_start(pp_conn *conn, int32_t *fd, int32_t *events, pp_error **err);
+
+/* Goes on with the cancel request of pp_cancel_start: PP_OK delivered, PP_PENDING (wait for
+ * the new *fd and *events), PP_ERROR (the server refused it or the network failed;
+ * PP_ERR_INTERFACE when none is in flight). */
+int pp_cancel_poll(pp_conn *conn, int32_t *fd, int32_t *events, pp_error **err);
+
+/* One notification (LISTEN/NOTIFY). channel and payload are NUL-terminated UTF-8 owned by
+ * the struct: all of it is one allocation, freed with pp_notify_free. */
+typedef struct pp_notify {
+    const char *channel;
+    const char *payload;    /* "" when the NOTIFY had none */
+    int32_t pid;            /* the notifying server process */
+} pp_notify;
+
+/* Notifications are collected whenever the library reads from the server — during any call
+ * (a long query included), in blocking and nonblocking mode — and by pp_consume_input,
+ * into a queue of at most pp_set_notify_limit entries (default 65536); when it is full,
+ * newer notifications are dropped and counted (pp_notify_dropped). No callbacks. */
+
+/* Takes the oldest notification: PP_OK with *out (free with pp_notify_free), or PP_OK with
+ * *out NULL when none is queued; PP_ERROR only on bad arguments. Looks first for any that
+ * libpq has read but not handed over, unless another call holds the connection. Never
+ * waits for a running call. Any thread; also on a closed connection (what was queued). */
+int pp_notify_take(pp_conn *conn, pp_notify **out, pp_error **err);
+
+void pp_notify_free(pp_notify *n);
+
+/* Reads what the server sent without waiting (an idle connection whose socket turned
+ * readable: notifications, notices, or the server closing it) and collects notifications.
+ * PP_OK (also when a call is running on conn: that call collects them), PP_ERROR when the
+ * connection is closed or broke (PP_ERR_OPERATIONAL the first time, then
+ * PP_ERR_INTERFACE). Never waits for the socket, nor for a running call. */
+int pp_consume_input(pp_conn *conn, pp_error **err);
+
+/* Sets the queue's bound (>= 1; notifications already queued beyond it stay). */
+int pp_set_notify_limit(pp_conn *conn, int64_t limit, pp_error **err);
+
+/* Notifications dropped because the queue was full, since the connection opened (0 for
+ * NULL). */
+int64_t pp_notify_dropped(pp_conn *conn);
+
+/* Notifications queued now (0 for NULL). */
+int64_t pp_notify_count(pp_conn *conn);
 
 /* END CDEF */
 

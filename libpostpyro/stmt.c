@@ -63,7 +63,7 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
               PQsendPrepare(pg, name, sql, ntypes, types) && PQsendDescribePrepared(pg, name) &&
               (guard ? PQsendQueryParams(pg, "RELEASE SAVEPOINT " PARSE_GUARD, 0, NULL, NULL,
                                          NULL, NULL, 0) && PQpipelineSync(pg)
-                     : PQsendFlushRequest(pg) && PQflush(pg) == 0);
+                     : PQsendFlushRequest(pg) && PQflush(pg) >= 0); /* the rest: waits */
     int seen = 0; /* commands whose results have all been read */
     while (ok) {
         if (seen == commands && !synced) {
@@ -388,10 +388,33 @@ int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams,
     return rc;
 }
 
+/* Nonblocking mode: pp_prepare, pp_deallocate and pp_set_statement_cache_size run on the
+ * connection's fiber (nonblock.c); this calls them again there. */
+typedef struct stmt_args {
+    pp_conn *conn;
+    const char *name;           /* pp_set_statement_cache_size: NULL */
+    const char *sql;            /* pp_prepare: else NULL */
+    int32_t size;
+} stmt_args;
+
+static void stmt_on_fiber(void *arg)
+{
+    stmt_args a = *(const stmt_args *)arg;
+    pp_error *e = NULL;
+    int rc = a.name == NULL  ? pp_set_statement_cache_size(a.conn, a.size, &e)
+             : a.sql != NULL ? pp_prepare(a.conn, a.name, a.sql, &e)
+                             : pp_deallocate(a.conn, a.name, &e);
+    pp__nb_done(a.conn, rc, NULL, e);
+}
+
 int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
 {
     if (name == NULL || sql == NULL || name[0] == '\0')
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_prepare: bad arguments"));
+    if (pp__nb_wanted(conn)) {
+        stmt_args a = {conn, name, sql, 0};
+        return pp__nb_run(conn, stmt_on_fiber, &a, false, NULL, err);
+    }
     if (pp__conn_enter(conn, err) != PP_OK)
         return PP_ERROR;
     int rc = PP_OK;
@@ -426,6 +449,10 @@ int pp_deallocate(pp_conn *conn, const char *name, pp_error **err)
 {
     if (name == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_deallocate: bad arguments"));
+    if (pp__nb_wanted(conn)) {
+        stmt_args a = {conn, name, NULL, 0};
+        return pp__nb_run(conn, stmt_on_fiber, &a, false, NULL, err);
+    }
     if (pp__conn_enter(conn, err) != PP_OK)
         return PP_ERROR;
     pp_stmt *s = pp__cache_find(&conn->cache, name, true);
@@ -446,6 +473,10 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err)
 {
     if (size < 0)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "cache size %d < 0", size));
+    if (pp__nb_wanted(conn)) {
+        stmt_args a = {conn, NULL, NULL, size};
+        return pp__nb_run(conn, stmt_on_fiber, &a, false, NULL, err);
+    }
     if (pp__conn_enter(conn, err) != PP_OK)
         return PP_ERROR;
     conn->cache.capacity = size;

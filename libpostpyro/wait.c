@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* After a timeout's cancel request, how long the server has to answer before the
  * connection is given up. */
@@ -51,6 +52,7 @@ typedef struct pp__cancel_req {
     pthread_mutex_t mu;
     pthread_cond_t done_cv;
     int refs;
+    int wake_fd;          /* written to once done, or -1 */
     bool done;
     int ok;
     char msg[256];
@@ -71,6 +73,8 @@ static void req_unref(cancel_req *r)
     int left = --r->refs;
     pthread_mutex_unlock(&r->mu);
     if (left == 0) {
+        if (r->wake_fd >= 0)
+            close(r->wake_fd);
         pthread_mutex_destroy(&r->mu);
         pthread_cond_destroy(&r->done_cv);
         pp__canceller_unref(r->c);
@@ -88,6 +92,8 @@ static void *cancel_thread(void *arg)
     memcpy(r->msg, buf, sizeof r->msg);
     r->done = true;
     pthread_cond_signal(&r->done_cv);
+    if (r->wake_fd >= 0) /* under mu: the fd is closed only after finish took the request */
+        (void)!write(r->wake_fd, "", 1);
     pthread_mutex_unlock(&r->mu);
     req_unref(r);
     return NULL;
@@ -113,11 +119,19 @@ static bool start_cancel_thread(cancel_req *r)
 
 cancel_req *pp__cancel_start(pp__canceller *c, char *msg, size_t cap)
 {
+    return pp__cancel_start_fd(c, -1, msg, cap);
+}
+
+cancel_req *pp__cancel_start_fd(pp__canceller *c, int wake_fd, char *msg, size_t cap)
+{
     cancel_req *r = calloc(1, sizeof *r);
     if (r == NULL) {
+        if (wake_fd >= 0)
+            close(wake_fd);
         snprintf(msg, cap, "out of memory");
         return NULL;
     }
+    r->wake_fd = wake_fd;
     pthread_condattr_t ca;
     bool inited = pthread_condattr_init(&ca) == 0;
     if (inited && (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
@@ -128,6 +142,8 @@ cancel_req *pp__cancel_start(pp__canceller *c, char *msg, size_t cap)
     if (!inited || pthread_mutex_init(&r->mu, NULL) != 0) {
         if (inited)
             pthread_cond_destroy(&r->done_cv);
+        if (wake_fd >= 0)
+            close(wake_fd);
         free(r);
         snprintf(msg, cap, "cannot set up a cancel request");
         return NULL;
@@ -194,6 +210,23 @@ pp__canceller *pp__canceller_get(pp_conn *conn)
     return c;
 }
 
+bool pp__nb_wanted(pp_conn *conn)
+{
+    return conn != NULL && atomic_load(&conn->nonblocking) &&
+           !pp__fiber_current(atomic_load(&conn->fiber));
+}
+
+void pp__pq_mode(pp_conn *conn)
+{
+    if (conn->pg != NULL)
+        PQsetnonblocking(conn->pg, atomic_load(&conn->nonblocking) ? 1 : 0);
+}
+
+bool pp__interruptible(const pp_conn *conn)
+{
+    return (conn->flags & PP_CONNECT_INTERRUPTIBLE) != 0;
+}
+
 int32_t pp__cancel_wait_ms(pp_conn *conn)
 {
     int32_t t = atomic_load(&conn->timeout_ms);
@@ -229,6 +262,38 @@ static int deadline_passed(pp_conn *conn)
     return -1;
 }
 
+/* The wait of a call on the fiber (nonblocking mode): unless the socket is ready now,
+ * switch back to the caller with the lock let go and the call marked pending (other calls
+ * refuse or wait meanwhile); the caller's pp_resume switches in again. 0, or -1 when
+ * pp_close ended the call meanwhile. */
+static int nb_wait(pp_conn *conn, short events)
+{
+    if (atomic_load(&conn->closing))
+        return -1;
+    struct pollfd p = {.fd = PQsocket(conn->pg), .events = events};
+    if (p.fd < 0)
+        return -1;
+    if (poll(&p, 1, 0) > 0)
+        return 0;
+    pp__notify_collect(conn); /* the caller may read them while this call waits */
+    atomic_store(&conn->want_events, ((events & POLLIN) ? PP_WAIT_READ : 0) |
+                                         ((events & POLLOUT) ? PP_WAIT_WRITE : 0));
+    atomic_store(&conn->wait_deadline_ms, conn->deadline_ms);
+    bool was = conn->pending;
+    pthread_t owner = conn->pending_owner;
+    pp__conn_set_pending(conn);
+    pthread_mutex_unlock(&conn->lock);
+    pp__fiber_yield(atomic_load(&conn->fiber));
+    pthread_mutex_lock(&conn->lock);
+    atomic_store(&conn->want_events, 0);
+    atomic_store(&conn->wait_deadline_ms, 0);
+    conn->pending = was;
+    conn->pending_owner = owner;
+    if (!was)
+        pthread_cond_broadcast(&conn->idle);
+    return atomic_load(&conn->closing) ? -1 : 0;
+}
+
 int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
 {
     PGconn *pg = conn->pg;
@@ -243,6 +308,8 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
             }
             timeout = left > 60000 ? 60000 : (int)left;
         }
+        if (pp__fiber_current(atomic_load(&conn->fiber)))
+            return nb_wait(conn, events);
         struct pollfd p = {.fd = PQsocket(pg), .events = events};
         if (p.fd < 0)
             return -1;
@@ -259,6 +326,8 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
 int pp__wait_ready(pp_conn *conn, bool interruptible)
 {
     PGconn *pg = conn->pg;
+    if (PQisnonblocking(pg) && pp__wait_flush(conn) != 0)
+        return -1; /* a nonblocking send may have left part of the request in libpq */
     /* Poll first: right after a send the answer is rarely there yet, and reading before it
      * arrives is a wasted system call. */
     while (PQisBusy(pg)) {
@@ -267,6 +336,7 @@ int pp__wait_ready(pp_conn *conn, bool interruptible)
             return w;
         if (!PQconsumeInput(pg))
             return -1;
+        pp__notify_collect(conn);
     }
     return 0;
 }
@@ -279,7 +349,10 @@ int pp__wait_input(pp_conn *conn, bool interruptible)
     int w = pp__wait_socket(conn, POLLIN, interruptible);
     if (w != 0)
         return w;
-    return PQconsumeInput(pg) && PQstatus(pg) != CONNECTION_BAD ? 0 : -1;
+    if (!PQconsumeInput(pg) || PQstatus(pg) == CONNECTION_BAD)
+        return -1;
+    pp__notify_collect(conn);
+    return 0;
 }
 
 int pp__wait_flush(pp_conn *conn)

@@ -44,16 +44,20 @@ static inline const char *test_dsn(void)
     return dsn;
 }
 
-static inline pp_conn *test_connect(void)
+/* A connection with PP_CONNECT_* flags (PP_CONNECT_INTERRUPTIBLE: a signal interrupts its
+ * waits, for the tests of PP_PENDING). */
+static inline pp_conn *test_connect_flags(uint32_t flags)
 {
     pp_error *err = NULL;
-    pp_conn *c = pp_connect(test_dsn(), 0, &err);
+    pp_conn *c = pp_connect(test_dsn(), flags, &err);
     if (c == NULL) {
         fprintf(stderr, "cannot connect: %s\n", pp_error_message(err));
         exit(2);
     }
     return c;
 }
+
+static inline pp_conn *test_connect(void) { return test_connect_flags(0); }
 
 /* Runs sql without parameters; returns the result or NULL (error printed and counted). */
 static inline pp_result *run(pp_conn *c, const char *sql)
@@ -82,7 +86,8 @@ static inline int64_t scalar(pp_conn *c, const char *sql)
 static inline void ignore_signal(int sig) { (void)sig; }
 
 /* SIGALRM in `seconds`, caught without SA_RESTART: the library's wait for the server is
- * interrupted (poll fails with EINTR) and the call returns PP_PENDING. */
+ * interrupted (poll fails with EINTR) and, on a connection made with
+ * PP_CONNECT_INTERRUPTIBLE, the call returns PP_PENDING. */
 static inline void interrupt_after(unsigned seconds)
 {
     struct sigaction sa = {0};

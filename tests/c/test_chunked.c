@@ -242,7 +242,7 @@ static void test_signal_between_rows(pp_conn *c)
 
 int main(void)
 {
-    pp_conn *c = test_connect();
+    pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE);
     test_rows_in_chunks(c);
     test_small_and_rowless(c);
     test_error_midway(c);

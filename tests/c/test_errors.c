@@ -245,7 +245,7 @@ static void test_interrupted_statement(pp_conn *c)
  * session ends (the pg_sleep(30) does not run on). */
 static void test_close_of_a_pending_statement(pp_conn *c)
 {
-    pp_conn *c2 = test_connect();
+    pp_conn *c2 = test_connect_flags(PP_CONNECT_INTERRUPTIBLE);
     if (c2 == NULL)
         return;
     int64_t pid = scalar(c2, "SELECT pg_backend_pid()");
@@ -322,7 +322,7 @@ static void test_calls_after_a_break(pp_conn *admin)
 
 int main(void)
 {
-    pp_conn *c = test_connect();
+    pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE);
     test_server_errors(c);
     test_parameter_count(c);
     test_failed_transaction(c);
