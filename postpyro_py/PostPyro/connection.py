@@ -23,7 +23,8 @@ from ._sql import Params, sql_bytes
 from ._turns import Turns
 from .row import Row, make_rows, row_class
 from .transaction import Transaction, end_block
-from .types._registry import convert_column, dump_params
+from .types._dumpers import dump_params
+from .types._loaders import convert_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cursor import Cursor
