@@ -22,8 +22,9 @@ from ._chunks import ChunkReader
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi, lib,
                    newp)
 from ._raise import raise_error
-from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused, add_chunk,
-                      end_chunks, finish_query, one_row, take_buffers, take_result)
+from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
+                      _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
+                      take_result)
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
                        connect_error, dsn_with)
 from ._sql import Params
@@ -141,7 +142,10 @@ class Connection(BaseConnection):
         if rest is not None:
             flags |= lib.PP_EXEC_ALL_RESULTS
         sql, params, sqlb, how, arr, n, keep = self._statement(sql, params)
-        buffers = take_buffers()
+        try:
+            buffers = _spare_buffers.pop()  # take_buffers(), inlined: the hot path
+        except IndexError:
+            buffers = take_buffers()
         with self._lock:
             if begin and not self._autocommit:
                 self._maybe_begin(conn)
@@ -195,6 +199,8 @@ class Connection(BaseConnection):
             else:
                 _free_out(out, err)
             raise
+        if rc == PP_OK:  # finish_query's common case, inlined: the hot path
+            return out[0]
         return finish_query(rc, buffers)
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
