@@ -15,7 +15,7 @@ from operator import is_, itemgetter
 from typing import Any, List, Optional, Sequence, Tuple
 
 from . import errors as e
-from .types import _registry as _types
+from .types import _dumpers as _types
 from ._ffi import ffi, lib
 
 _PP_NULL = lib.PP_NULL

@@ -42,9 +42,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from uuid import UUID
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -52,8 +49,10 @@ from . import errors as e
 from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
-from ._layout import builtin_dumper, check_rows, encode_columns, encode_row_values, transpose
+from ._layout import check_rows, encode_columns, encode_row_values, transpose
 from ._layout import dump_many  # noqa: F401  (executemany's layout, known here before _layout)
+from ._copysql import (COLUMNS_SQL, FROM_STDIN_OPTIONS, NOT_TEXT, TO_STDOUT, fits_binary,
+                       is_copy_sql, table_sql)
 from ._sql import check_utf8, quote_identifier, sql_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,31 +70,6 @@ THREADED = True
 COLUMNS = True
 #: Bytes read from a file per pp_copy_put (copy_from).
 READ_SIZE = 256 * 1024
-
-def _table_sql(table: str, columns: Optional[Sequence[str]], schema_name: Optional[str],
-               direction: str) -> str:
-    name = quote_identifier(table)
-    if schema_name is not None:
-        name = quote_identifier(schema_name) + "." + name
-    cols = ""
-    if columns is not None:
-        if isinstance(columns, str):
-            raise e.ProgrammingError("columns must be a list of names, not a str")
-        columns = list(columns)
-        if not columns:
-            raise e.ProgrammingError("columns, when given, cannot be empty")
-        cols = " (" + ", ".join(quote_identifier(c) for c in columns) + ")"
-    return "COPY %s%s %s" % (name, cols, direction)
-
-
-_COPY_SQL = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*copy\b", re.I | re.S)
-_TO_STDOUT = re.compile(r"\bto\s+stdout\b", re.I)
-_FROM_STDIN_OPTIONS = re.compile(r"\bfrom\s+stdin\b(.*)\Z", re.I | re.S)
-_NOT_TEXT = re.compile(r"\b(csv|binary)\b", re.I)
-
-
-def _is_copy_sql(s: str) -> bool:
-    return _COPY_SQL.match(s) is not None
 
 
 # ---- rows of Python values, a chunk at a time (the layouts: _layout.py) -------------
@@ -131,9 +105,9 @@ class Copy:
         self._conn = conn
         self._sqlb = sql_bytes(sql)
         self.sql = sql
-        self.direction = "out" if _TO_STDOUT.search(sql) else "in"
-        m = _FROM_STDIN_OPTIONS.search(sql)
-        fmt = _NOT_TEXT.search(m.group(1)) if m else None
+        self.direction = "out" if TO_STDOUT.search(sql) else "in"
+        m = FROM_STDIN_OPTIONS.search(sql)
+        fmt = NOT_TEXT.search(m.group(1)) if m else None
         self._text_format = fmt is None
         self._csv = fmt is not None and fmt.group(1).lower() == "csv"
         self._state = "new"
@@ -441,54 +415,11 @@ class Copy:
 
 # ---- one-call helpers (Connection.copy_records_to_table, copy_from, copy_to) -------------
 
-# Base types whose values the C library encodes for a binary COPY, with the Python types
-# (exactly) that go there in binary; anything else makes copy_records_to_table use text.
-_TEXTUAL = frozenset((str,))
-_BINARY_TYPES = {
-    16: frozenset((bool,)),
-    17: frozenset((bytes, bytearray, memoryview)),
-    19: _TEXTUAL, 25: _TEXTUAL, 1042: _TEXTUAL, 1043: _TEXTUAL,
-    20: frozenset((int,)), 21: frozenset((int,)), 23: frozenset((int,)), 26: frozenset((int,)),
-    700: frozenset((float, int)), 701: frozenset((float, int)),
-    1700: frozenset((Decimal, int, float)),
-    114: frozenset((str, dict, _types.Json)), 3802: frozenset((str, dict, _types.Json)),
-    1082: frozenset((date,)), 1083: frozenset((time,)), 1266: frozenset((time,)),
-    1114: frozenset((datetime,)), 1184: frozenset((datetime,)),
-    1186: frozenset((timedelta,)), 2950: frozenset((UUID,)),
-}
-
-_COLUMNS_SQL = (
-    "SELECT a.attname::text, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid "
-    "END::int8 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-    "WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-    "AND a.attgenerated = '' ORDER BY a.attnum")
-
 
 def _table_columns(conn: "Connection", qualified: str) -> List[Tuple[str, int]]:
     """(name, base type OID) of the columns a COPY without a column list fills."""
-    r = conn._execute(_COLUMNS_SQL, [qualified])
+    r = conn._execute(COLUMNS_SQL, [qualified])
     return [(row[0], row[1]) for row in r.rows()]
-
-
-def _fits_binary(oid: int, col: Sequence[Any]) -> bool:
-    allowed = _BINARY_TYPES.get(oid)
-    if allowed is None:
-        return False
-    kinds = set(map(type, col))
-    kinds.discard(type(None))
-    if not kinds <= allowed:
-        return False
-    if not all(builtin_dumper(k) for k in kinds):
-        return False
-    if oid in (1114, 1184, 1083):  # naive timestamp / aware timestamptz / naive time
-        want_aware = oid == 1184
-        return all((x.utcoffset() is not None) == want_aware for x in col if x is not None)
-    if oid == 1266:
-        return all(x.utcoffset() is not None for x in col if x is not None)
-    if oid in (700, 701) and int in kinds:  # exactly representable, else C refuses
-        limit = 1 << (24 if oid == 700 else 53)
-        return all(-limit <= x <= limit for x in col if type(x) is int)
-    return True
 
 
 def copy_records_to_table(conn: "Connection", table: str, records: Iterable[Sequence[Any]],
@@ -536,9 +467,9 @@ def copy_records_to_table(conn: "Connection", table: str, records: Iterable[Sequ
                     fits = bool(first) and all(len(r) == len(oids) for r in first)
                 except TypeError:
                     fits = False
-                binary = fits and all(_fits_binary(oid, col)
+                binary = fits and all(fits_binary(oid, col)
                                       for oid, col in zip(oids, zip(*first)))
-    sql = _table_sql(table, columns, schema_name, "FROM STDIN")
+    sql = table_sql(table, columns, schema_name, "FROM STDIN")
     if binary:
         sql += " (FORMAT binary)"
     with Copy(conn, sql, chunk_rows) as cp:
@@ -555,13 +486,13 @@ def copy_records_to_table(conn: "Connection", table: str, records: Iterable[Sequ
 
 def copy_from(conn: "Connection", target: str, source: Any,
               columns: Optional[Sequence[str]] = None, schema_name: Optional[str] = None) -> int:
-    if _is_copy_sql(target):
+    if is_copy_sql(target):
         if columns is not None or schema_name is not None:
             raise e.ProgrammingError("columns and schema_name go with a table name, not with "
                                      "a COPY statement")
         sql = target
     else:
-        sql = _table_sql(target, columns, schema_name, "FROM STDIN")
+        sql = table_sql(target, columns, schema_name, "FROM STDIN")
     with Copy(conn, sql) as cp:
         if cp.direction != "in":
             raise e.ProgrammingError("copy_from() needs a COPY … FROM STDIN")
@@ -596,7 +527,7 @@ def copy_from(conn: "Connection", target: str, source: Any,
 
 def copy_to(conn: "Connection", source: str, file: Any,
             columns: Optional[Sequence[str]] = None, schema_name: Optional[str] = None) -> int:
-    if _is_copy_sql(source):
+    if is_copy_sql(source):
         if columns is not None or schema_name is not None:
             raise e.ProgrammingError("columns and schema_name go with a table name, not with "
                                      "a COPY statement")
@@ -605,7 +536,7 @@ def copy_to(conn: "Connection", source: str, file: Any,
             columns is None and schema_name is None:
         sql = "COPY (%s) TO STDOUT" % source
     else:
-        sql = _table_sql(source, columns, schema_name, "TO STDOUT")
+        sql = table_sql(source, columns, schema_name, "TO STDOUT")
     text = isinstance(file, io.TextIOBase)
     write = file.write
     with Copy(conn, sql) as cp:

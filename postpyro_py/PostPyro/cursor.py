@@ -21,7 +21,8 @@ from .rows import check_row_factory
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._sql import Params
-    from .connection import Connection, _Result
+    from ._result import _Result
+    from .connection import Connection
 
 __all__ = ["Cursor", "Column"]
 

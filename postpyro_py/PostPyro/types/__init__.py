@@ -1,8 +1,9 @@
 """Conversion between Python values and PostgreSQL values — the one place for it.
 One private module per family (_numbers, _text, _datetime, _json, _uuid, _arrays, _range,
-_hstore, _composite, _interval), _registry for the adapter registries, _catalog for the types
-of one database (register_type), _oids for built-in type OIDs, _base for the value tags and
-helpers they share; this module is their public face.
+_hstore, _composite, _interval), _dumpers and _loaders for the adapter registries (Python ->
+server, server -> Python), _catalog for the types of one database (register_type), _oids for
+built-in type OIDs, _base for the value tags and helpers they share; this module is their
+public face.
 docs/types.md has the full table (tests/python/test_type_table.py checks it).
 
 Parameters (Python -> ``pp_value``), chosen by the value's Python type; libpostpyro then
@@ -68,8 +69,9 @@ from ._numbers import load_bool_text
 from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
                      parse_range)
 from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, TYPE_OIDS, type_oid
-from ._registry import (array_literal, check_params, convert_column, dump_many, dump_params,
-                        dump_value, load_text, register_dumper, register_loader)
+from ._dumpers import (array_literal, check_params, dump_many, dump_params, dump_value,
+                       register_dumper)
+from ._loaders import convert_column, load_text, register_loader
 from ._text import load_bytea_text
 
 __all__ = [

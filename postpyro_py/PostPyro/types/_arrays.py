@@ -1,5 +1,6 @@
 """PostgreSQL array text: parsing it (parse_array), nesting flat element lists by
-dimensions, quoting elements; no registry (arrays' per-element conversions are in _registry)."""
+dimensions, quoting elements; no registry (arrays' per-element conversions are in _dumpers
+and _loaders)."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from .. import errors as e
 from ._composite import parse_record
 from ._hstore import Hstore, parse_hstore
 from ._range import Multirange, Range
-from ._registry import (_array_text_loader, _BUILTIN_DUMPERS, _BUILTIN_TEXT_LOADER_OIDS,
-                        _composite_types, _dump_composite, _dumpers, load_text, _multirange_loader,
-                        _range_loader, _TEXT_LOADERS)
+from ._dumpers import _BUILTIN_DUMPERS, _composite_types, _dump_composite, _dumpers
+from ._loaders import (_array_text_loader, _BUILTIN_TEXT_LOADER_OIDS, load_text,
+                       _multirange_loader, _range_loader, _TEXT_LOADERS)
 
 
 

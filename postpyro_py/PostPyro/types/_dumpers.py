@@ -1,8 +1,7 @@
-"""The adapter registries and what uses them: Python type -> dumper (dump_value,
-dump_params, dump_many, register_dumper), type OID -> text loader (load_text,
-register_loader), type OID -> column converter (convert_column), and the parts of arrays,
-ranges and composites that recurse into the registries (an element is dumped or loaded like
-any value)."""
+# SPDX-License-Identifier: MIT
+"""The dump side of the adapter registries: Python type -> dumper (dump_value, dump_params,
+dump_many, register_dumper), and the parts of arrays, ranges and composites that recurse into
+it (an element is dumped like any value). The load side is _loaders."""
 
 from __future__ import annotations
 
@@ -16,28 +15,20 @@ from uuid import UUID
 
 from .. import errors as e
 from . import _datetime, _json
-from .._ffi import T_VALUE_ARRAY, ffi, newp, unpack
+from .._ffi import T_VALUE_ARRAY, ffi, newp
 from ._composite import format_record
 from ._hstore import Hstore, format_hstore
 from ._interval import Interval
-from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
-                     parse_range)
-from ._arrays import _map_nested, _MAX_DIMS, _nest, parse_array, _quote, _ragged
-from ._base import (_map_nullable, _NULL, _patch_nulls, PP_ARRAY, PP_BOOL, PP_BYTES, PP_DATE,
-                    PP_FLOAT, PP_INT, PP_INTERVAL, PP_JSON, PP_NULL, PP_NUMERIC, PP_TEXT, PP_TIME,
-                    PP_TIMESTAMP, PP_TIMESTAMPTZ, PP_TIMETZ, PP_UUID, _set_text, _strings)
-from ._datetime import (_conv_date, _conv_interval, _conv_time, _conv_timestamp, _conv_timestamptz,
-                        _conv_timetz, _datetime_infinity, _dump_date, _dump_datetime,
-                        _dump_interval, _dump_time, _dump_timedelta, _interval_text,
-                        load_date_text, load_interval_text, load_time_text, load_timestamp_text,
-                        load_timestamptz_text, load_timetz_text)
-from ._json import _conv_json, _dump_dict, _dump_json, Json, _json_text, _load_json_text
-from ._numbers import (_conv_bool, _conv_float, _conv_int, _conv_numeric, _decimal_text,
-                       _dump_bool, _dump_decimal, _dump_float, _dump_int, _float_text, _int_text,
-                       load_bool_text, _load_float4_text)
-from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, _oid_name, type_oid, TYPE_OIDS
-from ._text import _conv_bytes, _dump_bytes, _dump_str, load_bytea_text, _str_bytes
-from ._uuid import _conv_uuid, _dump_uuid
+from ._range import Multirange, Range, format_multirange, format_range
+from ._arrays import _MAX_DIMS, _quote, _ragged
+from ._base import PP_ARRAY, PP_TEXT, _set_text
+from ._datetime import (_datetime_infinity, _dump_date, _dump_datetime, _dump_interval,
+                        _dump_time, _dump_timedelta, _interval_text)
+from ._json import _dump_dict, _dump_json, Json, _json_text
+from ._numbers import (_decimal_text, _dump_bool, _dump_decimal, _dump_float, _dump_int,
+                       _float_text, _int_text)
+from ._text import _dump_bytes, _dump_str, _str_bytes
+from ._uuid import _dump_uuid
 
 
 # ---- Python -> pp_value ---------------------------------------------------------------
@@ -450,113 +441,6 @@ def array_literal(x: Union[list, tuple], pos: int = 1) -> Tuple[str, int]:
     return text, oid
 
 
-# ---- text form -> Python (results in text format, simple protocol) ------------------------
-
-
-def _load_void_text(s: str) -> None:
-    return None
-
-
-_TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
-    16: load_bool_text,
-    17: load_bytea_text,
-    20: int, 21: int, 23: int, 26: int, 28: int, 29: int, 5069: int,
-    700: _load_float4_text, 701: float,
-    2278: _load_void_text,
-    1700: Decimal,
-    1082: load_date_text,
-    1083: load_time_text,
-    1266: load_timetz_text,
-    1114: load_timestamp_text,
-    1184: load_timestamptz_text,
-    1186: load_interval_text,
-    2950: UUID,
-    114: _load_json_text, 3802: _load_json_text,
-}
-
-
-def _array_text_loader(elem_oid: int, delim: str = ",") -> Callable[[str], list]:
-    def load(s: str) -> list:
-        arr = parse_array(s, delim)
-        f = _TEXT_LOADERS.get(elem_oid)
-        user = _user_loaders.get(elem_oid)
-        if f is not None:
-            arr = _map_nested(f, arr)
-        if user is not None:
-            arr = _map_nested(user, arr)
-        return arr
-    return load
-
-
-def _range_loader(subtype: int) -> Callable[[str], Range]:
-    def load(s: str) -> Range:
-        return parse_range(s, lambda b: load_text(subtype, b))
-    return load
-
-
-def _multirange_loader(subtype: int) -> Callable[[str], Multirange]:
-    def load(s: str) -> Multirange:
-        return parse_multirange(s, lambda b: load_text(subtype, b))
-    return load
-
-
-# Built-in range and multirange types -> their subtype.
-_RANGE_SUBTYPE = {3904: 23, 3906: 1700, 3908: 1114, 3910: 1184, 3912: 1082, 3926: 20}
-_MULTIRANGE_SUBTYPE = {4451: 23, 4532: 1700, 4533: 1114, 4534: 1184, 4535: 1082, 4536: 20}
-for _oid, _sub in _RANGE_SUBTYPE.items():
-    _TEXT_LOADERS[_oid] = _range_loader(_sub)
-for _oid, _sub in _MULTIRANGE_SUBTYPE.items():
-    _TEXT_LOADERS[_oid] = _multirange_loader(_sub)
-for _arr, _elem in ARRAY_ELEMENT.items():
-    _TEXT_LOADERS[_arr] = _array_text_loader(_elem, ARRAY_DELIM.get(_arr, ","))
-del _arr, _elem, _oid, _sub
-_BUILTIN_TEXT_LOADER_OIDS = frozenset(_TEXT_LOADERS)
-
-
-def load_text(oid: int, s: Optional[str]) -> Any:
-    """The Python value of the text form ``s`` of a value of type ``oid``."""
-    if s is None:
-        return None
-    f = _TEXT_LOADERS.get(oid)
-    v = s if f is None else f(s)
-    user = _user_loaders.get(oid)
-    return v if user is None else user(v)
-
-
-# ---- user loaders -------------------------------------------------------------------------
-
-# A type name's OID, array type and delimiter (register_loader with conn=).
-_ARRAY_OF_TYPE_SQL = ("SELECT t.oid, t.typarray, t.typdelim FROM pg_catalog.pg_type t "
-                      "WHERE t.oid = $1::text::regtype::oid")
-
-_user_loaders: Dict[int, Callable[[Any], Any]] = {}
-
-
-def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]],
-                    conn: Any = None) -> None:
-    """Change what values of a PostgreSQL type become: ``func(value)`` receives the value
-    PostPyro made (a str for types it has no conversion for, such as inet, enums or your
-    own types) and returns the replacement. ``type_`` is an OID or a type name (a built-in
-    name, or any name when ``conn`` is given to look it up). ``func=None`` removes it.
-    Elements of arrays of that type are converted too. Applies to every connection."""
-    if isinstance(type_, str):
-        key = " ".join(type_.lower().split())
-        if key in TYPE_OIDS or conn is None:
-            oid = type_oid(type_)
-        else:
-            oid, typarray, delim = conn.query_one(_ARRAY_OF_TYPE_SQL, [type_])
-            if typarray and typarray not in _TEXT_LOADERS:
-                _TEXT_LOADERS[typarray] = _array_text_loader(oid, delim)
-    elif isinstance(type_, int) and not isinstance(type_, bool):
-        oid = type_
-    else:
-        raise TypeError("register_loader() needs an OID or a type name, got %r" % (type_,))
-    if func is None:
-        _user_loaders.pop(oid, None)
-    else:
-        _user_loaders[oid] = func
-
-
 # ---- types of one database: enums, composites, domains, ranges, extension types -----------
 
 
@@ -571,97 +455,3 @@ def _record_text(x: Any, pos: int) -> str:
 
 def _dump_composite(x, v, keep, pos):
     _set_text(v, PP_TEXT, _str_bytes(_record_text(x, pos), pos), keep)
-
-
-# ---- result columns -> Python lists -------------------------------------------------------
-
-
-def _conv_null(col, n, nulls):
-    return [None] * n
-
-
-def _conv_array(col, n, nulls):
-    if col.elements == ffi.NULL:
-        flat: list = []
-    else:
-        flat = convert_column(col.elements)
-    eo = unpack(col.elem_offsets, n + 1)
-    so = unpack(col.shape_offsets, n)
-    last = max(so)
-    shapes = unpack(col.shapes, last + 1)
-    shapes = unpack(col.shapes, last + 1 + 2 * shapes[last])
-    out: list = []
-    append = out.append
-    for k in range(n):
-        if nulls is not None and nulls[k]:
-            append(None)
-            continue
-        s = so[k]
-        ndim = shapes[s]
-        a, b = eo[k], eo[k + 1]
-        if ndim == 0:
-            append([])
-        elif ndim == 1:
-            append(flat[a:b])
-        else:
-            dims = shapes[s + 1:s + 1 + ndim]
-            size = 1
-            for d in dims:
-                size *= d
-            if size != b - a:
-                raise e.DataError("malformed array result: shape %r but %d elements"
-                                  % (dims, b - a))
-            append(_nest(flat, a, dims))
-    return out
-
-
-def _conv_text(col, n, nulls):
-    vals = _strings(col, n)
-    f = _TEXT_LOADERS.get(col.oid)
-    if f is None:
-        return _patch_nulls(vals, nulls)
-    return _map_nullable(f, vals, nulls, _oid_name(col.oid))
-
-
-_CONVERTERS = {
-    PP_NULL: _conv_null,
-    PP_BOOL: _conv_bool,
-    PP_INT: _conv_int,
-    PP_FLOAT: _conv_float,
-    PP_TEXT: _conv_text,
-    PP_BYTES: _conv_bytes,
-    PP_NUMERIC: _conv_numeric,
-    PP_DATE: _conv_date,
-    PP_TIME: _conv_time,
-    PP_TIMETZ: _conv_timetz,
-    PP_TIMESTAMP: _conv_timestamp,
-    PP_TIMESTAMPTZ: _conv_timestamptz,
-    PP_INTERVAL: _conv_interval,
-    PP_UUID: _conv_uuid,
-    PP_JSON: _conv_json,
-    PP_ARRAY: _conv_array,
-}
-
-
-def convert_column(col) -> list:
-    """A decoded ``pp_column`` (pointer) as a list of Python values, one per row."""
-    n = col.count
-    if n <= 0:
-        return []
-    conv = _CONVERTERS.get(col.tag)
-    if conv is None:
-        raise e.InterfaceError("libpostpyro returned a column with unknown tag %d (a newer "
-                               "library than this PostPyro?)" % col.tag)
-    nulls = col.nulls
-    if nulls == _NULL:
-        nulls = None
-    else:
-        nulls = ffi.buffer(nulls, n)[:]
-        if not nulls.count(0):
-            return [None] * n  # all NULL (common in catalogs): nothing to decode
-    vals = conv(col, n, nulls)
-    if _user_loaders:
-        user = _user_loaders.get(col.oid)
-        if user is not None:
-            vals = [None if v is None else user(v) for v in vals]
-    return vals

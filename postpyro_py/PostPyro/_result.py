@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: MIT
+"""Results (core: no I/O, no waiting): what a ``pp_result`` holds, read into Python values.
+
+A statement's front end (sync Connection, or an async one) calls ``pp_query`` with a set of
+buffers from :func:`take_buffers`, loops on PP_PENDING its own way, then hands the return
+code to :func:`finish_query` and the result to :func:`take_result`. A chunked result
+(PP_MORE) is merged chunk by chunk with :func:`add_chunk` / :func:`end_chunks`.
+"""
+
+from __future__ import annotations
+
+import gc
+import platform
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import errors as e
+from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi,
+                   lib, newp, unpack)
+from ._raise import raise_error
+from .row import make_rows, row_class
+from .types._loaders import convert_column
+
+
+# Building a big result allocates many objects at once; CPython's cyclic garbage collector
+# would then run again and again over them (more than half of the time for large results),
+# though none can be garbage. It is paused while a result is converted (and rows made), and
+# restored after. PyPy's collector does not have this problem.
+_PAUSE_GC = platform.python_implementation() == "CPython"
+_PAUSE_GC_CELLS = 5000
+
+
+class _gc_paused:
+    __slots__ = ("on",)
+
+    def __init__(self, cells: int) -> None:
+        self.on = _PAUSE_GC and cells >= _PAUSE_GC_CELLS and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self.on:
+            gc.disable()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.on:
+            gc.enable()
+
+
+class _Result:
+    """Everything read from one pp_result (which is freed right after)."""
+
+    __slots__ = ("command", "rowcount", "has_rows", "names", "row_cls", "types", "typmods",
+                 "columns", "nrows", "_last")
+
+    def rows(self, row_factory: Optional[Callable] = None) -> list:
+        if not self.has_rows:
+            return []
+        if self.nrows * len(self.names) < _PAUSE_GC_CELLS:  # no pause object to make
+            if row_factory is None and self.columns:  # make_rows' common case, inlined
+                return list(map(self.row_cls, zip(*self.columns)))
+            return make_rows(self.names, self.columns, self.nrows, row_factory)
+        with _gc_paused(self.nrows * len(self.names)):
+            return make_rows(self.names, self.columns, self.nrows, row_factory)
+
+
+# Column names of recent result shapes, and their Row class, by the names' raw bytes: a
+# statement run again does not decode and split its names again.
+_names_cache: Dict[bytes, Tuple[Tuple[str, ...], type]] = {}
+
+
+# pp_query decodes up to this many columns in the same call; wider results take one more.
+_QUERY_COLS = 32
+
+# Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **) sets for
+# pp_query, reused: making them (a zeroed 3.6 KB array) cost more than the rest of a small
+# statement's Python. A statement takes a set (a nested one, e.g. a loader's query, takes
+# another) and puts it back once its result is converted without an error (so *out and *err
+# are NULL again).
+_spare_buffers: List[Tuple[Any, Any, Any, Any]] = []
+
+
+def _new_buffers() -> Tuple[Any, Any, Any, Any]:
+    return (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
+            newp(T_RESULT_PP, None), newp(T_ERROR_PP, None))
+
+
+def read_result(res) -> _Result:
+    """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
+    info = newp(T_RESULT_INFO_P, None)
+    lib.pp_result_describe(res, info, ffi.NULL)
+    return _convert(res, info, None)
+
+
+def _convert(res, info, cols, describe: bool = True) -> _Result:
+    """The _Result for res, described by info; cols holds its decoded columns when pp_query
+    had room for them, else None (they are decoded here). Without ``describe`` the command
+    tag and the column types are left out (None): query() has no use for them."""
+    r = _Result()
+    r.rowcount = info.rows_affected
+    if describe:
+        r.command = ffi.string(info.command).decode("utf-8", "replace")
+    else:
+        r.command = r.types = r.typmods = None
+    if not info.has_rows:
+        r.has_rows = False
+        r.names = ()
+        r.row_cls = None
+        r.columns = []
+        if describe:
+            r.types = r.typmods = []
+        r.nrows = 0
+        return r
+    r.has_rows = True
+    ncols = info.ncols
+    r.nrows = nrows = info.nrows
+    raw = unpack(info.names, info.names_len)  # bytes: names is a char *
+    shape = _names_cache.get(raw)
+    if shape is None:
+        names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])
+        shape = names, row_class(names)
+        if len(_names_cache) >= 256:
+            _names_cache.clear()
+        _names_cache[raw] = shape
+    r.names, r.row_cls = shape
+    if describe:
+        r.types = unpack(info.types, ncols)
+        r.typmods = unpack(info.typmods, ncols)
+    if cols is None or ncols > _QUERY_COLS:
+        cols = newp(T_COLUMN_ARRAY, ncols)
+        err = newp(T_ERROR_PP, None)
+        if lib.pp_result_columns(res, cols, err) != PP_OK:
+            raise_error(err[0])
+    if nrows * ncols < _PAUSE_GC_CELLS:
+        if ncols == 1:
+            columns = [convert_column(cols[0])]  # without setting up a comprehension
+        else:
+            columns = [convert_column(cols[i]) for i in range(ncols)]
+    else:
+        with _gc_paused(nrows * ncols):
+            columns = [convert_column(cols[i]) for i in range(ncols)]
+    for values in columns:
+        if len(values) != nrows:
+            raise e.InterfaceError("column %d has %d values for %d rows"
+                                   % (columns.index(values), len(values), nrows))
+    r.columns = columns
+    return r
+
+
+def _free_out(out, err) -> None:
+    if out is not None and out[0] != ffi.NULL:
+        lib.pp_result_free(out[0])
+        out[0] = ffi.NULL
+    if err[0] != ffi.NULL:
+        lib.pp_error_free(err[0])
+        err[0] = ffi.NULL
+
+
+def take_buffers() -> Tuple[Any, Any, Any, Any]:
+    """A spare (info, cols, out, err) set for pp_query (:func:`take_result` puts it back)."""
+    try:
+        return _spare_buffers.pop()
+    except IndexError:
+        return _new_buffers()
+
+
+def finish_query(rc: int, buffers) -> Any:
+    """The end of a pp_query / pp_query_next that returned ``rc`` (not PP_PENDING) into
+    ``buffers``: the ``pp_result *`` (the caller frees it: see take_result), or None for
+    PP_MORE (the first chunk of several is in buffers' out). Raises the statement's error."""
+    if rc == PP_OK:
+        return buffers[2][0]
+    if rc != PP_MORE:
+        raise_error(buffers[3][0])
+    return None
+
+
+def take_result(res, buffers, describe: bool, rest: Optional[list]) -> _Result:
+    """The converted result of a whole pp_query (``res`` from finish_query), which is freed
+    with the results chained after it; ``buffers`` go back to the spares. With ``rest`` (a
+    list), the results of the following statements of a multi-statement string are appended
+    to it. ``describe``: see _convert."""
+    info = buffers[0]
+    try:
+        first = _convert(res, info, buffers[1], describe)
+        while rest is not None:
+            following = lib.pp_result_take_next(res)
+            if following == ffi.NULL:
+                break
+            lib.pp_result_free(res)
+            res = following
+            rest.append(read_result(res))
+        return first
+    finally:
+        lib.pp_result_free(res)  # and the results still chained after it
+        if len(_spare_buffers) < 8:
+            buffers[2][0] = ffi.NULL  # freed: never to be freed again
+            _spare_buffers.append(buffers)
+
+
+def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool) -> _Result:
+    """One more chunk of a PP_EXEC_CHUNKED result converted (``res`` is freed) and merged
+    into ``whole`` (None for the first); returns the merged result. Call under
+    ``_gc_paused(_PAUSE_GC_CELLS)``: every chunk stays alive."""
+    try:
+        part = _convert(res, info, cols, describe)
+    finally:
+        lib.pp_result_free(res)
+    if whole is None:
+        whole = part
+        whole._last = part
+        return whole
+    for values, more in zip(whole.columns, part.columns):
+        values.extend(more)
+    whole.nrows += part.nrows
+    whole._last = part
+    return whole
+
+
+def end_chunks(whole: _Result) -> _Result:
+    """The merged result once its last chunk is in: the last chunk's tag counts every row."""
+    part = whole._last
+    whole._last = None
+    whole.command = part.command
+    whole.rowcount = part.rowcount
+    return whole
+
+
+def one_row(r: _Result, row_factory: Optional[Callable]) -> Any:
+    """query_one()'s row: exactly one, else NoRowError / MultipleRowsError."""
+    if not r.has_rows or r.nrows == 0:
+        raise e.NoRowError("query_one() expected exactly one row; the statement returned "
+                           "none")
+    if r.nrows > 1:
+        raise e.MultipleRowsError("query_one() expected exactly one row; the statement "
+                                  "returned %d" % r.nrows)
+    return r.rows(row_factory)[0]
