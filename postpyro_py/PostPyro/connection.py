@@ -170,6 +170,18 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
     return r
 
 
+def _take_counts(res, counts, affected) -> None:
+    """A batch's counts from the result pp_resume gives after PP_PENDING (one int8 column,
+    one row per command) into the caller's ``counts`` array or ``affected`` total."""
+    value = ffi.new("pp_value *")
+    for k in range(lib.pp_result_nrows(res)):
+        lib.pp_result_value(res, k, 0, value, ffi.NULL)
+        if counts is not None:
+            counts[k] = value.i
+        if affected is not None and value.i > 0:
+            affected[0] += value.i
+
+
 def _free_out(out, err) -> None:
     if out is not None and out[0] != ffi.NULL:
         lib.pp_result_free(out[0])
@@ -501,7 +513,7 @@ class Connection:
         with self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(conn, lambda: lib.pp_exec_batch(conn, n, sqls, counts, err),
-                                  err)
+                                  err, counts)
         if rc != PP_OK:
             raise_error(err[0])
         return [c if c > 0 else 0 for c in ffi.unpack(counts, n)]
@@ -528,7 +540,8 @@ class Connection:
         with self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(
-                conn, lambda: run(conn, sqlb, nparams, nrows, arr, affected, err), err)
+                conn, lambda: run(conn, sqlb, nparams, nrows, arr, affected, err), err,
+                affected=affected)
         del keep
         if rc != PP_OK:
             try:
@@ -538,14 +551,16 @@ class Connection:
                 raise
         return max(affected[0], 0)
 
-    def _call_batch(self, conn, call: Callable[[], int], err) -> int:
+    def _call_batch(self, conn, call: Callable[[], int], err, counts=None,
+                    affected=None) -> int:
         rc = None
         out = ffi.new("pp_result **")
         try:
             rc = call()
             if rc == PP_PENDING:
                 rc = self._wait(conn, rc, out, err)
-                if out[0] != ffi.NULL:
+                if out[0] != ffi.NULL:  # after PP_PENDING the counts come as a result
+                    _take_counts(out[0], counts, affected)
                     lib.pp_result_free(out[0])
         except KeyboardInterrupt:
             if rc is None or rc == PP_PENDING:
