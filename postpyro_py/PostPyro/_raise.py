@@ -45,10 +45,14 @@ _HINTS = (  # C advice -> what a Python caller does
 _TAG = re.compile(r"\b(cannot send )?(PP_[A-Z]+)\b")
 
 
-def python_words(message: str) -> str:
-    """A library message said the Python way: Python types for tags, Python advice."""
+def python_words(message: str, tags: bool) -> str:
+    """A message said the Python way: Python advice for the library's C advice (also in a
+    server error it explained), and with ``tags`` (the library's own messages, which never
+    quote the server's text), Python types for tags."""
     for c_words, py_words in _HINTS:
         message = message.replace(c_words, py_words)
+    if not tags:
+        return message
 
     def tag(m):
         word = _TAG_WORDS.get(m.group(2))
@@ -58,6 +62,9 @@ def python_words(message: str) -> str:
     return _TAG.sub(tag, message)
 
 
+_ORIGINS = {lib.PP_ORIGIN_SERVER: "server", lib.PP_ORIGIN_LIBRARY: "library",
+            lib.PP_ORIGIN_CONNECTION: "connection"}
+
 _FIELDS = tuple(zip(e.Diagnostic.__slots__, (ord(c) for c in e.Diagnostic.CODES)))
 
 
@@ -66,6 +73,22 @@ def _field(err, code: int):
     if p == ffi.NULL:
         return None
     return ffi.string(p).decode("utf-8", "replace")
+
+
+def _statement_context(err) -> str:
+    """The "LINE n: ..." line and the caret under the error's position, as psql and
+    psycopg2 show them (from pp_error_format), or ""."""
+    text = lib.pp_error_format(err)
+    if text == ffi.NULL:
+        return ""
+    try:
+        lines = ffi.string(text).decode("utf-8", "replace").split("\n")
+    finally:
+        lib.pp_free(text)
+    for k, line in enumerate(lines):
+        if line.startswith("LINE ") and k + 1 < len(lines):
+            return "\n" + line + "\n" + lines[k + 1]
+    return ""
 
 
 def build_error(err) -> e.Error:
@@ -79,10 +102,11 @@ def build_error(err) -> e.Error:
         fields = {name: _field(err, code) for name, code in _FIELDS}
         index = lib.pp_error_index(err)
         origin = lib.pp_error_origin(err)
+        context = _statement_context(err) if fields["statement_position"] else ""
     finally:
         lib.pp_error_free(err)
-    if origin != lib.PP_ORIGIN_SERVER:
-        message = python_words(message)
+    message = python_words(message, origin != lib.PP_ORIGIN_SERVER)
+    message += context
     if fields["message_primary"] is None:
         fields["message_primary"] = message
     if fields["sqlstate"] is None:
@@ -92,8 +116,10 @@ def build_error(err) -> e.Error:
         cls = default
     else:
         cls = e.error_class(sqlstate, default)
-    return cls(message, sqlstate=sqlstate, diag=e.Diagnostic(**fields),
-               index=None if index < 0 else index)
+    exc = cls(message, sqlstate=sqlstate, diag=e.Diagnostic(**fields),
+              index=None if index < 0 else index)
+    exc.origin = _ORIGINS.get(origin)
+    return exc
 
 
 def raise_error(err) -> NoReturn:
