@@ -260,8 +260,65 @@ static void test_reset_and_states(void)
     pp_conn_free(c);
 }
 
+/* The header's conventions: NULL handles give the "nothing" value or PP_ERR_INTERFACE. */
+static void test_null_handles(void)
+{
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    pp_value v;
+    pp_column col;
+    pp_result_info info;
+    const char *data;
+    int64_t len;
+    CHECK(pp_error_category(NULL) == PP_ERR_NONE && strcmp(pp_error_message(NULL), "") == 0);
+    CHECK(strcmp(pp_error_sqlstate(NULL), "") == 0 && pp_error_field(NULL, 'M') == NULL);
+    CHECK(pp_error_index(NULL) == -1);
+    CHECK(pp_result_nrows(NULL) == 0 && pp_result_ncols(NULL) == 0);
+    CHECK(pp_result_column_name(NULL, 0) == NULL && pp_result_column_type(NULL, 0) == 0);
+    CHECK(pp_result_column_typmod(NULL, 0) == -1 && pp_result_rows_affected(NULL) == -1);
+    CHECK(strcmp(pp_result_command(NULL), "") == 0 && pp_result_has_rows(NULL) == 0);
+    CHECK(pp_result_take_next(NULL) == NULL);
+    CHECK(pp_is_closed(NULL) == 1 && pp_ping(NULL) == 0 && pp_timeout(NULL) == 0);
+    CHECK(pp_conn_info(NULL, "host") == NULL && pp_take_notices(NULL, &len) == NULL);
+    CHECK(pp_transaction_status(NULL) == PP_TRANS_UNKNOWN);
+#define NULL_FAILS(call)                                                                   \
+    do {                                                                                   \
+        err = NULL;                                                                        \
+        int rc_ = (call);                                                                  \
+        if (rc_ != PP_ERROR || pp_error_category(err) != PP_ERR_INTERFACE)                 \
+            fprintf(stderr, "  %s with NULL: %d\n", #call, rc_);                           \
+        CHECK(rc_ == PP_ERROR && pp_error_category(err) == PP_ERR_INTERFACE);              \
+        pp_error_free(err);                                                                \
+    } while (0)
+    NULL_FAILS(pp_exec(NULL, "SELECT 1", 0, NULL, 0, &r, &err));
+    NULL_FAILS(pp_resume(NULL, &r, &err));
+    NULL_FAILS(pp_query_close(NULL, &err));
+    NULL_FAILS(pp_cancel(NULL, &err));
+    NULL_FAILS(pp_set_timeout(NULL, 1, &err));
+    NULL_FAILS(pp_set_statement_cache_size(NULL, 1, &err));
+    NULL_FAILS(pp_prepare(NULL, "n", "SELECT 1", &err));
+    NULL_FAILS(pp_deallocate(NULL, "n", &err));
+    NULL_FAILS(pp_exec_batch(NULL, 0, NULL, NULL, &err));
+    NULL_FAILS(pp_copy_in_start(NULL, "COPY t FROM STDIN", &err));
+    NULL_FAILS(pp_copy_put(NULL, "", 0, &err));
+    NULL_FAILS(pp_copy_end(NULL, NULL, NULL, &err));
+    NULL_FAILS(pp_copy_out_start(NULL, "COPY t TO STDOUT", &err));
+    NULL_FAILS(pp_copy_out_read(NULL, &data, &len, NULL, &err));
+    NULL_FAILS(pp_result_describe(NULL, &info, &err));
+    NULL_FAILS(pp_result_column(NULL, 0, &col, &err));
+    NULL_FAILS(pp_result_value(NULL, 0, 0, &v, &err));
+    NULL_FAILS(pp_reset(NULL, &err));
+    NULL_FAILS(pp_connect_resume(NULL, &err));
+    pp_close(NULL);
+    pp_conn_free(NULL);
+    pp_result_free(NULL);
+    pp_error_free(NULL);
+    pp_free(NULL);
+}
+
 int main(void)
 {
+    test_null_handles();
     pp_conn *c = test_connect();
     test_origins_and_format(c);
     test_notices(c);
