@@ -171,7 +171,9 @@ typedef struct pp_value {
     int64_t i2;
     int64_t i3;
     double f;
-    const char *ptr;     /* results: owned by the pp_result, valid until pp_result_free() */
+    const char *ptr;     /* results: owned by the pp_result, valid until pp_result_free();
+                          * for PP_TEXT, PP_NUMERIC and PP_JSON followed by a NUL byte not
+                          * counted in len (PP_BYTES and PP_UUID: not terminated) */
     int64_t len;
     const int32_t *dims; /* results, PP_ARRAY: ndim = i, then dims[0..ndim), then the lower
                           * bounds at dims[ndim..2*ndim); len = number of elements */

@@ -92,6 +92,21 @@ static void test_notices(pp_conn *c)
     CHECK(pp_take_notice(NULL) == NULL);
 }
 
+/* pp_value's comment: text-like values in results are NUL-terminated after len bytes. */
+static void test_result_text_is_terminated(pp_conn *c)
+{
+    pp_result *r = run(c, "SELECT 'abc'::text, 12.50::numeric, '{\"a\": 1}'::json, "
+                          "'{\"b\": 2}'::jsonb, 'x'::varchar, '10.0.0.1'::inet");
+    for (int32_t col = 0; col < 6; col++) {
+        pp_value v = {0};
+        pp_error *err = NULL;
+        CHECK_OK(pp_result_value(r, 0, col, &v, &err), err);
+        CHECK(v.ptr != NULL && v.len > 0 && v.ptr[v.len] == '\0' &&
+              strlen(v.ptr) == (size_t)v.len);
+    }
+    pp_result_free(r);
+}
+
 static void test_parameters_and_types(pp_conn *c)
 {
     char *v = pp_parameter_status(c, "server_version");
@@ -322,6 +337,7 @@ int main(void)
     pp_conn *c = test_connect();
     test_origins_and_format(c);
     test_notices(c);
+    test_result_text_is_terminated(c);
     test_parameters_and_types(c);
     test_quoting(c);
     test_time_helpers(c);
