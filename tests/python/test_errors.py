@@ -287,3 +287,13 @@ def test_library_errors_carry_a_fitting_sqlstate_and_their_origin(conn):
     with pytest.raises(pg.OperationalError) as info:
         pg.connect("host=127.0.0.1 port=1 connect_timeout=5")
     assert info.value.origin == "connection"
+
+
+def test_a_conversion_error_names_the_parameter_and_the_type_never_an_oid(conn):
+    from datetime import datetime, timezone
+    with pytest.raises(pg.ProgrammingError) as info:
+        conn.query("SELECT 1, $1::timestamp[]", [[datetime(2020, 1, 1, tzinfo=timezone.utc)]])
+    text = str(info.value)
+    assert text.startswith("parameter $1: cannot send Python list as timestamp without time "
+                           "zone[]")
+    assert "OID" not in text and "1115" not in text
