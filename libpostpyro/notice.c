@@ -24,8 +24,7 @@ void pp__notice_receiver(void *arg, const PGresult *res)
         conn->notices_count -= conn->notices_head;
         conn->notices_head = 0;
     }
-    if (conn->notices_count - conn->notices_head >= NOTICES_MAX_COUNT ||
-        conn->notices_bytes >= NOTICES_MAX_BYTES)
+    if (conn->notices_count - conn->notices_head >= NOTICES_MAX_COUNT)
         return;
     if (conn->notices_count == conn->notices_cap) {
         size_t cap = conn->notices_cap ? conn->notices_cap * 2 : 16;
@@ -38,9 +37,14 @@ void pp__notice_receiver(void *arg, const PGresult *res)
     pp_error *e = pp__error_from_result(res);
     if (e == pp__error_oom())
         return;
+    size_t bytes = strlen(notice_text(e)) + 1;
+    if (conn->notices_bytes + bytes > NOTICES_MAX_BYTES) {
+        pp_error_free(e);
+        return;
+    }
     e->category = PP_ERR_NONE;
     conn->notices[conn->notices_count++] = e;
-    conn->notices_bytes += strlen(notice_text(e)) + 1;
+    conn->notices_bytes += bytes;
 }
 
 /* The oldest notice, taken out of the collection (lock held); NULL when none is left. */

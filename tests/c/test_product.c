@@ -107,6 +107,26 @@ static void test_result_text_is_terminated(pp_conn *c)
     pp_result_free(r);
 }
 
+/* The header's limits: 1 MiB of text, 10000 notices; the rest is dropped until taken. */
+static void test_notice_limits(pp_conn *c)
+{
+    pp_result_free(run(c, "DO $$BEGIN FOR k IN 1..1100 LOOP RAISE NOTICE '%', "
+                          "repeat('n', 1000); END LOOP; END$$"));
+    int64_t len = 0;
+    char *text = pp_take_notices(c, &len); /* each: "NOTICE:  ", 1000 bytes, a NUL */
+    CHECK(text != NULL && len == (1 << 20) / 1010 * 1010);
+    pp_free(text);
+    pp_result_free(run(c, "DO $$BEGIN FOR k IN 1..10005 LOOP RAISE NOTICE 'x'; END LOOP; "
+                          "END$$"));
+    int n = 0;
+    pp_error *e;
+    while ((e = pp_take_notice(c)) != NULL) {
+        n++;
+        pp_error_free(e);
+    }
+    CHECK(n == 10000);
+}
+
 static void test_parameters_and_types(pp_conn *c)
 {
     char *v = pp_parameter_status(c, "server_version");
@@ -338,6 +358,7 @@ int main(void)
     test_origins_and_format(c);
     test_notices(c);
     test_result_text_is_terminated(c);
+    test_notice_limits(c);
     test_parameters_and_types(c);
     test_quoting(c);
     test_time_helpers(c);
