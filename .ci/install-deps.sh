@@ -14,6 +14,8 @@ packages=(
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)
+    abigail-tools                                   # make check: the ABI against its baseline
+    g++ luajit                                      # make check: C++ and LuaJIT consumers
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

@@ -297,3 +297,13 @@ int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
             return PP_ERROR;
     return PP_OK;
 }
+
+int32_t pp_result_column_index(const pp_result *res, const char *name)
+{
+    if (res == NULL || name == NULL)
+        return -1;
+    for (int32_t k = 0; k < res->ncols; k++)
+        if (strcmp(res->name_at[k], name) == 0)
+            return k;
+    return -1;
+}

@@ -152,6 +152,7 @@ pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s)
     if (why == pp__error_oom())
         return e;
     why->index = e->index;
+    why->origin = e->origin; /* the server's error, explained */
     pp_error_free(e);
     return why;
 }

@@ -52,18 +52,24 @@ CDEF = r"""
                           * parameters: ptr/len is an array literal in PostgreSQL's text form
                           * ("{1,2,NULL}"), sent for the server to parse */
 
-/* Error categories, derived from the SQLSTATE class (or from the library for failures that
- * never reached the server). They match the DB-API 2.0 exception classes. */
+/* Error categories. A server error's comes from its SQLSTATE class (error.c's table, listed
+ * here in full); the library's own errors choose theirs. They match the DB-API 2.0 exception
+ * classes. */
 #define PP_ERR_NONE 0
-#define PP_ERR_INTERFACE 1      /* misuse of the library: closed connection, bad argument */
-#define PP_ERR_DATABASE 2       /* a server error of no more specific category */
-#define PP_ERR_DATA 3           /* class 22: bad value, out of range, division by zero */
-#define PP_ERR_OPERATIONAL 4    /* connection failures, class 08, 53, 57, 58 */
+#define PP_ERR_INTERFACE 1      /* misuse of the library: bad arguments, unknown flag bits, a
+                                 * closed connection (the library's 08003), a call while
+                                 * another is pending on the same thread */
+#define PP_ERR_DATABASE 2       /* a server error of a class not listed below */
+#define PP_ERR_DATA 3           /* classes 21, 22: cardinality, bad value, out of range,
+                                 * division by zero */
+#define PP_ERR_OPERATIONAL 4    /* classes 08, 27, 28, 53, 54, 55, 57, 58, F0, HV; libpq's
+                                 * connection failures; malformed server data (08P01) */
 #define PP_ERR_INTEGRITY 5      /* class 23: constraint violations */
-#define PP_ERR_INTERNAL 6       /* class XX, class 25/40 states the server reports as internal */
-#define PP_ERR_PROGRAMMING 7    /* class 42, 26, 34, 3D, 3F: bad SQL, unknown objects */
+#define PP_ERR_INTERNAL 6       /* classes 24, 25, 2B, 2D, 2F, 38, 39, 3B, P0, XX */
+#define PP_ERR_PROGRAMMING 7    /* classes 26, 34, 3D, 3F, 42, 44: bad SQL, unknown objects;
+                                 * a value that cannot become its parameter's type (42804) */
 #define PP_ERR_NOT_SUPPORTED 8  /* class 0A, and features the installed libpq lacks */
-#define PP_ERR_TRANSACTION_ROLLBACK 9 /* class 40: serialization failure, deadlock */
+#define PP_ERR_TRANSACTION_ROLLBACK 9 /* class 40 (only): serialization failure, deadlock */
 #define PP_ERR_COMMIT_UNKNOWN 10 /* the connection broke during COMMIT: outcome unknown */
 #define PP_ERR_TIMEOUT 11       /* pp_set_timeout's limit passed and the server did not answer
                                  * its cancel request: the connection was closed (SQLSTATE
@@ -111,7 +117,9 @@ typedef struct pp_value {
     int64_t i2;
     int64_t i3;
     double f;
-    const char *ptr;     /* results: owned by the pp_result, valid until pp_result_free() */
+    const char *ptr;     /* results: owned by the pp_result, valid until pp_result_free();
+                          * for PP_TEXT, PP_NUMERIC and PP_JSON followed by a NUL byte not
+                          * counted in len (PP_BYTES and PP_UUID: not terminated) */
     int64_t len;
     const int32_t *dims; /* results, PP_ARRAY: ndim = i, then dims[0..ndim), then the lower
                           * bounds at dims[ndim..2*ndim); len = number of elements */
@@ -172,30 +180,32 @@ int32_t pp_libpq_version(void);
 
 /* ---- Errors ------------------------------------------------------------------------ */
 
-/* The PP_ERR_* category. */
+/* The PP_ERR_* category (PP_ERR_NONE for NULL). */
 int32_t pp_error_category(const pp_error *err);
-/* The primary message. Never NULL (may be ""); owned by err. */
+/* The primary message. Never NULL (may be ""; "" for NULL); owned by err. */
 const char *pp_error_message(const pp_error *err);
-/* The five-character SQLSTATE, or "" when the failure did not come from the server (the
- * library's own errors use "08xxx" for connection failures). Never NULL; owned by err. */
+/* The five-character SQLSTATE: the server's for its errors; for the library's own, the
+ * standard code that fits (see the conventions above), else "". "" for NULL. Whether the
+ * server sent it is pp_error_origin's answer, not the code's. Never NULL; owned by err. */
 const char *pp_error_sqlstate(const pp_error *err);
 /* A diagnostic field by its libpq code (the PG_DIAG_* letters: 'S' severity, 'C' sqlstate,
  * 'M' message, 'D' detail, 'H' hint, 'P' position, 'p' internal position, 'q' internal
  * query, 'W' context, 's' schema, 't' table, 'c' column, 'd' data type, 'n' constraint,
- * 'F' file, 'L' line, 'R' routine). NULL when absent; owned by err. */
+ * 'F' file, 'L' line, 'R' routine). NULL when absent or err is NULL; owned by err. */
 const char *pp_error_field(const pp_error *err, int32_t code);
 /* For pp_exec_batch / pp_exec_many: the 0-based index of the statement or parameter row that
- * failed; -1 otherwise. */
+ * failed; -1 otherwise (and for NULL). */
 int64_t pp_error_index(const pp_error *err);
+/* Frees err (NULL is fine). */
 void pp_error_free(pp_error *err);
 
 /* ---- Connections ------------------------------------------------------------------- */
 
 /* Opens a connection. `conninfo` is anything PQconnectdb accepts: a URL
  * ("postgresql://user:pw@host:5432/db?sslmode=require&connect_timeout=10") or key=value
- * pairs; several hosts are tried in order. `flags`: PP_CONNECT_* bits.
- * Returns a new handle (free with pp_conn_free) or NULL with *err set (category
- * PP_ERR_OPERATIONAL; the message never contains the password). */
+ * pairs; several hosts are tried in order. `flags`: PP_CONNECT_* bits (others are refused,
+ * PP_ERR_INTERFACE). Returns a new handle (free with pp_conn_free) or NULL with *err set
+ * (category PP_ERR_OPERATIONAL; the message never contains the password). */
 pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
 
 /* Starts a connection and waits for it like pp_connect, with two differences: the whole
@@ -245,7 +255,8 @@ int32_t pp_ping(pp_conn *conn);
  * request (a new connection to the server) is sent from a helper thread; pp_cancel waits
  * for it at most the connection's timeout, or 5 s when none is set, and then fails with
  * PP_ERR_TIMEOUT (the request goes on in the background). PP_ERR_OPERATIONAL when the
- * server refused it, PP_ERR_INTERFACE when conn is closed. */
+ * server refused it, PP_ERR_INTERFACE when conn is closed. Not async-signal-safe (it
+ * allocates and starts a thread): do not call it from a signal handler. */
 int pp_cancel(pp_conn *conn, pp_error **err);
 
 /* Bounds every later wait of a call on conn, in milliseconds (0, the default: no bound).
@@ -269,12 +280,20 @@ int32_t pp_timeout(pp_conn *conn);
  * "unknown"), "server_encoding", "timezone". Never the password. */
 char *pp_conn_info(pp_conn *conn, const char *key);
 
-/* PQtransactionStatus of the connection: 0 idle, 1 active, 2 in transaction, 3 in failed
- * transaction, 4 unknown (closed or broken). */
+/* PQtransactionStatus of the connection, one of: */
+#define PP_TRANS_IDLE 0       /* no transaction open */
+#define PP_TRANS_ACTIVE 1     /* a statement is running (another thread's, or PP_PENDING) */
+#define PP_TRANS_INTRANS 2    /* in a transaction block */
+#define PP_TRANS_INERROR 3    /* in a failed transaction block (only ROLLBACK works) */
+#define PP_TRANS_UNKNOWN 4    /* closed, broken, or conn NULL */
+/* Waits for the connection's mutex (another thread's call ends first). */
 int32_t pp_transaction_status(pp_conn *conn);
 
 /* Collected server notices (NOTICE, WARNING, …) since the last call, each message followed
- * by a NUL byte; a new string (free with pp_free), NULL when there are none. */
+ * by a NUL byte; a new string (free with pp_free), NULL when there are none (or conn is
+ * NULL). *len (if not NULL) receives the bytes, NULs included. Notices are kept until taken,
+ * here or one by one with pp_take_notice (the same collection): at most 1 MiB of text or
+ * 10000 notices; later ones are dropped until some are taken. */
 char *pp_take_notices(pp_conn *conn, int64_t *len);
 
 /* Sets the statement-cache capacity (0 turns caching off and drops every cached statement).
@@ -313,7 +332,9 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * the cache evicts are deallocated on the server at the next new statement outside a
  * transaction (inside one, a failing DEALLOCATE would abort it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
- * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits. */
+ * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits (others are
+ * refused, PP_ERR_INTERFACE). sql and params are used only during the call (not after
+ * PP_PENDING): the statement has been sent then. */
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
             uint32_t flags, pp_result **out, pp_error **err);
 
@@ -348,7 +369,11 @@ int pp_query_close(pp_conn *conn, pp_error **err);
  * any answer is read (one round trip). `params` holds nrows * nparams values, row after row.
  * All rows run in one transaction (an implicit one unless the connection is already inside
  * one): on a failure nothing is kept and pp_error_index tells the failing row. *affected
- * (if not NULL) receives the total affected-row count. */
+ * (if not NULL) receives the total affected-row count when this call returns PP_OK.
+ * After PP_PENDING the library holds its own copy of everything it still needs: the
+ * caller may free sql, params (and what they point to) and affected at once; *affected is
+ * then 0, and the pp_resume that returns PP_OK gives the counts as its *out result: one int8
+ * column "rows_affected", one row per parameter row (the total is their sum). */
 int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
                  const pp_value *params, int64_t *affected, pp_error **err);
 
@@ -358,15 +383,19 @@ int pp_exec_many(pp_conn *conn, const char *sql, int32_t nparams, int64_t nrows,
  * Every column is checked before anything is sent (the same refusals as
  * pp_copy_put_columns, naming pp_exec_many_columns); then the rows run as with
  * pp_exec_many: pipelined, in one transaction, pp_error_index naming the failing row. The
- * caller keeps ownership of every array, needed only during the call (or, after PP_PENDING,
- * until pp_resume finishes it). */
+ * caller keeps ownership of every array, needed only during the call, also when it returns
+ * PP_PENDING (the rows still to send are copied then; pp_resume reports the counts as for
+ * pp_exec_many). */
 int pp_exec_many_columns(pp_conn *conn, const char *sql, int32_t ncols, int64_t nrows,
                          const pp_column *cols, int64_t *affected, pp_error **err);
 
 /* Runs n SQL strings (each a single statement without parameters) pipelined in one
  * transaction: all commit or none does. counts[k] (caller-allocated, n entries) receives each
- * statement's affected-row count (-1 for statements that report none). On failure
- * pp_error_index tells which statement failed and the message quotes it. */
+ * statement's affected-row count (-1 for statements that report none) when this call returns
+ * PP_OK. On failure pp_error_index tells which statement failed and the message quotes it.
+ * After PP_PENDING the caller may free sqls, the strings and counts at once (the library
+ * copied the statements); the pp_resume that returns PP_OK gives the counts as its *out
+ * result: one int8 column "rows_affected", row k for statement k. */
 int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *counts,
                   pp_error **err);
 
@@ -454,17 +483,20 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
 /* Starts `sql`, a COPY … TO STDOUT. Read the data with pp_copy_out_read until it returns 0. */
 int pp_copy_out_start(pp_conn *conn, const char *sql, pp_error **err);
 
-/* Reads the next chunk of COPY data (whole rows, about 64 KiB or more). Returns 1 with *data
- * and *len set (data owned by conn, valid until the next call on conn), 0 when the COPY is
- * complete (*rows, if not NULL, receives the row count), or PP_ERROR. */
+/* Reads the next chunk of COPY data (whole rows, about 64 KiB or more). Returns
+ * PP_COPY_DATA (1: not PP_PENDING, though the value is the same) with *data and *len set
+ * (data owned by conn, not NUL-terminated, valid until the next call on conn), PP_OK (0) when
+ * the COPY is complete (*rows, if not NULL, receives the row count), or PP_ERROR. */
+#define PP_COPY_DATA 1
 int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *rows,
                      pp_error **err);
 
 /* ---- Results ----------------------------------------------------------------------- */
 
+/* Rows and columns of res (0 for NULL). */
 int64_t pp_result_nrows(const pp_result *res);
 int32_t pp_result_ncols(const pp_result *res);
-/* Column name, owned by res. NULL when col is out of range. */
+/* Column name, owned by res. NULL when col is out of range (or res NULL). */
 const char *pp_result_column_name(const pp_result *res, int32_t col);
 /* Column type OID; 0 when col is out of range. */
 uint32_t pp_result_column_type(const pp_result *res, int32_t col);
@@ -500,13 +532,14 @@ int pp_result_array_item(pp_result *res, int64_t row, int32_t col, int64_t index
                          pp_value *out, pp_error **err);
 
 /* With PP_EXEC_ALL_RESULTS: detaches and returns the result of the command after res's
- * (the caller now owns it: free with pp_result_free), or NULL when res was the last. */
+ * (the caller now owns it: free with pp_result_free), or NULL when res was the last (or res
+ * NULL). It changes res: no other thread may use res during the call. */
 pp_result *pp_result_take_next(pp_result *res);
 
 /* Frees res and any results still chained after it (see pp_result_take_next). */
 void pp_result_free(pp_result *res);
 
-/* Frees a string returned by this library. */
+/* Frees a string returned by this library (NULL is fine). */
 void pp_free(void *ptr);
 
 /* ---- Async / nonblocking (event loops) and notifications -------------------------- */
@@ -652,5 +685,197 @@ int64_t pp_notify_dropped(pp_conn *conn);
 
 /* Notifications queued now (0 for NULL). */
 int64_t pp_notify_count(pp_conn *conn);
+
+/* ---- Where an error came from, its full text ------------------------------------- */
+
+/* Each pp_error's origin (pp_error_origin): */
+#define PP_ORIGIN_NONE 0       /* err is NULL */
+#define PP_ORIGIN_SERVER 1     /* the server's error (its SQLSTATE, message and fields), also
+                                * when the library added to the message (a batch's statement
+                                * number, a timeout's name, why a statement is missing) */
+#define PP_ORIGIN_LIBRARY 2    /* libpostpyro's own: bad arguments, unknown flags, values
+                                * refused before sending, a closed connection, a timeout it
+                                * enforced, malformed data from the server, COMMIT unknown */
+#define PP_ORIGIN_CONNECTION 3 /* libpq or the system: a connect that failed without the
+                                * server's word, a connection that broke, a failed cancel */
+
+/* The PP_ORIGIN_* of err. */
+int32_t pp_error_origin(const pp_error *err);
+
+/* The whole error as psql shows it, in a new string (free with pp_free): the severity and
+ * message, for a server error on a statement with a position the "LINE n: …" line and a
+ * caret under the position, then DETAIL, HINT, QUERY and CONTEXT lines where present, with
+ * no trailing newline. NULL when err is NULL or memory ran out. Thread-safe (err is only
+ * read). */
+char *pp_error_format(const pp_error *err);
+
+/* ---- Notices as records ---------------------------------------------------------------- */
+
+/* Takes the oldest notice collected on conn (see pp_take_notices: the same collection) as a
+ * pp_error record, owned by the caller (free with pp_error_free): category PP_ERR_NONE,
+ * origin PP_ORIGIN_SERVER, pp_error_field gives 'S' severity (NOTICE, WARNING, …), 'C'
+ * SQLSTATE, 'M' message, 'D' detail, 'H' hint and the others the server sent;
+ * pp_error_format the text psql prints. NULL when none is left (or conn is NULL). Waits for
+ * the connection's mutex. */
+pp_error *pp_take_notice(pp_conn *conn);
+
+/* ---- Server parameters, reset ---------------------------------------------------------- */
+
+/* The current value of a parameter the server reports (PQparameterStatus: server_version,
+ * server_encoding, client_encoding, application_name, DateStyle, IntervalStyle, TimeZone,
+ * integer_datetimes, standard_conforming_strings, is_superuser, session_authorization,
+ * in_hot_standby, default_transaction_read_only, …, and any the server adds), as a new
+ * string (free with pp_free). NULL when the server reports no such parameter, conn or name
+ * is NULL, the connection is closed, or memory ran out. Waits for the connection's mutex. */
+char *pp_parameter_status(pp_conn *conn, const char *name);
+
+/* Closes the connection's server session and opens a new one with the same parameters
+ * (PQreset), on an open or broken connection (not after pp_close: PP_ERR_INTERFACE). What
+ * belonged to the old session is dropped: a statement left PP_PENDING or PP_MORE (not
+ * cancelled: the old session ends), a COPY, the statement cache and statements made by
+ * pp_prepare. Settings kept: flags, timeout, statement-cache size, collected notices. Waits
+ * like pp_connect, bounded by the connection's timeout (pp_set_timeout), not interruptible
+ * by signals. PP_ERROR (PP_ERR_OPERATIONAL, or PP_ERR_TIMEOUT) when the new session cannot be
+ * opened: the connection is then closed. Not in a forked child, nor in nonblocking mode
+ * (PP_ERR_INTERFACE). */
+int pp_reset(pp_conn *conn, pp_error **err);
+
+/* ---- Quoting ----------------------------------------------------------------------------- */
+
+/* s (len bytes, UTF-8; len -1: up to its NUL) as an SQL string literal, in a new
+ * NUL-terminated string in *out (free with pp_free): 'it''s', or  E'a\\b' (with a leading
+ * space, as PQescapeLiteral) when s holds a backslash — valid whatever
+ * standard_conforming_strings says. Fails with PP_ERR_DATA (SQLSTATE 22021) when s holds a NUL byte or is not valid UTF-8 (*out NULL). Needs no
+ * connection; thread-safe. Prefer parameters ($1) for values: this is for the places SQL
+ * takes no parameter (DDL, DO blocks). */
+int pp_quote_literal(const char *s, int64_t len, char **out, pp_error **err);
+
+/* s as an SQL identifier, always in double quotes (so case and reserved words are kept),
+ * each double quote in s doubled: a"b becomes "a""b". A new string in *out (free with
+ * pp_free). Same input rules and failures as
+ * pp_quote_literal, and an empty identifier fails (PP_ERR_DATA, 42602); no length limit is
+ * applied (the server truncates names beyond 63 bytes). */
+int pp_quote_identifier(const char *s, int64_t len, char **out, pp_error **err);
+
+/* ---- Types and columns ------------------------------------------------------------------ */
+
+/* OIDs of common built-in types (catalog values, the same on every server version). */
+#define PP_OID_BOOL 16
+#define PP_OID_BYTEA 17
+#define PP_OID_CHAR 18
+#define PP_OID_NAME 19
+#define PP_OID_INT8 20
+#define PP_OID_INT2 21
+#define PP_OID_INT4 23
+#define PP_OID_TEXT 25
+#define PP_OID_OID 26
+#define PP_OID_JSON 114
+#define PP_OID_XML 142
+#define PP_OID_POINT 600
+#define PP_OID_CIDR 650
+#define PP_OID_FLOAT4 700
+#define PP_OID_FLOAT8 701
+#define PP_OID_UNKNOWN 705
+#define PP_OID_MACADDR8 774
+#define PP_OID_MONEY 790
+#define PP_OID_MACADDR 829
+#define PP_OID_INET 869
+#define PP_OID_BPCHAR 1042
+#define PP_OID_VARCHAR 1043
+#define PP_OID_DATE 1082
+#define PP_OID_TIME 1083
+#define PP_OID_TIMESTAMP 1114
+#define PP_OID_TIMESTAMPTZ 1184
+#define PP_OID_INTERVAL 1186
+#define PP_OID_TIMETZ 1266
+#define PP_OID_BIT 1560
+#define PP_OID_VARBIT 1562
+#define PP_OID_NUMERIC 1700
+#define PP_OID_RECORD 2249
+#define PP_OID_UUID 2950
+#define PP_OID_JSONB 3802
+#define PP_OID_INT4RANGE 3904
+#define PP_OID_INT8RANGE 3926
+#define PP_OID_NUMRANGE 3906
+#define PP_OID_TSRANGE 3908
+#define PP_OID_TSTZRANGE 3910
+#define PP_OID_DATERANGE 3912
+#define PP_OID_BOOL_ARRAY 1000
+#define PP_OID_INT2_ARRAY 1005
+#define PP_OID_INT4_ARRAY 1007
+#define PP_OID_TEXT_ARRAY 1009
+#define PP_OID_INT8_ARRAY 1016
+#define PP_OID_FLOAT8_ARRAY 1022
+#define PP_OID_TIMESTAMP_ARRAY 1115
+#define PP_OID_TIMESTAMPTZ_ARRAY 1185
+#define PP_OID_NUMERIC_ARRAY 1231
+#define PP_OID_UUID_ARRAY 2951
+#define PP_OID_JSONB_ARRAY 3807
+
+/* The SQL name of a built-in type, as format_type() prints it ("integer", "character
+ * varying", "timestamp with time zone", "text[]", "\"char\""): static storage, or NULL for
+ * an OID that is not a built-in type (a user type, an enum, an extension's: ask the server,
+ * SELECT $1::regtype). Thread-safe. */
+const char *pp_type_name(uint32_t oid);
+
+/* The index (from 0) of the first column of res named exactly `name` (case-sensitive, as
+ * the server spelt it: unquoted names come lower-case), or -1 when none is (or an argument
+ * is NULL). */
+int32_t pp_result_column_index(const pp_result *res, const char *name);
+
+/* ---- Dates and times --------------------------------------------------------------------- */
+
+/* A date and time broken down (proleptic Gregorian calendar; year 0 is 1 BC, -1 is 2 BC). */
+typedef struct pp_datetime {
+    int32_t year;
+    int32_t month;       /* 1..12 */
+    int32_t day;         /* 1..31 */
+    int32_t hour;        /* 0..23 */
+    int32_t minute;      /* 0..59 */
+    int32_t second;      /* 0..59 */
+    int32_t microsecond; /* 0..999999 */
+} pp_datetime;
+
+/* Days from 2000-01-01 (PostgreSQL's epoch) to 1970-01-01 (Unix time's): add it to a Unix
+ * day number to get a PP_DATE value. Microseconds: PP_UNIX_EPOCH_USECS. */
+#define PP_UNIX_EPOCH_DAYS -10957
+#define PP_UNIX_EPOCH_USECS -946684800000000
+
+/* PP_TIMESTAMP / PP_TIMESTAMPTZ values (microseconds from 2000-01-01 00:00:00) to and from
+ * microseconds since the Unix epoch. Fail with PP_ERR_DATA (22008) for +/-infinity
+ * (INT64_MAX / INT64_MIN) and for results outside int64 or PostgreSQL's range (4713 BC to
+ * 294276 AD). Pure functions: no connection, thread-safe; out may not be NULL. */
+int pp_timestamp_to_unix(int64_t ts, int64_t *unix_usecs, pp_error **err);
+int pp_timestamp_from_unix(int64_t unix_usecs, int64_t *ts, pp_error **err);
+
+/* A PP_TIMESTAMP / PP_TIMESTAMPTZ value broken down (UTC for PP_TIMESTAMPTZ: no time zone
+ * is applied), and back; also PP_TIME (microseconds since midnight: pass it as ts, the date
+ * part is 2000-01-01). Fails with PP_ERR_DATA (22008) for infinities, fields out of their
+ * ranges and dates outside PostgreSQL's range. */
+int pp_timestamp_to_parts(int64_t ts, pp_datetime *out, pp_error **err);
+int pp_timestamp_from_parts(const pp_datetime *parts, int64_t *ts, pp_error **err);
+
+/* A PP_DATE value (days from 2000-01-01) broken down (the time fields 0), and back (the
+ * time fields ignored). Fails with PP_ERR_DATA (22008) for infinities (INT32_MAX /
+ * INT32_MIN) and dates outside PostgreSQL's range (4713 BC to 5874897 AD). */
+int pp_date_to_parts(int64_t days, pp_datetime *out, pp_error **err);
+int pp_date_from_parts(const pp_datetime *parts, int64_t *days, pp_error **err);
+
+/* ---- Feature tests ---------------------------------------------------------------------- */
+
+/* Each PP_HAS_* macro is defined (to 1) by the first header version with the feature; a
+ * caller built against several versions tests it with #ifdef. A library older than its
+ * header lacks the functions: compare pp_version_number() with PP_VERSION_NUMBER. */
+#define PP_HAS_ERROR_ORIGIN 1      /* pp_error_origin, PP_ORIGIN_*, pp_error_format */
+#define PP_HAS_NOTICE_RECORDS 1    /* pp_take_notice */
+#define PP_HAS_PARAMETER_STATUS 1  /* pp_parameter_status */
+#define PP_HAS_RESET 1             /* pp_reset */
+#define PP_HAS_QUOTING 1           /* pp_quote_literal, pp_quote_identifier */
+#define PP_HAS_TYPE_NAMES 1        /* PP_OID_*, pp_type_name, pp_result_column_index */
+#define PP_HAS_TIME_HELPERS 1      /* pp_datetime and the pp_timestamp_* / pp_date_* helpers */
+#define PP_HAS_TRANS_STATUS 1      /* PP_TRANS_*, PP_COPY_DATA */
+#define PP_HAS_NONBLOCKING 1       /* pp_set_nonblocking, PP_CONNECT_NONBLOCKING, pp_socket,
+                                   * pp_wait_events, pp_cancel_start / pp_cancel_poll */
+#define PP_HAS_NOTIFY 1            /* pp_notify_take, pp_consume_input, the notify queue */
 
 """
