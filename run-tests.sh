@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # .ci/install-deps.sh — the Debian packages PostPyro needs to build, test and demo.
 # Used by run-example.sh, run-tests.sh and .ci/run. Does nothing when all are installed;
 # otherwise, as root, runs apt-get update + install; not as root, prints the command to run.

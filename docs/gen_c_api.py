@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes docs/c-api.md from libpostpyro/postpyro.h: every declaration with the comment
 above it, grouped by the header's sections, so the reference cannot drift from the header.
 
@@ -37,7 +38,8 @@ def comment_text(block):
 
 
 def render(header):
-    head_comment = re.match(r"/\*(.*?)\*/", header, re.S).group(0)
+    # The first comment after the SPDX line holds the conventions.
+    head_comment = re.search(r"/\*(?! SPDX-)(.*?)\*/", header, re.S).group(0)
     conventions = comment_text(head_comment).split("Conventions", 1)[-1]
     conventions = conventions.split(":", 1)[-1].strip()
     out = [INTRO, conventions, "\n\n"]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PostPyro: a PostgreSQL driver — libpostpyro (C, over libpq) driven through cffi.
 
     import PostPyro as pg

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cffi declarations and the loader of libpostpyro.
 
 The library is looked for, in order, at:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The module's surface: constants, versions, the loader, the cdef, the exception classes."""
 
 import builtins

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The adapter registries and what uses them: Python type -> dumper (dump_value,
 dump_params, dump_many, register_dumper), type OID -> text loader (load_text,
 register_loader), type OID -> column converter (convert_column), and the parts of arrays,
