@@ -4,8 +4,10 @@
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
 # that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check).
-# As root it also installs, runs `make installcheck` (a C program built with pkg-config and the
-# installed Python package run a query) and uninstalls.
+# Then it installs into temporary directories, never over a real prefix: `make install` into
+# a temporary prefix and staged with DESTDIR, each followed by `make installcheck` (a C program
+# built with pkg-config and the installed Python package run a query, man finds the pages) and
+# `make uninstall` (which must leave no file behind).
 #   ./run-tests.sh                the above
 #   ./run-tests.sh --no-memcheck  without the valgrind step
 # Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
@@ -29,15 +31,22 @@ export PP_REQUIRE_ALL=1
 if [ "$memcheck" = yes ]; then
     make -s -j"$jobs" check-valgrind
 fi
-# As root: install, check that an outside C program (pkg-config) and the installed Python
-# package work with no environment variable, uninstall.
-if [ "$(id -u)" = 0 ]; then
-    make -s install
-    make -s installcheck
-    make -s uninstall
-fi
 # -k: a failed step (say, the export check) does not keep the others from running.
 status=0
+# Install, check, uninstall: into a temporary prefix (found through the recorded path and
+# the .pc's rpath), then the default prefix staged under DESTDIR (found by soname).
+stage=$(mktemp -d "${TMPDIR:-/tmp}/postpyro-install.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+for how in "prefix=$stage/prefix" "DESTDIR=$stage/destdir"; do
+    echo "run-tests: make install $how; make installcheck $how; make uninstall $how"
+    if make -s install "$how" && make -s installcheck "$how" && make -s uninstall "$how"; then
+        left=$(find "$stage" -type f -o -type l)
+        [ -z "$left" ] || { echo "FAIL: make uninstall $how left: $left"; status=1; }
+    else
+        echo "FAIL: make install/installcheck/uninstall $how"; status=1
+    fi
+    rm -rf "${stage:?}"/*
+done
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
 make -s fuzz-check || status=1
