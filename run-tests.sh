@@ -7,7 +7,8 @@
 # Then it installs into temporary directories, never over a real prefix: `make install` into
 # a temporary prefix and staged with DESTDIR, each followed by `make installcheck` (a C program
 # built with pkg-config and the installed Python package run a query, man finds the pages) and
-# `make uninstall` (which must leave no file behind).
+# `make uninstall` (which must leave no file behind); then `make check-pip` (both pip routes
+# into fresh CPython and PyPy venvs).
 #   ./run-tests.sh                the above
 #   ./run-tests.sh --no-memcheck  without the valgrind step
 # Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
@@ -47,6 +48,9 @@ for how in "prefix=$stage/prefix" "DESTDIR=$stage/destdir"; do
     fi
     rm -rf "${stage:?}"/*
 done
+# pip: `pip install .` and the self-contained wheel (make wheel), each into fresh CPython and
+# PyPy venvs, run a query (tests/pip-check.sh).
+make -s check-pip || status=1
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
 make -s fuzz-check || status=1
