@@ -8,7 +8,8 @@
 # a temporary prefix and staged with DESTDIR, each followed by `make installcheck` (a C program
 # built with pkg-config and the installed Python package run a query, man finds the pages) and
 # `make uninstall` (which must leave no file behind); then `make check-pip` (both pip routes
-# into fresh CPython and PyPy venvs).
+# into fresh CPython and PyPy venvs); last, the Debian packages (make deb, and as root
+# make deb-check: dpkg -i, try them, purge them).
 #   ./run-tests.sh                the above
 #   ./run-tests.sh --no-memcheck  without the valgrind step
 # Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
@@ -54,4 +55,14 @@ make -s check-pip || status=1
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
 make -s fuzz-check || status=1
+# The Debian packages (about a minute, log in deb-build.log): built from the tarball with
+# dpkg-buildpackage and checked by lintian (make deb); as root also installed with dpkg -i,
+# tried and purged again (make deb-check).
+if [ "$(id -u)" = 0 ]; then deb_target=deb-check; else deb_target=deb; fi
+echo "run-tests: make $deb_target (log: deb-build.log)"
+if make -s "$deb_target" >deb-build.log 2>&1; then
+    grep '^deb-check: ok' deb-build.log || true
+else
+    tail -40 deb-build.log; echo "FAIL: make $deb_target"; status=1
+fi
 exit $status

@@ -15,6 +15,10 @@ packages=(
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)
+    man-db                                          # make installcheck: man 3 pp_exec
+    python3-pip python3-setuptools python3-wheel    # make check-pip: pip install ., make wheel
+    python3-venv pypy3-venv                         # make check-pip: fresh venvs
+    dpkg-dev debhelper dh-python lintian            # make deb-check: the Debian packages
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

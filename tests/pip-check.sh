@@ -33,8 +33,9 @@ find "$src" -name __pycache__ -prune -exec rm -rf {} +
 [ ! -e "$src/postpyro_py/PostPyro/_lib" ] || fail "the source tree holds PostPyro/_lib"
 
 # The bundled library needs only libpq and libc (what a machine with libpq5 has).
-needed=$(unzip -p "$WHEEL" "PostPyro/_lib/$PP_SONAME" >"$work/lib.so" &&
-         readelf -d "$work/lib.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+"$PYTHON" -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$WHEEL" "PostPyro/_lib/$PP_SONAME" >"$work/lib.so"
+needed=$(readelf -d "$work/lib.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
 for n in $needed; do
     case $n in libpq.so.5|libc.so.6|libpthread.so.0) ;; *) fail "the bundled library needs $n" ;; esac
 done
