@@ -3,12 +3,13 @@
 # installcheck.sh — `make installcheck`: what `make install` put under $DESTDIR works the way
 # an installed library and package are used, with no environment variable a real install
 # would not need. Run by tests/Makefile.am inside run-with-server.sh, with the build's facts:
-#   DESTDIR LIBDIR INCLUDEDIR PYTHONDIR MAN3DIR (empty: no man pages) PP_SONAME
+#   DESTDIR LIBDIR INCLUDEDIR PYTHONDIR PYPYDIR (PyPy's copy, if any) MAN3DIR (empty: no man
+#   pages) PP_SONAME
 #   IN_LOADER (yes: LIBDIR is a directory the dynamic loader searches) CC PYTHON PYPY SRCDIR
 # Checks: no .la, a .pc without Requires.private; examples/quickstart.c built with
 # `pkg-config --cflags --libs libpostpyro` runs a query; examples/quickstart.py runs under
-# CPython and PyPy with only PYTHONPATH (a non-default prefix's site directory is not on
-# sys.path) and loads the library the way it must: by soname when LIBDIR is where the loader
+# CPython and PyPy (PYTHONPATH only for a staged or non-default prefix, whose site directory
+# is not on sys.path) and loads the library the way it must: by soname when LIBDIR is where the loader
 # looks, by the recorded path otherwise; `man 3 pp_exec` finds the page.
 # Staged installs (DESTDIR) need LIBDIR to be a loader directory: LD_LIBRARY_PATH then
 # stands in for the ldconfig a real install runs. A non-default prefix is tested without
@@ -49,20 +50,32 @@ ok "quickstart.c built with pkg-config ($flags) ran${ldpath:+ (LD_LIBRARY_PATH=$
 if [ -n "${PYTHONDIR:-}" ]; then
     if [ "$IN_LOADER" = yes ]; then want=$PP_SONAME; else want=$LIBDIR/$PP_SONAME; fi
     for py in ${PYTHON:-} ${PYPY:-}; do
-        (cd / && env -u POSTPYRO_LIBRARY -u LD_LIBRARY_PATH ${ldpath:+LD_LIBRARY_PATH="$ldpath"} \
-             PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$DESTDIR$PYTHONDIR" "$py" -c '
+        # PyPy has its own copy where it does not read CPython's directory (--with-pypydir).
+        dir=$PYTHONDIR
+        [ "$py" != "${PYPY:-}" ] || [ -z "${PYPYDIR:-}" ] || dir=$PYPYDIR
+        # PYTHONPATH only where the interpreter would not look by itself (a staged or
+        # non-default prefix): a real default install must import with no variable at all.
+        pypath=$DESTDIR$dir
+        if [ -z "$DESTDIR" ] &&
+           env -u PYTHONPATH "$py" -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' "$dir"; then
+            pypath=
+        fi
+        (cd / && env -u POSTPYRO_LIBRARY -u LD_LIBRARY_PATH -u PYTHONPATH \
+             ${ldpath:+LD_LIBRARY_PATH="$ldpath"} ${pypath:+PYTHONPATH="$pypath"} \
+             PYTHONDONTWRITEBYTECODE=1 "$py" -c '
 import sys, PostPyro
 want_dir, want_lib = sys.argv[1:3]
 if not PostPyro.__file__.startswith(want_dir + "/"):
     sys.exit("PostPyro imported from %s, not from %s" % (PostPyro.__file__, want_dir))
 if PostPyro.library_path != want_lib:
     sys.exit("libpostpyro loaded as %s, not as %s" % (PostPyro.library_path, want_lib))
-' "$DESTDIR$PYTHONDIR" "$want" &&
-         env -u POSTPYRO_LIBRARY -u LD_LIBRARY_PATH ${ldpath:+LD_LIBRARY_PATH="$ldpath"} \
-             PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$DESTDIR$PYTHONDIR" \
-             "$py" "$SRCDIR/examples/quickstart.py" "$PP_TEST_URL" >"$work/py.out") ||
+' "$DESTDIR$dir" "$want" &&
+         env -u POSTPYRO_LIBRARY -u LD_LIBRARY_PATH -u PYTHONPATH \
+             ${ldpath:+LD_LIBRARY_PATH="$ldpath"} ${pypath:+PYTHONPATH="$pypath"} \
+             PYTHONDONTWRITEBYTECODE=1 "$py" "$SRCDIR/examples/quickstart.py" "$PP_TEST_URL" \
+             >"$work/py.out") ||
             { cat "$work/py.out" 2>/dev/null; fail "the installed package under $py"; }
-        ok "quickstart.py under $py: installed package, library loaded as $want"
+        ok "quickstart.py under $py: package from $DESTDIR$dir${pypath:+ (PYTHONPATH)}, library loaded as $want"
     done
 fi
 
