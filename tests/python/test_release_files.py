@@ -84,3 +84,24 @@ def test_the_version_is_written_in_one_place():
     parts = [re.search(r"\bPP_VERSION_%s\b\s*=?\s*(\d+)" % p, header).group(1)
              for p in ("MAJOR", "MINOR", "PATCH")]
     assert ".".join(parts) == _version.VERSION
+
+
+def test_debian_symbols_file_lists_exactly_the_library_s_exports():
+    # dpkg-gensymbols fails the package build when a listed symbol disappears (or changes its
+    # version node), and only warns about new ones: keep the file exact.
+    lib = pg.library_path
+    assert os.path.isabs(lib), "the tests load libpostpyro by path (POSTPYRO_LIBRARY)"
+    out = subprocess.run(["objdump", "-T", lib], capture_output=True, text=True, check=True)
+    exported = set()
+    for line in out.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[1] == "g" and f[3] != "*UND*" and f[-1].startswith("pp_"):
+            exported.add("%s@%s" % (f[-1], f[-2].strip("()")))
+    with open(os.path.join(TOP_SRCDIR, "packaging", "debian", "libpostpyro1.symbols"),
+              encoding="utf-8") as f:
+        listed = {line.split()[0] for line in f if line.startswith(" ")}
+    assert len(exported) > 40
+    assert listed == exported, (
+        "packaging/debian/libpostpyro1.symbols is stale (missing: %s; not exported: %s): run "
+        "sh packaging/update-symbols.sh libpostpyro/.libs/libpostpyro.so.1 NEXT_VERSION"
+        % (sorted(exported - listed), sorted(listed - exported)))
