@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-exports.sh — run by `make check` in libpostpyro/ (the Makefile passes srcdir, NM, OBJDUMP,
 # CC, PP_SONAME and PP_SONAME_MAJOR), from the build directory.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conn.c — opening, closing and inspecting connections; the per-connection mutex and the
  * pending state of a call a signal interrupted (conn->pend). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* connerr.c — the error of a failed connect: the server's SQLSTATE kept, the password never
  * shown (libpq quotes the offending part of a malformed conninfo, password included). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* copy.c — COPY FROM STDIN (raw data, or rows of tagged values formatted as COPY text) and
  * COPY TO STDOUT (data handed out in chunks). */
 #include "internal.h"

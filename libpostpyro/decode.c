@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decode.c — server bytes to typed columns. Every decoder treats its input as untrusted:
  * lengths are checked before each read, malformed input is a PP_ERR_DATA error. */
 #include "internal.h"

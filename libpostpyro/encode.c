@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode.c — turning tagged parameter values into what the server expects for each
  * parameter's type: binary where the type is known, text for the server to parse otherwise. */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.c — pp_error: everything the server (or the library) said about a failure. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec.c — running one statement: through the statement stmt.c finds or prepares, one-off
  * commands sent whole, the simple-query fallback for multi-command strings, results read
  * whole or in chunks, and the interruptible wait (PP_PENDING, finished by pp_resume, which

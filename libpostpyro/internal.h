@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h — private declarations shared by libpostpyro's source files.
  *
  * Layers: each file calls only files on its own line's right or on lines below it; no file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pipeline.c — pipelined batches: one statement run once per row of parameters
  * (pp_exec_many, pp_exec_many_columns) and a list of SQL strings (pp_exec_batch), every
  * command sent before the answers are read, all in one transaction, resumable after a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * postpyro.h — the public API of libpostpyro, a PostgreSQL client library over libpq.
  *

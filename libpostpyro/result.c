@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* result.c — pp_result: one statement's outcome; columns are decoded on first request and
  * kept until the result is freed. */
 #include "internal.h"

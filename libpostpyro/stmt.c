@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stmt.c — statements on the server: finding or preparing the statement for SQL (the cache
  * path, one-off statements, Parse + Describe without a Sync before the Bind), naming them,
  * sending a Bind/Execute, and dropping them again (pp_prepare, pp_deallocate, cache size).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/asan.sh — the C tests and the CPython suite with libpostpyro built under
 # AddressSanitizer and UndefinedBehaviorSanitizer (leaks are checked by `make check-valgrind`;
 # CPython's own allocations would drown LeakSanitizer's report). Run from a configured tree:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-suite.sh STEP... — the test steps of `make check`, run by tests/Makefile.am inside
 # run-with-server.sh (so PP_TEST_DSN names a live server). Steps, in the order given:
 #   c         the C test programs ($C_TESTS), each must exit 0 (77 = skipped)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Turning a libpostpyro ``pp_error`` into the right Python exception (the one place)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Connections (the sync front end): the seed's simple API (``query``, ``execute``, …) and
 PEP 249's.
 

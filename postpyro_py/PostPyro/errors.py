@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PostPyro's exceptions.
 
 The DB-API 2.0 (PEP 249) hierarchy::

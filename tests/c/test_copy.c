@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_copy.c — COPY FROM STDIN with raw data, with tagged rows and with columns (escaping,
  * NULLs, every tag, every argument check), aborting a COPY, COPY TO STDOUT in chunks, misuse
  * while a COPY runs. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_types.c — every tag both ways: parameters encoded to the server's type, binary and
  * text results decoded to the same values. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Errors: the right class for each failure, with everything the server said, and the
 connection usable afterwards."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ctrl-C during a long statement: KeyboardInterrupt comes quickly, the statement is
 cancelled on the server, and the connection stays usable."""
 
