@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql.base import (ENUM, INTERVAL, PGCompiler, PGD
                                                  PGExecutionContext, PGIdentifierPreparer)
 from sqlalchemy.engine import cursor as _cursor
 from sqlalchemy.sql import compiler as _compiler
+from sqlalchemy.sql.elements import BindParameter as _BindParameter
 
 __all__ = ["dialect", "PGDialect_postpyro", "dollar_sql"]
 
@@ -229,8 +230,8 @@ def _select_list_cast(dialect, type_) -> Optional[str]:
         return None
     try:
         return dialect.type_compiler.process(impl)
-    except exc.CompileError:
-        return None
+    except (exc.CompileError, AttributeError, NotImplementedError):
+        return None  # not a type SQL can name (JSON's index types): the server's type
 
 
 # ---- execution -------------------------------------------------------------------------------
@@ -312,11 +313,24 @@ class PGCompiler_postpyro(PGCompiler):
                 return "%s::" + cast
         return text
 
+    def visit_binary(self, binary, **kw):
+        # two parameters compared (``literal(1) == 1``): neither gives the other a type
+        if isinstance(binary.left, _BindParameter) and isinstance(binary.right,
+                                                                  _BindParameter):
+            kw["_postpyro_cast"] = True
+        return super().visit_binary(binary, **kw)
+
     def visit_is__binary(self, binary, operator, **kw):
-        return self._generate_generic_binary(binary, " IS ", _postpyro_cast=True, **kw)
+        kw["_postpyro_cast"] = True
+        return self._generate_generic_binary(binary, " IS ", **kw)
 
     def visit_is_not_binary(self, binary, operator, **kw):
-        return self._generate_generic_binary(binary, " IS NOT ", _postpyro_cast=True, **kw)
+        kw["_postpyro_cast"] = True
+        return self._generate_generic_binary(binary, " IS NOT ", **kw)
+
+    def visit_select(self, select_stmt, **kw):
+        kw.pop("_postpyro_cast", None)  # a subquery's own parameters have their context
+        return super().visit_select(select_stmt, **kw)
 
 
 class PGIdentifierPreparer_postpyro(PGIdentifierPreparer):
