@@ -4,12 +4,13 @@
 drivers, each in a fresh database with the schemas test_schema and test_schema_2, with the
 same runner and settings (test.cfg), and compare.
 
-    run_suite.py [--driver postpyro] [--driver psycopg2] [--reference OUT.json]
-                 [--save OUT.json] [--fail-on-regression] [-- PYTEST_ARGS...]
+    run_suite.py [--driver postpyro] [--driver psycopg2] [--reference DRIVER.json]
+                 [--save-dir DIR] [--fail-on-regression] [-- PYTEST_ARGS...]
 
 Needs PP_TEST_DSN (tests/run-with-server.sh sets it); connects as its user over its host.
 Prints each driver's passed/failed/skipped counts. With two drivers (or --reference, the
-outcomes a run saved with --save, e.g. CPython's psycopg2 for a PyPy run), lists the tests
+outcomes a run saved with --save-dir DIR as DIR/DRIVER.json, e.g. CPython's psycopg2 for a
+PyPy run, where psycopg2 does not exist), lists the tests
 the first driver does not pass that the reference passes; --fail-on-regression then exits 1
 when there is one or when the first driver passes fewer tests.
 """
@@ -89,7 +90,8 @@ def run(driver, pytest_args):
                "-p", "no:warnings", "--dburi", url_for(driver, fields),
                "--junitxml", junit, "test_suite.py"] + pytest_args
         start = time.monotonic()
-        subprocess.run(cmd, cwd=HERE, stdout=sys.stdout, stderr=sys.stderr)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # the source tree may be read-only
+        subprocess.run(cmd, cwd=HERE, env=env, stdout=sys.stdout, stderr=sys.stderr)
         seconds = time.monotonic() - start
         result = outcomes(junit) if os.path.exists(junit) else {}
     drop_database(db)
@@ -106,8 +108,8 @@ def counts(result):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--driver", action="append")
-    ap.add_argument("--reference", help="outcomes saved by --save, compared against")
-    ap.add_argument("--save", help="write the first driver's outcomes here (JSON)")
+    ap.add_argument("--reference", help="outcomes saved by --save-dir, compared against")
+    ap.add_argument("--save-dir", help="write each driver's outcomes to DIR/DRIVER.json")
     ap.add_argument("--fail-on-regression", action="store_true")
     ap.add_argument("pytest_args", nargs="*")
     args = ap.parse_args()
@@ -120,9 +122,9 @@ def main():
               % (driver, sys.implementation.name, sys.version.split()[0], c["passed"],
                  c["failed"], c["skipped"], seconds), flush=True)
     first = results[drivers[0]]
-    if args.save:
-        with open(args.save, "w") as f:
-            json.dump(first, f, indent=0, sort_keys=True)
+    for driver, result in results.items() if args.save_dir else ():
+        with open(os.path.join(args.save_dir, driver + ".json"), "w") as f:
+            json.dump(result, f, indent=0, sort_keys=True)
     ref_name, ref = None, None
     if args.reference:
         ref_name = args.reference
