@@ -120,9 +120,11 @@ def _to_float(value):
 
 
 def _float_to_decimal(scale):
-    from sqlalchemy import processors
-    import decimal
-    return processors.to_decimal_processor_factory(decimal.Decimal, scale)
+    try:
+        from sqlalchemy.engine import processors  # 2.0
+    except ImportError:
+        from sqlalchemy import processors  # 1.4
+    return processors.to_decimal_processor_factory(_decimal.Decimal, scale)
 
 
 class _PGDate(sqltypes.Date):
@@ -187,34 +189,98 @@ class _PGInterval(INTERVAL):
 
 class _PGJSONIntIndexType(sqltypes.JSON.JSONIntIndexType):
     # ``col[3]``: ``json -> $1`` is ambiguous to the server (text or int), so say int
-    def bind_expression(self, bindvalue):
-        return sqlalchemy.cast(bindvalue, sqltypes.Integer)
+    if _SQLA2:  # 2.0 renders the cast itself; its PostgreSQL compiler names it INT
+        __visit_name__ = "json_int_index"
+        render_bind_cast = True
+    else:
+        def bind_expression(self, bindvalue):
+            return sqlalchemy.cast(bindvalue, sqltypes.Integer)
 
 
 class _PGJSONStrIndexType(sqltypes.JSON.JSONStrIndexType):
-    def bind_expression(self, bindvalue):
-        return sqlalchemy.cast(bindvalue, sqltypes.Text)
+    if _SQLA2:
+        __visit_name__ = "json_str_index"
+        render_bind_cast = True
+    else:
+        def bind_expression(self, bindvalue):
+            return sqlalchemy.cast(bindvalue, sqltypes.Text)
 
 
-_colspecs = util.update_copy(
-    PGDialect.colspecs,
-    {
-        sqltypes.Numeric: _PGNumeric,
-        sqltypes.Date: _PGDate,
-        sqltypes.String: _PGString,
-        sqltypes.Float: _PGFloat,
-        sqltypes.JSON: _PGJSON,
-        JSON: _PGJSON,
-        JSONB: _PGJSONB,
-        UUID: _PGUUID,
-        ENUM: _PGEnum,
-        sqltypes.Enum: _PGEnum,
-        sqltypes.Interval: _PGInterval,
-        INTERVAL: _PGInterval,
-        sqltypes.JSON.JSONIntIndexType: _PGJSONIntIndexType,
-        sqltypes.JSON.JSONStrIndexType: _PGJSONStrIndexType,
-    },
-)
+if _SQLA2:
+    # 2.0's PostgreSQL dialect renders ``$1::TYPE`` for the types that ask for it
+    # (BindTyping.RENDER_CASTS), in every place, e.g. inside the VALUES of its
+    # insertmanyvalues; string types need none (a str is sent as text, which is right).
+    class _PGInteger(sqltypes.Integer):
+        render_bind_cast = True
+
+    class _PGSmallInteger(sqltypes.SmallInteger):
+        render_bind_cast = True
+
+    class _PGBigInteger(sqltypes.BigInteger):
+        render_bind_cast = True
+
+    class _PGBoolean(sqltypes.Boolean):
+        render_bind_cast = True
+
+    class _PGDateTime(sqltypes.DateTime):
+        render_bind_cast = True
+
+    class _PGTime(sqltypes.Time):
+        render_bind_cast = True
+
+    from sqlalchemy.dialects.postgresql import ARRAY as _ARRAY
+
+    class _PGARRAY(_ARRAY):
+        render_bind_cast = True
+
+        def result_processor(self, dialect, coltype):
+            # int2vector and oidvector (2.0's catalog queries read them as arrays) come
+            # from PostPyro as their text, "1 2"
+            if coltype in (22, 30):
+                return _space_vector
+            return super().result_processor(dialect, coltype)
+
+    def _space_vector(value):
+        return None if value is None else [int(p) for p in value.split()]
+
+    class _PGLargeBinary(sqltypes.LargeBinary):
+        render_bind_cast = True
+
+    for _cls in (_PGNumeric, _PGDate, _PGJSON, _PGJSONB, _PGInterval, _PGUUID):
+        _cls.render_bind_cast = True
+    _SQLA2_COLSPECS = {
+        sqltypes.Integer: _PGInteger, sqltypes.SmallInteger: _PGSmallInteger,
+        sqltypes.BigInteger: _PGBigInteger, sqltypes.Boolean: _PGBoolean,
+        sqltypes.DateTime: _PGDateTime, sqltypes.Time: _PGTime, sqltypes.ARRAY: _PGARRAY,
+        _ARRAY: _PGARRAY, sqltypes.Uuid: _PGUUID, sqltypes.LargeBinary: _PGLargeBinary,
+    }
+else:
+    _SQLA2_COLSPECS = {}
+
+_colspecs = dict(PGDialect.colspecs)
+_colspecs.update({
+    sqltypes.Numeric: _PGNumeric,
+    sqltypes.Date: _PGDate,
+    sqltypes.String: _PGString,
+    sqltypes.Float: _PGFloat,
+    sqltypes.JSON: _PGJSON,
+    JSON: _PGJSON,
+    JSONB: _PGJSONB,
+    UUID: _PGUUID,
+    ENUM: _PGEnum,
+    sqltypes.Enum: _PGEnum,
+    sqltypes.Interval: _PGInterval,
+    INTERVAL: _PGInterval,
+    sqltypes.JSON.JSONIntIndexType: _PGJSONIntIndexType,
+    sqltypes.JSON.JSONStrIndexType: _PGJSONStrIndexType,
+})
+_colspecs.update(_SQLA2_COLSPECS)
+
+
+def _is_placeholder(text: str) -> bool:
+    """Whether the compiler rendered a bound parameter as a placeholder (not as a literal
+    value): 1.4 renders ``%s``; 2.0 ``%(name)s`` while compiling, numbered ``$n`` after."""
+    return text == "%s" or (text[:2] == "%(" and text[-2:] == ")s")
 
 
 def _select_list_cast(dialect, type_) -> Optional[str]:
@@ -243,8 +309,11 @@ _DDL_RE = re.compile(r"\s*(CREATE|ALTER|DROP|COMMENT)\b", re.I)
 
 
 def _forget_statements(raw, count: int) -> None:
-    """Drop the connection's cached prepared statements (kept again from now on)."""
+    """Drop the connection's cached prepared statements (kept again from now on, at the
+    default size, unless the connection was opened without the cache)."""
     raw._sqla_ddl_seen = count
+    if not getattr(raw, "_sqla_cache", True):
+        return
     try:
         raw.set_statement_cache_size(0)
         raw.set_statement_cache_size(256)
@@ -256,11 +325,12 @@ class PGExecutionContext_postpyro(PGExecutionContext):
     _postpyro_rows: Optional[list] = None  # executemany ... RETURNING: every page's rows
     _postpyro_rowcount: Optional[int] = None
 
-    @property
-    def rowcount(self) -> int:
-        if self._postpyro_rowcount is not None:
-            return self._postpyro_rowcount
-        return self.cursor.rowcount
+    if not _SQLA2:  # (2.0 reads the rowcount before it closes the cursor)
+        @property
+        def rowcount(self) -> int:
+            if self._postpyro_rowcount is not None:
+                return self._postpyro_rowcount
+            return self.cursor.rowcount
 
     def create_server_side_cursor(self):
         # stream_results: PostPyro's named cursor (DECLARE … / FETCH itersize at a time)
@@ -274,7 +344,7 @@ class PGExecutionContext_postpyro(PGExecutionContext):
             self._postpyro_format = self.statement
             self.statement = dollar_sql(self.statement)
         raw = getattr(self._dbapi_connection, "dbapi_connection", self._dbapi_connection)
-        if getattr(raw, "_sqla_ddl_seen", 0) != _ddl[0] and self.dialect._statement_cache:
+        if getattr(raw, "_sqla_ddl_seen", 0) != _ddl[0]:
             _forget_statements(raw, _ddl[0])
 
     def post_exec(self):
@@ -306,11 +376,11 @@ class PGCompiler_postpyro(PGCompiler):
         # type from, and the server types it text; a value that is not a str is then
         # refused (values are bound, not interpolated as psycopg2 does). The operand of
         # IS [NOT] NULL has no type at all. Say the type SQLAlchemy knows.
-        if (within_columns_clause or _postpyro_cast) and text == "%s" \
-                and not bindparam.expanding:
+        if (within_columns_clause or _postpyro_cast) and not bindparam.expanding \
+                and _is_placeholder(text):
             cast = _select_list_cast(self.dialect, bindparam.type)
             if cast:
-                return "%s::" + cast
+                return text + "::" + cast
         return text
 
     def visit_binary(self, binary, **kw):
@@ -366,8 +436,6 @@ class PGDialect_postpyro(PGDialect):
     preparer = PGIdentifierPreparer_postpyro
     colspecs = _colspecs
 
-    _statement_cache = True  # the URL's statement_cache
-
     def __init__(self, executemany_values_page_size: int = 1000, **kwargs: Any) -> None:
         # SQLAlchemy would take the module's paramstyle ("numeric", PEP 249's name for
         # PostPyro's $1), which it renders as :1; this dialect compiles its own way.
@@ -414,11 +482,16 @@ class PGDialect_postpyro(PGDialect):
             opts["host"] = hosts
         if "statement_cache" in query:
             opts["statement_cache"] = util.asbool(query.pop("statement_cache"))
-            self._statement_cache = opts["statement_cache"]
         if "timeout" in query:
             opts["timeout"] = float(query.pop("timeout"))
         opts.update(query)
         return [], opts
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        conn = super().connect(*cargs, **cparams)
+        # whether it keeps prepared statements (see _forget_statements)
+        conn._sqla_cache = cparams.get("statement_cache", True)
+        return conn
 
     def do_ping(self, dbapi_connection) -> bool:
         # a round trip that never raises and opens no transaction
@@ -454,7 +527,7 @@ class PGDialect_postpyro(PGDialect):
         if level == "AUTOCOMMIT":
             dbapi_connection.autocommit = True
             return
-        if level not in self._isolation_lookup:
+        if level not in self.get_isolation_level_values():
             raise exc.ArgumentError(
                 "Invalid value '%s' for isolation_level. Valid isolation levels for %s are "
                 "%s" % (level, self.name, ", ".join(self.get_isolation_level_values())))
@@ -498,10 +571,6 @@ class PGDialect_postpyro(PGDialect):
             return cur.fetchone()[0]
         finally:
             cur.close()
-
-    def do_prepare_twophase(self, connection, xid) -> None:
-        # the base class sends "PREPARE TRANSACTION '%s'" % xid: a quoted literal instead
-        connection.exec_driver_sql("PREPARE TRANSACTION '%s'" % str(xid).replace("'", "''"))
 
     # ---- executemany -----------------------------------------------------------------------
 
