@@ -244,10 +244,15 @@ def test_rollback_discards(engine, items):
         assert c.execute(select(func.count()).select_from(items)).scalar() == 0
 
 
-def test_postgresql_readonly(engine, items):
+def test_postgresql_readonly_and_deferrable(engine, items):
     with engine.connect().execution_options(postgresql_readonly=True) as c:
         with pytest.raises(sa.exc.InternalError, match="read-only"):
             c.execute(items.insert(), {"name": "no"})
+    with engine.connect().execution_options(postgresql_deferrable=True) as c:
+        assert c.exec_driver_sql("SHOW transaction_deferrable").scalar() == "on"
+    with engine.connect() as c:  # both reset when the connection went back to the pool
+        assert c.exec_driver_sql("SHOW transaction_read_only").scalar() == "off"
+        assert c.exec_driver_sql("SHOW transaction_deferrable").scalar() == "off"
 
 
 # ---- disconnects -----------------------------------------------------------------------
