@@ -7,6 +7,10 @@
 #   pypy      pytest on tests/python under PyPy ($PYPY)
 #   memcheck  the C test programs under valgrind (leaks and memory errors fail)
 #   consumers C++, ctypes and LuaJIT programs using the built library (consumers/run.sh)
+#   sqla      SQLAlchemy's dialect compliance suite (tests/sqlalchemy/run_suite.py): under
+#             CPython for postgresql+postpyro and postgresql+psycopg2, then under PyPy for
+#             postgresql+postpyro; fails when PostPyro does not pass every test psycopg2
+#             (CPython's, for both) passes
 # The Makefile passes the build's facts in the environment: TOP_SRCDIR, TOP_BUILDDIR, PYTHON,
 # HAVE_PYTEST, PYPY, HAVE_PYPY, PYPY_PYTHONPATH, PP_SONAME, VALGRIND, C_TESTS,
 # PYTEST_ARGS.
@@ -84,6 +88,35 @@ run_pytest() {
     [ $rc -eq 0 ] || failed=1
 }
 
+# run_sqla_suite: SQLAlchemy's dialect suite, PostPyro compared with psycopg2 (see the top).
+run_sqla_suite() {
+    local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref rc
+    banner "SQLAlchemy dialect suite"
+    if [ -z "${PYTHON:-}" ] || ! "$PYTHON" -c 'import sqlalchemy, pytest' 2>/dev/null; then
+        missing "SQLAlchemy suite: $PYTHON cannot import sqlalchemy (apt-get install python3-sqlalchemy)"
+        return
+    fi
+    if ! "$PYTHON" -c 'import psycopg2' 2>/dev/null; then
+        missing "SQLAlchemy suite: no psycopg2 to compare with (apt-get install python3-psycopg2)"
+        return
+    fi
+    ref=$(mktemp -d) || { failed=1; return; }
+    PYTHONPATH="$pkgpath" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYTHON" "$runner" \
+        --driver postpyro --driver psycopg2 --save-dir "$ref" --fail-on-regression
+    rc=$?
+    [ $rc -eq 0 ] || failed=1
+    if [ "${HAVE_PYPY:-no}" != yes ]; then
+        missing "SQLAlchemy suite under PyPy: no PyPy with cffi and pytest"
+    elif [ -f "$ref/psycopg2.json" ]; then
+        PYTHONPATH="$pkgpath${PYPY_PYTHONPATH:+:$PYPY_PYTHONPATH}" \
+            timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYPY" "$runner" \
+            --driver postpyro --reference "$ref/psycopg2.json" --fail-on-regression
+        rc=$?
+        [ $rc -eq 0 ] || failed=1
+    fi
+    rm -rf "$ref"
+}
+
 for step in "$@"; do
     case $step in
         c)
@@ -111,6 +144,9 @@ for step in "$@"; do
         consumers)
             banner "other languages: C++, ctypes, LuaJIT (PP_TEST_DSN=$PP_TEST_DSN)"
             bash "$TOP_SRCDIR/tests/consumers/run.sh" || failed=1
+            ;;
+        sqla)
+            run_sqla_suite
             ;;
         memcheck)
             banner "C tests under valgrind (PP_TEST_DSN=$PP_TEST_DSN)"
