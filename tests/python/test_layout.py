@@ -146,3 +146,25 @@ def test_no_module_over_600_lines():
         if n > MAX_LINES:
             long[name] = n
     assert sorted(long) == sorted(TOO_LONG), long
+
+
+def test_no_c_function_over_80_lines():
+    """libpostpyro's functions stay short (issue 11): a body is what lies between a `{` and the
+    next `}` in column 0, the library's style for functions (clang-format's)."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                       "libpostpyro")
+    names = [f for f in os.listdir(src) if f.endswith(".c")]
+    assert len(names) > 10, src
+    long_ones = []
+    for name in names:
+        with open(os.path.join(src, name), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        start = None
+        for i, line in enumerate(lines):
+            if line.startswith("{"):
+                start = i
+            elif line.startswith("}") and start is not None:
+                if i - start - 1 > 80:
+                    long_ones.append("%s:%d (%d lines)" % (name, start, i - start - 1))
+                start = None
+    assert not long_ones, long_ones
