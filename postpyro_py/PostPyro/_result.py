@@ -82,17 +82,18 @@ def _new_buffers() -> Tuple[Any, Any, Any, Any]:
             newp(T_RESULT_PP, None), newp(T_ERROR_PP, None))
 
 
-def read_result(res) -> _Result:
+def read_result(res, adapters: Any = None) -> _Result:
     """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
     info = newp(T_RESULT_INFO_P, None)
     lib.pp_result_describe(res, info, ffi.NULL)
-    return _convert(res, info, None)
+    return _convert(res, info, None, True, adapters)
 
 
-def _convert(res, info, cols, describe: bool = True) -> _Result:
+def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _Result:
     """The _Result for res, described by info; cols holds its decoded columns when pp_query
     had room for them, else None (they are decoded here). Without ``describe`` the command
-    tag and the column types are left out (None): query() has no use for them."""
+    tag and the column types are left out (None): query() has no use for them. The values
+    are loaded with ``adapters`` (an AdaptersMap; None: the global one)."""
     r = _Result()
     r.rowcount = info.rows_affected
     if describe:
@@ -130,12 +131,12 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
             raise_error(err[0])
     if nrows * ncols < _PAUSE_GC_CELLS:
         if ncols == 1:
-            columns = [convert_column(cols[0])]  # without setting up a comprehension
+            columns = [convert_column(cols[0], adapters)]  # without a comprehension
         else:
-            columns = [convert_column(cols[i]) for i in range(ncols)]
+            columns = [convert_column(cols[i], adapters) for i in range(ncols)]
     else:
         with _gc_paused(nrows * ncols):
-            columns = [convert_column(cols[i]) for i in range(ncols)]
+            columns = [convert_column(cols[i], adapters) for i in range(ncols)]
     for values in columns:
         if len(values) != nrows:
             raise e.InterfaceError("column %d has %d values for %d rows"
@@ -172,21 +173,22 @@ def finish_query(rc: int, buffers) -> Any:
     return None
 
 
-def take_result(res, buffers, describe: bool, rest: Optional[list]) -> _Result:
+def take_result(res, buffers, describe: bool, rest: Optional[list],
+                adapters: Any = None) -> _Result:
     """The converted result of a whole pp_query (``res`` from finish_query), which is freed
     with the results chained after it; ``buffers`` go back to the spares. With ``rest`` (a
     list), the results of the following statements of a multi-statement string are appended
-    to it. ``describe``: see _convert."""
+    to it. ``describe``, ``adapters``: see _convert."""
     info = buffers[0]
     try:
-        first = _convert(res, info, buffers[1], describe)
+        first = _convert(res, info, buffers[1], describe, adapters)
         while rest is not None:
             following = lib.pp_result_take_next(res)
             if following == ffi.NULL:
                 break
             lib.pp_result_free(res)
             res = following
-            rest.append(read_result(res))
+            rest.append(read_result(res, adapters))
         return first
     finally:
         lib.pp_result_free(res)  # and the results still chained after it
@@ -195,12 +197,13 @@ def take_result(res, buffers, describe: bool, rest: Optional[list]) -> _Result:
             _spare_buffers.append(buffers)
 
 
-def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool) -> _Result:
+def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool,
+              adapters: Any = None) -> _Result:
     """One more chunk of a PP_EXEC_CHUNKED result converted (``res`` is freed) and merged
     into ``whole`` (None for the first); returns the merged result. Call under
     ``_gc_paused(_PAUSE_GC_CELLS)``: every chunk stays alive."""
     try:
-        part = _convert(res, info, cols, describe)
+        part = _convert(res, info, cols, describe, adapters)
     finally:
         lib.pp_result_free(res)
     if whole is None:

@@ -22,6 +22,7 @@ from ._ffi import ffi, lib, take_string
 from ._layout import dump_many
 from ._raise import build_error
 from ._sql import Params, sql_bytes
+from .types._adapters import AdaptersMap, global_adapters
 from .types._dumpers import dump_params
 
 _IN_TRANSACTION = (2, 3)
@@ -79,6 +80,8 @@ class BaseConnection:
         self._commit_unknown = False  # the connection broke during COMMIT
         self._notices: List[str] = []
         self._generation = _fork_generation
+        # below the global map: this connection's own registrations (see adapters)
+        self._adapters = AdaptersMap(global_adapters())
         flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
         try:
             dsnb = dsn.encode("utf-8")
@@ -99,16 +102,18 @@ class BaseConnection:
 
     # ---- statements: from what the caller gave to the C call's arguments --------------------
 
-    def _statement(self, sql: Any, params: Params) -> Tuple[Any, Any, bytes, int, Any, int, Any]:
+    def _statement(self, sql: Any, params: Params, adapters: Any = None
+                   ) -> Tuple[Any, Any, bytes, int, Any, int, Any]:
         """One statement's C arguments: (sql, params after $name binding, its UTF-8, the
-        PP_EXEC_* flags its plan adds, pp_value array, count, keep-alive)."""
+        PP_EXEC_* flags its plan adds, pp_value array, count, keep-alive). ``adapters``: the
+        AdaptersMap to dump with (a cursor's; None: the connection's)."""
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
         try:
             sqlb, how = self._plans[sql]
         except (KeyError, TypeError):
             sqlb, how = self._plan(sql)
-        arr, n, keep = dump_params(params)
+        arr, n, keep = dump_params(params, adapters or self._adapters)
         return sql, params, sqlb, how, arr, n, keep
 
     def _plan(self, sql: Any) -> Tuple[bytes, int]:
@@ -128,9 +133,11 @@ class BaseConnection:
         keep = [ffi.new("char[]", sql_bytes(q)) for q in queries]
         return n, ffi.new("const char *[]", keep), ffi.new("int64_t[]", n), keep
 
-    def _many_args(self, sql: Any, seq_of_params: Sequence[Params]) -> Tuple[Any, ...]:
+    def _many_args(self, sql: Any, seq_of_params: Sequence[Params],
+                   adapters: Any = None) -> Tuple[Any, ...]:
         """executemany's C arguments: (SQL text after $name binding, the bound rows, its
-        UTF-8, by_columns, array, nparams, nrows, keep-alive)."""
+        UTF-8, by_columns, array, nparams, nrows, keep-alive); dumped with ``adapters`` (a
+        cursor's; None: the connection's)."""
         if isinstance(seq_of_params, (str, bytes)):
             raise e.ProgrammingError("executemany() needs a sequence of parameter rows")
         stored = self._prepared.get(sql) if isinstance(sql, str) else None
@@ -139,7 +146,7 @@ class BaseConnection:
         if stored is not None:
             text = _named.positional_sql(text)
         sqlb = sql_bytes(text)
-        by_columns, arr, nparams, nrows, keep = dump_many(seq_of_params)
+        by_columns, arr, nparams, nrows, keep = dump_many(seq_of_params, adapters or self._adapters)
         return text, seq_of_params, sqlb, by_columns, arr, nparams, nrows, keep
 
     def _new_prepared(self, sql: Any) -> Tuple[str, bytes]:
@@ -240,6 +247,14 @@ class BaseConnection:
             raise e.ProgrammingError("cannot change autocommit inside a transaction: commit "
                                      "or roll back first")
         self._autocommit = bool(value)
+
+    @property
+    def adapters(self) -> AdaptersMap:
+        """This connection's loaders and dumpers: ``conn.adapters.register_loader(...)``,
+        ``register_dumper``, ``register_type`` change them for this connection (and its
+        cursors) only; lookups fall back to the global registrations
+        (``PostPyro.types.register_*``)."""
+        return self._adapters
 
     @property
     def row_factory(self) -> Any:
