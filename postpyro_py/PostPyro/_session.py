@@ -118,7 +118,11 @@ class BaseConnection:
 
     def _plan(self, sql: Any) -> Tuple[bytes, int]:
         """How a statement runs ``sql``: its UTF-8 and the flags it adds (a statement made by
-        prepare() runs by name). Kept in self._plans, which prepare/deallocate clear."""
+        prepare() runs by name). Kept in self._plans, which prepare/deallocate replace.
+        Threads sharing the connection change it outside the connection's lock: a dict's
+        set and clear are atomic on every interpreter, and an entry is only ever wrong for
+        a statement id being deallocated at that moment (it then fails on the server, as
+        it would a moment later)."""
         sqlb = sql_bytes(sql)
         how = _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0)
         if len(self._plans) >= 512:
@@ -160,7 +164,7 @@ class BaseConnection:
             del self._prepared[name]
         else:
             self._prepared[name] = sql
-        self._plans.clear()
+        self._plans = {}  # a new dict: a plan being made for the old one goes with it
 
     # ---- transaction state ----------------------------------------------------------------
 

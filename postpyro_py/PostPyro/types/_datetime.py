@@ -135,6 +135,8 @@ def load_time_text(s: str) -> time:
     return time(h, int(m.group(2)), int(m.group(3)), _frac(m.group(4)))
 
 
+# UTC offset (seconds) -> timezone; a handful of entries. Threads share it without a lock
+# (a dict's get and set are atomic everywhere; a race makes an equal timezone twice).
 _tz_cache: Dict[int, timezone] = {0: timezone.utc}
 
 
