@@ -70,6 +70,7 @@ class BaseConnection:
                                      % type(dsn).__name__)
         if "\0" in dsn:
             raise e.ProgrammingError("the connection string contains a NUL character")
+        check_dsn_form(dsn)
         self._autocommit = bool(autocommit)
         self._row_factory = row_factory
         self._prepared: Dict[str, str] = {}
@@ -351,6 +352,23 @@ def connect_error(err) -> e.Error:
     if isinstance(exc, e.DatabaseError) and not isinstance(exc, e.OperationalError):
         exc = e.OperationalError(str(exc), sqlstate=exc.sqlstate, diag=exc.diag)
     return exc
+
+
+_DSN_FORMS = ("a URL (postgresql://user:password@host:5432/dbname?sslmode=require), "
+              "key=value pairs (host=localhost port=5432 dbname=mydb user=me) or a bare "
+              "database name")
+
+
+def check_dsn_form(dsn: str) -> None:
+    """ProgrammingError for a connection string that is neither a URL, nor key=value pairs,
+    nor a bare database name, e.g. ``localhost:5432/db`` (which libpq would silently take as
+    the name of a database). The string itself is not shown: it may hold a password."""
+    if "=" in dsn or dsn.startswith(("postgresql://", "postgres://")):
+        return
+    word = dsn.strip()
+    if any(c in word for c in ":/@") or (word and word.split()[0] != word):
+        raise e.ProgrammingError("the connection string is not in a form PostPyro (libpq) "
+                                 "reads: use %s" % _DSN_FORMS)
 
 
 def _int_or_none(s: Optional[str]) -> Optional[int]:

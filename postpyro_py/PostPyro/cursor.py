@@ -248,6 +248,8 @@ class Cursor:
         self._reset()
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, conn._prepared)
+        elif params and type(sql) is str and ":" in sql and sql not in conn._prepared:
+            sql = _named.numeric_sql(sql)  # paramstyle "numeric": :1 is $1
         self._query = _sql_text(conn, sql)
         results = _run_all(conn, sql, params, self._adapters)
         self._nsets = len(results)
@@ -277,6 +279,8 @@ class Cursor:
         set: fetch*() and nextset() raise afterwards."""
         conn = self._check()
         self._reset()
+        if type(sql) is str and ":" in sql and sql not in conn._prepared:
+            sql = _named.numeric_sql(sql)  # paramstyle "numeric": :1 is $1
         text = _sql_text(conn, sql)
         self._query = None if text is None else _named.positional_sql(text)
         self._rowcount = conn._executemany(sql, seq_of_params, self._adapters)
