@@ -13,7 +13,7 @@ import gc
 import platform
 import threading
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi,

@@ -50,7 +50,6 @@ from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
 from ._layout import check_rows, encode_columns, encode_row_values, transpose
-from ._layout import dump_many  # noqa: F401  (executemany's layout, known here before _layout)
 from ._copysql import (COLUMNS_SQL, FROM_STDIN_OPTIONS, NOT_TEXT, TO_STDOUT, fits_binary,
                        is_copy_sql, table_sql)
 from ._sql import check_utf8, quote_identifier, sql_bytes

@@ -18,7 +18,6 @@ from ._numbers import _INT32_MAX, _INT32_MIN, _INT64_MAX, _INT64_MIN
 _PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_EPOCH_DATE = date(2000, 1, 1)
 
 
 # date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity' when

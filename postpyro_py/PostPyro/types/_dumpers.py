@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The dump side of the adapter registries: Python type -> dumper (dump_value, dump_params,
-dump_many, register_dumper), and the parts of arrays, ranges and composites that recurse into
+register_dumper), and the parts of arrays, ranges and composites that recurse into
 it (an element is dumped like any value). The load side is _loaders."""
 
 from __future__ import annotations
