@@ -225,7 +225,9 @@ class BaseConnection:
     # ---- what the connection knows without asking the server --------------------------------
 
     def is_closed(self) -> bool:
-        """True after close(), or when the connection to the server broke."""
+        """True after close(), or once a call found the connection to the server broken (it
+        asks nothing of the server: after the server ended the session, the next call, e.g.
+        ping(), notices)."""
         if self._closed:
             return True
         if self._generation != _fork_generation:

@@ -197,9 +197,10 @@ class Cursor:
 
     @property
     def rowcount(self) -> int:
-        """Rows returned (SELECT, … RETURNING) or affected (INSERT, UPDATE, DELETE, MERGE,
-        COPY) by the last statement; the total for executemany(); -1 when unknown (DDL,
-        nothing ran yet, the last statement failed)."""
+        """Rows returned (SELECT, … RETURNING) or affected (INSERT, UPDATE, DELETE, MERGE)
+        by the last statement; the total for executemany(); -1 when unknown (DDL, nothing
+        ran yet, the last statement failed — COPY among them: it runs through the COPY
+        API, not execute())."""
         return self._rowcount
 
     @property
