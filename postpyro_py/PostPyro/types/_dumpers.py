@@ -154,7 +154,8 @@ def register_dumper(pytype: type, func: Optional[Callable[[Any], Any]],
     """Teach PostPyro to send values of ``pytype`` (and its subclasses): ``func(value)``
     returns a value PostPyro can already send (often a str, which the server parses as
     the parameter's type). Example: ``register_dumper(ipaddress.IPv4Address, str)``.
-    ``func=None`` removes it. Applies to connections opened from now on;
+    ``func=None`` removes it. Global: applies to every connection, also those already
+    open, unless it or its cursor registered its own for the type;
     ``conn.adapters.register_dumper(...)`` (or ``cursor.adapters``) changes one connection
     (or cursor) only."""
     if not isinstance(pytype, type):

@@ -132,8 +132,9 @@ def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]]
     own types) and returns the replacement. ``type_`` is an OID or a type name (a built-in
     name, or any name when ``conn`` is given to look it up). ``func=None`` removes it.
     Elements of arrays of that type are converted too (and no longer, after removal).
-    Applies to connections opened from now on; ``conn.adapters.register_loader(...)``
-    (or ``cursor.adapters``) changes one connection (or cursor) only."""
+    Global: applies to every connection, also those already open, unless it or its cursor
+    registered its own for the type; ``conn.adapters.register_loader(...)`` (or
+    ``cursor.adapters``) changes one connection (or cursor) only."""
     if adapters is None:
         adapters = global_adapters()
     typarray = 0
