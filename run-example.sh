@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ./run-example.sh — from a fresh clone: install missing Debian packages (as root), build
 # libpostpyro and the PostPyro package, start a throwaway PostgreSQL server, run
 # examples/quickstart.py (Python, with the package from this tree) and examples/quickstart.c

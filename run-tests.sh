@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
 # that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check).
-# As root it also installs, runs `make installcheck` (a C program built with pkg-config and the
-# installed Python package run a query) and uninstalls.
+# Then it installs into temporary directories, never over a real prefix: `make install` into
+# a temporary prefix and staged with DESTDIR, each followed by `make installcheck` (a C program
+# built with pkg-config and the installed Python package run a query, man finds the pages) and
+# `make uninstall` (which must leave no file behind); then `make check-pip` (both pip routes
+# into fresh CPython and PyPy venvs); last, the Debian packages (make deb, and as root
+# make deb-check: dpkg -i, try them, purge them).
 #   ./run-tests.sh                the above
 #   ./run-tests.sh --no-memcheck  without the valgrind step
 # Extra pytest arguments: PYTEST_ARGS='-x -k types' ./run-tests.sh
@@ -28,16 +33,36 @@ export PP_REQUIRE_ALL=1
 if [ "$memcheck" = yes ]; then
     make -s -j"$jobs" check-valgrind
 fi
-# As root: install, check that an outside C program (pkg-config) and the installed Python
-# package work with no environment variable, uninstall.
-if [ "$(id -u)" = 0 ]; then
-    make -s install
-    make -s installcheck
-    make -s uninstall
-fi
 # -k: a failed step (say, the export check) does not keep the others from running.
 status=0
+# Install, check, uninstall: into a temporary prefix (found through the recorded path and
+# the .pc's rpath), then the default prefix staged under DESTDIR (found by soname).
+stage=$(mktemp -d "${TMPDIR:-/tmp}/postpyro-install.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+for how in "prefix=$stage/prefix" "DESTDIR=$stage/destdir"; do
+    echo "run-tests: make install $how; make installcheck $how; make uninstall $how"
+    if make -s install "$how" && make -s installcheck "$how" && make -s uninstall "$how"; then
+        left=$(find "$stage" -type f -o -type l)
+        [ -z "$left" ] || { echo "FAIL: make uninstall $how left: $left"; status=1; }
+    else
+        echo "FAIL: make install/installcheck/uninstall $how"; status=1
+    fi
+    rm -rf "${stage:?}"/*
+done
+# pip: `pip install .` and the self-contained wheel (make wheel), each into fresh CPython and
+# PyPy venvs, run a query (tests/pip-check.sh).
+make -s check-pip || status=1
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
 make -s fuzz-check || status=1
+# The Debian packages (about a minute, log in deb-build.log): built from the tarball with
+# dpkg-buildpackage and checked by lintian (make deb); as root also installed with dpkg -i,
+# tried and purged again (make deb-check).
+if [ "$(id -u)" = 0 ]; then deb_target=deb-check; else deb_target=deb; fi
+echo "run-tests: make $deb_target (log: deb-build.log)"
+if make -s "$deb_target" >deb-build.log 2>&1; then
+    grep '^deb-check: ok' deb-build.log || true
+else
+    tail -40 deb-build.log; echo "FAIL: make $deb_target"; status=1
+fi
 exit $status

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # .ci/build.sh — build PostPyro in the source tree: autoreconf + configure the first time,
 # then make. A second run only runs make (Automake re-runs autoconf/configure itself when
 # configure.ac or a Makefile.am changed). Extra arguments go to configure.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # .ci/install-deps.sh — the Debian packages PostPyro needs to build, test and demo.
 # Used by run-example.sh, run-tests.sh and .ci/run. Does nothing when all are installed;
 # otherwise, as root, runs apt-get update + install; not as root, prints the command to run.
@@ -14,6 +15,12 @@ packages=(
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)
+    abigail-tools                                   # make check: the ABI against its baseline
+    g++ luajit                                      # make check: C++ and LuaJIT consumers
+    man-db                                          # make installcheck: man 3 pp_exec
+    python3-pip python3-setuptools python3-wheel    # make check-pip: pip install ., make wheel
+    python3-venv pypy3-venv                         # make check-pip: fresh venvs
+    dpkg-dev debhelper dh-python lintian            # make deb-check: the Debian packages
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes docs/c-api.md from libpostpyro/postpyro.h: every declaration with the comment
 above it, grouped by the header's sections, so the reference cannot drift from the header.
 
@@ -36,11 +37,16 @@ def comment_text(block):
     return "\n".join(lines).strip()
 
 
-def render(header):
-    head_comment = re.match(r"/\*(.*?)\*/", header, re.S).group(0)
+def parse(header):
+    """The header as (conventions, items): the conventions text of its first comment, and in
+    order ("section", title) for each "/* ---- Title ---- */" line and ("decl", prose, code)
+    for each paragraph of the CDEF region (prose: its leading comment, "" when none; code:
+    the rest, inner comments included). docs/gen_man.py reads the header through this too."""
+    # The first comment after the SPDX line holds the conventions.
+    head_comment = re.search(r"/\*(?! SPDX-)(.*?)\*/", header, re.S).group(0)
     conventions = comment_text(head_comment).split("Conventions", 1)[-1]
     conventions = conventions.split(":", 1)[-1].strip()
-    out = [INTRO, conventions, "\n\n"]
+    items = []
     body = header.split("/* BEGIN CDEF */", 1)[1].split("/* END CDEF */", 1)[0]
     # Paragraphs (separated by blank lines): a leading comment is prose, the rest is code.
     for para in re.split(r"\n\s*\n", body):
@@ -49,16 +55,28 @@ def render(header):
             continue
         if para.startswith("/* ----"):
             title = re.sub(r"[/*\- ]+$", "", re.sub(r"^[/*\- ]+", "", para))
-            out.append("\n## %s\n\n" % title)
+            items.append(("section", title))
             continue
         prose = ""
         m = re.match(r"/\*.*?\*/", para, re.S)
         if m and para[m.end():].strip():
             prose = comment_text(m.group(0))
             para = para[m.end():].strip()
+        items.append(("decl", prose, para))
+    return conventions, items
+
+
+def render(header):
+    conventions, items = parse(header)
+    out = [INTRO, conventions, "\n\n"]
+    for item in items:
+        if item[0] == "section":
+            out.append("\n## %s\n\n" % item[1])
+            continue
+        _, prose, code = item
         if prose:
             out.append(prose + "\n\n")
-        out.append("```c\n%s\n```\n\n" % para)
+        out.append("```c\n%s\n```\n\n" % code)
     return "".join(out)
 
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* quickstart.c — libpostpyro from C: connect, create a table, insert with parameters, read
  * the rows back as tagged values, clean up. Build:
  *   cc quickstart.c $(pkg-config --cflags --libs libpostpyro)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """PostPyro quick start: connect, create a table, insert with parameters, query, use a
 transaction, clean up.
 

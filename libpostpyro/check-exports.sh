@@ -1,10 +1,11 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check-exports.sh — run by `make check` in libpostpyro/ (the Makefile passes srcdir, NM, OBJDUMP,
 # CC, PP_SONAME and PP_SONAME_MAJOR), from the build directory.
 #
 # Checks that libpostpyro's dynamic symbol table holds exactly the public API:
 #   - every exported symbol is named pp_<letter or digit>... (no internal pp__ helper, no
-#     libpq or libc symbol leaks out),
+#     libpq or libc symbol leaks out) and carries the version LIBPOSTPYRO_1 (libpostpyro.sym),
 #   - every function declared in postpyro.h is exported, and nothing else is,
 #   - the soname is $PP_SONAME and postpyro.h's PP_ABI_VERSION equals its major number.
 # Exit status: 0 pass, 1 fail, 77 skip (no shared library), 99 hard error.
@@ -23,10 +24,17 @@ if test ! -f "$lib"; then
     exit 77
 fi
 
-# Symbols the linker itself may define in any shared object.
-exported=$($NM -D --defined-only "$lib" | awk 'NF >= 3 { print $3 }' |
-           grep -v -x -E '_init|_fini|_edata|_end|__bss_start|_DYNAMIC|_GLOBAL_OFFSET_TABLE_' |
-           sed 's/@.*//' | sort -u) || { echo "check-exports: $NM -D failed on $lib"; exit 99; }
+# Symbols the linker itself may define in any shared object, and the version nodes.
+versioned=$($NM -D --defined-only "$lib" | awk 'NF >= 3 && $2 != "A" { print $3 }' |
+           grep -v -x -E '_init|_fini|_edata|_end|__bss_start|_DYNAMIC|_GLOBAL_OFFSET_TABLE_') ||
+    { echo "check-exports: $NM -D failed on $lib"; exit 99; }
+exported=$(printf '%s\n' "$versioned" | sed 's/@.*//' | sort -u)
+unversioned=$(printf '%s\n' "$versioned" | grep -v '@@LIBPOSTPYRO_1$')
+if test -n "$unversioned"; then
+    echo "check-exports: FAIL: exported without the version LIBPOSTPYRO_1 (libpostpyro.sym):"
+    printf '    %s\n' $unversioned
+    status=1
+fi
 if test -z "$exported"; then
     echo "check-exports: $lib exports nothing"
     exit 1

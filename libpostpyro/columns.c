@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* columns.c — pp_column arrays given as input (pp_copy_put_columns, pp_exec_many_columns):
  * checking them before anything is sent, and reading their values one by one. */
 #include "internal.h"

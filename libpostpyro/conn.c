@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conn.c — opening, closing and inspecting connections; the per-connection mutex and the
  * pending state of a call a signal interrupted (conn->pend). */
 #include "internal.h"
@@ -9,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define NOTICES_MAX (1u << 20) /* notices kept between two pp_take_notices calls */
 
 /* Bumped in the child after fork(): a connection whose generation differs belongs to the
  * parent. Cheaper than a getpid() system call on every use; process-wide by nature. */
@@ -27,30 +26,6 @@ static bool in_owner_process(const pp_conn *conn)
 }
 #define DEFAULT_CACHE_SIZE 256
 
-static void collect_notice(void *arg, const PGresult *res)
-{
-    pp_conn *conn = arg;
-    const char *msg = PQresultErrorMessage(res);
-    size_t n = strlen(msg);
-    while (n > 0 && msg[n - 1] == '\n')
-        n--;
-    if (conn->notices_len + n + 1 > NOTICES_MAX)
-        return;
-    if (conn->notices_len + n + 1 > conn->notices_cap) {
-        size_t cap = conn->notices_cap ? conn->notices_cap * 2 : 1024;
-        while (cap < conn->notices_len + n + 1)
-            cap *= 2;
-        char *grown = realloc(conn->notices, cap);
-        if (grown == NULL)
-            return;
-        conn->notices = grown;
-        conn->notices_cap = cap;
-    }
-    memcpy(conn->notices + conn->notices_len, msg, n);
-    conn->notices[conn->notices_len + n] = '\0';
-    conn->notices_len += n + 1;
-}
-
 bool pp__conn_owned(const pp_conn *conn) { return in_owner_process(conn); }
 
 static void conn_free_memory(pp_conn *conn)
@@ -65,7 +40,7 @@ static void conn_free_memory(pp_conn *conn)
     pp__pending_clear(conn);
     pp__secrets_free(conn->secrets);
     pp_error_free(conn->wait_error);
-    free(conn->notices);
+    pp__notices_clear(conn);
     free(conn->copy_buf);
     free(conn->copy_oids);
     free(conn->scratch);
@@ -115,7 +90,7 @@ static int connect_done(pp_conn *conn, pp_error **err)
  * the connection is closed, conn stays allocated), or a signal interrupted the wait
  * (PP_PENDING, only when interruptible). In nonblocking mode it never waits: PP_PENDING
  * with what to wait for in want_events (pp_connect_resume steps PQconnectPoll). */
-static int connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
+int pp__connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
 {
     PGconn *pg = conn->pg;
     for (;;) {
@@ -170,6 +145,8 @@ int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, p
     if (conninfo == NULL || out == NULL || timeout_ms < 0)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_connect_start: bad arguments"));
+    if (pp__check_flags("pp_connect", flags, PP__CONNECT_FLAGS, err) != PP_OK)
+        return PP_ERROR;
     if ((flags & PP_CONNECT_NONBLOCKING) && !pp__fiber_supported())
         return pp__fail(err, pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
                                            "nonblocking mode is not available in this build "
@@ -218,13 +195,13 @@ int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, p
     if (timeout_ms > 0 && (limit == 0 || timeout_ms < limit))
         limit = timeout_ms;
     conn->deadline_ms = limit > 0 ? pp__now_ms() + limit : 0;
-    PQsetNoticeReceiver(conn->pg, collect_notice, conn);
+    PQsetNoticeReceiver(conn->pg, pp__notice_receiver, conn);
     pthread_once(&atfork_once, install_atfork);
     conn->generation = atomic_load(&fork_generation);
     conn->flags = flags;
     conn->cache.capacity = (flags & PP_CONNECT_NO_STATEMENT_CACHE) ? 0 : DEFAULT_CACHE_SIZE;
     conn->connecting = true;
-    int rc = connect_poll(conn, (flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
+    int rc = pp__connect_poll(conn, (flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
     if (rc == PP_ERROR) {
         conn_free_memory(conn);
         return PP_ERROR;
@@ -248,7 +225,7 @@ int pp_connect_resume(pp_conn *conn, pp_error **err)
         if (p.fd >= 0 && poll(&p, 1, 0) > 0)
             conn->poll_status = PQconnectPoll(conn->pg);
     }
-    int rc = connect_poll(conn, (conn->flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
+    int rc = pp__connect_poll(conn, (conn->flags & PP_CONNECT_INTERRUPTIBLE) != 0, err);
     if (rc != PP_PENDING)
         atomic_store(&conn->want_events, 0);
     return rc;
@@ -465,8 +442,13 @@ void pp__pending_clear(pp_conn *conn)
     PQclear(ps->shape);
     if (ps->is_pipe) {
         pp_error_free(ps->pipe.first);
-        if (!ps->pipe.batch)
+        if (ps->pipe.own_counts)
             free(ps->pipe.counts);
+        for (int64_t k = 0; ps->pipe.own_sqls != NULL && k < ps->pipe.n; k++)
+            free(ps->pipe.own_sqls[k]);
+        free(ps->pipe.own_sqls);
+        free(ps->pipe.own_params);
+        free(ps->pipe.own_data);
         free(ps->pipe.row);
         free(ps->pipe.at);
         if (ps->pipe.own_stmt)
@@ -520,9 +502,11 @@ int pp_cancel(pp_conn *conn, pp_error **err)
         return pp__fail(err, pp__error_new(PP_ERR_TIMEOUT, "08006",
                                            "cancel request not delivered within %d ms (the "
                                            "network or the server does not answer)", (int)wait));
-    if (sent == 0)
-        return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "08006", "cancel failed: %s",
-                                           msg));
+    if (sent == 0) {
+        pp_error *e = pp__error_new(PP_ERR_OPERATIONAL, "08006", "cancel failed: %s", msg);
+        pp__error_set_origin(e, PP_ORIGIN_CONNECTION);
+        return pp__fail(err, e);
+    }
     return PP_OK;
 }
 
@@ -604,22 +588,3 @@ int32_t pp_transaction_status(pp_conn *conn)
     pthread_mutex_unlock(&conn->lock);
     return s;
 }
-
-char *pp_take_notices(pp_conn *conn, int64_t *len)
-{
-    if (len != NULL)
-        *len = 0;
-    if (conn == NULL || !in_owner_process(conn))
-        return NULL;
-    pthread_mutex_lock(&conn->lock);
-    char *out = conn->notices_len ? conn->notices : NULL;
-    if (out != NULL) {
-        if (len != NULL)
-            *len = (int64_t)conn->notices_len;
-        conn->notices = NULL;
-        conn->notices_len = conn->notices_cap = 0;
-    }
-    pthread_mutex_unlock(&conn->lock);
-    return out;
-}
-

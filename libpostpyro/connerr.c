@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* connerr.c — the error of a failed connect: the server's SQLSTATE kept, the password never
  * shown (libpq quotes the offending part of a malformed conninfo, password included). */
 #include "internal.h"
@@ -271,9 +272,11 @@ pp_error *pp__error_from_connect(PGconn *pg, char *const *secrets, int32_t categ
     if (msg == NULL)
         return pp__error_oom();
     char st[6] = "08006";
-    take_sqlstate(msg, st); /* the category stays: a failed connect is operational */
+    /* the category stays: a failed connect is operational */
+    bool from_server = take_sqlstate(msg, st);
     drop_location_lines(msg);
     pp_error *e = pp__error_new(category, st, "%s", msg);
+    pp__error_set_origin(e, from_server ? PP_ORIGIN_SERVER : PP_ORIGIN_CONNECTION);
     free(msg);
     return e;
 }

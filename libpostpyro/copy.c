@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* copy.c — COPY FROM STDIN (raw data, or rows of tagged values formatted as COPY text) and
  * COPY TO STDOUT (data handed out in chunks). */
 #include "internal.h"
@@ -295,6 +296,7 @@ static pp_error *name_row_column(pp_error *e, int64_t row, int32_t col)
     const char *why = strchr(e->message, ':');
     pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld, column %d%s",
                                     (long long)row, col + 1, why ? why : "");
+    pp__error_set_origin(named, e->origin);
     pp_error_free(e);
     return named;
 }

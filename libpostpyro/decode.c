@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decode.c — server bytes to typed columns. Every decoder treats its input as untrusted:
  * lengths are checked before each read, malformed input is a PP_ERR_DATA error. */
 #include "internal.h"
@@ -115,12 +116,10 @@ static int32_t text_tag(uint32_t oid)
  * violation (PP_ERR_OPERATIONAL), not bad data of the caller's. */
 static pp_error *malformed(uint32_t oid, const char *what)
 {
-    const char *type = pp__type_name(oid);
-    if (type != NULL)
-        return pp__error_new(PP_ERR_OPERATIONAL, "08P01", "protocol violation: the server sent "
-                             "a malformed %s value for type %s", what, type);
-    return pp__error_new(PP_ERR_OPERATIONAL, "08P01", "protocol violation: the server sent a "
-                         "malformed %s value for the type with OID %u", what, oid);
+    char buf[64];
+    return pp__error_new(PP_ERR_OPERATIONAL, "08P01", "protocol violation: the server sent "
+                         "a malformed %s value for type %s", what,
+                         pp__type_label(oid, buf, sizeof buf));
 }
 
 static uint64_t get_be(const unsigned char *p, int bytes)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* encode.c — turning tagged parameter values into what the server expects for each
  * parameter's type: binary where the type is known, text for the server to parse otherwise. */
 #include "internal.h"
@@ -12,11 +13,12 @@
 const char *pp__tag_name(int32_t tag)
 {
     static const char *const names[] = {
-        "None", "bool", "int", "float", "str", "bytes", "Decimal", "date", "time",
-        "time with tzinfo", "naive datetime", "aware datetime", "timedelta", "UUID", "JSON",
-        "list",
+        "PP_NULL", "PP_BOOL", "PP_INT", "PP_FLOAT", "PP_TEXT", "PP_BYTES", "PP_NUMERIC",
+        "PP_DATE", "PP_TIME", "PP_TIMETZ", "PP_TIMESTAMP", "PP_TIMESTAMPTZ", "PP_INTERVAL",
+        "PP_UUID", "PP_JSON", "PP_ARRAY",
     };
-    return tag >= 0 && tag < (int32_t)(sizeof names / sizeof names[0]) ? names[tag] : "?";
+    return tag >= 0 && tag < (int32_t)(sizeof names / sizeof names[0]) ? names[tag]
+                                                                         : "an unknown tag";
 }
 
 const char *pp__type_name(uint32_t oid)
@@ -185,18 +187,16 @@ static bool is_textual(uint32_t oid)
 /* How one parameter travels. */
 enum how { H_NULL, H_CALLER_BINARY, H_SCRATCH_BINARY, H_SCRATCH_TEXT };
 
+/* Messages name the parameter (from 1), the value's tag and the type's SQL name. */
 static int refuse(pp_error **err, int32_t idx, const pp_value *v, uint32_t oid, const char *why)
 {
-    const char *tn = pp__type_name(oid);
-    char unknown[40];
-    if (tn == NULL) {
-        snprintf(unknown, sizeof unknown, "type with OID %u", oid);
-        tn = unknown;
-    }
+    char buf[64];
+    const char *tn = pp__type_label(oid, buf, sizeof buf);
     if (!why[0] && is_textual(oid))
-        why = "the server typed the placeholder as text: cast it (e.g. $1::int8) or pass a str";
+        why = "the server typed the placeholder as text: cast it (e.g. $1::int8) or send it "
+              "as PP_TEXT for the server to parse";
     return pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42804",
-                                       "parameter $%d: cannot send Python %s as %s%s%s",
+                                       "parameter $%d: cannot send %s as %s%s%s",
                                        idx + 1, pp__tag_name(v->tag), tn, why[0] ? ": " : "",
                                        why));
 }
@@ -206,7 +206,7 @@ static int out_of_range(pp_error **err, int32_t idx, const pp_value *v, uint32_t
     return pp__fail(err, pp__error_new(PP_ERR_DATA, "22003",
                                        "parameter $%d: %s value %lld is out of range for %s",
                                        idx + 1, pp__tag_name(v->tag), (long long)v->i,
-                                       pp__type_name(oid)));
+                                       pp_type_name(oid)));
 }
 
 /* A decimal (PP_NUMERIC text) for an integer or float type: an integer type takes only an
@@ -229,7 +229,7 @@ static int check_decimal(const pp_value *v, uint32_t oid, int32_t idx, pp_error 
         if (float_type)
             return PP_OK;
         return pp__fail(err, pp__error_new(PP_ERR_DATA, "22P02",
-                                           "parameter $%d: Decimal %.*s is not an integer, "
+                                           "parameter $%d: PP_NUMERIC %.*s is not an integer, "
                                            "which %s needs", idx + 1, (int)(n > 40 ? 40 : n), p,
                                            pp__type_name(oid)));
     }
@@ -266,7 +266,7 @@ static int check_decimal(const pp_value *v, uint32_t oid, int32_t idx, pp_error 
                                            idx + 1, (int)(n > 40 ? 40 : n), p,
                                            pp__type_name(oid)));
     return pp__fail(err, pp__error_new(PP_ERR_DATA, "22003",
-                                       "parameter $%d: int value %.*s is out of range for %s",
+                                       "parameter $%d: PP_NUMERIC value %.*s is out of range for %s",
                                        idx + 1, (int)(n > 40 ? 40 : n), p, pp__type_name(oid)));
 }
 
@@ -347,10 +347,10 @@ static int plan_variable(const pp_value *v, uint32_t oid, int32_t idx, bool know
         return PP_OK;
     case PP_ARRAY:
         if ((v->oid == 1185 && oid == 1115) || (v->oid == 1270 && oid == 1183))
-            return refuse(err, idx, v, oid, "its aware values would lose their UTC offset; "
-                                            "pass naive ones");
+            return refuse(err, idx, v, oid, "its PP_TIMESTAMPTZ elements would lose their UTC "
+                                            "offset; send PP_TIMESTAMP elements");
         if (oid == OID_JSON || oid == OID_JSONB)
-            return refuse(err, idx, v, oid, "wrap the list in PostPyro.Json() to send JSON");
+            return refuse(err, idx, v, oid, "send JSON as PP_JSON");
         if (known)
             return refuse(err, idx, v, oid, "");
         *how = H_SCRATCH_TEXT;
@@ -399,7 +399,7 @@ static int plan_number(const pp_value *v, uint32_t oid, int32_t idx, enum how *h
         } else if (v->tag == PP_FLOAT) {
             if (oid == OID_FLOAT4 && isfinite(v->f) && fabs(v->f) > 3.4028234663852886e38)
                 return pp__fail(err, pp__error_new(PP_ERR_DATA, "22003",
-                                                   "parameter $%d: float %g is out of range "
+                                                   "parameter $%d: PP_FLOAT %g is out of range "
                                                    "for real", idx + 1, v->f));
         } else {
             return refuse(err, idx, v, oid, "");
@@ -443,7 +443,7 @@ static int plan_time(const pp_value *v, uint32_t oid, int32_t idx, enum how *how
     case OID_TIMESTAMP:
         if (v->tag == PP_TIMESTAMPTZ)
             return refuse(err, idx, v, oid,
-                          "an aware datetime needs timestamp with time zone; pass a naive one");
+                          "PP_TIMESTAMPTZ needs timestamp with time zone; send PP_TIMESTAMP");
         if (v->tag != PP_TIMESTAMP)
             return refuse(err, idx, v, oid, "");
         *bytes = 8;
@@ -712,8 +712,8 @@ int64_t pp__encode_binary(const pp_value *v, uint32_t oid, int32_t idx, char *ou
                                         "a number", idx + 1, (int)(len > 40 ? 40 : len), t));
             return -1;
         }
-        refuse(err, idx, v, oid, "binary COPY cannot let the server parse text: pass the "
-                                 "column's own Python type, or use text COPY");
+        refuse(err, idx, v, oid, "binary COPY cannot let the server parse text: send the "
+                                 "tag of the column's type, or use text COPY");
         return -1;
     }
     return -1;

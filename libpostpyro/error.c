@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.c — pp_error: everything the server (or the library) said about a failure. */
 #include "internal.h"
 
@@ -8,11 +9,18 @@
 
 /* Returned when not even an error can be allocated; pp_error_free ignores it. */
 static pp_error oom_error = {
-    .category = PP_ERR_OPERATIONAL, .index = -1, .sqlstate = "53200",
+    .category = PP_ERR_OPERATIONAL, .origin = PP_ORIGIN_LIBRARY, .index = -1,
+    .sqlstate = "53200",
     .message = "out of memory",
 };
 
 pp_error *pp__error_oom(void) { return &oom_error; }
+
+void pp__error_set_origin(pp_error *e, int32_t origin)
+{
+    if (e != NULL && e != &oom_error)
+        e->origin = origin;
+}
 
 int32_t pp__category_for_sqlstate(const char *st)
 {
@@ -43,6 +51,7 @@ static pp_error *error_alloc(int32_t category, const char *sqlstate)
     if (e == NULL)
         return NULL;
     e->category = category;
+    e->origin = PP_ORIGIN_LIBRARY;
     e->index = -1;
     if (sqlstate != NULL)
         snprintf(e->sqlstate, sizeof e->sqlstate, "%s", sqlstate);
@@ -102,9 +111,18 @@ pp_error *pp__error_from_result(const PGresult *res)
         pp_error_free(e);
         return &oom_error;
     }
-    if (st == NULL) {
+    e->origin = PP_ORIGIN_SERVER;
+    if (st == NULL) { /* made by libpq: the connection failed */
         e->category = PP_ERR_OPERATIONAL;
+        e->origin = PP_ORIGIN_CONNECTION;
         snprintf(e->sqlstate, sizeof e->sqlstate, "08006");
+        return e;
+    }
+    /* libpq's full text with the LINE/caret context of the statement, as psql shows it */
+    char *full = PQresultVerboseErrorMessage(res, PQERRORS_DEFAULT, PQSHOW_CONTEXT_ERRORS);
+    if (full != NULL) {
+        e->formatted = trimmed_copy(full); /* NULL on OOM: pp_error_format builds one */
+        PQfreemem(full);
     }
     return e;
 }
@@ -115,11 +133,21 @@ pp_error *pp__error_from_conn(PGconn *pg, int32_t category)
     pp_error *e = error_alloc(category, category == PP_ERR_OPERATIONAL ? "08006" : "");
     if (e == NULL)
         return &oom_error;
+    e->origin = PP_ORIGIN_CONNECTION;
     if ((e->message = trimmed_copy(msg[0] ? msg : "connection failure")) == NULL) {
         free(e);
         return &oom_error;
     }
     return e;
+}
+
+int pp__check_flags(const char *fn, uint32_t flags, uint32_t known, pp_error **err)
+{
+    if ((flags & ~known) == 0)
+        return PP_OK;
+    return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
+                                       "%s: unknown flag bits 0x%x (known: 0x%x)", fn,
+                                       (unsigned)(flags & ~known), (unsigned)known));
 }
 
 int pp__fail(pp_error **err, pp_error *e)
@@ -153,6 +181,8 @@ const char *pp_error_field(const pp_error *err, int32_t code)
 
 int64_t pp_error_index(const pp_error *err) { return err ? err->index : -1; }
 
+int32_t pp_error_origin(const pp_error *err) { return err ? err->origin : PP_ORIGIN_NONE; }
+
 void pp_error_free(pp_error *err)
 {
     if (err == NULL || err == &oom_error)
@@ -160,5 +190,6 @@ void pp_error_free(pp_error *err)
     for (int k = 0; k < 128; k++)
         free(err->fields[k]);
     free(err->message);
+    free(err->formatted);
     free(err);
 }

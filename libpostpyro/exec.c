@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec.c — running one statement: through the statement stmt.c finds or prepares, one-off
  * commands sent whole, the simple-query fallback for multi-command strings, results read
  * whole or in chunks, and the interruptible wait (PP_PENDING, finished by pp_resume, which
@@ -400,6 +401,8 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
     }
     if (out == NULL || sql == NULL || nparams < 0 || (nparams > 0 && params == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_exec: bad arguments"));
+    if (pp__check_flags("pp_exec", flags, PP__EXEC_FLAGS, err) != PP_OK)
+        return PP_ERROR;
     if (nparams > 65535)
         return pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "54000",
                                            "%d parameters: PostgreSQL takes at most 65535",
@@ -485,7 +488,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
     if (conn->pend.is_pipe) {
         rc = pp__pipe_run(conn, &conn->pend.pipe, pp__interruptible(conn));
         if (rc != PP_PENDING)
-            rc = pp__pipe_finish(conn, rc, err);
+            rc = pp__pipe_finish(conn, rc, out, err);
     } else {
         rc = read_results(conn, &conn->pend, out, err);
         if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h — private declarations shared by libpostpyro's source files.
  *
  * Layers: each file calls only files on its own line's right or on lines below it; no file
@@ -47,9 +48,17 @@ enum {
     OID_MACADDR8 = 774
 };
 
+/* Every flag bit the API knows; other bits are refused (pp__check_flags). */
+#define PP__CONNECT_FLAGS \
+    ((uint32_t)(PP_CONNECT_NO_STATEMENT_CACHE | PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_NONBLOCKING))
+#define PP__EXEC_FLAGS ((uint32_t)(PP_EXEC_PREPARED | PP_EXEC_TEXT | PP_EXEC_ALL_RESULTS | \
+                                   PP_EXEC_CHUNKED))
+
 /* ---- errors (error.c) ---- */
 struct pp_error {
     int32_t category;
+    int32_t origin;    /* PP_ORIGIN_* */
+    char *formatted;   /* server errors: libpq's full text (LINE/caret, DETAIL, …); or NULL */
     int64_t index;
     char sqlstate[6];
     char *message;
@@ -61,9 +70,14 @@ pp_error *pp__error_new(int32_t category, const char *sqlstate, const char *fmt,
 pp_error *pp__error_from_result(const PGresult *res);
 pp_error *pp__error_from_conn(PGconn *pg, int32_t category);
 pp_error *pp__error_oom(void);
+/* Sets e's origin (PP_ORIGIN_*; pp__error_new makes PP_ORIGIN_LIBRARY errors): for errors
+ * that restate another one. Ignores the shared out-of-memory error. */
+void pp__error_set_origin(pp_error *e, int32_t origin);
 /* Stores e in *err (or frees it when err is NULL); returns PP_ERROR. */
 int pp__fail(pp_error **err, pp_error *e);
 int32_t pp__category_for_sqlstate(const char *sqlstate);
+/* PP_ERR_INTERFACE naming fn and the bits of `flags` outside `known`; PP_OK when none are. */
+int pp__check_flags(const char *fn, uint32_t flags, uint32_t known, pp_error **err);
 
 /* ---- statement cache (stmtcache.c) ---- */
 #define PP_STMT_NAME_MAX 48 /* "pp_n", 16 hex digits, "_", a counter, NUL */
@@ -124,19 +138,28 @@ uint64_t pp__hash(const char *s);
  * batch interrupted by a signal can be finished by pp_resume. */
 typedef struct pp_pipe {
     bool batch;                  /* pp_exec_batch (SQL strings) or pp_exec_many (one stmt) */
-    const char *const *sqls;     /* batch: caller's strings */
+    const char *const *sqls;     /* batch: caller's strings (own_sqls once detached) */
     pp_stmt *stmt;               /* many: the statement */
     bool own_stmt;               /* many: stmt is temporary (cache off) */
     int32_t nparams;
-    const pp_value *params;      /* many: caller's values, row after row, or NULL when */
+    const pp_value *params;      /* many: caller's values, row after row (from row
+                                  * params_base on), or NULL when */
     const pp_column *cols;       /* many: the caller's columns hold them (one per parameter) */
     pp_value *row;               /* many with cols: the row being sent (nparams values) */
     int64_t *at;                 /* many with cols: read positions (pp__column_value) */
     int64_t n, sent, done;
     bool synced, sync_seen, want_write;
     pp_error *first;             /* first failure */
-    int64_t *counts;             /* per command; caller's (batch) or ours (many) */
-    int64_t *affected;           /* many: caller's total */
+    int64_t *counts;             /* per command; caller's (batch) or ours (own_counts) */
+    bool own_counts;
+    int64_t *affected;           /* many: caller's total (NULL once detached) */
+    /* Detached (the call returned PP_PENDING): nothing of the caller's is used any more.
+     * pp_resume reports the counts as a result instead of writing the caller's arrays. */
+    bool detached;
+    char **own_sqls;             /* batch: copies of the n statements */
+    pp_value *own_params;        /* many: copies of rows params_base .. n-1 */
+    char *own_data;              /* the bytes own_params point to */
+    int64_t params_base;
 } pp_pipe;
 
 typedef struct pp_colbuf pp_colbuf; /* a decoded column (decode.c) */
@@ -243,8 +266,8 @@ struct pp_conn {
     pp_pending pend;
     uint32_t flags;
     pp_stmt_cache cache;
-    char *notices;
-    size_t notices_len, notices_cap;
+    pp_error **notices;          /* collected notices (notice.c), oldest at notices_head */
+    size_t notices_head, notices_count, notices_cap, notices_bytes;
     int copy_state;              /* PP_COPY_NONE, PP_COPY_IN, PP_COPY_OUT */
     char *copy_buf;              /* COPY data being gathered (in) or handed out (out) */
     size_t copy_len, copy_cap;
@@ -290,6 +313,17 @@ enum { PP_COPY_NONE = 0, PP_COPY_IN = 1, PP_COPY_OUT = 2 };
  * row stays and *err names row and column. Sends nothing (the fuzz targets call it). */
 int pp__copy_put_values(pp_conn *conn, int64_t row, int32_t ncols, const pp_value *vals,
                         pp_error **err);
+
+/* Drives PQconnectPoll (also after PQresetStart), waiting on the socket until connected
+ * (PP_OK), failed (PP_ERROR: the connection is closed, conn stays allocated), or a signal
+ * interrupted the wait (PP_PENDING, only when interruptible). */
+int pp__connect_poll(pp_conn *conn, bool interruptible, pp_error **err);
+
+/* ---- notices (notice.c) ---- */
+/* libpq's notice receiver (arg: the pp_conn; runs inside libpq calls, lock held). */
+void pp__notice_receiver(void *arg, const PGresult *res);
+/* Frees the notices still collected. */
+void pp__notices_clear(pp_conn *conn);
 
 /* Locks conn and waits until no statement is pending. Fails when closed or in a COPY. */
 int pp__conn_enter(pp_conn *conn, pp_error **err);
@@ -406,7 +440,7 @@ int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams, const pp
 /* Sends and reads the pipeline in conn->pend.pipe; PP_PENDING when a signal interrupted it
  * (interruptible only). pp__pipe_finish turns its outcome into the call's result. */
 int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible);
-int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err);
+int pp__pipe_finish(pp_conn *conn, int rc, pp_result **out, pp_error **err);
 
 /* ---- parameter encoding (encode.c) ---- */
 typedef struct pp_encoded {
@@ -443,8 +477,12 @@ size_t pp__numeric_binary_size(int64_t text_len);
 int64_t pp__numeric_to_binary(const char *s, int64_t len, char *out);
 /* The type OID to declare for a value when the server cannot infer one. */
 uint32_t pp__oid_for_value(const pp_value *v);
+/* The built-in types the encoder knows (NULL for others: sent as text for the server). */
 const char *pp__type_name(uint32_t oid);
+/* The tag's name ("PP_FLOAT"), for messages. */
 const char *pp__tag_name(int32_t tag);
+/* oids.c: pp_type_name(oid), or "a type that is not built in (OID n)" written into buf. */
+const char *pp__type_label(uint32_t oid, char *buf, size_t cap);
 
 /* ---- decoding (decode.c) ---- */
 /* true when results of this type can be requested in binary. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* numeric.c — decimal text to PostgreSQL's binary numeric (base-10000 digit groups), for
  * binary COPY, where the server cannot parse text. */
 #include "internal.h"

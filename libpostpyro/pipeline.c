@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pipeline.c — pipelined batches: one statement run once per row of parameters
  * (pp_exec_many, pp_exec_many_columns) and a list of SQL strings (pp_exec_batch), every
  * command sent before the answers are read, all in one transaction, resumable after a
@@ -23,7 +24,8 @@ static int pipe_send(pp_conn *conn, pp_pipe *p, int64_t k, pp_error **err)
             return pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
         return PP_OK;
     }
-    const pp_value *values = p->params != NULL ? p->params + k * p->nparams : NULL;
+    const pp_value *values =
+        p->params != NULL ? p->params + (k - p->params_base) * p->nparams : NULL;
     if (p->cols != NULL) { /* rows are sent in order: row k comes next in every column */
         for (int32_t j = 0; j < p->nparams; j++)
             pp__column_value(&p->cols[j], k, &p->at[j], &p->row[j]);
@@ -35,6 +37,7 @@ static int pipe_send(pp_conn *conn, pp_pipe *p, int64_t k, pp_error **err)
     /* name the row as well as the parameter */
     pp_error *named = pp__error_new(e->category, e->sqlstate, "row %lld: %s", (long long)k,
                                     e->message);
+    pp__error_set_origin(named, e->origin);
     pp_error_free(e);
     return pp__fail(err, named);
 }
@@ -169,9 +172,137 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
     }
 }
 
+/* After PP_PENDING, the counts as pp_resume reports them: a result with one int8 column,
+ * "rows_affected", one row per command. NULL when out of memory. */
+static pp_result *counts_result(const pp_pipe *p)
+{
+    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    PGresAttDesc att = {.name = "rows_affected", .typid = OID_INT8, .typlen = 8,
+                        .atttypmod = -1};
+    bool ok = r != NULL && PQsetResultAttrs(r, 1, &att);
+    for (int64_t k = 0; ok && k < p->n; k++) {
+        char buf[24];
+        int len = snprintf(buf, sizeof buf, "%lld", (long long)p->counts[k]);
+        ok = k <= INT32_MAX && PQsetvalue(r, (int)k, 0, buf, len);
+    }
+    pp_result *res = ok ? pp__result_new(r, false) : NULL;
+    if (res == NULL)
+        PQclear(r);
+    return res;
+}
+
+/* The bytes value v needs copied (0 when the encoder will refuse its length anyway). */
+static size_t value_bytes(const pp_value *v)
+{
+    switch (v->tag) {
+    case PP_TEXT: case PP_BYTES: case PP_NUMERIC: case PP_UUID: case PP_JSON: case PP_ARRAY:
+        return v->ptr != NULL && v->len > 0 && v->len <= 0x3fffffff ? (size_t)v->len : 0;
+    default:
+        return 0;
+    }
+}
+
+/* Row k's values (from the caller's params or columns) into row; reading columns advances
+ * at (rows are read in order). */
+static void read_row(const pp_pipe *p, int64_t k, int64_t *at, pp_value *row)
+{
+    for (int32_t j = 0; j < p->nparams; j++) {
+        if (p->cols != NULL)
+            pp__column_value(&p->cols[j], k, &at[j], &row[j]);
+        else
+            row[j] = p->params[(k - p->params_base) * p->nparams + j];
+    }
+}
+
+/* Copies the rows still to send (sent .. n-1) out of the caller's memory. */
+static bool detach_values(pp_pipe *p)
+{
+    int64_t rows = p->n - p->sent;
+    size_t count = (size_t)rows * (size_t)p->nparams, bytes = 0;
+    if (count == 0)
+        return true;
+    int64_t *at = p->cols != NULL ? malloc((size_t)p->nparams * sizeof *at) : NULL;
+    if (p->cols != NULL && at == NULL)
+        return false;
+    if (at != NULL) /* a first pass for the size must not move the real positions */
+        memcpy(at, p->at, (size_t)p->nparams * sizeof *at);
+    for (int64_t k = p->sent; k < p->n; k++) {
+        for (int32_t j = 0; j < p->nparams; j++) {
+            pp_value v;
+            if (p->cols != NULL)
+                pp__column_value(&p->cols[j], k, &at[j], &v);
+            else
+                v = p->params[(k - p->params_base) * p->nparams + j];
+            bytes += value_bytes(&v);
+        }
+    }
+    free(at);
+    pp_value *vals = malloc(count * sizeof *vals);
+    char *data = malloc(bytes + 1);
+    if (vals == NULL || data == NULL) {
+        free(vals);
+        free(data);
+        return false;
+    }
+    size_t used = 0;
+    for (int64_t k = p->sent; k < p->n; k++) {
+        pp_value *row = vals + (size_t)(k - p->sent) * (size_t)p->nparams;
+        read_row(p, k, p->at, row);
+        for (int32_t j = 0; j < p->nparams; j++) {
+            size_t b = value_bytes(&row[j]);
+            if (b > 0)
+                memcpy(data + used, row[j].ptr, b);
+            row[j].ptr = b > 0 ? data + used : NULL; /* a refused length stays refused */
+            row[j].dims = NULL;
+            used += b;
+        }
+    }
+    p->own_params = vals;
+    p->own_data = data;
+    p->params = vals;
+    p->params_base = p->sent;
+    p->cols = NULL;
+    return true;
+}
+
+/* Before the call returns PP_PENDING: copies everything the pipeline still needs of the
+ * caller's memory (statements, parameter rows, counts), so that the caller may free it.
+ * false when out of memory (nothing changed that matters: the call then finishes without
+ * returning early). */
+static bool pipe_detach(pp_pipe *p)
+{
+    int64_t *counts = malloc((size_t)(p->n > 0 ? p->n : 1) * sizeof *counts);
+    if (counts == NULL)
+        return false;
+    if (p->batch) {
+        if ((p->own_sqls = calloc((size_t)p->n, sizeof *p->own_sqls)) == NULL) {
+            free(counts);
+            return false;
+        }
+        for (int64_t k = 0; k < p->n; k++) {
+            if (p->sqls[k] != NULL && (p->own_sqls[k] = strdup(p->sqls[k])) == NULL) {
+                free(counts);
+                return false; /* own_sqls is freed with the pending state */
+            }
+        }
+        p->sqls = (const char *const *)p->own_sqls;
+    } else if (!detach_values(p)) {
+        free(counts);
+        return false;
+    }
+    memcpy(counts, p->counts, (size_t)p->n * sizeof *counts);
+    if (p->own_counts)
+        free(p->counts);
+    p->counts = counts;
+    p->own_counts = true;
+    p->affected = NULL;
+    p->detached = true;
+    return true;
+}
+
 /* Ends a pipeline that pipe_run finished (rc PP_OK or PP_ERROR): leaves pipeline mode,
  * reports the totals or the first failure, frees the pending state. */
-int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
+int pp__pipe_finish(pp_conn *conn, int rc, pp_result **out, pp_error **err)
 {
     PGconn *pg = conn->pg;
     pp_pipe *p = &conn->pend.pipe;
@@ -197,6 +328,7 @@ int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
                                         q[len] ? "..." : "");
         if (named != pp__error_oom()) {
             named->index = e->index;
+            named->origin = e->origin;
             for (int c = 0; c < 128; c++) {
                 named->fields[c] = e->fields[c];
                 e->fields[c] = NULL;
@@ -205,6 +337,8 @@ int pp__pipe_finish(pp_conn *conn, int rc, pp_error **err)
         pp_error_free(e);
         e = named;
     }
+    if (e == NULL && p->detached && out != NULL && (*out = counts_result(p)) == NULL)
+        e = pp__error_oom();
     pp__pending_clear(conn);
     return e != NULL ? pp__fail(err, e) : PP_OK;
 }
@@ -228,10 +362,13 @@ static int pipe_start(pp_conn *conn, pp_error **err)
         return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
     }
     conn->unsynced = false; /* the pipeline ends with a Sync, even when it fails */
-    int rc = pp__pipe_run(conn, &conn->pend.pipe, pp__interruptible(conn));
-    if (rc == PP_PENDING)
+    pp_pipe *p = &conn->pend.pipe;
+    int rc = pp__pipe_run(conn, p, pp__interruptible(conn));
+    if (rc == PP_PENDING && pipe_detach(p))
         return rc;
-    return pp__pipe_finish(conn, rc, err);
+    if (rc == PP_PENDING) /* no memory for copies: finish without returning early */
+        rc = pp__pipe_run(conn, p, false);
+    return pp__pipe_finish(conn, rc, NULL, err);
 }
 
 /* One run of pp_exec_many or pp_exec_many_columns (lock held): the values come from params
@@ -262,7 +399,7 @@ static int run_many_once(pp_conn *conn, const char *sql, int32_t nparams, int64_
     int rc = pp__lookup_stmt(conn, sql, 0, nparams, first, false, &s, &temp, err);
     if (rc == PP_OK && s->simple)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "42601",
-                                         "executemany takes a single statement"));
+                                         "pp_exec_many takes a single statement"));
     if (rc == PP_OK)
         rc = pp__check_param_count(s, nparams, err);
     int64_t *counts = NULL;
@@ -274,7 +411,8 @@ static int run_many_once(pp_conn *conn, const char *sql, int32_t nparams, int64_
         pp__pending_clear(conn);
         conn->pend.pipe = (pp_pipe){.stmt = s, .own_stmt = temp, .nparams = nparams,
                                     .params = params, .cols = cols, .row = row, .at = at,
-                                    .n = nrows, .counts = counts, .affected = affected};
+                                    .n = nrows, .counts = counts, .own_counts = true,
+                                    .affected = affected};
         temp = false; /* the pipe owns it now, and row and at */
         row = NULL;
         at = NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* result.c — pp_result: one statement's outcome; columns are decoded on first request and
  * kept until the result is freed. */
 #include "internal.h"
@@ -296,4 +297,14 @@ int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
         if (pp_result_column(res, k, &out[k], err) != PP_OK)
             return PP_ERROR;
     return PP_OK;
+}
+
+int32_t pp_result_column_index(const pp_result *res, const char *name)
+{
+    if (res == NULL || name == NULL)
+        return -1;
+    for (int32_t k = 0; k < res->ncols; k++)
+        if (strcmp(res->name_at[k], name) == 0)
+            return k;
+    return -1;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sqlscan.c — does a SQL string hold more than one command? Parsing such a string in the
  * extended protocol fails, and inside a transaction that failure would abort it, so the
  * library decides before sending. Literals, quoted identifiers, dollar quotes and comments

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stmt.c — statements on the server: finding or preparing the statement for SQL (the cache
  * path, one-off statements, Parse + Describe without a Sync before the Bind), naming them,
  * sending a Bind/Execute, and dropping them again (pp_prepare, pp_deallocate, cache size).
@@ -152,6 +153,7 @@ pp_error *pp__explain_missing(pp_error *e, const pp_stmt *s)
     if (why == pp__error_oom())
         return e;
     why->index = e->index;
+    why->origin = e->origin; /* the server's error, explained */
     pp_error_free(e);
     return why;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stmtcache.c — per-connection cache of prepared statements, keyed by SQL text (LRU). */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* version.c — version calls, so callers can check header and library agree. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wait.c — every wait on the server's socket: the deadline of a call (pp_set_timeout), what
  * happens when it passes (a cancel request, a grace period, then the connection is dropped),
  * cancel requests bounded in time, and the rule that a connection the server closed ends

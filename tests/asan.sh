@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/asan.sh — the C tests and the CPython suite with libpostpyro built under
 # AddressSanitizer and UndefinedBehaviorSanitizer (leaks are checked by `make check-valgrind`;
 # CPython's own allocations would drown LeakSanitizer's report). Run from a configured tree:
@@ -14,7 +15,8 @@ pq_libs=$(pkg-config --libs libpq 2>/dev/null || echo "-L$(pg_config --libdir) -
 srcs=$(ls "$top"/libpostpyro/*.c)
 # shellcheck disable=SC2086
 gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
-for t in test_basic test_types test_errors test_copy test_chunked test_waits test_hostile test_signals test_nonblock; do
+for t in test_basic test_types test_errors test_copy test_chunked test_waits test_hostile \
+         test_signals test_nonblock test_product test_lifetimes; do
     # shellcheck disable=SC2086
     gcc $flags $pq_cflags -I"$top/libpostpyro" -DPP_FAKESERVER="\"$top/tests/fakeserver.py\"" \
         -o "$work/$t" "$top/tests/c/$t.c" \
@@ -32,7 +34,8 @@ for t in $fuzz_targets; do # the fuzz targets over their corpora (as make check 
 done
 cat > "$work/run.sh" <<RUN
 set -eo pipefail # a failing test fails the run (not only the last line printed)
-for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits test_hostile test_signals test_nonblock; do
+for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits test_hostile \\
+         test_signals test_nonblock test_product test_lifetimes; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
 done
 for t in $fuzz_targets; do

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """tests/fakeserver.py — a PostgreSQL server that lies, for the hostile-server tests.
 
 It speaks just enough of the v3 protocol for libpq: it refuses SSL and GSS encryption ('N'),

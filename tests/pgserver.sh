@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # pgserver.sh — a throwaway PostgreSQL cluster for tests and demos.
 #
 #   pgserver.sh start DIR   create a cluster in DIR (made if missing; must be empty) and start it

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-suite.sh STEP... — the test steps of `make check`, run by tests/Makefile.am inside
 # run-with-server.sh (so PP_TEST_DSN names a live server). Steps, in the order given:
 #   c         the C test programs ($C_TESTS), each must exit 0 (77 = skipped)
 #   python    pytest on tests/python under CPython ($PYTHON)
 #   pypy      pytest on tests/python under PyPy ($PYPY)
 #   memcheck  the C test programs under valgrind (leaks and memory errors fail)
+#   consumers C++, ctypes and LuaJIT programs using the built library (consumers/run.sh)
 # The Makefile passes the build's facts in the environment: TOP_SRCDIR, TOP_BUILDDIR, PYTHON,
 # HAVE_PYTEST, PYPY, HAVE_PYPY, PYPY_PYTHONPATH, PP_SONAME, VALGRIND, C_TESTS,
 # PYTEST_ARGS.
@@ -105,6 +107,10 @@ for step in "$@"; do
             else
                 run_pytest PyPy "$PYPY" "${PYPY_PYTHONPATH:-}"
             fi
+            ;;
+        consumers)
+            banner "other languages: C++, ctypes, LuaJIT (PP_TEST_DSN=$PP_TEST_DSN)"
+            bash "$TOP_SRCDIR/tests/consumers/run.sh" || failed=1
             ;;
         memcheck)
             banner "C tests under valgrind (PP_TEST_DSN=$PP_TEST_DSN)"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-with-server.sh CMD [ARG...] — run CMD with a throwaway PostgreSQL server.
 #
 # Starts one server with pgserver.sh in a fresh directory under /tmp, exports

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PostPyro: a PostgreSQL driver — libpostpyro (C, over libpq) driven through cffi.
 
     import PostPyro as pg
@@ -30,7 +31,7 @@ from .transaction import Transaction
 from .types import (Hstore, Interval, Json, Multirange, Range, register_dumper, register_loader,
                     register_type)
 
-__version__ = "0.1.0"
+from ._version import VERSION as __version__
 
 #: PEP 249 module globals.
 apilevel = "2.0"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The chunks of one result read with PP_EXEC_CHUNKED (see Connection._read_chunks).
 
 While the chunks are converted the statement is still running, so the connection serves

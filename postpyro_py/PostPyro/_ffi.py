@@ -1,15 +1,20 @@
+# SPDX-License-Identifier: MIT
 """cffi declarations and the loader of libpostpyro.
 
 The library is looked for, in order, at:
 
-1. the path in the environment variable ``POSTPYRO_LIBRARY``;
-2. the path configured at build time (``_config.LIBDIR`` / ``_config.SONAME``), when the
-   package was installed by ``make install``;
-3. the in-tree build ``libpostpyro/.libs/libpostpyro.so.1`` next to this source tree;
-4. the system loader's search path (``libpostpyro.so.1``).
+1. the path in the environment variable ``POSTPYRO_LIBRARY`` (the tests and uninstalled runs
+   use it);
+2. ``_lib/libpostpyro.so.N`` inside this package, when a self-contained wheel bundled it;
+3. the path recorded at build time (``_config.LIBDIR``), when ``make install`` put the library
+   in a directory the system's dynamic loader does not search (a non-default prefix);
+4. the soname (``libpostpyro.so.N``) through the system's dynamic loader: a library installed
+   where the loader looks (``/usr/lib``, ``/usr/local/lib`` after ``ldconfig``, a Debian
+   package), or found through ``LD_LIBRARY_PATH``.
 
-The first candidate that loads and reports the ABI version this cdef was made for wins.
-When none does, ImportError lists every candidate and why it was refused.
+Never a path inside a source or build tree. The first candidate that loads and reports the ABI
+version this cdef was made for wins. When none does, ImportError lists every candidate and why
+it was refused (docs/install.md explains each message).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ ffi.cdef(CDEF)
 
 SONAME = "libpostpyro.so.1"
 
-_HERE = os.path.dirname(os.path.realpath(__file__))
+# The package directory as imported (not resolved: the in-tree inplace/ copy is symlinks).
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _candidates() -> List[Tuple[str, str, bool]]:
@@ -36,16 +42,17 @@ def _candidates() -> List[Tuple[str, str, bool]]:
     if env:
         out.append(("$POSTPYRO_LIBRARY", env, True))
     try:
-        from . import _config  # written by the build; absent in a source tree
+        from . import _config  # written by `make`; absent when pip built the package
     except ImportError:
         _config = None
-    if _config is not None:
-        out.append(("configured path",
-                    os.path.join(_config.LIBDIR, getattr(_config, "SONAME", SONAME)), True))
-    out.append(("in-tree build",
-                os.path.normpath(os.path.join(_HERE, os.pardir, os.pardir, "libpostpyro",
-                                              ".libs", SONAME)), True))
-    out.append(("system loader", SONAME, False))
+    soname = getattr(_config, "SONAME", SONAME)
+    bundled = os.path.join(_HERE, "_lib", soname)
+    if os.path.exists(bundled):
+        out.append(("bundled library", bundled, True))
+    libdir = getattr(_config, "LIBDIR", None)
+    if libdir:
+        out.append(("configured path", os.path.join(libdir, soname), True))
+    out.append(("system loader", soname, False))
     return out
 
 
@@ -75,7 +82,10 @@ def _load():
         return lib, name
     raise ImportError("PostPyro cannot find a usable libpostpyro; tried:\n  "
                       + "\n  ".join(tried)
-                      + "\nSet POSTPYRO_LIBRARY to the full path of libpostpyro.so.1.")
+                      + "\nInstall libpostpyro (after `make install` as root into a directory "
+                      "the loader searches, ldconfig must have run), or set POSTPYRO_LIBRARY to "
+                      "the full path of %s. See docs/install.md, \"Library not found\"."
+                      % SONAME)
 
 
 lib, library_path = _load()

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Rows of Python values laid out for the C library, with no I/O: as ``pp_value`` arrays
 (row after row, for pp_copy_put_rows and pp_exec_many) or as ``pp_column`` arrays (one per
 column, for pp_copy_put_columns and pp_exec_many_columns). Used by COPY (copy.py) and by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """``$name`` placeholders: SQL rewritten to PostgreSQL's own ``$1, $2, …``.
 
 ``conn.query("SELECT * FROM t WHERE a = $a AND b > $b", {"a": 1, "b": 2})`` sends

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Connections dropped without close(): their server sessions come back in time.
 
 A ``Connection`` nobody references any more is closed when the garbage collector frees its

@@ -168,6 +168,18 @@ def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _R
     return r
 
 
+def take_counts(res, counts, affected) -> None:
+    """A batch's counts from the result pp_resume gives after PP_PENDING (one int8 column,
+    one row per command) into the caller's ``counts`` array or ``affected`` total."""
+    value = ffi.new("pp_value *")
+    for k in range(lib.pp_result_nrows(res)):
+        lib.pp_result_value(res, k, 0, value, ffi.NULL)
+        if counts is not None:
+            counts[k] = value.i
+        if affected is not None and value.i > 0:
+            affected[0] += value.i
+
+
 def _free_out(out, err) -> None:
     if out is not None and out[0] != ffi.NULL:
         lib.pp_result_free(out[0])

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SQL text helpers shared by every front end, with no I/O: statement text as bytes for the C
 library, identifier quoting, the type of statement parameters."""
 

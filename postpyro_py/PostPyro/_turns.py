@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Whose turn it is on a shared connection: a transaction belongs to the thread that opened it.
 
 A connection may be shared between threads (threadsafety 2), a transaction may not. Once a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Connections (the sync front end): the seed's simple API (``query``, ``execute``, …) and
 PEP 249's.
 
@@ -24,7 +25,7 @@ from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_RESULT_INFO_P, T_RE
 from ._raise import raise_error
 from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
                       _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
-                      take_result)
+                      take_counts, take_result)
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
                        connect_error, dsn_with)
 from ._sql import Params
@@ -219,7 +220,8 @@ class Connection(BaseConnection):
             self._commit_unknown = True
             raise
 
-    def _call_batch(self, conn, call: Callable[[], int], err) -> int:
+    def _call_batch(self, conn, call: Callable[[], int], err, counts=None,
+                    affected=None) -> int:
         """A pipelined call (pp_exec_batch, pp_exec_many*) with the PP_PENDING / Ctrl-C
         protocol."""
         rc = None
@@ -228,7 +230,8 @@ class Connection(BaseConnection):
             rc = call()
             if rc == PP_PENDING:
                 rc = self._wait(rc, lib.pp_resume, conn, out, err)
-                if out[0] != ffi.NULL:
+                if out[0] != ffi.NULL:  # after PP_PENDING the counts come as a result
+                    take_counts(out[0], counts, affected)
                     lib.pp_result_free(out[0])
         except KeyboardInterrupt:
             if rc is None or rc == PP_PENDING:
@@ -271,7 +274,7 @@ class Connection(BaseConnection):
         with self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(conn, lambda: lib.pp_exec_batch(conn, n, sqls, counts, err),
-                                  err)
+                                  err, counts)
         del keep
         if rc != PP_OK:
             raise_error(err[0])
@@ -297,7 +300,8 @@ class Connection(BaseConnection):
         with self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(
-                conn, lambda: run(conn, sqlb, nparams, nrows, arr, affected, err), err)
+                conn, lambda: run(conn, sqlb, nparams, nrows, arr, affected, err), err,
+                affected=affected)
         del keep
         if rc != PP_OK:
             try:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """COPY: bulk load into a table and bulk read out of one.
 
 The fastest way to move many rows in or out of PostgreSQL::

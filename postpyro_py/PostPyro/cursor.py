@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """DB-API 2.0 (PEP 249) cursors.
 
 A cursor runs statements on its connection and hands out the rows of the last one.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PEP 249 type objects and constructors.
 
 ``cursor.description[i].type_code`` is the column's type OID; it compares equal to the type

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PostPyro's exceptions.
 
 The DB-API 2.0 (PEP 249) hierarchy::
@@ -87,6 +88,9 @@ class Error(Exception):
 
     #: The SQLSTATE a generated subclass stands for (None on the base classes).
     sqlstate_class: Optional[str] = None
+    #: Who said it: "server", "library" (libpostpyro's checks), "connection" (libpq, the
+    #: network); None for errors PostPyro's Python code raises itself.
+    origin: Optional[str] = None
 
     def __init__(self, message: str = "", *, sqlstate: Optional[str] = None,
                  diag: Optional[Diagnostic] = None, index: Optional[int] = None) -> None:

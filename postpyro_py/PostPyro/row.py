@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Rows of query results.
 
 A :class:`Row` is a tuple (so it compares equal to a tuple, unpacks, hashes and is cheap to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Row factories: what a row of a result is.
 
 A row factory is called once per result with the list of column names and returns the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Streaming results: iterate over rows without holding them all.
 
 ``conn.stream(sql, params)`` runs the query through a server-side cursor and hands out its

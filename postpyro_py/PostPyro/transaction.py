@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Transactions: ``with conn.begin() as tx: …`` commits on success, rolls back on error.
 
 ``conn.begin()`` sends BEGIN at once, so the object also works without ``with``

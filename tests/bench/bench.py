@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """PostPyro's benchmark: every workload, for every driver, in one run.
 
     tests/bench/run.sh [--quick] [--repeats N] [--drivers ...] [--workloads ...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* c_client.c — the floor for the benchmarks: each workload done with plain libpq, touching
  * every value (reading it) but building no objects. Usage:
  *   c_client DSN WORKLOAD   → prints the seconds the workload took

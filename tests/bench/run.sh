@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh [bench.py options] — PostPyro's benchmark in one command.
 #
 #   tests/bench/run.sh                  full run (≈ 12 min on 2 cores), report in docs/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness.h — a tiny test harness for the C tests: CHECK macros and a connection to the
  * throwaway server named by PP_TEST_DSN. Each test program prints "N passed, N failed". */
 #ifndef PP_TEST_HARNESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_basic.c — connecting, running statements with parameters, reading results by cell
  * and by column, batches, prepared statements, info, ping, close. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_chunked.c — PP_EXEC_CHUNKED: rows handed out in chunks while the server sends, the
  * last chunk's command tag, errors in the middle, pp_query_close, signals between chunks. */
 #include "harness.h"

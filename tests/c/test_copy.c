@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_copy.c — COPY FROM STDIN with raw data, with tagged rows and with columns (escaping,
  * NULLs, every tag, every argument check), aborting a COPY, COPY TO STDOUT in chunks, misuse
  * while a COPY runs. */
@@ -456,17 +457,17 @@ static void test_copy_columns_errors(pp_conn *c)
     bad[0].offsets = five;
     bad[1].count = 4;
     expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_PROGRAMMING,
-                 "row 1, column 1: cannot send Python str as smallint");
+                 "row 1, column 1: cannot send PP_TEXT as smallint");
     memcpy(bad, good, sizeof bad);
     double floats[4] = {1, 2, 3, 4};
     bad[1] = (pp_column){.tag = PP_FLOAT, .count = 4, .floats = floats};
     expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_PROGRAMMING,
-                 "row 0, column 2: cannot send Python float as text");
+                 "row 0, column 2: cannot send PP_FLOAT as text");
     int64_t big[4] = {5, 6, 40000, 7};
     memcpy(bad, good, sizeof bad);
     bad[0].ints = big;
     expect_error(&err, pp_copy_put_columns(c, 2, 4, bad, &err), PP_ERR_DATA,
-                 "row 2, column 1: int value 40000 is out of range for smallint");
+                 "row 2, column 1: PP_INT value 40000 is out of range for smallint");
     pp_column nullcol[2] = {{.tag = PP_NULL, .count = 1}, {.tag = PP_NULL, .count = 1}};
     CHECK_OK(pp_copy_put_columns(c, 2, 1, nullcol, &err), err);
     CHECK_OK(pp_copy_end(c, NULL, &rows, &err), err);

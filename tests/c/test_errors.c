@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_errors.c — failures carry SQLSTATE, category and every diagnostic field, and leave
  * the connection usable; connection failures; cancel; the PP_PENDING protocol. */
 #include "harness.h"

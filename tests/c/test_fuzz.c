@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_fuzz.c — the binary decoders on malformed input: random bytes and mutated valid
  * values for every type with a binary decoder. Nothing may crash or read past a value (run
  * under AddressSanitizer or valgrind); every input either decodes or gives a clean error.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_hostile.c — what a broken or hostile server, or a careless caller, sends the library:
  * a fake server (tests/fakeserver.py) that changes a result's columns in the middle of its
  * rows and puts NUL bytes in text values; then, against the real server, parameter and COPY

@@ -560,6 +560,11 @@ int main(int argc, char **argv)
     notifications(c);
     close_while_pending();
     epoll_several_connections();
+    /* pp_reset would wait for its connect: refused in this mode, the connection still works */
+    CHECK(pp_reset(c, &err) == PP_ERROR && err != NULL &&
+          pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    err = NULL;
     /* back to blocking: the same connection, ordinary calls */
     CHECK_OK(pp_set_nonblocking(c, 0, &err), err);
     pp_result_free(run(c, "SELECT 1"));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_types.c — every tag both ways: parameters encoded to the server's type, binary and
  * text results decoded to the same values. */
 #include "harness.h"
@@ -333,18 +334,18 @@ static void expect_refusal(const char *sql, pp_value p, int32_t category, const 
 static void test_refusals(void)
 {
     expect_refusal("SELECT $1::int2", (pp_value){.tag = PP_INT, .i = 40000}, PP_ERR_DATA,
-                   "parameter $1: int value 40000 is out of range for smallint");
+                   "parameter $1: PP_INT value 40000 is out of range for smallint");
     expect_refusal("SELECT $1::int4", (pp_value){.tag = PP_FLOAT, .f = 1.5},
-                   PP_ERR_PROGRAMMING, "parameter $1: cannot send Python float as integer");
+                   PP_ERR_PROGRAMMING, "parameter $1: cannot send PP_FLOAT as integer");
     expect_refusal("SELECT $1::timestamp", (pp_value){.tag = PP_TIMESTAMPTZ, .i = 0},
-                   PP_ERR_PROGRAMMING, "aware datetime");
+                   PP_ERR_PROGRAMMING, "PP_TIMESTAMPTZ needs timestamp with time zone");
     expect_refusal("SELECT $1::text", (pp_value){.tag = PP_TEXT, .ptr = "a\0b", .len = 3},
                    PP_ERR_DATA, "NUL");
     expect_refusal("SELECT $1::jsonb", (pp_value){.tag = PP_ARRAY, .ptr = "{1}", .len = 3},
-                   PP_ERR_PROGRAMMING, "Json()");
+                   PP_ERR_PROGRAMMING, "send JSON as PP_JSON");
     /* decimals for integer and float types: integers in range only, checked before sending */
     expect_refusal("SELECT $1::int4", (pp_value){.tag = PP_NUMERIC, .ptr = "1.5", .len = 3},
-                   PP_ERR_DATA, "parameter $1: Decimal 1.5 is not an integer");
+                   PP_ERR_DATA, "parameter $1: PP_NUMERIC 1.5 is not an integer");
     expect_refusal("SELECT $1::int8",
                    (pp_value){.tag = PP_NUMERIC, .ptr = "9223372036854775808", .len = 19},
                    PP_ERR_DATA, "out of range for bigint");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_waits.c — bounded waits from C: pp_set_timeout, pp_connect_start (timeout, signals,
  * the server's SQLSTATE, no password in messages), pp_close from another thread, pp_close
  * and pp_conn_free in a child forked during a statement. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* decode.h — the two decoder targets (binary, text) share this body: the first byte picks
  * a type, the rest is a column of values, each a 2-byte big-endian length (0xffff: NULL)
  * then its bytes. The column goes through a pp_result as a statement's would (result.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz.h — shared by the libFuzzer targets in tests/fuzz/: reading typed fields from the
  * fuzzer's bytes, the OIDs the library decodes, and FUZZ_ASSERT, which aborts (a finding)
  * when a property the library promises does not hold. Each target is one .c file defining

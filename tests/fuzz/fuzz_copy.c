@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_copy.c — libFuzzer target: COPY FROM input (copy.c, columns.c). The first byte picks
  * text or binary COPY and how values come: as rows of pp_values (pp_copy_put_rows) or as a
  * column-major pp_column with offsets from the input (pp_copy_put_columns' checks, then its

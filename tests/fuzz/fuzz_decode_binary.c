@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_decode_binary.c — libFuzzer target: the binary decoders of every type, arrays too. */
 #include "decode.h"
 

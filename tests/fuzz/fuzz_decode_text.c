@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_decode_text.c — libFuzzer target: the text-format decoders (simple-query results,
  * types without a binary decoder): bool, integers, floats, everything else as text. */
 #include "decode.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_encode.c — libFuzzer target: the parameter encoders (encode.c). Up to four values of
  * any tag for parameters of any type the server could describe: each either fails with a
  * clean error before anything is sent, or comes out as what libpq is given — binary of the

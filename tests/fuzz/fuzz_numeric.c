@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_numeric.c — libFuzzer target: numeric both ways. The first byte picks the direction:
  * even, the rest is decimal text for the binary COPY encoder (pp__numeric_to_binary); odd,
  * the rest is a binary numeric from the server for the decoder. Whatever one side accepts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_sqlscan.c — libFuzzer target: the several-commands scanner and the rowless-command
  * check (sqlscan.c) on any text. Besides never reading past the string: without a ';' there
  * is one command, and a trailing space or ';' never adds one. */

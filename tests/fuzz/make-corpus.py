@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """tests/fuzz/make-corpus.py — (re)writes the fuzz targets' seed corpora in tests/fuzz/corpus/
 from values a real PostgreSQL server produces: each type's binary form (its send function)
 and text form, numbers as the server computes them (days, microseconds, offsets), decimal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay.c — runs a fuzz target's LLVMFuzzerTestOneInput over a corpus without libFuzzer,
  * so `make check` (gcc, valgrind, tests/asan.sh) replays every seed and every committed
  * finding on each run. Arguments: files or directories; none means the target's own corpus

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/fuzz/run.sh — build and run the libFuzzer targets (called by `make fuzz`,
 # `make fuzz-check`, `make fuzz-long`; see README "Fuzzing").
 #   run.sh build            build every target into $FUZZ_BUILDDIR/bin with clang and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* values.h — pp_values made from fuzzer bytes, for the encoder and COPY targets: a tag (any
  * int32 now and then, mostly a real one), an OID from fuzz_oids or 0, the three integers, a
  * double, and a slice of the input as ptr/len (NULL when empty, now and then). */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fixtures for PostPyro's tests: a real PostgreSQL server, a clean schema per test.
 
 The server is the one in ``PP_TEST_DSN`` (``make check`` starts a throwaway one with

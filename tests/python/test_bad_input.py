@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad input raises a PostPyro error (DataError for a value, ProgrammingError for SQL or the
 connection string) naming the parameter, with the original exception as __cause__ — never a
 plain UnicodeEncodeError, ValueError, RecursionError or TypeError (issue 10, defect 10)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A connection the server closes (pg_terminate_backend) mid-transaction: the call during
 which the break shows fails with OperationalError; from then on the connection is closed
 (InterfaceError), and commit()/rollback() never report success for what the server did not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Results read in chunks (PP_EXEC_CHUNKED): Python converts one chunk while the server sends
 the next. The rows must come out whole and in order, and a failure in the middle (the
 server's, a loader's, Ctrl-C) must leave the connection usable."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What a failed connect says (issue 10, defects 4 and 13): the server's SQLSTATE, and never
 the password — not in str(), repr(), args, diag, nor the formatted traceback."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Connection: every method of the seed's API, PEP 249 mode, lifecycle."""
 
 import os

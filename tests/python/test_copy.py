@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """COPY: copy_records_to_table, copy_from, copy_to and the conn.copy() context manager."""
 
 from __future__ import annotations

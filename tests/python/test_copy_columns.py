@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """COPY rows sent column by column (pp_copy_put_columns): which chunks take that path, NULLs
 in every kind of column, unicode, the fallback to pp_value rows, and errors."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A server that closes connections ends every wait (issue 10, defect 2).
 
 When a backend crashes (here: SIGKILL), the postmaster stops every other backend with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """DB-API 2.0 cursors: every method and attribute PEP 249 lists, and its error cases."""
 
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PEP 249 at module and connection level: globals, exceptions, constructors, type objects,
 connect() versus Connection(), autocommit, commit/rollback/close. Cursor methods are in
 test_cursor.py, parameters in test_dbapi_params.py."""

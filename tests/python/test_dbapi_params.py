@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Parameters: $1, $2 with sequences; $name with mappings, rewritten to $1.. in Python only
 outside string literals, quoted identifiers, dollar quotes and comments; misuse gets a
 clear ProgrammingError. Values are never written into the SQL."""

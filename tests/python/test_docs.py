@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The generated C API reference matches the header it is generated from."""
 import os
 import subprocess

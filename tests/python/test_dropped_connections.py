@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Connections dropped without close() give their server session back in time, on PyPy too
 (where the collector frees them late): opening and dropping far more connections than the
 server's max_connections never meets "too many clients" (issue 10, defect 11)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Errors: the right class for each failure, with everything the server said, and the
 connection usable afterwards."""
 
@@ -267,3 +268,33 @@ def test_connection_killed_by_the_server_raises_operational_error(conn, admin):
     time.sleep(0.2)
     with pytest.raises(pg.OperationalError):
         conn.query("SELECT 1")
+
+
+def test_a_syntax_error_shows_the_line_and_a_caret_as_psql_does(conn):
+    with pytest.raises(pg.ProgrammingError) as info:
+        conn.query("SELECT 1,\n  2 FRO x")
+    text = str(info.value)
+    assert text.startswith('syntax error at or near "x"\nLINE 2:   2 FRO x\n')
+    assert text.splitlines()[2] == " " * len("LINE 2:   2 FRO ") + "^"
+    assert info.value.diag.message_primary == 'syntax error at or near "x"'
+    assert info.value.origin == "server"
+
+
+def test_library_errors_carry_a_fitting_sqlstate_and_their_origin(conn):
+    with pytest.raises(pg.ProgrammingError, match=r"cannot send Python float as integer") as info:
+        conn.query("SELECT $1::int4", [1.5])
+    assert info.value.sqlstate == "42804"
+    assert info.value.origin == "library"
+    with pytest.raises(pg.OperationalError) as info:
+        pg.connect("host=127.0.0.1 port=1 connect_timeout=5")
+    assert info.value.origin == "connection"
+
+
+def test_a_conversion_error_names_the_parameter_and_the_type_never_an_oid(conn):
+    from datetime import datetime, timezone
+    with pytest.raises(pg.ProgrammingError) as info:
+        conn.query("SELECT 1, $1::timestamp[]", [[datetime(2020, 1, 1, tzinfo=timezone.utc)]])
+    text = str(info.value)
+    assert text.startswith("parameter $1: cannot send Python list as timestamp without time "
+                           "zone[]")
+    assert "OID" not in text and "1115" not in text

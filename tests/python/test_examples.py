@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The programs under examples/ run and do what they say."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """fork() while another thread runs a statement (issue 10, defect 5): the child inherits the
 connection's locks held; its close() and its garbage collection must only forget the
 connection, without waiting for a lock nobody in the child will ever release."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A server that lies (tests/fakeserver.py): rows whose columns change in the middle of a
 result, NUL bytes inside text values, an int4 that reads "12\\0junk". Every such answer raises
 OperationalError (SQLSTATE 08P01, protocol violation, or libpq's own 08006) from the call that

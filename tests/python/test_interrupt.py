@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ctrl-C during a long statement: KeyboardInterrupt comes quickly, the statement is
 cancelled on the server, and the connection stays usable."""
 
@@ -77,3 +78,24 @@ def test_ctrl_c_interrupts_executemany_and_nothing_is_kept(conn):
     timer.join()
     assert elapsed < 3
     assert conn.query_one("SELECT count(*) FROM t")[0] == 0
+
+
+def test_batch_counts_survive_a_signal_that_raises_nothing(conn):
+    """A signal during a batch makes libpostpyro return PP_PENDING; the counts then come
+    back through pp_resume's result (the C caller's arrays may be gone), not the arrays."""
+    conn.execute("CREATE TEMP TABLE sig_batch (v int)")
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *args: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)
+        rows = [(1, 0.5)] + [(k, 0.0) for k in range(2, 6)]
+        total = conn.executemany("INSERT INTO sig_batch SELECT $1 FROM pg_sleep($2)", rows)
+        counts = conn.execute_batch(["SELECT pg_sleep(0.5)",
+                                     "INSERT INTO sig_batch VALUES (7), (8)"])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert fired
+    assert total == 5
+    assert counts == [1, 2]
+    assert conn.query_one("SELECT count(*) FROM sig_batch")[0] == 7

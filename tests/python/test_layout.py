@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The package's layout (issue 11): no import circles and no oversized modules.
 
 What counts as an import: every `import`/`from ... import` of a PostPyro module that can run,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The module's surface: constants, versions, the loader, the cdef, the exception classes."""
 
 import builtins
@@ -95,7 +96,21 @@ def test_loader_tries_postpyro_library_first(monkeypatch):
     candidates = _ffi._candidates()
     assert candidates[0] == ("$POSTPYRO_LIBRARY", "/somewhere/libpostpyro.so.1", True)
     assert candidates[-1] == ("system loader", "libpostpyro.so.1", False)
-    assert any(what == "in-tree build" for what, _, _ in candidates)
+
+
+def test_loader_tries_only_the_paths_it_was_given(monkeypatch):
+    # An installed package must not load whatever library sits in some source or build tree:
+    # its only paths are $POSTPYRO_LIBRARY, a bundled copy and the one `make install` recorded.
+    from PostPyro import _ffi
+    monkeypatch.delenv("POSTPYRO_LIBRARY", raising=False)
+    try:
+        from PostPyro import _config
+        recorded = {os.path.join(_config.LIBDIR, _config.SONAME)} if _config.LIBDIR else set()
+    except ImportError:
+        recorded = set()
+    bundled = os.path.join(os.path.dirname(os.path.abspath(_ffi.__file__)), "_lib", _ffi.SONAME)
+    paths = [name for what, name, is_path in _ffi._candidates() if is_path]
+    assert set(paths) <= recorded | {bundled}, paths
 
 
 def test_postpyro_s_own_exceptions_sit_under_the_pep_249_ones():

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Hostile inputs for the ``$name`` placeholder rewriting (``_named.py``, the only SQL rewriting
 PostPyro does, in Python): random SQL built from the fragments that hide a ``$`` — string
 literals of every kind, quoted identifiers, dollar quotes, comments, identifiers holding

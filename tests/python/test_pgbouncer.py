@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Behind PgBouncer in transaction pooling mode: no client's values ever reach another
 client's statement, and every acknowledged write is stored.
 

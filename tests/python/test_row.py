@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Row: a tuple that also answers by column name."""
 
 import pickle

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The examples of the seed document (shared/seed/PostPyro-documentation.md), run as written
 against the test server (only the connection strings and the tables they assume differ)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Streaming: conn.stream() and server-side cursors (conn.cursor(name=...))."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Threads sharing one connection: a transaction belongs to the thread that opened it, the
 others' statements wait until it ends (issue 10, defect 6)."""
 

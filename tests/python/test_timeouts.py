@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bounded waits on dead networks (issue 10, defects 7 and 8).
 
 A small TCP proxy on 127.0.0.1 sits between the client and the test server; told to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Transactions: begin(), commit on success, rollback on error, savepoints."""
 
 import time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The type table: every PostgreSQL type, both directions, both result formats.
 
 Each case is an SQL literal and the Python value it must become. Every case runs three ways:

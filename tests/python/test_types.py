@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Types both ways, through the binary path (the default) and the text path (text-format
 results, and the simple protocol of multi-statement strings)."""
 

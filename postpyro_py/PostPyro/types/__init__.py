@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Conversion between Python values and PostgreSQL values — the one place for it.
 One private module per family (_numbers, _text, _datetime, _json, _uuid, _arrays, _range,
 _hstore, _composite, _interval), _dumpers and _loaders for the adapter registries (Python ->

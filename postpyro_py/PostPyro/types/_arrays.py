@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """PostgreSQL array text: parsing it (parse_array), nesting flat element lists by
 dimensions, quoting elements; no registry (arrays' per-element conversions are in _dumpers
 and _loaders)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The value tags and the small helpers every type family uses (pp_value text, result
 columns as str/bytes lists, NULL patching), with no I/O."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The types of one database (register_type, unregister_type): enums, composites,
 domains, ranges, multiranges and extension types looked up in pg_type and registered with
 the adapter registries."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Composite (row) values in their text form: ``(1,"a b",)``.
 
 Values of composite types and anonymous records come back as their text form (str);

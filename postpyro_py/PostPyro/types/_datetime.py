@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """date, time, timetz, timestamp, timestamptz and interval: dumpers, text loaders, binary
 column converters, and the set_interval_type / set_infinity_mapping switches."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Quoted fields of PostgreSQL's text forms for records (``(1,"a b",)``) and range bounds
 (``["a,b",c)``): double quotes group, a backslash escapes the next character, and ``""``
 inside quotes is one quote."""

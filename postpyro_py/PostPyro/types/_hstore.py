@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Hstore: the hstore extension's key/value sets, as a dict of str to str (or None).
 
 hstore's OID differs from database to database, so its values come back as their text form

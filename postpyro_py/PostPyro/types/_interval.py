@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Interval: PostgreSQL's interval exactly, as months, days and microseconds.
 
 A ``timedelta`` (what interval values become by default) has no months: PostPyro counts a

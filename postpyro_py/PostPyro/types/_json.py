@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """JSON and jsonb: :class:`Json`, the dumpers of dict and Json, the loaders, and
 set_json_loads / set_json_dumps."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """bool, integers, float and numeric: dumpers, text loaders and column converters (the
 PyPy variant of numeric's beside the CPython one)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Built-in type OIDs: names to OIDs (type_oid), array types and their elements, the names
 errors use."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Range and Multirange: PostgreSQL's range types (int4range, numrange, tsrange, tstzrange,
 daterange, int8range and user-defined ranges) and multirange types (PostgreSQL 14+).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """text and bytea: dumpers, text loaders and column converters."""
 
 from __future__ import annotations

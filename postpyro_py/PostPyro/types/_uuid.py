@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """uuid: dumper and column converter (the fast UUID construction and its checked fallback)."""
 
 from __future__ import annotations
