@@ -348,8 +348,8 @@ def explain_syntax_error(sql: Any, params: Any, exc: BaseException) -> None:
     found = _placeholder_hint(sql, exc)
     if found is not None:
         raise type(exc)(
-            "%s. PostPyro's placeholders are PostgreSQL's own: $1, $2, … with a list or "
-            "tuple (and $name with a mapping), not %s as in %s%s"
+            "%s\nHINT:  PostPyro's placeholders are PostgreSQL's own: $1, $2, … with a list "
+            "or tuple (and $name with a mapping), not %s as in %s%s"
             % (exc, found, _STYLES[found[0]],
                " (cursors also accept :1, :2, …)" if found[0] == ":" else ""),
             sqlstate=exc.sqlstate, diag=getattr(exc, "diag", None)) from exc
