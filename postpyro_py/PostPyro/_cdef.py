@@ -236,11 +236,14 @@ int pp_connect_resume(pp_conn *conn, pp_error **err);
  * with PP_ERR_INTERFACE. */
 void pp_close(pp_conn *conn);
 
-/* 1 when pp_close() was called, the connection broke, or it is not established yet
- * (pp_connect_start returned PP_PENDING), else 0. The call during which the connection
- * broke fails with PP_ERR_OPERATIONAL (PP_ERR_COMMIT_UNKNOWN for a COMMIT); every later call
- * fails with PP_ERR_INTERFACE, SQLSTATE 08003 "connection is closed". Never waits: while
- * another thread is in a call on conn, the answer is 0 unless pp_close is ending it. */
+/* 1 when pp_close() was called, a call found the connection broken, or it is not
+ * established yet (pp_connect_start returned PP_PENDING), else 0. It reads nothing from the
+ * socket: after the server ended the session (pg_terminate_backend, a restart) it stays 0
+ * until a call notices: that call (pp_ping included) fails with PP_ERR_OPERATIONAL
+ * (PP_ERR_COMMIT_UNKNOWN for a COMMIT; pp_ping returns 0), and from then on this is 1 and
+ * every later call fails with PP_ERR_INTERFACE, SQLSTATE 08003 "connection is closed". Never
+ * waits: while another thread is in a call on conn, the answer is 0 unless pp_close is
+ * ending it. */
 int32_t pp_is_closed(pp_conn *conn);
 
 /* Closes (if needed) and frees the handle. The caller must not use conn afterwards. In a

@@ -14,6 +14,7 @@ from uuid import UUID
 from . import errors as e
 from . import types as _types
 from ._layout import builtin_dumper
+from .types._adapters import global_adapters
 from ._sql import quote_identifier
 
 
@@ -66,7 +67,11 @@ COLUMNS_SQL = (
     "AND a.attgenerated = '' ORDER BY a.attnum")
 
 
-def fits_binary(oid: int, col: Sequence[Any]) -> bool:
+def fits_binary(oid: int, col: Sequence[Any], adapters: Any = None) -> bool:
+    """Whether the values ``col`` of a column of type ``oid`` can go in binary COPY (each
+    dumped by PostPyro's own dumper in ``adapters``, None: the global map)."""
+    if adapters is None:
+        adapters = global_adapters()
     allowed = _BINARY_TYPES.get(oid)
     if allowed is None:
         return False
@@ -74,7 +79,7 @@ def fits_binary(oid: int, col: Sequence[Any]) -> bool:
     kinds.discard(type(None))
     if not kinds <= allowed:
         return False
-    if not all(builtin_dumper(k) for k in kinds):
+    if not all(builtin_dumper(k, adapters.fresh()) for k in kinds):
         return False
     if oid in (1114, 1184, 1083):  # naive timestamp / aware timestamptz / naive time
         want_aware = oid == 1184

@@ -16,6 +16,7 @@ from operator import is_, itemgetter
 from typing import Any, List, Optional, Sequence, Tuple
 
 from . import errors as e
+from .types import _adapters
 from .types import _dumpers as _types
 from ._ffi import ffi, lib
 
@@ -46,22 +47,23 @@ _BULK_OK = (_VSIZE % 8 == 0 and _OFF_TAG % 4 == 0 and _OFF_I % 8 == 0 and _OFF_F
 _NoneType = type(None)
 
 
-def builtin_dumper(cls: type) -> bool:
+def builtin_dumper(cls: type, adapters: Any) -> bool:
     """True when values of exactly ``cls`` are dumped by PostPyro's own dumper (no
-    register_dumper override), so the bulk layout gives the same pp_value."""
-    dumpers = getattr(_types, "_dumpers", None)
-    builtin = getattr(_types, "_BUILTIN_DUMPERS", None)
-    if dumpers is None or builtin is None:
+    register_dumper override in ``adapters``), so the bulk layout gives the same pp_value."""
+    fn = _types._BUILTIN_DUMPERS.get(cls)
+    if fn is None:
         return False
-    fn = builtin.get(cls)
-    return fn is not None and dumpers.get(cls, fn) is fn
+    found = adapters.dumpers.get(cls)
+    if found is None:
+        found = _types._lookup_dumper(cls, adapters)
+    return found is fn
 
 
 class _Bulk(Exception):
     """A column the bulk layout cannot take: fill it value by value."""
 
 
-def _fill_column_bulk(views, col: list, j: int, ncols: int, keep: list) -> None:
+def _fill_column_bulk(views, col: list, j: int, ncols: int, keep: list, adapters: Any) -> None:
     i32, q, d = views
     n = len(col)
     kinds = set(map(type, col))
@@ -72,7 +74,7 @@ def _fill_column_bulk(views, col: list, j: int, ncols: int, keep: list) -> None:
     if len(kinds) != 1:
         raise _Bulk
     kind = kinds.pop()
-    if not builtin_dumper(kind):
+    if not builtin_dumper(kind, adapters):
         raise _Bulk
     step4 = ncols * _VSIZE // 4
     step8 = ncols * _VSIZE // 8
@@ -124,12 +126,12 @@ def _fill_column_bulk(views, col: list, j: int, ncols: int, keep: list) -> None:
 
 
 def _fill_column_each(arr, col, j: int, ncols: int, keep: list,
-                      first_row: Optional[int]) -> None:
+                      first_row: Optional[int], adapters: Any) -> None:
     dump = _types.dump_value
     k = j
     try:
         for x in col:
-            dump(x, arr[k], keep, j + 1)
+            dump(x, arr[k], keep, j + 1, adapters)
             k += ncols
     except e.Error as exc:
         if first_row is None:
@@ -166,7 +168,10 @@ def transpose(rows: Sequence[Sequence[Any]], ncols: int) -> List[list]:
 
 
 def encode_row_values(rows: Sequence[Sequence[Any]], ncols: int, first_row: Optional[int],
-                 columns: List[list]) -> Tuple[Any, int, list]:
+                      columns: List[list], adapters: Any = None) -> Tuple[Any, int, list]:
+    """The rows as a ``pp_value[]`` (row after row), dumped with ``adapters`` (None: the
+    global map); ``columns`` is ``transpose(rows, ncols)``."""
+    adapters = _fresh(adapters)
     n = len(rows)
     arr = ffi.new("pp_value[]", n * ncols)  # zeroed: every value starts as PP_NULL
     keep = [arr]
@@ -177,11 +182,11 @@ def encode_row_values(rows: Sequence[Sequence[Any]], ncols: int, first_row: Opti
     for j, col in enumerate(columns):
         if views is not None:
             try:
-                _fill_column_bulk(views, col, j, ncols, keep)
+                _fill_column_bulk(views, col, j, ncols, keep, adapters)
                 continue
             except _Bulk:
                 pass
-        _fill_column_each(arr, col, j, ncols, keep, first_row)
+        _fill_column_each(arr, col, j, ncols, keep, first_row, adapters)
     return arr, ncols, keep
 
 
@@ -190,7 +195,8 @@ def encode_row_values(rows: Sequence[Sequence[Any]], ncols: int, first_row: Opti
 _ZERO = {int: 0, bool: False, float: 0.0, str: ""}
 
 
-def encode_columns(columns: List[list], n: int) -> Optional[Tuple[Any, list]]:
+def encode_columns(columns: List[list], n: int,
+                   adapters: Any = None) -> Optional[Tuple[Any, list]]:
     """The columns as a ``pp_column[]`` for pp_copy_put_columns: one array per column, laid
     out by a few bulk operations. None when a column holds anything but exactly int, bool,
     float or str (each with PostPyro's own dumper) and None, or a value those arrays cannot
@@ -198,6 +204,7 @@ def encode_columns(columns: List[list], n: int) -> Optional[Tuple[Any, list]]:
     lone surrogate): the caller then lays the rows out value by value."""
     if n == 0:
         return None
+    adapters = _fresh(adapters)
     cols = ffi.new("pp_column[]", len(columns))
     keep = [cols]
     for c, col in zip(cols, columns):
@@ -211,7 +218,7 @@ def encode_columns(columns: List[list], n: int) -> Optional[Tuple[Any, list]]:
         if len(kinds) != 1:
             return None
         kind = kinds.pop()
-        if kind not in _ZERO or not builtin_dumper(kind):
+        if kind not in _ZERO or not builtin_dumper(kind, adapters):
             return None
         if has_null:
             zero = _ZERO[kind]
@@ -248,11 +255,11 @@ def encode_columns(columns: List[list], n: int) -> Optional[Tuple[Any, list]]:
     return cols, keep
 
 
-def dump_many(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
+def dump_many(seq_of_params: Any, adapters: Any = None) -> Tuple[bool, Any, int, int, list]:
     """Rows of parameters for executemany, laid out like COPY rows: column by column (a
     ``pp_column[]`` for pp_exec_many_columns) when every column allows it, else row by row
-    (the pp_values of :func:`PostPyro.types.dump_many` for pp_exec_many). Returns
-    (by_columns, array, nparams, nrows, keep-alive list)."""
+    (a ``pp_value[]`` for pp_exec_many). Dumped with ``adapters`` (None: the global map).
+    Returns (by_columns, array, nparams, nrows, keep-alive list)."""
     check = _types.check_params
     rows = [check(p) for p in seq_of_params]
     nrows = len(rows)
@@ -267,11 +274,12 @@ def dump_many(seq_of_params: Any) -> Tuple[bool, Any, int, int, list]:
     if nparams == 0:
         return False, ffi.NULL, 0, nrows, []
     columns = transpose(rows, nparams)
-    laid = encode_columns(columns, nrows)
+    laid = encode_columns(columns, nrows, adapters)
     if laid is not None:
         return True, laid[0], nparams, nrows, laid[1]
-    if _IS_PYPY or not _BULK_OK:
-        arr, nparams, nrows, keep = _types.dump_many(rows)
-        return False, arr, nparams, nrows, keep
-    arr, _, keep = encode_row_values(rows, nparams, None, columns)
+    arr, _, keep = encode_row_values(rows, nparams, None, columns, adapters)
     return False, arr, nparams, nrows, keep
+
+
+def _fresh(adapters: Any) -> Any:
+    return (adapters if adapters is not None else _adapters.global_adapters()).fresh()

@@ -30,7 +30,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import errors as e
 
-__all__ = ["parse", "bind", "bind_many", "positional_sql", "explain_syntax_error"]
+__all__ = ["parse", "bind", "bind_many", "positional_sql", "numeric_sql",
+           "explain_syntax_error"]
 
 # Letters beyond ASCII count as identifier characters, as in PostgreSQL (\200-\377 in bytes).
 _START = "A-Za-z_\u0080-\U0010ffff"
@@ -243,12 +244,116 @@ def bind_many(sql: Any, seq_of_params: Any) -> Tuple[Any, Any]:
     return p.sql, out
 
 
+# PEP 249's "numeric" paramstyle (:1, :2, …) for cursors: the same scanner's literals and
+# comments, plus the tokens that decide what a colon is.
+_NUMERIC_TOKEN = re.compile(
+    r"(?P<line>--)"
+    r"|(?P<block>/\*)"
+    r"|(?P<estr>[eE]')"
+    r"|(?P<str>')"
+    r"|(?P<qid>\")"
+    r"|(?P<dq>\$(?:[%s][%s]*)?\$)"
+    r"|(?P<cast>::)"
+    r"|(?P<colon>:[0-9]+)"
+    r"|(?P<open>\[)"
+    r"|(?P<close>\])"
+    r"|(?P<num>\$[0-9]+)"
+    r"|(?P<ident>[%s][%s$]*)"
+    r"|(?P<digits>[0-9][0-9A-Za-z_.]*)"
+    % (_START, _CONT, _START, _CONT))
+
+_numeric_cache: Dict[str, str] = {}
+
+
+def numeric_sql(sql: str) -> str:
+    """``sql`` with PEP 249 numeric placeholders (``:1``, ``:2``, …) written as PostgreSQL's
+    ``$1``, ``$2`` (cached per SQL string). Unchanged when it has none, or when it already
+    uses ``$n``. Skipped like ``$name``: strings, quoted identifiers, dollar quotes,
+    comments; ``::`` casts; and anything inside ``[…]``, where ``a[1:2]`` is a slice."""
+    out = _numeric_cache.get(sql)
+    if out is not None:
+        return out
+    pieces: List[str] = []
+    copied = pos = depth = 0
+    n = len(sql)
+    search = _NUMERIC_TOKEN.search
+    while pos < n:
+        m = search(sql, pos)
+        if m is None:
+            break
+        kind = m.lastgroup
+        end = m.end()
+        if kind == "line":
+            nl = sql.find("\n", end)
+            pos = n if nl < 0 else nl + 1
+        elif kind == "block":
+            pos = _skip_block(sql, end)
+        elif kind == "estr" or kind == "str" or kind == "qid":
+            pos = _skip_quoted(sql, end, kind)
+        elif kind == "dq":
+            close = sql.find(m.group(), end)
+            pos = n if close < 0 else close + len(m.group())
+        elif kind == "num":
+            pieces = []  # $n already: the SQL is PostgreSQL's own, leave it alone
+            break
+        elif kind == "colon" and depth == 0:
+            pieces.append(sql[copied:m.start()])
+            pieces.append("$" + m.group()[1:])
+            copied = pos = end
+        else:
+            if kind == "open":
+                depth += 1
+            elif kind == "close" and depth:
+                depth -= 1
+            pos = end
+    out = "".join(pieces) + sql[copied:] if pieces else sql
+    if len(_numeric_cache) >= _CACHE_MAX:
+        _numeric_cache.clear()
+    _numeric_cache[sql] = out
+    return out
+
+
+# What other drivers' placeholders look like where the server's syntax error points.
+_FOREIGN_PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\?|:[0-9]+|:[A-Za-z_]\w*")
+_STYLES = {"%": "psycopg2's %s / %(name)s", "?": "qmark's ?", ":": "the :1 / :name style"}
+
+
+def _placeholder_hint(sql: str, exc: BaseException) -> Optional[str]:
+    """The placeholder of another driver's style at (or just before) the position of the
+    server's syntax error, if any."""
+    diag = getattr(exc, "diag", None)
+    try:
+        pos = int(getattr(diag, "statement_position", None) or 0) - 1
+    except (TypeError, ValueError):
+        return None
+    if pos < 0:
+        return None
+    # "at end of input" points after the text: a trailing '?' is the culprit then
+    for start in (pos, pos - 1) if pos >= len(sql) else (pos,):
+        m = _FOREIGN_PLACEHOLDER.match(sql, max(start, 0))
+        if m is not None:
+            return m.group()
+    return None
+
+
 def explain_syntax_error(sql: Any, params: Any, exc: BaseException) -> None:
     """After the server refused ``sql`` with a syntax error: when the cause is ``$name``
-    placeholders given no mapping, raise a ProgrammingError that says so (from exc)."""
+    placeholders given no mapping, or another driver's placeholders (``%s``, ``%(name)s``,
+    ``?``, ``:1``) where the error points, raise a ProgrammingError that says so (from
+    exc)."""
     if not isinstance(exc, e.ProgrammingError) or getattr(exc, "sqlstate", None) != "42601":
         return
-    if not isinstance(sql, str) or "$" not in sql or isinstance(params, Mapping):
+    if not isinstance(sql, str):
+        return
+    found = _placeholder_hint(sql, exc)
+    if found is not None:
+        raise type(exc)(
+            "%s\nHINT:  PostPyro's placeholders are PostgreSQL's own: $1, $2, … with a list "
+            "or tuple (and $name with a mapping), not %s as in %s%s"
+            % (exc, found, _STYLES[found[0]],
+               " (cursors also accept :1, :2, …)" if found[0] == ":" else ""),
+            sqlstate=exc.sqlstate, diag=getattr(exc, "diag", None)) from exc
+    if "$" not in sql or isinstance(params, Mapping):
         return
     p = parse(sql)
     if not p.names:

@@ -128,7 +128,3 @@ def raise_error(err) -> NoReturn:
     raise build_error(err)
 
 
-def discard_error(err) -> None:
-    """Free a ``pp_error *`` nobody will look at."""
-    if err != ffi.NULL:
-        lib.pp_error_free(err)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gc
 import platform
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import threading
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi,
@@ -28,20 +30,38 @@ from .types._loaders import convert_column
 _PAUSE_GC = platform.python_implementation() == "CPython"
 _PAUSE_GC_CELLS = 5000
 
+# The collector is one switch for the whole process: threads converting at the same time
+# share one pause. The first turns the collector off (only if it was on: an application's
+# own gc.disable() is left alone), the last turns it back on.
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_ours = False  # the first pauser turned the collector off: the last turns it back on
+
 
 class _gc_paused:
     __slots__ = ("on",)
 
     def __init__(self, cells: int) -> None:
-        self.on = _PAUSE_GC and cells >= _PAUSE_GC_CELLS and gc.isenabled()
+        self.on = _PAUSE_GC and cells >= _PAUSE_GC_CELLS
 
     def __enter__(self) -> None:
         if self.on:
-            gc.disable()
+            global _gc_pausers, _gc_ours
+            with _gc_lock:
+                if _gc_pausers == 0:
+                    _gc_ours = gc.isenabled()
+                    if _gc_ours:
+                        gc.disable()
+                _gc_pausers += 1
 
     def __exit__(self, *exc: Any) -> None:
         if self.on:
-            gc.enable()
+            global _gc_pausers, _gc_ours
+            with _gc_lock:
+                _gc_pausers -= 1
+                if _gc_pausers == 0 and _gc_ours:
+                    _gc_ours = False
+                    gc.enable()
 
 
 class _Result:
@@ -62,7 +82,9 @@ class _Result:
 
 
 # Column names of recent result shapes, and their Row class, by the names' raw bytes: a
-# statement run again does not decode and split its names again.
+# statement run again does not decode and split its names again. Shared by threads without a
+# lock: a dict's get, set and clear are atomic on every interpreter (free-threaded CPython
+# locks each dict), and two threads missing at once only make the same entry twice.
 _names_cache: Dict[bytes, Tuple[Tuple[str, ...], type]] = {}
 
 
@@ -73,8 +95,9 @@ _QUERY_COLS = 32
 # pp_query, reused: making them (a zeroed 3.6 KB array) cost more than the rest of a small
 # statement's Python. A statement takes a set (a nested one, e.g. a loader's query, takes
 # another) and puts it back once its result is converted without an error (so *out and *err
-# are NULL again).
-_spare_buffers: List[Tuple[Any, Any, Any, Any]] = []
+# are NULL again). A deque: its append and pop are atomic (documented, not a GIL accident),
+# so two threads never take the same set; beyond 8 spares the oldest is dropped.
+_spare_buffers: Deque[Tuple[Any, Any, Any, Any]] = deque(maxlen=8)
 
 
 def _new_buffers() -> Tuple[Any, Any, Any, Any]:
@@ -82,17 +105,18 @@ def _new_buffers() -> Tuple[Any, Any, Any, Any]:
             newp(T_RESULT_PP, None), newp(T_ERROR_PP, None))
 
 
-def read_result(res) -> _Result:
+def read_result(res, adapters: Any = None) -> _Result:
     """Read (and convert, column by column) a ``pp_result *``. Does not free it."""
     info = newp(T_RESULT_INFO_P, None)
     lib.pp_result_describe(res, info, ffi.NULL)
-    return _convert(res, info, None)
+    return _convert(res, info, None, True, adapters)
 
 
-def _convert(res, info, cols, describe: bool = True) -> _Result:
+def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _Result:
     """The _Result for res, described by info; cols holds its decoded columns when pp_query
     had room for them, else None (they are decoded here). Without ``describe`` the command
-    tag and the column types are left out (None): query() has no use for them."""
+    tag and the column types are left out (None): query() has no use for them. The values
+    are loaded with ``adapters`` (an AdaptersMap; None: the global one)."""
     r = _Result()
     r.rowcount = info.rows_affected
     if describe:
@@ -130,12 +154,12 @@ def _convert(res, info, cols, describe: bool = True) -> _Result:
             raise_error(err[0])
     if nrows * ncols < _PAUSE_GC_CELLS:
         if ncols == 1:
-            columns = [convert_column(cols[0])]  # without setting up a comprehension
+            columns = [convert_column(cols[0], adapters)]  # without a comprehension
         else:
-            columns = [convert_column(cols[i]) for i in range(ncols)]
+            columns = [convert_column(cols[i], adapters) for i in range(ncols)]
     else:
         with _gc_paused(nrows * ncols):
-            columns = [convert_column(cols[i]) for i in range(ncols)]
+            columns = [convert_column(cols[i], adapters) for i in range(ncols)]
     for values in columns:
         if len(values) != nrows:
             raise e.InterfaceError("column %d has %d values for %d rows"
@@ -184,35 +208,36 @@ def finish_query(rc: int, buffers) -> Any:
     return None
 
 
-def take_result(res, buffers, describe: bool, rest: Optional[list]) -> _Result:
+def take_result(res, buffers, describe: bool, rest: Optional[list],
+                adapters: Any = None) -> _Result:
     """The converted result of a whole pp_query (``res`` from finish_query), which is freed
     with the results chained after it; ``buffers`` go back to the spares. With ``rest`` (a
     list), the results of the following statements of a multi-statement string are appended
-    to it. ``describe``: see _convert."""
+    to it. ``describe``, ``adapters``: see _convert."""
     info = buffers[0]
     try:
-        first = _convert(res, info, buffers[1], describe)
+        first = _convert(res, info, buffers[1], describe, adapters)
         while rest is not None:
             following = lib.pp_result_take_next(res)
             if following == ffi.NULL:
                 break
             lib.pp_result_free(res)
             res = following
-            rest.append(read_result(res))
+            rest.append(read_result(res, adapters))
         return first
     finally:
         lib.pp_result_free(res)  # and the results still chained after it
-        if len(_spare_buffers) < 8:
-            buffers[2][0] = ffi.NULL  # freed: never to be freed again
-            _spare_buffers.append(buffers)
+        buffers[2][0] = ffi.NULL  # freed: never to be freed again
+        _spare_buffers.append(buffers)
 
 
-def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool) -> _Result:
+def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool,
+              adapters: Any = None) -> _Result:
     """One more chunk of a PP_EXEC_CHUNKED result converted (``res`` is freed) and merged
     into ``whole`` (None for the first); returns the merged result. Call under
     ``_gc_paused(_PAUSE_GC_CELLS)``: every chunk stays alive."""
     try:
-        part = _convert(res, info, cols, describe)
+        part = _convert(res, info, cols, describe, adapters)
     finally:
         lib.pp_result_free(res)
     if whole is None:

@@ -22,6 +22,7 @@ from ._ffi import ffi, lib, take_string
 from ._layout import dump_many
 from ._raise import build_error
 from ._sql import Params, sql_bytes
+from .types._adapters import AdaptersMap, global_adapters
 from .types._dumpers import dump_params
 
 _IN_TRANSACTION = (2, 3)
@@ -69,6 +70,7 @@ class BaseConnection:
                                      % type(dsn).__name__)
         if "\0" in dsn:
             raise e.ProgrammingError("the connection string contains a NUL character")
+        check_dsn_form(dsn)
         self._autocommit = bool(autocommit)
         self._row_factory = row_factory
         self._prepared: Dict[str, str] = {}
@@ -79,6 +81,8 @@ class BaseConnection:
         self._commit_unknown = False  # the connection broke during COMMIT
         self._notices: List[str] = []
         self._generation = _fork_generation
+        # below the global map: this connection's own registrations (see adapters)
+        self._adapters = AdaptersMap(global_adapters())
         flags = 0 if statement_cache else lib.PP_CONNECT_NO_STATEMENT_CACHE
         try:
             dsnb = dsn.encode("utf-8")
@@ -99,21 +103,27 @@ class BaseConnection:
 
     # ---- statements: from what the caller gave to the C call's arguments --------------------
 
-    def _statement(self, sql: Any, params: Params) -> Tuple[Any, Any, bytes, int, Any, int, Any]:
+    def _statement(self, sql: Any, params: Params, adapters: Any = None
+                   ) -> Tuple[Any, Any, bytes, int, Any, int, Any]:
         """One statement's C arguments: (sql, params after $name binding, its UTF-8, the
-        PP_EXEC_* flags its plan adds, pp_value array, count, keep-alive)."""
+        PP_EXEC_* flags its plan adds, pp_value array, count, keep-alive). ``adapters``: the
+        AdaptersMap to dump with (a cursor's; None: the connection's)."""
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
         try:
             sqlb, how = self._plans[sql]
         except (KeyError, TypeError):
             sqlb, how = self._plan(sql)
-        arr, n, keep = dump_params(params)
+        arr, n, keep = dump_params(params, adapters or self._adapters)
         return sql, params, sqlb, how, arr, n, keep
 
     def _plan(self, sql: Any) -> Tuple[bytes, int]:
         """How a statement runs ``sql``: its UTF-8 and the flags it adds (a statement made by
-        prepare() runs by name). Kept in self._plans, which prepare/deallocate clear."""
+        prepare() runs by name). Kept in self._plans, which prepare/deallocate replace.
+        Threads sharing the connection change it outside the connection's lock: a dict's
+        set and clear are atomic on every interpreter, and an entry is only ever wrong for
+        a statement id being deallocated at that moment (it then fails on the server, as
+        it would a moment later)."""
         sqlb = sql_bytes(sql)
         how = _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0)
         if len(self._plans) >= 512:
@@ -128,9 +138,11 @@ class BaseConnection:
         keep = [ffi.new("char[]", sql_bytes(q)) for q in queries]
         return n, ffi.new("const char *[]", keep), ffi.new("int64_t[]", n), keep
 
-    def _many_args(self, sql: Any, seq_of_params: Sequence[Params]) -> Tuple[Any, ...]:
+    def _many_args(self, sql: Any, seq_of_params: Sequence[Params],
+                   adapters: Any = None) -> Tuple[Any, ...]:
         """executemany's C arguments: (SQL text after $name binding, the bound rows, its
-        UTF-8, by_columns, array, nparams, nrows, keep-alive)."""
+        UTF-8, by_columns, array, nparams, nrows, keep-alive); dumped with ``adapters`` (a
+        cursor's; None: the connection's)."""
         if isinstance(seq_of_params, (str, bytes)):
             raise e.ProgrammingError("executemany() needs a sequence of parameter rows")
         stored = self._prepared.get(sql) if isinstance(sql, str) else None
@@ -139,7 +151,7 @@ class BaseConnection:
         if stored is not None:
             text = _named.positional_sql(text)
         sqlb = sql_bytes(text)
-        by_columns, arr, nparams, nrows, keep = dump_many(seq_of_params)
+        by_columns, arr, nparams, nrows, keep = dump_many(seq_of_params, adapters or self._adapters)
         return text, seq_of_params, sqlb, by_columns, arr, nparams, nrows, keep
 
     def _new_prepared(self, sql: Any) -> Tuple[str, bytes]:
@@ -153,7 +165,7 @@ class BaseConnection:
             del self._prepared[name]
         else:
             self._prepared[name] = sql
-        self._plans.clear()
+        self._plans = {}  # a new dict: a plan being made for the old one goes with it
 
     # ---- transaction state ----------------------------------------------------------------
 
@@ -213,7 +225,9 @@ class BaseConnection:
     # ---- what the connection knows without asking the server --------------------------------
 
     def is_closed(self) -> bool:
-        """True after close(), or when the connection to the server broke."""
+        """True after close(), or once a call found the connection to the server broken (it
+        asks nothing of the server: after the server ended the session, the next call, e.g.
+        ping(), notices)."""
         if self._closed:
             return True
         if self._generation != _fork_generation:
@@ -240,6 +254,14 @@ class BaseConnection:
             raise e.ProgrammingError("cannot change autocommit inside a transaction: commit "
                                      "or roll back first")
         self._autocommit = bool(value)
+
+    @property
+    def adapters(self) -> AdaptersMap:
+        """This connection's loaders and dumpers: ``conn.adapters.register_loader(...)``,
+        ``register_dumper``, ``register_type`` change them for this connection (and its
+        cursors) only; lookups fall back to the global registrations
+        (``PostPyro.types.register_*``)."""
+        return self._adapters
 
     @property
     def row_factory(self) -> Any:
@@ -332,6 +354,23 @@ def connect_error(err) -> e.Error:
     if isinstance(exc, e.DatabaseError) and not isinstance(exc, e.OperationalError):
         exc = e.OperationalError(str(exc), sqlstate=exc.sqlstate, diag=exc.diag)
     return exc
+
+
+_DSN_FORMS = ("a URL (postgresql://user:password@host:5432/dbname?sslmode=require), "
+              "key=value pairs (host=localhost port=5432 dbname=mydb user=me) or a bare "
+              "database name")
+
+
+def check_dsn_form(dsn: str) -> None:
+    """ProgrammingError for a connection string that is neither a URL, nor key=value pairs,
+    nor a bare database name, e.g. ``localhost:5432/db`` (which libpq would silently take as
+    the name of a database). The string itself is not shown: it may hold a password."""
+    if "=" in dsn or dsn.startswith(("postgresql://", "postgres://")):
+        return
+    word = dsn.strip()
+    if any(c in word for c in ":/@") or (word and word.split()[0] != word):
+        raise e.ProgrammingError("the connection string is not in a form PostPyro (libpq) "
+                                 "reads: use %s" % _DSN_FORMS)
 
 
 def _int_or_none(s: Optional[str]) -> Optional[int]:

@@ -14,10 +14,13 @@ Params = Optional[Union[Sequence[Any], Tuple[Any, ...]]]
 
 
 def sql_bytes(sql: Any) -> bytes:
-    """Statement text as UTF-8 for the C library; ProgrammingError for a non-str, a NUL
-    character or a str with no UTF-8 form."""
+    """Statement text as UTF-8 for the C library; ProgrammingError for a non-str, an empty
+    (or all-blank) str, a NUL character or a str with no UTF-8 form."""
     if not isinstance(sql, str):
         raise e.ProgrammingError("SQL must be a str, not %s" % type(sql).__name__)
+    if not sql or sql.isspace():
+        raise e.ProgrammingError("cannot run an empty statement: the SQL is %s"
+                                 % ("empty" if not sql else "only blanks"))
     if "\0" in sql:
         raise e.ProgrammingError("SQL contains a NUL character")
     try:

@@ -131,18 +131,21 @@ class Connection(BaseConnection):
 
     def _execute(self, sql: str, params: Params = None, flags: int = 0,
                  begin: bool = True, rest: Optional[list] = None,
-                 describe: bool = True) -> _Result:
+                 describe: bool = True, adapters: Any = None) -> _Result:
         """Run one statement and read its whole result. With ``rest`` (a list), a string of
         several statements yields every result: the first is returned, the others are
         appended to ``rest`` (otherwise the last one is returned). ``describe``: see
-        _result._convert."""
+        _result._convert. ``adapters``: the AdaptersMap (a cursor's; None: the
+        connection's)."""
         conn = self._conn
         if self._closed or self._reader is not None \
                 or self._generation != _session._fork_generation:
             conn = self._handle()  # which says what is wrong, or reads ahead for a loader
         if rest is not None:
             flags |= lib.PP_EXEC_ALL_RESULTS
-        sql, params, sqlb, how, arr, n, keep = self._statement(sql, params)
+        if adapters is None:
+            adapters = self._adapters
+        sql, params, sqlb, how, arr, n, keep = self._statement(sql, params, adapters)
         try:
             buffers = _spare_buffers.pop()  # take_buffers(), inlined: the hot path
         except IndexError:
@@ -157,10 +160,10 @@ class Connection(BaseConnection):
                 raise
             del keep
             if res is None:  # PP_MORE: the first chunk of several
-                return self._read_chunks(conn, buffers, describe)
-        return take_result(res, buffers, describe, rest)
+                return self._read_chunks(conn, buffers, describe, adapters)
+        return take_result(res, buffers, describe, rest, adapters)
 
-    def _read_chunks(self, conn, buffers, describe: bool) -> _Result:
+    def _read_chunks(self, conn, buffers, describe: bool, adapters: Any) -> _Result:
         """The whole result of a statement whose pp_query returned PP_MORE (its first chunk
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
@@ -172,7 +175,7 @@ class Connection(BaseConnection):
             with _gc_paused(_PAUSE_GC_CELLS):  # for every chunk: they all stay alive
                 while True:
                     res, rc, info, cols = chunk
-                    whole = add_chunk(whole, res, info, cols, describe)
+                    whole = add_chunk(whole, res, info, cols, describe, adapters)
                     if rc != PP_MORE:
                         break
                     chunk = reader.next()
@@ -281,9 +284,14 @@ class Connection(BaseConnection):
         """Run one statement once per parameter row, pipelined (one round trip) and in one
         transaction: on failure nothing is kept and the error's ``index`` tells the row.
         Returns the total affected-row count."""
+        return self._executemany(sql, seq_of_params)
+
+    def _executemany(self, sql: str, seq_of_params: Sequence[Params],
+                     adapters: Any = None) -> int:
+        """executemany(), dumping with ``adapters`` (a cursor's; None: the connection's)."""
         conn = self._handle()
         text, seq_of_params, sqlb, by_columns, arr, nparams, nrows, keep = \
-            self._many_args(sql, seq_of_params)
+            self._many_args(sql, seq_of_params, adapters)
         if nrows == 0:
             return 0
         run = lib.pp_exec_many_columns if by_columns else lib.pp_exec_many

@@ -51,7 +51,6 @@ from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
 from ._layout import check_rows, encode_columns, encode_row_values, transpose
-from ._layout import dump_many  # noqa: F401  (executemany's layout, known here before _layout)
 from ._copysql import (COLUMNS_SQL, FROM_STDIN_OPTIONS, NOT_TEXT, TO_STDOUT, fits_binary,
                        is_copy_sql, table_sql)
 from ._sql import check_utf8, quote_identifier, sql_bytes
@@ -77,19 +76,19 @@ READ_SIZE = 256 * 1024
 
 
 def layout_rows(rows: Sequence[Sequence[Any]], ncols: Optional[int],
-                first_row: int = 0) -> Tuple[bool, Any, int, int, list]:
+                first_row: int = 0, adapters: Any = None) -> Tuple[bool, Any, int, int, list]:
     """A chunk of COPY rows laid out for the C library: column by column (a
     ``pp_column[]`` for pp_copy_put_columns) when every column allows it, else row by row
-    (a ``pp_value[]`` for pp_copy_put_rows). Returns (by_columns, array, ncols, nrows,
-    keep-alive list)."""
+    (a ``pp_value[]`` for pp_copy_put_rows), dumped with ``adapters`` (the connection's).
+    Returns (by_columns, array, ncols, nrows, keep-alive list)."""
     rows, ncols = check_rows(rows, ncols, first_row)
     columns = transpose(rows, ncols)
     n = len(rows)
     if COLUMNS:
-        laid = encode_columns(columns, n)
+        laid = encode_columns(columns, n, adapters)
         if laid is not None:
             return True, laid[0], ncols, n, laid[1]
-    arr, ncols, keep = encode_row_values(rows, ncols, first_row, columns)
+    arr, ncols, keep = encode_row_values(rows, ncols, first_row, columns, adapters)
     return False, arr, ncols, n, keep
 
 
@@ -332,7 +331,7 @@ class Copy:
             self._send_rows(rows)
 
     def _send_rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        laid = layout_rows(rows, self._ncols, self._sent_rows)
+        laid = layout_rows(rows, self._ncols, self._sent_rows, self._conn._adapters)
         self._ncols = laid[2]
         self._put(laid)
 
@@ -367,12 +366,13 @@ class Copy:
         ncols = self._ncols
         queued = self._sent_rows
         with ThreadPoolExecutor(1, thread_name_prefix="PostPyro-copy") as worker:
-            pending = worker.submit(layout_rows, second, ncols, queued)
+            adapters = self._conn._adapters
+            pending = worker.submit(layout_rows, second, ncols, queued, adapters)
             queued += len(second)
             try:
                 for chunk in chunks:
                     laid = pending.result()
-                    pending = worker.submit(layout_rows, chunk, ncols, queued)
+                    pending = worker.submit(layout_rows, chunk, ncols, queued, adapters)
                     queued += len(chunk)
                     self._put(laid)
                     del laid
@@ -468,7 +468,7 @@ def copy_records_to_table(conn: "Connection", table: str, records: Iterable[Sequ
                     fits = bool(first) and all(len(r) == len(oids) for r in first)
                 except TypeError:
                     fits = False
-                binary = fits and all(fits_binary(oid, col)
+                binary = fits and all(fits_binary(oid, col, conn.adapters)
                                       for oid, col in zip(oids, zip(*first)))
     sql = table_sql(table, columns, schema_name, "FROM STDIN")
     if binary:

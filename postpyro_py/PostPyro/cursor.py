@@ -60,11 +60,12 @@ def _column(name: str, oid: int, typmod: int) -> Column:
 _UNSET: Any = object()
 
 
-def _run_all(conn: "Connection", sql: Any, params: Any) -> List["_Result"]:
+def _run_all(conn: "Connection", sql: Any, params: Any,
+             adapters: Any = None) -> List["_Result"]:
     """Run one SQL string and read every result it produced (several for a string of
     several statements), in order."""
     rest: List["_Result"] = []
-    first = conn._execute(sql, params, rest=rest)
+    first = conn._execute(sql, params, rest=rest, adapters=adapters)
     return [first] + rest
 
 
@@ -139,6 +140,7 @@ class Cursor:
         self.row_factory = connection._row_factory if row_factory is _UNSET else row_factory
         self._arraysize = 1
         self._query: Optional[str] = None
+        self._adapters: Any = None  # made on first use of .adapters
         self._reset()
 
     def _reset(self) -> None:
@@ -158,6 +160,14 @@ class Cursor:
     def connection(self) -> "Connection":
         """The connection this cursor was made on (also after close())."""
         return self._conn
+
+    @property
+    def adapters(self) -> Any:
+        """This cursor's loaders and dumpers (an AdaptersMap below its connection's):
+        ``cur.adapters.register_loader(...)`` and friends change them for this cursor only."""
+        if self._adapters is None:
+            self._adapters = self._conn.adapters.child()
+        return self._adapters
 
     @property
     def row_factory(self) -> Any:
@@ -188,9 +198,10 @@ class Cursor:
 
     @property
     def rowcount(self) -> int:
-        """Rows returned (SELECT, … RETURNING) or affected (INSERT, UPDATE, DELETE, MERGE,
-        COPY) by the last statement; the total for executemany(); -1 when unknown (DDL,
-        nothing ran yet, the last statement failed)."""
+        """Rows returned (SELECT, … RETURNING) or affected (INSERT, UPDATE, DELETE, MERGE)
+        by the last statement; the total for executemany(); -1 when unknown (DDL, nothing
+        ran yet, the last statement failed — COPY among them: it runs through the COPY
+        API, not execute())."""
         return self._rowcount
 
     @property
@@ -239,8 +250,10 @@ class Cursor:
         self._reset()
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, conn._prepared)
+        elif params and type(sql) is str and ":" in sql and sql not in conn._prepared:
+            sql = _named.numeric_sql(sql)  # paramstyle "numeric": :1 is $1
         self._query = _sql_text(conn, sql)
-        results = _run_all(conn, sql, params)
+        results = _run_all(conn, sql, params, self._adapters)
         self._nsets = len(results)
         self._has_set = any(r.has_rows for r in results)
         if results:
@@ -268,9 +281,11 @@ class Cursor:
         set: fetch*() and nextset() raise afterwards."""
         conn = self._check()
         self._reset()
+        if type(sql) is str and ":" in sql and sql not in conn._prepared:
+            sql = _named.numeric_sql(sql)  # paramstyle "numeric": :1 is $1
         text = _sql_text(conn, sql)
         self._query = None if text is None else _named.positional_sql(text)
-        self._rowcount = conn.executemany(sql, seq_of_params)
+        self._rowcount = conn._executemany(sql, seq_of_params, self._adapters)
         return self
 
     def callproc(self, procname: str, params: Any = None) -> Any:

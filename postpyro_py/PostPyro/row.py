@@ -82,6 +82,9 @@ def _make_row(names: Sequence[str], values: Sequence[Any]) -> Row:
     return row_class(tuple(names))(values)
 
 
+# Shared by threads without a lock: a dict's get, set and clear are atomic on every
+# interpreter (free-threaded CPython locks each dict); two threads missing at once make two
+# equal classes, of which the cache keeps one (rows compare as tuples either way).
 _classes: Dict[Tuple[str, ...], type] = {}
 _MAX_CLASSES = 512
 

@@ -289,7 +289,7 @@ def test_executemany_is_all_or_nothing_and_tells_the_failing_row(conn):
 
 def test_executemany_columns_of_one_type_go_column_by_column(conn):
     # every column holds one of int, bool, float, str (and None): pp_exec_many_columns
-    from PostPyro.copy import dump_many
+    from PostPyro._layout import dump_many
     rows = [(k, "é%d" % k if k % 7 else None, k * 0.25, k % 2 == 0) for k in range(2000)]
     assert dump_many(rows)[0] is True
     conn.execute("CREATE TABLE t (a int PRIMARY KEY, b text, c float8, d bool)")

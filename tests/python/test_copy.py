@@ -307,7 +307,7 @@ def test_quote_identifier():
 
 
 def test_executemany_shares_the_column_layout(conn):
-    # executemany lays parameters out a column at a time (copy.dump_many): every kind of
+    # executemany lays parameters out a column at a time (_layout.dump_many): every kind of
     # column must give what the value-by-value path gives.
     conn.execute("CREATE TABLE t (k int, i int8, s text, f float8, b bool, n numeric, "
                  "m float8)")

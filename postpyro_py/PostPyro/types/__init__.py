@@ -49,7 +49,11 @@ out of Python's range raise DataError. Binary and text results give the same val
 Hooks: :func:`register_loader` (change what a column type becomes), :func:`register_dumper`
 (teach PostPyro to send a new Python type), :func:`register_type` (enums, composites,
 domains, ranges, hstore … of a database), :func:`set_json_loads` / :func:`set_json_dumps`,
-:func:`set_interval_type`, :func:`set_infinity_mapping`.
+:func:`set_interval_type`, :func:`set_infinity_mapping`. The ``register_*`` functions change
+the global :class:`AdaptersMap` (:func:`adapters`), seen by every connection; each
+connection and cursor has its own map below it (``conn.adapters``, ``cursor.adapters``,
+with the same ``register_*`` methods) for registrations that apply there only — OIDs of
+extension types, enums and composites differ between databases.
 """
 
 from __future__ import annotations
@@ -70,13 +74,21 @@ from ._numbers import load_bool_text
 from ._range import (Multirange, Range, format_multirange, format_range, parse_multirange,
                      parse_range)
 from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, TYPE_OIDS, type_oid
-from ._dumpers import (array_literal, check_params, dump_many, dump_params, dump_value,
-                       register_dumper)
+from ._adapters import AdaptersMap, global_adapters as adapters
+from ._dumpers import array_literal, check_params, dump_params, dump_value, register_dumper
 from ._loaders import convert_column, load_text, register_loader
 from ._text import load_bytea_text
+from . import _adapters, _dumpers, _loaders
+
+# The global adapter map, from the built-in tables (_adapters imports none of these modules).
+_adapters.install_global({
+    "loaders": _loaders._TEXT_LOADERS, "deep_loaders": _loaders._DEEP_LOADERS,
+    "dumpers": _dumpers._BUILTIN_DUMPERS, "wrap_user_dumper": _dumpers._wrap_user_dumper,
+    "register_loader": register_loader, "register_dumper": register_dumper,
+    "register_type": register_type, "unregister_type": unregister_type})
 
 __all__ = [
-    "Json", "Interval", "Range", "Multirange", "Hstore", "TypeInfo",
+    "Json", "Interval", "Range", "Multirange", "Hstore", "TypeInfo", "AdaptersMap", "adapters",
     "register_loader", "register_dumper", "register_type", "unregister_type",
     "set_json_loads", "set_json_dumps", "set_interval_type", "set_infinity_mapping",
     "type_oid", "parse_array", "parse_record", "parse_range", "parse_multirange",

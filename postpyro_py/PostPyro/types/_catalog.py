@@ -5,7 +5,6 @@ the adapter registries."""
 
 from __future__ import annotations
 
-import functools
 from collections import namedtuple
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
@@ -13,11 +12,11 @@ from .. import errors as e
 from ._composite import parse_record
 from ._hstore import Hstore, parse_hstore
 from ._range import Multirange, Range
-from ._dumpers import _BUILTIN_DUMPERS, _composite_types, _dump_composite, _dumpers
+from . import _adapters
+from ._adapters import AdaptersMap, global_adapters
+from ._dumpers import _dump_composite
 from ._loaders import (_array_text_loader, _BUILTIN_TEXT_LOADER_OIDS, load_text,
-                       _multirange_loader, _range_loader, _TEXT_LOADERS)
-
-
+                       _multirange_loader, _range_loader)
 
 
 _TYPE_SQL = ("SELECT t.oid, t.typname, t.typtype, t.typarray, t.typdelim, t.typrelid, "
@@ -46,21 +45,31 @@ class TypeInfo(NamedTuple):
     python_type: Optional[type]  #: what its values become (None: str)
 
 
-def _composite_loader(cls: type, field_oids: Tuple[int, ...]) -> Callable[[str], Any]:
+def _composite_loader(cls: type, field_oids: Tuple[int, ...]) -> Callable[[str, Any], Any]:
     n = len(field_oids)
 
-    def load(s: str) -> Any:
+    def load(s: str, adapters: Any) -> Any:
         fields = parse_record(s)
         if not fields and n == 1:  # '()' is also a single NULL field
             fields = (None,)
         if len(fields) != n:
             raise e.DataError("cannot read %s value %r: %d fields for %d"
                               % (cls.__name__, s, len(fields), n))
-        return cls(*[load_text(o, f) for o, f in zip(field_oids, fields)])
+        return cls(*[load_text(o, f, adapters) for o, f in zip(field_oids, fields)])
     return load
 
 
-def register_type(conn: Any, name: str) -> TypeInfo:
+def _domain_loader(basetype: int) -> Callable[[str, Any], Any]:
+    def load(s: str, adapters: Any) -> Any:
+        return load_text(basetype, s, adapters)
+    return load
+
+
+def _simple(load: Callable[[str], Any]) -> Callable[[str, Any], Any]:
+    return lambda s, adapters: load(s)
+
+
+def register_type(conn: Any, name: str, adapters: Any = None) -> TypeInfo:
     """Look up the type ``name`` (as SQL writes it: ``"mood"``, ``"myschema.pair"``,
     ``"hstore"``) in ``conn``'s database and teach PostPyro its values and its array's:
 
@@ -73,9 +82,12 @@ def register_type(conn: Any, name: str) -> TypeInfo:
     - range / multirange: :class:`Range` / :class:`Multirange` with bounds of the subtype;
     - hstore: :class:`Hstore` (a dict of str to str or None).
 
-    OIDs differ between databases: the registration applies to every connection, so call
-    it for the database you use. Returns a :class:`TypeInfo`; :func:`unregister_type`
-    undoes it."""
+    The registration is global (every connection, also those opened before) unless
+    ``adapters`` names a level: ``conn.adapters.register_type(conn, name)`` registers it for
+    that connection only (and its cursors) — what a process talking to several databases
+    does, since OIDs differ between databases. Returns a :class:`TypeInfo`;
+    :func:`unregister_type` undoes it."""
+    adapters = _where(adapters)
     rows = conn.query(_TYPE_SQL, [name])
     oid, typname, typtype, typarray, delim, relid, basetype, subtype = rows[0]
     kind = _KINDS.get(typtype, typtype)
@@ -86,11 +98,8 @@ def register_type(conn: Any, name: str) -> TypeInfo:
         field_oids = tuple(f[1] for f in fields)
         pytype = namedtuple(typname, [f[0] for f in fields], rename=True)  # type: ignore
         loader = _composite_loader(pytype, field_oids)
-        _composite_types.add(pytype)
-        _BUILTIN_DUMPERS[pytype] = _dump_composite
-        _dumpers[pytype] = _dump_composite
     elif typtype == "d":
-        loader = functools.partial(load_text, basetype)
+        loader = _domain_loader(basetype)
     elif typtype == "r":
         pytype = Range
         loader = _range_loader(subtype)
@@ -99,20 +108,34 @@ def register_type(conn: Any, name: str) -> TypeInfo:
         loader = _multirange_loader(conn.query_one(_MULTIRANGE_SQL, [oid])[0])
     elif typtype == "b" and typname == "hstore":
         pytype = Hstore
-        loader = parse_hstore
-    if loader is not None and oid not in _BUILTIN_TEXT_LOADER_OIDS:
-        _TEXT_LOADERS[oid] = loader
-    if typarray and typarray not in _BUILTIN_TEXT_LOADER_OIDS:
-        _TEXT_LOADERS[typarray] = _array_text_loader(oid, delim)
+        loader = _simple(parse_hstore)
+    with _adapters._lock:
+        if loader is not None and oid not in _BUILTIN_TEXT_LOADER_OIDS:
+            adapters._set("deep_loaders", oid, loader)
+        if typarray and typarray not in _BUILTIN_TEXT_LOADER_OIDS:
+            adapters._set("deep_loaders", typarray, _array_text_loader(oid, delim))
+        if typtype == "c":
+            adapters._set("type_dumpers", pytype, _dump_composite)
     return TypeInfo(typname, oid, typarray, kind, pytype)
 
 
-def unregister_type(info: TypeInfo) -> None:
-    """Undo :func:`register_type`: the type's values come back as their text form again."""
-    for oid in (info.oid, info.array_oid):
-        if oid not in _BUILTIN_TEXT_LOADER_OIDS:
-            _TEXT_LOADERS.pop(oid, None)
-    if info.kind == "composite" and info.python_type is not None:
-        _composite_types.discard(info.python_type)
-        _BUILTIN_DUMPERS.pop(info.python_type, None)
-        _dumpers.pop(info.python_type, None)
+def unregister_type(info: TypeInfo, where: Any = None) -> None:
+    """Undo :func:`register_type`: the type's values come back as their text form again.
+    ``where`` is the connection (or cursor, or AdaptersMap) it was registered on; None: the
+    global map."""
+    adapters = _where(where)
+    with _adapters._lock:
+        for oid in (info.oid, info.array_oid):
+            if oid and oid not in _BUILTIN_TEXT_LOADER_OIDS:
+                adapters._set("deep_loaders", oid, None)
+        if info.kind == "composite" and info.python_type is not None:
+            adapters._set("type_dumpers", info.python_type, None)
+
+
+def _where(where: Any) -> Any:
+    """The AdaptersMap of a connection, a cursor or a map (None: the global map)."""
+    if where is None:
+        return global_adapters()
+    if isinstance(where, AdaptersMap):
+        return where
+    return where.adapters

@@ -19,7 +19,6 @@ from ._numbers import _INT32_MAX, _INT32_MIN, _INT64_MAX, _INT64_MIN
 _PG_EPOCH_ORDINAL = 730120  # date(2000, 1, 1).toordinal()
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_EPOCH_DATE = date(2000, 1, 1)
 
 
 # date.max / date.min in days from 2000-01-01: sent as 'infinity' / '-infinity' when
@@ -36,7 +35,7 @@ def _interval_text(td: timedelta) -> str:
     return "%d days %d seconds %d microseconds" % (td.days, td.seconds, td.microseconds)
 
 
-def _dump_date(x, v, keep, pos):
+def _dump_date(x, v, keep, pos, _adapters=None):
     v.tag = PP_DATE
     d = x.toordinal() - _PG_EPOCH_ORDINAL
     if _infinity_mapped:
@@ -59,7 +58,7 @@ def _datetime_infinity(x: datetime) -> int:
     return 0
 
 
-def _dump_datetime(x, v, keep, pos):
+def _dump_datetime(x, v, keep, pos, _adapters=None):
     if x.utcoffset() is None:
         v.tag = PP_TIMESTAMP
         v.i = _usec(x - _EPOCH)
@@ -72,7 +71,7 @@ def _dump_datetime(x, v, keep, pos):
             v.i = _INT64_MAX if inf > 0 else _INT64_MIN
 
 
-def _dump_time(x, v, keep, pos):
+def _dump_time(x, v, keep, pos, _adapters=None):
     us = ((x.hour * 60 + x.minute) * 60 + x.second) * 1000000 + x.microsecond
     off = x.utcoffset()
     if off is None:
@@ -84,14 +83,14 @@ def _dump_time(x, v, keep, pos):
         v.i2 = off.days * 86400 + off.seconds
 
 
-def _dump_timedelta(x, v, keep, pos):
+def _dump_timedelta(x, v, keep, pos, _adapters=None):
     v.tag = PP_INTERVAL
     v.i = x.seconds * 1000000 + x.microseconds
     v.i2 = x.days
     v.i3 = 0
 
 
-def _dump_interval(x, v, keep, pos):
+def _dump_interval(x, v, keep, pos, _adapters=None):
     if not (_INT64_MIN <= x.microseconds <= _INT64_MAX):
         raise e.DataError("parameter $%d: Interval of %d microseconds is out of range for "
                           "interval" % (pos, x.microseconds))
@@ -136,6 +135,8 @@ def load_time_text(s: str) -> time:
     return time(h, int(m.group(2)), int(m.group(3)), _frac(m.group(4)))
 
 
+# UTC offset (seconds) -> timezone; a handful of entries. Threads share it without a lock
+# (a dict's get and set are atomic everywhere; a race makes an equal timezone twice).
 _tz_cache: Dict[int, timezone] = {0: timezone.utc}
 
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The dump side of the adapter registries: Python type -> dumper (dump_value, dump_params,
-dump_many, register_dumper), and the parts of arrays, ranges and composites that recurse into
+register_dumper), and the parts of arrays, ranges and composites that recurse into
 it (an element is dumped like any value). The load side is _loaders."""
 
 from __future__ import annotations
@@ -29,48 +29,58 @@ from ._numbers import (_decimal_text, _dump_bool, _dump_decimal, _dump_float, _d
                        _float_text, _int_text)
 from ._text import _dump_bytes, _dump_str, _str_bytes
 from ._uuid import _dump_uuid
+from . import _adapters
+from ._adapters import _generation, global_adapters
 
 
 # ---- Python -> pp_value ---------------------------------------------------------------
 
 
-def _dump_none(x, v, keep, pos):
+# A dumper is fn(x, v, keep, pos, adapters): fill the pp_value v with x (parameter pos);
+# cdata that must outlive v goes to keep; adapters is the AdaptersMap in use (for values
+# made of other values: arrays, ranges, records).
+
+
+def _dump_none(x, v, keep, pos, _adapters=None):
     pass  # a zeroed pp_value is PP_NULL
 
 
-def _dump_list(x, v, keep, pos):
-    text, oid = array_literal(x, pos)
+def _dump_list(x, v, keep, pos, adapters=None):
+    text, oid = array_literal(x, pos, adapters)
     _set_text(v, PP_ARRAY, _str_bytes(text, pos), keep)
     v.oid = oid
 
 
-def _text_of(x: Any, pos: int) -> str:
+def _text_of(x: Any, pos: int, adapters: Any) -> str:
     """The text form of a value inside a range, multirange or record (quoted as needed)."""
-    if _is_seq(x):
-        return _quote(array_literal(x, pos)[0])
-    return _element_text(x, pos, set())
+    if _is_seq(x, adapters):
+        return _quote(array_literal(x, pos, adapters)[0])
+    return _element_text(x, pos, set(), adapters)
 
 
-def _dump_range(x, v, keep, pos):
-    _set_text(v, PP_TEXT, _str_bytes(format_range(x, lambda b: _text_of(b, pos)), pos), keep)
+def _dump_range(x, v, keep, pos, adapters=None):
+    adapters = adapters or global_adapters()
+    text = format_range(x, lambda b: _text_of(b, pos, adapters))
+    _set_text(v, PP_TEXT, _str_bytes(text, pos), keep)
 
 
-def _dump_multirange(x, v, keep, pos):
-    _set_text(v, PP_TEXT, _str_bytes(format_multirange(x, lambda b: _text_of(b, pos)), pos),
-              keep)
+def _dump_multirange(x, v, keep, pos, adapters=None):
+    adapters = adapters or global_adapters()
+    text = format_multirange(x, lambda b: _text_of(b, pos, adapters))
+    _set_text(v, PP_TEXT, _str_bytes(text, pos), keep)
 
 
-def _dump_hstore(x, v, keep, pos):
+def _dump_hstore(x, v, keep, pos, _adapters=None):
     _set_text(v, PP_TEXT, _str_bytes(format_hstore(x, pos), pos), keep)
 
 
-def _dump_enum(x, v, keep, pos):
+def _dump_enum(x, v, keep, pos, _adapters=None):
     if not isinstance(x.name, str):  # a combination of enum.Flag members
         raise _cannot_send(x, pos)
     _dump_str(x.name, v, keep, pos)
 
 
-def _dump_as_str(x, v, keep, pos):
+def _dump_as_str(x, v, keep, pos, _adapters=None):
     _dump_str(str(x), v, keep, pos)
 
 
@@ -105,17 +115,16 @@ _BUILTIN_DUMPERS: Dict[type, Callable] = {
     ipaddress.IPv4Network: _dump_as_str,
     ipaddress.IPv6Network: _dump_as_str,
 }
-_user_dumpers: Dict[type, Callable[[Any], Any]] = {}
-# Concrete type -> dumper, filled on first sight of a type (cleared on registration).
-_dumpers: Dict[type, Callable] = dict(_BUILTIN_DUMPERS)
 
 
-def _find_dumper(cls: type) -> Optional[Callable]:
+def _find_dumper(cls: type, adapters: Any) -> Optional[Callable]:
+    users = adapters.user_dumpers
+    types = adapters.type_dumpers
     for base in cls.__mro__:
-        user = _user_dumpers.get(base)
+        user = users.get(base)
         if user is not None:
             return _wrap_user_dumper(user)
-        fn = _BUILTIN_DUMPERS.get(base)
+        fn = _BUILTIN_DUMPERS.get(base) or types.get(base)
         if fn is not None:
             return fn
     # Numbers of other libraries (numpy.int64, …) registered with the numbers ABCs.
@@ -126,35 +135,35 @@ def _find_dumper(cls: type) -> Optional[Callable]:
     return None
 
 
-def _dump_real(x, v, keep, pos):
+def _dump_real(x, v, keep, pos, _adapters=None):
     _dump_float(float(x), v, keep, pos)
 
 
 def _wrap_user_dumper(func: Callable[[Any], Any]) -> Callable:
-    def dump(x, v, keep, pos):
+    def dump(x, v, keep, pos, adapters=None):
         y = func(x)
-        if type(y) is type(x) and type(x) in _user_dumpers:
+        if type(y) is type(x) and type(x) in (adapters or global_adapters()).user_dumpers:
             raise e.ProgrammingError("parameter $%d: the dumper registered for %s returned "
                                      "the same type" % (pos, type(x).__name__))
-        dump_value(y, v, keep, pos)
+        dump_value(y, v, keep, pos, adapters)
     return dump
 
 
-def register_dumper(pytype: type, func: Optional[Callable[[Any], Any]]) -> None:
+def register_dumper(pytype: type, func: Optional[Callable[[Any], Any]],
+                    adapters: Any = None) -> None:
     """Teach PostPyro to send values of ``pytype`` (and its subclasses): ``func(value)``
     returns a value PostPyro can already send (often a str, which the server parses as
     the parameter's type). Example: ``register_dumper(ipaddress.IPv4Address, str)``.
-    ``func=None`` removes it. Applies to every connection."""
+    ``func=None`` removes it. Global: applies to every connection, also those already
+    open, unless it or its cursor registered its own for the type;
+    ``conn.adapters.register_dumper(...)`` (or ``cursor.adapters``) changes one connection
+    (or cursor) only."""
     if not isinstance(pytype, type):
         raise TypeError("register_dumper() needs a type, got %r" % (pytype,))
-    if func is None:
-        _user_dumpers.pop(pytype, None)
-    else:
-        _user_dumpers[pytype] = func
-    _dumpers.clear()
-    _dumpers.update(_BUILTIN_DUMPERS)
-    for cls in _user_dumpers:
-        _dumpers[cls] = _wrap_user_dumper(_user_dumpers[cls])
+    if adapters is None:
+        adapters = global_adapters()
+    with _adapters._lock:
+        adapters._set("user_dumpers", pytype, func)
 
 
 def _cannot_send(x: Any, pos: int) -> e.Error:
@@ -171,11 +180,12 @@ def _type_name(x: Any) -> str:
     return "%s.%s" % (cls.__module__, cls.__qualname__)
 
 
-def _lookup_dumper(cls: type) -> Optional[Callable]:
-    """The dumper of a type not yet in the ``_dumpers`` cache, cached when there is one."""
-    fn = _find_dumper(cls)
+def _lookup_dumper(cls: type, adapters: Any) -> Optional[Callable]:
+    """The dumper of a type not yet in the adapters' ``dumpers`` cache, cached when there is
+    one."""
+    fn = _find_dumper(cls, adapters)
     if fn is not None:
-        _dumpers[cls] = fn
+        adapters.dumpers[cls] = fn
     return fn
 
 
@@ -191,16 +201,21 @@ def _dump_failed(x: Any, pos: int, exc: BaseException) -> e.Error:
                        % (pos, _type_name(x), what))
 
 
-def dump_value(x: Any, v, keep: list, pos: int) -> None:
+def dump_value(x: Any, v, keep: list, pos: int, adapters: Any = None) -> None:
     """Fill the pp_value ``v`` with the Python value ``x`` (parameter number ``pos``);
-    cdata that must outlive ``v`` is appended to ``keep``."""
-    fn = _dumpers.get(type(x))
+    cdata that must outlive ``v`` is appended to ``keep``. ``adapters``: the AdaptersMap
+    whose dumpers to use (None: the global one)."""
+    if adapters is None:
+        adapters = global_adapters()
+    if adapters._gen != _generation[0]:
+        adapters.fresh()
+    fn = adapters.dumpers.get(type(x))
     if fn is None:
-        fn = _lookup_dumper(type(x))
+        fn = _lookup_dumper(type(x), adapters)
         if fn is None:
             raise _cannot_send(x, pos)
     try:
-        fn(x, v, keep, pos)
+        fn(x, v, keep, pos, adapters)
     except _DUMP_FAILURES as exc:
         raise _dump_failed(x, pos, exc) from exc
 
@@ -215,51 +230,34 @@ def check_params(params: Any) -> Union[list, tuple]:
                              % _type_name(params))
 
 
-def dump_params(params: Any) -> Tuple[Any, int, Sequence[Any]]:
-    """Parameters as (``pp_value[]`` or NULL, count, keep-alive list)."""
+def dump_params(params: Any, adapters: Any = None) -> Tuple[Any, int, Sequence[Any]]:
+    """Parameters as (``pp_value[]`` or NULL, count, keep-alive list), dumped with
+    ``adapters`` (None: the global map)."""
     if type(params) is not list and type(params) is not tuple:
         params = check_params(params)
     n = len(params)
     if n == 0:
         return ffi.NULL, 0, ()
+    if adapters is None:
+        adapters = global_adapters()
+    if adapters._gen != _generation[0]:
+        adapters.fresh()
+    dumpers = adapters.dumpers
     arr = newp(T_VALUE_ARRAY, n)
     keep = [arr]
     i = 0
     try:
         for x in params:
-            fn = _dumpers.get(type(x))
+            fn = dumpers.get(type(x))
             if fn is None:
-                fn = _lookup_dumper(type(x))
+                fn = _lookup_dumper(type(x), adapters)
                 if fn is None:
                     raise _cannot_send(x, i + 1)
-            fn(x, arr[i], keep, i + 1)
+            fn(x, arr[i], keep, i + 1, adapters)
             i += 1
     except _DUMP_FAILURES as exc:
         raise _dump_failed(params[i], i + 1, exc) from exc
     return arr, n, keep
-
-
-def dump_many(seq_of_params: Any) -> Tuple[Any, int, int, list]:
-    """Rows of parameters as (``pp_value[]``, nparams, nrows, keep-alive list)."""
-    rows = [check_params(p) for p in seq_of_params]
-    nrows = len(rows)
-    if nrows == 0:
-        return ffi.NULL, 0, 0, []
-    nparams = len(rows[0])
-    for k, row in enumerate(rows):
-        if len(row) != nparams:
-            raise e.ProgrammingError("executemany: row %d has %d parameters, row 0 has %d"
-                                     % (k, len(row), nparams))
-    if nparams == 0:
-        return ffi.NULL, 0, nrows, []
-    arr = ffi.new("pp_value[]", nrows * nparams)
-    keep = [arr]
-    j = 0
-    for row in rows:
-        for i in range(nparams):
-            dump_value(row[i], arr[j], keep, i + 1)
-            j += 1
-    return arr, nparams, nrows, keep
 
 
 # ---- Python list -> PostgreSQL array literal ---------------------------------------------
@@ -272,7 +270,7 @@ _ARRAY_OID_OF_TYPE = {
 }
 
 
-def _is_seq(x: Any) -> bool:
+def _is_seq(x: Any, adapters: Any) -> bool:
     """A list or tuple sent as an array (not one of a type with a dumper of its own, such
     as the namedtuple of a composite type)."""
     cls = type(x)
@@ -280,13 +278,13 @@ def _is_seq(x: Any) -> bool:
         return True
     if not isinstance(x, (list, tuple)):
         return False
-    return (_dumpers.get(cls) or _lookup_dumper(cls)) is _dump_list
+    return (adapters.dumpers.get(cls) or _lookup_dumper(cls, adapters)) is _dump_list
 
 
-def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
+def _array_shape(x: Union[list, tuple], pos: int, adapters: Any) -> List[int]:
     dims = []
     cur: Any = x
-    while _is_seq(cur):
+    while _is_seq(cur, adapters):
         dims.append(len(cur))
         if len(dims) > _MAX_DIMS:
             raise e.DataError("parameter $%d: lists nested more than %d deep cannot be a "
@@ -301,7 +299,7 @@ def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
             raise _ragged(pos)
         inner = depth + 1 < len(dims)
         for item in seq:
-            if _is_seq(item) != inner:
+            if _is_seq(item, adapters) != inner:
                 raise _ragged(pos)
             if inner:
                 check(item, depth + 1)
@@ -310,7 +308,7 @@ def _array_shape(x: Union[list, tuple], pos: int) -> List[int]:
     return dims
 
 
-def _element_text(x: Any, pos: int, kinds: set) -> str:
+def _element_text(x: Any, pos: int, kinds: set, adapters: Any) -> str:
     if x is None:
         return "NULL"
     cls = type(x)
@@ -329,11 +327,12 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
     if cls is float:
         kinds.add(float)
         return _float_text(x)
-    if _user_dumpers:  # as for parameters, a registered dumper comes first
+    users = adapters.user_dumpers
+    if users:  # as for parameters, a registered dumper comes first
         for base in cls.__mro__:
-            user = _user_dumpers.get(base)
+            user = users.get(base)
             if user is not None:
-                return _element_text(user(x), pos, kinds)
+                return _element_text(user(x), pos, kinds, adapters)
     if isinstance(x, bool):
         kinds.add(bool)
         return "t" if x else "f"
@@ -347,7 +346,7 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         kinds.add(Decimal)
         return _decimal_text(x, pos)
     if isinstance(x, str):
-        return _element_text(str.__str__(x), pos, kinds)
+        return _element_text(str.__str__(x), pos, kinds, adapters)
     if isinstance(x, (bytes, bytearray, memoryview)):
         kinds.add(bytes)
         return _quote("\\x" + bytes(x).hex())
@@ -388,10 +387,10 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
         return _quote(_json_text(x.text, pos).decode("utf-8"))
     if isinstance(x, Range):
         kinds.add("other")
-        return _quote(format_range(x, lambda b: _text_of(b, pos)))
+        return _quote(format_range(x, lambda b: _text_of(b, pos, adapters)))
     if isinstance(x, Multirange):
         kinds.add("other")
-        return _quote(format_multirange(x, lambda b: _text_of(b, pos)))
+        return _quote(format_multirange(x, lambda b: _text_of(b, pos, adapters)))
     if isinstance(x, enum.Enum) and isinstance(x.name, str):
         kinds.add("other")
         return _quote(x.name)
@@ -401,13 +400,13 @@ def _element_text(x: Any, pos: int, kinds: set) -> str:
     if isinstance(x, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
         kinds.add("cidr")
         return _quote(str(x))
-    if cls in _composite_types:
+    if cls in adapters.type_dumpers:
         kinds.add("other")
-        return _quote(_record_text(x, pos))
+        return _quote(_record_text(x, pos, adapters))
     if isinstance(x, numbers.Integral):
-        return _element_text(int(x), pos, kinds)
+        return _element_text(int(x), pos, kinds, adapters)
     if isinstance(x, numbers.Real) and not isinstance(x, numbers.Rational):
-        return _element_text(float(x), pos, kinds)
+        return _element_text(float(x), pos, kinds, adapters)
     raise e.ProgrammingError("parameter $%d: cannot send a Python %s inside an array"
                              % (pos, _type_name(x)))
 
@@ -417,17 +416,19 @@ _KIND_OIDS.update({"timestamp": 1115, "timestamptz": 1185, "timetz": 1270, "inet
                    "cidr": 651, "other": 0})
 
 
-def array_literal(x: Union[list, tuple], pos: int = 1) -> Tuple[str, int]:
+def array_literal(x: Union[list, tuple], pos: int = 1, adapters: Any = None) -> Tuple[str, int]:
     """A (nested) list as PostgreSQL's array text form, plus the array type OID inferred
     from its elements (0 when they are mixed)."""
-    dims = _array_shape(x, pos)
+    if adapters is None:
+        adapters = global_adapters().fresh()
+    dims = _array_shape(x, pos, adapters)
     kinds: set = set()
     depth = len(dims)
 
     def fmt(seq, d):
         if d + 1 < depth:
             return "{" + ",".join(fmt(item, d + 1) for item in seq) + "}"
-        return "{" + ",".join(_element_text(item, pos, kinds) for item in seq) + "}"
+        return "{" + ",".join(_element_text(item, pos, kinds, adapters) for item in seq) + "}"
 
     text = fmt(x, 0)
     if kinds == {int, float}:
@@ -444,14 +445,13 @@ def array_literal(x: Union[list, tuple], pos: int = 1) -> Tuple[str, int]:
 # ---- types of one database: enums, composites, domains, ranges, extension types -----------
 
 
-# The namedtuple classes of registered composite types (their dumper is in _BUILTIN_DUMPERS,
-# so that register_dumper keeps it).
-_composite_types: set = set()
+# The namedtuple classes of registered composite types are in each map's type_dumpers.
 
 
-def _record_text(x: Any, pos: int) -> str:
-    return format_record(x, lambda f: _text_of(f, pos))
+def _record_text(x: Any, pos: int, adapters: Any) -> str:
+    return format_record(x, lambda f: _text_of(f, pos, adapters))
 
 
-def _dump_composite(x, v, keep, pos):
-    _set_text(v, PP_TEXT, _str_bytes(_record_text(x, pos), pos), keep)
+def _dump_composite(x, v, keep, pos, adapters=None):
+    adapters = adapters or global_adapters()
+    _set_text(v, PP_TEXT, _str_bytes(_record_text(x, pos, adapters), pos), keep)

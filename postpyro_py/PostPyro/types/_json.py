@@ -63,11 +63,11 @@ def _json_text(dump: Callable[[], str], pos: int) -> bytes:
     return _str_bytes(text, pos)
 
 
-def _dump_dict(x, v, keep, pos):
+def _dump_dict(x, v, keep, pos, _adapters=None):
     _set_text(v, PP_JSON, _json_text(lambda: _json_dumps(x), pos), keep)
 
 
-def _dump_json(x, v, keep, pos):
+def _dump_json(x, v, keep, pos, _adapters=None):
     _set_text(v, PP_JSON, _json_text(x.text, pos), keep)
 
 

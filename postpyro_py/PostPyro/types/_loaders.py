@@ -26,6 +26,8 @@ from ._numbers import (_conv_bool, _conv_float, _conv_int, _conv_numeric, load_b
 from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, _oid_name, type_oid, TYPE_OIDS
 from ._text import _conv_bytes, load_bytea_text
 from ._uuid import _conv_uuid
+from . import _adapters
+from ._adapters import _generation, global_adapters
 
 
 # ---- text form -> Python (results in text format, simple protocol) ------------------------
@@ -53,51 +55,66 @@ _TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
 }
 
 
-def _array_text_loader(elem_oid: int, delim: str = ",") -> Callable[[str], list]:
-    def load(s: str) -> list:
+def _array_text_loader(elem_oid: int, delim: str = ",") -> Callable[[str, Any], list]:
+    def load(s: str, adapters: Any) -> list:
         arr = parse_array(s, delim)
-        f = _TEXT_LOADERS.get(elem_oid)
-        user = _user_loaders.get(elem_oid)
-        if f is not None:
+        f = adapters.loaders.get(elem_oid)
+        if f is None:
+            deep = adapters.deep_loaders.get(elem_oid)
+            if deep is not None:
+                arr = _map_nested(lambda x: deep(x, adapters), arr)
+        else:
             arr = _map_nested(f, arr)
+        user = adapters.user_loaders.get(elem_oid)
         if user is not None:
             arr = _map_nested(user, arr)
         return arr
     return load
 
 
-def _range_loader(subtype: int) -> Callable[[str], Range]:
-    def load(s: str) -> Range:
-        return parse_range(s, lambda b: load_text(subtype, b))
+def _range_loader(subtype: int) -> Callable[[str, Any], Range]:
+    def load(s: str, adapters: Any) -> Range:
+        return parse_range(s, lambda b: load_text(subtype, b, adapters))
     return load
 
 
-def _multirange_loader(subtype: int) -> Callable[[str], Multirange]:
-    def load(s: str) -> Multirange:
-        return parse_multirange(s, lambda b: load_text(subtype, b))
+def _multirange_loader(subtype: int) -> Callable[[str, Any], Multirange]:
+    def load(s: str, adapters: Any) -> Multirange:
+        return parse_multirange(s, lambda b: load_text(subtype, b, adapters))
     return load
 
 
+# Loaders of values made of other values: f(text, adapters), the parts loaded by the same map.
+_DEEP_LOADERS: Dict[int, Callable[[str, Any], Any]] = {}
 # Built-in range and multirange types -> their subtype.
 _RANGE_SUBTYPE = {3904: 23, 3906: 1700, 3908: 1114, 3910: 1184, 3912: 1082, 3926: 20}
 _MULTIRANGE_SUBTYPE = {4451: 23, 4532: 1700, 4533: 1114, 4534: 1184, 4535: 1082, 4536: 20}
 for _oid, _sub in _RANGE_SUBTYPE.items():
-    _TEXT_LOADERS[_oid] = _range_loader(_sub)
+    _DEEP_LOADERS[_oid] = _range_loader(_sub)
 for _oid, _sub in _MULTIRANGE_SUBTYPE.items():
-    _TEXT_LOADERS[_oid] = _multirange_loader(_sub)
+    _DEEP_LOADERS[_oid] = _multirange_loader(_sub)
 for _arr, _elem in ARRAY_ELEMENT.items():
-    _TEXT_LOADERS[_arr] = _array_text_loader(_elem, ARRAY_DELIM.get(_arr, ","))
+    _DEEP_LOADERS[_arr] = _array_text_loader(_elem, ARRAY_DELIM.get(_arr, ","))
 del _arr, _elem, _oid, _sub
-_BUILTIN_TEXT_LOADER_OIDS = frozenset(_TEXT_LOADERS)
+_BUILTIN_TEXT_LOADER_OIDS = frozenset(_TEXT_LOADERS) | frozenset(_DEEP_LOADERS)
 
 
-def load_text(oid: int, s: Optional[str]) -> Any:
-    """The Python value of the text form ``s`` of a value of type ``oid``."""
+def load_text(oid: int, s: Optional[str], adapters: Any = None) -> Any:
+    """The Python value of the text form ``s`` of a value of type ``oid`` (with the loaders
+    of ``adapters``, an AdaptersMap; None: the global one)."""
     if s is None:
         return None
-    f = _TEXT_LOADERS.get(oid)
-    v = s if f is None else f(s)
-    user = _user_loaders.get(oid)
+    if adapters is None:
+        adapters = global_adapters()
+    if adapters._gen != _generation[0]:
+        adapters.fresh()
+    f = adapters.loaders.get(oid)
+    if f is not None:
+        v = f(s)
+    else:
+        deep = adapters.deep_loaders.get(oid)
+        v = s if deep is None else deep(s, adapters)
+    user = adapters.user_loaders.get(oid)
     return v if user is None else user(v)
 
 
@@ -107,32 +124,49 @@ def load_text(oid: int, s: Optional[str]) -> Any:
 _ARRAY_OF_TYPE_SQL = ("SELECT t.oid, t.typarray, t.typdelim FROM pg_catalog.pg_type t "
                       "WHERE t.oid = $1::text::regtype::oid")
 
-_user_loaders: Dict[int, Callable[[Any], Any]] = {}
-
 
 def register_loader(type_: Union[int, str], func: Optional[Callable[[Any], Any]],
-                    conn: Any = None) -> None:
+                    conn: Any = None, adapters: Any = None) -> None:
     """Change what values of a PostgreSQL type become: ``func(value)`` receives the value
     PostPyro made (a str for types it has no conversion for, such as inet, enums or your
     own types) and returns the replacement. ``type_`` is an OID or a type name (a built-in
     name, or any name when ``conn`` is given to look it up). ``func=None`` removes it.
-    Elements of arrays of that type are converted too. Applies to every connection."""
+    Elements of arrays of that type are converted too (and no longer, after removal).
+    Global: applies to every connection, also those already open, unless it or its cursor
+    registered its own for the type; ``conn.adapters.register_loader(...)`` (or
+    ``cursor.adapters``) changes one connection (or cursor) only."""
+    if adapters is None:
+        adapters = global_adapters()
+    typarray = 0
+    delim = ","
     if isinstance(type_, str):
         key = " ".join(type_.lower().split())
         if key in TYPE_OIDS or conn is None:
             oid = type_oid(type_)
         else:
             oid, typarray, delim = conn.query_one(_ARRAY_OF_TYPE_SQL, [type_])
-            if typarray and typarray not in _TEXT_LOADERS:
-                _TEXT_LOADERS[typarray] = _array_text_loader(oid, delim)
     elif isinstance(type_, int) and not isinstance(type_, bool):
         oid = type_
     else:
         raise TypeError("register_loader() needs an OID or a type name, got %r" % (type_,))
-    if func is None:
-        _user_loaders.pop(oid, None)
-    else:
-        _user_loaders[oid] = func
+    with _adapters._lock:
+        adapters.fresh()
+        if func is None:
+            adapters._set("user_loaders", oid, None)
+            # the array loader the registration added goes too (built-in ones and
+            # register_type's stay: they load the elements with the element type's loader)
+            added = adapters.loader_arrays.get(oid)
+            if added is not None:
+                adapters._set("loader_arrays", oid, None)
+                if adapters.deep_loaders.get(added[0]) is added[1]:
+                    adapters._set("deep_loaders", added[0], None)
+        else:
+            adapters._set("user_loaders", oid, func)
+            if typarray and typarray not in adapters.loaders \
+                    and typarray not in adapters.deep_loaders:
+                load = _array_text_loader(oid, delim)
+                adapters._set("deep_loaders", typarray, load)
+                adapters._set("loader_arrays", oid, (typarray, load))
 
 
 # ---- result columns -> Python lists -------------------------------------------------------
@@ -142,11 +176,11 @@ def _conv_null(col, n, nulls):
     return [None] * n
 
 
-def _conv_array(col, n, nulls):
+def _conv_array(col, n, nulls, adapters):
     if col.elements == ffi.NULL:
         flat: list = []
     else:
-        flat = convert_column(col.elements)
+        flat = convert_column(col.elements, adapters)
     eo = unpack(col.elem_offsets, n + 1)
     so = unpack(col.shape_offsets, n)
     last = max(so)
@@ -177,12 +211,16 @@ def _conv_array(col, n, nulls):
     return out
 
 
-def _conv_text(col, n, nulls):
+def _conv_text(col, n, nulls, adapters):
     vals = _strings(col, n)
-    f = _TEXT_LOADERS.get(col.oid)
+    oid = col.oid
+    f = adapters.loaders.get(oid)
     if f is None:
-        return _patch_nulls(vals, nulls)
-    return _map_nullable(f, vals, nulls, _oid_name(col.oid))
+        deep = adapters.deep_loaders.get(oid)
+        if deep is None:
+            return _patch_nulls(vals, nulls)
+        f = lambda s: deep(s, adapters)  # noqa: E731
+    return _map_nullable(f, vals, nulls, _oid_name(oid))
 
 
 _CONVERTERS = {
@@ -205,8 +243,17 @@ _CONVERTERS = {
 }
 
 
-def convert_column(col) -> list:
-    """A decoded ``pp_column`` (pointer) as a list of Python values, one per row."""
+# Converters that load values with the adapters map: conv(col, n, nulls, adapters).
+_WITH_ADAPTERS = frozenset((PP_TEXT, PP_ARRAY))
+
+
+def convert_column(col, adapters: Any = None) -> list:
+    """A decoded ``pp_column`` (pointer) as a list of Python values, one per row, with the
+    loaders of ``adapters`` (an AdaptersMap; None: the global one)."""
+    if adapters is None:
+        adapters = global_adapters()
+    if adapters._gen != _generation[0]:
+        adapters.fresh()
     n = col.count
     if n <= 0:
         return []
@@ -221,9 +268,13 @@ def convert_column(col) -> list:
         nulls = ffi.buffer(nulls, n)[:]
         if not nulls.count(0):
             return [None] * n  # all NULL (common in catalogs): nothing to decode
-    vals = conv(col, n, nulls)
-    if _user_loaders:
-        user = _user_loaders.get(col.oid)
+    if col.tag in _WITH_ADAPTERS:
+        vals = conv(col, n, nulls, adapters)
+    else:
+        vals = conv(col, n, nulls)
+    users = adapters.user_loaders
+    if users:
+        user = users.get(col.oid)
         if user is not None:
             vals = [None if v is None else user(v) for v in vals]
     return vals

@@ -68,12 +68,12 @@ def _float_text(f: float) -> str:
     return repr(f)
 
 
-def _dump_bool(x, v, keep, pos):
+def _dump_bool(x, v, keep, pos, _adapters=None):
     v.tag = PP_BOOL
     v.i = 1 if x else 0
 
 
-def _dump_int(x, v, keep, pos):
+def _dump_int(x, v, keep, pos, _adapters=None):
     if type(x) is not int:
         x = int(x)  # IntEnum, numpy.int64, …
     if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:  # _INT64_MIN/MAX, read as constants
@@ -83,12 +83,12 @@ def _dump_int(x, v, keep, pos):
         _set_text(v, PP_NUMERIC, _int_text(x, pos).encode("ascii"), keep)
 
 
-def _dump_float(x, v, keep, pos):
+def _dump_float(x, v, keep, pos, _adapters=None):
     v.tag = PP_FLOAT
     v.f = x
 
 
-def _dump_decimal(x, v, keep, pos):
+def _dump_decimal(x, v, keep, pos, _adapters=None):
     _set_text(v, PP_NUMERIC, _decimal_text(x, pos).encode("ascii"), keep)
 
 

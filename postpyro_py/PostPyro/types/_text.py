@@ -21,11 +21,11 @@ def _str_bytes(s: str, pos: int) -> bytes:
                           % (pos, exc)) from exc
 
 
-def _dump_str(x, v, keep, pos):
+def _dump_str(x, v, keep, pos, _adapters=None):
     _set_text(v, PP_TEXT, _str_bytes(x, pos), keep)
 
 
-def _dump_bytes(x, v, keep, pos):
+def _dump_bytes(x, v, keep, pos, _adapters=None):
     if isinstance(x, memoryview) and not x.c_contiguous:
         x = x.tobytes()
     buf = ffi.from_buffer(x)

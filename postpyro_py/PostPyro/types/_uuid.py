@@ -9,7 +9,7 @@ from uuid import UUID, SafeUUID
 from ._base import PP_UUID, _set_text, _slices
 
 
-def _dump_uuid(x, v, keep, pos):
+def _dump_uuid(x, v, keep, pos, _adapters=None):
     _set_text(v, PP_UUID, x.bytes, keep)
 
 

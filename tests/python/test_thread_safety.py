@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: MIT
+"""Process-wide state shared by converting threads: the garbage collector's pause, the spare
+pp_query buffers, the caches (issue 17 item 2)."""
+
+import gc
+import threading
+
+import pytest
+
+import PostPyro as pg
+from PostPyro import _result
+
+BIG = "SELECT g FROM generate_series(1, 6000) g"  # above the collector's pause threshold
+
+
+def _thread(target):
+    def body():
+        try:
+            target()
+        except BaseException as exc:  # reported by the test
+            th.error = exc
+    th = threading.Thread(target=body)
+    th.error = None
+    th.start()
+    return th
+
+
+def test_a_second_converting_thread_keeps_the_collector_paused_until_it_ends(sdsn):
+    """Thread A pauses the collector, B starts converting too, A ends: B's conversion must
+    not run with the collector switched back on under it (it was, when each thread turned
+    it on and off for itself), and the collector is on again once both are done."""
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def load_a(v):
+        if v == 1:
+            a_in.set()
+            assert b_in.wait(30)
+        return v
+
+    def load_b(v):
+        if v == 1:
+            b_in.set()
+            assert a_out.wait(30)
+            seen.append(gc.isenabled())  # A has ended: is the collector still paused?
+        return v
+
+    assert gc.isenabled()
+    with pg.Connection(sdsn) as ca, pg.Connection(sdsn) as cb:
+        ca.adapters.register_loader("int4", load_a)
+        cb.adapters.register_loader("int4", load_b)
+
+        def run_a():
+            ca.query(BIG)
+            a_out.set()
+
+        ta = _thread(run_a)
+        assert a_in.wait(30)
+        tb = _thread(lambda: cb.query(BIG))
+        ta.join(60)
+        tb.join(60)
+    assert ta.error is None and tb.error is None, (ta.error, tb.error)
+    assert seen == [not _result._PAUSE_GC]  # CPython: still paused; PyPy: never paused
+    assert gc.isenabled()
+
+
+def test_threads_converting_big_results_leave_the_applications_gc_disable_alone(sdsn):
+    gc.disable()
+    try:
+        conns = [pg.Connection(sdsn) for _ in range(2)]
+        try:
+            def work(c):
+                for _ in range(5):
+                    assert len(c.query(BIG)) == 6000
+            threads = [_thread(lambda c=c: work(c)) for c in conns]
+            for th in threads:
+                th.join(60)
+            assert [th.error for th in threads] == [None, None]
+        finally:
+            for c in conns:
+                c.close()
+        assert not gc.isenabled()  # the application's choice, still in force
+    finally:
+        gc.enable()
+
+
+def test_threads_hammering_small_statements_share_the_spare_buffers_safely(sdsn):
+    """Many threads, each on its own connection, take and give back the process-wide spare
+    pp_query buffers; every result is its own (a set taken twice would mix them)."""
+    def work(c, k):
+        for i in range(300):
+            n = k * 1000 + i
+            assert c.query_one("SELECT $1::int4 AS v, $2::text AS w", [n, str(n)]) == \
+                (n, str(n))
+    conns = [pg.Connection(sdsn) for _ in range(4)]
+    try:
+        threads = [_thread(lambda c=c, k=k: work(c, k)) for k, c in enumerate(conns)]
+        for th in threads:
+            th.join(120)
+        assert [th.error for th in threads] == [None] * 4
+    finally:
+        for c in conns:
+            c.close()
+    assert len(_result._spare_buffers) <= 8
+
+
+def test_the_pause_ends_when_a_conversion_fails(conn):
+    conn.adapters.register_loader("int4", lambda v: 1 // (v - 3000))
+    with pytest.raises(ZeroDivisionError):
+        conn.query(BIG)
+    assert gc.isenabled() and _result._gc_pausers == 0
