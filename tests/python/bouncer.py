@@ -15,7 +15,8 @@ from typing import Iterator, Optional
 
 import pytest
 
-from conftest import TOP_SRCDIR
+TOP_SRCDIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          os.pardir, os.pardir))
 
 
 def debian_pgbouncer() -> str:

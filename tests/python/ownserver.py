@@ -14,7 +14,8 @@ from typing import Iterator, List, Optional
 
 import PostPyro as pg
 
-from conftest import TOP_SRCDIR
+TOP_SRCDIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          os.pardir, os.pardir))
 
 PGSERVER = os.path.join(TOP_SRCDIR, "tests", "pgserver.sh")
 SERVER_USER = os.environ.get("PG_SERVER_USER", "postgres")
