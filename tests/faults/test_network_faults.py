@@ -94,7 +94,7 @@ def expected(server):
 def test_a_fault_in_the_middle_of_a_reply_ends_the_call_with_a_postpyro_error(
         proxy, expected, op, fault):
     rng = random.Random("%s-%s" % (op.__name__, fault))
-    for _ in range(3 * SCALE):
+    for _ in range(2 * SCALE):
         c = fresh(proxy)
         getattr(proxy, fault + "_after")(rng.randint(0, 60000))
         TALLY["faults injected"] += 1
