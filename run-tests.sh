@@ -2,7 +2,8 @@
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
-# that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check).
+# that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check);
+# then servers 13-18, libpq 18 and the fault suite (make check-extra, tests/run-extra.sh).
 # As root it also installs, runs `make installcheck` (a C program built with pkg-config and the
 # installed Python package run a query) and uninstalls.
 #   ./run-tests.sh                the above
@@ -40,4 +41,7 @@ status=0
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
 make -s fuzz-check || status=1
+# Servers 13-18 and libpq 18 (from npm, cached), the fault suite's short profile; each part
+# prints its time.
+make -s check-extra || status=1
 exit $status

@@ -63,7 +63,7 @@ OPS = [op_query, op_executemany, op_batch, op_copy_in, op_copy_out, op_stream, o
 EXPECTED = {}
 
 
-def fresh(proxy, timeout=5):
+def fresh(proxy, timeout=2):
     return pg.Connection(proxy.dsn(), timeout=timeout)
 
 
