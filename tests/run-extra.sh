@@ -5,8 +5,10 @@
 # PYTHON, PP_SONAME). Parts, in the order given; each prints how long it took:
 #   versions  servers 13, 14, 16, 17, 18 (tests/pgversions.sh, from npm, cached): the seed,
 #             type, transaction, COPY and streaming tests on each, in parallel (CPython)
-#   libpq     the Python suite (CPython) with libpq 18 loaded at run time (LD_LIBRARY_PATH),
-#             against Debian's server (PgBouncer's tests stay with Debian's libpq run)
+#   libpq     the Python tests that exercise libpq itself (connecting, TLS, multi-host and
+#             load_balance_hosts, broken links, timeouts, cancel, COPY, streaming, cursors,
+#             transactions, errors, a hostile server) under CPython with libpq 18 loaded at
+#             run time (LD_LIBRARY_PATH), against Debian's server 15
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
 #             on CPython; PP_FAULTS_SUMMARY names the file its tally goes to
 # Debian's server 15 with Debian's libpq 15 is `make check` (CPython and PyPy).
@@ -26,6 +28,11 @@ failed=0
 VERSIONS=${PP_EXTRA_VERSIONS:-13 14 16 17 18}
 SUBSET="test_seed_examples.py test_types.py test_transaction.py test_copy.py
         test_copy_columns.py test_stream.py"
+LIBPQ_SUBSET="test_connection.py test_connect_errors.py test_broken_connection.py
+        test_dropped_connections.py test_timeouts.py test_interrupt.py test_chunked.py
+        test_stream.py test_copy.py test_cursor.py test_transaction.py test_errors.py
+        test_hostile_server.py test_tls_auth.py test_replica_failover.py
+        test_crash_recovery.py test_fork.py"
 
 part() {  # part NAME CMD...: runs CMD, prints its time and outcome
     local name=$1 start rc; shift
@@ -81,8 +88,9 @@ libpq() {
     "$PYTHON" -c 'import PostPyro as pg, sys
 v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 180000)' ||
         return 1
-    bash "$here/run-with-server.sh" pytest_run "$here/python" \
-        --ignore="$here/python/test_pgbouncer.py"
+    local f files=()
+    for f in $LIBPQ_SUBSET; do files+=("$here/python/$f"); done
+    bash "$here/run-with-server.sh" pytest_run "${files[@]}"
 }
 
 faults() {

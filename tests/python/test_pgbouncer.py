@@ -49,12 +49,12 @@ def bouncer(request, admin, tcp_port, pw_role):
 
 class Bouncer(str):
     """The pooler's DSN, with its pool_mode and user; the first mode runs the full number
-    of calls, the others a fifth (the same code paths, the CI's time kept)."""
+    of calls, the others a tenth (the same code paths, the CI's time kept)."""
 
     def __new__(cls, dsn: str, mode: str, user: str) -> "Bouncer":
         self = super().__new__(cls, dsn)
         self.mode, self.user = mode, user
-        self.per_kind = PER_KIND if user == "postgres" else PER_KIND // 5
+        self.per_kind = PER_KIND if user == "postgres" else PER_KIND // 10
         return self
 
 
