@@ -2,8 +2,8 @@
 """The fault-injection suite's fixtures: a server of its own (it is stopped, restarted and
 crashed), the fault proxy, bounded calls, and the run's tally.
 
-Profiles (PP_FAULTS_PROFILE): ``short`` (the default, for CI: about a minute) and ``long``
-(manual runs: ten times the transactions and rounds). At the end the tally — faults
+Profiles (PP_FAULTS_PROFILE): ``short`` (the default, for CI: one or two minutes) and
+``long`` (manual runs: 10 to 20 times the rounds and transactions; see ``sized``). At the end the tally — faults
 injected, crashes, hangs, lost commits, bad inputs tried — is printed and, when
 PP_FAULTS_SUMMARY names a file, written there (``make check-faults-long`` writes
 tests/faults/LAST-RUN, which the README quotes).
@@ -30,7 +30,11 @@ from proxy import FaultProxy  # noqa: E402
 PROFILE = os.environ.get("PP_FAULTS_PROFILE", "short")
 if PROFILE not in ("short", "long"):
     raise SystemExit("PP_FAULTS_PROFILE must be short or long, not %r" % PROFILE)
-SCALE = 10 if PROFILE == "long" else 1
+
+
+def sized(short: int, long: int) -> int:
+    """How many rounds a test makes in this profile."""
+    return long if PROFILE == "long" else short
 
 TALLY: "collections.Counter[str]" = collections.Counter()
 TALLY_KEYS = ("faults injected", "crashes", "hangs", "lost commits", "bad inputs tried",

@@ -14,9 +14,9 @@ import threading
 
 import PostPyro as pg
 
-from conftest import SCALE, TALLY, bounded
+from conftest import TALLY, bounded, sized
 
-N = 60 * SCALE
+N = sized(40, 600)
 # a dead network or garbage (a length that never arrives) cost the timeout (1 s): rarer
 FAULTS = ["none"] * 2 + ["cut", "reset", "kill"] * 3 + ["garble", "blackhole"]
 

@@ -14,7 +14,7 @@ import pytest
 
 import PostPyro as pg
 
-from conftest import SCALE, TALLY, bounded
+from conftest import TALLY, bounded, sized
 
 BIG = "SELECT g, repeat('x', 50) AS pad FROM generate_series(1, 3000) g"
 
@@ -94,7 +94,7 @@ def expected(server):
 def test_a_fault_in_the_middle_of_a_reply_ends_the_call_with_a_postpyro_error(
         proxy, expected, op, fault):
     rng = random.Random("%s-%s" % (op.__name__, fault))
-    for _ in range(2 * SCALE):
+    for _ in range(sized(1, 20)):
         c = fresh(proxy)
         getattr(proxy, fault + "_after")(rng.randint(0, 60000))
         TALLY["faults injected"] += 1

@@ -16,7 +16,7 @@ import pytest
 
 import PostPyro as pg
 
-from conftest import SCALE, TALLY, bounded
+from conftest import TALLY, bounded, sized
 from ownserver import wait_until_up
 
 
@@ -80,7 +80,7 @@ def run_while(server, transport, state, disrupt):
 @pytest.mark.parametrize("state", STATES, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_a_restart_ends_every_operation_with_an_operational_error(server, mode, state):
-    for k in range(SCALE):
+    for k in range(sized(1, 10)):
         transport = "tcp" if k % 2 == 0 else "unix"
         run_while(server, transport, state, lambda: server.restart(mode))
         wait_until_up(server.unix).close()
@@ -104,7 +104,7 @@ def test_a_stopped_server_fails_new_connections_and_calls_clearly(server, mode):
 
 @pytest.mark.parametrize("state", STATES[1:], ids=lambda f: f.__name__)
 def test_a_killed_backend_ends_the_operation_and_the_server_recovers(server, state):
-    for _ in range(SCALE):
+    for _ in range(sized(1, 10)):
         with wait_until_up(server.unix) as killer:
             pids = []
 
