@@ -31,8 +31,7 @@ SUBSET="test_seed_examples.py test_types.py test_transaction.py test_copy.py
 LIBPQ_SUBSET="test_connection.py test_connect_errors.py test_broken_connection.py
         test_dropped_connections.py test_timeouts.py test_interrupt.py test_chunked.py
         test_stream.py test_copy.py test_cursor.py test_transaction.py test_errors.py
-        test_hostile_server.py test_tls_auth.py test_replica_failover.py
-        test_crash_recovery.py test_fork.py"
+        test_hostile_server.py test_tls_auth.py test_replica_failover.py"
 
 part() {  # part NAME CMD...: runs CMD, prints its time and outcome
     local name=$1 start rc; shift

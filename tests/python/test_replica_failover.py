@@ -41,7 +41,7 @@ class Standby:
         primary.chown(self.dir)
         os.chmod(self.dir, 0o700)
         self.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
-                 "postgres", "-D", self.data, "-R", "-X", "stream", "-c", "fast")
+                 "postgres", "-D", self.data, "-R", "-X", "stream", "-c", "fast", "--no-sync")
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write("\nunix_socket_directories = '%s'\nhot_standby = on\n" % self.dir)
         for attempt in range(5):
@@ -76,7 +76,11 @@ class Standby:
 def wait_for_replay(primary_dsn: str, standby_dsn: str) -> None:
     """Until the standby has replayed everything the primary wrote so far."""
     with pg.Connection(primary_dsn) as p:
-        lsn = p.query_one("SELECT pg_current_wal_insert_lsn()::text")[0]
+        # a commit with synchronous_commit on flushes the WAL before it: the walsender sends
+        # only flushed WAL, and the test server commits asynchronously
+        p.execute("SET synchronous_commit = on")
+        p.query("SELECT txid_current()")
+        lsn = p.query_one("SELECT pg_current_wal_flush_lsn()::text")[0]
     with pg.Connection(standby_dsn) as s:
         for _ in range(300):
             if s.query_one("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", [lsn])[0]:
