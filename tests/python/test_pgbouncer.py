@@ -266,7 +266,7 @@ def test_a_pooler_that_tracks_prepared_statements_lets_the_cache_work(tracking_b
                                                                      admin, schema):
     assert tuple(int(x) for x in bouncer_proc.version(
         bouncer_proc.new_pgbouncer()).split(".")[:2]) >= (1, 21)
-    per_kind = PER_KIND // 5
+    per_kind = PER_KIND // 10
     # the default cache size: no evictions (see the next test for those)
     outcome, errors = run_clients(tracking_bouncer, admin, schema, cache=True,
                                   per_kind=per_kind, cache_size=None)
@@ -280,7 +280,7 @@ def test_a_pooler_that_tracks_prepared_statements_lets_the_cache_work(tracking_b
 def test_evictions_behind_a_pooler_that_tracks_prepared_statements(tracking_bouncer, admin,
                                                                    schema):
     # a cache of 2 for 7 statements: the driver evicts (DEALLOCATE) all the time
-    per_kind = PER_KIND // 5
+    per_kind = PER_KIND // 10
     outcome, errors = run_clients(tracking_bouncer, admin, schema, cache=True,
                                   per_kind=per_kind, cache_size=2)
     outcome["errors"] = [(k, t, repr(e)) for k, t, e in errors][:3]
