@@ -76,10 +76,10 @@ class Standby:
 def wait_for_replay(primary_dsn: str, standby_dsn: str) -> None:
     """Until the standby has replayed everything the primary wrote so far."""
     with pg.Connection(primary_dsn) as p:
-        # a commit with synchronous_commit on flushes the WAL before it: the walsender sends
-        # only flushed WAL, and the test server commits asynchronously
+        # a commit that wrote WAL, with synchronous_commit on, flushes the WAL before it: the
+        # walsender sends only flushed WAL, and the test server commits asynchronously
         p.execute("SET synchronous_commit = on")
-        p.query("SELECT txid_current()")
+        p.execute("CREATE TEMP TABLE pp_flush ()")
         lsn = p.query_one("SELECT pg_current_wal_flush_lsn()::text")[0]
     with pg.Connection(standby_dsn) as s:
         for _ in range(300):
