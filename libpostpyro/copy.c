@@ -123,7 +123,8 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
     if (!PQsendQuery(conn->pg, sql)) {
         rc = pp__fail(err, pp__error_from_conn(conn->pg, PP_ERR_OPERATIONAL));
     } else {
-        PGresult *r = pp__wait_ready(conn, false) == 0 ? PQgetResult(conn->pg) : NULL;
+        int waited = pp__wait_ready(conn, false);
+        PGresult *r = waited == 0 ? PQgetResult(conn->pg) : NULL;
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == want) {
             conn->copy_state = state;
@@ -134,7 +135,9 @@ static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int s
                 PQsetnonblocking(conn->pg, 1);
             }
         } else {
-            pp_error *e = r != NULL && st == PGRES_FATAL_ERROR
+            /* no result: the wait failed (timeout, lost link, pp_close), not the SQL */
+            pp_error *e = r == NULL ? pp__conn_error(conn, PP_ERR_OPERATIONAL)
+                          : st == PGRES_FATAL_ERROR
                               ? pp__error_from_result(r)
                               : pp__error_new(PP_ERR_PROGRAMMING, "42601",
                                               "the statement is not a COPY %s",

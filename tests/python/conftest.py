@@ -60,6 +60,13 @@ def admin(dsn):
 
 
 @pytest.fixture(scope="session")
+def server_version(admin) -> int:
+    """The test server's version number (e.g. 150018): tests of features a server gained in
+    a later version check the older server's own refusal instead."""
+    return int(admin.query_one("SELECT current_setting('server_version_num')::int")[0])
+
+
+@pytest.fixture(scope="session")
 def tcp_port(admin) -> int:
     """The server's TCP port on 127.0.0.1."""
     port = os.environ.get("PP_TEST_PORT")

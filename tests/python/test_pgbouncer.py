@@ -1,119 +1,71 @@
 # SPDX-License-Identifier: MIT
-"""Behind PgBouncer in transaction pooling mode: no client's values ever reach another
-client's statement, and every acknowledged write is stored.
+"""Behind PgBouncer (transaction and session pooling, trust and SCRAM logins): no client's
+values ever reach another client's statement, and every acknowledged write is stored.
 
-The fixture starts PgBouncer (Debian's ``pgbouncer``) itself on a free 127.0.0.1 port, with
-``pool_mode = transaction`` and a pool of 2 server connections for 8 clients, so the pooler
-hands a client another server connection after almost every transaction. Each client runs
-every kind of statement (execute, query, executemany, execute_batch, COPY, stream), in and
-out of transactions, with values no other client uses; the test then compares what the
-clients were told with what the server holds.
+The fixture starts PgBouncer (Debian's 1.18) itself on a free 127.0.0.1 port, with a pool of
+2 server connections for 8 clients; in transaction mode the pooler hands a client another
+server connection after almost every transaction. Each client runs every kind of statement
+(execute, query, executemany, execute_batch, COPY, stream, cursor), in and out of
+transactions, with values no other client uses; the test then compares what the clients were
+told with what the server holds. A PgBouncer >= 1.21 (built by tests/pgbouncer-new.sh) then
+tracks prepared statements (max_prepared_statements): the statement cache works behind it.
 """
 
 from __future__ import annotations
 
 import collections
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import time
+from typing import Optional
 
 import pytest
 
+import bouncer as bouncer_proc
 import PostPyro as pg
 
 CLIENTS = 8
-KINDS = 6  # execute, query, executemany, execute_batch, COPY, stream
+KINDS = 7  # execute, query, executemany, execute_batch, COPY, stream, cursor
 PER_KIND = 1000  # calls of each kind per client (half of them in a transaction)
-WRITES_PER_ROUND = 1 + 3 + 2 + 2  # rows written by execute, executemany, batch, COPY
+WRITES_PER_ROUND = 1 + 3 + 2 + 2 + 1  # rows written by execute, executemany, batch, COPY,
+#                                      cursor
 POOL_SIZE = 2
 
 
-def _find_pgbouncer() -> str:
-    path = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not os.access(path, os.X_OK):
-        pytest.fail("pgbouncer is not installed (Debian: apt-get install pgbouncer)",
-                    pytrace=False)
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, log: str) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    text = open(log).read() if os.path.exists(log) else ""
-    pytest.fail("pgbouncer did not start:\n" + text[-2000:], pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def bouncer(admin, tcp_port):
-    """The DSN of a PgBouncer in transaction mode in front of the test server (as the
-    superuser postgres, whom the test server trusts over TCP)."""
-    exe = _find_pgbouncer()
+@pytest.fixture(scope="module", params=["transaction", "transaction-password",
+                                        "session-password"])
+def bouncer(request, admin, tcp_port, pw_role):
+    """The DSN of a PgBouncer (Debian's 1.18) in front of the test server: in transaction
+    pooling mode as the superuser postgres (trusted), and in transaction and session mode
+    as pp_pw, who logs in with scram-sha-256 (through PgBouncer and to the server)."""
     db = admin.query_one("SELECT current_database()")[0]
-    user = admin.query_one("SELECT current_user")[0]
-    tmp = tempfile.mkdtemp(prefix="pp_bouncer_")
-    proc = None
-    try:
-        with open(os.path.join(tmp, "users.txt"), "w") as f:
-            f.write('"%s" ""\n' % user)
-        for attempt in range(5):
-            port = _free_port()
-            log = os.path.join(tmp, "pgbouncer.log")
-            with open(os.path.join(tmp, "pgbouncer.ini"), "w") as f:
-                f.write("[databases]\n"
-                        "%s = host=127.0.0.1 port=%d dbname=%s user=%s\n"
-                        "[pgbouncer]\n"
-                        "listen_addr = 127.0.0.1\n"
-                        "listen_port = %d\n"
-                        "unix_socket_dir =\n"
-                        "auth_type = trust\n"
-                        "auth_file = %s/users.txt\n"
-                        "pool_mode = transaction\n"
-                        "default_pool_size = %d\n"
-                        "max_client_conn = 100\n"
-                        "logfile = %s\n"
-                        "ignore_startup_parameters = extra_float_digits\n"
-                        % (db, tcp_port, db, user, port, tmp, POOL_SIZE, log))
-            cmd = [exe, os.path.join(tmp, "pgbouncer.ini")]
-            if os.geteuid() == 0:
-                # PgBouncer refuses to run as root: like the test server, as postgres
-                shutil.chown(tmp, "postgres")
-                for name in os.listdir(tmp):
-                    shutil.chown(os.path.join(tmp, name), "postgres")
-                cmd[1:1] = ["-u", "postgres"]
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-            try:
-                _wait_for_port(port, proc, log)
-                break
-            except pytest.fail.Exception:
-                if proc.poll() is None or attempt == 4:
-                    raise  # not a port clash
-        yield "host=127.0.0.1 port=%d dbname=%s user=%s connect_timeout=10" % (port, db, user)
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    mode, _, auth = request.param.partition("-")
+    if auth:
+        user, password = pw_role["user"], pw_role["password"]
+    else:
+        user, password = admin.query_one("SELECT current_user")[0], None
+    with bouncer_proc.running(bouncer_proc.debian_pgbouncer(), server_port=tcp_port,
+                              database=db, user=user, password=password,
+                              pool_mode=mode, pool_size=POOL_SIZE) as d:
+        yield Bouncer(d, mode, user)
+
+
+class Bouncer(str):
+    """The pooler's DSN, with its pool_mode and user; the first mode runs the full number
+    of calls, the others a tenth (the same code paths, the CI's time kept)."""
+
+    def __new__(cls, dsn: str, mode: str, user: str) -> "Bouncer":
+        self = super().__new__(cls, dsn)
+        self.mode, self.user = mode, user
+        self.per_kind = PER_KIND if user == "postgres" else PER_KIND // 10
+        return self
+
+
+@pytest.fixture
+def bschema(schema, admin, bouncer):
+    """The test's schema, usable by the user the pooler logs in as."""
+    admin.execute("GRANT ALL ON SCHEMA %s TO %s" % (schema, bouncer.user))
+    admin.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA %s GRANT ALL ON TABLES TO %s"
+                  % (schema, bouncer.user))
+    return schema
 
 
 class Client(threading.Thread):
@@ -122,8 +74,9 @@ class Client(threading.Thread):
     (kind, in a transaction, exception) for every call that raised."""
 
     def __init__(self, dsn: str, cache: bool, table: str, schema: str, k: int,
-                 rounds: int) -> None:
+                 rounds: int, cache_size: Optional[int] = 16) -> None:
         super().__init__()
+        self.cache_size = cache_size
         self.dsn, self.cache, self.table, self.schema = dsn, cache, table, schema
         self.rounds = rounds
         self.who = "c%d" % k
@@ -135,7 +88,7 @@ class Client(threading.Thread):
 
     def run(self) -> None:
         kinds = [self.execute, self.query, self.executemany, self.batch, self.copy,
-                 self.stream]
+                 self.stream, self.cursor]
         assert len(kinds) == KINDS
         try:
             c = pg.Connection(self.dsn, statement_cache=self.cache)
@@ -143,8 +96,9 @@ class Client(threading.Thread):
             self.errors.append(exc)
             return
         with c:
-            if self.cache:
-                c.set_statement_cache_size(16)  # evictions (DEALLOCATE) behind the pooler too
+            if self.cache and self.cache_size:
+                # evictions (DEALLOCATE) behind the pooler too
+                c.set_statement_cache_size(self.cache_size)
             for i in range(self.rounds):
                 v = self.base + i * 10
                 in_tx = (i // KINDS) % 2 == 1
@@ -197,13 +151,22 @@ class Client(threading.Thread):
                                       [v], chunk_size=2)]
         self.check(got, [v, v + 1, v + 2])
 
+    def cursor(self, c, v, acked) -> None:
+        cur = c.cursor()
+        cur.execute("INSERT INTO %s (who, v) VALUES ($1, $2) RETURNING v" % self.table,
+                    [self.who, v])
+        self.check(cur.fetchall(), [(v,)])
+        cur.close()
+        acked.add((self.who, v))
 
-def run_clients(bouncer: str, admin, schema: str, cache: bool, per_kind: int):
+
+def run_clients(bouncer: str, admin, schema: str, cache: bool, per_kind: int,
+                cache_size: Optional[int] = 16):
     """Runs the clients, each making per_kind calls of each kind; returns what went wrong
     (counts) and the errors."""
     table = "%s.audit" % schema
     admin.execute("CREATE TABLE %s (who text NOT NULL, v int8 NOT NULL)" % table)
-    clients = [Client(bouncer, cache, table, schema, k, per_kind * KINDS)
+    clients = [Client(bouncer, cache, table, schema, k, per_kind * KINDS, cache_size)
                for k in range(CLIENTS)]
     for t in clients:
         t.start()
@@ -223,19 +186,21 @@ def run_clients(bouncer: str, admin, schema: str, cache: bool, per_kind: int):
     return outcome, errors
 
 
-def test_without_the_cache_nothing_is_mixed_up_lost_or_refused(bouncer, admin, schema):
-    outcome, errors = run_clients(bouncer, admin, schema, cache=False, per_kind=PER_KIND)
+def test_without_the_cache_nothing_is_mixed_up_lost_or_refused(bouncer, admin, bschema):
+    outcome, errors = run_clients(bouncer, admin, bschema, cache=False,
+                                  per_kind=bouncer.per_kind)
     outcome["errors"] = collections.Counter(type(e).__name__ for _, _, e in errors)
     assert outcome == {"wrong values read": 0, "acknowledged writes lost": 0,
                        "rows nobody was told of": 0,
-                       "acknowledged writes": CLIENTS * PER_KIND * WRITES_PER_ROUND,
+                       "acknowledged writes": CLIENTS * bouncer.per_kind * WRITES_PER_ROUND,
                        "errors": collections.Counter()}
 
 
 def test_with_the_cache_nothing_is_mixed_up_or_lost_and_errors_say_why(bouncer, admin,
-                                                                        schema):
+                                                                        bschema):
     # fewer rounds: the errors it may give are checked, not the pooler again
-    outcome, errors = run_clients(bouncer, admin, schema, cache=True, per_kind=PER_KIND // 5)
+    per_kind = bouncer.per_kind // 5
+    outcome, errors = run_clients(bouncer, admin, bschema, cache=True, per_kind=per_kind)
     assert outcome["wrong values read"] == 0
     assert outcome["acknowledged writes lost"] == 0
     assert outcome["rows nobody was told of"] == 0
@@ -245,7 +210,10 @@ def test_with_the_cache_nothing_is_mixed_up_or_lost_and_errors_say_why(bouncer, 
                if not (in_tx and isinstance(e, pg.ProgrammingError) and e.sqlstate == "26000"
                        and "statement_cache=False" in str(e))]
     assert unclear[:3] == []
-    assert outcome["acknowledged writes"] > CLIENTS * PER_KIND // 5 * WRITES_PER_ROUND // 2
+    if bouncer.mode == "session":  # one server connection per client: the cache just works
+        assert errors == []
+        assert outcome["acknowledged writes"] == CLIENTS * per_kind * WRITES_PER_ROUND
+    assert outcome["acknowledged writes"] > CLIENTS * per_kind * WRITES_PER_ROUND // 2
 
 
 def test_prepare_by_name_fails_clearly_or_runs_its_own_statement(bouncer):
@@ -280,3 +248,44 @@ def test_prepare_by_name_fails_clearly_or_runs_its_own_statement(bouncer):
     assert results["finished"] == CLIENTS
     assert results["wrong"] == 0
     assert results["unclear"][:3] == []
+    if bouncer.mode == "session":
+        assert results["right"] == CLIENTS * 300
+
+
+@pytest.fixture(scope="module")
+def tracking_bouncer(admin, tcp_port):
+    """A PgBouncer >= 1.21 in transaction mode that tracks prepared statements."""
+    exe = bouncer_proc.new_pgbouncer()
+    db = admin.query_one("SELECT current_database()")[0]
+    with bouncer_proc.running(exe, server_port=tcp_port, database=db, user="postgres",
+                              pool_mode="transaction", pool_size=POOL_SIZE,
+                              extra="max_prepared_statements = 200\n") as d:
+        yield Bouncer(d, "transaction", "postgres")
+
+
+def test_a_pooler_that_tracks_prepared_statements_lets_the_cache_work(tracking_bouncer,
+                                                                     admin, schema):
+    assert tuple(int(x) for x in bouncer_proc.version(
+        bouncer_proc.new_pgbouncer()).split(".")[:2]) >= (1, 21)
+    per_kind = PER_KIND // 10
+    # the default cache size: no evictions (see the next test for those)
+    outcome, errors = run_clients(tracking_bouncer, admin, schema, cache=True,
+                                  per_kind=per_kind, cache_size=None)
+    outcome["errors"] = [(k, t, repr(e)) for k, t, e in errors][:3]
+    assert outcome == {"wrong values read": 0, "acknowledged writes lost": 0,
+                       "rows nobody was told of": 0,
+                       "acknowledged writes": CLIENTS * per_kind * WRITES_PER_ROUND,
+                       "errors": []}
+
+
+def test_evictions_behind_a_pooler_that_tracks_prepared_statements(tracking_bouncer, admin,
+                                                                   schema):
+    # a cache of 2 for 7 statements: the driver evicts (DEALLOCATE) all the time
+    per_kind = PER_KIND // 10
+    outcome, errors = run_clients(tracking_bouncer, admin, schema, cache=True,
+                                  per_kind=per_kind, cache_size=2)
+    outcome["errors"] = [(k, t, repr(e)) for k, t, e in errors][:3]
+    assert outcome == {"wrong values read": 0, "acknowledged writes lost": 0,
+                       "rows nobody was told of": 0,
+                       "acknowledged writes": CLIENTS * per_kind * WRITES_PER_ROUND,
+                       "errors": []}

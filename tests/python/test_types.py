@@ -111,7 +111,11 @@ def test_numeric_is_exact_with_its_scale(conn, path, text):
 @pytest.mark.parametrize("text", ["0", "0.00", "-0.500", "100", "-7", "0.0000001",
                                   "123456789012345678901234567890.000000001",
                                   "NaN", "Infinity", "-Infinity"])
-def test_numeric_arrives_as_the_decimal_of_its_text(conn, path, text):
+def test_numeric_arrives_as_the_decimal_of_its_text(conn, path, text, server_version):
+    if "Infinity" in text and server_version < 140000:  # numeric infinity is new in 14
+        with pytest.raises(pg.errors.InvalidTextRepresentation):
+            literal(conn, path, "'%s'::numeric" % text)
+        return
     # PyPy builds these from their parts (not Decimal(str)): same digits, exponent and sign
     result = literal(conn, path, "'%s'::numeric" % text)
     assert type(result) is Decimal
@@ -125,7 +129,11 @@ def test_numeric_keeps_trailing_zeros(conn, path):
 
 
 @pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
-def test_numeric_special_values_round_trip(conn, path, text):
+def test_numeric_special_values_round_trip(conn, path, text, server_version):
+    if "Infinity" in text and server_version < 140000:  # the server's clear refusal
+        with pytest.raises(pg.errors.InvalidTextRepresentation):
+            roundtrip(conn, path, "numeric", Decimal(text))
+        return
     result = roundtrip(conn, path, "numeric", Decimal(text))
     assert str(result) == text
 

