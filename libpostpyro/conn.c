@@ -525,6 +525,31 @@ int32_t pp_transaction_status(pp_conn *conn)
     return s;
 }
 
+int32_t pp_poll_status(pp_conn *conn)
+{
+    if (conn == NULL || !in_owner_process(conn))
+        return PQTRANS_UNKNOWN;
+    if (pthread_mutex_trylock(&conn->lock) != 0) /* a call runs: never wait for it */
+        return atomic_load(&conn->closing) ? PQTRANS_UNKNOWN : PQTRANS_ACTIVE;
+    int32_t s;
+    if (conn->closed || conn->connecting || conn->pg == NULL) {
+        s = PQTRANS_UNKNOWN;
+    } else if (conn->pending || conn->copy_state != PP_COPY_NONE) {
+        s = PQTRANS_ACTIVE;
+    } else {
+        /* Something arrived while idle (a notice, a notification, the server's "terminating
+         * connection" and the end of the stream): read it; at the end PQconsumeInput fails
+         * and libpq marks the connection CONNECTION_BAD. */
+        struct pollfd p = {.fd = PQsocket(conn->pg), .events = POLLIN};
+        if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+            PQconsumeInput(conn->pg);
+        s = PQstatus(conn->pg) == CONNECTION_BAD ? PQTRANS_UNKNOWN
+                                                 : (int32_t)PQtransactionStatus(conn->pg);
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return s;
+}
+
 char *pp_take_notices(pp_conn *conn, int64_t *len)
 {
     if (len != NULL)

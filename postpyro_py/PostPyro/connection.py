@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Connection", "connect"]
 
 _IN_TRANSACTION = (2, 3)
+_TX_STATUS = ("idle", "active", "intransaction", "inerror", "unknown")
 
 # Bumped in a forked child: a connection made by another process is never used there.
 _fork_generation = 0
@@ -614,6 +615,16 @@ class Connection:
         out["ssl"] = None if ssl is None else ssl == "on"
         out["application_name"] = get("application_name")
         return out
+
+    @property
+    def transaction_status(self) -> str:
+        """"idle", "active" (a statement, COPY or stream is running, maybe in another
+        thread), "intransaction", "inerror" or "unknown" (closed or broken). No round trip
+        and never waits; it first reads what the server sent meanwhile, so a session the
+        server ended (restart, failover) reads "unknown" and the connection is closed."""
+        if self._closed or self._generation != _fork_generation:
+            return "unknown"
+        return _TX_STATUS[lib.pp_poll_status(self._conn)]
 
     def _info_str(self, key: str) -> Optional[str]:
         if self._closed:
