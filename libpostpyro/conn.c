@@ -538,11 +538,16 @@ int32_t pp_poll_status(pp_conn *conn)
         s = PQTRANS_ACTIVE;
     } else {
         /* Something arrived while idle (a notice, a notification, the server's "terminating
-         * connection" and the end of the stream): read it; at the end PQconsumeInput fails
-         * and libpq marks the connection CONNECTION_BAD. */
-        struct pollfd p = {.fd = PQsocket(conn->pg), .events = POLLIN};
-        if (p.fd >= 0 && poll(&p, 1, 0) > 0)
-            PQconsumeInput(conn->pg);
+         * connection" and the end of the stream): read and parse it. One read stops after
+         * the data, so read again while more is there: at the end of the stream
+         * PQconsumeInput fails and libpq marks the connection CONNECTION_BAD. Bounded: a
+         * server that keeps sending is read on the next call. */
+        for (int i = 0; i < 8; i++) {
+            struct pollfd p = {.fd = PQsocket(conn->pg), .events = POLLIN};
+            if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(conn->pg))
+                break;
+            PQisBusy(conn->pg); /* parses what arrived (notices go to conn->notices) */
+        }
         s = PQstatus(conn->pg) == CONNECTION_BAD ? PQTRANS_UNKNOWN
                                                  : (int32_t)PQtransactionStatus(conn->pg);
     }
