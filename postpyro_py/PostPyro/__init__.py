@@ -25,7 +25,8 @@ from .errors import (CommitUnknown, DatabaseError, DataError, Error, IntegrityEr
                      InterfaceError, InternalError, MultipleRowsError, NoRowError,
                      NotSupportedError, OperationalError, PoolTimeout, ProgrammingError,
                      TooManyRequests, TransactionRollbackError, Warning)
-from .pool import NullPool, Pool
+from .null_pool import NullPool
+from .pool import Pool
 from .row import Row
 from .transaction import Transaction
 from .types import (Hstore, Interval, Json, Multirange, Range, register_dumper, register_loader,

@@ -34,10 +34,13 @@ __all__ = ["Slot", "Waiter", "PERMIT", "Backoff", "PoolState"]
 class Slot:
     """One connection the pool owns."""
 
-    __slots__ = ("conn", "created", "expires", "idle_since", "lent_at")
+    __slots__ = ("conn", "created", "expires", "idle_since", "lent_at", "holder")
 
     def __init__(self, conn: Any, now: float, expires: float) -> None:
         self.conn = conn
+        #: while lent: a weak reference to the front end's object that holds it, so that a
+        #: holder dropped mid-hand-over is found (``orphans``)
+        self.holder: Any = None
         self.created = now
         self.expires = expires
         self.idle_since = now
@@ -52,9 +55,10 @@ class Waiter:
     """A checkout waiting its turn. ``slot`` is set when it is served, ``error`` when it
     never will be (the pool closed); ``wake`` is the front end's (a lock, a future)."""
 
-    __slots__ = ("slot", "error", "since", "wake")
+    __slots__ = ("slot", "error", "since", "wake", "done")
 
     def __init__(self, now: float) -> None:
+        self.done = False  # the front end has settled it (see Pool._settle)
         self.slot: Optional[Slot] = None
         self.error: Optional[BaseException] = None
         self.since = now
@@ -156,7 +160,7 @@ class PoolState:
         self.counters["requests_num"] += 1
         return True
 
-    def enqueue(self, now: float, front: bool = False) -> Waiter:
+    def enqueue(self, now: float, front: bool = False, wake: Any = None) -> Waiter:
         """A checkout that must wait: at the end of the queue (``front``: one that was served
         a connection found dead keeps its place). Raises TooManyRequests when ``max_waiting``
         checkouts already wait."""
@@ -165,6 +169,7 @@ class PoolState:
             raise e.TooManyRequests("the pool's queue is full: %d checkouts wait already "
                                     "(max_waiting)" % len(self.waiters))
         w = Waiter(now)
+        w.wake = wake
         if front:
             self.waiters.appendleft(w)
         else:
@@ -214,6 +219,7 @@ class PoolState:
     def give_back(self, slot: Slot, now: float) -> Optional[Waiter]:
         """A lent connection comes back healthy: to the oldest waiter, or idle."""
         self.out.discard(slot)
+        slot.holder = None
         self.counters["usage_ms"] += (now - slot.lent_at) * 1000.0
         if self.closed:
             self.nconns -= 1
@@ -225,6 +231,7 @@ class PoolState:
         """A lent connection will be closed (broken: ``lost``; returned in a state that was
         not fixed: ``bad``). NullPool: returns the waiter that now holds the permit."""
         self.out.discard(slot)
+        slot.holder = None
         self.nconns -= 1
         self.counters["usage_ms"] += (now - slot.lent_at) * 1000.0
         if lost:
@@ -246,6 +253,14 @@ class PoolState:
             return w
         return None
 
+    def orphans(self) -> List[Slot]:
+        """Lent slots whose holder is gone without giving them back (an interrupt that
+        came mid-hand-over): the caller takes them back as returns."""
+        out = [s for s in self.out if s.holder is not None and s.holder() is None]
+        for slot in out:
+            slot.holder = None
+        return out
+
     @property
     def lent(self) -> int:
         return len(self.out)
@@ -261,14 +276,16 @@ class PoolState:
 
     def invalidate_idle(self) -> List[Slot]:
         """A connection was found dead: the idle ones are likely dead too (a restart, a
-        failover). They are taken out to be closed, so no checkout walks through them."""
+        failover). They are taken out to be closed, so no checkout walks through them; they
+        count until ``closed_idle`` (no replacement opens before they are closed)."""
         slots = list(self.idle)
         self.idle.clear()
-        self.nconns -= len(slots)
         return slots
 
-    def count_lost(self, n: int) -> None:
-        self.counters["connections_lost"] += n
+    def closed_idle(self, n: int, dead: int) -> None:
+        """n slots from ``invalidate_idle`` are closed, ``dead`` of them were found dead."""
+        self.nconns -= n
+        self.counters["connections_lost"] += dead
 
     # ---- opening connections --------------------------------------------------------------
 

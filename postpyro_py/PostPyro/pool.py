@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Connection pools for threads: ``Pool`` and ``NullPool``.
+"""Connection pools for threads: ``Pool`` (``NullPool`` is in null_pool.py).
 
 ::
 
@@ -15,19 +15,25 @@ in one background thread, and looks after connections as they come back.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
+import signal
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import errors as e
+from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT, PoolState, Slot, Waiter
+from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
+                            restore_client_settings)
 from .connection import Connection, connect
 
-__all__ = ["Pool", "NullPool"]
+__all__ = ["Pool"]
 
 _monotonic = time.monotonic
+_ref = weakref.ref
 
 # Bumped in a forked child: a pool made by another process is never used there.
 _fork_generation = 0
@@ -43,58 +49,13 @@ if hasattr(os, "register_at_fork"):
 
 _names = itertools.count(1)
 
-# What a session can carry from one borrower to the next, undone in one round trip (DISCARD
-# ALL without DEALLOCATE ALL and DISCARD PLANS, which would throw the statement cache away).
-_RESET = ("CLOSE ALL", "SET SESSION AUTHORIZATION DEFAULT", "RESET ALL", "UNLISTEN *",
-          "SELECT pg_advisory_unlock_all()", "DISCARD TEMP", "DISCARD SEQUENCES")
-_RESET_SQL = "; ".join(_RESET)
+# Failures the pool handles by itself (a check, a reset or a connect that failed) are logged
+# here, so that a broken hook or a wrong password is not silent.
+logger = logging.getLogger("PostPyro.pool")
 
 # The longest the filler sleeps between looks at the pool (it also ends when the pool is
 # garbage: it only holds a weak reference between looks).
 _FILLER_NAP = 2.0
-
-
-def _close_quietly(conn: Connection, cancel: bool = False) -> None:
-    try:
-        if cancel:
-            conn.cancel()
-    except Exception:
-        pass
-    try:
-        conn.close()
-    except Exception:
-        pass
-
-
-class _Checkout:
-    """``pool.connection()``: the connection for a ``with`` block."""
-
-    __slots__ = ("_pool", "_timeout", "_slot")
-
-    def __init__(self, pool: "Pool", timeout: Optional[float]) -> None:
-        self._pool = pool
-        self._timeout = timeout
-        self._slot: Optional[Slot] = None
-
-    def __enter__(self) -> Connection:
-        if self._slot is not None:
-            raise e.InterfaceError("this pool.connection() block is already in use")
-        self._slot = self._pool._get(self._timeout)
-        return self._slot.conn
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        slot, self._slot = self._slot, None
-        if slot is None:
-            return
-        try:
-            conn = slot.conn
-            # PEP 249 mode: commit at the end of a block that ended normally (psycopg_pool's
-            # and `with conn:`'s rule); on an exception the return rolls back
-            if exc_type is None and not conn.autocommit \
-                    and conn.transaction_status in ("intransaction", "inerror"):
-                conn.commit()
-        finally:
-            self._pool._put(slot)
 
 
 class Pool:
@@ -141,7 +102,8 @@ class Pool:
                                 null=self._null)
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)  # the filler sleeps on it
-        self._to_close: List[Connection] = []  # for the filler: cancel, then close
+        # for the filler: lent slots to cancel and close, (slot, lost, bad)
+        self._to_close: List[Tuple[Slot, bool, bool]] = []
         self._filler: Optional[threading.Thread] = None
         self._opened = False
         self._generation = _fork_generation
@@ -209,6 +171,7 @@ class Pool:
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join(timeout)
         deadline = _monotonic() + timeout
+        self._reclaim_orphans()
         with self._lock:
             while self._state.lent and _monotonic() < deadline:
                 self._wakeup.wait(min(0.05, max(0.0, deadline - _monotonic())))
@@ -230,13 +193,13 @@ class Pool:
 
     # ---- checkout ---------------------------------------------------------------------------
 
-    def connection(self, timeout: Optional[float] = None) -> _Checkout:
+    def connection(self, timeout: Optional[float] = None) -> Checkout:
         """A connection for a ``with`` block: ``with pool.connection() as conn:``. Waits
         (first come, first served) up to ``timeout`` seconds (default: the pool's) for one,
         then raises ``PoolTimeout``. At the end of the block the connection goes back:
         in PEP 249 mode (``autocommit=False``) an open transaction is committed when the
         block ended normally; every other open transaction is rolled back."""
-        return _Checkout(self, timeout)
+        return Checkout(self, timeout)
 
     def _usable(self, opening: bool = False) -> None:
         if self._generation != _fork_generation:
@@ -246,7 +209,8 @@ class Pool:
             raise e.InterfaceError("the pool %r is not open: call open() or use it in a "
                                    "with block" % self.name)
 
-    def _get(self, timeout: Optional[float]) -> Slot:
+    def _get(self, timeout: Optional[float], holder: Checkout) -> None:
+        """Lend a connection to ``holder`` (sets ``holder._slot``)."""
         self._usable()
         if timeout is None:
             timeout = self.timeout
@@ -254,85 +218,109 @@ class Pool:
         deadline = None
         front = False
         while True:
-            with self._lock:
-                if state.closed:
-                    raise e.InterfaceError("the pool %r is closed" % self.name)
-                slot = state.take(_monotonic())
+            w = None
+            try:
+                with masked(), self._lock:
+                    if state.closed:
+                        raise e.InterfaceError("the pool %r is closed" % self.name)
+                    slot = holder._slot = state.take(_monotonic())
+                    if slot is None:
+                        w = self._enqueue(front)
+                    else:
+                        slot.holder = _ref(holder)
                 if slot is None:
-                    w = self._enqueue(front)
-            if slot is None:
-                if deadline is None:
-                    deadline = _monotonic() + timeout if timeout else None
-                slot = self._wait(w, deadline)
-            if self._checked(slot):
-                return slot
+                    if deadline is None:
+                        deadline = _monotonic() + timeout if timeout else None
+                    self._reclaim_orphans()
+                    self._wait(w, deadline, holder)
+            except BaseException:  # e.g. a signal that came while masked: leave the queue
+                if w is not None:
+                    self._settle(w, None, holder)
+                raise
+            if self._checked(holder):
+                return
             front = True  # served a dead one: keep the place in the queue
 
     def _enqueue(self, front: bool) -> Waiter:
         """Lock held."""
-        w = self._state.enqueue(_monotonic(), front)
-        w.wake = lock = threading.Lock()
-        lock.acquire()
+        wake = threading.Lock()
+        wake.acquire()
+        w = self._state.enqueue(_monotonic(), front, wake)
         if self._state.to_open(0.0) > 0:
             self._wakeup.notify_all()
         return w
 
-    def _wait(self, w: Waiter, deadline: Optional[float]) -> Slot:
+    def _wait(self, w: Waiter, deadline: Optional[float], holder: Checkout) -> None:
+        """Wait for w's turn; the slot it is served goes to ``holder``."""
+        got = None
         try:
             if deadline is None:
                 got = w.wake.acquire()
             else:
                 got = w.wake.acquire(True, max(0.0, deadline - _monotonic()))
-        except BaseException:  # e.g. KeyboardInterrupt: a slot served meanwhile goes back
-            with self._lock:
-                slot = self._state.cancel(w, _monotonic())
-            if slot is not None:
-                self._give_back_unused(slot)
-            raise
+        finally:  # also on KeyboardInterrupt: a slot served meanwhile goes to holder
+            slot = self._settle(w, got, holder)
+        if slot is not None:
+            return
+        if w.error is not None:
+            raise w.error
+        raise e.PoolTimeout("pool %r: no connection within %.1f s (%d in use of max_size "
+                            "%d, %d waiting)%s" % (self.name, _monotonic() - w.since,
+                                                   self._state.lent, self._state.max_size,
+                                                   len(self._state.waiters), self._why()))
+
+    def _reclaim_orphans(self) -> None:
+        """Take back connections whose holder vanished mid-hand-over (see _pool_checkout)."""
+        if not self._state.out:
+            return
         with self._lock:
+            orphans = self._state.orphans()
+        for slot in orphans:
+            holder = Checkout(self, None)
+            holder._slot = slot
+            holder._give_back()
+
+    def _settle(self, w: Waiter, got: Optional[bool], holder: Checkout) -> Optional[Slot]:
+        """The end of w's wait (``got``: woken; False: timed out; None: interrupted): out
+        of the queue, and what it was served, if anything, goes to holder."""
+        with masked(), self._lock:
+            if w.done:
+                return holder._slot
+            w.done = True
             now = _monotonic()
             if got:
                 self._state.served(w, now)
                 slot = w.slot
             else:
-                slot = self._state.cancel(w, now, timed_out=True)
-        if slot is not None:
-            return slot  # (served just as the time ran out: use it)
-        if w.error is not None:
-            raise w.error
-        raise e.PoolTimeout("pool %r: no connection within %.1f s (%d in use of max_size "
-                            "%d, %d waiting)%s" % (self.name, now - w.since, self._state.lent,
-                                                   self._state.max_size,
-                                                   len(self._state.waiters), self._why()))
+                slot = self._state.cancel(w, now, timed_out=got is False)
+            holder._slot = slot  # (served just as the time ran out: used)
+            if slot is not None and slot is not PERMIT:
+                slot.holder = _ref(holder)
+        return slot
 
     def _why(self) -> str:
         err = self._state.last_error
         return "; the last connect failed: %s" % (err,) if err is not None else ""
 
-    def _give_back_unused(self, slot: Slot) -> None:
-        """A slot served to a checkout that gave up before using it."""
-        if slot is PERMIT:
-            with self._lock:
-                self._state.opening -= 1
-                w = self._state.pass_after_failure()
-            if w is not None:
-                w.wake.release()
-            return
-        with self._lock:
-            w = self._state.give_back(slot, _monotonic())
-            if self._state.closed:
-                w = None
+    def _release_permit(self, holder: Checkout, error: Optional[BaseException]) -> None:
+        """NullPool, signals masked and lock held: holder's permit, not used (its connect
+        failed: ``error``), passes on."""
+        holder._slot = None
+        if error is not None:
+            self._state.connect_failed(_monotonic(), error)
+        else:
+            self._state.opening -= 1
+        w = self._state.pass_after_failure()
         if w is not None:
             w.wake.release()
-        elif self._state.closed:
-            _close_quietly(slot.conn)
 
-    def _checked(self, slot: Slot) -> bool:
-        """An idle connection about to be lent: alive (no round trip) and, when the pool
-        has a ``check``, passing it. Otherwise it is closed and the idle ones too."""
+    def _checked(self, holder: Checkout) -> bool:
+        """An idle connection just lent: alive (no round trip) and, when the pool has a
+        ``check``, passing it. Otherwise it is closed (and the idle ones too)."""
+        slot = holder._slot
         conn = slot.conn
         if _monotonic() >= slot.expires:  # past max_lifetime while idle
-            self._drop(slot, lost=False, bad=False)
+            self._drop(holder, lost=False, bad=False)
             return False
         try:
             status = conn.transaction_status
@@ -343,59 +331,66 @@ class Pool:
                 if conn.transaction_status == "idle":
                     return True
                 status = conn.transaction_status
-        except Exception:
+        except Exception as exc:
+            logger.warning("pool %r: check failed, connection closed: %s", self.name, exc)
             status = conn.transaction_status
-        except BaseException:
-            self._drop(slot, lost=conn.closed, bad=False)
-            raise
-        self._drop(slot, lost=status == "unknown", bad=False, invalidate=status == "unknown")
+        self._drop(holder, lost=status == "unknown", bad=False,
+                   invalidate=status == "unknown")
         return False
 
-    def _drop(self, slot: Slot, lost: bool, bad: bool, cancel: bool = False,
+    def _drop(self, holder: Any, lost: bool, bad: bool, cancel: bool = False,
               invalidate: bool = False) -> None:
-        """Close a lent slot's connection; with ``invalidate`` (it was found dead on its way
-        out of the pool) the idle ones too."""
-        with self._lock:
+        """Close the connection lent to ``holder``, then count it gone (so a replacement
+        never opens before it is closed); with ``invalidate`` (it was found dead on its way
+        out of the pool) the idle ones too. With ``cancel`` (a statement still runs on it)
+        the filler thread cancels and closes it: that may wait on the network."""
+        slot = holder._slot
+        if cancel and not self._null:
+            with masked(), self._lock:
+                self._to_close.append((slot, lost, bad))
+                holder._slot = slot.holder = None  # the filler's now
+                self._wakeup.notify_all()
+            return
+        stale: List[Slot] = []
+        if invalidate:
+            with self._lock:
+                stale = self._state.invalidate_idle()
+        _close_quietly(slot.conn, cancel=cancel)
+        dead = 0
+        for s in stale:
+            dead += s.conn.transaction_status == "unknown"
+            _close_quietly(s.conn)
+        self._forget(slot, lost, bad, stale, dead, holder)
+
+    def _forget(self, slot: Slot, lost: bool, bad: bool, stale: List[Slot] = (),
+                dead: int = 0, holder: Any = None) -> None:
+        """The bookkeeping of _drop, once the connections are closed."""
+        with masked(), self._lock:
+            if holder is not None:
+                if holder._slot is not slot:
+                    return  # done already (a return interrupted and run again)
+                holder._slot = None
             w = self._state.drop(slot, _monotonic(), lost=lost, bad=bad)
-            stale = self._state.invalidate_idle() if invalidate else []
-            if cancel:
-                self._to_close.append(slot.conn)
+            self._state.closed_idle(len(stale), dead)
             self._wakeup.notify_all()
         if w is not None:
             w.wake.release()
-        if not cancel:
-            _close_quietly(slot.conn)
-        if stale:
-            dead = 0
-            for s in stale:
-                dead += s.conn.transaction_status == "unknown"
-                _close_quietly(s.conn)
-            with self._lock:
-                self._state.count_lost(dead)
-
-    def _open_for_caller(self) -> Slot:
-        """NullPool: open the caller's connection (it holds a permit)."""
-        started = _monotonic()
-        try:
-            conn = self._new_connection()
-        except BaseException as exc:
-            with self._lock:
-                self._state.connect_failed(_monotonic(), exc)
-                w = self._state.pass_after_failure()
-            if w is not None:
-                w.wake.release()
-            raise
-        with self._lock:
-            slot = self._state.new_slot(conn, _monotonic())
-            self._state.connected(slot, _monotonic(), started)
-        return slot
 
     # ---- return -----------------------------------------------------------------------------
 
-    def _put(self, slot: Slot) -> None:
+    def _put(self, holder: Checkout) -> None:
+        """Take back the connection lent to ``holder`` (clears ``holder._slot``). Can be
+        run again when interrupted: it finishes what is left."""
+        slot = holder._slot
         conn = slot.conn
         if self._generation != _fork_generation:
+            holder._slot = None
             return  # the parent's: never touched here
+        if slot is PERMIT:  # NullPool: interrupted before its connection was open
+            with masked(), self._lock:
+                if holder._slot is PERMIT:
+                    self._release_permit(holder, None)
+            return
         ok = lost = bad = cancel = False
         try:
             status = conn.transaction_status
@@ -414,12 +409,15 @@ class Pool:
                     self._restore(conn)
                     ok = conn.transaction_status == "idle"
                     bad = not ok
-        except Exception:
+        except Exception as exc:
+            logger.warning("pool %r: a returned connection could not be cleaned up, closed: "
+                           "%s", self.name, exc)
             lost = conn.closed
             bad = True
         finally:
             if ok:
-                with self._lock:
+                with masked(), self._lock:
+                    holder._slot = None
                     w = self._state.give_back(slot, _monotonic())
                     closing = self._state.closed
                 if w is not None:
@@ -427,49 +425,17 @@ class Pool:
                 elif closing:
                     _close_quietly(conn)
             else:
-                self._drop(slot, lost=lost, bad=bad, cancel=cancel)
+                self._drop(holder, lost=lost, bad=bad, cancel=cancel)
 
     def _restore(self, conn: Connection) -> None:
         """What the next borrower must not see: client-side settings, notices, then the
         session (``reset``)."""
-        if conn.autocommit != self._autocommit:
-            conn.autocommit = self._autocommit
-        if conn.row_factory is not self._row_factory:
-            conn.row_factory = self._row_factory
-        if conn.timeout != self._conn_timeout:
-            conn.timeout = self._conn_timeout
-        notices = conn.notices
-        if notices:
-            del notices[:]
+        restore_client_settings(conn, self._autocommit, self._row_factory, self._conn_timeout)
         if self._reset:
             self._reset(conn)
 
-    @staticmethod
-    def reset_session(conn: Connection) -> None:
-        """The default ``reset``: undo what a session can carry — settings (``RESET ALL``,
-        ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN``, session advisory locks, temporary
-        tables, held cursors, sequence state — in one round trip. Statements the server
-        refuses (a hot standby refuses ``UNLISTEN``) are skipped: what they undo cannot exist
-        there."""
-        try:
-            conn.execute(_RESET_SQL)
-        except e.OperationalError:
-            raise
-        except e.DatabaseError:
-            for sql in _RESET:
-                try:
-                    conn.execute(sql)
-                except e.OperationalError:
-                    raise
-                except e.DatabaseError:
-                    pass
-
-    @staticmethod
-    def check_connection(conn: Connection) -> None:
-        """A ready-made ``check``: an empty round trip; raises OperationalError when the
-        server does not answer."""
-        if not conn.ping():
-            raise e.OperationalError("the connection did not answer a ping")
+    reset_session = staticmethod(reset_session)
+    check_connection = staticmethod(check_connection)
 
     # ---- opening connections (the filler thread) --------------------------------------------
 
@@ -493,6 +459,7 @@ class Pool:
         """One round of the filler: close what is to close, open one connection when the
         pool lacks one, else sleep until there is work. False once the pool is closed."""
         state = self._state
+        self._reclaim_orphans()
         with self._lock:
             now = _monotonic()
             closing = self._to_close
@@ -505,8 +472,9 @@ class Pool:
                 nap = state.next_event(now)
                 self._wakeup.wait(_FILLER_NAP if nap is None else min(nap, _FILLER_NAP))
                 return True
-        for conn in closing:
-            _close_quietly(conn, cancel=True)
+        for slot, lost, bad in closing:
+            _close_quietly(slot.conn, cancel=True)
+            self._forget(slot, lost, bad)
         for slot in expired:
             _close_quietly(slot.conn)
         if opening:
@@ -518,6 +486,7 @@ class Pool:
         try:
             conn = self._new_connection()
         except Exception as exc:
+            logger.warning("pool %r: connect failed: %s", self.name, exc)
             with self._lock:
                 delay = self._state.connect_failed(_monotonic(), exc)
                 self._wakeup.notify_all()  # wait() callers look again
@@ -525,7 +494,7 @@ class Pool:
                 try:
                     self._reconnect_failed(self)
                 except Exception:
-                    pass
+                    logger.exception("pool %r: reconnect_failed raised", self.name)
             return
         with self._lock:
             if self._state.closed:
@@ -550,18 +519,20 @@ class Pool:
         with self._lock:
             slots = self._state.take_idle(_monotonic())
         for slot in slots:
+            holder = Checkout(self, None)
+            holder._slot = slot
+            alive = False
             try:
                 alive = slot.conn.ping()
-            except BaseException:
-                self._drop(slot, lost=slot.conn.closed, bad=False)
-                raise
-            if alive:
-                with self._lock:
-                    w = self._state.give_back(slot, _monotonic())
-                if w is not None:
-                    w.wake.release()
-            else:
-                self._drop(slot, lost=True, bad=False)
+            finally:
+                if alive:
+                    with masked(), self._lock:
+                        holder._slot = None
+                        w = self._state.give_back(slot, _monotonic())
+                    if w is not None:
+                        w.wake.release()
+                else:
+                    self._drop(holder, lost=True, bad=False)
 
     def resize(self, min_size: int, max_size: Optional[int] = None) -> None:
         """Change the sizes (``max_size`` None: unchanged, or ``min_size`` if larger).
@@ -591,38 +562,11 @@ class Pool:
                    s.lent, len(s.waiters), s.min_size, s.max_size))
 
 
-class NullPool(Pool):
-    """The Pool interface without keeping connections: every checkout opens a new
-    connection (in the calling thread) and every return closes it; at most ``max_size``
-    are open at once, further checkouts wait in order. For PgBouncer and serverless
-    databases, where the pooling happens elsewhere."""
-
-    _null = True
-
-    def __init__(self, dsn_or_callable: Union[str, Callable[[], str]] = "", min_size: int = 0,
-                 max_size: int = 10, **kwargs: Any) -> None:
-        super().__init__(dsn_or_callable, min_size=min_size, max_size=max_size, **kwargs)
-
-    def _get(self, timeout: Optional[float]) -> Slot:
-        self._usable()
-        with self._lock:
-            if self._state.closed:
-                raise e.InterfaceError("the pool %r is closed" % self.name)
-            if self._state.reserve(_monotonic()):
-                w = None
-            else:
-                w = self._enqueue(False)
-        if w is not None:
-            if timeout is None:
-                timeout = self.timeout
-            slot = self._wait(w, _monotonic() + timeout if timeout else None)
-            if slot is not PERMIT:  # pragma: no cover - a NullPool serves only permits
-                raise e.InterfaceError("NullPool served a connection")
-        return self._open_for_caller()
-
-
 def _fill(ref: "weakref.ref[Pool]") -> None:
-    """The filler thread: one per pool, so connections open one at a time."""
+    """The filler thread: one per pool, so connections open one at a time. It blocks
+    signals: a signal meant for the main thread (Ctrl-C) is not caught here."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     while True:
         pool = ref()
         if pool is None or pool._generation != _fork_generation:
