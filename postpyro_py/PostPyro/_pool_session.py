@@ -20,8 +20,8 @@ RESET_SQL = "; ".join(RESET)
 def reset_session(conn: Any) -> None:
     """The default ``reset``: undo what a session can carry — settings (``RESET ALL``,
     ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN``, session advisory locks, temporary
-    tables, held cursors, sequence state — in one round trip. Statements the server refuses
-    (a hot standby refuses ``UNLISTEN``) are skipped: what they undo cannot exist there."""
+    tables, held cursors, sequence state — in one round trip. When the server refuses one of
+    them (the whole string then fails), the others run one by one."""
     try:
         conn.execute(RESET_SQL)
     except e.OperationalError:

@@ -300,6 +300,7 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make_pool, a
             pid = conn.info()["backend_pid"]
             conn.execute("SET search_path = pg_catalog")
             conn.execute("SET statement_timeout = '123s'")
+            conn.execute("SET ROLE pg_monitor")
             conn.execute("LISTEN pp_pool_channel")
             conn.execute("SELECT pg_advisory_lock(4242)")
             conn.execute("CREATE TEMP TABLE pp_pool_temp (x int)")
@@ -313,6 +314,7 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make_pool, a
             assert conn.info()["backend_pid"] == pid  # the same session, cleaned
             assert conn.query_one("SHOW search_path")[0] == '"$user", public'
             assert conn.query_one("SHOW statement_timeout")[0] == "0"
+            assert conn.query_one("SELECT current_user = session_user")[0] is True
             assert conn.query("SELECT * FROM pg_listening_channels()") == []
             assert conn.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1",
                               [pid]) == []
