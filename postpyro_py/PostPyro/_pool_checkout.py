@@ -23,7 +23,10 @@ __all__ = ["Checkout", "masked"]
 
 _MAIN = threading.main_thread().ident
 _get_ident = threading.get_ident
-_SIGMASK = getattr(signal, "pthread_sigmask", None)
+try:  # the builtin: signal.pthread_sigmask turns every answer into a set of enums (slow)
+    from _signal import pthread_sigmask as _SIGMASK
+except ImportError:  # pragma: no cover - not POSIX
+    _SIGMASK = getattr(signal, "pthread_sigmask", None)
 _ALL = signal.valid_signals() if _SIGMASK is not None else None
 
 
