@@ -588,3 +588,34 @@ int32_t pp_transaction_status(pp_conn *conn)
     pthread_mutex_unlock(&conn->lock);
     return s;
 }
+
+int32_t pp_poll_status(pp_conn *conn)
+{
+    if (conn == NULL || !in_owner_process(conn))
+        return PQTRANS_UNKNOWN;
+    if (pthread_mutex_trylock(&conn->lock) != 0) /* a call runs: never wait for it */
+        return atomic_load(&conn->closing) ? PQTRANS_UNKNOWN : PQTRANS_ACTIVE;
+    int32_t s;
+    if (conn->closed || conn->connecting || conn->pg == NULL) {
+        s = PQTRANS_UNKNOWN;
+    } else if (conn->pending || conn->copy_state != PP_COPY_NONE) {
+        s = PQTRANS_ACTIVE;
+    } else {
+        /* Something arrived while idle (a notice, a notification, the server's "terminating
+         * connection" and the end of the stream): read and parse it. One read stops after
+         * the data, so read again while more is there: at the end of the stream
+         * PQconsumeInput fails and libpq marks the connection CONNECTION_BAD. Bounded: a
+         * server that keeps sending is read on the next call. */
+        for (int i = 0; i < 8; i++) {
+            struct pollfd p = {.fd = PQsocket(conn->pg), .events = POLLIN};
+            if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(conn->pg))
+                break;
+            PQisBusy(conn->pg); /* parses what arrived (notices go to conn->notices) */
+        }
+        s = PQstatus(conn->pg) == CONNECTION_BAD ? PQTRANS_UNKNOWN
+                                                 : (int32_t)PQtransactionStatus(conn->pg);
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return s;
+}
+

@@ -350,6 +350,16 @@ char *pp_conn_info(pp_conn *conn, const char *key);
 /* Waits for the connection's mutex (another thread's call ends first). */
 int32_t pp_transaction_status(pp_conn *conn);
 
+/* The transaction status as pp_transaction_status() gives it, but never waiting and after
+ * reading what the server sent while the connection sat idle: a session the server ended
+ * (a restart, a failover, pg_terminate_backend) is found closed without a round trip, and
+ * the connection then counts as broken (pp_is_closed() says 1). Returns 1 (active) without
+ * waiting while another thread's call holds the connection, and while a statement, a COPY
+ * or a chunked result is unfinished (PP_PENDING, PP_MORE); 4 (unknown) when closed or
+ * broken, or in a forked child. Reads no more than has arrived: a dead network goes
+ * unnoticed (only a round trip such as pp_ping(), or TCP keepalives, can tell). */
+int32_t pp_poll_status(pp_conn *conn);
+
 /* Collected server notices (NOTICE, WARNING, …) since the last call, each message followed
  * by a NUL byte; a new string (free with pp_free), NULL when there are none (or conn is
  * NULL). *len (if not NULL) receives the bytes, NULs included. Notices are kept until taken,

@@ -24,8 +24,10 @@ from .dbapi import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateF
                     TimeFromTicks, Timestamp, TimestampFromTicks)
 from .errors import (CommitUnknown, DatabaseError, DataError, Error, IntegrityError,
                      InterfaceError, InternalError, MultipleRowsError, NoRowError,
-                     NotSupportedError, OperationalError, ProgrammingError,
-                     TransactionRollbackError, Warning)
+                     NotSupportedError, OperationalError, PoolTimeout, ProgrammingError,
+                     TooManyRequests, TransactionRollbackError, Warning)
+from .null_pool import NullPool
+from .pool import Pool
 from .row import Row
 from .transaction import Transaction
 from .types import (Hstore, Interval, Json, Multirange, Range, register_dumper, register_loader,
@@ -58,6 +60,7 @@ __all__ = [
     "__version__", "apilevel", "threadsafety", "paramstyle",
     "connect", "get_version", "library_version", "libpq_version", "library_path",
     "Connection", "Cursor", "Column", "Row", "Transaction", "Json",
+    "Pool", "NullPool", "PoolTimeout", "TooManyRequests",
     "Interval", "Range", "Multirange", "Hstore",
     "register_loader", "register_dumper", "register_type", "errors", "rows",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",

@@ -31,6 +31,8 @@ _CHUNKED = lib.PP_EXEC_CHUNKED
 
 # Bumped in a forked child: a connection made by another process is never used there.
 _fork_generation = 0
+# pp_poll_status / pp_transaction_status values (PP_TRANS_*), as transaction_status says them.
+_TX_STATUS = ("idle", "active", "intransaction", "inerror", "unknown")
 
 
 def _after_fork_in_child() -> None:
@@ -331,6 +333,16 @@ class BaseConnection:
         out["ssl"] = None if ssl is None else ssl == "on"
         out["application_name"] = get("application_name")
         return out
+
+    @property
+    def transaction_status(self) -> str:
+        """"idle", "active" (a statement, COPY or stream is running, maybe in another
+        thread), "intransaction", "inerror" or "unknown" (closed or broken). No round trip
+        and never waits; it first reads what the server sent meanwhile, so a session the
+        server ended (restart, failover) reads "unknown" and the connection is closed."""
+        if self._closed or self._generation != _fork_generation:
+            return "unknown"
+        return _TX_STATUS[lib.pp_poll_status(self._conn)]
 
     def _info_str(self, key: str) -> Optional[str]:
         if self._closed:

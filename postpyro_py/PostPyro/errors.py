@@ -11,8 +11,10 @@ The DB-API 2.0 (PEP 249) hierarchy::
         ├── OperationalError           connection and server conditions (08, 28, 53, …)
         │   ├── TransactionRollbackError   class 40: serialization failure, deadlock
         │   ├── CommitUnknown          the connection broke during COMMIT: outcome unknown
-        │   └── ConnectionTimeout      the timeout passed and the server did not answer:
-        │                              the connection was closed (or the connect gave up)
+        │   ├── ConnectionTimeout      the timeout passed and the server did not answer:
+        │   │                          the connection was closed (or the connect gave up)
+        │   ├── PoolTimeout            a pool had no connection to give in time
+        │   └── TooManyRequests        a pool's queue of waiting checkouts is full
         ├── IntegrityError             constraint violations (class 23)
         ├── InternalError              transaction state, internal errors (24, 25, XX, …)
         ├── ProgrammingError           bad SQL, unknown objects (class 42, 3D, …)
@@ -40,7 +42,7 @@ from ._sqlstate import SQLSTATES
 __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
-    "TransactionRollbackError", "CommitUnknown", "ConnectionTimeout", "NoRowError", "MultipleRowsError",
+    "TransactionRollbackError", "CommitUnknown", "ConnectionTimeout", "PoolTimeout", "TooManyRequests", "NoRowError", "MultipleRowsError",
     "Diagnostic", "lookup",
 ]
 
@@ -171,6 +173,14 @@ class ConnectionTimeout(OperationalError):
     """The connection's ``timeout`` passed, a cancel request got no answer in time either,
     and the connection was closed; or a connect ran out of time. (When the server does
     cancel the statement, the error is ``QueryCanceled`` and the connection stays usable.)"""
+
+
+class PoolTimeout(OperationalError):
+    """A pool had no connection to give within the checkout's timeout."""
+
+
+class TooManyRequests(OperationalError):
+    """A pool's queue of waiting checkouts is full (``max_waiting``)."""
 
 
 class NoRowError(DatabaseError):

@@ -337,6 +337,36 @@ static void test_exec_many_columns(pp_conn *c)
     free(text);
 }
 
+/* pp_poll_status: the transaction status without waiting; a session the server ended while
+ * idle is found closed without a round trip. */
+static void test_poll_status(pp_conn *c)
+{
+    pp_conn *c2 = test_connect();
+    CHECK(pp_poll_status(c2) == 0);
+    pp_result_free(run(c2, "BEGIN"));
+    CHECK(pp_poll_status(c2) == 2);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_exec(c2, "SELECT 1/0", 0, NULL, 0, &r, &err) == PP_ERROR);
+    pp_error_free(err);
+    CHECK(pp_poll_status(c2) == 3);
+    pp_result_free(run(c2, "ROLLBACK"));
+    CHECK(pp_poll_status(c2) == 0);
+    char *pid = pp_conn_info(c2, "backend_pid");
+    CHECK(pid != NULL);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s)", pid != NULL ? pid : "0");
+    pp_free(pid);
+    pp_result_free(run(c, sql));
+    int32_t s = 0;
+    for (int i = 0; i < 200 && (s = pp_poll_status(c2)) != 4; i++)
+        usleep(10000); /* the server needs a moment to end the session */
+    CHECK(s == 4);
+    CHECK(pp_is_closed(c2) == 1);
+    CHECK(pp_poll_status(NULL) == 4);
+    pp_conn_free(c2);
+}
+
 int main(void)
 {
     test_versions();
@@ -350,6 +380,7 @@ int main(void)
     test_exec_many_columns(c);
     test_prepared(c);
     test_multi_statement(c);
+    test_poll_status(c);
     test_info_ping_close(c);
     pp_conn_free(c);
     pp_conn_free(NULL);

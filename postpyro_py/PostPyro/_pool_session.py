@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: MIT
+"""What a pooled connection carries from one borrower to the next, and how it is undone;
+the checks a pool runs. Used by ``pool.py`` (and an ``AsyncPool`` later, with awaits)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from . import errors as e
+
+__all__ = ["reset_session", "check_connection", "restore_client_settings", "close_quietly"]
+
+# What a session can carry, undone in one round trip: DISCARD ALL without DEALLOCATE ALL and
+# DISCARD PLANS, which would throw the connection's statement cache away.
+RESET = ("CLOSE ALL", "SET SESSION AUTHORIZATION DEFAULT", "RESET ALL", "UNLISTEN *",
+         "SELECT pg_advisory_unlock_all()", "DISCARD TEMP", "DISCARD SEQUENCES")
+RESET_SQL = "; ".join(RESET)
+
+
+def reset_session(conn: Any) -> None:
+    """The default ``reset``: undo what a session can carry — settings (``RESET ALL``,
+    ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN``, session advisory locks, temporary
+    tables, held cursors, sequence state — in one round trip. When the server refuses one of
+    them (the whole string then fails), the others run one by one."""
+    try:
+        conn.execute(RESET_SQL)
+    except e.OperationalError:
+        raise
+    except e.DatabaseError:  # one failed: the others were rolled back with it
+        for sql in RESET:
+            try:
+                conn.execute(sql)
+            except e.OperationalError:
+                raise
+            except e.DatabaseError:
+                pass
+
+
+def check_connection(conn: Any) -> None:
+    """A ready-made ``check``: an empty round trip; raises OperationalError when the
+    server does not answer."""
+    if not conn.ping():
+        raise e.OperationalError("the connection did not answer a ping")
+
+
+def restore_client_settings(conn: Any, autocommit: bool, row_factory: Optional[Callable],
+                            timeout: Optional[float]) -> None:
+    """The connection's own settings back to the pool's; its collected notices dropped."""
+    if conn.autocommit != autocommit:
+        conn.autocommit = autocommit
+    if conn.row_factory is not row_factory:
+        conn.row_factory = row_factory
+    if conn.timeout != timeout:
+        conn.timeout = timeout
+    notices = conn.notices
+    if notices:
+        del notices[:]
+
+
+def close_quietly(conn: Any, cancel: bool = False) -> None:
+    """Close a connection the pool gives up (first cancelling what runs on it), ignoring
+    errors: it is being dropped."""
+    try:
+        if cancel:
+            conn.cancel()
+    except Exception:
+        pass
+    try:
+        conn.close()
+    except Exception:
+        pass
