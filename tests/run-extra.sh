@@ -8,7 +8,8 @@
 #   libpq     the Python tests that exercise libpq itself (connecting, TLS, multi-host and
 #             load_balance_hosts, broken links, timeouts, cancel, COPY, streaming, cursors,
 #             transactions, errors, a hostile server) under CPython with libpq 18 loaded at
-#             run time (LD_LIBRARY_PATH), against Debian's server 15
+#             run time (LD_LIBRARY_PATH), against Debian's server 15; and the nonblocking
+#             C test (c/test_nonblock) with libpq 18's own nonblocking cancel
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
 #             on CPython; PP_FAULTS_SUMMARY names the file its tally goes to
 # Debian's server 15 with Debian's libpq 15 is `make check` (CPython and PyPy).
@@ -89,7 +90,16 @@ v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 1800
         return 1
     local f files=()
     for f in $LIBPQ_SUBSET; do files+=("$here/python/$f"); done
-    bash "$here/run-with-server.sh" pytest_run "${files[@]}"
+    bash "$here/run-with-server.sh" pytest_run "${files[@]}" || return 1
+    # The nonblocking C API with libpq 17+'s own cancel (test_nonblock runs itself again
+    # with each libpq in PP_LIBPQ_NEWER); built by make check / check-valgrind.
+    local nb=$TOP_BUILDDIR/tests/c/test_nonblock
+    if [ -x "$nb" ]; then
+        LD_LIBRARY_PATH=$libs PP_LIBPQ_NEWER=$dir bash "$here/run-with-server.sh" "$nb" ||
+            return 1
+    else
+        echo "note: $nb not built (make check builds it): its libpq 18 run skipped"
+    fi
 }
 
 faults() {
