@@ -184,6 +184,37 @@ def test_trio_cancel_scope_during_pg_sleep_cancels_on_the_server(sdsn, dsn):
     assert run_trio(main) < 1.5
 
 
+# ---- async for -------------------------------------------------------------------------------
+
+async def _async_for_forms(sdsn):
+    async with await pg.AsyncConnection.connect(sdsn) as conn:
+        total = 0
+        async for row in conn.stream("SELECT g FROM generate_series(1, 2500) g",
+                                     chunk_size=1000):
+            total += row[0]
+        assert total == 2500 * 2501 // 2
+        async with conn.stream("SELECT g FROM generate_series(1, 1000) g",
+                               chunk_size=10) as rows:
+            assert (await rows.__anext__())[0] == 1
+        assert rows.closed and conn.info()["transaction_status"] == "idle"
+        cur = conn.cursor()
+        await cur.execute("SELECT g FROM generate_series(1, 5) g")
+        assert [r[0] async for r in cur] == [1, 2, 3, 4, 5]
+        await conn.execute("CREATE TEMP TABLE c (a int, b text)")
+        async with conn.copy("COPY c FROM STDIN") as cp:
+            await cp.write_rows([(i, "x%d" % i) for i in range(300)])
+        assert cp.rowcount == 300
+        async with conn.copy("COPY c TO STDOUT") as cp:
+            data = b"".join([chunk async for chunk in cp])
+        assert data.count(b"\n") == 300
+        return True
+
+
+def test_async_for_over_streams_cursors_and_copy_on_asyncio_and_trio(sdsn):
+    assert run_asyncio(_async_for_forms, sdsn)
+    assert run_trio(_async_for_forms, sdsn)
+
+
 # ---- tasks sharing connections ---------------------------------------------------------------
 
 async def _tokens(conns, ntasks, gather):
