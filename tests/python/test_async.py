@@ -215,6 +215,37 @@ def test_async_for_over_streams_cursors_and_copy_on_asyncio_and_trio(sdsn):
     assert run_trio(_async_for_forms, sdsn)
 
 
+def test_statement_text_stays_valid_while_the_collector_runs(sdsn):
+    # A pending call keeps reading its SQL text and statement names after returning
+    # PP_PENDING: PyPy's collector moves young bytes objects, so they go as C memory.
+    import gc
+
+    async def main():
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            done = False
+
+            async def collect():
+                while not done:
+                    gc.collect()
+                    await asyncio.sleep(0)
+
+            collector = asyncio.ensure_future(collect())
+            try:
+                for i in range(150):
+                    sql = "SELECT %d AS n, $1::text AS t /* %s */" % (i, "x" * (i % 50))
+                    row = await conn.query_one(sql, ["v%d" % i])
+                    assert tuple(row) == (i, "v%d" % i)
+                    stmt = await conn.prepare("SELECT %d + $1::int4" % i)
+                    assert (await conn.query_one(stmt, [1]))[0] == i + 1
+                    await conn.deallocate(stmt)
+                    n = await conn.executemany("SELECT $1::int4 /* %d */" % i, [[1], [2]])
+                    assert n >= 0
+            finally:
+                done = True
+                await collector
+    run_asyncio(main)
+
+
 # ---- tasks sharing connections ---------------------------------------------------------------
 
 async def _tokens(conns, ntasks, gather):
