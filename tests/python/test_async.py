@@ -246,6 +246,27 @@ def test_statement_text_stays_valid_while_the_collector_runs(sdsn):
     run_asyncio(main)
 
 
+async def _idle_wait(sdsn):
+    async with await pg.AsyncConnection.connect(sdsn) as conn, \
+            await pg.AsyncConnection.connect(sdsn) as other:
+        await conn.execute("LISTEN pp_async_idle")
+        me = await conn._acquire(None)
+        try:
+            assert await conn._wait_readable(0.2) is False  # nothing came
+            await other.execute("NOTIFY pp_async_idle")
+            assert await conn._wait_readable(5) is True
+        finally:
+            conn._release(me)
+        assert (await conn.query_one("SELECT 1"))[0] == 1
+        return True
+
+
+def test_the_idle_wait_for_a_readable_socket_sees_a_notification(sdsn):
+    # the helper LISTEN/NOTIFY's notifies() waits with while no call runs
+    assert run_asyncio(_idle_wait, sdsn)
+    assert run_trio(_idle_wait, sdsn)
+
+
 # ---- tasks sharing connections ---------------------------------------------------------------
 
 async def _tokens(conns, ntasks, gather):
