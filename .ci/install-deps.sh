@@ -15,6 +15,7 @@ packages=(
     python3 python3-cffi python3-pytest             # the Python package and its tests
     python3-pandas                                  # the seed's pandas example (CPython)
     python3-sqlalchemy python3-psycopg2             # the SQLAlchemy dialect and its suite
+    python3-greenlet python3-sniffio python3-trio   # AsyncConnection (greenlet: CPython) and its trio tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)

@@ -77,8 +77,13 @@ class Connection(BaseConnection):
             self._conn = _open(dsnb, flags, timeout_ms)
         except e.OperationalError as exc:
             self._conn = _reclaim.connect_again(exc, partial(_open, dsnb, flags, timeout_ms))
+        self._attach(self._conn)
+
+    def _attach(self, conn) -> None:
+        """The state of a connection just opened (``conn``, a pp_conn *)."""
+        self._conn = conn
         self._closed = False
-        self._lock.status = partial(lib.pp_transaction_status, self._conn)
+        self._lock.status = partial(lib.pp_transaction_status, conn)
         self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
 
     # ---- internals ------------------------------------------------------------------------
@@ -86,6 +91,12 @@ class Connection(BaseConnection):
     # What a call does when C returns PP_PENDING: wait_pending(rc, resume, *args) -> rc.
     # The one seam between front ends (tests put a counting one here).
     _wait = staticmethod(wait_pending)
+
+    @staticmethod
+    def _cstr(text: bytes) -> Any:
+        """A C string argument of a call that may return PP_PENDING, which borrows it until
+        the call ends. Here the call ends before it returns: the bytes themselves."""
+        return text
 
     def _handle(self):
         conn = self._check_usable()
@@ -168,7 +179,7 @@ class Connection(BaseConnection):
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
         info, cols, out, _ = buffers
-        reader = self._reader = ChunkReader(conn, _QUERY_COLS)
+        reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         chunk = (out[0], PP_MORE, info, cols)
         whole = None
         try:
@@ -222,8 +233,10 @@ class Connection(BaseConnection):
 
     def _call_batch(self, conn, call: Callable[[], int], err, counts=None,
                     affected=None) -> int:
-        """A pipelined call (pp_exec_batch, pp_exec_many*) with the PP_PENDING / Ctrl-C
-        protocol."""
+        """A call whose result is only a status (pp_exec_batch, pp_exec_many*, pp_prepare,
+        the COPY calls, …) with the PP_PENDING / Ctrl-C protocol. A pipelined call that a
+        signal interrupted gives its counts as pp_resume's result (into counts / affected);
+        in nonblocking mode it writes them itself when it ends."""
         rc = None
         out = newp(T_RESULT_PP, None)
         try:
@@ -237,6 +250,18 @@ class Connection(BaseConnection):
             if rc is None or rc == PP_PENDING:
                 self._abandon(conn, out, err)
             raise
+        return rc
+
+    def _copy_read(self, conn, data, n, rows, err) -> int:
+        """pp_copy_out_read with the PP_PENDING protocol (its 1 with *data NULL): 1 with a
+        chunk in data/n, 0 at the end (rows set), -1 on error (in err)."""
+        rc = lib.pp_copy_out_read(conn, data, n, rows, err)
+        if rc == 1 and data[0] == ffi.NULL:
+            out = newp(T_RESULT_PP, None)
+            rc = self._wait(PP_PENDING, lib.pp_resume, conn, out, err)
+            if rc != PP_OK:
+                return -1
+            return 1 if data[0] != ffi.NULL else 0
         return rc
 
     # ---- the seed's API -------------------------------------------------------------------
@@ -295,6 +320,7 @@ class Connection(BaseConnection):
         if nrows == 0:
             return 0
         run = lib.pp_exec_many_columns if by_columns else lib.pp_exec_many
+        sqlb = self._cstr(sqlb)
         affected = ffi.new("int64_t *")
         err = newp(T_ERROR_PP, None)
         with self._lock:
@@ -316,9 +342,11 @@ class Connection(BaseConnection):
         SQL to :meth:`query`, :meth:`query_one`, :meth:`execute` (and executemany)."""
         conn = self._handle()
         name, sqlb = self._new_prepared(sql)
-        err = ffi.new("pp_error **")
+        nameb, sqlb = self._cstr(name.encode("ascii")), self._cstr(sqlb)
+        err = newp(T_ERROR_PP, None)
         with self._lock:
-            if lib.pp_prepare(conn, name.encode("ascii"), sqlb, err) != PP_OK:
+            if self._call_batch(conn, lambda: lib.pp_prepare(conn, nameb, sqlb, err),
+                                err) != PP_OK:
                 raise_error(err[0])
         self._prepared_done(name, sql)
         return name
@@ -329,9 +357,11 @@ class Connection(BaseConnection):
         if stmt_id not in self._prepared:
             raise e.ProgrammingError("no prepared statement %r on this connection"
                                      % (stmt_id,))
-        err = ffi.new("pp_error **")
+        idb = self._cstr(stmt_id.encode("ascii"))
+        err = newp(T_ERROR_PP, None)
         with self._lock:
-            if lib.pp_deallocate(conn, stmt_id.encode("ascii"), err) != PP_OK:
+            if self._call_batch(conn, lambda: lib.pp_deallocate(conn, idb, err),
+                                err) != PP_OK:
                 raise_error(err[0])
         self._prepared_done(stmt_id, None)
 
@@ -483,9 +513,12 @@ class Connection(BaseConnection):
         """How many statements to keep prepared (0: none, and drop those kept). Default
         256."""
         conn = self._handle()
-        err = ffi.new("pp_error **")
-        if lib.pp_set_statement_cache_size(conn, int(size), err) != PP_OK:
-            raise_error(err[0])
+        size = int(size)
+        err = newp(T_ERROR_PP, None)
+        with self._lock:
+            if self._call_batch(conn, lambda: lib.pp_set_statement_cache_size(conn, size, err),
+                                err) != PP_OK:
+                raise_error(err[0])
 
 
 
