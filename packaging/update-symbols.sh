@@ -16,6 +16,9 @@ trap 'rm -f "$old"' EXIT
 {
     echo "libpostpyro.so.1 libpostpyro1 #MINVER#"
     echo "* Build-Depends-Package: libpostpyro-dev"
+    # The version node itself (dpkg-gensymbols lists it, and lintian wants it without a
+    # Debian revision).
+    echo " LIBPOSTPYRO_1@LIBPOSTPYRO_1 0.1.0"
     # Defined functions and objects: "ADDR g DF .text SIZE VERSION NAME".
     objdump -T "$lib" | awk '$2 == "g" && $4 != "*UND*" && $NF ~ /^pp_/ {
         v = $(NF - 1); gsub(/[()]/, "", v); print $NF, v }' | sort | while read -r name node; do
