@@ -23,8 +23,9 @@ from .dbapi import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateF
                     TimeFromTicks, Timestamp, TimestampFromTicks)
 from .errors import (CommitUnknown, DatabaseError, DataError, Error, IntegrityError,
                      InterfaceError, InternalError, MultipleRowsError, NoRowError,
-                     NotSupportedError, OperationalError, ProgrammingError,
+                     NotificationsLost, NotSupportedError, OperationalError, ProgrammingError,
                      TransactionRollbackError, Warning)
+from ._notify import Notify
 from .row import Row
 from .transaction import Transaction
 from .types import (Hstore, Interval, Json, Multirange, Range, register_dumper, register_loader,
@@ -62,6 +63,7 @@ __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "TransactionRollbackError", "CommitUnknown", "NoRowError", "MultipleRowsError",
+    "Notify", "NotificationsLost",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks",
     "Binary", "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
 ]

@@ -32,7 +32,7 @@ sent) and ``index`` (the failing statement or parameter row of a batch, else Non
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 from ._sqlstate import SQLSTATES
 
@@ -40,7 +40,7 @@ __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "TransactionRollbackError", "CommitUnknown", "ConnectionTimeout", "NoRowError", "MultipleRowsError",
-    "Diagnostic", "lookup",
+    "NotificationsLost", "Diagnostic", "lookup",
 ]
 
 class Diagnostic:
@@ -167,6 +167,17 @@ class ConnectionTimeout(OperationalError):
     """The connection's ``timeout`` passed, a cancel request got no answer in time either,
     and the connection was closed; or a connect ran out of time. (When the server does
     cancel the statement, the error is ``QueryCanceled`` and the connection stays usable.)"""
+
+
+class NotificationsLost(OperationalError):
+    """Notifications arrived while the connection's queue was full (``notify_limit``) and
+    were dropped. ``notifies()`` raises it once per overflow, after handing out every
+    notification kept before it; ``lost`` says how many were dropped. Iterate again to go
+    on listening."""
+
+    def __init__(self, message: str = "", *, lost: int = 0, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.lost: int = lost
 
 
 class NoRowError(DatabaseError):
