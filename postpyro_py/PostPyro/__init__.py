@@ -54,10 +54,27 @@ def libpq_version() -> int:
     return int(_ffi.lib.pp_libpq_version())
 
 
+# The async front end is imported when first used (it needs greenlet on CPython).
+_ASYNC = {"AsyncConnection": "connection_async", "AsyncTransaction": "objects_async",
+          "AsyncCursor": "objects_async", "AsyncStream": "objects_async",
+          "AsyncCopy": "objects_async"}
+
+
+def __getattr__(name: str):
+    module = _ASYNC.get(name)
+    if module is None:
+        raise AttributeError("module 'PostPyro' has no attribute %r" % (name,))
+    import importlib
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "__version__", "apilevel", "threadsafety", "paramstyle",
     "connect", "get_version", "library_version", "libpq_version", "library_path",
     "Connection", "Cursor", "Column", "Row", "Transaction", "Json",
+    "AsyncConnection", "AsyncTransaction", "AsyncCursor", "AsyncStream", "AsyncCopy",
     "Interval", "Range", "Multirange", "Hstore",
     "register_loader", "register_dumper", "register_type", "errors", "rows",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",

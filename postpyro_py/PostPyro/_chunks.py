@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Deque, Optional, Tuple
+from typing import Any, Callable, Deque, Optional, Tuple
 
 from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
@@ -24,10 +24,11 @@ Chunk = Tuple[Any, int, Any, Any]
 class ChunkReader:
     """Reads the chunks after the first; owns those not yet handed out."""
 
-    __slots__ = ("_conn", "thread", "_max_cols", "_queue", "_failure", "_done")
+    __slots__ = ("_conn", "thread", "_max_cols", "_queue", "_failure", "_done", "_wait")
 
-    def __init__(self, conn: Any, max_cols: int) -> None:
+    def __init__(self, conn: Any, max_cols: int, wait: Callable[..., int]) -> None:
         self._conn = conn
+        self._wait = wait  # the front end's waiter (see Connection._wait)
         self.thread = threading.get_ident()
         self._max_cols = max_cols
         self._queue: Deque[Chunk] = deque()
@@ -40,9 +41,10 @@ class ChunkReader:
         err = newp(T_ERROR_PP, None)
         info = newp(T_RESULT_INFO_P, None)
         cols = newp(T_COLUMN_ARRAY, self._max_cols)
-        rc = PP_PENDING
-        while rc == PP_PENDING:  # a signal: its handler ran (it may raise); keep reading
-            rc = lib.pp_query_next(self._conn, out, info, cols, self._max_cols, err)
+        rc = lib.pp_query_next(self._conn, out, info, cols, self._max_cols, err)
+        if rc == PP_PENDING:  # the front end's wait (sync: a signal's handler ran)
+            rc = self._wait(rc, lib.pp_query_next, self._conn, out, info, cols,
+                            self._max_cols, err)
         if rc != PP_OK and rc != PP_MORE:
             self._done = True
             raise_error(err[0])
@@ -75,6 +77,10 @@ class ChunkReader:
         if not self._done:
             if cancel:
                 lib.pp_cancel(self._conn, ffi.NULL)
-            lib.pp_query_close(self._conn, ffi.NULL)
             self._done = True
+            err = newp(T_ERROR_PP, None)
+            if lib.pp_query_close(self._conn, err) == PP_PENDING:
+                self._wait(PP_PENDING, lib.pp_resume, self._conn, newp(T_RESULT_PP, None), err)
+            if err[0] != ffi.NULL:
+                lib.pp_error_free(err[0])
 

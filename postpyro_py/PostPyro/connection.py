@@ -77,8 +77,13 @@ class Connection(BaseConnection, Notifications):
             self._conn = _open(dsnb, flags, timeout_ms)
         except e.OperationalError as exc:
             self._conn = _reclaim.connect_again(exc, partial(_open, dsnb, flags, timeout_ms))
+        self._attach(self._conn)
+
+    def _attach(self, conn) -> None:
+        """The state of a connection just opened (``conn``, a pp_conn *)."""
+        self._conn = conn
         self._closed = False
-        self._lock.status = partial(lib.pp_transaction_status, self._conn)
+        self._lock.status = partial(lib.pp_transaction_status, conn)
         self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
 
     # ---- internals ------------------------------------------------------------------------
@@ -165,7 +170,7 @@ class Connection(BaseConnection, Notifications):
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
         info, cols, out, _ = buffers
-        reader = self._reader = ChunkReader(conn, _QUERY_COLS)
+        reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         chunk = (out[0], PP_MORE, info, cols)
         whole = None
         try:
@@ -218,8 +223,8 @@ class Connection(BaseConnection, Notifications):
             raise
 
     def _call_batch(self, conn, call: Callable[[], int], err) -> int:
-        """A pipelined call (pp_exec_batch, pp_exec_many*) with the PP_PENDING / Ctrl-C
-        protocol."""
+        """A call whose result is only a status (pp_exec_batch, pp_exec_many*, pp_prepare,
+        the COPY calls, …) with the PP_PENDING / Ctrl-C protocol."""
         rc = None
         out = newp(T_RESULT_PP, None)
         try:
@@ -232,6 +237,18 @@ class Connection(BaseConnection, Notifications):
             if rc is None or rc == PP_PENDING:
                 self._abandon(conn, out, err)
             raise
+        return rc
+
+    def _copy_read(self, conn, data, n, rows, err) -> int:
+        """pp_copy_out_read with the PP_PENDING protocol (its 1 with *data NULL): 1 with a
+        chunk in data/n, 0 at the end (rows set), -1 on error (in err)."""
+        rc = lib.pp_copy_out_read(conn, data, n, rows, err)
+        if rc == 1 and data[0] == ffi.NULL:
+            out = newp(T_RESULT_PP, None)
+            rc = self._wait(PP_PENDING, lib.pp_resume, conn, out, err)
+            if rc != PP_OK:
+                return -1
+            return 1 if data[0] != ffi.NULL else 0
         return rc
 
     # ---- the seed's API -------------------------------------------------------------------
@@ -305,9 +322,11 @@ class Connection(BaseConnection, Notifications):
         SQL to :meth:`query`, :meth:`query_one`, :meth:`execute` (and executemany)."""
         conn = self._handle()
         name, sqlb = self._new_prepared(sql)
-        err = ffi.new("pp_error **")
+        nameb = name.encode("ascii")
+        err = newp(T_ERROR_PP, None)
         with self._lock:
-            if lib.pp_prepare(conn, name.encode("ascii"), sqlb, err) != PP_OK:
+            if self._call_batch(conn, lambda: lib.pp_prepare(conn, nameb, sqlb, err),
+                                err) != PP_OK:
                 raise_error(err[0])
         self._prepared_done(name, sql)
         return name
@@ -318,9 +337,11 @@ class Connection(BaseConnection, Notifications):
         if stmt_id not in self._prepared:
             raise e.ProgrammingError("no prepared statement %r on this connection"
                                      % (stmt_id,))
-        err = ffi.new("pp_error **")
+        idb = stmt_id.encode("ascii")
+        err = newp(T_ERROR_PP, None)
         with self._lock:
-            if lib.pp_deallocate(conn, stmt_id.encode("ascii"), err) != PP_OK:
+            if self._call_batch(conn, lambda: lib.pp_deallocate(conn, idb, err),
+                                err) != PP_OK:
                 raise_error(err[0])
         self._prepared_done(stmt_id, None)
 
@@ -472,9 +493,12 @@ class Connection(BaseConnection, Notifications):
         """How many statements to keep prepared (0: none, and drop those kept). Default
         256."""
         conn = self._handle()
-        err = ffi.new("pp_error **")
-        if lib.pp_set_statement_cache_size(conn, int(size), err) != PP_OK:
-            raise_error(err[0])
+        size = int(size)
+        err = newp(T_ERROR_PP, None)
+        with self._lock:
+            if self._call_batch(conn, lambda: lib.pp_set_statement_cache_size(conn, size, err),
+                                err) != PP_OK:
+                raise_error(err[0])
 
 
 

@@ -134,10 +134,9 @@ class Copy:
         with conn._lock:
             conn._maybe_begin(h)
             self._in_tx = lib.pp_transaction_status(h) in (2, 3)
-            if self.direction == "in":
-                rc = lib.pp_copy_in_start(h, self._sqlb, err)
-            else:
-                rc = lib.pp_copy_out_start(h, self._sqlb, err)
+            start = lib.pp_copy_in_start if self.direction == "in" else lib.pp_copy_out_start
+            sqlb = self._sqlb
+            rc = conn._call_batch(h, lambda: start(h, sqlb, err), err)
         if rc != PP_OK:
             self._state = "done"
             raise_error(err[0])
@@ -192,8 +191,9 @@ class Copy:
         rows = ffi.new("int64_t *")
         err = ffi.new("pp_error **")
         self._state = "done"
-        with self._conn._lock:
-            rc = lib.pp_copy_end(h, ffi.NULL, rows, err)
+        conn = self._conn
+        with conn._lock:
+            rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, ffi.NULL, rows, err), err)
         if rc != PP_OK:
             raise_error(err[0])
         self.rowcount = rows[0]
@@ -213,8 +213,9 @@ class Copy:
         err = ffi.new("pp_error **")
         if self.direction == "in":
             r = reason.replace("\0", " ").encode("utf-8", "replace")
-            with self._conn._lock:
-                rc = lib.pp_copy_end(h, r, ffi.NULL, err)
+            conn = self._conn
+            with conn._lock:
+                rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, r, ffi.NULL, err), err)
             if rc != PP_OK:  # the expected outcome: the server's "COPY … aborted" error
                 lib.pp_error_free(err[0])
         else:
@@ -226,7 +227,7 @@ class Copy:
             n = ffi.new("int64_t *")
             with self._conn._lock:
                 while True:
-                    rc = lib.pp_copy_out_read(h, data, n, ffi.NULL, err)
+                    rc = self._conn._copy_read(h, data, n, ffi.NULL, err)
                     if rc != 1:
                         break
             if rc != 0 and err[0] != ffi.NULL:
@@ -257,8 +258,9 @@ class Copy:
             return
         buf = ffi.from_buffer(data)
         err = ffi.new("pp_error **")
-        with self._conn._lock:
-            rc = lib.pp_copy_put(h, buf, len(buf), err)
+        conn = self._conn
+        with conn._lock:
+            rc = conn._call_batch(h, lambda: lib.pp_copy_put(h, buf, len(buf), err), err)
         if rc != PP_OK:
             raise_error(err[0])
 
@@ -339,8 +341,9 @@ class Copy:
         by_columns, arr, ncols, n, keep = laid
         put = lib.pp_copy_put_columns if by_columns else lib.pp_copy_put_rows
         err = ffi.new("pp_error **")
-        with self._conn._lock:
-            rc = put(self._h, ncols, n, arr, err)
+        conn, h = self._conn, self._h
+        with conn._lock:
+            rc = conn._call_batch(h, lambda: put(h, ncols, n, arr, err), err)
         if rc != PP_OK:
             raise_error(err[0])
         self._sent_rows += n
@@ -392,7 +395,7 @@ class Copy:
         rows = ffi.new("int64_t *")
         err = ffi.new("pp_error **")
         with self._conn._lock:
-            rc = lib.pp_copy_out_read(h, data, n, rows, err)
+            rc = self._conn._copy_read(h, data, n, rows, err)
             chunk = ffi.buffer(data[0], n[0])[:] if rc == 1 else b""
         if rc == 1:
             return chunk

@@ -1,0 +1,559 @@
+# SPDX-License-Identifier: MIT
+"""AsyncConnection: the seed's API and PEP 249's, awaited, on asyncio or trio.
+
+``AsyncConnection`` is :class:`~PostPyro.Connection` name for name, with ``await``. It does
+not copy Connection's logic: it runs Connection's own code — in nonblocking mode, on a fiber
+(see :mod:`PostPyro._fiber`) — and differs only where that code waits for the server
+(``_wait``): the fiber switches back here, and this awaits the socket the running event
+loop's way (asyncio's ``add_reader``/``add_writer``, trio's ``wait_readable``/``wait_writable``,
+see :mod:`PostPyro._aio`), then switches in again. One C call per readiness event.
+
+Tasks sharing a connection queue in order (the library's Condition): statements never
+interleave on the wire, and a transaction belongs to the task that opened it (another
+task's statements wait until it ends; using the Transaction object from another task moves
+it there, as with threads).
+
+Cancelling a task (``task.cancel()``, ``asyncio.timeout``, ``wait_for``, a trio cancel scope)
+while its statement runs sends the server a cancel request, waits (at most
+``_SETTLE_SECONDS``, shielded) until the statement has ended, and re-raises the
+cancellation: the connection is usable afterwards. When the statement ran inside a
+transaction, that transaction is then failed on the server (InFailedSqlTransaction until it
+is rolled back; leaving ``async with conn.begin()`` rolls it back, shielded from the
+cancellation). A per-call ``timeout=`` does the same and raises QueryCanceled saying that
+the timeout expired. When the server does not end the statement within the bound, the
+connection is closed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+
+from . import _dsn, _reclaim
+from . import errors as e
+from ._aio import Waker, backend
+from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
+from ._fiber import Fiber
+from ._result import _free_out
+from ._session import BaseConnection, _timeout_ms, connect_error, dsn_with
+from ._sql import Params
+from ._turns import Turns
+from .connection import Connection
+from .row import Row
+from .transaction import end_block
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .objects_async import AsyncCopy, AsyncCursor, AsyncStream, AsyncTransaction
+
+__all__ = ["AsyncConnection"]
+
+# pp_transaction_status values that mean "a transaction is open" (see _turns).
+_OPEN = (1, 2, 3)
+# How long a cancelled statement may take to end before the connection is given up.
+_SETTLE_SECONDS = 5.0
+# A cancel that changed nothing (it came during the first run's Parse/Describe) is sent
+# again after this long.
+_RESEND_SECONDS = 0.2
+
+
+class _LoopConnection(Connection):
+    """Connection's code in nonblocking mode, run on a fiber by an AsyncConnection: where it
+    would wait for the server, the fiber switches back to the AsyncConnection."""
+
+    def __init__(self, dsn: str, autocommit: bool, statement_cache: bool,
+                 row_factory: Any) -> None:  # no I/O: AsyncConnection.connect connects
+        self._conn = None
+        self._closed = True
+        self._dsnb, self._flags = self._init_state(dsn, autocommit, statement_cache,
+                                                   row_factory)
+        self._lock = Turns()  # one thread: the tasks' turns are AsyncConnection's
+        self._reader = None
+        self._fiber: Optional[Fiber] = None  # the fiber running now, if any
+        self._waits = 0  # calls that waited so far (a cancel is resent for the same one)
+
+    def _wait(self, rc: int, resume: Callable[..., int], *args: Any) -> int:
+        fiber = self._fiber
+        if fiber is None:  # not on a fiber (the garbage collector ending a stream)
+            return _poll_wait(self._conn, rc, resume, args)
+        conn = self._conn
+        self._waits += 1
+        while rc == PP_PENDING:
+            fiber.suspend(lib.pp_wait_events(conn))
+            rc = resume(*args)
+        return rc
+
+    def _abandon(self, conn, out, err) -> None:
+        # KeyboardInterrupt inside a call: nothing can wait here for the cancel to end it
+        _free_out(out, err)
+        self.close()
+
+    def ping(self) -> bool:
+        try:
+            lib.pp_result_free(self._exec(self._handle(), b"", 0, ffi.NULL, 0))
+            return True
+        except Exception:
+            return False
+
+
+def _poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int:
+    """Wait with poll() (blocks the loop: only for cleanup outside any task)."""
+    import select
+    fd = lib.pp_socket(conn)
+    while rc == PP_PENDING:
+        ev = lib.pp_wait_events(conn)
+        p = select.poll()
+        p.register(fd, (select.POLLIN if ev & lib.PP_WAIT_READ else 0)
+                   | (select.POLLOUT if ev & lib.PP_WAIT_WRITE else 0))
+        p.poll(lib.pp_wait_timeout_ms(conn))
+        rc = resume(*args)
+    return rc
+
+
+class AsyncConnection:
+    """A connection to a PostgreSQL server for asyncio or trio: ``conn = await
+    AsyncConnection.connect(dsn, **options)``. Same options, rows, exceptions, types and
+    statement cache as :class:`~PostPyro.Connection`; every call that talks to the server is
+    awaited, and most take ``timeout=`` (seconds). See :mod:`PostPyro.connection_async`."""
+
+    # PEP 249's exception classes as attributes, as on Connection
+    Warning = BaseConnection.Warning
+    Error = BaseConnection.Error
+    InterfaceError = BaseConnection.InterfaceError
+    DatabaseError = BaseConnection.DatabaseError
+    DataError = BaseConnection.DataError
+    OperationalError = BaseConnection.OperationalError
+    IntegrityError = BaseConnection.IntegrityError
+    InternalError = BaseConnection.InternalError
+    ProgrammingError = BaseConnection.ProgrammingError
+    NotSupportedError = BaseConnection.NotSupportedError
+
+    def __init__(self, engine: _LoopConnection, b: Any) -> None:
+        """Use ``await AsyncConnection.connect(…)``."""
+        self._engine = engine
+        self._b = b
+        self._fd = lib.pp_socket(engine._conn)
+        self._cond = b.condition()  # the queue of tasks
+        self._owner: Any = None     # the task whose transaction is open
+        self._waker = Waker()
+        self._running = False       # a call is on its fiber
+        self._timed = lib.pp_timeout(engine._conn) > 0
+
+    @classmethod
+    async def connect(cls, dsn: str = "", *, autocommit: bool = True,
+                      statement_cache: bool = True, row_factory: Optional[Callable] = None,
+                      timeout: Optional[float] = None, **kwargs: Any) -> "AsyncConnection":
+        """Connect without blocking the event loop. Options as :class:`~PostPyro.Connection`
+        (autocommit on by default); other keywords are libpq parameters, as for
+        :func:`~PostPyro.connect`. Host names are resolved with the event loop's
+        getaddrinfo (``host`` is kept for TLS and the password file)."""
+        if kwargs:
+            dsn = dsn_with(dsn, kwargs)
+        b = backend()
+        engine = _LoopConnection(dsn, autocommit, statement_cache, row_factory)
+        dsnb = await _resolved(b, dsn, engine._dsnb)
+        engine._attach(await _connect(b, dsnb, engine._flags, _timeout_ms(timeout)))
+        return cls(engine, b)
+
+    # ---- running the sync code on a fiber -------------------------------------------------
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, timeout: Optional[float] = None,
+                   holder: Any = None) -> Any:
+        """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
+        ``holder``: the task that made the object whose method this is (see _acquire)."""
+        me = await self._acquire(holder)
+        try:
+            return await self._drive(fn, args, timeout)
+        finally:
+            self._release(me)
+
+    async def _acquire(self, holder: Any) -> Any:
+        """Wait for this task's turn: the connection is free and no other task's
+        transaction is open. A task cancelled while waiting leaves no trace."""
+        cond = self._cond
+        me = self._b.current_task()
+        await cond.acquire()
+        try:
+            if holder is not None and self._owner is holder:
+                self._owner = me  # an object holding the transaction, used by another task
+            while self._owner is not None and self._owner is not me:
+                if self._engine._closed or \
+                        lib.pp_transaction_status(self._engine._conn) not in _OPEN:
+                    self._owner = None
+                    break
+                await cond.wait()
+        except BaseException:
+            _release_quietly(cond)
+            raise
+        return me
+
+    def _release(self, me: Any) -> None:
+        eng = self._engine
+        try:
+            if not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN:
+                if self._owner is None:
+                    self._owner = me
+            elif self._owner is not None:
+                self._owner = None
+                self._cond.notify_all()
+        finally:
+            self._cond.release()
+
+    def _step(self, fiber: Fiber) -> Any:
+        eng = self._engine
+        eng._fiber = fiber
+        try:
+            return fiber.switch()
+        finally:
+            eng._fiber = None
+
+    async def _drive(self, fn: Callable[..., Any], args: Any, timeout: Optional[float]) -> Any:
+        fiber = Fiber(fn, args)
+        self._running = True
+        try:
+            done, value = self._step(fiber)
+            if done:
+                return value
+            b = self._b
+            deadline = None if timeout is None else b.now() + timeout
+            while True:
+                t = lib.pp_wait_timeout_ms(self._engine._conn) if self._timed else -1
+                if deadline is not None:
+                    left = max(0, int((deadline - b.now()) * 1000))
+                    t = left if t < 0 else min(t, left)
+                try:
+                    await b.wait_fd(self._fd, value, t, self._waker)
+                except b.cancelled:
+                    await self._settle(fiber, value)
+                    raise
+                except GeneratorExit:  # the coroutine was closed: nothing can wait now
+                    self._engine.close()
+                    raise
+                if deadline is not None and b.now() >= deadline:
+                    return await self._timed_out(fiber, value, timeout)
+                done, value = self._step(fiber)
+                if done:
+                    return value
+        finally:
+            self._running = False
+
+    async def _settle(self, fiber: Fiber, events: int) -> Any:
+        """The running statement is cancelled on the server, and the fiber driven until
+        it ends (its error, QueryCanceled, is expected): (True, its result) or (False, its
+        exception). Shielded, and bounded by _SETTLE_SECONDS: then the connection is closed,
+        which ends the call as failed."""
+        b = self._b
+        eng = self._engine
+        with b.shielded():
+            call = eng._waits
+            await self._send_cancel()
+            sent = b.now()
+            give_up = sent + _SETTLE_SECONDS
+            while True:
+                now = b.now()
+                if now >= give_up:
+                    eng.close()
+                else:
+                    try:
+                        await b.wait_fd(self._fd, events, 100, self._waker)
+                    except b.cancelled:  # cancelled again (asyncio): the cleanup goes on
+                        pass
+                try:
+                    done, events = self._step(fiber)
+                except BaseException as exc:
+                    return False, exc
+                if done:
+                    return True, events
+                if eng._waits == call and b.now() - sent > _RESEND_SECONDS and not eng._closed:
+                    await self._send_cancel()  # the first one cancelled nothing
+                    sent = b.now()
+
+    async def _send_cancel(self) -> bool:
+        """A cancel request for the running statement, delivered without blocking (bounded
+        by _SETTLE_SECONDS). True when it was delivered."""
+        b = self._b
+        conn = self._engine._conn
+        fd = ffi.new("int32_t *")
+        ev = ffi.new("int32_t *")
+        err = newp(T_ERROR_PP, None)
+        rc = lib.pp_cancel_start(conn, fd, ev, err)
+        give_up = b.now() + _SETTLE_SECONDS
+        while rc == PP_PENDING and b.now() < give_up:
+            try:
+                await b.wait_fd(fd[0], ev[0], 250, Waker())
+            except b.cancelled:
+                pass
+            rc = lib.pp_cancel_poll(conn, fd, ev, err)
+        if err[0] != ffi.NULL:
+            lib.pp_error_free(err[0])
+        return rc == PP_OK
+
+    async def _timed_out(self, fiber: Fiber, events: int, timeout: float) -> Any:
+        ok, value = await self._settle(fiber, events)
+        if ok:
+            return value  # it ended by itself meanwhile
+        if isinstance(value, e.QueryCanceled):
+            exc = e.QueryCanceled("the statement timed out: it ran longer than timeout=%g s, "
+                                  "so it was cancelled on the server" % timeout,
+                                  sqlstate="57014")
+            raise exc from value
+        raise value
+
+    async def _wait_readable(self, timeout: Optional[float]) -> bool:
+        """Wait, while no call runs, until the socket is readable (True: e.g. a
+        notification came; then call pp_consume_input) or ``timeout`` seconds passed (None:
+        no limit). Call it in this task's turn (``me = await self._acquire(None)`` …
+        ``self._release(me)``): nothing else may wait on the socket meanwhile."""
+        t = -1 if timeout is None else max(0, int(timeout * 1000))
+        self._engine._handle()
+        return await self._b.wait_fd(self._fd, lib.PP_WAIT_READ, t, self._waker)
+
+    # ---- the seed's API ------------------------------------------------------------------
+
+    async def query(self, sql: str, params: Params = None, *,
+                    timeout: Optional[float] = None) -> List[Row]:
+        """All the rows of a statement (see :meth:`Connection.query`)."""
+        return await self._run(self._engine.query, sql, params, timeout=timeout)
+
+    async def query_one(self, sql: str, params: Params = None, *,
+                        timeout: Optional[float] = None) -> Row:
+        """The only row of a statement (see :meth:`Connection.query_one`)."""
+        return await self._run(self._engine.query_one, sql, params, timeout=timeout)
+
+    async def execute(self, sql: str, params: Params = None, *,
+                      timeout: Optional[float] = None) -> int:
+        """Run a statement; the number of rows it affected."""
+        return await self._run(self._engine.execute, sql, params, timeout=timeout)
+
+    async def execute_batch(self, queries: Sequence[str], *,
+                            timeout: Optional[float] = None) -> List[int]:
+        """Several SQL strings pipelined, in one transaction (see
+        :meth:`Connection.execute_batch`)."""
+        return await self._run(self._engine.execute_batch, queries, timeout=timeout)
+
+    async def executemany(self, sql: str, seq_of_params: Sequence[Params], *,
+                          timeout: Optional[float] = None) -> int:
+        """One statement per parameter row, pipelined, in one transaction."""
+        return await self._run(self._engine.executemany, sql, seq_of_params, timeout=timeout)
+
+    async def prepare(self, sql: str) -> str:
+        """Prepare a statement; pass its id instead of the SQL."""
+        return await self._run(self._engine.prepare, sql)
+
+    async def deallocate(self, stmt_id: str) -> None:
+        """Drop a statement made by :meth:`prepare`."""
+        await self._run(self._engine.deallocate, stmt_id)
+
+    async def ping(self) -> bool:
+        """True when the server answers a round trip; False when closed or dead."""
+        if self._engine._closed:
+            return False
+        try:
+            return await self._run(self._engine.ping)
+        except e.Error:
+            return False
+
+    def info(self) -> Dict[str, Any]:
+        """As :meth:`Connection.info`, without a round trip: ``healthy`` says whether the
+        connection is open and not broken (``await ping()`` asks the server)."""
+        eng = self._engine
+        return eng._info(lambda: not lib.pp_is_closed(eng._conn))
+
+    def begin(self, isolation_level: Optional[str] = None, read_only: bool = False,
+              deferrable: bool = False) -> "AsyncTransaction":
+        """A transaction (a savepoint inside one): ``async with conn.begin() as tx:`` or
+        ``tx = await conn.begin()``."""
+        from .objects_async import AsyncTransaction
+        return AsyncTransaction(self, dict(isolation_level=isolation_level,
+                                           read_only=read_only, deferrable=deferrable))
+
+    def transaction(self, *args: Any, **kwargs: Any) -> "AsyncTransaction":
+        """Alias of :meth:`begin`."""
+        return self.begin(*args, **kwargs)
+
+    async def close(self) -> None:
+        """Close the connection (safe twice). A call another task is waiting in fails at
+        once with InterfaceError (its statement is cancelled on the server)."""
+        eng = self._engine
+        if eng._closed:
+            return
+        if self._running:
+            await self._send_cancel()  # so that pp_close does not wait for the statement
+            self._b.forget_fd(self._fd)
+            if self._waker.wake is not None:
+                self._waker.wake()
+        eng.close()
+
+    async def __aenter__(self) -> "AsyncConnection":
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if not self._engine._closed and not self._engine._autocommit:
+                with self._b.shielded():
+                    await self._run(end_block, self._engine, exc_type is not None)
+        finally:
+            await self.close()
+
+    # ---- PEP 249 -------------------------------------------------------------------------
+
+    async def commit(self) -> None:
+        """Commit the current transaction (see :meth:`Connection.commit`)."""
+        await self._run(self._engine.commit)
+
+    async def rollback(self) -> None:
+        """Roll back the current transaction."""
+        await self._run(self._engine.rollback)
+
+    def cursor(self, row_factory: Any = None, *, name: Optional[str] = None,
+               itersize: int = 2000) -> "AsyncCursor":
+        """A cursor whose calls are awaited (``await cur.execute(…)``, ``await
+        cur.fetchone()``, ``async for row in cur``); with ``name`` a server-side one."""
+        from .objects_async import AsyncCursor
+        return AsyncCursor(self, self._engine.cursor(row_factory, name=name,
+                                                     itersize=itersize))
+
+    # ---- COPY and streaming ---------------------------------------------------------------
+
+    def copy(self, sql: str) -> "AsyncCopy":
+        """A COPY in progress: ``async with conn.copy(sql) as cp:`` (``await cp.write(…)``,
+        ``await cp.write_rows(…)``; ``async for chunk in cp`` for COPY TO)."""
+        from .objects_async import AsyncCopy
+        return AsyncCopy(self, self._engine.copy(sql))
+
+    async def copy_records_to_table(self, table: str, records: Any, columns: Any = None,
+                                    schema_name: Optional[str] = None,
+                                    format: Optional[str] = None) -> int:
+        """See :meth:`Connection.copy_records_to_table` (``records``: any iterable)."""
+        return await self._run(self._engine.copy_records_to_table, table, records, columns,
+                               schema_name, format)
+
+    async def copy_from(self, table_or_sql: str, source: Any, columns: Any = None,
+                        schema_name: Optional[str] = None) -> int:
+        """See :meth:`Connection.copy_from` (``source``: a file object, bytes/str or an
+        iterable of them, read on the loop)."""
+        return await self._run(self._engine.copy_from, table_or_sql, source, columns,
+                               schema_name)
+
+    async def copy_to(self, table_or_sql: str, file: Any, columns: Any = None,
+                      schema_name: Optional[str] = None) -> int:
+        """See :meth:`Connection.copy_to` (``file`` is written on the loop)."""
+        return await self._run(self._engine.copy_to, table_or_sql, file, columns,
+                               schema_name)
+
+    def stream(self, sql: str, params: Params = None, chunk_size: int = 10000) -> "AsyncStream":
+        """``async for row in conn.stream(sql, params)``: a server-side cursor fetched
+        ``chunk_size`` rows at a time (``async with`` closes it early)."""
+        from .objects_async import AsyncStream
+        return AsyncStream(self, self._engine.stream(sql, params, chunk_size))
+
+    # ---- more ----------------------------------------------------------------------------
+
+    async def cancel(self) -> None:
+        """Ask the server to cancel the statement running on this connection (from any
+        task); that statement fails with QueryCanceled and the connection stays usable."""
+        self._engine._handle()
+        if not await self._send_cancel():
+            raise e.OperationalError("the cancel request could not be delivered")
+
+    async def set_statement_cache_size(self, size: int) -> None:
+        """How many statements to keep prepared (0: none)."""
+        await self._run(self._engine.set_statement_cache_size, size)
+
+    def is_closed(self) -> bool:
+        return self._engine.is_closed()
+
+    @property
+    def closed(self) -> bool:
+        return self._engine.is_closed()
+
+    @property
+    def autocommit(self) -> bool:
+        return self._engine.autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._engine.autocommit = value
+
+    @property
+    def row_factory(self) -> Any:
+        return self._engine.row_factory
+
+    @row_factory.setter
+    def row_factory(self, value: Any) -> None:
+        self._engine.row_factory = value
+
+    @property
+    def notices(self) -> List[str]:
+        return self._engine.notices
+
+    @property
+    def timeout(self) -> Optional[float]:
+        """The bound, in seconds, of every wait for the server (see
+        :attr:`Connection.timeout`)."""
+        return self._engine.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: Optional[float]) -> None:
+        self._engine.timeout = seconds
+        self._timed = seconds is not None and seconds > 0
+
+    def __repr__(self) -> str:
+        return repr(self._engine).replace("PostPyro.Connection", "PostPyro.AsyncConnection")
+
+
+def _release_quietly(cond: Any) -> None:
+    """Release after a cancelled Condition.wait (which normally takes the lock again)."""
+    try:
+        cond.release()
+    except RuntimeError:
+        pass
+
+
+async def _resolved(b: Any, dsn: str, dsnb: bytes) -> bytes:
+    """The connection string with the addresses of its host names, found with the loop's
+    getaddrinfo (libpq's own lookup would block the loop)."""
+    import socket
+    where = _dsn.hosts(dsn)
+    if where is None:
+        return dsnb
+    names, ports = where
+    found = []
+    for name, port in zip(names, ports):
+        if not _dsn._needs_resolving(name):
+            found.append([])
+            continue
+        try:
+            infos = await b.getaddrinfo(name, int(port) if port.isdigit() else 5432)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise e.OperationalError('could not translate host name "%s" to address: %s'
+                                     % (name, exc)) from None
+        addrs: List[str] = []
+        for info in infos:
+            if info[4][0] not in addrs:
+                addrs.append(info[4][0])
+        found.append(addrs)
+    return dsn_with(dsn, _dsn.with_addresses(names, ports, found)).encode("utf-8")
+
+
+async def _connect(b: Any, dsnb: bytes, flags: int, timeout_ms: int) -> Any:
+    """pp_connect_start in nonblocking mode, stepped as the socket becomes ready."""
+    out = ffi.new("pp_conn **")
+    err = ffi.new("pp_error **")
+    waker = Waker()
+    try:
+        rc = lib.pp_connect_start(dsnb, flags | lib.PP_CONNECT_NONBLOCKING, timeout_ms, out,
+                                  err)
+        while rc == PP_PENDING:
+            c = out[0]  # the socket changes when libpq moves to the next host
+            await b.wait_fd(lib.pp_socket(c), lib.pp_wait_events(c), lib.pp_wait_timeout_ms(c),
+                            waker)
+            rc = lib.pp_connect_resume(c, err)
+    except BaseException:
+        if out[0] != ffi.NULL:
+            lib.pp_conn_free(out[0])
+        raise
+    if rc != PP_OK:
+        if out[0] != ffi.NULL:
+            lib.pp_conn_free(out[0])
+        raise connect_error(err)
+    return _reclaim.own(out[0])
+
