@@ -12,6 +12,7 @@ packages=(
     python3 python3-cffi python3-pytest             # the Python package and its tests
     python3-pandas                                  # the seed's pandas example (CPython)
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
+    python3-httpx                                   # the async example service's test
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)
 )
