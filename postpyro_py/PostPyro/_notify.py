@@ -23,6 +23,9 @@ from ._sql import quote_identifier
 
 __all__ = ["Notify", "NotifyCore"]
 
+# ffi.string without the Python-level wrapper of cffi's FFI class (as _ffi does for newp)
+_cstring = ffi._backend.string
+
 #: notify()'s statement: the channel and payload go as parameters, never into the SQL text.
 NOTIFY_SQL = "SELECT pg_notify($1, $2)"
 
@@ -39,19 +42,17 @@ class Notify(NamedTuple):
 def _take(conn: Any, queue: Deque[Notify]) -> None:
     """Moves every notification queued in C for ``conn`` (a pp_conn *) into ``queue``."""
     out = ffi.new("pp_notify **")
-    take, free, string = lib.pp_notify_take, lib.pp_notify_free, ffi.string
-    append = queue.append
+    take, free, string, null = lib.pp_notify_take, lib.pp_notify_free, _cstring, ffi.NULL
+    append, new = queue.append, tuple.__new__  # Notify(…) without its Python-level __new__
     while True:
-        if take(conn, out, ffi.NULL) != PP_OK:
+        if take(conn, out, null) != PP_OK:
             raise e.InterfaceError("could not take a notification (bad connection handle)")
         n = out[0]
-        if n == ffi.NULL:
+        if n == null:
             return
-        try:
-            append(Notify(string(n.channel).decode("utf-8", "replace"),
-                          string(n.payload).decode("utf-8", "replace"), n.pid))
-        finally:
-            free(n)
+        append(new(Notify, (string(n.channel).decode("utf-8", "replace"),
+                            string(n.payload).decode("utf-8", "replace"), n.pid)))
+        free(n)
 
 
 def check_stop_after(stop_after: Optional[int]) -> None:
