@@ -257,3 +257,23 @@ def test_100000_notifications_none_lost(run, dsn, channel):
             await listener.close()
             await sender.close()
     run(main)
+
+
+def test_close_from_another_task_ends_the_wait(run, dsn, channel):
+    async def main():
+        conn = await pg.AsyncConnection.connect(dsn)
+        await conn.listen(channel)
+
+        async def wait():
+            t0 = time.monotonic()
+            with pytest.raises(pg.InterfaceError):
+                await collect(conn.notifies(timeout=10))
+            return time.monotonic() - t0
+
+        async def close_soon():
+            await sleep(0.3)
+            await conn.close()
+
+        waited, _ = await both(wait, close_soon)
+        assert waited < 3
+    run(main)
