@@ -91,6 +91,7 @@ class SyncPostPyro:
                 c.listen(channel)
                 sender = pg.Connection(self.dsn)
             gc.collect()
+            c0 = time.process_time()
             t0 = time.perf_counter()
             if name == "small":
                 q = c.query
@@ -111,6 +112,7 @@ class SyncPostPyro:
             else:
                 return None
             extra["seconds"] = time.perf_counter() - t0
+            extra["cpu"] = time.process_time() - c0
         finally:
             c.close()
             if name == "notify":
@@ -144,9 +146,11 @@ class AsyncBase:
                 st["sender"] = await self.connect()
                 await self.execute(c, "LISTEN " + st["channel"])
             gc.collect()
+            c0 = time.process_time()
             t0 = time.perf_counter()
             extra = await fn(conns, n, st) or {}
             extra["seconds"] = time.perf_counter() - t0
+            extra["cpu"] = time.process_time() - c0
         finally:
             for x in conns + [st.get("sender")]:
                 if x is not None:
@@ -353,10 +357,10 @@ def loadavg():
         return "?"
 
 
-def summarize(results):
+def summarize(results, key="seconds"):
     med = {}
     for (d, w), rs in results.items():
-        secs = [r["seconds"] for r in rs if r and "seconds" in r]
+        secs = [r[key] for r in rs if r and key in r]
         if secs:
             med[(d, w)] = statistics.median(secs)
     return med
@@ -386,6 +390,7 @@ TARGETS = [  # (label, numerator, denominator, bound, "<=" or ">=" on the throug
 
 
 def render(results, med, drivers, workloads, info):
+    cpu = summarize(results, "cpu")
     lines = ["### Async run: %s" % info["date"], "",
              "%s; load average before %s, after %s; %d repeat(s), medians, seconds (lower "
              "is better). CPython %s, PyPy %s; asyncpg %s, psycopg %s."
@@ -410,14 +415,24 @@ def render(results, med, drivers, workloads, info):
             else:
                 cells.append("—")
         lines.append("| %s | %s |" % (w, " | ".join(cells)))
-    lines += ["", "Ratios (time of the first over time of the second; below 1: faster):", "",
-              "| target | ratio | met |", "|---|---:|---|"]
+    lines += ["", "The client process's CPU time (median seconds; the server's work and the "
+              "waits are not in it, so the machine's load moves it less):", "",
+              "| workload | " + " | ".join(LABEL[d] for d in drivers) + " |",
+              "|---|" + "---:|" * len(drivers)]
+    for w in workloads:
+        lines.append("| %s | %s |" % (w, " | ".join(
+            "%.3f" % cpu[(d, w)] if (d, w) in cpu else "—" for d in drivers)))
+    lines += ["", "Ratios (time of the first over time of the second; below 1: faster), "
+              "wall clock and client CPU:", "",
+              "| target | wall ratio | met | CPU ratio |", "|---|---:|---|---:|"]
     for label, a, b, bound in TARGETS:
         r = ratio(med, a, b)
         if r is None:
             continue
         met = "—" if bound is None else ("yes" if r <= bound else "**no**")
-        lines.append("| %s | %.2f | %s |" % (label, r, met))
+        rc = ratio(cpu, a, b)
+        lines.append("| %s | %.2f | %s | %s |" % (label, r, met,
+                                                  "—" if rc is None else "%.2f" % rc))
     return "\n".join(lines) + "\n"
 
 
