@@ -475,10 +475,31 @@ def parent_main(args):
         with open(args.json, "w") as f:
             json.dump({"info": info, "results": {"%s/%s" % k: v for k, v in results.items()}},
                       f, indent=1)
+    if args.notes and os.path.exists(args.notes):
+        with open(args.notes) as f:
+            text += "\n" + f.read()
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
+    if args.into:
+        put_into(args.into, text)
     print(text)
+
+
+MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
+
+
+def put_into(path, text):
+    """Replaces the async section at the end of ``path`` (docs/benchmarks.md, which
+    bench.py writes: rerun this after it), or appends one."""
+    with open(path) as f:
+        doc = f.read()
+    if MARK in doc:
+        doc = doc[:doc.index(MARK)]
+    doc = doc.rstrip("\n") + "\n\n" + MARK + "\n\n## Async (AsyncConnection), a separate run\n\n" \
+        + text
+    with open(path, "w") as f:
+        f.write(doc)
 
 
 def main():
@@ -495,6 +516,9 @@ def main():
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--out")
     ap.add_argument("--json")
+    ap.add_argument("--notes", help="a Markdown file appended to the report")
+    ap.add_argument("--into", help="put the report (and notes) at the end of this file, "
+                    "replacing an earlier async section (docs/benchmarks.md)")
     args = ap.parse_args()
     if args.child:
         child_main(args)
