@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 __all__ = ["hosts", "with_addresses"]
 
@@ -57,9 +57,10 @@ def _keywords(dsn: str) -> Dict[str, str]:
 
 
 def _url(dsn: str) -> Dict[str, str]:
-    parts = urlsplit(dsn)
+    # split by hand: urllib refuses libpq's multi-host netlocs such as "a:1,[::1]:2"
+    rest, _, query = dsn.partition("://")[2].partition("?")
+    netloc = rest.partition("/")[0].rpartition("@")[2]
     out: Dict[str, str] = {}
-    netloc = parts.netloc.rpartition("@")[2]
     hosts, ports = [], []
     for spec in netloc.split(",") if netloc else []:
         if spec.startswith("["):  # [IPv6]:port
@@ -73,7 +74,7 @@ def _url(dsn: str) -> Dict[str, str]:
         out["host"] = ",".join(hosts)
     if any(ports):
         out["port"] = ",".join(ports)
-    out.update(parse_qsl(parts.query))
+    out.update(parse_qsl(query))
     return out
 
 

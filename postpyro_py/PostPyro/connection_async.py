@@ -136,6 +136,7 @@ class AsyncConnection(AsyncNotifications):
         self._owner: Any = None     # the task whose transaction is open
         self._waker = Waker()
         self._running = False       # a call is on its fiber
+        self._closing = False       # close() was called
         self._timed = lib.pp_timeout(engine._conn) > 0
 
     @classmethod
@@ -203,6 +204,11 @@ class AsyncConnection(AsyncNotifications):
         eng._fiber = fiber
         try:
             return fiber.switch()
+        except e.Error as exc:
+            if self._closing:  # its statement was cancelled by close()
+                raise e.InterfaceError("connection is closed (close() was called while "
+                                       "this call ran)") from exc
+            raise
         finally:
             eng._fiber = None
 
@@ -376,6 +382,7 @@ class AsyncConnection(AsyncNotifications):
         eng = self._engine
         if eng._closed:
             return
+        self._closing = True
         if self._running:
             await self._send_cancel()  # so that pp_close does not wait for the statement
             self._b.forget_fd(self._fd)

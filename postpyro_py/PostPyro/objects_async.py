@@ -162,7 +162,7 @@ class AsyncCursor(_Held):
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._cur, name)
         if name in self._AWAITED:
-            return partial(self._call, value)
+            return lambda *args, **kwargs: self._call(partial(value, *args, **kwargs))
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -129,10 +129,52 @@ def sdsn(dsn, schema) -> str:
     return dsn_with(dsn, options="-c search_path=" + schema)
 
 
+# The test modules whose tests that use the `conn` fixture run on both front ends: the sync
+# Connection and an AsyncConnection behind a sync facade (tests/python/async_facade.py), on
+# asyncio, and for the modules of TRIO_MODULES on trio too. A test that is about the sync
+# front end only (threads, signals, its internals) says so with @pytest.mark.sync_only.
+ASYNC_MODULES = {"test_connection", "test_transaction", "test_types", "test_copy",
+                 "test_copy_columns", "test_stream", "test_seed_examples", "test_cursor",
+                 "test_row"}
+TRIO_MODULES = {"test_seed_examples", "test_transaction", "test_stream"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sync_only(reason): the test is about the sync "
+                            "front end; it does not run on AsyncConnection")
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if "conn" in metafunc.fixturenames and module in ASYNC_MODULES \
+            and metafunc.definition.get_closest_marker("sync_only") is None:
+        kinds = ["sync", "asyncio"] + (["trio"] if module in TRIO_MODULES else [])
+        metafunc.parametrize("conn", kinds, indirect=True)
+
+
+_loops: dict = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_loops():
+    yield
+    for loop in _loops.values():
+        loop.close()
+
+
 @pytest.fixture
-def conn(sdsn):
-    """A fresh autocommit Connection per test, working in the test's schema."""
-    c = pg.Connection(sdsn)
+def conn(request, sdsn):
+    """A fresh autocommit Connection per test, working in the test's schema (in the modules
+    of ASYNC_MODULES: also an AsyncConnection behind the sync facade)."""
+    kind = getattr(request, "param", "sync")
+    if kind == "sync":
+        c = pg.Connection(sdsn)
+    else:
+        import async_facade
+        loop = _loops.get(kind)
+        if loop is None:
+            loop = _loops[kind] = async_facade.LoopThread(kind)
+        c = async_facade.connect(loop, sdsn)
     yield c
     c.close()
 

@@ -492,6 +492,7 @@ def test_notices_are_collected(conn):
     assert conn.notices == []
 
 
+@pytest.mark.sync_only("threads; test_async has the AsyncConnection's cancel from a task")
 def test_cancel_from_another_thread_stops_a_running_statement(conn):
     timer = threading.Timer(0.3, conn.cancel)
     timer.start()
@@ -555,6 +556,7 @@ def test_connections_in_threads_run_in_parallel(sdsn):
     assert errors == [] and sorted(results) == [17001, 17002]
 
 
+@pytest.mark.sync_only("fork(): the facade's event loop thread is not in the child")
 def test_a_forked_child_does_not_touch_the_parents_connection(conn):
     pid = os.fork()
     if pid == 0:  # child

@@ -14,6 +14,16 @@ import pytest
 import PostPyro as pg
 from PostPyro import copy as pp_copy
 
+
+def copy_records(conn, *args, **kwargs):
+    """copy.copy_records_to_table(conn, …) on either front end (an AsyncConnection behind
+    the test facade runs it with its Connection code, on its fiber)."""
+    run = getattr(type(conn), "run_on_engine", None)
+    if run is not None:
+        return conn.run_on_engine(pp_copy.copy_records_to_table, *args, **kwargs)
+    return pp_copy.copy_records_to_table(conn, *args, **kwargs)
+
+
 TRICKY = ["tab\there", "new\nline", "back\\slash", "cr\rhere", "\\N", "", "é ✓ 𝄞", "a\\tb",
           "trailing\\", "quote ' and \" and ,"]
 
@@ -95,7 +105,7 @@ def test_identifier_with_nul_is_refused(items):
 def test_records_from_a_generator_in_several_chunks(items):
     n = 25000
     gen = ((k, "n%d" % k, k / 2) for k in range(n))
-    assert pp_copy.copy_records_to_table(items, "items", gen, chunk_rows=1000) == n
+    assert copy_records(items, "items", gen, chunk_rows=1000) == n
     assert tuple(items.query_one("SELECT count(*), sum(id), max(name) FROM items")) == \
         (n, n * (n - 1) // 2, "n9999")
 
@@ -103,7 +113,7 @@ def test_records_from_a_generator_in_several_chunks(items):
 def test_a_bad_value_late_stores_nothing(items):
     rows = [(k, "ok", 1.0) for k in range(3000)] + [(1, "bad\0nul", 1.0)]
     with pytest.raises(pg.DataError, match="NUL"):
-        pp_copy.copy_records_to_table(items, "items", rows, chunk_rows=1000)
+        copy_records(items, "items", rows, chunk_rows=1000)
     assert items.query_one("SELECT count(*) FROM items")[0] == 0
     assert items.query_one("SELECT 1")[0] == 1
 
@@ -271,6 +281,7 @@ def test_copy_in_pep249_mode_joins_the_transaction(sdsn, items):
     assert [r[0] for r in items.query("SELECT id FROM items")] == [2]
 
 
+@pytest.mark.sync_only("threads; for tasks see test_async's transaction-per-task test")
 def test_a_query_from_another_thread_waits_for_the_copy(items):
     # The connection is shared: a COPY in progress belongs to its thread (like a
     # transaction); another thread's query waits until it ends, never corrupts it.

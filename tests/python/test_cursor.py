@@ -659,9 +659,10 @@ def test_cursor_in_pep249_mode_needs_commit(sdsn, conn):
 
 
 def test_cursor_repr_says_whether_it_is_open(cur):
-    assert repr(cur) == "<PostPyro.Cursor open>"
+    kind = "AsyncCursor" if isinstance(cur, pg.AsyncCursor) else "Cursor"
+    assert repr(cur) == "<PostPyro.%s open>" % kind
     cur.close()
-    assert repr(cur) == "<PostPyro.Cursor closed>"
+    assert repr(cur) == "<PostPyro.%s closed>" % kind
 
 
 # ---- row factories ----------------------------------------------------------------------------

@@ -21,7 +21,8 @@ def balances(conn):
 
 def test_begin_returns_a_transaction(conn):
     tx = conn.begin()
-    assert isinstance(tx, pg.Transaction)
+    assert isinstance(tx, pg.AsyncTransaction if isinstance(conn, pg.AsyncConnection)
+                      else pg.Transaction)
     assert tx.active
     tx.rollback()
 
@@ -257,9 +258,10 @@ def test_begin_in_pep249_mode_after_a_statement_is_a_savepoint(sdsn, conn):
 
 def test_transaction_repr(conn):
     tx = conn.begin()
-    assert repr(tx) == "<PostPyro.Transaction transaction active>"
+    kind = "AsyncTransaction" if isinstance(conn, pg.AsyncConnection) else "Transaction"
+    assert repr(tx) == "<PostPyro.%s transaction active>" % kind
     tx.commit()
-    assert repr(tx) == "<PostPyro.Transaction transaction committed>"
+    assert repr(tx) == "<PostPyro.%s transaction committed>" % kind
 
 
 def test_serialization_failure_is_a_transaction_rollback_error(accounts, sdsn):
