@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
@@ -165,9 +166,13 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
 async def main(dsn: str, port: int) -> None:
     service = Service(dsn)
     port = await service.start("127.0.0.1", port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a service manager's stop
+        loop.add_signal_handler(sig, stop.set)
     print("serving on http://127.0.0.1:%d (Ctrl-C stops)" % port, flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await service.stop()
 
@@ -177,7 +182,4 @@ if __name__ == "__main__":
     if not dsn:
         print("usage: async_service.py DSN [PORT]   (or set PP_TEST_DSN)", file=sys.stderr)
         sys.exit(2)
-    try:
-        asyncio.run(main(dsn, int(sys.argv[2]) if len(sys.argv) > 2 else 8080))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main(dsn, int(sys.argv[2]) if len(sys.argv) > 2 else 8080))

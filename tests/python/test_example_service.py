@@ -93,7 +93,7 @@ def test_service_runs_as_a_program(service_dsn):
         assert httpx.get(url + "/notes/%d" % r.json()["id"], timeout=30).json()["text"] \
             == "from a test"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # SIGINT may be ignored in a background job
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
