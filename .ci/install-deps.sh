@@ -11,6 +11,7 @@ packages=(
     pgbouncer                                       # tests behind a transaction-mode pooler
     python3 python3-cffi python3-pytest             # the Python package and its tests
     python3-pandas                                  # the seed's pandas example (CPython)
+    python3-greenlet python3-sniffio python3-trio   # AsyncConnection (greenlet: CPython) and its trio tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     python3-httpx                                   # the async example service's test
     valgrind                                        # make check-valgrind

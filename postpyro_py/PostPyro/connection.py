@@ -92,6 +92,12 @@ class Connection(BaseConnection, Notifications):
     # The one seam between front ends (tests put a counting one here).
     _wait = staticmethod(wait_pending)
 
+    @staticmethod
+    def _cstr(text: bytes) -> Any:
+        """A C string argument of a call that may return PP_PENDING, which borrows it until
+        the call ends. Here the call ends before it returns: the bytes themselves."""
+        return text
+
     def _handle(self):
         conn = self._check_usable()
         reader = self._reader
@@ -302,6 +308,7 @@ class Connection(BaseConnection, Notifications):
         if nrows == 0:
             return 0
         run = lib.pp_exec_many_columns if by_columns else lib.pp_exec_many
+        sqlb = self._cstr(sqlb)
         affected = ffi.new("int64_t *")
         err = newp(T_ERROR_PP, None)
         with self._lock:
@@ -322,7 +329,7 @@ class Connection(BaseConnection, Notifications):
         SQL to :meth:`query`, :meth:`query_one`, :meth:`execute` (and executemany)."""
         conn = self._handle()
         name, sqlb = self._new_prepared(sql)
-        nameb = name.encode("ascii")
+        nameb, sqlb = self._cstr(name.encode("ascii")), self._cstr(sqlb)
         err = newp(T_ERROR_PP, None)
         with self._lock:
             if self._call_batch(conn, lambda: lib.pp_prepare(conn, nameb, sqlb, err),
@@ -337,7 +344,7 @@ class Connection(BaseConnection, Notifications):
         if stmt_id not in self._prepared:
             raise e.ProgrammingError("no prepared statement %r on this connection"
                                      % (stmt_id,))
-        idb = stmt_id.encode("ascii")
+        idb = self._cstr(stmt_id.encode("ascii"))
         err = newp(T_ERROR_PP, None)
         with self._lock:
             if self._call_batch(conn, lambda: lib.pp_deallocate(conn, idb, err),

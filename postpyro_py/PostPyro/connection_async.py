@@ -26,6 +26,7 @@ connection is closed.
 
 from __future__ import annotations
 
+import platform
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import _dsn, _reclaim
@@ -47,6 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["AsyncConnection"]
 
+# PyPy's garbage collector moves objects (see _LoopConnection._cstr).
+_MOVING_GC = platform.python_implementation() == "PyPy"
 # pp_transaction_status values that mean "a transaction is open" (see _turns).
 _OPEN = (1, 2, 3)
 # How long a cancelled statement may take to end before the connection is given up.
@@ -81,6 +84,16 @@ class _LoopConnection(Connection):
             fiber.suspend(lib.pp_wait_events(conn))
             rc = resume(*args)
         return rc
+
+    if _MOVING_GC:
+        @staticmethod
+        def _cstr(text: bytes) -> Any:
+            # PyPy passes bytes to C through a buffer valid only during the call; a call
+            # that returns PP_PENDING goes on reading it: give it memory that stays put
+            return ffi.new("char[]", text)
+
+        def _query(self, conn, sql, *args: Any) -> Any:
+            return Connection._query(self, conn, ffi.new("char[]", sql), *args)
 
     def _abandon(self, conn, out, err) -> None:
         # KeyboardInterrupt inside a call: nothing can wait here for the cancel to end it

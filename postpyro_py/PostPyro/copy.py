@@ -135,7 +135,7 @@ class Copy:
             conn._maybe_begin(h)
             self._in_tx = lib.pp_transaction_status(h) in (2, 3)
             start = lib.pp_copy_in_start if self.direction == "in" else lib.pp_copy_out_start
-            sqlb = self._sqlb
+            sqlb = conn._cstr(self._sqlb)
             rc = conn._call_batch(h, lambda: start(h, sqlb, err), err)
         if rc != PP_OK:
             self._state = "done"
@@ -212,8 +212,8 @@ class Copy:
         self._rows = []
         err = ffi.new("pp_error **")
         if self.direction == "in":
-            r = reason.replace("\0", " ").encode("utf-8", "replace")
             conn = self._conn
+            r = conn._cstr(reason.replace("\0", " ").encode("utf-8", "replace"))
             with conn._lock:
                 rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, r, ffi.NULL, err), err)
             if rc != PP_OK:  # the expected outcome: the server's "COPY … aborted" error

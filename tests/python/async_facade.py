@@ -15,7 +15,9 @@ from __future__ import annotations
 import concurrent.futures
 import inspect
 import os
+import sys
 import threading
+import traceback
 import weakref
 from typing import Any
 
@@ -85,9 +87,19 @@ class LoopThread:
         """Run ``coro`` in the worker task and return its result (or raise its error)."""
         if os.getpid() != self._pid:
             raise RuntimeError("the facade's event loop runs in the parent process")
+        if threading.get_ident() == self._thread.ident:
+            # the garbage collector finalizing a facade's generator on the loop's thread:
+            # it cannot wait for the loop (the sync stream's own finalizer ends it)
+            coro.close()
+            return None
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._submit((coro, fut))
-        return fut.result(RESULT_TIMEOUT)
+        try:
+            return fut.result(RESULT_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            stack = sys._current_frames().get(self._thread.ident)
+            raise AssertionError("the event loop did not answer in %d s; its thread is at:\n%s"
+                                 % (RESULT_TIMEOUT, "".join(traceback.format_stack(stack))))
 
     def close(self) -> None:
         self._stop()
@@ -154,19 +166,27 @@ class Facade:
     def __iter__(self) -> Any:
         if isinstance(self._obj, pg.AsyncCursor):
             return self  # as Cursor's
-        return self._rows()
+        return self._iterate()
 
-    def _rows(self) -> Any:
-        it = self._obj.__aiter__()
-        try:
-            while True:
-                try:
-                    yield self._loop.run(it.__anext__())
-                except StopAsyncIteration:
-                    return
-        finally:  # a `for` left early ends a stream, as the sync one does
-            if isinstance(self._obj, pg.AsyncStream):
-                self._loop.run(self._obj.close())
+    def _iterate(self) -> Any:
+        obj = self._obj
+        if isinstance(obj, pg.AsyncStream):  # a chunk per round trip to the loop
+            try:
+                rest, obj._buf, obj._pos = obj._buf[obj._pos:], [], 0  # what next() left
+                yield from rest
+                while True:
+                    rows = self._loop.run(obj.fetch_chunk())
+                    if not rows:
+                        return
+                    yield from rows
+            finally:  # a `for` left early ends a stream, as the sync one does
+                self._loop.run(obj.close())
+        it = obj.__aiter__()
+        while True:
+            try:
+                yield self._loop.run(it.__anext__())
+            except StopAsyncIteration:
+                return
 
     def __next__(self) -> Any:
         try:

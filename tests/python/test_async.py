@@ -184,6 +184,89 @@ def test_trio_cancel_scope_during_pg_sleep_cancels_on_the_server(sdsn, dsn):
     assert run_trio(main) < 1.5
 
 
+# ---- async for -------------------------------------------------------------------------------
+
+async def _async_for_forms(sdsn):
+    async with await pg.AsyncConnection.connect(sdsn) as conn:
+        total = 0
+        async for row in conn.stream("SELECT g FROM generate_series(1, 2500) g",
+                                     chunk_size=1000):
+            total += row[0]
+        assert total == 2500 * 2501 // 2
+        async with conn.stream("SELECT g FROM generate_series(1, 1000) g",
+                               chunk_size=10) as rows:
+            assert (await rows.__anext__())[0] == 1
+        assert rows.closed and conn.info()["transaction_status"] == "idle"
+        cur = conn.cursor()
+        await cur.execute("SELECT g FROM generate_series(1, 5) g")
+        assert [r[0] async for r in cur] == [1, 2, 3, 4, 5]
+        await conn.execute("CREATE TEMP TABLE c (a int, b text)")
+        async with conn.copy("COPY c FROM STDIN") as cp:
+            await cp.write_rows([(i, "x%d" % i) for i in range(300)])
+        assert cp.rowcount == 300
+        async with conn.copy("COPY c TO STDOUT") as cp:
+            data = b"".join([chunk async for chunk in cp])
+        assert data.count(b"\n") == 300
+        return True
+
+
+def test_async_for_over_streams_cursors_and_copy_on_asyncio_and_trio(sdsn):
+    assert run_asyncio(_async_for_forms, sdsn)
+    assert run_trio(_async_for_forms, sdsn)
+
+
+def test_statement_text_stays_valid_while_the_collector_runs(sdsn):
+    # A pending call keeps reading its SQL text and statement names after returning
+    # PP_PENDING: PyPy's collector moves young bytes objects, so they go as C memory.
+    import gc
+
+    async def main():
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            done = False
+
+            async def collect():
+                while not done:
+                    gc.collect()
+                    await asyncio.sleep(0)
+
+            collector = asyncio.ensure_future(collect())
+            try:
+                for i in range(150):
+                    sql = "SELECT %d AS n, $1::text AS t /* %s */" % (i, "x" * (i % 50))
+                    row = await conn.query_one(sql, ["v%d" % i])
+                    assert tuple(row) == (i, "v%d" % i)
+                    stmt = await conn.prepare("SELECT %d + $1::int4" % i)
+                    assert (await conn.query_one(stmt, [1]))[0] == i + 1
+                    await conn.deallocate(stmt)
+                    n = await conn.executemany("SELECT $1::int4 /* %d */" % i, [[1], [2]])
+                    assert n >= 0
+            finally:
+                done = True
+                await collector
+    run_asyncio(main)
+
+
+async def _idle_wait(sdsn):
+    async with await pg.AsyncConnection.connect(sdsn) as conn, \
+            await pg.AsyncConnection.connect(sdsn) as other:
+        await conn.execute("LISTEN pp_async_idle")
+        me = await conn._acquire(None)
+        try:
+            assert await conn._wait_readable(0.2) is False  # nothing came
+            await other.execute("NOTIFY pp_async_idle")
+            assert await conn._wait_readable(5) is True
+        finally:
+            conn._release(me)
+        assert (await conn.query_one("SELECT 1"))[0] == 1
+        return True
+
+
+def test_the_idle_wait_for_a_readable_socket_sees_a_notification(sdsn):
+    # the helper LISTEN/NOTIFY's notifies() waits with while no call runs
+    assert run_asyncio(_idle_wait, sdsn)
+    assert run_trio(_idle_wait, sdsn)
+
+
 # ---- tasks sharing connections ---------------------------------------------------------------
 
 async def _tokens(conns, ntasks, gather):
