@@ -17,6 +17,7 @@ packages=(
     python3-sqlalchemy python3-psycopg2             # the SQLAlchemy dialect and its suite
     python3-greenlet python3-sniffio python3-trio   # AsyncConnection (greenlet: CPython) and its trio tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
+    python3-httpx                                   # the async example service's test
     valgrind                                        # make check-valgrind
     clang libclang-rt-14-dev                        # make fuzz (libFuzzer, sanitizers)
     abigail-tools                                   # make check: the ABI against its baseline

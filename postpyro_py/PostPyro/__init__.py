@@ -24,8 +24,9 @@ from .dbapi import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateF
                     TimeFromTicks, Timestamp, TimestampFromTicks)
 from .errors import (CommitUnknown, DatabaseError, DataError, Error, IntegrityError,
                      InterfaceError, InternalError, MultipleRowsError, NoRowError,
-                     NotSupportedError, OperationalError, PoolTimeout, ProgrammingError,
-                     TooManyRequests, TransactionRollbackError, Warning)
+                     NotificationsLost, NotSupportedError, OperationalError, PoolTimeout,
+                     ProgrammingError, TooManyRequests, TransactionRollbackError, Warning)
+from ._notify import Notify
 from .null_pool import NullPool
 from .pool import Pool
 from .row import Row
@@ -83,6 +84,7 @@ __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "TransactionRollbackError", "CommitUnknown", "NoRowError", "MultipleRowsError",
+    "Notify", "NotificationsLost",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks",
     "Binary", "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
 ]

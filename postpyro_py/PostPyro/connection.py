@@ -22,6 +22,7 @@ from . import errors as e
 from ._chunks import ChunkReader
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi, lib,
                    newp)
+from ._listen import Notifications
 from ._raise import raise_error
 from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
                       _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
@@ -48,7 +49,7 @@ def wait_pending(rc: int, resume: Callable[..., int], *args: Any) -> int:
     return rc
 
 
-class Connection(BaseConnection):
+class Connection(BaseConnection, Notifications):
     """A connection to a PostgreSQL server.
 
     ``dsn`` is anything libpq accepts: a URL (``postgresql://user:pw@host:5432/db?

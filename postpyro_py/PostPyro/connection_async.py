@@ -34,6 +34,7 @@ from . import errors as e
 from ._aio import Waker, backend
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
 from ._fiber import Fiber
+from ._listen_async import AsyncNotifications
 from ._result import _free_out
 from ._session import BaseConnection, _timeout_ms, connect_error, dsn_with
 from ._sql import Params
@@ -121,7 +122,7 @@ def _poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int
     return rc
 
 
-class AsyncConnection:
+class AsyncConnection(AsyncNotifications):
     """A connection to a PostgreSQL server for asyncio or trio: ``conn = await
     AsyncConnection.connect(dsn, **options)``. Same options, rows, exceptions, types and
     statement cache as :class:`~PostPyro.Connection`; every call that talks to the server is

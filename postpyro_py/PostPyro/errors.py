@@ -35,15 +35,15 @@ sent) and ``index`` (the failing statement or parameter row of a batch, else Non
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 from ._sqlstate import SQLSTATES
 
 __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
-    "TransactionRollbackError", "CommitUnknown", "ConnectionTimeout", "PoolTimeout", "TooManyRequests", "NoRowError", "MultipleRowsError",
-    "Diagnostic", "lookup",
+    "TransactionRollbackError", "CommitUnknown", "ConnectionTimeout", "PoolTimeout", "TooManyRequests",
+    "NoRowError", "MultipleRowsError", "NotificationsLost", "Diagnostic", "lookup",
 ]
 
 class Diagnostic:
@@ -181,6 +181,17 @@ class PoolTimeout(OperationalError):
 
 class TooManyRequests(OperationalError):
     """A pool's queue of waiting checkouts is full (``max_waiting``)."""
+
+
+class NotificationsLost(OperationalError):
+    """Notifications arrived while the connection's queue was full (``notify_limit``) and
+    were dropped. ``notifies()`` raises it once per overflow, after handing out every
+    notification kept before it; ``lost`` says how many were dropped. Iterate again to go
+    on listening."""
+
+    def __init__(self, message: str = "", *, lost: int = 0, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.lost: int = lost
 
 
 class NoRowError(DatabaseError):

@@ -5,6 +5,7 @@
 #   tests/bench/run.sh                  full run (≈ 12 min on 2 cores), report in docs/
 #   tests/bench/run.sh --quick          sizes ÷ 10, one repeat: a smoke run (≈ 40 s)
 #   tests/bench/run.sh --repeats 3 --workloads large,types --drivers postpyro,psycopg2
+#   tests/bench/run.sh --async [--quick] [--repeats 5]   the async benchmark (bench_async.py)
 #
 # It builds the C floor program (tests/bench/c_client.c, plain libpq) with cc -O2, uses the
 # server in $PP_BENCH_DSN or else starts a throwaway one (tests/run-with-server.sh), and runs
@@ -27,6 +28,17 @@ lib="$builddir/libpostpyro/.libs/libpostpyro.so.1"
 export POSTPYRO_LIBRARY="$lib"
 export LD_LIBRARY_PATH="$builddir/libpostpyro/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PYTHONPATH="$builddir/postpyro_py/inplace${PYTHONPATH:+:$PYTHONPATH}"
+
+# --async: the async benchmark (tests/bench/bench_async.py) instead; its report goes to the
+# terminal (and to --out FILE when given): paste it into docs/benchmarks.md's async section.
+if [ "${1:-}" = --async ]; then
+    shift
+    if [ -n "${PP_BENCH_DSN:-}" ]; then
+        exec "$py" "$here/bench_async.py" --dsn "$PP_BENCH_DSN" "$@"
+    fi
+    exec bash "$top/tests/run-with-server.sh" bash -c \
+        'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/bench_async.py" "$@"
+fi
 
 # The C floor.
 cdir=$(mktemp -d "${TMPDIR:-/tmp}/pp-bench.XXXXXX")

@@ -1,0 +1,257 @@
+# SPDX-License-Identifier: MIT
+"""LISTEN/NOTIFY on the sync Connection: listen/unlisten/notify and notifies()."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+
+import pytest
+
+import PostPyro as pg
+
+
+@pytest.fixture
+def channel() -> str:
+    return "ch_" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def listener(dsn):
+    c = pg.Connection(dsn)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sender(dsn):
+    c = pg.Connection(dsn)
+    yield c
+    c.close()
+
+
+def wait_until_running(admin, pid: int, what: str) -> None:
+    """Until the server shows backend ``pid`` running a statement containing ``what``."""
+    for _ in range(500):
+        r = admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' "
+                        "AND query LIKE $2", [pid, "%" + what + "%"])
+        if r:
+            return
+        time.sleep(0.01)
+    raise AssertionError("statement never started")
+
+
+def test_notification_is_delivered_with_channel_payload_pid(listener, sender, channel):
+    listener.listen(channel)
+    sender.notify(channel, "hello")
+    got = list(listener.notifies(timeout=5, stop_after=1))
+    assert got == [pg.Notify(channel, "hello", sender.info()["backend_pid"])]
+    assert (got[0].channel, got[0].payload, got[0].pid) == tuple(got[0])
+
+
+def test_payload_none_is_empty_string(listener, sender, channel):
+    listener.listen(channel)
+    sender.notify(channel)
+    assert [n.payload for n in listener.notifies(timeout=5, stop_after=1)] == [""]
+
+
+def test_notification_sent_while_a_long_query_runs_is_kept(listener, sender, admin, channel):
+    listener.listen(channel)
+    pid = listener.info()["backend_pid"]
+
+    def send():
+        wait_until_running(admin, pid, "pg_sleep")
+        sender.notify(channel, "during")
+
+    t = threading.Thread(target=send)
+    t.start()
+    assert listener.query_one("SELECT 42 FROM pg_sleep(0.8)")[0] == 42
+    t.join()
+    got = list(listener.notifies(timeout=5, stop_after=1))
+    assert [(n.channel, n.payload) for n in got] == [(channel, "during")]
+
+
+def test_notification_between_listen_and_notifies_is_kept(listener, sender, channel):
+    listener.listen(channel)
+    sender.notify(channel, "early-1")
+    time.sleep(0.2)
+    # statements read the notification into the queue; notifies() hands it out later
+    for _ in range(3):
+        listener.query("SELECT 1")
+    sender.notify(channel, "early-2")
+    time.sleep(0.2)  # this one still sits in the socket
+    got = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
+    assert got == ["early-1", "early-2"]
+
+
+def test_timeout_zero_returns_only_what_arrived(listener, sender, channel):
+    listener.listen(channel)
+    assert list(listener.notifies(timeout=0)) == []
+    sender.notify(channel, "x")
+    time.sleep(0.2)
+    assert [n.payload for n in listener.notifies(timeout=0)] == ["x"]
+
+
+def test_timeout_ends_the_iteration(listener, channel):
+    listener.listen(channel)
+    t0 = time.monotonic()
+    assert list(listener.notifies(timeout=0.3)) == []
+    assert 0.25 <= time.monotonic() - t0 < 3.0
+
+
+def test_stop_after_keeps_the_rest_for_the_next_iteration(listener, sender, channel):
+    listener.listen(channel)
+    with sender.begin():
+        for i in range(5):
+            sender.notify(channel, str(i))
+    first = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
+    rest = [n.payload for n in listener.notifies(timeout=5, stop_after=3)]
+    assert first + rest == ["0", "1", "2", "3", "4"]
+
+
+def test_overflow_is_reported_after_the_kept_ones(listener, sender, channel):
+    listener.notify_limit = 10
+    assert listener.notify_limit == 10
+    listener.listen(channel)
+    with sender.begin():
+        for i in range(25):
+            sender.notify(channel, str(i))
+    time.sleep(0.5)
+    listener.query("SELECT 1")  # reads all 25 at once: 10 kept, 15 dropped
+    got = []
+    with pytest.raises(pg.NotificationsLost) as info:
+        for n in listener.notifies(timeout=5):
+            got.append(n.payload)
+    assert got == [str(i) for i in range(10)]
+    assert info.value.lost == 15
+    assert listener.notifies_lost == 15
+    assert isinstance(info.value, pg.OperationalError)
+    # reported once: listening goes on
+    sender.notify(channel, "after")
+    assert [n.payload for n in listener.notifies(timeout=5, stop_after=1)] == ["after"]
+
+
+def test_notify_limit_must_be_positive(listener):
+    for bad in (0, -1, 1.5, "3", True):
+        with pytest.raises(pg.ProgrammingError):
+            listener.notify_limit = bad
+
+
+def test_unlisten_stops_delivery(listener, sender, channel):
+    other = channel + "_b"
+    listener.listen(channel)
+    listener.listen(other)
+    listener.unlisten(channel)
+    sender.notify(channel, "no")
+    sender.notify(other, "yes")
+    sender.notify(channel, "no")
+    assert [(n.channel, n.payload) for n in listener.notifies(timeout=1)] == [(other, "yes")]
+    listener.unlisten()  # all
+    sender.notify(other, "no")
+    assert list(listener.notifies(timeout=0.5)) == []
+
+
+@pytest.mark.parametrize("name", ['evil"; DROP TABLE pp_victim; --', "MixedCase", "a b",
+                                  "sélection", "UNLISTEN"])
+def test_hostile_channel_names_are_quoted(listener, sender, admin, name):
+    admin.execute("CREATE TABLE IF NOT EXISTS pp_victim (x int)")
+    try:
+        listener.listen(name)
+        sender.notify(name, "it's $1 \\ 'quoted'")
+        got = list(listener.notifies(timeout=5, stop_after=1))
+        assert got[0][:2] == (name, "it's $1 \\ 'quoted'")
+        assert admin.query_one("SELECT to_regclass('pp_victim') IS NOT NULL")[0]
+    finally:
+        listener.unlisten()
+
+
+def test_bad_channel_and_payload_are_refused(listener):
+    with pytest.raises(pg.ProgrammingError):
+        listener.listen("")
+    with pytest.raises(pg.ProgrammingError):
+        listener.listen(3)
+    with pytest.raises(pg.DataError):
+        listener.notify("a\0b", "x")
+    with pytest.raises(pg.ProgrammingError):
+        listener.notify("ch", b"bytes")
+    with pytest.raises(pg.ProgrammingError):
+        listener.notifies(stop_after=0)
+    with pytest.raises(pg.ProgrammingError):
+        listener.notifies(timeout=-1)
+
+
+def test_notifies_on_a_closed_connection_raises(dsn):
+    c = pg.Connection(dsn)
+    c.close()
+    with pytest.raises(pg.InterfaceError):
+        c.notifies(timeout=0)
+
+
+def test_server_closing_the_connection_ends_the_wait(listener, admin, channel):
+    listener.listen(channel)
+    pid = listener.info()["backend_pid"]
+    threading.Timer(0.3, admin.query, ("SELECT pg_terminate_backend($1)", [pid])).start()
+    t0 = time.monotonic()
+    with pytest.raises(pg.OperationalError):
+        list(listener.notifies(timeout=10))
+    assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_ctrl_c_interrupts_the_wait(listener, channel):
+    listener.listen(channel)
+    main = threading.get_ident()
+    # Python's own handler, also when the suite runs as a background job (SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT)).start()
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            list(listener.notifies(timeout=10))
+        assert time.monotonic() - t0 < 3
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert listener.query_one("SELECT 1")[0] == 1  # still usable
+
+
+def test_another_thread_can_run_statements_while_one_listens(listener, sender, channel):
+    listener.listen(channel)
+    got = []
+    t = threading.Thread(target=lambda: got.extend(listener.notifies(timeout=5, stop_after=2)))
+    t.start()
+    for _ in range(20):
+        assert listener.query_one("SELECT $1::int", [7])[0] == 7
+    sender.notify(channel, "1")
+    sender.notify(channel, "2")
+    t.join(10)
+    assert [n.payload for n in got] == ["1", "2"]
+
+
+def test_100000_notifications_none_lost(listener, sender, channel):
+    total = 100_000
+    listener.listen(channel)
+    failed = []
+
+    def send():
+        try:
+            for start in range(0, total, 10_000):
+                sender.execute("SELECT pg_notify($1, g::text) "
+                               "FROM generate_series($2::int, $3) AS g",
+                               [channel, start, start + 9_999])
+        except BaseException as exc:  # the listener then stops at its timeout
+            failed.append(exc)
+
+    t = threading.Thread(target=send)
+    t0 = time.monotonic()
+    t.start()
+    expected = 0
+    for n in listener.notifies(timeout=60, stop_after=total):
+        assert n.payload == str(expected)
+        expected += 1
+    t.join()
+    assert failed == []
+    assert expected == total
+    assert listener.notifies_lost == 0
+    assert time.monotonic() - t0 < 60
