@@ -97,6 +97,22 @@ def _skip_block(sql: str, pos: int) -> int:
     return pos
 
 
+def _skip_noise(sql: str, m: "re.Match[str]", kind: Optional[str], end: int) -> int:
+    """Where scanning goes on after the token m (of kind) when it opens a comment, a string,
+    a quoted identifier or a dollar quote, which hold no placeholders; -1 for other tokens."""
+    if kind == "line":
+        nl = sql.find("\n", end)
+        return len(sql) if nl < 0 else nl + 1
+    if kind == "block":
+        return _skip_block(sql, end)
+    if kind == "estr" or kind == "str" or kind == "qid":
+        return _skip_quoted(sql, end, kind)
+    if kind == "dq":
+        close = sql.find(m.group(), end)
+        return len(sql) if close < 0 else close + len(m.group())
+    return -1
+
+
 def _scan(sql: str) -> Parsed:
     pieces: List[str] = []
     numbers: Dict[str, int] = {}
@@ -112,16 +128,9 @@ def _scan(sql: str) -> Parsed:
             break
         kind = m.lastgroup
         end = m.end()
-        if kind == "line":
-            nl = sql.find("\n", end)
-            pos = n if nl < 0 else nl + 1
-        elif kind == "block":
-            pos = _skip_block(sql, end)
-        elif kind == "estr" or kind == "str" or kind == "qid":
-            pos = _skip_quoted(sql, end, kind)
-        elif kind == "dq":
-            close = sql.find(m.group(), end)
-            pos = n if close < 0 else close + len(m.group())
+        skip = _skip_noise(sql, m, kind, end)
+        if skip >= 0:
+            pos = skip
         elif kind == "num":
             positional.append(m.group())
             pos = end
@@ -283,16 +292,9 @@ def numeric_sql(sql: str) -> str:
             break
         kind = m.lastgroup
         end = m.end()
-        if kind == "line":
-            nl = sql.find("\n", end)
-            pos = n if nl < 0 else nl + 1
-        elif kind == "block":
-            pos = _skip_block(sql, end)
-        elif kind == "estr" or kind == "str" or kind == "qid":
-            pos = _skip_quoted(sql, end, kind)
-        elif kind == "dq":
-            close = sql.find(m.group(), end)
-            pos = n if close < 0 else close + len(m.group())
+        skip = _skip_noise(sql, m, kind, end)
+        if skip >= 0:
+            pos = skip
         elif kind == "num":
             pieces = []  # $n already: the SQL is PostgreSQL's own, leave it alone
             break
