@@ -205,3 +205,24 @@ def users(conn):
                  "('Bob', 'bob@example.com', 22, 'Paris', false, 'ops'), "
                  "('Carol', 'carol@example.com', 41, 'New York', true, 'eng')")
     return conn
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """On PyPy, end the process as soon as pytest is done. A PyPy run of the whole suite once
+    stayed alive after printing its summary: the main thread waited on a lock at interpreter
+    exit while only test proxies' daemon threads (blocked in accept/recv) were left — not
+    reproduced alone, not seen on CPython. Everything pytest reports is written by now; the
+    exit status is kept. (Filed in the stop-22 closing note to be found and fixed.)"""
+    if sys.implementation.name != "pypy" or os.environ.get("PP_PYPY_NORMAL_EXIT"):
+        return
+    session = getattr(config, "_pp_session", None)
+    status = int(getattr(session, "exitstatus", 0)) if session is not None else 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    session.config._pp_session = session
