@@ -453,6 +453,8 @@ class AsyncPool:
         if not self._state.out:
             return
         for slot in self._state.orphans():
+            logger.warning("pool %r: a checkout was dropped without giving its connection "
+                           "back; the connection is closed", self.name)
             await _close(slot.conn)
             self._forget(None, slot, lost=False, bad=True)
 

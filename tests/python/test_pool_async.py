@@ -509,3 +509,165 @@ def test_connect_failures_back_off_and_call_reconnect_failed():
                 async with pool.connection(timeout=0.3):
                     pass
     run(main)
+
+
+# ---- cancellation, closed coroutines, fork ---------------------------------------------------------
+
+
+def test_tasks_cancelled_at_random_points_leak_nothing(make, admin, app, caplog):
+    """1 000 tasks (10 000 with PP_POOL_FULL=1), 8 at a time on 3 connections, each
+    cancelled after a random 0-8 ms: while waiting for a connection, while holding one
+    (in a statement, in a transaction), while giving one back (its rollback or session
+    reset, made slower here so that cancellations land in it). Afterwards every connection
+    is idle or gone, the counts agree, and the server sees exactly the pool's sessions."""
+    rounds, per_round = (1250 if FULL else 125), 8
+    rnd = random.Random(13)
+    landed = {"waiting": 0, "holding": 0, "returning": 0, "done": 0}
+
+    async def borrower(phase):
+        phase[0] = "waiting"
+        async with pool_ref[0].connection(timeout=30) as conn:
+            phase[0] = "holding"
+            if rnd.random() < 0.3:
+                await conn.execute("BEGIN")  # the return rolls it back
+            await conn.query("SELECT pg_sleep($1)", [rnd.choice((0, 0.001, 0.003))])
+            phase[0] = "returning"
+        phase[0] = "done"
+
+    pool_ref = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        async def slow_reset(conn):
+            await pg.AsyncPool.reset_session(conn)
+            await conn.execute("SELECT pg_sleep(0.002)")
+
+        async with make(min_size=1, max_size=3, timeout=30, reset=slow_reset) as pool:
+            pool_ref.append(pool)
+            for _ in range(rounds):
+                tasks = []
+                for _ in range(per_round):
+                    phase = ["start"]
+                    task = asyncio.ensure_future(borrower(phase))
+                    loop.call_later(rnd.uniform(0, 0.008), task.cancel)
+                    tasks.append((task, phase))
+                for task, phase in tasks:
+                    try:
+                        await task
+                        landed["done"] += 1
+                    except asyncio.CancelledError:
+                        landed[phase[0] if phase[0] != "start" else "waiting"] += 1
+            s = pool.stats()
+            assert s["pool_available"] + s["pool_in_use"] == s["pool_size"], s
+            await consistent(pool, admin, app)
+            assert pool.stats()["pool_size"] <= 3
+    run(main, limit=600)
+    assert sum(landed.values()) == rounds * per_round
+    assert landed["waiting"] and landed["holding"] and landed["returning"], landed
+    # each connection came back by its own return, none by the garbage collector
+    assert "dropped without" not in caplog.text
+
+
+def test_a_coroutine_closed_while_holding_gives_its_connection_back(make, admin, app, caplog):
+    async def main():
+        async with make(min_size=1, max_size=1, timeout=10) as pool:
+            async def holder():
+                async with pool.connection() as conn:
+                    await conn.query("SELECT pg_sleep(10)")
+
+            await pool.wait(10)
+            coro = holder()
+            coro.send(None)  # runs until the statement waits for the server
+            assert pool.stats()["pool_in_use"] == 1
+            coro.close()  # GeneratorExit inside the block: nothing can be awaited
+            s = pool.stats()
+            assert s["pool_in_use"] == 0 and s["returns_bad"] == 1
+            async with pool.connection() as conn:  # replaced
+                assert (await conn.query_one("SELECT 1"))[0] == 1
+            await consistent(pool, admin, app)
+
+            # a checkout object dropped without leaving its block: found and closed
+            await pool.connection().__aenter__()
+            gc.collect()
+            assert await eventually(lambda: pool.stats()["pool_in_use"] == 0, 10)
+            await consistent(pool, admin, app)
+    run(main)
+    assert "a checkout was dropped without giving its connection back" in caplog.text
+
+
+def test_a_forked_child_cannot_use_the_pool_and_leaves_the_parents_sessions(make, admin, app):
+    async def main():
+        async with make(min_size=2, max_size=2) as pool:
+            await pool.wait(10)
+            pids = sorted(r[0] for r in admin.query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1", [app]))
+            r, w = os.pipe()
+            child = os.fork()
+            if child == 0:
+                code = 1
+                try:
+                    os.close(r)
+                    try:  # no event loop runs in the child: drive the coroutines by hand
+                        pool.connection().__aenter__().send(None)
+                        msg = b"no error"
+                    except pg.InterfaceError as exc:
+                        msg = str(exc).encode()
+                    try:
+                        pool.close().send(None)
+                    except StopIteration:
+                        pass
+                    os.write(w, msg)
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(w)
+            with os.fdopen(r, "rb") as f:
+                msg = f.read().decode()
+            _, status = os.waitpid(child, 0)
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+            assert "parent process" in msg and "fork" in msg
+            assert sorted(r[0] for r in admin.query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1", [app])) == pids
+            for _ in range(4):
+                async with pool.connection() as conn:
+                    assert conn.info()["backend_pid"] in pids
+    run(main)
+
+
+# ---- AsyncNullPool -----------------------------------------------------------------------------
+
+
+def test_null_pool_opens_a_connection_per_checkout_and_bounds_them(make, admin, app):
+    async def main():
+        async with make(cls=pg.AsyncNullPool, max_size=3, timeout=30) as pool:
+            assert sessions(admin, app) == 0
+            now = {"open": 0, "max": 0}
+            pids = set()
+
+            async def worker():
+                for _ in range(5):
+                    async with pool.connection() as conn:
+                        pids.add(conn.info()["backend_pid"])
+                        now["open"] += 1
+                        now["max"] = max(now["max"], now["open"])
+                        await conn.query("SELECT pg_sleep(0.005)")
+                        now["open"] -= 1
+
+            await asyncio.gather(*(worker() for _ in range(8)))
+            assert now["max"] == 3 and len(pids) == 40
+            # cancelled while waiting, while connecting, while holding: permits come back
+            tasks = [asyncio.ensure_future(worker()) for _ in range(8)]
+            await asyncio.sleep(0.02)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            s = pool.stats()
+            assert s["pool_size"] == 0 and s["pool_in_use"] == 0 and s["requests_waiting"] == 0
+            await worker()  # all 3 permits are there
+            assert await eventually(lambda: sessions(admin, app) == 0)
+        async with pg.AsyncNullPool("host=127.0.0.1 port=1 dbname=x user=x", max_size=1) as bad:
+            with pytest.raises(pg.OperationalError):
+                async with bad.connection():
+                    pass
+            assert bad.stats()["connections_errors"] == 1 and bad.stats()["pool_size"] == 0
+    run(main)
