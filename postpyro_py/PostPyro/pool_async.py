@@ -243,7 +243,8 @@ class AsyncPool:
 
     async def _get(self, timeout: Optional[float], holder: AsyncCheckout) -> None:
         """Lend a connection to ``holder`` (sets ``holder._slot``)."""
-        self._usable()
+        if not self._opened or _forked(self):
+            self._usable()
         if timeout is None:
             timeout = self.timeout
         state = self._state
@@ -392,7 +393,9 @@ class AsyncPool:
                         done = reset(conn)
                         if isawaitable(done):
                             await done
-                    ok = conn.transaction_status == "idle"
+                        ok = conn.transaction_status == "idle"
+                    else:
+                        ok = True  # idle, or rolled back
                     bad = not ok
         except Exception as exc:
             logger.warning("pool %r: a returned connection could not be cleaned up, closed: "
