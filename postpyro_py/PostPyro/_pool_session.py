@@ -21,9 +21,10 @@ RESET_SQL = "; ".join(RESET)
 
 def reset_session(conn: Any) -> None:
     """The default ``reset``: undo what a session can carry — settings (``RESET ALL``,
-    ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN``, session advisory locks, temporary
-    tables, held cursors, sequence state — in one round trip. When the server refuses one of
-    them (the whole string then fails), the others run one by one."""
+    ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN`` and the notifications received but not
+    read, session advisory locks, temporary tables, held cursors, sequence state — in one
+    round trip. When the server refuses one of them (the whole string then fails), the
+    others run one by one."""
     try:
         conn.execute(RESET_SQL)
     except e.OperationalError:
@@ -36,6 +37,8 @@ def reset_session(conn: Any) -> None:
                 raise
             except e.DatabaseError:
                 pass
+    for _ in conn.notifies(timeout=0):  # after UNLISTEN *: no more can come
+        pass
 
 
 async def reset_session_async(conn: Any) -> None:
@@ -52,6 +55,8 @@ async def reset_session_async(conn: Any) -> None:
                 raise
             except e.DatabaseError:
                 pass
+    async for _ in conn.notifies(timeout=0):
+        pass
 
 
 def check_connection(conn: Any) -> None:

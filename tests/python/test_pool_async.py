@@ -285,6 +285,8 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make, admin)
                 await conn.execute("SET statement_timeout = '123s'")
                 await conn.execute("SET ROLE pg_monitor")
                 await conn.listen("pp_apool_channel")
+                admin.execute("NOTIFY pp_apool_channel, 'for the first borrower'")
+                await asyncio.sleep(0.05)  # it arrives; the block ends without reading it
                 await conn.execute("SELECT pg_advisory_lock(4242)")
                 await conn.execute("CREATE TEMP TABLE pp_apool_temp (x int)")
                 conn.row_factory = dict_row
@@ -305,6 +307,7 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make, admin)
                                         "'pp_apool_temp' AND relpersistence = 't'") == []
                 assert conn.row_factory is None and conn.timeout is None
                 assert conn.notices == [] and conn.transaction_status == "idle"
+                assert [n async for n in conn.notifies(timeout=0.05)] == []
             assert pool.stats()["returns_bad"] == 1
     try:
         run(main)
