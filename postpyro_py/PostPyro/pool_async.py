@@ -12,10 +12,11 @@ The bookkeeping is ``_pool_core.PoolState``, the same as ``Pool``'s. On one even
 of its calls runs whole (no task switch inside), so no lock is needed; a waiting checkout
 awaits its own waker (a future, a trio Event) and one filler task opens connections.
 
-Cancellation: a task is cancelled only where it awaits. Each hand-over — the pool's
-bookkeeping together with setting or clearing ``AsyncCheckout._slot`` — has no await in it;
-a wait cut short gives back what it was served meanwhile; a return cut short (a rollback or
-reset interrupted) closes the connection and counts it before the cancellation goes on.
+Cancellation (see also _pool_checkout_async): a task is cancelled only where it awaits. Each
+hand-over — the pool's bookkeeping together with setting or clearing ``AsyncCheckout._slot``
+— has no await in it; a wait cut short gives back what it was served meanwhile; a return cut
+short (a rollback or reset interrupted) closes the connection and counts it before the
+cancellation goes on.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import logging
 import time
 import weakref
 from inspect import isawaitable
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import errors as e
 from . import pool as _sync_pool
+from ._pool_checkout_async import AsyncCheckout
 from ._pool_core import PERMIT, PoolState, Slot, Waiter
 from ._pool_loop import running_loop
 from ._pool_session import (check_connection_async, check_pool_args,
@@ -49,63 +51,6 @@ _POLL = 0.01
 
 def _forked(pool: "AsyncPool") -> bool:
     return pool._generation != _sync_pool._fork_generation
-
-
-class AsyncCheckout:
-    """``pool.connection()``: the connection for an ``async with`` block."""
-
-    __slots__ = ("_pool", "_timeout", "_slot", "__weakref__")
-
-    def __init__(self, pool: "AsyncPool", timeout: Optional[float]) -> None:
-        self._pool = pool
-        self._timeout = timeout
-        self._slot: Optional[Slot] = None  # set and cleared by the pool, never across an await
-
-    async def __aenter__(self) -> AsyncConnection:
-        if self._slot is not None:
-            raise e.InterfaceError("this pool.connection() block is already in use")
-        try:
-            await self._pool._get(self._timeout, self)
-        except BaseException as exc:
-            if self._slot is not None:  # cancelled in check(): the connection was ours
-                await self._give_back(isinstance(exc, GeneratorExit))
-            raise
-        return self._slot.conn  # type: ignore[union-attr]
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        slot = self._slot
-        if slot is None:
-            return
-        closing = exc_type is GeneratorExit  # the coroutine is being closed: no waiting
-        try:
-            conn = slot.conn
-            # PEP 249 mode: commit at the end of a block that ended normally (as Pool)
-            if exc_type is None and not conn.autocommit \
-                    and conn.transaction_status in ("intransaction", "inerror"):
-                await conn.commit()
-        finally:
-            await self._give_back(closing)
-
-    async def _give_back(self, closing: bool = False) -> None:
-        """Return the connection; a cancellation during the return finishes it first (the
-        connection is then closed, as its state is not known)."""
-        pool = self._pool
-        pending = None
-        while self._slot is not None:
-            try:
-                if closing:
-                    pool._drop_now(self)
-                elif pool._shield is None:
-                    await pool._put(self)
-                else:
-                    with pool._shield():
-                        await pool._put(self)
-            except BaseException as exc:
-                closing = closing or isinstance(exc, GeneratorExit)
-                if pending is None:
-                    pending = exc
-        if pending is not None:
-            raise pending
 
 
 class AsyncPool:

@@ -16,7 +16,7 @@ Workloads (every pool has min_size = max_size = 4, autocommit, no check):
   drivers' query costs and the server.
 
 Both wall time and the process's CPU time (time.process_time(): user + system; everything
-runs in this one process) are measured; the machine may be loaded, so CPU time is the steadier number.
+runs in this one process) are measured; on a loaded machine CPU time is the steadier one.
 
 Pools, like for like: with a session reset on return — PostPyro's default, asyncpg's
 default (it always resets: advisory locks, CLOSE ALL, UNLISTEN *, RESET ALL), psycopg_pool
@@ -220,8 +220,8 @@ def report(results, n):
                 us((kind, "alone50"), 1)))
         for kind in ("postpyro", "asyncpg", "psycopg"):
             if (kind, "plain") in med:
-                lines.append("| (%s, one connection, no pool) | %.1f | %.1f | – | – | – | – "
-                             "| – | – |"
+                lines.append("| (%s, one connection, no pool) | %.1f | %.1f "
+                             "| – | – | – | – | – | – |"
                              % (kind, us((kind, "plain"), 0), us((kind, "plain"), 1)))
         pairs = [p for p in PAIRS if (p[1], 1) in med and (p[0], 1) in med]
         if pairs:

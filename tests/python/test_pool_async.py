@@ -449,7 +449,7 @@ def test_max_lifetime_max_idle_and_resize(make, admin, app):
     run(main)
 
 
-# ---- hooks ----------------------------------------------------------------------------------------
+# ---- hooks ------------------------------------------------------------------------------------
 
 
 def test_async_configure_check_and_conninfo_functions(dsn, admin, app):
@@ -514,7 +514,7 @@ def test_connect_failures_back_off_and_call_reconnect_failed():
     run(main)
 
 
-# ---- cancellation, closed coroutines, fork ---------------------------------------------------------
+# ---- cancellation, closed coroutines, fork ----------------------------------------------------
 
 
 def test_tasks_cancelled_at_random_points_leak_nothing(make, admin, app, caplog):

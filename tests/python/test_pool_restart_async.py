@@ -13,7 +13,7 @@ import pytest
 
 import PostPyro as pg
 
-from test_crash_recovery import server, server_env  # noqa: F401 - fixtures
+from test_crash_recovery import server, server_env  # noqa: F401,F811 - fixtures
 from test_pool_restart import RECOVERY, restart
 
 
