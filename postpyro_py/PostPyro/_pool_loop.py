@@ -13,6 +13,9 @@ from typing import Any, Awaitable, Callable, Optional
 
 __all__ = ["running_loop"]
 
+# The longest a return (rollback, reset) of a cancelled trio task may take.
+_RETURN_SECONDS = 10.0
+
 
 def _wake_future(fut: Any, value: bool = True) -> None:
     if not fut.done():
@@ -67,7 +70,11 @@ class TrioLoop:
         self.cancelled = trio.Cancelled
 
     def shield(self) -> Any:
-        return self._trio.CancelScope(shield=True)
+        """A return's scope: shielded (a cancelled scope would interrupt every await of the
+        rollback and reset) but bounded, so that a server that stopped answering cannot hold
+        a cancelled task forever (then the return is cut short and closes the connection)."""
+        trio = self._trio
+        return trio.CancelScope(shield=True, deadline=trio.current_time() + _RETURN_SECONDS)
 
     def waker(self) -> Any:
         return self._trio.Event()

@@ -674,3 +674,53 @@ def test_null_pool_opens_a_connection_per_checkout_and_bounds_them(make, admin, 
                     pass
             assert bad.stats()["connections_errors"] == 1 and bad.stats()["pool_size"] == 0
     run(main)
+
+
+def test_trio_tasks_cancelled_at_random_points_leak_nothing(make, admin, app):
+    """The random-cancellation test on trio, whose cancellation is level-triggered (every
+    await in a cancelled scope raises again): each task runs in a cancel scope with a random
+    0-8 ms deadline. A deadline that passes during the return lets the (shielded) return
+    finish ("returned")."""
+    trio = pytest.importorskip("trio")
+    rounds, per_round = (1250 if FULL else 125), 8
+    rnd = random.Random(17)
+    landed = {"waiting": 0, "holding": 0, "returning": 0, "returned": 0, "done": 0}
+
+    async def slow_reset(conn):
+        await pg.AsyncPool.reset_session(conn)
+        await conn.execute("SELECT pg_sleep(0.002)")
+
+    async def main():
+        async with make(min_size=1, max_size=3, timeout=30, reset=slow_reset) as pool:
+            async def borrower():
+                phase = "waiting"
+                with trio.move_on_after(rnd.uniform(0, 0.008)) as scope:
+                    async with pool.connection() as conn:
+                        phase = "holding"
+                        if rnd.random() < 0.3:
+                            await conn.execute("BEGIN")
+                        await conn.query("SELECT pg_sleep($1)", [rnd.choice((0, 0.001, 0.003))])
+                        phase = "returning"
+                    # a return is shielded: a deadline that passed before it ended (and
+                    # after the last await of the block) shows only here
+                    if scope.deadline <= trio.current_time():
+                        phase = "returned"
+                    else:
+                        phase = "done"
+                landed[phase if scope.cancelled_caught or phase == "returned" else "done"] += 1
+
+            for _ in range(rounds):
+                async with trio.open_nursery() as nursery:
+                    for _ in range(per_round):
+                        nursery.start_soon(borrower)
+            with trio.move_on_after(10):
+                while pool.stats()["pool_in_use"] or \
+                        sessions(admin, app) != pool.stats()["pool_size"]:
+                    await trio.sleep(0.02)
+            s = pool.stats()
+            assert s["pool_in_use"] == 0 and s["requests_waiting"] == 0, s
+            assert s["pool_available"] == s["pool_size"] == sessions(admin, app) <= 3, s
+
+    trio.run(main)
+    assert sum(landed.values()) == rounds * per_round
+    assert landed["waiting"] and landed["holding"] and landed["returned"], landed
