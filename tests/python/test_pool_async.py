@@ -493,6 +493,30 @@ def test_async_configure_check_and_conninfo_functions(dsn, admin, app):
     run(main)
 
 
+def test_plain_function_hooks(dsn, admin, app):
+    """conninfo, configure, check and reset may also be plain functions."""
+    calls = {"dsn": 0, "configure": 0, "check": 0, "reset": 0}
+
+    def conninfo():
+        calls["dsn"] += 1
+        return dsn + " application_name=" + app
+
+    def count(name):
+        def hook(conn):
+            calls[name] += 1
+        return hook
+
+    async def main():
+        async with pg.AsyncPool(conninfo, min_size=1, max_size=1, configure=count("configure"),
+                                check=count("check"), reset=count("reset")) as pool:
+            for _ in range(3):
+                async with pool.connection(timeout=10) as conn:
+                    assert (await conn.query_one("SELECT 1"))[0] == 1
+            await consistent(pool, admin, app)
+    run(main)
+    assert calls == {"dsn": 1, "configure": 1, "check": 3, "reset": 3}
+
+
 def test_connect_failures_back_off_and_call_reconnect_failed():
     async def main():
         failed = []
