@@ -33,6 +33,10 @@ class AsyncioLoop:
         self.cancelled = asyncio.CancelledError
 
     def waker(self) -> Any:
+        if self._asyncio.get_running_loop() is not self.loop:  # its futures would not work
+            from . import errors as e
+            raise e.InterfaceError("this pool belongs to the event loop that opened it, not "
+                                   "to this one: make one pool per event loop")
         return self.loop.create_future()
 
     wake = staticmethod(_wake_future)
@@ -55,7 +59,7 @@ class AsyncioLoop:
 
     async def stop(self, task: Any, timeout: float) -> None:
         """Cancel a task from spawn() and wait (at most ``timeout`` s) until it has ended."""
-        if task is self._asyncio.current_task():
+        if task.done() or task is self._asyncio.current_task():
             return
         task.cancel()
         await self._asyncio.wait([task], timeout=timeout)

@@ -129,6 +129,23 @@ def test_open_close_and_the_errors_of_a_pool_not_open_or_closed(make, admin, app
     run(main)
 
 
+def test_a_pool_used_from_another_event_loop_says_so(make):
+    async def first():
+        pool = make(min_size=1, max_size=1)
+        await pool.wait(10)
+        return pool
+
+    async def second(pool):
+        async with pool.connection() as conn:  # an idle connection: no waiting needed
+            assert (await conn.query_one("SELECT 1"))[0] == 1
+            with pytest.raises(pg.InterfaceError, match="event loop that opened it"):
+                async with pool.connection(timeout=1):
+                    pass
+        await pool.close()
+
+    run(second, run(first))
+
+
 def test_works_on_trio_too(make, admin, app):
     trio = pytest.importorskip("trio")
 
