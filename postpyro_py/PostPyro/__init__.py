@@ -60,7 +60,8 @@ def libpq_version() -> int:
 # The async front end is imported when first used (it needs greenlet on CPython).
 _ASYNC = {"AsyncConnection": "connection_async", "AsyncTransaction": "objects_async",
           "AsyncCursor": "objects_async", "AsyncStream": "objects_async",
-          "AsyncCopy": "objects_async"}
+          "AsyncCopy": "objects_async", "AsyncPool": "pool_async",
+          "AsyncNullPool": "null_pool_async"}
 
 
 def __getattr__(name: str):
@@ -79,6 +80,7 @@ __all__ = [
     "Connection", "Cursor", "Column", "Row", "Transaction", "Json",
     "Pool", "NullPool", "PoolTimeout", "TooManyRequests",
     "AsyncConnection", "AsyncTransaction", "AsyncCursor", "AsyncStream", "AsyncCopy",
+    "AsyncPool", "AsyncNullPool",
     "Interval", "Range", "Multirange", "Hstore",
     "register_loader", "register_dumper", "register_type", "errors", "rows",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",

@@ -487,6 +487,12 @@ class AsyncConnection(AsyncNotifications):
         return self._engine.is_closed()
 
     @property
+    def transaction_status(self) -> str:
+        """As :attr:`Connection.transaction_status`: no round trip, never waits; "active"
+        while a call runs, "unknown" once closed or found dead."""
+        return self._engine.transaction_status
+
+    @property
     def autocommit(self) -> bool:
         return self._engine.autocommit
 

@@ -26,7 +26,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from . import errors as e
 from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT, PoolState, Slot, Waiter
-from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
+from ._pool_session import (check_connection, check_pool_args,
+                            close_quietly as _close_quietly, reset_session,
                             restore_client_settings)
 from .connection import Connection, connect
 
@@ -80,12 +81,7 @@ class Pool:
                  reconnect_failed: Optional[Callable[["Pool"], Any]] = None,
                  name: Optional[str] = None, open: bool = True,
                  **connect_options: Any) -> None:
-        if not isinstance(dsn_or_callable, str) and not callable(dsn_or_callable):
-            raise e.ProgrammingError("dsn_or_callable must be a str or a function returning "
-                                     "one, not %s" % type(dsn_or_callable).__name__)
-        if reset is not None and reset is not False and not callable(reset):
-            raise e.ProgrammingError("reset must be None (reset the session), False (do "
-                                     "nothing) or a function, not %r" % (reset,))
+        check_pool_args(dsn_or_callable, reset)
         self._dsn = dsn_or_callable
         self.name = name if name is not None else "pool-%d" % next(_names)
         self.timeout = timeout

@@ -303,6 +303,8 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make_pool, a
             conn.execute("SET statement_timeout = '123s'")
             conn.execute("SET ROLE pg_monitor")
             conn.execute("LISTEN pp_pool_channel")
+            admin.execute("NOTIFY pp_pool_channel, 'for the first borrower'")
+            time.sleep(0.05)  # it arrives; the block ends without reading it
             conn.execute("SELECT pg_advisory_lock(4242)")
             conn.execute("CREATE TEMP TABLE pp_pool_temp (x int)")
             conn.row_factory = dict_row
@@ -323,6 +325,7 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make_pool, a
                               "relpersistence = 't'") == []
             assert conn.row_factory is None and conn.timeout is None and conn.notices == []
             assert conn.transaction_status == "idle"
+            assert list(conn.notifies(timeout=0.05)) == []
         assert admin.query_one("SELECT count(*) FROM %s" % name)[0] == 0  # rolled back
         assert pool.stats()["returns_bad"] == 1
     finally:
