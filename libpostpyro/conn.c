@@ -496,6 +496,7 @@ int pp_cancel(pp_conn *conn, pp_error **err)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed"));
     char msg[256];
     int32_t wait = pp__cancel_wait_ms(conn);
+    pp__cancel_asked(conn);
     int sent = pp__cancel_bounded(c, wait, msg, sizeof msg);
     pp__canceller_unref(c);
     if (sent < 0)

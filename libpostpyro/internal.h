@@ -16,6 +16,7 @@
  *                         helper thread with a pipe)
  *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
  *   notify.c              the queue of LISTEN/NOTIFY notifications
+ *   pq17.c                libpq 17's functions when the libpq loaded at run time has them
  *   fiber.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
  *                         no I/O: a second stack, results, value conversion both ways, the
  *                         cache's bookkeeping, caller's input columns, SQL scanning
@@ -183,6 +184,21 @@ typedef struct pp_pending {
 } pp_pending;
 
 
+/* libpq 17's functions (pq17.c), typed without its header (PGcancelConn is opaque here):
+ * the table when the libpq loaded at run time has all of them, else NULL. */
+typedef struct pp__pq17 {
+    void *(*cancel_create)(PGconn *);
+    int (*cancel_start)(void *);
+    int (*cancel_blocking)(void *);
+    PostgresPollingStatusType (*cancel_poll)(void *);
+    int (*cancel_socket)(const void *);
+    char *(*cancel_errmsg)(const void *);
+    void (*cancel_reset)(void *);
+    void (*cancel_finish)(void *);
+    int (*send_close_prepared)(PGconn *, const char *);
+} pp__pq17;
+const pp__pq17 *pp__pq17_api(void);
+
 /* A PGcancel shared by the connection and the helper threads sending cancel requests
  * (wait.c): freed by the last of them. */
 typedef struct pp__canceller {
@@ -239,6 +255,8 @@ int pp__nbcancel_step(pp__nbcancel *n, int32_t *fd, int32_t *events, char *msg, 
 void pp__nbcancel_drop(pp__nbcancel *n);
 /* 1 when the loaded libpq has the nonblocking cancel API (17 and later). */
 int pp__nbcancel_native(void);
+/* Counts a cancel request asked for conn (any thread). */
+void pp__cancel_asked(pp_conn *conn);
 
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */
@@ -254,6 +272,11 @@ struct pp_conn {
     int64_t deadline_ms;         /* the running call's deadline (pp__now_ms), 0 none */
     bool cancel_sent;            /* the deadline passed once: a cancel request is out */
     struct pp__cancel_req *late_cancel; /* that request, until it is known delivered */
+    atomic_uint cancel_asks;     /* cancel requests asked for (pp_cancel, pp_cancel_start, a
+                                  * deadline), counted so that a call sees one made while its
+                                  * Parse/Describe ran, which the server ignores (stmt.c) */
+    unsigned cancel_asks_seen;   /* cancel_asks when the call began (pp__arm_deadline) */
+    bool interrupted;            /* a signal came during the call's Parse/Describe */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
     bool connecting;             /* pp_connect_start returned PP_PENDING */
     PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */

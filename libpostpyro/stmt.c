@@ -74,8 +74,14 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
             synced = true;
             continue;
         }
-        /* Wait on the socket: a connection the server closed ends the wait. */
-        if (pp__wait_ready(conn, false) < 0) {
+        /* Wait on the socket: a connection the server closed ends the wait. A signal
+         * (Ctrl-C) is remembered: the statement then does not run (describe_cancelled). */
+        int w = pp__wait_ready(conn, pp__interruptible(conn));
+        if (w == 1) {
+            conn->interrupted = true;
+            continue;
+        }
+        if (w < 0) {
             ok = false;
             /* the server's last words (PQgetResult does not wait now), unless the wait
              * ended for a reason of ours (a timeout, pp_close): pp__conn_error tells it */
@@ -276,6 +282,21 @@ void pp__drop_stmt(pp_conn *conn, pp_stmt *s)
     drop_doomed(conn);
 }
 
+/* Whether a cancel was asked for (pp_cancel, pp_cancel_start, the deadline, a signal) while
+ * the statement's Parse/Describe ran: the server ignores a cancel request that finds it
+ * waiting for the Bind, and would run the statement in full. Then the statement is not run:
+ * PP_ERROR with the server's own error, 57014, and the Parse is settled (Sync). */
+static int describe_cancelled(pp_conn *conn, pp_error **err)
+{
+    if (atomic_load(&conn->cancel_asks) == conn->cancel_asks_seen && !conn->interrupted)
+        return PP_OK;
+    pp__settle_parse(conn);
+    pp_error *e = pp__error_new(PP_ERR_OPERATIONAL, "57014",
+                                "canceling statement due to user request (before it ran)");
+    pp__name_timeout(conn, e);
+    return pp__fail(err, e);
+}
+
 /* A 64-bit value no other process or connection is likely to draw. */
 static uint64_t random64(const void *conn)
 {
@@ -332,7 +353,14 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
          * not exist), or the first run of this SQL: the unnamed statement serves it, so
          * one-off statements never fill the cache nor cost a DEALLOCATE later. */
         *temp = true;
-        return prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err);
+        if (prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err) != PP_OK)
+            return PP_ERROR;
+        if (describe_cancelled(conn, err) != PP_OK) {
+            pp__stmt_free(*out);
+            *out = NULL;
+            return PP_ERROR;
+        }
+        return PP_OK;
     }
     char name[PP_STMT_NAME_MAX];
     stmt_name(conn, "pp_", name, sizeof name);
@@ -345,6 +373,8 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
         pp__stmt_free(s);
         return pp__fail(err, pp__error_oom());
     }
+    if (describe_cancelled(conn, err) != PP_OK)
+        return PP_ERROR; /* s stays cached: it is prepared on the server */
     *out = s;
     return PP_OK;
 }

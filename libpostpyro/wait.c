@@ -34,6 +34,8 @@ void pp__arm_deadline(pp_conn *conn)
     int32_t ms = atomic_load(&conn->timeout_ms);
     conn->deadline_ms = ms > 0 ? pp__now_ms() + ms : 0;
     conn->cancel_sent = false;
+    conn->cancel_asks_seen = atomic_load(&conn->cancel_asks);
+    conn->interrupted = false;
     pp_error_free(conn->wait_error);
     conn->wait_error = NULL;
 }
@@ -201,6 +203,11 @@ void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms)
     }
 }
 
+void pp__cancel_asked(pp_conn *conn)
+{
+    atomic_fetch_add(&conn->cancel_asks, 1);
+}
+
 pp__canceller *pp__canceller_get(pp_conn *conn)
 {
     pthread_mutex_lock(&conn->cancel_lock);
@@ -244,6 +251,7 @@ static int deadline_passed(pp_conn *conn)
     if (!conn->cancel_sent) {
         conn->cancel_sent = true;
         conn->deadline_ms = pp__now_ms() + CANCEL_GRACE_MS;
+        pp__cancel_asked(conn);
         pp__canceller *c = pp__canceller_get(conn);
         if (c != NULL) {
             char msg[256];

@@ -30,7 +30,7 @@ VERSIONS=${PP_EXTRA_VERSIONS:-13 14 16 17 18}
 SUBSET="test_seed_examples.py test_types.py test_transaction.py test_copy.py
         test_copy_columns.py test_stream.py"
 LIBPQ_SUBSET="test_connection.py test_connect_errors.py test_broken_connection.py
-        test_dropped_connections.py test_timeouts.py test_interrupt.py test_chunked.py
+        test_dropped_connections.py test_timeouts.py test_interrupt.py test_cancel_describe.py test_chunked.py
         test_stream.py test_copy.py test_cursor.py test_transaction.py test_errors.py
         test_hostile_server.py test_tls_auth.py test_replica_failover.py"
 

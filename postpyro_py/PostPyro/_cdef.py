@@ -255,7 +255,10 @@ void pp_conn_free(pp_conn *conn);
 int32_t pp_ping(pp_conn *conn);
 
 /* Asks the server to cancel the statement running on conn (from any thread; does not wait
- * for the connection's mutex). A cancel that arrives when nothing runs does nothing. The
+ * for the connection's mutex). A cancel that arrives when nothing runs does nothing. One
+ * asked for while a call prepares its statement (Parse/Describe, before the statement
+ * runs; the server would ignore it) makes the call fail with 57014 without running it, as
+ * do a signal there (PP_CONNECT_INTERRUPTIBLE) and pp_cancel_start. The
  * request (a new connection to the server) is sent from a helper thread; pp_cancel waits
  * for it at most the connection's timeout, or 5 s when none is set, and then fails with
  * PP_ERR_TIMEOUT (the request goes on in the background). PP_ERR_OPERATIONAL when the
