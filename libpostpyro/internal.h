@@ -387,6 +387,8 @@ int pp__wait_flush(pp_conn *conn);
 void pp__abort_copy(PGconn *pg, ExecStatusType st);
 /* PQexec under the same rules: the last result, or NULL when the connection failed. */
 PGresult *pp__exec_wait(pp_conn *conn, const char *sql);
+/* Its second half, after any PQsend*: the last result of the command sent. */
+PGresult *pp__last_result_wait(pp_conn *conn);
 /* Starts the deadline of a call from pp_set_timeout's value (lock held). */
 void pp__arm_deadline(pp_conn *conn);
 /* The error for a failed wait: the timeout, a close from another thread, or libpq's
@@ -443,12 +445,15 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
 /* Sends the Sync still owed after a successful Parse (conn->unsynced) when the Bind that was
  * to carry it was not sent, and reads to its end. Does nothing when none is owed. */
 void pp__settle_parse(pp_conn *conn);
-/* Frees s, a named statement already out of the cache, after a DEALLOCATE on the server:
- * now when outside a transaction, else at the next new statement outside one (inside, a
- * DEALLOCATE that fails — the statement is not on this server connection — would abort the
- * transaction). */
+/* Frees s, a named statement already out of the cache, after closing it on the server:
+ * with libpq 17+'s protocol-level Close now (outside pipeline mode), which never fails and
+ * which a pooler tracking prepared statements (PgBouncer >= 1.21) sees; else with a
+ * DEALLOCATE, now when outside a transaction, or at the next new statement outside one
+ * (inside, a DEALLOCATE that fails — the statement is not on this server connection —
+ * would abort the transaction). */
 void pp__drop_stmt(pp_conn *conn, pp_stmt *s);
-/* DEALLOCATEs server statement `name` now (a failure is ignored). */
+/* Closes server statement `name` now: Close (libpq 17+) or DEALLOCATE (a failure is
+ * ignored). */
 void pp__deallocate_on_server(pp_conn *conn, const char *name);
 /* When e is the server's "prepared statement does not exist" for s (a named statement), a
  * new error saying why that happens behind a transaction-mode pooler (e is freed); else e. */

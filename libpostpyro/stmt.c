@@ -256,19 +256,37 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
     return PP_OK;
 }
 
+/* libpq 17's PQsendClosePrepared when the libpq loaded has it and it can be sent now. */
+static int (*close_fn(pp_conn *conn))(PGconn *, const char *)
+{
+    const pp__pq17 *api = pp__pq17_api();
+    return api != NULL && PQpipelineStatus(conn->pg) == PQ_PIPELINE_OFF
+               ? api->send_close_prepared
+               : NULL;
+}
+
 void pp__deallocate_on_server(pp_conn *conn, const char *name)
 {
+    int (*send_close)(PGconn *, const char *) = close_fn(conn);
+    if (send_close != NULL) { /* Close, then Sync: not a statement, so no transaction */
+        if (send_close(conn->pg, name))
+            PQclear(pp__last_result_wait(conn));
+        return;
+    }
     char sql[80];
     snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", name);
     PQclear(pp__exec_wait(conn, sql));
 }
 
-/* DEALLOCATEs the statements the cache evicted, once outside a transaction: inside one, a
- * DEALLOCATE that fails (the statement is not there, e.g. on another server connection a
- * pooler gave us) would abort the caller's transaction. Outside, a failure harms nothing. */
+/* Closes the statements the cache evicted on the server. A protocol-level Close (libpq 17+)
+ * goes at once: it never fails, not even in a failed transaction nor for a statement that
+ * is not there. A DEALLOCATE waits until outside a transaction: inside one, a DEALLOCATE
+ * that fails (the statement is not there, e.g. on another server connection a pooler gave
+ * us) would abort the caller's transaction. Outside, a failure harms nothing. */
 static void drop_doomed(pp_conn *conn)
 {
-    while (conn->cache.doomed != NULL && PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+    while (conn->cache.doomed != NULL &&
+           (close_fn(conn) != NULL || PQtransactionStatus(conn->pg) == PQTRANS_IDLE)) {
         pp_stmt *s = conn->cache.doomed;
         conn->cache.doomed = s->next_doomed;
         pp__deallocate_on_server(conn, s->name);
@@ -493,9 +511,8 @@ int pp_deallocate(pp_conn *conn, const char *name, pp_error **err)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "26000",
                                          "no prepared statement named \"%s\"", name));
     } else {
-        pp__deallocate_on_server(conn, s->name);
         pp__cache_remove(&conn->cache, s);
-        pp__stmt_free(s);
+        pp__drop_stmt(conn, s); /* a DEALLOCATE waits until outside a transaction */
     }
     pp__conn_leave(conn);
     return rc;

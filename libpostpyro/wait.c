@@ -391,9 +391,12 @@ void pp__abort_copy(PGconn *pg, ExecStatusType st)
 
 PGresult *pp__exec_wait(pp_conn *conn, const char *sql)
 {
+    return PQsendQuery(conn->pg, sql) ? pp__last_result_wait(conn) : NULL;
+}
+
+PGresult *pp__last_result_wait(pp_conn *conn)
+{
     PGconn *pg = conn->pg;
-    if (!PQsendQuery(pg, sql))
-        return NULL;
     PGresult *last = NULL;
     for (;;) {
         if (pp__wait_ready(conn, false) != 0) {

@@ -7,7 +7,8 @@
 #             type, transaction, COPY and streaming tests on each, in parallel (CPython)
 #   libpq     the Python tests that exercise libpq itself (connecting, TLS, multi-host and
 #             load_balance_hosts, broken links, timeouts, cancel, COPY, streaming, cursors,
-#             transactions, errors, a hostile server) under CPython with libpq 18 loaded at
+#             transactions, errors, a hostile server, closing statements, PgBouncer's
+#             tracking of them) under CPython with libpq 18 loaded at
 #             run time (LD_LIBRARY_PATH), against Debian's server 15; and the nonblocking
 #             C test (c/test_nonblock) with libpq 18's own nonblocking cancel
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
@@ -32,7 +33,8 @@ SUBSET="test_seed_examples.py test_types.py test_transaction.py test_copy.py
 LIBPQ_SUBSET="test_connection.py test_connect_errors.py test_broken_connection.py
         test_dropped_connections.py test_timeouts.py test_interrupt.py test_cancel_describe.py test_chunked.py
         test_stream.py test_copy.py test_cursor.py test_transaction.py test_errors.py
-        test_hostile_server.py test_tls_auth.py test_replica_failover.py"
+        test_hostile_server.py test_tls_auth.py test_replica_failover.py test_stmt_close.py
+        test_pgbouncer_close.py"
 
 part() {  # part NAME CMD...: runs CMD, prints its time and outcome
     local name=$1 start rc; shift

@@ -314,8 +314,7 @@ int32_t pp_poll_status(pp_conn *conn);
 char *pp_take_notices(pp_conn *conn, int64_t *len);
 
 /* Sets the statement-cache capacity (0 turns caching off and drops every cached statement).
- * Default 256. Dropped statements are deallocated on the server now, or inside a transaction
- * at the next new statement outside one. */
+ * Default 256. Dropped statements are closed on the server as pp_exec says of evictions. */
 int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
 
 /* ---- Statements -------------------------------------------------------------------- */
@@ -346,8 +345,12 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * exist (DISCARD ALL, or a pooler switched server connections) or its plan went stale, it
  * is prepared again and run once more, outside a transaction only; inside one the error is
  * returned (26000: the message says why and to use PP_CONNECT_NO_STATEMENT_CACHE). Statements
- * the cache evicts are deallocated on the server at the next new statement outside a
- * transaction (inside one, a failing DEALLOCATE would abort it).
+ * the cache evicts are closed on the server at the next new statement: with libpq 17 and
+ * later (found at run time) by a protocol-level Close (PQsendClosePrepared), which never
+ * fails, also inside a transaction or a failed one, and which a pooler tracking prepared
+ * statements (PgBouncer >= 1.21, max_prepared_statements) sees; with an older libpq by an
+ * SQL DEALLOCATE at the next new statement outside a transaction (inside one, a failing
+ * DEALLOCATE would abort it; PgBouncer does not track it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
  * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits (others are
  * refused, PP_ERR_INTERFACE). sql and params are used only during the call (not after
@@ -423,7 +426,10 @@ int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *co
  * why); it needs session pooling. */
 int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err);
 
-/* Drops a statement made by pp_prepare. */
+/* Drops a statement made by pp_prepare: closed on the server now with libpq 17 and later,
+ * else DEALLOCATEd now outside a transaction, or inside one at the next new statement
+ * outside it (as pp_exec says of evictions). PP_ERR_PROGRAMMING (26000) when no statement
+ * has that name. */
 int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 
 /* ---- COPY ---------------------------------------------------------------------------- */
