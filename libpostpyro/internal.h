@@ -15,6 +15,8 @@
  *   cancel.c              pp_cancel_start / pp_cancel_poll (libpq 17's PQcancelPoll, or a
  *                         helper thread with a pipe)
  *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
+ *   canceller.c           what cancel requests are sent with (libpq 17's PQcancelBlocking,
+ *                         or PQcancel)
  *   notify.c              the queue of LISTEN/NOTIFY notifications
  *   pq17.c                libpq 17's functions when the libpq loaded at run time has them
  *   fiber.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
@@ -199,12 +201,21 @@ typedef struct pp__pq17 {
 } pp__pq17;
 const pp__pq17 *pp__pq17_api(void);
 
-/* A PGcancel shared by the connection and the helper threads sending cancel requests
- * (wait.c): freed by the last of them. */
+/* What a cancel request needs (canceller.c), shared by the connection and the helper
+ * threads sending cancel requests (wait.c): freed by the last of them (pp__canceller_unref). */
 typedef struct pp__canceller {
     atomic_int refs;
-    PGcancel *cancel;
+    PGcancel *cancel;     /* PQcancel's: always there, for libpq before 17 */
+    void *cc;             /* libpq 17+ on an encrypted connection: a PGcancelConn, else NULL */
+    pthread_mutex_t cc_lock; /* one request at a time on cc */
+    bool cc_used;         /* cc must be reset before its next request */
 } pp__canceller;
+/* A new canceller for pg, just connected (refs 1), or NULL when memory ran out. */
+pp__canceller *pp__canceller_new(PGconn *pg);
+void pp__canceller_free(pp__canceller *c);
+/* Sends c's cancel request and waits for the server to take it (a helper thread calls it:
+ * it may block as long as the network does): 1 sent, 0 failed with the reason in msg. */
+int pp__canceller_send(pp__canceller *c, char *msg, size_t cap);
 
 /* ---- fibers (fiber.c) ---- */
 typedef struct pp__fiber pp__fiber;

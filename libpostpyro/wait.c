@@ -64,10 +64,8 @@ typedef struct pp__cancel_req {
 
 void pp__canceller_unref(pp__canceller *c)
 {
-    if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
-        PQfreeCancel(c->cancel);
-        free(c);
-    }
+    if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
+        pp__canceller_free(c);
 }
 
 static void req_unref(cancel_req *r)
@@ -89,7 +87,7 @@ static void *cancel_thread(void *arg)
 {
     cancel_req *r = arg;
     char buf[256] = "";
-    int ok = PQcancel(r->c->cancel, buf, sizeof buf); /* may block on a dead network */
+    int ok = pp__canceller_send(r->c, buf, sizeof buf); /* may block on a dead network */
     pthread_mutex_lock(&r->mu);
     r->ok = ok;
     memcpy(r->msg, buf, sizeof r->msg);

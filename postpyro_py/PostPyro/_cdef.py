@@ -258,12 +258,16 @@ int32_t pp_ping(pp_conn *conn);
  * for the connection's mutex). A cancel that arrives when nothing runs does nothing. One
  * asked for while a call prepares its statement (Parse/Describe, before the statement
  * runs; the server would ignore it) makes the call fail with 57014 without running it, as
- * do a signal there (PP_CONNECT_INTERRUPTIBLE) and pp_cancel_start. The
- * request (a new connection to the server) is sent from a helper thread; pp_cancel waits
- * for it at most the connection's timeout, or 5 s when none is set, and then fails with
- * PP_ERR_TIMEOUT (the request goes on in the background). PP_ERR_OPERATIONAL when the
- * server refused it, PP_ERR_INTERFACE when conn is closed. Not async-signal-safe (it
- * allocates and starts a thread): do not call it from a signal handler. */
+ * do a signal there (PP_CONNECT_INTERRUPTIBLE) and pp_cancel_start. The request (a new
+ * connection to the server) is sent from a helper thread; on an encrypted connection with
+ * libpq 17 and later (found at run time) it is encrypted too (PQcancelCreate and
+ * PQcancelBlocking, sslmode honoured), else it goes in clear text (PQcancel; on a plain
+ * connection both send the same bytes). The same holds for the cancel requests of a
+ * timeout (pp_set_timeout) and of pp_close. pp_cancel waits for it at most the
+ * connection's timeout, or 5 s when none is set, and then fails with PP_ERR_TIMEOUT (the
+ * request goes on in the background). PP_ERR_OPERATIONAL when the server refused it,
+ * PP_ERR_INTERFACE when conn is closed. Not async-signal-safe (it allocates and starts a
+ * thread): do not call it from a signal handler. */
 int pp_cancel(pp_conn *conn, pp_error **err);
 
 /* Bounds every later wait of a call on conn, in milliseconds (0, the default: no bound).
