@@ -9,6 +9,7 @@ that it evicts all the time; sync and nonblocking (AsyncConnection) connections.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 
 import pytest
@@ -38,10 +39,11 @@ def native_close() -> bool:
 def clients_prepared(dsn: str) -> dict:
     """PgBouncer's SHOW CLIENTS: each client's count of prepared statements, by port."""
     port = dsn.split("port=")[1].split()[0]
-    out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-X",
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # not ASan's (asan.sh)
+    out = subprocess.run(["psql", "-w", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-X",
                           "-A", "-F", "|", "-d", "pgbouncer", "-c", "SHOW CLIENTS"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         timeout=30, check=True)
+                         timeout=30, check=True, env=env)
     lines = out.stdout.splitlines()
     head = lines[0].split("|")
     rows = [dict(zip(head, line.split("|"))) for line in lines[1:-1]]
