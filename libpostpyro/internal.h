@@ -287,7 +287,8 @@ struct pp_conn {
                                   * deadline), counted so that a call sees one made while its
                                   * Parse/Describe ran, which the server ignores (stmt.c) */
     unsigned cancel_asks_seen;   /* cancel_asks when the call began (pp__arm_deadline) */
-    bool interrupted;            /* a signal came during the call's Parse/Describe */
+    bool interrupted;            /* a signal came during the call's Parse/Describe: the
+                                  * next interruptible wait reports it at once (wait.c) */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
     bool connecting;             /* pp_connect_start returned PP_PENDING */
     PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */

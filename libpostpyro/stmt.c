@@ -75,8 +75,9 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
             continue;
         }
         /* Wait on the socket: a connection the server closed ends the wait. A signal
-         * (Ctrl-C) is remembered: the statement then does not run (describe_cancelled). */
-        int w = pp__wait_ready(conn, pp__interruptible(conn));
+         * (PP_CONNECT_INTERRUPTIBLE) is remembered: the first wait once the statement runs
+         * reports it (PP_PENDING), so that a cancel then finds it running. */
+        int w = pp__wait_ready(conn, pp__interruptible(conn) && !conn->interrupted);
         if (w == 1) {
             conn->interrupted = true;
             continue;
@@ -300,13 +301,13 @@ void pp__drop_stmt(pp_conn *conn, pp_stmt *s)
     drop_doomed(conn);
 }
 
-/* Whether a cancel was asked for (pp_cancel, pp_cancel_start, the deadline, a signal) while
- * the statement's Parse/Describe ran: the server ignores a cancel request that finds it
+/* Whether a cancel was asked for (pp_cancel, pp_cancel_start, the deadline) while the
+ * statement's Parse/Describe ran: the server ignores a cancel request that finds it
  * waiting for the Bind, and would run the statement in full. Then the statement is not run:
  * PP_ERROR with the server's own error, 57014, and the Parse is settled (Sync). */
 static int describe_cancelled(pp_conn *conn, pp_error **err)
 {
-    if (atomic_load(&conn->cancel_asks) == conn->cancel_asks_seen && !conn->interrupted)
+    if (atomic_load(&conn->cancel_asks) == conn->cancel_asks_seen)
         return PP_OK;
     pp__settle_parse(conn);
     pp_error *e = pp__error_new(PP_ERR_OPERATIONAL, "57014",

@@ -304,6 +304,10 @@ static int nb_wait(pp_conn *conn, short events)
 int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
 {
     PGconn *pg = conn->pg;
+    if (interruptible && conn->interrupted) { /* a signal came during Parse/Describe */
+        conn->interrupted = false;
+        return 1;
+    }
     for (;;) {
         int timeout = -1;
         if (conn->deadline_ms != 0) {

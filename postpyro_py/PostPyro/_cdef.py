@@ -88,7 +88,10 @@ CDEF = r"""
 #define PP_CONNECT_INTERRUPTIBLE 2 /* a signal interrupts the waits of pp_connect_start and
                                      * of the connection's later calls (PP_PENDING), so that
                                      * the caller may handle it; without it, a signal's
-                                     * handler runs and the wait goes on (deadlines kept) */
+                                     * handler runs and the wait goes on (deadlines kept).
+                                     * One during a statement's Parse/Describe is reported
+                                     * once the statement runs (a cancel before would be
+                                     * ignored by the server) */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -257,8 +260,9 @@ int32_t pp_ping(pp_conn *conn);
 /* Asks the server to cancel the statement running on conn (from any thread; does not wait
  * for the connection's mutex). A cancel that arrives when nothing runs does nothing. One
  * asked for while a call prepares its statement (Parse/Describe, before the statement
- * runs; the server would ignore it) makes the call fail with 57014 without running it, as
- * do a signal there (PP_CONNECT_INTERRUPTIBLE) and pp_cancel_start. The request (a new
+ * runs; the server would ignore it) makes the call fail with 57014 without running it (so
+ * does pp_cancel_start's; a signal there is reported as PP_PENDING once the statement
+ * runs, so that a pp_cancel then stops it). The request (a new
  * connection to the server) is sent from a helper thread; on an encrypted connection with
  * libpq 17 and later (found at run time) it is encrypted too (PQcancelCreate and
  * PQcancelBlocking, sslmode honoured), else it goes in clear text (PQcancel; on a plain
