@@ -465,7 +465,7 @@ void pp__settle_parse(pp_conn *conn);
  * would abort the transaction). */
 void pp__drop_stmt(pp_conn *conn, pp_stmt *s);
 /* Closes server statement `name` now: Close (libpq 17+) or DEALLOCATE (a failure is
- * ignored). */
+ * ignored). Not in pipeline mode. */
 void pp__deallocate_on_server(pp_conn *conn, const char *name);
 /* When e is the server's "prepared statement does not exist" for s (a named statement), a
  * new error saying why that happens behind a transaction-mode pooler (e is freed); else e. */

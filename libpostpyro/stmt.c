@@ -257,20 +257,11 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
     return PP_OK;
 }
 
-/* libpq 17's PQsendClosePrepared when the libpq loaded has it and it can be sent now. */
-static int (*close_fn(pp_conn *conn))(PGconn *, const char *)
-{
-    const pp__pq17 *api = pp__pq17_api();
-    return api != NULL && PQpipelineStatus(conn->pg) == PQ_PIPELINE_OFF
-               ? api->send_close_prepared
-               : NULL;
-}
-
 void pp__deallocate_on_server(pp_conn *conn, const char *name)
 {
-    int (*send_close)(PGconn *, const char *) = close_fn(conn);
-    if (send_close != NULL) { /* Close, then Sync: not a statement, so no transaction */
-        if (send_close(conn->pg, name))
+    const pp__pq17 *api = pp__pq17_api();
+    if (api != NULL) { /* Close, then Sync: not a statement, so no transaction */
+        if (api->send_close_prepared(conn->pg, name))
             PQclear(pp__last_result_wait(conn));
         return;
     }
@@ -279,15 +270,22 @@ void pp__deallocate_on_server(pp_conn *conn, const char *name)
     PQclear(pp__exec_wait(conn, sql));
 }
 
-/* Closes the statements the cache evicted on the server. A protocol-level Close (libpq 17+)
- * goes at once: it never fails, not even in a failed transaction nor for a statement that
- * is not there. A DEALLOCATE waits until outside a transaction: inside one, a DEALLOCATE
- * that fails (the statement is not there, e.g. on another server connection a pooler gave
- * us) would abort the caller's transaction. Outside, a failure harms nothing. */
+/* Whether evicted statements can be closed on the server now: never in pipeline mode (the
+ * next call outside it does). A protocol-level Close (libpq 17+) goes at once otherwise: it
+ * never fails, not even in a failed transaction nor for a statement that is not there. A
+ * DEALLOCATE waits until outside a transaction: inside one, a DEALLOCATE that fails (the
+ * statement is not there, e.g. on another server connection a pooler gave us) would abort
+ * the caller's transaction. Outside, a failure harms nothing. */
+static bool can_close_now(pp_conn *conn)
+{
+    return PQpipelineStatus(conn->pg) == PQ_PIPELINE_OFF &&
+           (pp__pq17_api() != NULL || PQtransactionStatus(conn->pg) == PQTRANS_IDLE);
+}
+
+/* Closes the statements the cache evicted on the server, when it can (can_close_now). */
 static void drop_doomed(pp_conn *conn)
 {
-    while (conn->cache.doomed != NULL &&
-           (close_fn(conn) != NULL || PQtransactionStatus(conn->pg) == PQTRANS_IDLE)) {
+    while (conn->cache.doomed != NULL && can_close_now(conn)) {
         pp_stmt *s = conn->cache.doomed;
         conn->cache.doomed = s->next_doomed;
         pp__deallocate_on_server(conn, s->name);
