@@ -65,13 +65,10 @@ static int32_t connect_timeout_ms(PGconn *pg)
 static int connect_done(pp_conn *conn, pp_error **err)
 {
     PQsetErrorVerbosity(conn->pg, PQERRORS_DEFAULT);
-    pp__canceller *c = calloc(1, sizeof *c);
-    if (c == NULL || (c->cancel = PQgetCancel(conn->pg)) == NULL) {
-        free(c);
+    pp__canceller *c = pp__canceller_new(conn->pg);
+    if (c == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_OPERATIONAL, "58000",
                                            "cannot set up connection"));
-    }
-    atomic_init(&c->refs, 1);
     pthread_mutex_lock(&conn->cancel_lock); /* pp_socket and pp_cancel* read them */
     conn->canceller = c;
     conn->sock = PQsocket(conn->pg);
@@ -496,6 +493,7 @@ int pp_cancel(pp_conn *conn, pp_error **err)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "08003", "connection is closed"));
     char msg[256];
     int32_t wait = pp__cancel_wait_ms(conn);
+    pp__cancel_asked(conn);
     int sent = pp__cancel_bounded(c, wait, msg, sizeof msg);
     pp__canceller_unref(c);
     if (sent < 0)

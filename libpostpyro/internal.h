@@ -15,7 +15,10 @@
  *   cancel.c              pp_cancel_start / pp_cancel_poll (libpq 17's PQcancelPoll, or a
  *                         helper thread with a pipe)
  *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
+ *   canceller.c           what cancel requests are sent with (libpq 17's PQcancelBlocking,
+ *                         or PQcancel)
  *   notify.c              the queue of LISTEN/NOTIFY notifications
+ *   pq17.c                libpq 17's functions when the libpq loaded at run time has them
  *   fiber.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
  *                         no I/O: a second stack, results, value conversion both ways, the
  *                         cache's bookkeeping, caller's input columns, SQL scanning
@@ -183,12 +186,36 @@ typedef struct pp_pending {
 } pp_pending;
 
 
-/* A PGcancel shared by the connection and the helper threads sending cancel requests
- * (wait.c): freed by the last of them. */
+/* libpq 17's functions (pq17.c), typed without its header (PGcancelConn is opaque here):
+ * the table when the libpq loaded at run time has all of them, else NULL. */
+typedef struct pp__pq17 {
+    void *(*cancel_create)(PGconn *);
+    int (*cancel_start)(void *);
+    int (*cancel_blocking)(void *);
+    PostgresPollingStatusType (*cancel_poll)(void *);
+    int (*cancel_socket)(const void *);
+    char *(*cancel_errmsg)(const void *);
+    void (*cancel_reset)(void *);
+    void (*cancel_finish)(void *);
+    int (*send_close_prepared)(PGconn *, const char *);
+} pp__pq17;
+const pp__pq17 *pp__pq17_api(void);
+
+/* What a cancel request needs (canceller.c), shared by the connection and the helper
+ * threads sending cancel requests (wait.c): freed by the last of them (pp__canceller_unref). */
 typedef struct pp__canceller {
     atomic_int refs;
-    PGcancel *cancel;
+    PGcancel *cancel;     /* PQcancel's: always there, for libpq before 17 */
+    void *cc;             /* libpq 17+ on an encrypted connection: a PGcancelConn, else NULL */
+    pthread_mutex_t cc_lock; /* one request at a time on cc */
+    bool cc_used;         /* cc must be reset before its next request */
 } pp__canceller;
+/* A new canceller for pg, just connected (refs 1), or NULL when memory ran out. */
+pp__canceller *pp__canceller_new(PGconn *pg);
+void pp__canceller_free(pp__canceller *c);
+/* Sends c's cancel request and waits for the server to take it (a helper thread calls it:
+ * it may block as long as the network does): 1 sent, 0 failed with the reason in msg. */
+int pp__canceller_send(pp__canceller *c, char *msg, size_t cap);
 
 /* ---- fibers (fiber.c) ---- */
 typedef struct pp__fiber pp__fiber;
@@ -239,6 +266,8 @@ int pp__nbcancel_step(pp__nbcancel *n, int32_t *fd, int32_t *events, char *msg, 
 void pp__nbcancel_drop(pp__nbcancel *n);
 /* 1 when the loaded libpq has the nonblocking cancel API (17 and later). */
 int pp__nbcancel_native(void);
+/* Counts a cancel request asked for conn (any thread). */
+void pp__cancel_asked(pp_conn *conn);
 
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */
@@ -254,6 +283,12 @@ struct pp_conn {
     int64_t deadline_ms;         /* the running call's deadline (pp__now_ms), 0 none */
     bool cancel_sent;            /* the deadline passed once: a cancel request is out */
     struct pp__cancel_req *late_cancel; /* that request, until it is known delivered */
+    atomic_uint cancel_asks;     /* cancel requests asked for (pp_cancel, pp_cancel_start, a
+                                  * deadline), counted so that a call sees one made while its
+                                  * Parse/Describe ran, which the server ignores (stmt.c) */
+    unsigned cancel_asks_seen;   /* cancel_asks when the call began (pp__arm_deadline) */
+    bool interrupted;            /* a signal came during the call's Parse/Describe: the
+                                  * next interruptible wait reports it at once (wait.c) */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
     bool connecting;             /* pp_connect_start returned PP_PENDING */
     PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */
@@ -364,6 +399,8 @@ int pp__wait_flush(pp_conn *conn);
 void pp__abort_copy(PGconn *pg, ExecStatusType st);
 /* PQexec under the same rules: the last result, or NULL when the connection failed. */
 PGresult *pp__exec_wait(pp_conn *conn, const char *sql);
+/* Its second half, after any PQsend*: the last result of the command sent. */
+PGresult *pp__last_result_wait(pp_conn *conn);
 /* Starts the deadline of a call from pp_set_timeout's value (lock held). */
 void pp__arm_deadline(pp_conn *conn);
 /* The error for a failed wait: the timeout, a close from another thread, or libpq's
@@ -420,12 +457,15 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
 /* Sends the Sync still owed after a successful Parse (conn->unsynced) when the Bind that was
  * to carry it was not sent, and reads to its end. Does nothing when none is owed. */
 void pp__settle_parse(pp_conn *conn);
-/* Frees s, a named statement already out of the cache, after a DEALLOCATE on the server:
- * now when outside a transaction, else at the next new statement outside one (inside, a
- * DEALLOCATE that fails — the statement is not on this server connection — would abort the
- * transaction). */
+/* Frees s, a named statement already out of the cache, after closing it on the server:
+ * with libpq 17+'s protocol-level Close now (outside pipeline mode), which never fails and
+ * which a pooler tracking prepared statements (PgBouncer >= 1.21) sees; else with a
+ * DEALLOCATE, now when outside a transaction, or at the next new statement outside one
+ * (inside, a DEALLOCATE that fails — the statement is not on this server connection —
+ * would abort the transaction). */
 void pp__drop_stmt(pp_conn *conn, pp_stmt *s);
-/* DEALLOCATEs server statement `name` now (a failure is ignored). */
+/* Closes server statement `name` now: Close (libpq 17+) or DEALLOCATE (a failure is
+ * ignored). Not in pipeline mode. */
 void pp__deallocate_on_server(pp_conn *conn, const char *name);
 /* When e is the server's "prepared statement does not exist" for s (a named statement), a
  * new error saying why that happens behind a transaction-mode pooler (e is freed); else e. */

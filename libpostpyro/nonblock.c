@@ -252,6 +252,7 @@ int pp_cancel_start(pp_conn *conn, int32_t *fd, int32_t *events, pp_error **err)
         bool locked = pthread_mutex_trylock(&conn->lock) == 0;
         PGconn *pg = locked && !conn->closed ? conn->pg : NULL;
         char msg[256] = "";
+        pp__cancel_asked(conn);
         int rc = pp__nbcancel_begin(conn->canceller, pg, &conn->nbcancel, msg, sizeof msg);
         if (locked)
             pthread_mutex_unlock(&conn->lock);

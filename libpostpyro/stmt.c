@@ -74,8 +74,15 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
             synced = true;
             continue;
         }
-        /* Wait on the socket: a connection the server closed ends the wait. */
-        if (pp__wait_ready(conn, false) < 0) {
+        /* Wait on the socket: a connection the server closed ends the wait. A signal
+         * (PP_CONNECT_INTERRUPTIBLE) is remembered: the first wait once the statement runs
+         * reports it (PP_PENDING), so that a cancel then finds it running. */
+        int w = pp__wait_ready(conn, pp__interruptible(conn) && !conn->interrupted);
+        if (w == 1) {
+            conn->interrupted = true;
+            continue;
+        }
+        if (w < 0) {
             ok = false;
             /* the server's last words (PQgetResult does not wait now), unless the wait
              * ended for a reason of ours (a timeout, pp_close): pp__conn_error tells it */
@@ -252,17 +259,33 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
 
 void pp__deallocate_on_server(pp_conn *conn, const char *name)
 {
+    const pp__pq17 *api = pp__pq17_api();
+    if (api != NULL) { /* Close, then Sync: not a statement, so no transaction */
+        if (api->send_close_prepared(conn->pg, name))
+            PQclear(pp__last_result_wait(conn));
+        return;
+    }
     char sql[80];
     snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", name);
     PQclear(pp__exec_wait(conn, sql));
 }
 
-/* DEALLOCATEs the statements the cache evicted, once outside a transaction: inside one, a
- * DEALLOCATE that fails (the statement is not there, e.g. on another server connection a
- * pooler gave us) would abort the caller's transaction. Outside, a failure harms nothing. */
+/* Whether evicted statements can be closed on the server now: never in pipeline mode (the
+ * next call outside it does). A protocol-level Close (libpq 17+) goes at once otherwise: it
+ * never fails, not even in a failed transaction nor for a statement that is not there. A
+ * DEALLOCATE waits until outside a transaction: inside one, a DEALLOCATE that fails (the
+ * statement is not there, e.g. on another server connection a pooler gave us) would abort
+ * the caller's transaction. Outside, a failure harms nothing. */
+static bool can_close_now(pp_conn *conn)
+{
+    return PQpipelineStatus(conn->pg) == PQ_PIPELINE_OFF &&
+           (pp__pq17_api() != NULL || PQtransactionStatus(conn->pg) == PQTRANS_IDLE);
+}
+
+/* Closes the statements the cache evicted on the server, when it can (can_close_now). */
 static void drop_doomed(pp_conn *conn)
 {
-    while (conn->cache.doomed != NULL && PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+    while (conn->cache.doomed != NULL && can_close_now(conn)) {
         pp_stmt *s = conn->cache.doomed;
         conn->cache.doomed = s->next_doomed;
         pp__deallocate_on_server(conn, s->name);
@@ -274,6 +297,21 @@ void pp__drop_stmt(pp_conn *conn, pp_stmt *s)
 {
     pp__cache_doom(&conn->cache, s);
     drop_doomed(conn);
+}
+
+/* Whether a cancel was asked for (pp_cancel, pp_cancel_start, the deadline) while the
+ * statement's Parse/Describe ran: the server ignores a cancel request that finds it
+ * waiting for the Bind, and would run the statement in full. Then the statement is not run:
+ * PP_ERROR with the server's own error, 57014, and the Parse is settled (Sync). */
+static int describe_cancelled(pp_conn *conn, pp_error **err)
+{
+    if (atomic_load(&conn->cancel_asks) == conn->cancel_asks_seen)
+        return PP_OK;
+    pp__settle_parse(conn);
+    pp_error *e = pp__error_new(PP_ERR_OPERATIONAL, "57014",
+                                "canceling statement due to user request (before it ran)");
+    pp__name_timeout(conn, e);
+    return pp__fail(err, e);
 }
 
 /* A 64-bit value no other process or connection is likely to draw. */
@@ -332,7 +370,14 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
          * not exist), or the first run of this SQL: the unnamed statement serves it, so
          * one-off statements never fill the cache nor cost a DEALLOCATE later. */
         *temp = true;
-        return prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err);
+        if (prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err) != PP_OK)
+            return PP_ERROR;
+        if (describe_cancelled(conn, err) != PP_OK) {
+            pp__stmt_free(*out);
+            *out = NULL;
+            return PP_ERROR;
+        }
+        return PP_OK;
     }
     char name[PP_STMT_NAME_MAX];
     stmt_name(conn, "pp_", name, sizeof name);
@@ -345,6 +390,8 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
         pp__stmt_free(s);
         return pp__fail(err, pp__error_oom());
     }
+    if (describe_cancelled(conn, err) != PP_OK)
+        return PP_ERROR; /* s stays cached: it is prepared on the server */
     *out = s;
     return PP_OK;
 }
@@ -463,9 +510,8 @@ int pp_deallocate(pp_conn *conn, const char *name, pp_error **err)
         rc = pp__fail(err, pp__error_new(PP_ERR_PROGRAMMING, "26000",
                                          "no prepared statement named \"%s\"", name));
     } else {
-        pp__deallocate_on_server(conn, s->name);
         pp__cache_remove(&conn->cache, s);
-        pp__stmt_free(s);
+        pp__drop_stmt(conn, s); /* a DEALLOCATE waits until outside a transaction */
     }
     pp__conn_leave(conn);
     return rc;

@@ -34,6 +34,8 @@ void pp__arm_deadline(pp_conn *conn)
     int32_t ms = atomic_load(&conn->timeout_ms);
     conn->deadline_ms = ms > 0 ? pp__now_ms() + ms : 0;
     conn->cancel_sent = false;
+    conn->cancel_asks_seen = atomic_load(&conn->cancel_asks);
+    conn->interrupted = false;
     pp_error_free(conn->wait_error);
     conn->wait_error = NULL;
 }
@@ -62,10 +64,8 @@ typedef struct pp__cancel_req {
 
 void pp__canceller_unref(pp__canceller *c)
 {
-    if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1) {
-        PQfreeCancel(c->cancel);
-        free(c);
-    }
+    if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
+        pp__canceller_free(c);
 }
 
 static void req_unref(cancel_req *r)
@@ -87,7 +87,7 @@ static void *cancel_thread(void *arg)
 {
     cancel_req *r = arg;
     char buf[256] = "";
-    int ok = PQcancel(r->c->cancel, buf, sizeof buf); /* may block on a dead network */
+    int ok = pp__canceller_send(r->c, buf, sizeof buf); /* may block on a dead network */
     pthread_mutex_lock(&r->mu);
     r->ok = ok;
     memcpy(r->msg, buf, sizeof r->msg);
@@ -201,6 +201,11 @@ void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms)
     }
 }
 
+void pp__cancel_asked(pp_conn *conn)
+{
+    atomic_fetch_add(&conn->cancel_asks, 1);
+}
+
 pp__canceller *pp__canceller_get(pp_conn *conn)
 {
     pthread_mutex_lock(&conn->cancel_lock);
@@ -244,6 +249,7 @@ static int deadline_passed(pp_conn *conn)
     if (!conn->cancel_sent) {
         conn->cancel_sent = true;
         conn->deadline_ms = pp__now_ms() + CANCEL_GRACE_MS;
+        pp__cancel_asked(conn);
         pp__canceller *c = pp__canceller_get(conn);
         if (c != NULL) {
             char msg[256];
@@ -298,6 +304,10 @@ static int nb_wait(pp_conn *conn, short events)
 int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
 {
     PGconn *pg = conn->pg;
+    if (interruptible && conn->interrupted) { /* a signal came during Parse/Describe */
+        conn->interrupted = false;
+        return 1;
+    }
     for (;;) {
         int timeout = -1;
         if (conn->deadline_ms != 0) {
@@ -383,9 +393,12 @@ void pp__abort_copy(PGconn *pg, ExecStatusType st)
 
 PGresult *pp__exec_wait(pp_conn *conn, const char *sql)
 {
+    return PQsendQuery(conn->pg, sql) ? pp__last_result_wait(conn) : NULL;
+}
+
+PGresult *pp__last_result_wait(pp_conn *conn)
+{
     PGconn *pg = conn->pg;
-    if (!PQsendQuery(pg, sql))
-        return NULL;
     PGresult *last = NULL;
     for (;;) {
         if (pp__wait_ready(conn, false) != 0) {

@@ -7,9 +7,11 @@
 #             type, transaction, COPY and streaming tests on each, in parallel (CPython)
 #   libpq     the Python tests that exercise libpq itself (connecting, TLS, multi-host and
 #             load_balance_hosts, broken links, timeouts, cancel, COPY, streaming, cursors,
-#             transactions, errors, a hostile server) under CPython with libpq 18 loaded at
-#             run time (LD_LIBRARY_PATH), against Debian's server 15; and the nonblocking
-#             C test (c/test_nonblock) with libpq 18's own nonblocking cancel
+#             transactions, errors, a hostile server, closing statements, PgBouncer's
+#             tracking of them) under CPython with libpq 18 loaded at
+#             run time (LD_LIBRARY_PATH), against Debian's server 15; and the C tests
+#             c/test_nonblock (libpq 18's own nonblocking cancel) and c/test_close_cancel
+#             (PQsendClosePrepared)
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
 #             on CPython; PP_FAULTS_SUMMARY names the file its tally goes to
 # Debian's server 15 with Debian's libpq 15 is `make check` (CPython and PyPy).
@@ -30,9 +32,10 @@ VERSIONS=${PP_EXTRA_VERSIONS:-13 14 16 17 18}
 SUBSET="test_seed_examples.py test_types.py test_transaction.py test_copy.py
         test_copy_columns.py test_stream.py"
 LIBPQ_SUBSET="test_connection.py test_connect_errors.py test_broken_connection.py
-        test_dropped_connections.py test_timeouts.py test_interrupt.py test_chunked.py
+        test_dropped_connections.py test_timeouts.py test_interrupt.py test_cancel_describe.py test_chunked.py
         test_stream.py test_copy.py test_cursor.py test_transaction.py test_errors.py
-        test_hostile_server.py test_tls_auth.py test_replica_failover.py"
+        test_hostile_server.py test_tls_auth.py test_replica_failover.py test_stmt_close.py
+        test_pgbouncer_close.py"
 
 part() {  # part NAME CMD...: runs CMD, prints its time and outcome
     local name=$1 start rc; shift
@@ -91,15 +94,19 @@ v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 1800
     local f files=()
     for f in $LIBPQ_SUBSET; do files+=("$here/python/$f"); done
     bash "$here/run-with-server.sh" pytest_run "${files[@]}" || return 1
-    # The nonblocking C API with libpq 17+'s own cancel (test_nonblock runs itself again
-    # with each libpq in PP_LIBPQ_NEWER); built by make check / check-valgrind.
-    local nb=$TOP_BUILDDIR/tests/c/test_nonblock
-    if [ -x "$nb" ]; then
-        LD_LIBRARY_PATH=$libs PP_LIBPQ_NEWER=$dir bash "$here/run-with-server.sh" "$nb" ||
-            return 1
-    else
-        echo "note: $nb not built (make check builds it): its libpq 18 run skipped"
-    fi
+    # The nonblocking C API with libpq 17+'s own cancel, and statements closed with
+    # PQsendClosePrepared (each test runs itself again with each libpq in PP_LIBPQ_NEWER);
+    # built by make check / check-valgrind.
+    local t nb
+    for t in test_nonblock test_close_cancel; do
+        nb=$TOP_BUILDDIR/tests/c/$t
+        if [ -x "$nb" ]; then
+            LD_LIBRARY_PATH=$libs PP_LIBPQ_NEWER=$dir bash "$here/run-with-server.sh" "$nb" ||
+                return 1
+        else
+            echo "note: $nb not built (make check builds it): its libpq 18 run skipped"
+        fi
+    done
 }
 
 faults() {

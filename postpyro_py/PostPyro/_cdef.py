@@ -88,7 +88,10 @@ CDEF = r"""
 #define PP_CONNECT_INTERRUPTIBLE 2 /* a signal interrupts the waits of pp_connect_start and
                                      * of the connection's later calls (PP_PENDING), so that
                                      * the caller may handle it; without it, a signal's
-                                     * handler runs and the wait goes on (deadlines kept) */
+                                     * handler runs and the wait goes on (deadlines kept).
+                                     * One during a statement's Parse/Describe is reported
+                                     * once the statement runs (a cancel before would be
+                                     * ignored by the server) */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -255,12 +258,20 @@ void pp_conn_free(pp_conn *conn);
 int32_t pp_ping(pp_conn *conn);
 
 /* Asks the server to cancel the statement running on conn (from any thread; does not wait
- * for the connection's mutex). A cancel that arrives when nothing runs does nothing. The
- * request (a new connection to the server) is sent from a helper thread; pp_cancel waits
- * for it at most the connection's timeout, or 5 s when none is set, and then fails with
- * PP_ERR_TIMEOUT (the request goes on in the background). PP_ERR_OPERATIONAL when the
- * server refused it, PP_ERR_INTERFACE when conn is closed. Not async-signal-safe (it
- * allocates and starts a thread): do not call it from a signal handler. */
+ * for the connection's mutex). A cancel that arrives when nothing runs does nothing. One
+ * asked for while a call prepares its statement (Parse/Describe, before the statement
+ * runs; the server would ignore it) makes the call fail with 57014 without running it (so
+ * does pp_cancel_start's; a signal there is reported as PP_PENDING once the statement
+ * runs, so that a pp_cancel then stops it). The request (a new
+ * connection to the server) is sent from a helper thread; on an encrypted connection with
+ * libpq 17 and later (found at run time) it is encrypted too (PQcancelCreate and
+ * PQcancelBlocking, sslmode honoured), else it goes in clear text (PQcancel; on a plain
+ * connection both send the same bytes). The same holds for the cancel requests of a
+ * timeout (pp_set_timeout) and of pp_close. pp_cancel waits for it at most the
+ * connection's timeout, or 5 s when none is set, and then fails with PP_ERR_TIMEOUT (the
+ * request goes on in the background). PP_ERR_OPERATIONAL when the server refused it,
+ * PP_ERR_INTERFACE when conn is closed. Not async-signal-safe (it allocates and starts a
+ * thread): do not call it from a signal handler. */
 int pp_cancel(pp_conn *conn, pp_error **err);
 
 /* Bounds every later wait of a call on conn, in milliseconds (0, the default: no bound).
@@ -311,8 +322,7 @@ int32_t pp_poll_status(pp_conn *conn);
 char *pp_take_notices(pp_conn *conn, int64_t *len);
 
 /* Sets the statement-cache capacity (0 turns caching off and drops every cached statement).
- * Default 256. Dropped statements are deallocated on the server now, or inside a transaction
- * at the next new statement outside one. */
+ * Default 256. Dropped statements are closed on the server as pp_exec says of evictions. */
 int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
 
 /* ---- Statements -------------------------------------------------------------------- */
@@ -343,8 +353,12 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * exist (DISCARD ALL, or a pooler switched server connections) or its plan went stale, it
  * is prepared again and run once more, outside a transaction only; inside one the error is
  * returned (26000: the message says why and to use PP_CONNECT_NO_STATEMENT_CACHE). Statements
- * the cache evicts are deallocated on the server at the next new statement outside a
- * transaction (inside one, a failing DEALLOCATE would abort it).
+ * the cache evicts are closed on the server at the next new statement: with libpq 17 and
+ * later (found at run time) by a protocol-level Close (PQsendClosePrepared), which never
+ * fails, also inside a transaction or a failed one, and which a pooler tracking prepared
+ * statements (PgBouncer >= 1.21, max_prepared_statements) sees; with an older libpq by an
+ * SQL DEALLOCATE at the next new statement outside a transaction (inside one, a failing
+ * DEALLOCATE would abort it; PgBouncer does not track it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
  * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits (others are
  * refused, PP_ERR_INTERFACE). sql and params are used only during the call (not after
@@ -420,7 +434,10 @@ int pp_exec_batch(pp_conn *conn, int64_t n, const char *const *sqls, int64_t *co
  * why); it needs session pooling. */
 int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err);
 
-/* Drops a statement made by pp_prepare. */
+/* Drops a statement made by pp_prepare: closed on the server now with libpq 17 and later,
+ * else DEALLOCATEd now outside a transaction, or inside one at the next new statement
+ * outside it (as pp_exec says of evictions). PP_ERR_PROGRAMMING (26000) when no statement
+ * has that name. */
 int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 
 /* ---- COPY ---------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int tests_passed, tests_failed;
@@ -95,6 +96,46 @@ static inline void interrupt_after(unsigned seconds)
     sa.sa_handler = ignore_signal;
     sigaction(SIGALRM, &sa, NULL);
     alarm(seconds);
+}
+
+/* Whether this run is run_again_with_newer_libpq's (libpq 17 or later loaded). */
+static inline bool newer_libpq_run(void)
+{
+    const char *v = getenv("PP_NEWER_LIBPQ_RUN");
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
+/* PP_LIBPQ_NEWER="dir1:dir2": directories holding a libpq.so.5 of version 17 or later (from
+ * npm's @embedded-postgres packages): the test program runs again with each loaded instead
+ * of the system's (newer_libpq_run() is true there), where libpostpyro must take libpq
+ * 17's paths (its cancel API, PQsendClosePrepared). A failed run is counted. */
+static inline void run_again_with_newer_libpq(char **argv)
+{
+    const char *dirs = getenv("PP_LIBPQ_NEWER");
+    if (dirs == NULL || newer_libpq_run()) {
+        if (dirs == NULL)
+            fprintf(stderr, "note: libpq 17+ path not run here (set PP_LIBPQ_NEWER)\n");
+        return;
+    }
+    char *list = strdup(dirs);
+    for (char *save = NULL, *d = strtok_r(list, ":", &save); d != NULL;
+         d = strtok_r(NULL, ":", &save)) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char path[4096];
+            const char *old = getenv("LD_LIBRARY_PATH");
+            snprintf(path, sizeof path, "%s%s%s", d, old ? ":" : "", old ? old : "");
+            setenv("LD_LIBRARY_PATH", path, 1);
+            setenv("PP_NEWER_LIBPQ_RUN", "1", 1);
+            execv("/proc/self/exe", argv);
+            _exit(127);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        fprintf(stderr, "with the libpq in %s: exit %d\n", d, WEXITSTATUS(status));
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    free(list);
 }
 
 static inline int test_summary(void)

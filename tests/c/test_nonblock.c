@@ -277,8 +277,8 @@ static bool is_fifo(int fd)
     return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-/* pp_cancel_start/pp_cancel_poll stop a pg_sleep without blocking. PP_EXPECT_NATIVE_CANCEL
- * (set when the test runs with libpq 17+) says which form must be used. */
+/* pp_cancel_start/pp_cancel_poll stop a pg_sleep without blocking. newer_libpq_run() (the
+ * test runs with libpq 17+) says which form must be used. */
 static void cancel_without_blocking(pp_conn *c)
 {
     pp_result *r = NULL;
@@ -303,9 +303,8 @@ static void cancel_without_blocking(pp_conn *c)
     CHECK(rc == PP_PENDING);
     int32_t fd = -1, ev = 0;
     int crc = pp_cancel_start(c, &fd, &ev, &err);
-    const char *native = getenv("PP_EXPECT_NATIVE_CANCEL");
     if (crc == PP_PENDING)
-        CHECK(native != NULL && strcmp(native, "1") == 0 ? !is_fifo(fd) : is_fifo(fd));
+        CHECK(newer_libpq_run() ? !is_fifo(fd) : is_fifo(fd));
     while (crc == PP_PENDING) {
         struct pollfd p = {.fd = fd, .events = poll_events(ev)};
         poll(&p, 1, 5000);
@@ -505,43 +504,10 @@ static void epoll_several_connections(void)
     close(epfd);
 }
 
-/* PP_LIBPQ_NEWER="dir1:dir2": directories holding a libpq.so.5 of version 17 or later (from
- * npm's @embedded-postgres packages): this test runs again with each loaded instead of the
- * system's, where pp_cancel_start must use libpq's own nonblocking cancel. */
-static void run_with_newer_libpq(char **argv)
-{
-    const char *dirs = getenv("PP_LIBPQ_NEWER");
-    if (dirs == NULL || getenv("PP_EXPECT_NATIVE_CANCEL") != NULL) {
-        if (dirs == NULL)
-            fprintf(stderr, "note: libpq 17+ path not run here (set PP_LIBPQ_NEWER)\n");
-        return;
-    }
-    char *list = strdup(dirs);
-    for (char *save = NULL, *d = strtok_r(list, ":", &save); d != NULL;
-         d = strtok_r(NULL, ":", &save)) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            char path[4096];
-            const char *old = getenv("LD_LIBRARY_PATH");
-            snprintf(path, sizeof path, "%s%s%s", d, old ? ":" : "", old ? old : "");
-            setenv("LD_LIBRARY_PATH", path, 1);
-            setenv("PP_EXPECT_NATIVE_CANCEL", "1", 1);
-            execv("/proc/self/exe", argv);
-            _exit(127);
-        }
-        int status = 0;
-        waitpid(pid, &status, 0);
-        fprintf(stderr, "with the libpq in %s: exit %d\n", d, WEXITSTATUS(status));
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
-    free(list);
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    if (getenv("PP_EXPECT_NATIVE_CANCEL") != NULL &&
-        strcmp(getenv("PP_EXPECT_NATIVE_CANCEL"), "1") == 0)
+    if (newer_libpq_run())
         CHECK(pp_libpq_version() >= 170000);
     pp_error *err = NULL;
     pp_conn *c = nb_connect(test_dsn(), &err);
@@ -570,6 +536,6 @@ int main(int argc, char **argv)
     pp_result_free(run(c, "SELECT 1"));
     CHECK(pp_ping(c) == 1);
     pp_conn_free(c);
-    run_with_newer_libpq(argv);
+    run_again_with_newer_libpq(argv);
     return test_summary();
 }

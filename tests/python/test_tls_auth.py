@@ -15,12 +15,15 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 
 import pytest
 
 import PostPyro as pg
 
+from holdproxy import HoldProxy
 from ownserver import own_server
 
 SENTINEL = "Sentinel-" + uuid.uuid4().hex  # pp_sentinel's password: must never show
@@ -244,3 +247,49 @@ def test_the_password_never_shows(tls, capfd, caplog, no_password_env):
     leaks = [s for s in seen if SENTINEL in s]
     assert leaks == []
     assert len(seen) > 40  # the checks above really ran
+
+
+# ---- cancel requests over TLS ----
+# A proxy in front of the server notes how each connection begins: with libpq 17 and later
+# the cancel request of an encrypted connection goes over a cancel connection made like it
+# (PQcancelCreate: first an SSLRequest), with an older libpq it is PQcancel's CancelRequest
+# packet in clear text; on a plain connection it is that packet either way.
+
+def _cancelled_through_proxy(tls, how, **extra):
+    """(whether the connection was encrypted, how each connection through the proxy began)
+    after a statement was cancelled by Connection.cancel() or by the connection's timeout."""
+    proxy = HoldProxy(tls["port"])
+    try:
+        with pg.Connection(dsn(tls, **extra).replace("port=%d" % tls["port"],
+                                                     "port=%d" % proxy.port)) as c:
+            encrypted = uses_tls(c)
+            timer = threading.Timer(0.5, c.cancel)
+            if how == "timeout":
+                c.timeout = 0.5
+            else:
+                timer.start()
+            start = time.monotonic()
+            with pytest.raises(pg.errors.QueryCanceled):
+                c.query("SELECT pg_sleep(10)")
+            assert time.monotonic() - start < 6
+            if how == "cancel":
+                timer.join()
+            c.timeout = None
+            assert c.query_one("SELECT 1")[0] == 1
+        return encrypted, proxy.kinds
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
+def test_a_cancel_request_is_encrypted_when_the_connection_is(tls, how):
+    encrypted, kinds = _cancelled_through_proxy(tls, how, sslmode="require")
+    assert encrypted
+    assert kinds[0] == "ssl"
+    assert kinds[1:] == ["ssl" if pg.libpq_version() >= 170000 else "cancel"]
+
+
+def test_a_cancel_request_of_a_plain_connection(tls):
+    encrypted, kinds = _cancelled_through_proxy(tls, "cancel", sslmode="disable")
+    assert not encrypted
+    assert kinds == ["startup", "cancel"]
