@@ -30,6 +30,10 @@ from .types._loaders import convert_column
 _PAUSE_GC = platform.python_implementation() == "CPython"
 _PAUSE_GC_CELLS = 5000
 
+# make_rows builds rows with zip() on CPython, which rows() inlines; on PyPy it has a faster
+# way for the JIT (row.py), which small results must take too.
+_ZIP_ROWS = platform.python_implementation() != "PyPy"
+
 # The collector is one switch for the whole process: threads converting at the same time
 # share one pause. The first turns the collector off (only if it was on: an application's
 # own gc.disable() is left alone), the last turns it back on.
@@ -74,8 +78,8 @@ class _Result:
         if not self.has_rows:
             return []
         if self.nrows * len(self.names) < _PAUSE_GC_CELLS:  # no pause object to make
-            if row_factory is None and self.columns:  # make_rows' common case, inlined
-                return list(map(self.row_cls, zip(*self.columns)))
+            if row_factory is None and self.columns and _ZIP_ROWS:  # make_rows' common
+                return list(map(self.row_cls, zip(*self.columns)))  # case, inlined
             return make_rows(self.names, self.columns, self.nrows, row_factory)
         with _gc_paused(self.nrows * len(self.names)):
             return make_rows(self.names, self.columns, self.nrows, row_factory)
