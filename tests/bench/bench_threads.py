@@ -349,6 +349,30 @@ def machine(py, pypy):
             else None, "peers": peers}
 
 
+BEGIN = "<!-- the threads run (tests/bench/bench_threads.py --into) from here -->"
+END = "<!-- the threads run ends here -->"
+ASYNC_MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
+
+
+def put_into(path, text):
+    """Replaces this benchmark's section of ``path`` (docs/benchmarks.md, which bench.py
+    rewrites: rerun this after it), or adds one before the async section (which
+    bench_async.py keeps at the end), or at the end."""
+    with open(path) as f:
+        doc = f.read()
+    section = "%s\n\n## Threads and the cost of one statement, a separate run\n\n%s\n%s\n" % (
+        BEGIN, text.rstrip("\n"), END)
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END) + 1:]
+    elif ASYNC_MARK in doc:
+        k = doc.index(ASYNC_MARK)
+        doc = doc[:k] + section + "\n" + doc[k:]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(doc)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dsn", default=os.environ.get("PP_BENCH_DSN")
@@ -365,6 +389,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a tenth of the statements, 1 repeat")
     ap.add_argument("--out", help="write the report (markdown) there too")
     ap.add_argument("--json", help="write the raw runs there")
+    ap.add_argument("--into", help="put the report in its section of this file "
+                    "(docs/benchmarks.md), replacing the previous one")
     args = ap.parse_args()
     if not args.dsn:
         ap.error("no server: --dsn, $PP_BENCH_DSN or $PP_TEST_DSN")
@@ -400,6 +426,8 @@ def main():
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.into:
+        put_into(args.into, text)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"info": info, "runs": [{"driver": d, "stmt": s, "threads": t, "runs": v}
