@@ -183,9 +183,9 @@ class Connection(BaseConnection, Notifications):
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
         info, cols, out, _ = buffers
-        reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         chunk = (out[0], PP_MORE, info, cols)
-        out[0] = ffi.NULL  # add_chunk frees it
+        out[0] = ffi.NULL  # add_chunk frees it (not the buffer set's `out` when dropped)
+        reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         whole = None
         try:
             with _gc_paused(_PAUSE_GC_CELLS):  # for every chunk: they all stay alive

@@ -239,6 +239,8 @@ def report(results, drivers, stmts, threads, info):
     then the scaling and the ratios the issue sets as targets."""
     out = []
     w = out.append
+    if info.get("date"):
+        w("Run: %s." % info["date"])
     w("Machine: %s; %s; CPython %s, PyPy %s; peers %s. %d repeats, medians. The machine "
       "has **2 cores** shared with other work (wall times are noisy; CPU is the client "
       "process's user + system time over the timed span)." % (
@@ -252,8 +254,9 @@ def report(results, drivers, stmts, threads, info):
              info["total"][s]))
         w("")
         w("| driver | " + " | ".join("%d thr: stmt/s" % t for t in threads)
-          + " | 1 thr: µs wall / CPU | %d÷1 scaling |" % max(threads))
-        w("|---|" + "---:|" * (len(threads) + 2))
+          + " | 1 thr: µs wall / CPU | %d thr: µs CPU | %d÷1 scaling |"
+          % (max(threads), max(threads)))
+        w("|---|" + "---:|" * (len(threads) + 3))
         for d in drivers:
             cells = []
             for t in threads:
@@ -266,6 +269,8 @@ def report(results, drivers, stmts, threads, info):
             per = ("%.1f / %.1f" % (wall1 / n1 * 1e6, cpu1 / n1 * 1e6)) if n1 else "—"
             sc = scaling(results, d, s, max(threads))
             cells.append(per)
+            cpu_t = per_stmt(results, d, s, max(threads), "cpu")
+            cells.append("%.1f" % (cpu_t * 1e6) if cpu_t else "—")
             cells.append("%.2f" % sc if sc else "—")
             w("| %s | %s |" % (LABEL[d], " | ".join(cells)))
         w("")
@@ -302,7 +307,8 @@ def targets(results, stmts, threads, drivers):
         if a is None or b is None:
             return
         r = a / b
-        rows.append((what, "%.2f" % r, goal, "met" if ok(r) else "**no**"))
+        rows.append((what, "%.2f" % r, goal, "—" if ok is None else "met" if ok(r) else
+                     "**no**"))
     pp, pypy = "postpyro", "postpyro-pypy"
     for t in (4,) if 4 in threads else ():
         for peer in ("psycopg2", "psycopg", "asyncpg"):
@@ -310,7 +316,7 @@ def targets(results, stmts, threads, drivers):
                 add("trivial: scaling %d thr ÷ %s's" % (t, LABEL[peer]),
                     scaling(results, pp, "trivial", t), scaling(results, peer, "trivial", t),
                     "≥ 1 (psycopg2)" if peer == "psycopg2" else "(for reference)",
-                    (lambda r: r >= 1.0) if peer == "psycopg2" else (lambda r: True))
+                    (lambda r: r >= 1.0) if peer == "psycopg2" else None)
     for s in stmts:
         for t in sorted({1, 4} & set(threads)):
             for peer in ("psycopg2", "asyncpg"):
@@ -389,13 +395,28 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a tenth of the statements, 1 repeat")
     ap.add_argument("--out", help="write the report (markdown) there too")
     ap.add_argument("--json", help="write the raw runs there")
+    ap.add_argument("--from-json", help="render the report of an earlier --json run "
+                    "instead of running anything")
     ap.add_argument("--into", help="put the report in its section of this file "
                     "(docs/benchmarks.md), replacing the previous one")
     args = ap.parse_args()
-    if not args.dsn:
+    if not args.dsn and not args.from_json:
         ap.error("no server: --dsn, $PP_BENCH_DSN or $PP_TEST_DSN")
     if args.child:
         child_main(args)
+        return
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        results = {(r["driver"], r["stmt"], r["threads"]): r["runs"] for r in saved["runs"]}
+        info = saved["info"]
+        drivers = [d for d in DRIVERS if any(k[0] == d for k in results)]
+        stmts = [s for s in STATEMENTS if any(k[1] == s for k in results)]
+        threads = sorted({k[2] for k in results})
+        text = report(results, drivers, stmts, threads, info)
+        print(text)
+        if args.into:
+            put_into(args.into, text)
         return
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     pypy = shutil.which("pypy3")
@@ -408,7 +429,8 @@ def main():
     repeats = 1 if args.quick else args.repeats
     total = {s: TOTAL[s] // (10 if args.quick else 1) for s in stmts}
     info = machine(py, pypy)
-    info.update(repeats=repeats, total=total)
+    info.update(repeats=repeats, total=total,
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     results = {}
     for rep in range(repeats):
         for s in stmts:
