@@ -282,6 +282,9 @@ def report(results, drivers, stmts, threads, info):
     for row in targets(results, stmts, threads, drivers):
         w("| %s | %s | %s | %s |" % row)
     w("")
+    w("Where the time goes, for each target missed, and what would move it: "
+      "tests/bench/NOTES.md, \"Threads and the cost of one statement\".")
+    w("")
     return "\n".join(out)
 
 
