@@ -457,6 +457,22 @@ int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *pa
     return describe_out(rc, out, info, cols, max_cols, err);
 }
 
+int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                   uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+                   int32_t max_cols, int32_t *txstatus, pp_error **err)
+{
+    if (txstatus != NULL)
+        *txstatus = -1;
+    if (out != NULL && *out != NULL) {
+        pp_result_free(*out);
+        *out = NULL;
+    }
+    int rc = pp_query(conn, sql, nparams, params, flags, out, info, cols, max_cols, err);
+    if (txstatus != NULL && (rc == PP_OK || rc == PP_ERROR))
+        *txstatus = pp_transaction_status(conn);
+    return rc;
+}
+
 /* Ends a pending statement: wakes the callers waiting for the connection. */
 static void end_pending(pp_conn *conn)
 {

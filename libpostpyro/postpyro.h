@@ -432,6 +432,23 @@ int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *pa
              uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
              int32_t max_cols, pp_error **err);
 
+/* pp_query for a statement loop that reuses its buffers: one call per statement where
+ * pp_query needs three (pp_result_free of the previous result, pp_query,
+ * pp_transaction_status), which matters to callers for whom each call into the library has
+ * a fixed cost (language bindings: cffi releases and retakes Python's lock around each).
+ * Differences from pp_query:
+ *  - *out is read on entry: a result it holds (the caller's previous one, no longer used;
+ *    NULL for none) is freed first, as by pp_result_free. *out must therefore be NULL or a
+ *    result the caller owns, never a freed one. Freed also when the call then fails.
+ *  - txstatus (may be NULL): *txstatus is set to -1 on entry and, when the call returns PP_OK
+ *    or PP_ERROR, to pp_transaction_status(conn) as it is then (the transaction state the
+ *    statement left); it stays -1 after PP_PENDING and PP_MORE (still running: ask
+ *    pp_transaction_status later). For the other pointers (all but txstatus must be as for
+ *    pp_query), flags, PP_PENDING, PP_MORE (pp_query_next goes on), ownership: as pp_query. */
+int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                   uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+                   int32_t max_cols, int32_t *txstatus, pp_error **err);
+
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
  * nothing is pending fails with PP_ERR_INTERFACE. After PP_MORE (PP_EXEC_CHUNKED) it reads the
  * next chunk: PP_MORE again, PP_OK with the last rows, PP_ERROR when the statement failed

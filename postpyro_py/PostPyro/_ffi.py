@@ -112,6 +112,7 @@ T_ERROR_PP = ffi.typeof("pp_error **")
 T_RESULT_PP = ffi.typeof("pp_result **")
 T_COLUMN_ARRAY = ffi.typeof("pp_column[]")
 T_VALUE_ARRAY = ffi.typeof("pp_value[]")
+T_INT32_P = ffi.typeof("int32_t *")
 
 
 def take_string(ptr) -> Optional[str]:

@@ -30,6 +30,10 @@ from .types._loaders import convert_column
 _PAUSE_GC = platform.python_implementation() == "CPython"
 _PAUSE_GC_CELLS = 5000
 
+# make_rows builds rows with zip() on CPython, which rows() inlines; on PyPy it has a faster
+# way for the JIT (row.py), which small results must take too.
+_ZIP_ROWS = platform.python_implementation() != "PyPy"
+
 # The collector is one switch for the whole process: threads converting at the same time
 # share one pause. The first turns the collector off (only if it was on: an application's
 # own gc.disable() is left alone), the last turns it back on.
@@ -74,8 +78,8 @@ class _Result:
         if not self.has_rows:
             return []
         if self.nrows * len(self.names) < _PAUSE_GC_CELLS:  # no pause object to make
-            if row_factory is None and self.columns:  # make_rows' common case, inlined
-                return list(map(self.row_cls, zip(*self.columns)))
+            if row_factory is None and self.columns and _ZIP_ROWS:  # make_rows' common
+                return list(map(self.row_cls, zip(*self.columns)))  # case, inlined
             return make_rows(self.names, self.columns, self.nrows, row_factory)
         with _gc_paused(self.nrows * len(self.names)):
             return make_rows(self.names, self.columns, self.nrows, row_factory)
@@ -92,17 +96,31 @@ _names_cache: Dict[bytes, Tuple[Tuple[str, ...], type]] = {}
 _QUERY_COLS = 32
 
 # Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **) sets for
-# pp_query, reused: making them (a zeroed 3.6 KB array) cost more than the rest of a small
-# statement's Python. A statement takes a set (a nested one, e.g. a loader's query, takes
-# another) and puts it back once its result is converted without an error (so *out and *err
-# are NULL again). A deque: its append and pop are atomic (documented, not a GIL accident),
-# so two threads never take the same set; beyond 8 spares the oldest is dropped.
+# pp_query_reuse, reused: making them (a zeroed 3.6 KB array) cost more than the rest of a
+# small statement's Python. A statement takes a set (a nested one, e.g. a loader's query,
+# takes another) and puts it back once its result is converted without an error (*err is
+# NULL again). A small result stays in *out (see take_result): the set's next
+# pp_query_reuse frees it, in the same call, or the set's `out` when it is dropped. A
+# deque: its append and pop are atomic (documented, not a GIL accident), so two threads
+# never take the same set; beyond 8 spares the oldest is dropped.
 _spare_buffers: Deque[Tuple[Any, Any, Any, Any]] = deque(maxlen=8)
+
+# A result of at most this many values is left in its buffer set's *out after conversion:
+# freeing it separately would cost a call into C (and, under threads, a turn of the GIL)
+# per statement. Bigger ones are freed at once.
+_KEEP_CELLS = 1024
+
+
+def _free_held(out) -> None:
+    """Destructor of a buffer set's ``pp_result **``: frees the result it still holds."""
+    if out[0] != ffi.NULL:
+        lib.pp_result_free(out[0])
+        out[0] = ffi.NULL
 
 
 def _new_buffers() -> Tuple[Any, Any, Any, Any]:
     return (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
-            newp(T_RESULT_PP, None), newp(T_ERROR_PP, None))
+            ffi.gc(newp(T_RESULT_PP, None), _free_held), newp(T_ERROR_PP, None))
 
 
 def read_result(res, adapters: Any = None) -> _Result:
@@ -211,12 +229,17 @@ def finish_query(rc: int, buffers) -> Any:
 def take_result(res, buffers, describe: bool, rest: Optional[list],
                 adapters: Any = None) -> _Result:
     """The converted result of a whole pp_query (``res`` from finish_query), which is freed
-    with the results chained after it; ``buffers`` go back to the spares. With ``rest`` (a
+    with the results chained after it (a small one, alone, stays in ``buffers``' out for
+    the next pp_query_reuse to free); ``buffers`` go back to the spares. With ``rest`` (a
     list), the results of the following statements of a multi-statement string are appended
     to it. ``describe``, ``adapters``: see _convert."""
     info = buffers[0]
+    keep = False
     try:
         first = _convert(res, info, buffers[1], describe, adapters)
+        if rest is None:
+            # a small result stays in out[0]: freed by the set's next statement
+            keep = first.nrows * len(first.names) <= _KEEP_CELLS
         while rest is not None:
             following = lib.pp_result_take_next(res)
             if following == ffi.NULL:
@@ -226,8 +249,9 @@ def take_result(res, buffers, describe: bool, rest: Optional[list],
             rest.append(read_result(res, adapters))
         return first
     finally:
-        lib.pp_result_free(res)  # and the results still chained after it
-        buffers[2][0] = ffi.NULL  # freed: never to be freed again
+        if not keep:
+            lib.pp_result_free(res)  # and the results still chained after it
+            buffers[2][0] = ffi.NULL  # freed: never to be freed again
         _spare_buffers.append(buffers)
 
 

@@ -39,7 +39,8 @@ class Turns:
     reentrant). Entering also waits until no other owner's transaction is open; leaving
     records who owns the transaction the statements left open, if any."""
 
-    __slots__ = ("_lock", "_cond", "status", "orphaned", "owner", "_owner_of", "_alive")
+    __slots__ = ("_lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
+                 "_alive")
 
     def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
                  alive: Callable[[Any], bool] = _thread_alive) -> None:
@@ -47,6 +48,10 @@ class Turns:
         self._cond = threading.Condition(self._lock)
         #: pp_transaction_status of the connection (set once it is connected).
         self.status: Callable[[], int] = lambda: 4
+        #: Where the last call of the holder wrote the status it left (``known[0]``, a
+        #: pp_query_reuse txstatus), -1 when not known: leaving then asks ``status()``.
+        #: Leaving resets it to -1. None: always ask.
+        self.known: Any = None
         #: Called (lock held, owner already cleared) with a dead owner whose transaction is
         #: still open: it must end that transaction.
         self.orphaned: Optional[Callable[[Any], None]] = None
@@ -72,7 +77,13 @@ class Turns:
     def __exit__(self, *exc: Any) -> None:
         # record who owns the transaction the statements left open, if any
         try:
-            if self.status() in _OPEN:
+            known = self.known
+            if known is not None and known[0] >= 0:  # no second call into C
+                st = known[0]
+                known[0] = -1
+            else:
+                st = self.status()
+            if st in _OPEN:
                 if self.owner is None:
                     self.owner = self._owner_of()
             elif self.owner is not None:

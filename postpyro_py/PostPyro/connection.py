@@ -20,8 +20,8 @@ from . import _reclaim, _session
 from . import _named
 from . import errors as e
 from ._chunks import ChunkReader
-from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi, lib,
-                   newp)
+from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_INT32_P, T_RESULT_INFO_P, T_RESULT_PP,
+                   ffi, lib, newp)
 from ._listen import Notifications
 from ._raise import raise_error
 from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
@@ -85,6 +85,9 @@ class Connection(BaseConnection, Notifications):
         self._conn = conn
         self._closed = False
         self._lock.status = partial(lib.pp_transaction_status, conn)
+        # pp_query_reuse writes the transaction status there: leaving the lock then needs
+        # no pp_transaction_status call
+        self._lock.known = newp(T_INT32_P, -1)
         self._lock.orphaned = partial(_roll_back_orphan, weakref.ref(self))
 
     # ---- internals ------------------------------------------------------------------------
@@ -180,8 +183,9 @@ class Connection(BaseConnection, Notifications):
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
         info, cols, out, _ = buffers
-        reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         chunk = (out[0], PP_MORE, info, cols)
+        out[0] = ffi.NULL  # add_chunk frees it (not the buffer set's `out` when dropped)
+        reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         whole = None
         try:
             with _gc_paused(_PAUSE_GC_CELLS):  # for every chunk: they all stay alive
@@ -199,14 +203,16 @@ class Connection(BaseConnection, Notifications):
         return end_chunks(whole)
 
     def _query(self, conn, sql: bytes, n: int, arr, flags: int, buffers, max_cols: int):
-        """pp_query (run, describe, decode up to max_cols columns: one C call) with the
-        PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out, err). Returns the
+        """pp_query_reuse (free the result still in out[0], run, describe, decode up to
+        max_cols columns, say the transaction status the statement left: one C call) with
+        the PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out, err). Returns the
         pp_result * to free, or None for PP_MORE: the first chunk of a PP_EXEC_CHUNKED
         statement is in out[0], more to read."""
         info, cols, out, err = buffers
         rc = None
         try:
-            rc = lib.pp_query(conn, sql, n, arr, flags, out, info, cols, max_cols, err)
+            rc = lib.pp_query_reuse(conn, sql, n, arr, flags, out, info, cols, max_cols,
+                                    self._lock.known, err)
             if rc == PP_PENDING:
                 rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, max_cols, err)
         except KeyboardInterrupt:

@@ -6,6 +6,8 @@
 #   tests/bench/run.sh --quick          sizes ÷ 10, one repeat: a smoke run (≈ 40 s)
 #   tests/bench/run.sh --repeats 3 --workloads large,types --drivers postpyro,psycopg2
 #   tests/bench/run.sh --async [--quick] [--repeats 5]   the async benchmark (bench_async.py)
+#   tests/bench/run.sh --threads [--quick] [--repeats 5]  threads and per-statement cost
+#                                                         (bench_threads.py)
 #
 # It builds the C floor program (tests/bench/c_client.c, plain libpq) with cc -O2, uses the
 # server in $PP_BENCH_DSN or else starts a throwaway one (tests/run-with-server.sh), and runs
@@ -38,6 +40,16 @@ if [ "${1:-}" = --async ]; then
     fi
     exec bash "$top/tests/run-with-server.sh" bash -c \
         'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/bench_async.py" "$@"
+fi
+
+# --threads: per-statement cost and thread scaling (tests/bench/bench_threads.py) instead.
+if [ "${1:-}" = --threads ]; then
+    shift
+    if [ -n "${PP_BENCH_DSN:-}" ]; then
+        exec "$py" "$here/bench_threads.py" --dsn "$PP_BENCH_DSN" "$@"
+    fi
+    exec bash "$top/tests/run-with-server.sh" bash -c \
+        'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/bench_threads.py" "$@"
 fi
 
 # The C floor.

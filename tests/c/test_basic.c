@@ -104,6 +104,45 @@ static void test_query_in_one_call(pp_conn *c)
     pp_error_free(err);
 }
 
+static void test_query_reuse(pp_conn *c)
+{
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[2];
+    pp_error *err = NULL;
+    int32_t st = 99;
+    /* each call frees the previous result (valgrind / ASan see a leak or a double free) */
+    for (int k = 0; k < 50; k++) {
+        pp_value p = {.tag = PP_INT, .i = k};
+        CHECK_OK(pp_query_reuse(c, "SELECT $1::int4 + 1", 1, &p, 0, &r, &info, cols, 2, &st,
+                                &err), err);
+        CHECK(r != NULL && info.nrows == 1 && cols[0].ints[0] == k + 1 && st == 0);
+    }
+    CHECK_OK(pp_query_reuse(c, "BEGIN", 0, NULL, 0, &r, &info, cols, 2, &st, &err), err);
+    CHECK(st == 2); /* the status the statement left: in a transaction */
+    CHECK(pp_query_reuse(c, "SELECT 1/0", 0, NULL, 0, &r, &info, cols, 2, &st, &err) ==
+              PP_ERROR &&
+          r == NULL && st == 3 && pp_error_category(err) == PP_ERR_DATA);
+    pp_error_free(err);
+    err = NULL;
+    CHECK_OK(pp_query_reuse(c, "ROLLBACK", 0, NULL, 0, &r, &info, cols, 2, NULL, &err), err);
+    /* a chunked statement: *txstatus stays -1 while it runs */
+    CHECK(pp_query_reuse(c, "SELECT g FROM generate_series(1, 300000) g", 0, NULL,
+                         PP_EXEC_CHUNKED, &r, &info, cols, 2, &st, &err) == PP_MORE &&
+          st == -1 && r != NULL);
+    CHECK_OK(pp_query_close(c, &err), err);
+    CHECK(pp_transaction_status(c) == 0);
+    /* bad arguments (no info): the result held is still freed, the error says so, and the
+     * status is the connection's, as after any PP_ERROR */
+    CHECK_OK(pp_query_reuse(c, "SELECT 1", 0, NULL, 0, &r, &info, cols, 2, &st, &err), err);
+    CHECK(pp_query_reuse(c, "SELECT 1", 0, NULL, 0, &r, NULL, cols, 2, &st, &err) == PP_ERROR &&
+          r == NULL && st == 0 && pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    err = NULL;
+    CHECK_OK(pp_query_reuse(c, "SELECT 1", 0, NULL, 0, &r, &info, cols, 2, &st, &err), err);
+    pp_result_free(r);
+}
+
 static void test_execute_counts(pp_conn *c)
 {
     pp_result_free(run(c, "DROP TABLE IF EXISTS t_basic"));
@@ -375,6 +414,7 @@ int main(void)
     test_column_export(c);
     test_describe_and_all_columns(c);
     test_query_in_one_call(c);
+    test_query_reuse(c);
     test_execute_counts(c);
     test_exec_many_and_batch(c);
     test_exec_many_columns(c);

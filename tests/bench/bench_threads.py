@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Per-statement cost and thread scaling: PostPyro against psycopg2, psycopg 3 and asyncpg.
+
+    tests/bench/run.sh --threads [--quick] [--repeats N] [--out FILE]
+
+Two statements, each run by 1, 2, 4 and 8 threads at once, every thread on its own
+connection (asyncpg: as many tasks on one event loop, one connection each):
+
+- ``trivial``: ``SELECT $1::int4`` (one parameter, one row);
+- ``catalog``: a query with two parameters returning a few hundred rows of 12 catalog
+  columns (oid, name, int2/int4, float4, "char", bool), see SQL_CATALOG.
+
+A run is one process (driver, statement, threads): each thread warms up (a tenth of its
+statements: caches, prepared statements, PyPy's JIT), all wait at a barrier, then each runs
+its share of the statements; the run reports the wall time from the barrier until the last
+thread ends and the process's CPU time (user + system, ``getrusage``) over that span. Runs are
+interleaved (repeat 1 of everything, then repeat 2, …) and the report gives medians:
+statements per second, µs per statement, the scaling (throughput at N threads ÷ at 1) and
+the ratios to the peers.
+
+This is a benchmark, not a test: nothing in ``make check`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+SQL_TRIVIAL = "SELECT $1::int4"
+SQL_CATALOG = ("SELECT c.oid, c.relname, c.relnamespace, c.reltype, c.relowner, c.relpages, "
+               "c.reltuples, c.relkind, c.relnatts, c.relhasindex, c.relpersistence, n.nspname "
+               "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+               "WHERE c.relnatts >= $1 AND n.nspname <> $2")
+CATALOG_PARAMS = (0, "no such schema")
+
+STATEMENTS = ["trivial", "catalog"]
+# Statements per run, shared between the threads (the warm-up adds a tenth per thread).
+TOTAL = {"trivial": 20000, "catalog": 1000}
+THREADS = [1, 2, 4, 8]
+DRIVERS = ["postpyro", "postpyro-pypy", "psycopg2", "psycopg", "asyncpg"]
+LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy", "psycopg2": "psycopg2",
+         "psycopg": "psycopg 3", "asyncpg": "asyncpg"}
+
+
+def _fmt(sql):
+    return re.sub(r"\$\d+", "%s", sql)
+
+
+def _kv(dsn):
+    out = {}
+    for m in re.finditer(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn):
+        v = m.group(2)
+        if v.startswith("'"):
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        out[m.group(1)] = v
+    return out
+
+
+# ---- the loops, per driver (child process) ----------------------------------------------------
+
+def postpyro_loop(dsn):
+    import PostPyro as pg
+
+    def connect():
+        return pg.Connection(dsn)
+
+    def loop(c, stmt, n):
+        q = c.query
+        if stmt == "trivial":
+            for k in range(n):
+                q(SQL_TRIVIAL, [k])
+            return 1
+        p = list(CATALOG_PARAMS)
+        for _ in range(n):
+            rows = q(SQL_CATALOG, p)
+        return len(rows)
+    return connect, loop
+
+
+def dbapi_loop(dsn, driver):
+    if driver == "psycopg2":
+        import psycopg2
+
+        def connect():
+            c = psycopg2.connect(dsn)
+            c.autocommit = True
+            return c
+    else:
+        import psycopg
+
+        def connect():
+            return psycopg.connect(dsn, autocommit=True)
+
+    def loop(c, stmt, n):
+        cur = c.cursor()
+        ex = cur.execute
+        if stmt == "trivial":
+            sql, one = _fmt(SQL_TRIVIAL), cur.fetchone
+            for k in range(n):
+                ex(sql, (k,))
+                one()
+            return 1
+        sql, fetch = _fmt(SQL_CATALOG), cur.fetchall
+        for _ in range(n):
+            ex(sql, CATALOG_PARAMS)
+            rows = fetch()
+        return len(rows)
+    return connect, loop
+
+
+def _cpu():
+    """The process's CPU time so far (user + system, all threads), in seconds."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_threads(dsn, driver, stmt, nthreads, n):
+    """Each of nthreads threads on its own connection runs n // nthreads statements."""
+    connect, loop = postpyro_loop(dsn) if driver.startswith("postpyro") else \
+        dbapi_loop(dsn, driver)
+    conns = [connect() for _ in range(nthreads)]
+    share = max(1, n // nthreads)
+    start = threading.Barrier(nthreads + 1)
+    errors, rows = [], []
+
+    def work(c):
+        try:
+            loop(c, stmt, max(1, share // 10))  # warm-up
+            start.wait()
+            rows.append(loop(c, stmt, share))
+        except BaseException as exc:  # reported by the parent
+            errors.append(exc)
+            start.abort()
+
+    ts = [threading.Thread(target=work, args=(c,)) for c in conns]
+    for t in ts:
+        t.start()
+    try:
+        start.wait()
+    except threading.BrokenBarrierError:
+        pass
+    c0, t0 = _cpu(), time.perf_counter()
+    for t in ts:
+        t.join()
+    wall = time.perf_counter() - t0
+    c1 = _cpu()
+    for c in conns:
+        c.close()
+    if errors:
+        raise errors[0]
+    return {"wall": wall, "cpu": c1 - c0,
+            "statements": share * nthreads, "rows": rows[0]}
+
+
+def run_asyncpg(dsn, stmt, ntasks, n):
+    import asyncio
+    import asyncpg
+
+    async def connect():
+        if re.match(r"postgres(ql)?://", dsn):
+            return await asyncpg.connect(dsn)
+        kv = _kv(dsn)
+        kw = {"host": kv.get("host"), "port": int(kv["port"]) if "port" in kv else None,
+              "database": kv.get("dbname"), "user": kv.get("user"),
+              "password": kv.get("password")}
+        return await asyncpg.connect(**{k: v for k, v in kw.items() if v is not None})
+
+    async def loop(c, count):
+        if stmt == "trivial":
+            f = c.fetch
+            for k in range(count):
+                await f(SQL_TRIVIAL, k)
+            return 1
+        f = c.fetch
+        for _ in range(count):
+            rows = await f(SQL_CATALOG, *CATALOG_PARAMS)
+        return len(rows)
+
+    async def main():
+        conns = [await connect() for _ in range(ntasks)]
+        share = max(1, n // ntasks)
+        await asyncio.gather(*[loop(c, max(1, share // 10)) for c in conns])
+        c0, t0 = _cpu(), time.perf_counter()
+        rows = await asyncio.gather(*[loop(c, share) for c in conns])
+        wall = time.perf_counter() - t0
+        c1 = _cpu()
+        for c in conns:
+            await c.close()
+        return {"wall": wall, "cpu": c1 - c0,
+                "statements": share * ntasks, "rows": rows[0]}
+    return asyncio.new_event_loop().run_until_complete(main())
+
+
+def child_main(args):
+    if args.driver == "asyncpg":
+        out = run_asyncpg(args.dsn, args.stmt, args.nthreads, args.n)
+    else:
+        out = run_threads(args.dsn, args.driver, args.stmt, args.nthreads, args.n)
+    sys.stdout.write("RESULT " + json.dumps(out) + "\n")
+
+
+# ---- the parent: runs, medians, report --------------------------------------------------------
+
+def measure(driver, stmt, nthreads, n, args, py, pypy):
+    interp = pypy if driver == "postpyro-pypy" else py
+    env = dict(os.environ)
+    if driver == "postpyro-pypy":
+        env["PYTHONPATH"] = env.get("PYTHONPATH", "") + ":/usr/lib/python3/dist-packages"
+    cmd = [interp, os.path.abspath(__file__), "--child", "--driver", driver, "--stmt", stmt,
+           "--nthreads", str(nthreads), "--n", str(n), "--dsn", args.dsn]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    except subprocess.TimeoutExpired:
+        return {"error": "timeout"}
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]}
+
+
+def med(runs, key):
+    vals = [r[key] for r in runs if "error" not in r]
+    return statistics.median(vals) if vals else None
+
+
+def report(results, drivers, stmts, threads, info):
+    """Markdown: per statement, µs per statement (wall, CPU) and throughput per thread count,
+    then the scaling and the ratios the issue sets as targets."""
+    out = []
+    w = out.append
+    if info.get("date"):
+        w("Run: %s." % info["date"])
+    w("Machine: %s; %s; CPython %s, PyPy %s; peers %s. %d repeats, medians. The machine "
+      "has **2 cores** shared with other work (wall times are noisy; CPU is the client "
+      "process's user + system time over the timed span)." % (
+          info["cpu"], info["os"], info["cpython"], info["pypy"] or "n/a", info["peers"],
+          info["repeats"]))
+    w("")
+    for s in stmts:
+        w("**%s** (%s; %d statements a run, shared between the threads)"
+          % (s, "`SELECT $1::int4`" if s == "trivial" else
+             "2 parameters, %s rows × 12 columns" % info.get("rows_" + s, "?"),
+             info["total"][s]))
+        w("")
+        w("| driver | " + " | ".join("%d thr: stmt/s" % t for t in threads)
+          + " | 1 thr: µs wall / CPU | %d thr: µs CPU | %d÷1 scaling |"
+          % (max(threads), max(threads)))
+        w("|---|" + "---:|" * (len(threads) + 3))
+        for d in drivers:
+            cells = []
+            for t in threads:
+                runs = results.get((d, s, t), [])
+                wall = med(runs, "wall")
+                cells.append("%.0f" % (runs[0]["statements"] / wall) if wall else "—")
+            runs1 = results.get((d, s, 1), [])
+            wall1, cpu1 = med(runs1, "wall"), med(runs1, "cpu")
+            n1 = runs1[0].get("statements") if runs1 and wall1 else None
+            per = ("%.1f / %.1f" % (wall1 / n1 * 1e6, cpu1 / n1 * 1e6)) if n1 else "—"
+            sc = scaling(results, d, s, max(threads))
+            cells.append(per)
+            cpu_t = per_stmt(results, d, s, max(threads), "cpu")
+            cells.append("%.1f" % (cpu_t * 1e6) if cpu_t else "—")
+            cells.append("%.2f" % sc if sc else "—")
+            w("| %s | %s |" % (LABEL[d], " | ".join(cells)))
+        w("")
+    w("Ratios (PostPyro ÷ peer: throughput for scaling, time per statement otherwise; "
+      "target column says what the issue asks):")
+    w("")
+    w("| what | ratio | target | met |")
+    w("|---|---:|---|---|")
+    for row in targets(results, stmts, threads, drivers):
+        w("| %s | %s | %s | %s |" % row)
+    w("")
+    w("Where the time goes, for each target missed, and what would move it: "
+      "tests/bench/NOTES.md, \"Threads and the cost of one statement\".")
+    w("")
+    return "\n".join(out)
+
+
+def scaling(results, d, s, t):
+    w1, wt = med(results.get((d, s, 1), []), "wall"), med(results.get((d, s, t), []), "wall")
+    if not w1 or not wt:
+        return None
+    n1 = results[(d, s, 1)][0]["statements"]
+    nt = results[(d, s, t)][0]["statements"]
+    return (nt / wt) / (n1 / w1)
+
+
+def per_stmt(results, d, s, t, key="wall"):
+    runs = results.get((d, s, t), [])
+    v = med(runs, key)
+    return v / runs[0]["statements"] if v else None
+
+
+def targets(results, stmts, threads, drivers):
+    rows = []
+
+    def add(what, a, b, goal, ok):
+        if a is None or b is None:
+            return
+        r = a / b
+        rows.append((what, "%.2f" % r, goal, "—" if ok is None else "met" if ok(r) else
+                     "**no**"))
+    pp, pypy = "postpyro", "postpyro-pypy"
+    for t in (4,) if 4 in threads else ():
+        for peer in ("psycopg2", "psycopg", "asyncpg"):
+            if "trivial" in stmts and peer in drivers:
+                add("trivial: scaling %d thr ÷ %s's" % (t, LABEL[peer]),
+                    scaling(results, pp, "trivial", t), scaling(results, peer, "trivial", t),
+                    "≥ 1 (psycopg2)" if peer == "psycopg2" else "(for reference)",
+                    (lambda r: r >= 1.0) if peer == "psycopg2" else None)
+    for s in stmts:
+        for t in sorted({1, 4} & set(threads)):
+            for peer in ("psycopg2", "asyncpg"):
+                if peer in drivers:
+                    for key in ("wall", "cpu"):
+                        add("%s, %d thr: time ÷ %s (%s)" % (s, t, LABEL[peer], key),
+                            per_stmt(results, pp, s, t, key), per_stmt(results, peer, s, t, key),
+                            "≤ 1", lambda r: r <= 1.0)
+            if pypy in drivers:
+                add("%s, %d thr: PyPy ÷ CPython (wall)" % (s, t),
+                    per_stmt(results, pypy, s, t), per_stmt(results, pp, s, t), "≤ 1",
+                    lambda r: r <= 1.0)
+    return rows
+
+
+def machine(py, pypy):
+    def ver(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+        except OSError:
+            return None
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu = m.group(1) if m else cpu
+    except OSError:
+        pass
+    peers = ver([py, "-c", "import psycopg2, psycopg, asyncpg; print('psycopg2 %s, psycopg "
+                 "%s, asyncpg %s' % (psycopg2.__version__.split()[0], psycopg.__version__, "
+                 "asyncpg.__version__))"])
+    return {"cpu": "%s, %d CPUs" % (cpu, os.cpu_count() or 0),
+            "os": platform.platform(terse=True),
+            "cpython": ver([py, "-c", "import sys; print(sys.version.split()[0])"]),
+            "pypy": ver([pypy, "-c", "import sys; print(sys.version.split()[0])"]) if pypy
+            else None, "peers": peers}
+
+
+BEGIN = "<!-- the threads run (tests/bench/bench_threads.py --into) from here -->"
+END = "<!-- the threads run ends here -->"
+ASYNC_MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
+
+
+def put_into(path, text):
+    """Replaces this benchmark's section of ``path`` (docs/benchmarks.md, which bench.py
+    rewrites: rerun this after it), or adds one before the async section (which
+    bench_async.py keeps at the end), or at the end."""
+    with open(path) as f:
+        doc = f.read()
+    section = "%s\n\n## Threads and the cost of one statement, a separate run\n\n%s\n%s\n" % (
+        BEGIN, text.rstrip("\n"), END)
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END) + 1:]
+    elif ASYNC_MARK in doc:
+        k = doc.index(ASYNC_MARK)
+        doc = doc[:k] + section + "\n" + doc[k:]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(doc)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dsn", default=os.environ.get("PP_BENCH_DSN")
+                    or os.environ.get("PP_TEST_DSN"))
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--driver")
+    ap.add_argument("--stmt")
+    ap.add_argument("--nthreads", type=int)
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--drivers", default=",".join(DRIVERS))
+    ap.add_argument("--stmts", default=",".join(STATEMENTS))
+    ap.add_argument("--threads", default=",".join(map(str, THREADS)))
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="a tenth of the statements, 1 repeat")
+    ap.add_argument("--out", help="write the report (markdown) there too")
+    ap.add_argument("--json", help="write the raw runs there")
+    ap.add_argument("--from-json", help="render the report of an earlier --json run "
+                    "instead of running anything")
+    ap.add_argument("--into", help="put the report in its section of this file "
+                    "(docs/benchmarks.md), replacing the previous one")
+    args = ap.parse_args()
+    if not args.dsn and not args.from_json:
+        ap.error("no server: --dsn, $PP_BENCH_DSN or $PP_TEST_DSN")
+    if args.child:
+        child_main(args)
+        return
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        results = {(r["driver"], r["stmt"], r["threads"]): r["runs"] for r in saved["runs"]}
+        info = saved["info"]
+        drivers = [d for d in DRIVERS if any(k[0] == d for k in results)]
+        stmts = [s for s in STATEMENTS if any(k[1] == s for k in results)]
+        threads = sorted({k[2] for k in results})
+        text = report(results, drivers, stmts, threads, info)
+        print(text)
+        if args.into:
+            put_into(args.into, text)
+        return
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    pypy = shutil.which("pypy3")
+    drivers = [d for d in args.drivers.split(",") if d]
+    if "postpyro-pypy" in drivers and not pypy:
+        print("bench_threads: pypy3 not found; skipping PostPyro on PyPy", file=sys.stderr)
+        drivers.remove("postpyro-pypy")
+    stmts = [s for s in args.stmts.split(",") if s]
+    threads = [int(t) for t in args.threads.split(",") if t]
+    repeats = 1 if args.quick else args.repeats
+    total = {s: TOTAL[s] // (10 if args.quick else 1) for s in stmts}
+    info = machine(py, pypy)
+    info.update(repeats=repeats, total=total,
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    results = {}
+    for rep in range(repeats):
+        for s in stmts:
+            for t in threads:
+                for d in drivers:
+                    r = measure(d, s, t, total[s], args, py, pypy)
+                    results.setdefault((d, s, t), []).append(r)
+                    if "rows" in r:
+                        info["rows_" + s] = r["rows"]
+                    print("repeat %d %-14s %-8s %d thr: %s" % (
+                        rep + 1, d, s, t, r.get("error") or "%.3f s wall, %.3f s CPU"
+                        % (r["wall"], r["cpu"])), file=sys.stderr, flush=True)
+    text = report(results, drivers, stmts, threads, info)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    if args.into:
+        put_into(args.into, text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"info": info, "runs": [{"driver": d, "stmt": s, "threads": t, "runs": v}
+                                              for (d, s, t), v in results.items()]}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
