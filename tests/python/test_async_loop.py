@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: MIT
+"""AsyncConnection's machinery: one fiber per connection runs call after call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import PostPyro as pg
+
+from test_async import _asyncio_gather, _trio_gather, run_asyncio, run_trio, trio
+
+
+def _fiber_identity(conn):
+    f = conn._fiber
+    return f._g if hasattr(f, "_g") else f._c
+
+
+async def _same_fiber(sdsn):
+    async with await pg.AsyncConnection.connect(sdsn) as conn:
+        await conn.query("SELECT 1")
+        first = _fiber_identity(conn)
+        for k in range(50):
+            assert (await conn.query_one("SELECT $1::int4, pg_sleep($2)",
+                                         [k, 0.001 if k % 10 == 0 else 0]))[0] == k
+        with pytest.raises(pg.errors.DivisionByZero):
+            await conn.query("SELECT 1 / 0")
+        assert (await conn.query_one("SELECT 2"))[0] == 2
+        return _fiber_identity(conn) is first
+
+
+def test_one_fiber_runs_every_call_of_a_connection(sdsn):
+    # a new greenlet per call cost CPython 3.11 an mmap + munmap of its frame stack
+    assert run_asyncio(_same_fiber, sdsn)
+    assert run_trio(_same_fiber, sdsn)
+
+
+def _order_of_turns(gather):
+    async def main(sdsn):
+        order = []
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            async def one(i):
+                if i > 0:  # queue up behind the first one, in order
+                    await (asyncio.sleep if gather is _asyncio_gather else trio.sleep)(
+                        0.05 + 0.01 * i)
+                await conn.query("SELECT pg_sleep($1)", [0.3 if i == 0 else 0])
+                order.append(i)
+            await gather(one, range(8))
+        return order
+    return main
+
+
+def test_tasks_sharing_a_connection_take_their_turns_in_order(sdsn):
+    assert run_asyncio(_order_of_turns(_asyncio_gather), sdsn) == list(range(8))
+    assert run_trio(_order_of_turns(_trio_gather), sdsn) == list(range(8))
