@@ -43,6 +43,9 @@ def _set_false(fut: Any) -> None:
 
 class AsyncioBackend:
     name = "asyncio"
+    # what every call awaits first: nothing (an asyncio call that need not wait does not
+    # yield, like Lock.acquire on a free lock)
+    checkpoint = None
 
     def __init__(self) -> None:
         import asyncio
@@ -104,6 +107,8 @@ class TrioBackend:
     def __init__(self) -> None:
         import trio
         self._trio = trio
+        # trio's rule: every library call is a checkpoint (sees a cancel, lets others run)
+        self.checkpoint = trio.lowlevel.checkpoint
         self.cancelled = trio.Cancelled
         self.current_task = trio.lowlevel.current_task
 

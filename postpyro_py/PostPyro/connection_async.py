@@ -148,6 +148,7 @@ class AsyncConnection(AsyncNotifications):
         self._fd = lib.pp_socket(engine._conn)
         self._fiber = Fiber()             # runs the calls, one after another
         self._turns = AsyncTurns(b, self._tx_open)
+        self._checkpoint = b.checkpoint   # awaited first by every call (trio)
         self._waker = Waker()
         self._running = False       # a call is waiting for the server
         self._closing = False       # close() was called
@@ -176,7 +177,10 @@ class AsyncConnection(AsyncNotifications):
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
         ``holder``: the task that made the object whose method this is (see AsyncTurns).
         When the turn is free and the call needs no wait (the server's answer is there when
-        libpostpyro looks), nothing here awaits."""
+        libpostpyro looks), nothing here awaits on asyncio; on trio the call is a checkpoint
+        all the same."""
+        if self._checkpoint is not None:
+            await self._checkpoint()
         turns = self._turns
         if not turns.free_for(holder):
             await turns.acquire(holder)

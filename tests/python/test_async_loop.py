@@ -54,3 +54,16 @@ def _order_of_turns(gather):
 def test_tasks_sharing_a_connection_take_their_turns_in_order(sdsn):
     assert run_asyncio(_order_of_turns(_asyncio_gather), sdsn) == list(range(8))
     assert run_trio(_order_of_turns(_trio_gather), sdsn) == list(range(8))
+
+
+def test_on_trio_every_call_is_a_checkpoint(sdsn):
+    # trio's rule: a call in a cancelled scope raises Cancelled before it does anything,
+    # even when the connection is free and the answer would come at once
+    async def main():
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                await conn.execute("CREATE TABLE t_checkpoint (a int)")
+            assert scope.cancelled_caught
+            return (await conn.query_one("SELECT to_regclass('t_checkpoint') IS NULL"))[0]
+    assert run_trio(main) is True
