@@ -32,24 +32,35 @@ def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, 
         return True, fn(*args), None
     except BaseException as exc:  # noqa: B902 - re-raised by the driver (Fiber.run)
         if continulet is None and isinstance(exc, GreenletExit):
-            raise  # the fiber is being killed (its connection was collected mid-call)
+            raise  # the fiber is being killed (abandoned mid-call, then collected)
         return True, None, exc
-
-
-def _result(box: list) -> Tuple[bool, Any]:
-    """What the fiber left in ``box``: (done, value), or its exception raised."""
-    done, value, exc = box.pop()
-    if exc is not None:
-        try:
-            raise exc
-        finally:
-            exc = None  # no cycle through this frame
-    return done, value
 
 
 # What a call gives back travels in a list (``box``), not as an argument of switch(): a
 # suspended frame keeps its arguments alive, and a result kept by the idle fiber (a
 # stream, say) would escape the collector's finalization.
+
+class _Base:
+    __slots__ = ("_box", "in_call")
+
+    def __init__(self) -> None:
+        self._box: list = []
+        #: a call started and has not ended (it is suspended, or running): a fiber left so
+        #: (its driver abandoned it) must be replaced, never run() again
+        self.in_call = False
+
+    def _result(self) -> Tuple[bool, Any]:
+        """What the fiber left in the box: (done, value), or the call's exception raised."""
+        done, value, exc = self._box.pop()
+        if done:
+            self.in_call = False
+        if exc is not None:
+            try:
+                raise exc
+            finally:
+                exc = None  # no cycle through this frame
+        return done, value
+
 
 if continulet is not None:
 
@@ -60,15 +71,15 @@ if continulet is not None:
             box.append(_outcome(fn, args))
             fn = args = None
 
-    class Fiber:
+    class Fiber(_Base):
         """Runs ``fn(*args)`` calls one after another so that :meth:`suspend` inside one
         returns to whoever called :meth:`run` or :meth:`switch`."""
 
-        __slots__ = ("_c", "_box")
+        __slots__ = ("_c",)
 
         def __init__(self) -> None:
+            super().__init__()
             self._c = None
-            self._box: list = []
 
         def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
             """Start ``fn(*args)``; run it until it suspends (False, the value it gave) or
@@ -78,13 +89,14 @@ if continulet is not None:
                 c = self._c = continulet(_serve, self._box)
                 c.switch()
             self._box.append((fn, args))
+            self.in_call = True
             c.switch()
-            return _result(self._box)
+            return self._result()
 
         def switch(self) -> Tuple[bool, Any]:
             """Go on with the suspended call: as :meth:`run`."""
             self._c.switch()
-            return _result(self._box)
+            return self._result()
 
         def suspend(self, value: Any) -> None:
             """(Inside the call.) Give ``value`` to the caller of run()/switch(); returns at
@@ -102,16 +114,17 @@ else:
             fn = args = None
             getcurrent().parent.switch()
 
-    class Fiber:  # type: ignore[no-redef]
-        __slots__ = ("_g", "_box")
+    class Fiber(_Base):  # type: ignore[no-redef]
+        __slots__ = ("_g",)
 
         def __init__(self) -> None:
+            super().__init__()
             self._g = None
-            self._box: list = []
 
         def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
             g = self._g
             self._box.append((fn, args))
+            self.in_call = True
             if g is None or g.dead:
                 g = self._g = greenlet(_serve)
                 g.parent = getcurrent()
@@ -119,13 +132,13 @@ else:
             else:
                 g.parent = getcurrent()  # whoever drives it now gets control back
                 g.switch()
-            return _result(self._box)
+            return self._result()
 
         def switch(self) -> Tuple[bool, Any]:
             g = self._g
             g.parent = getcurrent()
             g.switch()
-            return _result(self._box)
+            return self._result()
 
         def suspend(self, value: Any) -> None:
             self._box.append((False, value, None))

@@ -195,6 +195,8 @@ class AsyncConnection(AsyncNotifications):
                 return value
             return await self._drive(value, timeout)
         finally:
+            if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
+                self._fiber = Fiber()  # that call must never be resumed by the next one
             turns.release()
 
     async def _acquire(self, holder: Any) -> Any:

@@ -67,3 +67,18 @@ def test_on_trio_every_call_is_a_checkpoint(sdsn):
             assert scope.cancelled_caught
             return (await conn.query_one("SELECT to_regclass('t_checkpoint') IS NULL"))[0]
     assert run_trio(main) is True
+
+
+def test_a_call_abandoned_mid_wait_is_never_resumed_by_the_next_call(sdsn):
+    # a coroutine closed while its statement waits (GeneratorExit: nothing can wait then)
+    # closes the connection; the next call must say so, not get the abandoned call's end
+    async def main():
+        conn = await pg.AsyncConnection.connect(sdsn)
+        coro = conn.query("SELECT pg_sleep(10)")
+        coro.send(None)  # runs until it waits for the socket
+        coro.close()
+        assert conn.closed
+        for _ in range(2):
+            with pytest.raises(pg.InterfaceError, match="connection is closed"):
+                await conn.query("SELECT 1")
+    run_asyncio(main)
