@@ -2,9 +2,9 @@
 """How the async front end waits, one backend per event-loop library (asyncio, trio).
 
 The running library is found with sniffio. A backend gives: waiting until a socket is
-readable / writable (or a timeout passes, or someone wakes the waiter), the library's
-Condition (the connection's queue of tasks), the current task, a scope that shields cleanup
-from cancellation, the library's exception for "this task was cancelled", and its
+readable / writable (or a timeout passes, or someone wakes the waiter), the library's Event
+(for the connection's queue of tasks, see _aturns), the current task, a scope that shields
+cleanup from cancellation, the library's exception for "this task was cancelled", and its
 getaddrinfo. Nothing here talks to the server.
 """
 
@@ -43,6 +43,9 @@ def _set_false(fut: Any) -> None:
 
 class AsyncioBackend:
     name = "asyncio"
+    # what every call awaits first: nothing (an asyncio call that need not wait does not
+    # yield, like Lock.acquire on a free lock)
+    checkpoint = None
 
     def __init__(self) -> None:
         import asyncio
@@ -79,8 +82,8 @@ class AsyncioBackend:
         loop.remove_reader(fd)
         loop.remove_writer(fd)
 
-    def condition(self) -> Any:
-        return self._asyncio.Condition()
+    def event(self) -> Any:
+        return self._asyncio.Event()
 
     def shielded(self) -> Any:
         # asyncio delivers a cancellation once: the cleanup that follows can await (a
@@ -104,6 +107,8 @@ class TrioBackend:
     def __init__(self) -> None:
         import trio
         self._trio = trio
+        # trio's rule: every library call is a checkpoint (sees a cancel, lets others run)
+        self.checkpoint = trio.lowlevel.checkpoint
         self.cancelled = trio.Cancelled
         self.current_task = trio.lowlevel.current_task
 
@@ -137,8 +142,8 @@ class TrioBackend:
     def forget_fd(self, fd: int) -> None:
         self._trio.lowlevel.notify_closing(fd)
 
-    def condition(self) -> Any:
-        return self._trio.Condition()
+    def event(self) -> Any:
+        return self._trio.Event()
 
     def shielded(self) -> Any:
         return self._trio.CancelScope(shield=True)

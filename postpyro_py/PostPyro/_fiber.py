@@ -8,7 +8,9 @@ the socket the event loop's way and switches in again. So plans, parameters, res
 transactions, COPY and streams live once, and the front ends differ only in how they wait.
 
 A fiber is a greenlet on CPython (Debian's python3-greenlet) and PyPy's built-in continulet
-on PyPy (where a CPython greenlet module found on the path would not load).
+on PyPy (where a CPython greenlet module found on the path would not load). One fiber lives
+as long as its connection and runs one call after another: a new greenlet per call cost an
+mmap and a munmap of its frame stack (CPython 3.11) and their page faults, every statement.
 """
 
 from __future__ import annotations
@@ -21,45 +23,123 @@ try:
     from _continuation import continulet  # PyPy
 except ImportError:
     continulet = None
-    from greenlet import getcurrent, greenlet
+    from greenlet import GreenletExit, getcurrent, greenlet
+
+
+def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, Any]:
+    """One call, as what the fiber hands back: (True, result, None) or (True, None, exc)."""
+    try:
+        return True, fn(*args), None
+    except BaseException as exc:  # noqa: B902 - re-raised by the driver (Fiber.run)
+        if continulet is None and isinstance(exc, GreenletExit):
+            raise  # the fiber is being killed (abandoned mid-call, then collected)
+        return True, None, exc
+
+
+# What a call gives back travels in a list (``box``), not as an argument of switch(): a
+# suspended frame keeps its arguments alive, and a result kept by the idle fiber (a
+# stream, say) would escape the collector's finalization.
+
+class _Base:
+    __slots__ = ("_box", "in_call")
+
+    def __init__(self) -> None:
+        self._box: list = []
+        #: a call started and has not ended (it is suspended, or running): a fiber left so
+        #: (its driver abandoned it) must be replaced, never run() again
+        self.in_call = False
+
+    def _result(self) -> Tuple[bool, Any]:
+        """What the fiber left in the box: (done, value), or the call's exception raised."""
+        done, value, exc = self._box.pop()
+        if done:
+            self.in_call = False
+        if exc is not None:
+            try:
+                raise exc
+            finally:
+                exc = None  # no cycle through this frame
+        return done, value
 
 
 if continulet is not None:
 
-    class Fiber:
-        """``fn(*args)`` run so that :meth:`suspend` inside it returns to the caller of
-        :meth:`switch`."""
+    def _serve(c: Any, box: list) -> None:
+        while True:
+            c.switch()  # wait for the next call (the first switch primes this)
+            fn, args = box.pop()
+            box.append(_outcome(fn, args))
+            fn = args = None
+
+    class Fiber(_Base):
+        """Runs ``fn(*args)`` calls one after another so that :meth:`suspend` inside one
+        returns to whoever called :meth:`run` or :meth:`switch`."""
 
         __slots__ = ("_c",)
 
-        def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> None:
-            self._c = continulet(lambda c: fn(*args))
+        def __init__(self) -> None:
+            super().__init__()
+            self._c = None
+
+        def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
+            """Start ``fn(*args)``; run it until it suspends (False, the value it gave) or
+            returns (True, its result); its exception propagates."""
+            c = self._c
+            if c is None or not c.is_pending():
+                c = self._c = continulet(_serve, self._box)
+                c.switch()
+            self._box.append((fn, args))
+            self.in_call = True
+            c.switch()
+            return self._result()
 
         def switch(self) -> Tuple[bool, Any]:
-            """Run until the function suspends (False, the value it gave) or returns (True,
-            its result); its exception propagates."""
-            c = self._c
-            value = c.switch()
-            return not c.is_pending(), value
+            """Go on with the suspended call: as :meth:`run`."""
+            self._c.switch()
+            return self._result()
 
         def suspend(self, value: Any) -> None:
-            """(Inside the fiber.) Give ``value`` to the caller of switch(); returns at the
-            next switch()."""
-            self._c.switch(value)
+            """(Inside the call.) Give ``value`` to the caller of run()/switch(); returns at
+            the next switch()."""
+            self._box.append((False, value, None))
+            self._c.switch()
 
 else:
 
-    class Fiber:  # type: ignore[no-redef]
+    def _serve(box: list) -> None:
+        # no reference to the Fiber or the greenlet itself: no cycle to keep it alive
+        while True:
+            fn, args = box.pop()
+            box.append(_outcome(fn, args))
+            fn = args = None
+            getcurrent().parent.switch()
+
+    class Fiber(_Base):  # type: ignore[no-redef]
         __slots__ = ("_g",)
 
-        def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> None:
-            self._g = greenlet(lambda: fn(*args))
+        def __init__(self) -> None:
+            super().__init__()
+            self._g = None
+
+        def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
+            g = self._g
+            self._box.append((fn, args))
+            self.in_call = True
+            if g is None or g.dead:
+                g = self._g = greenlet(_serve)
+                g.parent = getcurrent()
+                g.switch(self._box)
+            else:
+                g.parent = getcurrent()  # whoever drives it now gets control back
+                g.switch()
+            return self._result()
 
         def switch(self) -> Tuple[bool, Any]:
             g = self._g
-            g.parent = getcurrent()  # whoever drives it now gets control back
-            value = g.switch()
-            return g.dead, value
+            g.parent = getcurrent()
+            g.switch()
+            return self._result()
 
         def suspend(self, value: Any) -> None:
-            self._g.parent.switch(value)
+            self._box.append((False, value, None))
+            self._g.parent.switch()

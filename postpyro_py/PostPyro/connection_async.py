@@ -33,6 +33,7 @@ from . import _dsn, _reclaim
 from . import errors as e
 from ._aio import Waker, backend
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
+from ._aturns import AsyncTurns
 from ._fiber import Fiber
 from ._listen_async import AsyncNotifications
 from ._result import _free_out
@@ -145,10 +146,11 @@ class AsyncConnection(AsyncNotifications):
         self._engine = engine
         self._b = b
         self._fd = lib.pp_socket(engine._conn)
-        self._cond = b.condition()  # the queue of tasks
-        self._owner: Any = None     # the task whose transaction is open
+        self._fiber = Fiber()             # runs the calls, one after another
+        self._turns = AsyncTurns(b, self._tx_open)
+        self._checkpoint = b.checkpoint   # awaited first by every call (trio)
         self._waker = Waker()
-        self._running = False       # a call is on its fiber
+        self._running = False       # a call is waiting for the server
         self._closing = False       # close() was called
         self._timed = lib.pp_timeout(engine._conn) > 0
 
@@ -173,48 +175,47 @@ class AsyncConnection(AsyncNotifications):
     async def _run(self, fn: Callable[..., Any], *args: Any, timeout: Optional[float] = None,
                    holder: Any = None) -> Any:
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
-        ``holder``: the task that made the object whose method this is (see _acquire)."""
-        me = await self._acquire(holder)
+        ``holder``: the task that made the object whose method this is (see AsyncTurns).
+        When the turn is free and the call needs no wait (the server's answer is there when
+        libpostpyro looks), nothing here awaits on asyncio; on trio the call is a checkpoint
+        all the same."""
+        if self._checkpoint is not None:
+            await self._checkpoint()
+        turns = self._turns
+        if not turns.free_for(holder):
+            await turns.acquire(holder)
         try:
-            return await self._drive(fn, args, timeout)
+            eng = self._engine
+            eng._fiber = fiber = self._fiber
+            try:
+                done, value = fiber.run(fn, args)
+            finally:
+                eng._fiber = None
+            if done:
+                return value
+            return await self._drive(value, timeout)
         finally:
-            self._release(me)
+            if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
+                self._fiber = Fiber()  # that call must never be resumed by the next one
+            turns.release()
 
     async def _acquire(self, holder: Any) -> Any:
-        """Wait for this task's turn: the connection is free and no other task's
-        transaction is open. A task cancelled while waiting leaves no trace."""
-        cond = self._cond
-        me = self._b.current_task()
-        await cond.acquire()
-        try:
-            if holder is not None and self._owner is holder:
-                self._owner = me  # an object holding the transaction, used by another task
-            while self._owner is not None and self._owner is not me:
-                if self._engine._closed or \
-                        lib.pp_transaction_status(self._engine._conn) not in _OPEN:
-                    self._owner = None
-                    break
-                await cond.wait()
-        except BaseException:
-            _release_quietly(cond)
-            raise
-        return me
+        """Wait for this task's turn (see AsyncTurns.acquire); returns the task."""
+        if self._turns.free_for(holder):
+            return self._b.current_task()
+        return await self._turns.acquire(holder)
 
     def _release(self, me: Any) -> None:
-        eng = self._engine
-        try:
-            if not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN:
-                if self._owner is None:
-                    self._owner = me
-            elif self._owner is not None:
-                self._owner = None
-                self._cond.notify_all()
-        finally:
-            self._cond.release()
+        self._turns.release()
 
-    def _step(self, fiber: Fiber) -> Any:
+    def _tx_open(self) -> bool:
         eng = self._engine
-        eng._fiber = fiber
+        return not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN
+
+    def _step(self) -> Any:
+        """Go on with the call suspended on the fiber: (done, value) as Fiber.switch."""
+        eng = self._engine
+        eng._fiber = fiber = self._fiber
         try:
             return fiber.switch()
         except e.Error as exc:
@@ -225,14 +226,14 @@ class AsyncConnection(AsyncNotifications):
         finally:
             eng._fiber = None
 
-    async def _drive(self, fn: Callable[..., Any], args: Any, timeout: Optional[float]) -> Any:
-        fiber = Fiber(fn, args)
+    async def _drive(self, events: int, timeout: Optional[float]) -> Any:
+        """The call on the fiber waits for ``events`` on the socket: wait, step it, until
+        it ends."""
+        b = self._b
+        wait = self._b.wait_fd
+        fd = self._fd
         self._running = True
         try:
-            done, value = self._step(fiber)
-            if done:
-                return value
-            b = self._b
             deadline = None if timeout is None else b.now() + timeout
             while True:
                 t = lib.pp_wait_timeout_ms(self._engine._conn) if self._timed else -1
@@ -240,22 +241,22 @@ class AsyncConnection(AsyncNotifications):
                     left = max(0, int((deadline - b.now()) * 1000))
                     t = left if t < 0 else min(t, left)
                 try:
-                    await b.wait_fd(self._fd, value, t, self._waker)
+                    await wait(fd, events, t, self._waker)
                 except b.cancelled:
-                    await self._settle(fiber, value)
+                    await self._settle(events)
                     raise
                 except GeneratorExit:  # the coroutine was closed: nothing can wait now
                     self._engine.close()
                     raise
                 if deadline is not None and b.now() >= deadline:
-                    return await self._timed_out(fiber, value, timeout)
-                done, value = self._step(fiber)
+                    return await self._timed_out(events, timeout)
+                done, events = self._step()
                 if done:
-                    return value
+                    return events
         finally:
             self._running = False
 
-    async def _settle(self, fiber: Fiber, events: int) -> Any:
+    async def _settle(self, events: int) -> Any:
         """The running statement is cancelled on the server, and the fiber driven until
         it ends (its error, QueryCanceled, is expected): (True, its result) or (False, its
         exception). Shielded, and bounded by _SETTLE_SECONDS: then the connection is closed,
@@ -270,14 +271,14 @@ class AsyncConnection(AsyncNotifications):
             while True:
                 now = b.now()
                 if now >= give_up:
-                    eng.close()
+                    self._engine.close()
                 else:
                     try:
-                        await b.wait_fd(self._fd, events, 100, self._waker)
+                        await self._b.wait_fd(self._fd, events, 100, self._waker)
                     except b.cancelled:  # cancelled again (asyncio): the cleanup goes on
                         pass
                 try:
-                    done, events = self._step(fiber)
+                    done, events = self._step()
                 except BaseException as exc:
                     return False, exc
                 if done:
@@ -306,8 +307,8 @@ class AsyncConnection(AsyncNotifications):
             lib.pp_error_free(err[0])
         return rc == PP_OK
 
-    async def _timed_out(self, fiber: Fiber, events: int, timeout: float) -> Any:
-        ok, value = await self._settle(fiber, events)
+    async def _timed_out(self, events: int, timeout: float) -> Any:
+        ok, value = await self._settle(events)
         if ok:
             return value  # it ended by itself meanwhile
         if isinstance(value, e.QueryCanceled):
@@ -525,14 +526,6 @@ class AsyncConnection(AsyncNotifications):
 
     def __repr__(self) -> str:
         return repr(self._engine).replace("PostPyro.Connection", "PostPyro.AsyncConnection")
-
-
-def _release_quietly(cond: Any) -> None:
-    """Release after a cancelled Condition.wait (which normally takes the lock again)."""
-    try:
-        cond.release()
-    except RuntimeError:
-        pass
 
 
 async def _resolved(b: Any, dsn: str, dsnb: bytes) -> bytes:

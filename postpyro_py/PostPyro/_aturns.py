@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: MIT
+"""Whose turn it is on an AsyncConnection: tasks queue in order, a transaction is one task's.
+
+The async twin of :mod:`PostPyro._turns`. A task takes the turn for each call; when the
+connection is free and no other task's transaction is open it takes it at once, without
+awaiting anything (:meth:`AsyncTurns.free_for`: most calls of most programs). Otherwise
+it queues (first come, first served; the turn is handed to the next task, so nobody
+overtakes it meanwhile). A task whose turn comes while another task's
+transaction is open steps aside until that transaction ends. A task cancelled while it
+waits leaves no trace (a turn handed to it just then goes to the next one).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, List
+
+__all__ = ["AsyncTurns"]
+
+
+class AsyncTurns:
+    """The turn: ``busy`` (a task has it), ``queue`` (the events of tasks waiting for it)
+    and ``owner`` (the task whose transaction is open, or None). ``backend``: the event
+    loop library's (see _aio); ``tx_open()``: whether a transaction is open on the server."""
+
+    __slots__ = ("busy", "queue", "owner", "_b", "_tx_open", "_aside")
+
+    def __init__(self, backend: Any, tx_open: Callable[[], bool]) -> None:
+        self.busy = False
+        self.queue: deque = deque()
+        self.owner: Any = None
+        self._b = backend
+        self._tx_open = tx_open
+        self._aside: List[Any] = []  # events of tasks waiting for a transaction to end
+
+    def free_for(self, holder: Any) -> bool:
+        """True when the calling task may take the turn at once, without awaiting (then it
+        has it); otherwise it must ``await acquire(holder)``."""
+        owner = self.owner
+        if self.busy or self.queue or (owner is not None and owner is not holder
+                                       and owner is not self._b.current_task()):
+            return False
+        self.busy = True
+        if owner is not None and owner is holder:
+            self.owner = self._b.current_task()
+        return True
+
+    async def acquire(self, holder: Any) -> Any:
+        """Wait for the turn: the connection is free and no other task's transaction is
+        open. ``holder``: the task that made the object (a transaction, a stream, …) whose
+        method runs; when it owns the open transaction, the transaction moves to the
+        caller. Returns the calling task."""
+        b = self._b
+        me = b.current_task()
+        while True:
+            if self.busy or self.queue:
+                ev = b.event()
+                self.queue.append(ev)
+                try:
+                    await ev.wait()
+                except BaseException:
+                    if ev.is_set():
+                        self.hand_on()  # handed to this task as it was cancelled
+                    else:
+                        self.queue.remove(ev)
+                    raise
+            else:
+                self.busy = True
+            # this task's turn
+            owner = self.owner
+            if owner is not None and owner is holder:
+                owner = self.owner = me
+            if owner is None or owner is me:
+                return me
+            if not self._tx_open():  # it ended (e.g. the connection closed)
+                self.owner = None
+                return me
+            ev = b.event()  # another task's transaction: wait until it ends
+            self._aside.append(ev)
+            self.hand_on()
+            try:
+                await ev.wait()
+            except BaseException:
+                if not ev.is_set():
+                    self._aside.remove(ev)
+                raise
+
+    def release(self) -> None:
+        """End the calling task's turn: it owns the transaction its statements left open,
+        if any; when none is open, the tasks waiting for one to end queue again."""
+        try:
+            if self._tx_open():
+                if self.owner is None:
+                    self.owner = self._b.current_task()
+            elif self.owner is not None:
+                self.owner = None
+                aside, self._aside = self._aside, []
+                for ev in aside:
+                    ev.set()
+        finally:
+            self.hand_on()
+
+    def hand_on(self) -> None:
+        """Give the turn to the first waiting task (it stays busy), or free it."""
+        if self.queue:
+            self.queue.popleft().set()
+        else:
+            self.busy = False

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: MIT
+"""AsyncConnection's machinery: one fiber per connection runs call after call."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import PostPyro as pg
+
+from test_async import _asyncio_gather, _trio_gather, run_asyncio, run_trio, trio
+
+
+def _fiber_identity(conn):
+    f = conn._fiber
+    return f._g if hasattr(f, "_g") else f._c
+
+
+async def _same_fiber(sdsn):
+    async with await pg.AsyncConnection.connect(sdsn) as conn:
+        await conn.query("SELECT 1")
+        first = _fiber_identity(conn)
+        for k in range(50):
+            assert (await conn.query_one("SELECT $1::int4, pg_sleep($2)",
+                                         [k, 0.001 if k % 10 == 0 else 0]))[0] == k
+        with pytest.raises(pg.errors.DivisionByZero):
+            await conn.query("SELECT 1 / 0")
+        assert (await conn.query_one("SELECT 2"))[0] == 2
+        return _fiber_identity(conn) is first
+
+
+def test_one_fiber_runs_every_call_of_a_connection(sdsn):
+    # a new greenlet per call cost CPython 3.11 an mmap + munmap of its frame stack
+    assert run_asyncio(_same_fiber, sdsn)
+    assert run_trio(_same_fiber, sdsn)
+
+
+def _order_of_turns(gather):
+    async def main(sdsn):
+        order = []
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            async def one(i):
+                if i > 0:  # queue up behind the first one, in order
+                    await (asyncio.sleep if gather is _asyncio_gather else trio.sleep)(
+                        0.05 + 0.01 * i)
+                await conn.query("SELECT pg_sleep($1)", [0.3 if i == 0 else 0])
+                order.append(i)
+            await gather(one, range(8))
+        return order
+    return main
+
+
+def test_tasks_sharing_a_connection_take_their_turns_in_order(sdsn):
+    assert run_asyncio(_order_of_turns(_asyncio_gather), sdsn) == list(range(8))
+    assert run_trio(_order_of_turns(_trio_gather), sdsn) == list(range(8))
+
+
+def test_on_trio_every_call_is_a_checkpoint(sdsn):
+    # trio's rule: a call in a cancelled scope raises Cancelled before it does anything,
+    # even when the connection is free and the answer would come at once
+    async def main():
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                await conn.execute("CREATE TABLE t_checkpoint (a int)")
+            assert scope.cancelled_caught
+            return (await conn.query_one("SELECT to_regclass('t_checkpoint') IS NULL"))[0]
+    assert run_trio(main) is True
+
+
+def test_a_call_abandoned_mid_wait_is_never_resumed_by_the_next_call(sdsn):
+    # a coroutine closed while its statement waits (GeneratorExit: nothing can wait then)
+    # closes the connection; the next call must say so, not get the abandoned call's end
+    async def main():
+        conn = await pg.AsyncConnection.connect(sdsn)
+        coro = conn.query("SELECT pg_sleep(10)")
+        coro.send(None)  # runs until it waits for the socket
+        coro.close()
+        assert conn.closed
+        for _ in range(2):
+            with pytest.raises(pg.InterfaceError, match="connection is closed"):
+                await conn.query("SELECT 1")
+    run_asyncio(main)
