@@ -55,8 +55,9 @@ _MOVING_GC = platform.python_implementation() == "PyPy"
 _OPEN = (1, 2, 3)
 # How long a cancelled statement may take to end before the connection is given up.
 _SETTLE_SECONDS = 5.0
-# A cancel that changed nothing (it came during the first run's Parse/Describe) is sent
-# again after this long.
+# A cancel that changed nothing is sent again after this long: libpostpyro fails a statement
+# whose cancel came during its Parse/Describe, but one that reaches the server after that
+# check and before the backend reads the Bind is still ignored there.
 _RESEND_SECONDS = 0.2
 
 
