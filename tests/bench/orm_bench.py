@@ -245,8 +245,12 @@ async def one_async(driver, dsn, repeats, warmup):
 
 
 def _importable(name):
-    import importlib.util
-    return importlib.util.find_spec(name) is not None
+    """Whether the driver loads here (Debian's psycopg2 and asyncpg are CPython's only)."""
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
 
 
 def alternate(dsn, n, warmup, with_async):
