@@ -35,6 +35,7 @@ from sqlalchemy.util.concurrency import await_fallback, await_only
 import PostPyro
 
 from .connection_async import AsyncConnection
+from .rows import tuple_row
 from .sqlalchemy import PGDialect_postpyro
 
 __all__ = ["dialect", "PGDialect_postpyro_async"]
@@ -215,10 +216,12 @@ class AsyncAdapt_postpyro_connection(AdaptedConnection):
     def __init__(self, dbapi: Any, connection: AsyncConnection) -> None:
         self.dbapi = dbapi
         self._connection = connection
-        self._cursor = connection.cursor()
+        self._cursor = connection.cursor(row_factory=tuple_row)  # (as the sync dialect's)
         self._started = False  # a statement ran since the last COMMIT/ROLLBACK
 
-    def cursor(self, name: Optional[str] = None, itersize: int = 2000) -> Any:
+    def cursor(self, row_factory: Any = None, *, name: Optional[str] = None,
+               itersize: int = 2000) -> Any:
+        # (rows are plain tuples, whatever row_factory says)
         if name is not None:
             return AsyncAdapt_postpyro_ss_cursor(self, name, itersize)
         return AsyncAdapt_postpyro_cursor(self)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E4
 from sqlalchemy.orm import declarative_base, relationship, selectinload  # noqa: E402
 
 import PostPyro as pg  # noqa: E402
+import PostPyro.sqlalchemy_async  # noqa: E402,F401  (registers postgresql+postpyro_async)
 
 Base = declarative_base()
 
@@ -98,6 +99,18 @@ def test_url_names_the_async_dialect(run):
             # values are bound on the server: the SQL holds $1
             r = await c.exec_driver_sql("SELECT $1::text || 'x'", ("a'b",))
             assert r.scalar() == "a'bx"
+    run(fn)
+
+
+def test_rows_are_plain_tuples(run):
+    # (as for the sync dialect: SQLAlchemy's tuple() of a tuple is free)
+    async def fn(make_engine):
+        engine = make_engine()
+        async with engine.connect() as c:
+            r = await c.exec_driver_sql("SELECT 1, 'a'")
+            assert type(r.cursor.fetchone()) is tuple
+            r = await c.stream(text("SELECT g FROM generate_series(1, 3) g"))
+            assert [type(row._data) for row in await r.all()] == [tuple] * 3
     run(fn)
 
 
