@@ -379,19 +379,22 @@ def main():
              args.rounds * args.repeats, args.rounds, args.repeats, args.warmup))
     print()
     print("| interpreter | driver | insert s | query s | total s | vs CPython psycopg2 "
-          "| median total s | client CPU s | CPU vs CPython psycopg2 | vs CPython asyncpg "
-          "(wall, CPU) | cold first run s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| median total s | vs | client CPU s | vs | median CPU s | vs | median vs CPython "
+          "asyncpg (wall, CPU) | cold first run s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        vs_async = ("%.2fx, %.2fx" % (r["total"] / aref["total"], r["cpu"] / aref["cpu"])
+        vs_async = ("%.2fx, %.2fx" % (r["total_median"] / aref["total_median"],
+                                      r["cpu_median"] / aref["cpu_median"])
                     if r["driver"] in ASYNC_DRIVERS and aref is not ref else "")
-        print("| %s | %s | %.3f | %.3f | %.3f | %.2fx | %.3f | %.3f | %.2fx | %s | %.2f |" % (
-            r["interpreter"], r["driver"], r["insert"], r["query"], r["total"],
-            r["total"] / ref["total"], r["total_median"], r["cpu"], r["cpu"] / ref["cpu"],
-            vs_async, r["cold"]))
+        print("| %s | %s | %.3f | %.3f | %.3f | %.2fx | %.3f | %.2fx | %.3f | %.2fx | %.3f "
+              "| %.2fx | %s | %.2f |" % (
+                  r["interpreter"], r["driver"], r["insert"], r["query"], r["total"],
+                  r["total"] / ref["total"], r["total_median"],
+                  r["total_median"] / ref["total_median"], r["cpu"], r["cpu"] / ref["cpu"],
+                  r["cpu_median"], r["cpu_median"] / ref["cpu_median"], vs_async, r["cold"]))
     print()
-    print("total: wall-clock time of insert + query; client CPU: this process's CPU time "
-          "for the same (the server's work is not in it; on a loaded machine it is the "
+    print("total: wall-clock time of insert + query (best run, then the median); client CPU: "
+          "this process's CPU time for the same (the server's work is not in it; on a loaded machine it is the "
           "steadier number); cold: the first ORM (+ Core) run of the process, untimed above")
     print()
     print("Core (no ORM): executemany of %d books with RETURNING, then all read back"
