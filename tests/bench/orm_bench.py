@@ -394,8 +394,9 @@ def main():
                   r["cpu_median"], r["cpu_median"] / ref["cpu_median"], vs_async, r["cold"]))
     print()
     print("total: wall-clock time of insert + query (best run, then the median); client CPU: "
-          "this process's CPU time for the same (the server's work is not in it; on a loaded machine it is the "
-          "steadier number); cold: the first ORM (+ Core) run of the process, untimed above")
+          "this process's CPU time for the same (the server's work is not in it; on a loaded "
+          "machine it is the steadier number); cold: the first ORM (+ Core) run of the "
+          "process, untimed above")
     print()
     print("Core (no ORM): executemany of %d books with RETURNING, then all read back"
           % N_BOOKS)
