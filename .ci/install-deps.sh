@@ -14,7 +14,8 @@ packages=(
     openssl                                         # TLS tests: certificates at run time
     python3 python3-cffi python3-pytest             # the Python package and its tests
     python3-pandas                                  # the seed's pandas example (CPython)
-    python3-sqlalchemy python3-psycopg2             # the SQLAlchemy dialect and its suite
+    python3-sqlalchemy python3-psycopg2             # the SQLAlchemy dialects and their suite,
+    python3-asyncpg                                 # compared with psycopg2's and asyncpg's
     python3-greenlet python3-sniffio python3-trio   # AsyncConnection (greenlet: CPython) and its trio tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     python3-httpx                                   # the async example service's test

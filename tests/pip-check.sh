@@ -64,6 +64,7 @@ assert any(f.endswith(".dist-info/LICENSE") for f in files), files
 eps = metadata.entry_points()
 eps = eps.select(group="sqlalchemy.dialects") if hasattr(eps, "select") else eps.get("sqlalchemy.dialects", [])
 assert [ep.value for ep in eps if ep.name == "postgresql.postpyro"] == ["PostPyro.sqlalchemy:dialect"], list(eps)
+assert [ep.value for ep in eps if ep.name == "postgresql.postpyro_async"] == ["PostPyro.sqlalchemy_async:dialect"], list(eps)
 with pg.Connection(dsn) as conn:
     assert conn.query_one("SELECT $1::int8 + 1 AS answer", [41])["answer"] == 42
 print("%s %s: PostPyro %s from %s, library %s" % (

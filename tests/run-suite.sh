@@ -10,7 +10,8 @@
 #   sqla      SQLAlchemy's dialect compliance suite (tests/sqlalchemy/run_suite.py): under
 #             CPython for postgresql+postpyro and postgresql+psycopg2, then under PyPy for
 #             postgresql+postpyro; fails when PostPyro does not pass every test psycopg2
-#             (CPython's, for both) passes
+#             (CPython's, for both) passes; then the same for postgresql+postpyro_async
+#             against postgresql+asyncpg (CPython), and under PyPy
 # The Makefile passes the build's facts in the environment: TOP_SRCDIR, TOP_BUILDDIR, PYTHON,
 # HAVE_PYTEST, PYPY, HAVE_PYPY, PYPY_PYTHONPATH, PP_SONAME, VALGRIND, C_TESTS,
 # PYTEST_ARGS.
@@ -88,7 +89,8 @@ run_pytest() {
     [ $rc -eq 0 ] || failed=1
 }
 
-# run_sqla_suite: SQLAlchemy's dialect suite, PostPyro compared with psycopg2 (see the top).
+# run_sqla_suite: SQLAlchemy's dialect suite, PostPyro compared with psycopg2, then PostPyro's
+# async dialect with asyncpg's (see the top).
 run_sqla_suite() {
     local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref rc
     banner "SQLAlchemy dialect suite"
@@ -111,6 +113,31 @@ run_sqla_suite() {
         PYTHONPATH="$pkgpath${PYPY_PYTHONPATH:+:$PYPY_PYTHONPATH}" \
             timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYPY" "$runner" \
             --driver postpyro --reference "$ref/psycopg2.json" --fail-on-regression
+        rc=$?
+        [ $rc -eq 0 ] || failed=1
+    fi
+    rm -rf "$ref"
+    run_sqla_async_suite
+}
+
+# run_sqla_async_suite: the same suite for postgresql+postpyro_async against
+# postgresql+asyncpg under CPython, then postgresql+postpyro_async under PyPy against
+# CPython asyncpg's outcomes (Debian's asyncpg is for CPython only).
+run_sqla_async_suite() {
+    local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref rc
+    if ! "$PYTHON" -c 'import asyncpg, greenlet' 2>/dev/null; then
+        missing "SQLAlchemy async suite: no asyncpg or greenlet (apt-get install python3-asyncpg python3-greenlet)"
+        return
+    fi
+    ref=$(mktemp -d) || { failed=1; return; }
+    PYTHONPATH="$pkgpath" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYTHON" "$runner" \
+        --driver postpyro_async --driver asyncpg --save-dir "$ref" --fail-on-regression
+    rc=$?
+    [ $rc -eq 0 ] || failed=1
+    if [ "${HAVE_PYPY:-no}" = yes ] && [ -f "$ref/asyncpg.json" ]; then
+        PYTHONPATH="$pkgpath${PYPY_PYTHONPATH:+:$PYPY_PYTHONPATH}" \
+            timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYPY" "$runner" \
+            --driver postpyro_async --reference "$ref/asyncpg.json" --fail-on-regression
         rc=$?
         [ $rc -eq 0 ] || failed=1
     fi

@@ -42,6 +42,7 @@ from sqlalchemy.sql import compiler as _compiler
 from sqlalchemy.sql.elements import BindParameter as _BindParameter
 
 from ._sqla_types import colspecs
+from .rows import tuple_row
 
 __all__ = ["dialect", "PGDialect_postpyro", "dollar_sql"]
 
@@ -144,11 +145,16 @@ class PGExecutionContext_postpyro(PGExecutionContext):
                 return self._postpyro_rowcount
             return self.cursor.rowcount
 
+    def create_default_cursor(self):
+        # rows as plain tuples: SQLAlchemy makes a tuple of each row it reads, which is the
+        # row itself for a tuple but a copy for a PostPyro Row
+        return self._dbapi_connection.cursor(row_factory=tuple_row)
+
     def create_server_side_cursor(self):
         # stream_results: PostPyro's named cursor (DECLARE … / FETCH itersize at a time)
         ident = "c_%x_%x" % (id(self), next(_server_side_ids))
         size = self.execution_options.get("max_row_buffer", 1000)
-        return self._dbapi_connection.cursor(name=ident, itersize=size)
+        return self._dbapi_connection.cursor(name=ident, itersize=size, row_factory=tuple_row)
 
     def pre_exec(self):
         # 1.4: a compiled statement (SQL or DDL) has %s placeholders and doubled %

@@ -193,6 +193,18 @@ def test_update_rowcount_after_returning(engine, items):
         assert len(r.all()) == 3 and r.rowcount == 3
 
 
+def test_dialect_cursors_hand_sqlalchemy_plain_tuples(engine):
+    # SQLAlchemy makes a tuple of every row it reads: free for a tuple, a copy for a Row
+    with engine.connect() as c:
+        r = c.exec_driver_sql("SELECT 1, 'a'")
+        assert type(r.cursor.fetchone()) is tuple
+        r.close()
+        r = c.execution_options(stream_results=True).exec_driver_sql(
+            "SELECT g FROM generate_series(1, 3) g")
+        assert type(r.cursor.fetchone()) is tuple
+        r.close()
+
+
 # ---- server-side cursors ---------------------------------------------------------------
 
 def test_stream_results_uses_a_server_side_cursor(engine):

@@ -15,7 +15,7 @@ def _recognize_postpyro_server_side_cursor() -> None:
     original = cls._is_server_side
 
     def _is_server_side(self, cursor):
-        if self.engine.dialect.driver == "postpyro":
+        if self.engine.dialect.driver in ("postpyro", "postpyro_async"):
             return bool(getattr(cursor, "name", None))
         return original(self, cursor)
 
