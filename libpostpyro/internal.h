@@ -14,6 +14,7 @@
  *                         (conn->pend: what a statement interrupted by a signal still holds)
  *   cancel.c              pp_cancel_start / pp_cancel_poll (libpq 17's PQcancelPoll, or a
  *                         helper thread with a pipe)
+ *   rowmode.c             rows as they arrive: libpq 17's chunked rows mode, or single-row mode
  *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
  *   notify.c              the queue of LISTEN/NOTIFY notifications
  *   fiber.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
@@ -98,6 +99,8 @@ typedef struct pp_stmt {
     bool reparse;         /* unnamed, parsed under a savepoint whose RELEASE replaced it: sent
                            * again as SQL (key) with the described parameter types */
     uint64_t last_used;
+    bool small_results;   /* its last run returned few rows, read whole: PP_EXEC_CHUNKED
+                           * then reads the next run whole too (exec.c) */
     struct pp_stmt *next_doomed; /* evicted, not yet deallocated on the server */
 } pp_stmt;
 
@@ -175,10 +178,14 @@ typedef struct pp_pending {
     pp_result *head, *tail;
     bool chunked;     /* PP_EXEC_CHUNKED: rows are decoded into cols as they arrive */
     PGresult *shape;  /* chunked: the first row's result, for the chunks' names and types */
+    PGresult *tagged; /* chunked rows mode: a later chunk with the command tag (the last) */
     pp_colbuf **cols; /* chunked: the chunk being gathered (NULL when none is) */
     int32_t ncols;    /* chunked: entries of cols */
     int64_t rows;     /* chunked: rows in cols */
     int64_t bytes;    /* chunked: bytes of values in cols */
+    int64_t handed;   /* chunked: rows handed out in earlier chunks */
+    pp_stmt *stmt;    /* chunked after PP_MORE: the cached statement, told its size at the end
+                       * if still cached (exec.c; compared, never read before that) */
     pp_pipe pipe;
 } pp_pending;
 
@@ -239,6 +246,15 @@ int pp__nbcancel_step(pp__nbcancel *n, int32_t *fd, int32_t *events, char *msg, 
 void pp__nbcancel_drop(pp__nbcancel *n);
 /* 1 when the loaded libpq has the nonblocking cancel API (17 and later). */
 int pp__nbcancel_native(void);
+
+/* Rows as they arrive (rowmode.c), for PP_EXEC_CHUNKED: true when the loaded libpq has
+ * chunked rows mode (17 and later), which pp__set_row_mode then uses (results of status
+ * PP__PGRES_TUPLES_CHUNK), else single-row mode (PGRES_SINGLE_TUPLE). pp__set_row_mode: right
+ * after sending the statement; false when libpq refused (the result then comes whole). */
+bool pp__chunked_rows_mode(void);
+bool pp__set_row_mode(PGconn *pg);
+/* libpq 17's PGRES_TUPLES_CHUNK, which an older libpq-fe.h does not name. */
+#define PP__PGRES_TUPLES_CHUNK 12
 
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */

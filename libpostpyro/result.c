@@ -68,8 +68,9 @@ static bool copy_shape(pp_result *res, const PGresult *r)
     }
     res->names_len = (int64_t)len;
     res->rows_affected = affected[0] ? strtoll(affected, NULL, 10) : -1;
-    res->has_rows = PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_SINGLE_TUPLE;
+    ExecStatusType st = PQresultStatus(r);
+    res->has_rows = st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE ||
+                    st == (ExecStatusType)PP__PGRES_TUPLES_CHUNK;
     return true;
 }
 
