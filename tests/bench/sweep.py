@@ -5,7 +5,8 @@
 PostPyro on CPython and PyPy, psycopg2, asyncpg and plain libpq (c_sweep.c), in one run.
 
     sweep.py --dsn DSN [--profile quick|full] [--json OUT.json] [--md OUT.md] [--svg OUT.svg]
-    sweep.py --from-json docs/benchmarks-sweep.json --md ... --svg ...   (render only)
+    sweep.py --from-json docs/benchmarks-sweep.json --into docs/benchmarks.md
+             --svg docs/benchmarks-sweep.svg       (render only, into the docs' sweep section)
 
 Each (driver, kind, columns) is its own process, which runs every row count in turn: a
 warm-up, then rounds of N statements (N so that a round reads ≈ 30 000 rows, at least one
@@ -357,6 +358,29 @@ def targets(data: dict) -> list:
     return out + [""]
 
 
+BEGIN = "<!-- the shape sweep (tests/bench/sweep.py --into) from here -->"
+END = "<!-- the shape sweep: end -->"
+ASYNC_MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
+
+
+def put_into(path: str, text: str) -> None:
+    """Puts the report into ``path`` (docs/benchmarks.md) between BEGIN and END, replacing
+    the previous one; the first time before the async section (which bench_async.py keeps
+    at the end), or at the end."""
+    with open(path) as f:
+        doc = f.read()
+    block = BEGIN + "\n\n" + text.rstrip("\n") + "\n\n" + END + "\n"
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) + 1:]
+    elif ASYNC_MARK in doc:
+        at = doc.index(ASYNC_MARK)
+        doc = doc[:at] + block + "\n" + doc[at:]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + block
+    with open(path, "w") as f:
+        f.write(doc)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsn")
@@ -367,6 +391,8 @@ def main() -> None:
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
     ap.add_argument("--json")
     ap.add_argument("--md")
+    ap.add_argument("--into", help="put the report into this file (docs/benchmarks.md) "
+                    "between the sweep's markers")
     ap.add_argument("--svg")
     ap.add_argument("--from-json")
     ap.add_argument("--child", action="store_true")
@@ -392,7 +418,9 @@ def main() -> None:
     if args.md:
         with open(args.md, "w") as f:
             f.write(text)
-    else:
+    if args.into:
+        put_into(args.into, text)
+    if not args.md and not args.into:
         sys.stdout.write(text)
 
 
