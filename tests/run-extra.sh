@@ -9,7 +9,8 @@
 #             load_balance_hosts, broken links, timeouts, cancel, COPY, streaming, cursors,
 #             transactions, errors, a hostile server) under CPython with libpq 18 loaded at
 #             run time (LD_LIBRARY_PATH), against Debian's server 15; and the nonblocking
-#             C test (c/test_nonblock) with libpq 18's own nonblocking cancel
+#             C test (c/test_nonblock) with libpq 18's own nonblocking cancel, and the chunked
+#             results C test (c/test_chunked) in libpq 18's chunked rows mode
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
 #             on CPython; PP_FAULTS_SUMMARY names the file its tally goes to
 # Debian's server 15 with Debian's libpq 15 is `make check` (CPython and PyPy).
@@ -99,6 +100,14 @@ v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 1800
             return 1
     else
         echo "note: $nb not built (make check builds it): its libpq 18 run skipped"
+    fi
+    # Chunked results in libpq 17+'s chunked rows mode (make check runs it with single-row
+    # mode): the chunks, their command tag, small results read whole.
+    local ch=$TOP_BUILDDIR/tests/c/test_chunked
+    if [ -x "$ch" ]; then
+        bash "$here/run-with-server.sh" "$ch" || return 1
+    else
+        echo "note: $ch not built (make check builds it): its libpq 18 run skipped"
     fi
 }
 
