@@ -34,9 +34,14 @@ TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 ROWS = [1, 10, 100, 1000, 10000, 100000, 1000000]
 COLS = [1, 5, 20]
 KINDS = ["int", "text", "mix"]
-DRIVERS = ["postpyro", "postpyro-pypy", "psycopg2", "asyncpg", "c"]
-LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy", "psycopg2": "psycopg2",
+DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "asyncpg", "c"]
+LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy",
+         "postpyro-pypy-nursery": "PostPyro PyPy 64 MB nursery", "psycopg2": "psycopg2",
          "asyncpg": "asyncpg", "c": "C libpq"}
+# PyPy sizes its nursery from the CPU's cache (1 MB on the 2-core VM of the docs run): every
+# row made survives a minor collection and is copied. PYPY_GC_NURSERY, read at start-up, is
+# the application's knob; this driver shows what it does.
+NURSERY = "64MB"
 PROFILES = {
     # rows per round, rounds (for ≥ 100 000 rows: big_rounds), largest row count
     "quick": {"round_rows": 20000, "rounds": 3, "big_rounds": 1, "max_rows": 100000},
@@ -78,7 +83,7 @@ def _kv_dsn(dsn: str) -> dict:
 
 def make_runner(driver: str, dsn: str, sql_dollar: str, sql_pct: str):
     """A function run(rows) doing one statement and reading every row."""
-    if driver in ("postpyro", "postpyro-pypy"):
+    if driver.startswith("postpyro"):
         import PostPyro as pg
         conn = pg.Connection(dsn)
         return lambda rows: conn.query(sql_dollar, [rows])
@@ -171,6 +176,8 @@ def run_all(args) -> dict:
                                                     "libpostpyro.so.1"))
     env_pypy = dict(env)
     env_pypy["PYTHONPATH"] = env["PYTHONPATH"] + ":/usr/lib/python3/dist-packages"
+    env_pypy.pop("PYPY_GC_NURSERY", None)
+    env_nursery = dict(env_pypy, PYPY_GC_NURSERY=NURSERY)
     drivers = args.drivers.split(",")
     kinds = args.kinds.split(",")
     cols = [int(c) for c in args.cols.split(",")]
@@ -186,14 +193,16 @@ def run_all(args) -> dict:
                         continue
                     cells = c_cells(args.c_sweep, args.dsn, kind, ncols, prof)
                 else:
-                    interp = pypy if d == "postpyro-pypy" else py
+                    on_pypy = d.startswith("postpyro-pypy")
+                    interp = pypy if on_pypy else py
                     if interp is None:
                         continue
                     p = subprocess.run(
                         [interp, os.path.abspath(__file__), "--child", "--driver", d,
                          "--kind", kind, "--cols", str(ncols), "--profile", args.profile,
                          "--dsn", args.dsn], capture_output=True, text=True,
-                        env=env_pypy if d == "postpyro-pypy" else env, timeout=3600)
+                        env=(env_nursery if d == "postpyro-pypy-nursery" else
+                             env_pypy if on_pypy else env), timeout=3600)
                     if p.returncode != 0:
                         sys.stderr.write("%s failed:\n%s\n" % (key, p.stderr[-3000:]))
                         continue
@@ -229,7 +238,13 @@ def machine_info(py, pypy) -> dict:
 PANELS = [("PostPyro ÷ psycopg2", "postpyro", "psycopg2"),
           ("PostPyro ÷ asyncpg", "postpyro", "asyncpg"),
           ("PostPyro PyPy ÷ PostPyro CPython", "postpyro-pypy", "postpyro"),
-          ("PostPyro ÷ C libpq", "postpyro", "c")]
+          ("PostPyro ÷ C libpq", "postpyro", "c"),
+          ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro")]
+
+
+def panels(data: dict) -> list:
+    """The PANELS whose two drivers ran."""
+    return [p for p in PANELS if p[1] in data["drivers"] and p[2] in data["drivers"]]
 
 
 def ratio(res: dict, a: str, b: str, kind: str, ncols: int, rows: int, what: str):
@@ -268,13 +283,13 @@ def svg(data: dict, what: str) -> str:
     ph = top_pad + ch * len(groups)
     per_row = 2
     width = per_row * pw + (per_row - 1) * gap + 20
-    height = math.ceil(len(PANELS) / per_row) * (ph + gap) + 40
+    height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 40
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="11">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="13">Shape sweep: time ratio per statement (%s; '
            'green: faster, red: slower)</text>' % ("client CPU" if what == "cpu" else "wall")]
-    for p, (title, a, b) in enumerate(PANELS):
+    for p, (title, a, b) in enumerate(panels(data)):
         x0 = 10 + (p % per_row) * (pw + gap)
         y0 = 30 + (p // per_row) * (ph + gap)
         out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (x0, y0 + 14, title))
@@ -305,12 +320,15 @@ def markdown(data: dict, svg_name: str) -> str:
              "whole into Python rows (C: every value read from the PGresult), the median "
              "of the rounds' time per statement. Kinds: `int` (int4), `text` "
              "(`'value ' || g`), `mix` (columns cycle through int4, text, numeric, "
-             "timestamptz, uuid). Ratios below 1 mean PostPyro is faster."
+             "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
-                m["cpus"]), "",
+                m["cpus"], "" if "postpyro-pypy-nursery" not in data["drivers"] else
+                " \"PostPyro PyPy 64 MB nursery\" is PostPyro on PyPy started with "
+                "`PYPY_GC_NURSERY=%s` (PyPy sized its nursery to 1 MB on this machine), "
+                "run separately right after the others." % NURSERY), "",
              "![shape sweep heatmap (client CPU)](%s)" % svg_name, ""]
     for what, name in (("cpu", "client CPU time"), ("wall", "wall time")):
-        for title, a, b in PANELS:
+        for title, a, b in panels(data):
             lines += ["**%s, %s**" % (title, name), "",
                       "| kind × columns | " + " | ".join(fmt_rows(r) for r in rows) + " |",
                       "|---|" + "---:|" * len(rows)]
@@ -347,7 +365,11 @@ def targets(data: dict) -> list:
     for title, a, b in [("PostPyro ≤ 1.0 × psycopg2", "postpyro", "psycopg2"),
                         ("PostPyro ≤ 1.0 × asyncpg", "postpyro", "asyncpg"),
                         ("PostPyro PyPy ≤ 1.0 × PostPyro CPython", "postpyro-pypy",
-                         "postpyro")]:
+                         "postpyro"),
+                        ("PostPyro PyPy (PYPY_GC_NURSERY=%s) ≤ 1.0 × PostPyro CPython"
+                         % NURSERY, "postpyro-pypy-nursery", "postpyro")]:
+        if a not in data["drivers"] or b not in data["drivers"]:
+            continue
         row = []
         for what in ("cpu", "wall"):
             vs = [ratio(res, a, b, k, c, r, what) for k in data["kinds"] for c in data["cols"]
@@ -395,6 +417,8 @@ def main() -> None:
                     "between the sweep's markers")
     ap.add_argument("--svg")
     ap.add_argument("--from-json")
+    ap.add_argument("--merge-json", action="append", help="with --from-json: add the results "
+                    "of another run (its drivers)")
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--driver")
     ap.add_argument("--kind")
@@ -405,6 +429,15 @@ def main() -> None:
     if args.from_json:
         with open(args.from_json) as f:
             data = json.load(f)
+        for extra in args.merge_json or ():  # another run's drivers (e.g. one more driver)
+            with open(extra) as f:
+                more = json.load(f)
+            data["results"].update(more["results"])
+            data["drivers"] += [d for d in more["drivers"] if d not in data["drivers"]]
+            data["drivers"].sort(key=DRIVERS.index)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(data, f, indent=1)
     else:
         data = run_all(args)
         if args.json:
