@@ -326,6 +326,10 @@ def markdown(data: dict, svg_name: str) -> str:
                 " \"PostPyro PyPy 64 MB nursery\" is PostPyro on PyPy started with "
                 "`PYPY_GC_NURSERY=%s` (PyPy sized its nursery to 1 MB on this machine), "
                 "run separately right after the others." % NURSERY), "",
+             "The machine (2 cores) was shared with other jobs: wall times carry their load; "
+             "client CPU times (first) carry less of it. Where the time goes in the cells "
+             "still missed, and what would move them: tests/bench/NOTES.md, \"Shape sweep\". "
+             "Raw numbers: benchmarks-sweep.json.", "",
              "![shape sweep heatmap (client CPU)](%s)" % svg_name, ""]
     for what, name in (("cpu", "client CPU time"), ("wall", "wall time")):
         for title, a, b in panels(data):
