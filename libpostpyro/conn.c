@@ -437,6 +437,7 @@ void pp__pending_clear(pp_conn *conn)
     pp_error_free(ps->error);
     pp__pending_drop_chunk(ps);
     PQclear(ps->shape);
+    PQclear(ps->tagged);
     if (ps->is_pipe) {
         pp_error_free(ps->pipe.first);
         if (ps->pipe.own_counts)
@@ -569,6 +570,8 @@ char *pp_conn_info(pp_conn *conn, const char *key)
         } else if (strcmp(key, "backend_pid") == 0) {
             snprintf(num, sizeof num, "%d", PQbackendPID(pg));
             val = num;
+        } else if (strcmp(key, "row_mode") == 0) {
+            val = pp__chunked_rows_mode() ? "chunked" : "single";
         }
     }
     char *copy = val != NULL ? strdup(val) : NULL;

@@ -669,6 +669,31 @@ pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_err
     return b;
 }
 
+int pp__decode_columns(const PGresult *r, bool binary, pp_colbuf **cols, pp_error **err)
+{
+    int nrows = PQntuples(r), ncols = PQnfields(r);
+    for (int k = 0; k < ncols; k++)
+        if ((cols[k] = pp__colbuf_begin(PQftype(r, k), binary, nrows, err)) == NULL)
+            goto fail;
+    /* row by row: the PGresult is read once, in the order libpq stored it */
+    for (int row = 0; row < nrows; row++)
+        for (int k = 0; k < ncols; k++) {
+            pp_error *e = add_value(cols[k], PQgetvalue(r, row, k), PQgetlength(r, row, k),
+                                    PQgetisnull(r, row, k));
+            if (e != NULL) {
+                pp__fail(err, e);
+                goto fail;
+            }
+        }
+    return PP_OK;
+fail:
+    for (int k = 0; k < ncols; k++) {
+        pp__colbuf_free(cols[k]);
+        cols[k] = NULL;
+    }
+    return PP_ERROR;
+}
+
 /* Fills out from b; for arrays, out->elements points into b. */
 void pp__colbuf_export(const pp_colbuf *b, pp_column *out)
 {

@@ -138,7 +138,19 @@ static int conclude(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **e
     return PP_OK;
 }
 
-/* ---- chunked results (PP_EXEC_CHUNKED, libpq's single-row mode) ---- */
+/* ---- chunked results (PP_EXEC_CHUNKED: libpq's chunked rows or single-row mode) ---- */
+
+/* A cached statement whose last run returned fewer rows than this is read whole the next
+ * time, even with PP_EXEC_CHUNKED: below it, getting rows as they arrive costs more client
+ * time than converting them early (while the server sends the rest) saves. Measured on
+ * 2 cores (tests/bench/NOTES.md): with chunked rows mode 3 000 rows × 5 int columns take
+ * 1.1 ms of client CPU in chunks, 1.5 ms whole; in single-row mode (a PGresult per row)
+ * chunks cost more CPU at every size (300 000 rows: 282 vs 235 ms), so only results of a
+ * million rows or more, whose whole PGresult would be hundreds of MB, come in chunks. */
+static int64_t whole_below_rows(void)
+{
+    return pp__chunked_rows_mode() ? 2000 : 1000000;
+}
 
 /* A chunk is handed out once it holds CHUNK_MIN_ROWS rows and the next row has not arrived
  * yet (so the caller converts while the server sends), or once it is full. */
@@ -182,20 +194,23 @@ static pp_error *shape_changed(void)
                          "the columns of a result in the middle of its rows");
 }
 
-/* Appends the row in r (a PGRES_SINGLE_TUPLE result) to the chunk being gathered; every row
- * must have the shape of the statement's first row. */
-static pp_error *add_row(pp_pending *ps, const PGresult *r)
+/* Appends the rows in r (a PGRES_SINGLE_TUPLE or PP__PGRES_TUPLES_CHUNK result) to the
+ * chunk being gathered; every row must have the shape of the statement's first row. */
+static pp_error *add_rows(pp_pending *ps, const PGresult *r)
 {
     if (!same_shape(ps, ps->shape, r))
         return shape_changed();
     pp_error *e = ps->cols == NULL ? start_chunk(ps, r) : NULL;
-    for (int k = 0; e == NULL && k < PQnfields(r); k++) {
-        e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, 0, k), PQgetlength(r, 0, k),
-                           PQgetisnull(r, 0, k));
-        ps->bytes += PQgetlength(r, 0, k);
+    int n = PQntuples(r), ncols = PQnfields(r);
+    for (int i = 0; e == NULL && i < n; i++) {
+        for (int k = 0; e == NULL && k < ncols; k++) {
+            e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, i, k), PQgetlength(r, i, k),
+                               PQgetisnull(r, i, k));
+            ps->bytes += PQgetlength(r, i, k);
+        }
+        if (e == NULL)
+            ps->rows++;
     }
-    if (e == NULL)
-        ps->rows++;
     return e;
 }
 
@@ -212,9 +227,20 @@ static pp_error *hand_out(pp_pending *ps, const PGresult *shape, pp_result **out
         return e != NULL ? e : pp__error_oom();
     }
     ps->cols = NULL;
+    ps->handed += ps->rows;
     ps->rows = ps->bytes = 0;
     *out = res;
     return NULL;
+}
+
+/* After the last chunk of a statement that took more than one: tells its cached statement
+ * (if the cache still holds it) how many rows it returned in all. */
+static void remember_size(pp_conn *conn, pp_pending *ps)
+{
+    for (int32_t k = 0; ps->stmt != NULL && k < conn->cache.count; k++)
+        if (conn->cache.items[k] == ps->stmt)
+            ps->stmt->small_results = ps->handed < whole_below_rows();
+    ps->stmt = NULL;
 }
 
 /* Hands the chunk out in the middle of the statement; on failure the error is kept and
@@ -227,9 +253,21 @@ static bool chunk_out(pp_pending *ps, pp_result **out)
     return e == NULL;
 }
 
+/* The result holding a chunked statement's command tag (its rows' count): the final one
+ * in single-row mode; in libpq 17's chunked rows mode the last chunk, which may be the
+ * first (shape), and the final result's tag is empty. */
+static PGresult *tagged_result(const pp_pending *ps)
+{
+    if (PQcmdStatus(ps->last)[0] != '\0')
+        return ps->last;
+    if (ps->tagged != NULL)
+        return ps->tagged;
+    return PQcmdStatus(ps->shape)[0] != '\0' ? ps->shape : ps->last;
+}
+
 /* Reads the results of the statement in flight, keeping the last success and the first
  * error (absorb), until the statement is over (PP_OK with its result, or with the last rows
- * of a chunked one; PP_ERROR), a chunk of rows is ready (PP_MORE: only in single-row mode),
+ * of a chunked one; PP_ERROR), a chunk of rows is ready (PP_MORE: only when chunked),
  * or a signal interrupts the wait (PP_PENDING; what was gathered so far is kept). */
 static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
 {
@@ -252,7 +290,8 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
         PGresult *r = PQgetResult(pg);
         if (r == NULL)
             break;
-        if (PQresultStatus(r) != PGRES_SINGLE_TUPLE) {
+        if (PQresultStatus(r) != PGRES_SINGLE_TUPLE &&
+            PQresultStatus(r) != (ExecStatusType)PP__PGRES_TUPLES_CHUNK) {
             absorb(conn, ps, r);
             if (PQstatus(pg) == CONNECTION_BAD)
                 break;
@@ -260,13 +299,17 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
         }
         if (ps->shape == NULL)
             ps->shape = r; /* kept: it describes every chunk */
-        pp_error *e = ps->error == NULL ? add_row(ps, r) : NULL;
+        pp_error *e = ps->error == NULL ? add_rows(ps, r) : NULL;
         if (e != NULL) {
             ps->error = e; /* the rest is read and dropped */
             pp__pending_drop_chunk(ps);
         }
-        if (r != ps->shape)
+        if (r != ps->shape && PQcmdStatus(r)[0] != '\0') {
+            PQclear(ps->tagged); /* chunked rows mode: the last chunk holds the command tag */
+            ps->tagged = r;
+        } else if (r != ps->shape) {
             PQclear(r);
+        }
         if (ps->error == NULL && (ps->rows >= CHUNK_MAX_ROWS || ps->bytes >= CHUNK_MAX_BYTES) &&
             chunk_out(ps, out)) {
             conn->deadline_ms = 0;
@@ -278,17 +321,22 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
         return conclude(conn, ps, out, err); /* no rows came one by one: an ordinary result */
     if (ps->error == NULL && ps->last != NULL && !same_shape(ps, ps->shape, ps->last))
         ps->error = shape_changed(); /* the final result must describe the rows gathered */
-    PQclear(ps->shape);
-    ps->shape = NULL;
     if (ps->error != NULL || ps->last == NULL) {
         pp__pending_drop_chunk(ps);
+        PQclear(ps->shape);
+        PQclear(ps->tagged);
+        ps->shape = ps->tagged = NULL;
         if (ps->error == NULL)
             ps->error = lost_connection(conn, ps->commit);
         return conclude(conn, ps, out, err);
     }
-    pp_error *e = hand_out(ps, ps->last, out); /* the final result holds the command tag */
+    pp_error *e = hand_out(ps, tagged_result(ps), out);
     PQclear(ps->last);
-    ps->last = NULL;
+    PQclear(ps->shape);
+    PQclear(ps->tagged);
+    ps->last = ps->shape = ps->tagged = NULL;
+    if (e == NULL)
+        remember_size(conn, ps);
     return e == NULL ? PP_OK : pp__fail(err, e);
 }
 
@@ -326,9 +374,14 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
     if (rc != PP_OK)
         return rc;
     conn->unsynced = false; /* the Bind went out with its Sync */
-    ps->chunked = (flags & PP_EXEC_CHUNKED) && PQsetSingleRowMode(conn->pg);
+    ps->chunked = (flags & PP_EXEC_CHUNKED) && !(cached && s->small_results) &&
+                  pp__set_row_mode(conn->pg);
     pp_error *e = NULL;
     rc = read_results(conn, ps, out, &e);
+    if (cached && rc == PP_OK) /* in one piece: its size is known now */
+        s->small_results = pp_result_nrows(*out) < whole_below_rows();
+    else if (cached && rc == PP_MORE)
+        ps->stmt = s; /* remember_size tells it at the end */
     if (rc == PP_ERROR && cached && may_retry && PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
         (strcmp(e->sqlstate, "0A000") == 0 || strcmp(e->sqlstate, "26000") == 0)) {
         /* A cached plan went stale (ALTER …) or the statement vanished (DISCARD ALL, or a

@@ -14,6 +14,7 @@
  *                         (conn->pend: what a statement interrupted by a signal still holds)
  *   cancel.c              pp_cancel_start / pp_cancel_poll (libpq 17's PQcancelPoll, or a
  *                         helper thread with a pipe)
+ *   rowmode.c             rows as they arrive: libpq 17's chunked rows mode, or single-row mode
  *   wait.c  connerr.c     every wait on the socket, deadlines, cancel requests; connect errors
  *   canceller.c           what cancel requests are sent with (libpq 17's PQcancelBlocking,
  *                         or PQcancel)
@@ -101,6 +102,8 @@ typedef struct pp_stmt {
     bool reparse;         /* unnamed, parsed under a savepoint whose RELEASE replaced it: sent
                            * again as SQL (key) with the described parameter types */
     uint64_t last_used;
+    bool small_results;   /* its last run returned few rows, read whole: PP_EXEC_CHUNKED
+                           * then reads the next run whole too (exec.c) */
     struct pp_stmt *next_doomed; /* evicted, not yet deallocated on the server */
 } pp_stmt;
 
@@ -178,10 +181,14 @@ typedef struct pp_pending {
     pp_result *head, *tail;
     bool chunked;     /* PP_EXEC_CHUNKED: rows are decoded into cols as they arrive */
     PGresult *shape;  /* chunked: the first row's result, for the chunks' names and types */
+    PGresult *tagged; /* chunked rows mode: a later chunk with the command tag (the last) */
     pp_colbuf **cols; /* chunked: the chunk being gathered (NULL when none is) */
     int32_t ncols;    /* chunked: entries of cols */
     int64_t rows;     /* chunked: rows in cols */
     int64_t bytes;    /* chunked: bytes of values in cols */
+    int64_t handed;   /* chunked: rows handed out in earlier chunks */
+    pp_stmt *stmt;    /* chunked after PP_MORE: the cached statement, told its size at the end
+                       * if still cached (exec.c; compared, never read before that) */
     pp_pipe pipe;
 } pp_pending;
 
@@ -268,6 +275,15 @@ void pp__nbcancel_drop(pp__nbcancel *n);
 int pp__nbcancel_native(void);
 /* Counts a cancel request asked for conn (any thread). */
 void pp__cancel_asked(pp_conn *conn);
+
+/* Rows as they arrive (rowmode.c), for PP_EXEC_CHUNKED: true when the loaded libpq has
+ * chunked rows mode (17 and later), which pp__set_row_mode then uses (results of status
+ * PP__PGRES_TUPLES_CHUNK), else single-row mode (PGRES_SINGLE_TUPLE). pp__set_row_mode: right
+ * after sending the statement; false when libpq refused (the result then comes whole). */
+bool pp__chunked_rows_mode(void);
+bool pp__set_row_mode(PGconn *pg);
+/* libpq 17's PGRES_TUPLES_CHUNK, which an older libpq-fe.h does not name. */
+#define PP__PGRES_TUPLES_CHUNK 12
 
 struct pp_conn {
     pthread_mutex_t lock;        /* held for every use of pg */
@@ -530,6 +546,10 @@ bool pp__has_binary_decoder(uint32_t oid);
 
 /* Builds the decoded column `col` of r. Returns NULL with *err on failure. */
 pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err);
+/* Every column of r into cols[0 … PQnfields(r)-1] (all NULL before), row by row: faster than
+ * column by column once r outgrows the CPU's caches. PP_OK, or PP_ERROR with *err and cols
+ * all NULL again. */
+int pp__decode_columns(const PGresult *r, bool binary, pp_colbuf **cols, pp_error **err);
 /* An empty column of type oid with room for nrows values (NULL with *err on failure), and
  * one value appended to it (NULL, or the error: a malformed value, out of memory). */
 pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error **err);

@@ -162,7 +162,11 @@ PP_EXPORTS_BEGIN
                              * for several-command SQL. Rows whose columns differ from the
                              * first row's fail the statement (PP_ERR_OPERATIONAL, 08P01:
                              * only a broken or hostile server sends them); the rest of its
-                             * answer is read and dropped, and the connection stays usable. */
+                             * answer is read and dropped, and the connection stays usable.
+                             * A statement from the cache whose last run returned fewer rows
+                             * than chunks pay for is read whole instead (one result, PP_OK):
+                             * 2 000 with libpq 17's chunked rows mode, 1 000 000 with
+                             * single-row mode (an older libpq; see pp_conn_info "row_mode"). */
 
 typedef struct pp_conn pp_conn;
 typedef struct pp_result pp_result;
@@ -349,7 +353,9 @@ int32_t pp_timeout(pp_conn *conn);
  * unknown or the connection is closed. Keys: "host", "port", "dbname", "user",
  * "application_name", "server_version" (e.g. "150018"), "backend_pid", "client_encoding",
  * "ssl" ("on"/"off"), "transaction_status" ("idle", "active", "intransaction", "inerror",
- * "unknown"), "server_encoding", "timezone". Never the password. */
+ * "unknown"), "server_encoding", "timezone", "row_mode" (how PP_EXEC_CHUNKED gets rows as
+ * they arrive: "chunked", libpq 17's chunked rows mode, when the libpq loaded at run time
+ * has it, else "single", single-row mode). Never the password. */
 char *pp_conn_info(pp_conn *conn, const char *key);
 
 /* PQtransactionStatus of the connection, one of: */

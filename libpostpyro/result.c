@@ -68,8 +68,9 @@ static bool copy_shape(pp_result *res, const PGresult *r)
     }
     res->names_len = (int64_t)len;
     res->rows_affected = affected[0] ? strtoll(affected, NULL, 10) : -1;
-    res->has_rows = PQresultStatus(r) == PGRES_TUPLES_OK ||
-                    PQresultStatus(r) == PGRES_SINGLE_TUPLE;
+    ExecStatusType st = PQresultStatus(r);
+    res->has_rows = st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE ||
+                    st == (ExecStatusType)PP__PGRES_TUPLES_CHUNK;
     return true;
 }
 
@@ -293,6 +294,19 @@ int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
         *err = NULL;
     if (res == NULL || (out == NULL && res->ncols > 0))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "bad arguments"));
+    pthread_mutex_lock(&res->lock);
+    int rc = PP_OK;
+    if (res->decoded == 0 && res->ncols > 0 && res->r != NULL) { /* all at once, row by row */
+        rc = pp__decode_columns(res->r, res->binary, res->cols, err);
+        if (rc == PP_OK) {
+            res->decoded = res->ncols;
+            PQclear(res->r); /* every value now lives in the columns */
+            res->r = NULL;
+        }
+    }
+    pthread_mutex_unlock(&res->lock);
+    if (rc != PP_OK)
+        return rc;
     for (int32_t k = 0; k < res->ncols; k++)
         if (pp_result_column(res, k, &out[k], err) != PP_OK)
             return PP_ERROR;

@@ -10,8 +10,8 @@
 #             transactions, errors, a hostile server, closing statements, PgBouncer's
 #             tracking of them) under CPython with libpq 18 loaded at
 #             run time (LD_LIBRARY_PATH), against Debian's server 15; and the C tests
-#             c/test_nonblock (libpq 18's own nonblocking cancel) and c/test_close_cancel
-#             (PQsendClosePrepared)
+#             c/test_nonblock (libpq 18's own nonblocking cancel), c/test_close_cancel
+#             (PQsendClosePrepared) and c/test_chunked (libpq 18's chunked rows mode)
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
 #             on CPython; PP_FAULTS_SUMMARY names the file its tally goes to
 # Debian's server 15 with Debian's libpq 15 is `make check` (CPython and PyPy).
@@ -107,6 +107,14 @@ v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 1800
             echo "note: $nb not built (make check builds it): its libpq 18 run skipped"
         fi
     done
+    # Chunked results in libpq 17+'s chunked rows mode (make check runs it with single-row
+    # mode): the chunks, their command tag, small results read whole.
+    local ch=$TOP_BUILDDIR/tests/c/test_chunked
+    if [ -x "$ch" ]; then
+        bash "$here/run-with-server.sh" "$ch" || return 1
+    else
+        echo "note: $ch not built (make check builds it): its libpq 18 run skipped"
+    fi
 }
 
 faults() {

@@ -59,11 +59,15 @@ static void test_rows_in_chunks(pp_conn *c)
         CHECK(tag != NULL && strcmp(tag, "SELECT 200000") == 0);
         free(tag);
     }
-    /* every value of a chunk, NULLs and arrays included */
+    /* every value of a chunk, NULLs and arrays included (SQL not run before: the cached one
+     * may now be read whole, see test_whole_when_small) */
     pp_result *r = NULL;
     pp_result_info info;
     pp_column cols[MAX_COLS];
-    rc = pp_query(c, sql, 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
+    const char *fresh = "SELECT g, 'row ' || g, g * 0.5::float8, "
+                        "CASE WHEN g % 3 = 0 THEN NULL ELSE ARRAY[g, g + 1] END "
+                        "FROM generate_series(1, 200000) g /* values */";
+    rc = pp_query(c, fresh, 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
     CHECK(rc == PP_MORE && info.ncols == 4 && info.nrows > 3);
     CHECK(strcmp(pp_result_column_name(r, 1), "?column?") == 0 && info.types[2] == 701);
     CHECK(strcmp(cols[1].data + cols[1].offsets[1], "row 2") == 0);
@@ -211,6 +215,40 @@ static void test_other_thread_waits(pp_conn *c)
 }
 
 /* A signal between rows: PP_PENDING, and pp_query_next goes on where it stopped. */
+/* Chunks of a statement run n rows of 10 000 bytes (a chunk is handed out at 8 MB whatever
+ * the timing, so a first run of 1 200 rows always takes two). */
+static int chunks_of(pp_conn *c, int64_t n)
+{
+    pp_value p = {.tag = PP_INT, .i = n};
+    pp_error *err = NULL;
+    int chunks, rc;
+    char *tag;
+    int64_t got = read_all(c, "SELECT g, repeat('x', 10000) FROM generate_series(1, $1::int) g",
+                           1, &p, 0, &chunks, &rc, &tag, &err);
+    CHECK(rc == PP_OK && got == n);
+    free(tag);
+    pp_error_free(err);
+    return chunks;
+}
+
+/* A cached statement whose last run returned fewer rows than chunks pay for is read whole
+ * the next time: below 2 000 rows with libpq 17's chunked rows mode, below 1 000 000 with
+ * single-row mode. */
+static void test_whole_when_small(pp_conn *c)
+{
+    char *mode = pp_conn_info(c, "row_mode");
+    bool chunked_mode = pp_libpq_version() >= 170000;
+    CHECK(mode != NULL && strcmp(mode, chunked_mode ? "chunked" : "single") == 0);
+    pp_free(mode);
+    CHECK(chunks_of(c, 1200) >= 2); /* unnamed: nothing remembered */
+    CHECK(chunks_of(c, 1200) >= 2); /* now cached, its size not yet known */
+    CHECK(chunks_of(c, 1200) == 1); /* 1 200 rows last time: read whole */
+    CHECK(chunks_of(c, 2500) == 1); /* still whole, and remembered: 2 500 rows */
+    CHECK(chunked_mode ? chunks_of(c, 2500) >= 2 : chunks_of(c, 2500) == 1);
+    CHECK(chunks_of(c, 10) == 1);
+    CHECK(chunks_of(c, 1200) == 1); /* 10 rows last time */
+}
+
 static void test_signal_between_rows(pp_conn *c)
 {
     interrupt_after(1);
@@ -250,6 +288,7 @@ int main(void)
     test_close_midway(c);
     test_other_thread_waits(c);
     test_signal_between_rows(c);
+    test_whole_when_small(c);
     pp_conn_free(c);
     return test_summary();
 }

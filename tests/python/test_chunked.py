@@ -11,6 +11,7 @@ import pytest
 
 import PostPyro as pg
 from PostPyro import types as pgtypes
+from PostPyro._ffi import ffi, lib
 
 # More rows than libpostpyro puts in one chunk (50 000), so there are always several.
 N = 120_000
@@ -40,6 +41,26 @@ def test_the_same_statement_again_is_prepared_and_still_whole(conn):
     first = conn.query(MANY)
     second = conn.query(MANY)
     assert first == second
+
+
+def test_the_command_tag_counts_every_row_of_every_chunk(conn):
+    # libpq 17's chunked rows mode puts the tag on the last chunk, single-row mode on the
+    # final empty result: either way the statement's tag and row count come out
+    cur = conn.cursor()
+    for sql, n in ((MANY, N), ("SELECT 1", 1), ("SELECT g FROM generate_series(1, 700) g", 700)):
+        for _ in range(3):  # unnamed, cached, cached with its size known
+            cur.execute(sql)
+            assert cur.rowcount == n and cur.statusmessage == "SELECT %d" % n
+            assert len(cur.fetchall()) == n
+
+
+def test_the_row_mode_is_the_loaded_libpq_s(conn):
+    # chunked rows mode (one PGresult per chunk) when the libpq loaded at run time has it
+    mode = lib.pp_conn_info(conn._conn, b"row_mode")
+    try:
+        assert ffi.string(mode) == (b"chunked" if pg.libpq_version() >= 170000 else b"single")
+    finally:
+        lib.pp_free(mode)
 
 
 def test_an_empty_result_keeps_its_columns(conn):

@@ -71,9 +71,12 @@ def _map_nullable(f: Callable[[Any], Any], vals: list, nulls: Optional[bytes],
 def _strings(col, n: int) -> List[str]:
     if col.data_len == 0:
         raise e.DataError("malformed result column: no text data for %d values" % n)
+    size = col.data_len
     try:
-        # decoded straight from the C buffer: no intermediate bytes copy
-        text = str(ffi.buffer(col.data, col.data_len), "utf-8")
+        # a big column is decoded straight from the C buffer (no intermediate bytes copy); for
+        # a small one the bytes copy costs less than making the buffer object
+        text = (unpack(col.data, size).decode("utf-8") if size < 65536
+                else str(ffi.buffer(col.data, size), "utf-8"))
     except UnicodeDecodeError as exc:
         raise e.DataError("result text is not valid UTF-8: %s" % exc) from None
     parts = text.split("\0")
