@@ -26,22 +26,10 @@ if importlib.util.find_spec("PostPyro") is None:
 import PostPyro as pg  # noqa: E402
 
 
-def _pypy_own_greenlet() -> None:
-    """Under PyPy the tests put CPython's dist-packages on the path (where pytest lives);
-    CPython's greenlet there (a C extension PyPy cannot load) would hide PyPy's own
-    greenlet module, which SQLAlchemy's asyncio support needs: import PyPy's first."""
-    if sys.implementation.name != "pypy" or "greenlet" in sys.modules:
-        return
-    import sysconfig
-    path = os.path.join(sysconfig.get_path("stdlib"), "greenlet.py")
-    if os.path.exists(path):
-        spec = importlib.util.spec_from_file_location("greenlet", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["greenlet"] = module
-        spec.loader.exec_module(module)
+sys.path.append(os.path.join(TOP_SRCDIR, "tests"))  # shared test helpers
+from pypy_greenlet import use_pypy_greenlet  # noqa: E402
 
-
-_pypy_own_greenlet()
+use_pypy_greenlet()
 
 
 def dsn_with(dsn: str, **params: str) -> str:
