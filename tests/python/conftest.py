@@ -44,6 +44,30 @@ def dsn_with(dsn: str, **params: str) -> str:
     return " ".join(parts)
 
 
+def in_forked_child(fn) -> str:
+    """Run ``fn()`` (returning a str) in a forked child and return what it returned; the
+    child must exit cleanly (it leaves with os._exit: no atexit, no pytest teardown)."""
+    import warnings
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: on purpose
+        child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.close(r)
+            os.write(w, fn().encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        msg = f.read().decode()
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return msg
+
+
 @pytest.fixture(scope="session")
 def dsn() -> str:
     """The superuser DSN of the test server."""
