@@ -44,6 +44,16 @@ def dsn_with(dsn: str, **params: str) -> str:
     return " ".join(parts)
 
 
+def sqla_url(dsn: str, driver: str) -> str:
+    """A SQLAlchemy URL (``postgresql+DRIVER://``) for the key=value DSN of the tests."""
+    fields = dict(p.split("=", 1) for p in dsn.split())
+    query = "host=%s" % fields.get("host", "127.0.0.1")
+    if "port" in fields:
+        query += "&port=%s" % fields["port"]
+    return "postgresql+%s://%s@/%s?%s" % (driver, fields.get("user", "postgres"),
+                                          fields.get("dbname", "postgres"), query)
+
+
 def in_forked_child(fn) -> str:
     """Run ``fn()`` (returning a str) in a forked child and return what it returned; the
     child must exit cleanly (it leaves with os._exit: no atexit, no pytest teardown)."""
