@@ -14,20 +14,17 @@ in one background thread, and looks after connections as they come back.
 
 from __future__ import annotations
 
-import itertools
-import logging
-import os
 import signal
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import errors as e
+from ._pool_base import PoolBase, forked as _forked, logger
 from ._pool_checkout import Checkout, masked
-from ._pool_core import PERMIT, PoolState, Slot, Waiter
-from ._pool_session import (check_connection, check_pool_args,
-                            close_quietly as _close_quietly, reset_session,
+from ._pool_core import PERMIT, Slot, Waiter
+from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
                             restore_client_settings)
 from .connection import Connection, connect
 
@@ -36,30 +33,12 @@ __all__ = ["Pool"]
 _monotonic = time.monotonic
 _ref = weakref.ref
 
-# Bumped in a forked child: a pool made by another process is never used there.
-_fork_generation = 0
-
-
-def _after_fork_in_child() -> None:
-    global _fork_generation
-    _fork_generation += 1
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-_names = itertools.count(1)
-
-# Failures the pool handles by itself (a check, a reset or a connect that failed) are logged
-# here, so that a broken hook or a wrong password is not silent.
-logger = logging.getLogger("PostPyro.pool")
-
 # The longest the filler sleeps between looks at the pool (it also ends when the pool is
 # garbage: it only holds a weak reference between looks).
 _FILLER_NAP = 2.0
 
 
-class Pool:
+class Pool(PoolBase):
     """A pool of connections shared by threads.
 
     ``dsn_or_callable``: a connection string, or a function returning one (called for
@@ -69,42 +48,15 @@ class Pool:
     ``application_name``). See docs/python-api.md, "Connection pools", for the rest.
     """
 
-    _null = False
-
-    def __init__(self, dsn_or_callable: Union[str, Callable[[], str]] = "", min_size: int = 4,
-                 max_size: int = 10, timeout: float = 30.0, max_waiting: int = 0,
-                 max_idle: Optional[float] = 600.0, max_lifetime: Optional[float] = 3600.0,
-                 check: Optional[Callable[[Connection], Any]] = None,
-                 configure: Optional[Callable[[Connection], Any]] = None,
-                 reset: Union[None, bool, Callable[[Connection], Any]] = None,
-                 reconnect_timeout: float = 300.0,
-                 reconnect_failed: Optional[Callable[["Pool"], Any]] = None,
-                 name: Optional[str] = None, open: bool = True,
-                 **connect_options: Any) -> None:
-        check_pool_args(dsn_or_callable, reset)
-        self._dsn = dsn_or_callable
-        self.name = name if name is not None else "pool-%d" % next(_names)
-        self.timeout = timeout
-        self._check = check
-        self._configure = configure
-        self._reset = self.reset_session if reset is None else reset
-        self._reconnect_failed = reconnect_failed
-        self._autocommit = bool(connect_options.pop("autocommit", True))
-        self._row_factory = connect_options.get("row_factory")
-        self._conn_timeout = connect_options.get("timeout")
-        self._options = connect_options
-        self._state = PoolState(min_size, max_size, max_waiting=max_waiting, max_idle=max_idle,
-                                max_lifetime=max_lifetime, reconnect_timeout=reconnect_timeout,
-                                null=self._null)
+    def _init_io(self) -> None:
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)  # the filler sleeps on it
         # for the filler: lent slots to cancel and close, (slot, lost, bad)
         self._to_close: List[Tuple[Slot, bool, bool]] = []
         self._filler: Optional[threading.Thread] = None
-        self._opened = False
-        self._generation = _fork_generation
-        if open:
-            self.open()
+
+    def _open_at_once(self) -> None:
+        self.open()
 
     # ---- life -------------------------------------------------------------------------------
 
@@ -140,9 +92,7 @@ class Pool:
                     raise e.InterfaceError("the pool %r is closed" % self.name)
                 left = deadline - _monotonic()
                 if left <= 0:
-                    raise e.PoolTimeout("pool %r: %d of min_size %d connections after %.1f s%s"
-                                        % (self.name, self._state.nconns,
-                                           self._state.min_size, timeout, self._why()))
+                    raise self._too_few(timeout)
                 self._wakeup.wait(min(left, 0.1))
 
     def close(self, timeout: float = 5.0) -> None:
@@ -150,7 +100,7 @@ class Pool:
         close now, lent ones when they come back or, after ``timeout`` seconds, under
         their borrower. Safe to call twice. In a forked child it only forgets the pool:
         the parent's sessions are left alone."""
-        if self._generation != _fork_generation:
+        if _forked(self):
             self._state.closed = True  # never the lock: a parent thread may have held it
             return
         with self._lock:
@@ -175,10 +125,6 @@ class Pool:
         for conn in stragglers:  # still lent after timeout: closed under the borrower
             _close_quietly(conn)
 
-    @property
-    def closed(self) -> bool:
-        return self._state.closed
-
     def __enter__(self) -> "Pool":
         if not self._opened:
             self.open()
@@ -196,14 +142,6 @@ class Pool:
         in PEP 249 mode (``autocommit=False``) an open transaction is committed when the
         block ended normally; every other open transaction is rolled back."""
         return Checkout(self, timeout)
-
-    def _usable(self, opening: bool = False) -> None:
-        if self._generation != _fork_generation:
-            raise e.InterfaceError("the pool %r was made by the parent process before fork(); "
-                                   "make a new pool in the child" % self.name)
-        if not opening and not self._opened:
-            raise e.InterfaceError("the pool %r is not open: call open() or use it in a "
-                                   "with block" % self.name)
 
     def _get(self, timeout: Optional[float], holder: Checkout) -> None:
         """Lend a connection to ``holder`` (sets ``holder._slot``)."""
@@ -260,10 +198,7 @@ class Pool:
             return
         if w.error is not None:
             raise w.error
-        raise e.PoolTimeout("pool %r: no connection within %.1f s (%d in use of max_size "
-                            "%d, %d waiting)%s" % (self.name, _monotonic() - w.since,
-                                                   self._state.lent, self._state.max_size,
-                                                   len(self._state.waiters), self._why()))
+        raise self._none_in_time(w)
 
     def _reclaim_orphans(self) -> None:
         """Take back connections whose holder vanished mid-hand-over (see _pool_checkout)."""
@@ -294,19 +229,11 @@ class Pool:
                 slot.holder = _ref(holder)
         return slot
 
-    def _why(self) -> str:
-        err = self._state.last_error
-        return "; the last connect failed: %s" % (err,) if err is not None else ""
-
     def _release_permit(self, holder: Checkout, error: Optional[BaseException]) -> None:
         """NullPool, signals masked and lock held: holder's permit, not used (its connect
         failed: ``error``), passes on."""
         holder._slot = None
-        if error is not None:
-            self._state.connect_failed(_monotonic(), error)
-        else:
-            self._state.opening -= 1
-        w = self._state.pass_after_failure()
+        w = self._permit_unused(error)
         if w is not None:
             w.wake.release()
 
@@ -379,7 +306,7 @@ class Pool:
         run again when interrupted: it finishes what is left."""
         slot = holder._slot
         conn = slot.conn
-        if self._generation != _fork_generation:
+        if _forked(self):
             holder._slot = None
             return  # the parent's: never touched here
         if slot is PERMIT:  # NullPool: interrupted before its connection was open
@@ -441,10 +368,7 @@ class Pool:
         try:
             if self._configure is not None:
                 self._configure(conn)
-                status = conn.transaction_status
-                if status != "idle":
-                    raise e.ProgrammingError("configure() left the connection %s: end its "
-                                             "transaction" % status)
+                self._configured(conn)
             conn.notices.clear()
         except BaseException:
             _close_quietly(conn)
@@ -536,26 +460,13 @@ class Pool:
         pass ``max_idle``."""
         self._usable(opening=True)
         with self._lock:
-            if max_size is None:
-                max_size = max(min_size, self._state.max_size)
-            self._state.resize(min_size, max_size)
+            self._resize_state(min_size, max_size)
             self._wakeup.notify_all()
 
     def stats(self) -> Dict[str, int]:
-        """Counters since the pool opened and the pool's current shape: requests_num,
-        requests_waiting, requests_wait_ms, requests_timeouts, requests_errors (refused by
-        max_waiting), connections_num, connections_ms, connections_errors,
-        connections_lost, returns_bad, usage_ms, pool_min, pool_max, pool_size,
-        pool_available, pool_in_use, requests_queued."""
+        """As :meth:`PoolBase.stats` (the counters listed there), read under the lock."""
         with self._lock:
             return self._state.stats()
-
-    def __repr__(self) -> str:
-        s = self._state
-        state = "closed" if s.closed else "open" if self._opened else "not open"
-        return ("<PostPyro.%s %r %s size=%d available=%d in_use=%d waiting=%d min=%d max=%d>"
-                % (type(self).__name__, self.name, state, s.nconns + s.opening, len(s.idle),
-                   s.lent, len(s.waiters), s.min_size, s.max_size))
 
 
 def _fill(ref: "weakref.ref[Pool]") -> None:
@@ -565,7 +476,7 @@ def _fill(ref: "weakref.ref[Pool]") -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     while True:
         pool = ref()
-        if pool is None or pool._generation != _fork_generation:
+        if pool is None or _forked(pool):
             return
         if not pool._fill_once():
             return

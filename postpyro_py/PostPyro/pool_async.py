@@ -21,27 +21,24 @@ cancellation goes on.
 
 from __future__ import annotations
 
-import logging
 import time
 import weakref
 from inspect import isawaitable
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, List, Optional
 
 from . import errors as e
-from . import pool as _sync_pool
+from ._pool_base import PoolBase, forked as _forked, logger
 from ._pool_checkout_async import AsyncCheckout
-from ._pool_core import PERMIT, PoolState, Slot, Waiter
+from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_loop import running_loop
-from ._pool_session import (check_connection_async, check_pool_args,
-                            close_quietly_async as _close, reset_session_async,
-                            restore_client_settings)
+from ._pool_session import (check_connection_async, close_quietly_async as _close,
+                            reset_session_async, restore_client_settings)
 from .connection_async import AsyncConnection
 
 __all__ = ["AsyncPool", "AsyncCheckout"]
 
 _monotonic = time.monotonic
 _ref = weakref.ref
-logger = logging.getLogger("PostPyro.pool")
 
 # The longest the filler task sleeps between looks at the pool.
 _FILLER_NAP = 2.0
@@ -49,11 +46,7 @@ _FILLER_NAP = 2.0
 _POLL = 0.01
 
 
-def _forked(pool: "AsyncPool") -> bool:
-    return pool._generation != _sync_pool._fork_generation
-
-
-class AsyncPool:
+class AsyncPool(PoolBase):
     """A pool of AsyncConnections shared by the tasks of one event loop (asyncio or trio).
 
     Same arguments as :class:`~PostPyro.Pool`; ``dsn_or_callable``, ``check``,
@@ -62,41 +55,16 @@ class AsyncPool:
     made with ``open=True`` inside a running loop. See docs/python-api.md, "Connection
     pools"."""
 
-    _null = False
+    _open_hint = "await open() or use it in an async with block"
 
-    def __init__(self, dsn_or_callable: Union[str, Callable[[], Any]] = "", min_size: int = 4,
-                 max_size: int = 10, timeout: float = 30.0, max_waiting: int = 0,
-                 max_idle: Optional[float] = 600.0, max_lifetime: Optional[float] = 3600.0,
-                 check: Optional[Callable[[AsyncConnection], Any]] = None,
-                 configure: Optional[Callable[[AsyncConnection], Any]] = None,
-                 reset: Union[None, bool, Callable[[AsyncConnection], Any]] = None,
-                 reconnect_timeout: float = 300.0,
-                 reconnect_failed: Optional[Callable[["AsyncPool"], Any]] = None,
-                 name: Optional[str] = None, open: bool = True,
-                 **connect_options: Any) -> None:
-        check_pool_args(dsn_or_callable, reset)
-        self._dsn = dsn_or_callable
-        self.name = name if name is not None else "pool-%d" % next(_sync_pool._names)
-        self.timeout = timeout
-        self._check = check
-        self._configure = configure
-        self._reset = self.reset_session if reset is None else reset
-        self._reconnect_failed = reconnect_failed
-        self._autocommit = bool(connect_options.pop("autocommit", True))
-        self._row_factory = connect_options.get("row_factory")
-        self._conn_timeout = connect_options.get("timeout")
-        self._options = connect_options
-        self._state = PoolState(min_size, max_size, max_waiting=max_waiting, max_idle=max_idle,
-                                max_lifetime=max_lifetime, reconnect_timeout=reconnect_timeout,
-                                null=self._null)
+    def _init_io(self) -> None:
         self._loop: Any = None      # the event-loop library's primitives (_pool_loop)
         self._shield: Any = None    # trio: a shielded scope for returns
         self._filler: Any = None
         self._nudge: Any = None     # the filler's waker while it sleeps
-        self._opened = False
-        self._generation = _sync_pool._fork_generation
-        if open:
-            self._start(running_loop())
+
+    def _open_at_once(self) -> None:
+        self._start(running_loop())
 
     # ---- life -------------------------------------------------------------------------------
 
@@ -129,9 +97,7 @@ class AsyncPool:
             if state.closed:
                 raise e.InterfaceError("the pool %r is closed" % self.name)
             if _monotonic() >= deadline:
-                raise e.PoolTimeout("pool %r: %d of min_size %d connections after %.1f s%s"
-                                    % (self.name, state.nconns, state.min_size, timeout,
-                                       self._why()))
+                raise self._too_few(timeout)
             await self._loop.sleep(_POLL)
 
     async def close(self, timeout: float = 5.0) -> None:
@@ -158,10 +124,6 @@ class AsyncPool:
         for slot in list(state.out):  # still lent after timeout: closed under the borrower
             await _close(slot.conn)
 
-    @property
-    def closed(self) -> bool:
-        return self._state.closed
-
     async def __aenter__(self) -> "AsyncPool":
         await self.open()
         return self
@@ -177,14 +139,6 @@ class AsyncPool:
         pool's) for one, then raises ``PoolTimeout``. At the end of the block it goes back
         as with :meth:`Pool.connection`."""
         return AsyncCheckout(self, timeout)
-
-    def _usable(self, opening: bool = False) -> None:
-        if _forked(self):
-            raise e.InterfaceError("the pool %r was made by the parent process before fork(); "
-                                   "make a new pool in the child" % self.name)
-        if not opening and not self._opened:
-            raise e.InterfaceError("the pool %r is not open: await open() or use it in an "
-                                   "async with block" % self.name)
 
     async def _get(self, timeout: Optional[float], holder: AsyncCheckout) -> None:
         """Lend a connection to ``holder`` (sets ``holder._slot``)."""
@@ -226,9 +180,7 @@ class AsyncPool:
             return
         if w.error is not None:
             raise w.error
-        raise e.PoolTimeout("pool %r: no connection within %.1f s (%d in use of max_size %d, "
-                            "%d waiting)%s" % (self.name, _monotonic() - w.since, state.lent,
-                                               state.max_size, len(state.waiters), self._why()))
+        raise self._none_in_time(w)
 
     def _settle(self, w: Waiter, got: Optional[bool], holder: AsyncCheckout) -> Optional[Slot]:
         """The end of w's wait (``got``: woken; False: timed out; None: cancelled): out of
@@ -264,17 +216,9 @@ class AsyncPool:
         if nudge is not None:
             self._loop.wake(nudge)
 
-    def _why(self) -> str:
-        err = self._state.last_error
-        return "; the last connect failed: %s" % (err,) if err is not None else ""
-
     def _release_permit(self, error: Optional[BaseException]) -> None:
         """AsyncNullPool: a permit not used (its connect failed: ``error``) passes on."""
-        if error is not None:
-            self._state.connect_failed(_monotonic(), error)
-        else:
-            self._state.opening -= 1
-        w = self._state.pass_after_failure()
+        w = self._permit_unused(error)
         if w is not None:
             self._loop.wake(w.wake)
 
@@ -421,10 +365,7 @@ class AsyncPool:
                 done = self._configure(conn)
                 if isawaitable(done):
                     await done
-                status = conn.transaction_status
-                if status != "idle":
-                    raise e.ProgrammingError("configure() left the connection %s: end its "
-                                             "transaction" % status)
+                self._configured(conn)
             conn.notices.clear()
         except BaseException:
             await _close(conn)
@@ -526,18 +467,5 @@ class AsyncPool:
         Growing opens connections in the background; shrinking closes idle ones as they
         pass ``max_idle``."""
         self._usable(opening=True)
-        if max_size is None:
-            max_size = max(min_size, self._state.max_size)
-        self._state.resize(min_size, max_size)
+        self._resize_state(min_size, max_size)
         self._poke()
-
-    def stats(self) -> Dict[str, int]:
-        """As :meth:`Pool.stats` (not awaited: it neither waits nor talks to the server)."""
-        return self._state.stats()
-
-    def __repr__(self) -> str:
-        s = self._state
-        state = "closed" if s.closed else "open" if self._opened else "not open"
-        return ("<PostPyro.%s %r %s size=%d available=%d in_use=%d waiting=%d min=%d max=%d>"
-                % (type(self).__name__, self.name, state, s.nconns + s.opening, len(s.idle),
-                   s.lent, len(s.waiters), s.min_size, s.max_size))

@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import kv_dsn
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 
@@ -109,17 +111,6 @@ class Workloads:
     def setup(self, name, n):
         """Untimed preparation (tables); returns state for run()."""
         return None
-
-
-def _kv_dsn(dsn):
-    """A key=value DSN as a dict (for asyncpg, which takes URL DSNs or keywords)."""
-    out = {}
-    for m in re.finditer(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn):
-        v = m.group(2)
-        if v.startswith("'"):
-            v = re.sub(r"\\(.)", r"\1", v[1:-1])
-        out[m.group(1)] = v
-    return out
 
 
 def child_main(args):
@@ -436,7 +427,7 @@ class AsyncpgW(Workloads):
         if re.match(r"postgres(ql)?://", self.dsn):
             c = await self.asyncpg.connect(self.dsn)
         else:
-            kv = _kv_dsn(self.dsn)
+            kv = kv_dsn(self.dsn)
             kw = {"host": kv.get("host"), "port": int(kv["port"]) if "port" in kv else None,
                   "database": kv.get("dbname"), "user": kv.get("user"),
                   "password": kv.get("password")}
@@ -536,7 +527,7 @@ class AsyncpgW(Workloads):
     async def _connect_plain(self):
         if re.match(r"postgres(ql)?://", self.dsn):
             return await self.asyncpg.connect(self.dsn)
-        kv = _kv_dsn(self.dsn)
+        kv = kv_dsn(self.dsn)
         kw = {"host": kv.get("host"), "port": int(kv["port"]) if "port" in kv else None,
               "database": kv.get("dbname"), "user": kv.get("user"),
               "password": kv.get("password")}

@@ -34,6 +34,8 @@ import sys
 import threading
 import time
 
+from benchlib import ASYNC_MARK as MARK, kv_dsn
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 
@@ -52,16 +54,6 @@ SQL_NOTIFY = "SELECT pg_notify($1, g::text) FROM generate_series($2::int, $3) g"
 
 def rows3(n):
     return [(k, "name %d" % k, k * 0.25) for k in range(n)]
-
-
-def kv_dsn(dsn):
-    out = {}
-    for m in re.finditer(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn):
-        v = m.group(2)
-        if v.startswith("'"):
-            v = re.sub(r"\\(.)", r"\1", v[1:-1])
-        out[m.group(1)] = v
-    return out
 
 
 def notify_chunks(n):
@@ -484,9 +476,6 @@ def parent_main(args):
     if args.into:
         put_into(args.into, text)
     print(text)
-
-
-MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
 
 
 def put_into(path, text):

@@ -37,6 +37,8 @@ import sys
 import threading
 import time
 
+from benchlib import kv_dsn, put_section
+
 SQL_TRIVIAL = "SELECT $1::int4"
 SQL_CATALOG = ("SELECT c.oid, c.relname, c.relnamespace, c.reltype, c.relowner, c.relpages, "
                "c.reltuples, c.relkind, c.relnatts, c.relhasindex, c.relpersistence, n.nspname "
@@ -55,16 +57,6 @@ LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy", "psycopg2": "
 
 def _fmt(sql):
     return re.sub(r"\$\d+", "%s", sql)
-
-
-def _kv(dsn):
-    out = {}
-    for m in re.finditer(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn):
-        v = m.group(2)
-        if v.startswith("'"):
-            v = re.sub(r"\\(.)", r"\1", v[1:-1])
-        out[m.group(1)] = v
-    return out
 
 
 # ---- the loops, per driver (child process) ----------------------------------------------------
@@ -170,7 +162,7 @@ def run_asyncpg(dsn, stmt, ntasks, n):
     async def connect():
         if re.match(r"postgres(ql)?://", dsn):
             return await asyncpg.connect(dsn)
-        kv = _kv(dsn)
+        kv = kv_dsn(dsn)
         kw = {"host": kv.get("host"), "port": int(kv["port"]) if "port" in kv else None,
               "database": kv.get("dbname"), "user": kv.get("user"),
               "password": kv.get("password")}
@@ -360,26 +352,15 @@ def machine(py, pypy):
 
 BEGIN = "<!-- the threads run (tests/bench/bench_threads.py --into) from here -->"
 END = "<!-- the threads run ends here -->"
-ASYNC_MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
 
 
 def put_into(path, text):
     """Replaces this benchmark's section of ``path`` (docs/benchmarks.md, which bench.py
     rewrites: rerun this after it), or adds one before the async section (which
     bench_async.py keeps at the end), or at the end."""
-    with open(path) as f:
-        doc = f.read()
     section = "%s\n\n## Threads and the cost of one statement, a separate run\n\n%s\n%s\n" % (
         BEGIN, text.rstrip("\n"), END)
-    if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + section + doc[doc.index(END) + len(END) + 1:]
-    elif ASYNC_MARK in doc:
-        k = doc.index(ASYNC_MARK)
-        doc = doc[:k] + section + "\n" + doc[k:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(doc)
+    put_section(path, BEGIN, END, section)
 
 
 def main():

@@ -46,20 +46,8 @@ N_AUTHORS = 100
 N_BOOKS = 9900
 ASYNC_DRIVERS = ("postpyro_async", "asyncpg")
 
-
-def pypy_own_greenlet():
-    """Under PyPy with Debian's CPython dist-packages on the path (for SQLAlchemy), CPython's
-    greenlet there (a C extension) would hide PyPy's own, which SQLAlchemy's asyncio needs."""
-    if sys.implementation.name != "pypy" or "greenlet" in sys.modules:
-        return
-    import importlib.util
-    import sysconfig
-    path = os.path.join(sysconfig.get_path("stdlib"), "greenlet.py")
-    if os.path.exists(path):
-        spec = importlib.util.spec_from_file_location("greenlet", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["greenlet"] = module
-        spec.loader.exec_module(module)
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))  # tests/
+from pypy_greenlet import use_pypy_greenlet  # noqa: E402
 
 
 def url_for(driver, dsn):
@@ -334,7 +322,7 @@ def main():
     ap.add_argument("--alternate", type=int, metavar="N",
                     help="in this one process: N runs of each driver in turn")
     args = ap.parse_args()
-    pypy_own_greenlet()  # (before SQLAlchemy is imported)
+    use_pypy_greenlet()  # (before SQLAlchemy is imported)
     if args.alternate:
         return alternate(args.dsn, args.alternate, args.warmup, args.with_async)
     if args.one:

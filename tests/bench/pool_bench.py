@@ -171,13 +171,21 @@ def report(results, n):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    run_bench(__doc__, __file__, 20000, POOLS, child, report, "## Connection pools",
+              "run me with tests/bench/run-pool.sh")
+
+
+def run_bench(doc, script, n, all_pools, run_child, make_report, title, how):
+    """What pool_bench.py and pool_bench_async.py share: the options, then ``run_child(args)``
+    in a --child process, else ``script --child`` under each interpreter (CPython, and PyPy
+    for PostPyro's pools only) and ``make_report``'s Markdown printed under ``title``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--dsn", default=os.environ.get("PP_BENCH_DSN") or
                     os.environ.get("PP_TEST_DSN"))
-    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--n", type=int, default=n)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--pools", type=lambda s: s.split(","), default=list(POOLS))
+    ap.add_argument("--pools", type=lambda s: s.split(","), default=list(all_pools))
     ap.add_argument("--out", default=None)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -185,9 +193,9 @@ def main():
         args.n //= 10
         args.repeats = 1
     if not args.dsn:
-        ap.error("no server: give --dsn, or run me with tests/bench/run-pool.sh")
+        ap.error("no server: give --dsn, or " + how)
     if args.child:
-        return child(args)
+        return run_child(args)
     results = {}
     interps = [("CPython %s" % platform.python_version(), [sys.executable])]
     if shutil.which("pypy3"):
@@ -198,12 +206,12 @@ def main():
         if name == "PyPy":  # psycopg's ctypes libpq fails on Debian's PyPy 3.9: PostPyro only
             env["PYTHONPATH"] = env.get("PYTHONPATH", "") + ":/usr/lib/python3/dist-packages"
             pools = [p for p in pools if p.startswith("postpyro")]
-        proc = subprocess.run(cmd + [os.path.abspath(__file__), "--child", "--dsn", args.dsn,
+        proc = subprocess.run(cmd + [os.path.abspath(script), "--child", "--dsn", args.dsn,
                                      "--n", str(args.n), "--repeats", str(args.repeats),
                                      "--pools", ",".join(pools)],
                               env=env, stdout=subprocess.PIPE, timeout=3600, check=True)
         results[name] = json.loads(proc.stdout)
-    text = "## Connection pools\n\n" + report(results, args.n)
+    text = title + "\n\n" + make_report(results, args.n)
     print(text)
     if args.out:
         with open(args.out, "w") as f:

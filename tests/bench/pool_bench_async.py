@@ -29,19 +29,13 @@ ctypes libpq fails there).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import platform
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 
-RESET_SQL = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
-             "SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES")
+from pool_bench import RESET_SQL, run_bench
 
 POOLS = ("postpyro", "postpyro_noreset", "asyncpg", "asyncpg_noreset", "psycopg",
          "psycopg_reset")
@@ -252,44 +246,11 @@ def _div(a, b):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dsn", default=os.environ.get("PP_BENCH_DSN") or
-                    os.environ.get("PP_TEST_DSN"))
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--pools", type=lambda s: s.split(","), default=list(POOLS))
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.quick:
-        args.n //= 10
-        args.repeats = 1
-    if not args.dsn:
-        ap.error("no server: give --dsn, or run me with tests/bench/run-pool.sh --async")
-    if args.child:
+    def run_child(args):
         args.pools = available(args.pools)
         return asyncio.run(child(args))
-    results = {}
-    interps = [("CPython %s" % platform.python_version(), [sys.executable])]
-    if shutil.which("pypy3"):
-        interps.append(("PyPy", ["pypy3"]))
-    for name, cmd in interps:
-        env = dict(os.environ)
-        pools = args.pools
-        if name == "PyPy":
-            env["PYTHONPATH"] = env.get("PYTHONPATH", "") + ":/usr/lib/python3/dist-packages"
-            pools = [p for p in pools if p.startswith("postpyro")]
-        proc = subprocess.run(cmd + [os.path.abspath(__file__), "--child", "--dsn", args.dsn,
-                                     "--n", str(args.n), "--repeats", str(args.repeats),
-                                     "--pools", ",".join(pools)],
-                              env=env, stdout=subprocess.PIPE, timeout=3600, check=True)
-        results[name] = json.loads(proc.stdout)
-    text = "## Async connection pools (asyncio)\n\n" + report(results, args.n)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    run_bench(__doc__, __file__, 10000, POOLS, run_child, report, "## Async connection pools (asyncio)",
+              "run me with tests/bench/run-pool.sh --async")
 
 
 if __name__ == "__main__":

@@ -12,32 +12,8 @@
 # with the freshly built libpostpyro and the in-tree PostPyro package. Needs a built tree,
 # python3-psycopg2 and python3-asyncpg; PyPy (pypy3) when present.
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-builddir=${PP_BENCH_BUILDDIR:-$top}
-py=/usr/bin/python3
-[ -x "$py" ] || py=$(command -v python3)
-
-lib="$builddir/libpostpyro/.libs/libpostpyro.so.1"
-[ -f "$lib" ] || { echo "run-sweep.sh: $lib not found: build first (./configure && make)" >&2; exit 1; }
-export POSTPYRO_LIBRARY="$lib"
-export PYTHONPATH="$builddir/postpyro_py/inplace${PYTHONPATH:+:$PYTHONPATH}"
-
-cdir=$(mktemp -d "${TMPDIR:-/tmp}/pp-sweep.XXXXXX")
-trap 'rm -rf "$cdir"' EXIT
-if pkg-config --exists libpq 2>/dev/null; then
-    pq_cflags=$(pkg-config --cflags libpq); pq_libs=$(pkg-config --libs libpq)
-else
-    pq_cflags="-I$(pg_config --includedir)"; pq_libs="-L$(pg_config --libdir) -lpq"
-fi
-# shellcheck disable=SC2086
-${CC:-cc} -O2 -o "$cdir/c_sweep" "$here/c_sweep.c" $pq_cflags $pq_libs
-export PP_BENCH_C_SWEEP="$cdir/c_sweep"
-
-if [ -n "${PP_BENCH_DSN:-}" ]; then
-    "$py" "$here/sweep.py" --dsn "$PP_BENCH_DSN" "$@"
-    exit $?
-fi
-bash "$top/tests/run-with-server.sh" bash -c \
-    'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/sweep.py" "$@"
+# shellcheck source=tests/bench/benchenv.sh
+. "$(dirname "${BASH_SOURCE[0]}")/benchenv.sh" run-sweep.sh
+build_c_floor c_sweep.c
+export PP_BENCH_C_SWEEP="$c_floor"
+run_bench sweep.py "$@"

@@ -17,52 +17,27 @@
 # Needs: a built tree (`make`), python3 with python3-psycopg2, python3-psycopg,
 # python3-asyncpg (Debian packages), optionally pypy3 and python3-matplotlib.
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-builddir=${PP_BENCH_BUILDDIR:-$top}
-
-py=/usr/bin/python3
-[ -x "$py" ] || py=$(command -v python3)
-
-lib="$builddir/libpostpyro/.libs/libpostpyro.so.1"
-[ -f "$lib" ] || { echo "run.sh: $lib not found: build first (./configure && make)" >&2; exit 1; }
-export POSTPYRO_LIBRARY="$lib"
-export LD_LIBRARY_PATH="$builddir/libpostpyro/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export PYTHONPATH="$builddir/postpyro_py/inplace${PYTHONPATH:+:$PYTHONPATH}"
+# shellcheck source=tests/bench/benchenv.sh
+. "$(dirname "${BASH_SOURCE[0]}")/benchenv.sh" run.sh
 
 # --async: the async benchmark (tests/bench/bench_async.py) instead; its report goes to the
 # terminal (and to --out FILE when given): paste it into docs/benchmarks.md's async section.
 if [ "${1:-}" = --async ]; then
     shift
-    if [ -n "${PP_BENCH_DSN:-}" ]; then
-        exec "$py" "$here/bench_async.py" --dsn "$PP_BENCH_DSN" "$@"
-    fi
-    exec bash "$top/tests/run-with-server.sh" bash -c \
-        'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/bench_async.py" "$@"
+    run_bench bench_async.py "$@"
+    exit
 fi
 
 # --threads: per-statement cost and thread scaling (tests/bench/bench_threads.py) instead.
 if [ "${1:-}" = --threads ]; then
     shift
-    if [ -n "${PP_BENCH_DSN:-}" ]; then
-        exec "$py" "$here/bench_threads.py" --dsn "$PP_BENCH_DSN" "$@"
-    fi
-    exec bash "$top/tests/run-with-server.sh" bash -c \
-        'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/bench_threads.py" "$@"
+    run_bench bench_threads.py "$@"
+    exit
 fi
 
 # The C floor.
-cdir=$(mktemp -d "${TMPDIR:-/tmp}/pp-bench.XXXXXX")
-trap 'rm -rf "$cdir"' EXIT
-if pkg-config --exists libpq 2>/dev/null; then
-    pq_cflags=$(pkg-config --cflags libpq); pq_libs=$(pkg-config --libs libpq)
-else
-    pq_cflags="-I$(pg_config --includedir)"; pq_libs="-L$(pg_config --libdir) -lpq"
-fi
-# shellcheck disable=SC2086
-${CC:-cc} -O2 -o "$cdir/c_client" "$here/c_client.c" $pq_cflags $pq_libs -lpthread
-export PP_BENCH_C_CLIENT="$cdir/c_client"
+build_c_floor c_client.c -lpthread
+export PP_BENCH_C_CLIENT="$c_floor"
 
 args=("$@")
 has_out=no; quick=no
@@ -73,11 +48,4 @@ if [ $has_out = no ] && [ $quick = no ]; then
     args+=(--out "$top/docs/benchmarks.md")
 fi
 
-if [ -n "${PP_BENCH_DSN:-}" ]; then
-    "$py" "$here/bench.py" --dsn "$PP_BENCH_DSN" "${args[@]}"
-    exit $?
-fi
-# A throwaway server; run-with-server.sh sets PP_TEST_DSN (the Unix socket) and always stops
-# it. A PP_TEST_DSN already set would be used as is, like the tests do.
-bash "$top/tests/run-with-server.sh" bash -c \
-    'exec "$0" "$1" --dsn "$PP_TEST_DSN" "${@:2}"' "$py" "$here/bench.py" "${args[@]}"
+run_bench bench.py "${args[@]}"

@@ -22,11 +22,12 @@ import argparse
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
+
+from benchlib import kv_dsn, put_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
@@ -77,10 +78,6 @@ def plan(rows: int, prof: dict) -> tuple:
 
 # ---- child: one driver, one (kind, columns), every row count --------------------------------
 
-def _kv_dsn(dsn: str) -> dict:
-    return {m.group(1): m.group(2) for m in re.finditer(r"(\w+)=(\S+)", dsn)}
-
-
 def make_runner(driver: str, dsn: str, sql_dollar: str, sql_pct: str):
     """A function run(rows) doing one statement and reading every row."""
     if driver.startswith("postpyro"):
@@ -103,7 +100,7 @@ def make_runner(driver: str, dsn: str, sql_dollar: str, sql_pct: str):
         import asyncio
         import asyncpg
         loop = asyncio.new_event_loop()
-        kv = _kv_dsn(dsn)
+        kv = kv_dsn(dsn)
         conn = loop.run_until_complete(asyncpg.connect(
             host=kv.get("host"), port=int(kv.get("port", 5432)), database=kv.get("dbname"),
             user=kv.get("user"), password=kv.get("password")))
@@ -386,25 +383,13 @@ def targets(data: dict) -> list:
 
 BEGIN = "<!-- the shape sweep (tests/bench/sweep.py --into) from here -->"
 END = "<!-- the shape sweep: end -->"
-ASYNC_MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
 
 
 def put_into(path: str, text: str) -> None:
     """Puts the report into ``path`` (docs/benchmarks.md) between BEGIN and END, replacing
     the previous one; the first time before the async section (which bench_async.py keeps
     at the end), or at the end."""
-    with open(path) as f:
-        doc = f.read()
-    block = BEGIN + "\n\n" + text.rstrip("\n") + "\n\n" + END + "\n"
-    if BEGIN in doc and END in doc:
-        doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END) + 1:]
-    elif ASYNC_MARK in doc:
-        at = doc.index(ASYNC_MARK)
-        doc = doc[:at] + block + "\n" + doc[at:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block
-    with open(path, "w") as f:
-        f.write(doc)
+    put_section(path, BEGIN, END, BEGIN + "\n\n" + text.rstrip("\n") + "\n\n" + END + "\n")
 
 
 def main() -> None:

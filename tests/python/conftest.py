@@ -26,22 +26,10 @@ if importlib.util.find_spec("PostPyro") is None:
 import PostPyro as pg  # noqa: E402
 
 
-def _pypy_own_greenlet() -> None:
-    """Under PyPy the tests put CPython's dist-packages on the path (where pytest lives);
-    CPython's greenlet there (a C extension PyPy cannot load) would hide PyPy's own
-    greenlet module, which SQLAlchemy's asyncio support needs: import PyPy's first."""
-    if sys.implementation.name != "pypy" or "greenlet" in sys.modules:
-        return
-    import sysconfig
-    path = os.path.join(sysconfig.get_path("stdlib"), "greenlet.py")
-    if os.path.exists(path):
-        spec = importlib.util.spec_from_file_location("greenlet", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["greenlet"] = module
-        spec.loader.exec_module(module)
+sys.path.append(os.path.join(TOP_SRCDIR, "tests"))  # shared test helpers
+from pypy_greenlet import use_pypy_greenlet  # noqa: E402
 
-
-_pypy_own_greenlet()
+use_pypy_greenlet()
 
 
 def dsn_with(dsn: str, **params: str) -> str:
@@ -54,6 +42,40 @@ def dsn_with(dsn: str, **params: str) -> str:
     for k, v in params.items():
         parts.append("%s='%s'" % (k, v.replace("\\", "\\\\").replace("'", "\\'")))
     return " ".join(parts)
+
+
+def sqla_url(dsn: str, driver: str) -> str:
+    """A SQLAlchemy URL (``postgresql+DRIVER://``) for the key=value DSN of the tests."""
+    fields = dict(p.split("=", 1) for p in dsn.split())
+    query = "host=%s" % fields.get("host", "127.0.0.1")
+    if "port" in fields:
+        query += "&port=%s" % fields["port"]
+    return "postgresql+%s://%s@/%s?%s" % (driver, fields.get("user", "postgres"),
+                                          fields.get("dbname", "postgres"), query)
+
+
+def in_forked_child(fn) -> str:
+    """Run ``fn()`` (returning a str) in a forked child and return what it returned; the
+    child must exit cleanly (it leaves with os._exit: no atexit, no pytest teardown)."""
+    import warnings
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: on purpose
+        child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.close(r)
+            os.write(w, fn().encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        msg = f.read().decode()
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return msg
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,8 @@ import pytest
 import PostPyro as pg
 from PostPyro.rows import dict_row
 
+from conftest import in_forked_child
+
 FULL = os.environ.get("PP_POOL_FULL") == "1"
 
 
@@ -645,30 +647,20 @@ def test_a_forked_child_cannot_use_the_pool_and_leaves_the_parents_sessions(make
             await pool.wait(10)
             pids = sorted(r[0] for r in admin.query(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = $1", [app]))
-            r, w = os.pipe()
-            child = os.fork()
-            if child == 0:
-                code = 1
+
+            def child():
+                try:  # no event loop runs in the child: drive the coroutines by hand
+                    pool.connection().__aenter__().send(None)
+                    msg = "no error"
+                except pg.InterfaceError as exc:
+                    msg = str(exc)
                 try:
-                    os.close(r)
-                    try:  # no event loop runs in the child: drive the coroutines by hand
-                        pool.connection().__aenter__().send(None)
-                        msg = b"no error"
-                    except pg.InterfaceError as exc:
-                        msg = str(exc).encode()
-                    try:
-                        pool.close().send(None)
-                    except StopIteration:
-                        pass
-                    os.write(w, msg)
-                    code = 0
-                finally:
-                    os._exit(code)
-            os.close(w)
-            with os.fdopen(r, "rb") as f:
-                msg = f.read().decode()
-            _, status = os.waitpid(child, 0)
-            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+                    pool.close().send(None)
+                except StopIteration:
+                    pass
+                return msg
+
+            msg = in_forked_child(child)
             assert "parent process" in msg and "fork" in msg
             assert sorted(r[0] for r in admin.query(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = $1", [app])) == pids

@@ -23,14 +23,11 @@ import PostPyro as pg  # noqa: E402
 _SQLA14 = sa.__version__.startswith("1.")
 from PostPyro.sqlalchemy import dollar_sql  # noqa: E402
 
+from conftest import sqla_url  # noqa: E402
+
 
 def _url(dsn: str) -> str:
-    fields = dict(p.split("=", 1) for p in dsn.split())
-    query = "host=%s" % fields.get("host", "127.0.0.1")
-    if "port" in fields:
-        query += "&port=%s" % fields["port"]
-    return "postgresql+postpyro://%s@/%s?%s" % (fields.get("user", "postgres"),
-                                                fields.get("dbname", "postgres"), query)
+    return sqla_url(dsn, "postpyro")
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from sqlalchemy.orm import declarative_base, relationship, selectinload  # noqa:
 import PostPyro as pg  # noqa: E402
 import PostPyro.sqlalchemy_async  # noqa: E402,F401  (registers postgresql+postpyro_async)
 
+from conftest import sqla_url  # noqa: E402
+
 Base = declarative_base()
 
 
@@ -42,12 +44,7 @@ class Book(Base):
 
 
 def _url(dsn: str) -> str:
-    fields = dict(p.split("=", 1) for p in dsn.split())
-    query = "host=%s" % fields.get("host", "127.0.0.1")
-    if "port" in fields:
-        query += "&port=%s" % fields["port"]
-    return "postgresql+postpyro_async://%s@/%s?%s" % (
-        fields.get("user", "postgres"), fields.get("dbname", "postgres"), query)
+    return sqla_url(dsn, "postpyro_async")
 
 
 @pytest.fixture
