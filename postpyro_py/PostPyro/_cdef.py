@@ -266,7 +266,10 @@ int32_t pp_ping(pp_conn *conn);
  * asked for while a call prepares its statement (Parse/Describe, before the statement
  * runs; the server would ignore it) makes the call fail with 57014 without running it (so
  * does pp_cancel_start's; a signal there is reported as PP_PENDING once the statement
- * runs, so that a pp_cancel then stops it). The request (a new
+ * runs, so that a pp_cancel then stops it). That failure is the client's: inside a
+ * transaction block the transaction stays usable (a cancel that stops a running statement
+ * fails it on the server). A cancel that reaches the server after that check and before
+ * the backend starts the statement is ignored there; send another. The request (a new
  * connection to the server) is sent from a helper thread; on an encrypted connection with
  * libpq 17 and later (found at run time) it is encrypted too (PQcancelCreate and
  * PQcancelBlocking, sslmode honoured), else it goes in clear text (PQcancel; on a plain
