@@ -23,7 +23,7 @@ try:
     from _continuation import continulet  # PyPy
 except ImportError:
     continulet = None
-    from greenlet import GreenletExit, getcurrent, greenlet
+    from greenlet import GreenletExit, error, getcurrent, greenlet
 
 
 def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, Any]:
@@ -170,5 +170,8 @@ else:
             g, self._g = self._g, None
             if g is not None and not g.dead and not self.in_call:
                 self._box.append(None)
-                g.parent = getcurrent()
-                g.switch()
+                try:
+                    g.parent = getcurrent()
+                    g.switch()
+                except (ValueError, error):  # another thread's fiber: the collector's
+                    self._box.pop()

@@ -102,3 +102,16 @@ def test_an_ended_fiber_runs_the_next_call_on_a_new_one():
     assert _handle(fiber) is not first
     fiber.end()
     fiber.end()  # twice is harmless
+
+
+@pytest.mark.skipif(not ON_GREENLET, reason="greenlets belong to a thread; continulets don't")
+def test_ending_another_threads_fiber_leaves_it_to_the_collector(unraisable):
+    import threading
+    fiber = _fiber.Fiber()
+    t = threading.Thread(target=fiber.run, args=(lambda: None, ()))
+    t.start()
+    t.join()
+    fiber.end()  # no error: that greenlet cannot be switched to from here
+    assert not _alive(fiber)
+    gc.collect()
+    assert unraisable == []
