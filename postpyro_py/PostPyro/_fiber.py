@@ -23,7 +23,7 @@ try:
     from _continuation import continulet  # PyPy
 except ImportError:
     continulet = None
-    from greenlet import GreenletExit, getcurrent, greenlet
+    from greenlet import GreenletExit, error, getcurrent, greenlet
 
 
 def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, Any]:
@@ -67,9 +67,12 @@ if continulet is not None:
     def _serve(c: Any, box: list) -> None:
         while True:
             c.switch()  # wait for the next call (the first switch primes this)
-            fn, args = box.pop()
+            call = box.pop()
+            if call is None:  # Fiber.end
+                return
+            fn, args = call
             box.append(_outcome(fn, args))
-            fn = args = None
+            fn = args = call = None
 
     class Fiber(_Base):
         """Runs ``fn(*args)`` calls one after another so that :meth:`suspend` inside one
@@ -104,15 +107,29 @@ if continulet is not None:
             self._box.append((False, value, None))
             self._c.switch()
 
+        def end(self) -> None:
+            """End the fiber now if it is idle (a call left suspended is only dropped): its
+            frame goes at once, not when the collector gets to it."""
+            c, self._c = self._c, None
+            if c is not None and c.is_pending() and not self.in_call:
+                self._box.append(None)
+                c.switch()
+
 else:
 
     def _serve(box: list) -> None:
         # no reference to the Fiber or the greenlet itself: no cycle to keep it alive
         while True:
-            fn, args = box.pop()
+            call = box.pop()
+            if call is None:  # Fiber.end
+                return
+            fn, args = call
             box.append(_outcome(fn, args))
-            fn = args = None
-            getcurrent().parent.switch()
+            fn = args = call = None
+            try:
+                getcurrent().parent.switch()
+            except BaseException:  # noqa: B902 - only a kill gets here (see end())
+                return
 
     class Fiber(_Base):  # type: ignore[no-redef]
         __slots__ = ("_g",)
@@ -143,3 +160,18 @@ else:
         def suspend(self, value: Any) -> None:
             self._box.append((False, value, None))
             self._g.parent.switch()
+
+        def end(self) -> None:
+            # An idle fiber the collector finds is killed by greenlet: GreenletExit thrown in
+            # at the switch above, whose greenlet 2.0.2 (Debian 12) sometimes loses on the
+            # way (SystemError "returned NULL without setting an exception", reported as
+            # unraisable). Ending it here, from its own thread, leaves nothing to kill; and
+            # whatever the switch raises while idle ends the fiber quietly.
+            g, self._g = self._g, None
+            if g is not None and not g.dead and not self.in_call:
+                self._box.append(None)
+                try:
+                    g.parent = getcurrent()
+                    g.switch()
+                except (ValueError, error):  # another thread's fiber: the collector's
+                    self._box.pop()

@@ -198,6 +198,8 @@ class AsyncConnection(AsyncNotifications):
         finally:
             if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
                 self._fiber = Fiber()  # that call must never be resumed by the next one
+            elif self._closing:
+                self._fiber.end()  # the last call of a closed connection
             turns.release()
 
     async def _acquire(self, holder: Any) -> Any:
@@ -403,6 +405,8 @@ class AsyncConnection(AsyncNotifications):
             self._b.forget_fd(self._fd)
             if self._waker.wake is not None:
                 self._waker.wake()
+        else:
+            self._fiber.end()  # no idle fiber left to the collector (see Fiber.end)
         eng.close()
 
     async def __aenter__(self) -> "AsyncConnection":
