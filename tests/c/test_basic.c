@@ -3,6 +3,8 @@
  * and by column, batches, prepared statements, info, ping, close. */
 #include "harness.h"
 
+#include <time.h>
+
 static void test_versions(void)
 {
     CHECK(pp_version_number() == PP_VERSION_NUMBER);
@@ -398,8 +400,9 @@ static void test_poll_status(pp_conn *c)
     pp_free(pid);
     pp_result_free(run(c, sql));
     int32_t s = 0;
+    const struct timespec pause = {0, 10 * 1000 * 1000};
     for (int i = 0; i < 200 && (s = pp_poll_status(c2)) != 4; i++)
-        usleep(10000); /* the server needs a moment to end the session */
+        nanosleep(&pause, NULL); /* the server needs a moment to end the session */
     CHECK(s == 4);
     CHECK(pp_is_closed(c2) == 1);
     CHECK(pp_poll_status(NULL) == 4);
