@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-import time
 from typing import List, Optional
 
 # The codes in the first packet of a connection (PostgreSQL's protocol, "Message Formats").
@@ -28,9 +27,6 @@ class HoldProxy:
         self.marker: Optional[bytes] = None  # hold the answer to the next use of this
         self.holding = threading.Event()  # set once an answer is held back
         self.release = threading.Event()  # set to let it through
-        # seconds the client's next message after the marked one (its Bind and Execute) waits
-        # before it goes on: a cancel sent meanwhile reaches the server before the statement
-        self.up_delay = 0.0
         self._socks: List[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -63,16 +59,11 @@ class HoldProxy:
 
     def _up(self, src: socket.socket, dst: socket.socket, held: threading.Event) -> None:
         first = True
-        marked = False
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                if marked and self.up_delay:
-                    time.sleep(self.up_delay)
-                    self.up_delay = 0.0
-                marked = False
                 if first and len(data) >= 8:
                     code = struct.unpack("!I", data[4:8])[0]
                     with self._lock:
@@ -81,7 +72,6 @@ class HoldProxy:
                 if self.marker is not None and self.marker in data:
                     self.marker = None
                     held.set()  # before the server can answer
-                    marked = True
                 dst.sendall(data)
         except OSError:
             pass

@@ -146,19 +146,6 @@ def test_ctrl_c_during_the_first_runs_describe(proxy, pdsn, admin):
         signal.signal(signal.SIGINT, old)
 
 
-def test_ctrl_c_whose_cancel_overtakes_the_statement_is_sent_again(proxy, pdsn, admin):
-    # The Bind and Execute wait in the proxy after the Describe's answer, so the cancel that
-    # Ctrl-C sends reaches the server before the statement starts, and the server ignores
-    # it; the cancel is sent again until the statement ends (it ran its 10 s before).
-    main = threading.get_ident()
-    old = signal.signal(signal.SIGINT, signal.default_int_handler)
-    proxy.up_delay = 1.0
-    try:
-        ctrl_c_while_held(proxy, pdsn, admin, main)
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
 def ctrl_c_while_held(proxy, pdsn, admin, main):
     with pg.Connection(pdsn) as c:
         proxy.hold(b"pg_sleep(10)")

@@ -604,7 +604,9 @@ def test_tasks_cancelled_at_random_points_leak_nothing(make, admin, app, caplog)
                     except asyncio.CancelledError:
                         landed[phase[0] if phase[0] != "start" else "waiting"] += 1
             s = pool.stats()
-            assert s["pool_available"] + s["pool_in_use"] == s["pool_size"], s
+            # pool_size also counts a connection the filler is still opening (in place of
+            # one a cancelled return closed); consistent() waits for it to be idle too
+            assert s["pool_available"] + s["pool_in_use"] <= s["pool_size"], s
             await consistent(pool, admin, app)
             assert pool.stats()["pool_size"] <= 3
     run(main, limit=600)
