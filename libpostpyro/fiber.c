@@ -253,11 +253,17 @@ void pp__fiber_yield(pp__fiber *f)
 
 bool pp__fiber_current(const pp__fiber *f)
 {
-    /* by the stack alone (never changes): safe to ask from any thread */
+    /* by the stack alone (never changes): safe to ask from any thread. The frame's address,
+     * not a local's: ASan's detect_stack_use_after_return moves locals to the heap. */
     if (f == NULL)
         return false;
+#if defined(__GNUC__) || defined(__clang__)
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+#else
     char probe;
-    uintptr_t here = (uintptr_t)&probe, base = (uintptr_t)stack_base(f);
+    uintptr_t here = (uintptr_t)&probe;
+#endif
+    uintptr_t base = (uintptr_t)stack_base(f);
     return here >= base && here < base + stack_size(f);
 }
 

@@ -41,6 +41,10 @@ for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test
          test_signals test_nonblock test_product test_lifetimes test_close_cancel test_fiber; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
 done
+for t in test_fiber test_nonblock; do # locals on ASan's fake stacks: the fiber annotations
+    echo "---- \$t (ASan+UBSan, detect_stack_use_after_return)"
+    ASAN_OPTIONS=detect_stack_use_after_return=1 "$work/\$t" | tail -1
+done
 for t in $fuzz_targets; do
     echo "---- replay_\$t (ASan+UBSan)"; "$work/replay_\$t"
 done
