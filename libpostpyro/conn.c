@@ -147,7 +147,7 @@ int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, p
     if ((flags & PP_CONNECT_NONBLOCKING) && !pp__fiber_supported())
         return pp__fail(err, pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
                                            "nonblocking mode is not available in this build "
-                                           "(the C library has no makecontext)"));
+                                           "(no way to switch stacks here)"));
     pp_conn *conn = calloc(1, sizeof *conn);
     if (conn == NULL)
         return pp__fail(err, pp__error_oom());

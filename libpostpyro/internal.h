@@ -20,9 +20,11 @@
  *                         or PQcancel)
  *   notify.c              the queue of LISTEN/NOTIFY notifications
  *   pq17.c                libpq 17's functions when the libpq loaded at run time has them
- *   fiber.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c  columns.c  sqlscan.c
- *                         no I/O: a second stack, results, value conversion both ways, the
- *                         cache's bookkeeping, caller's input columns, SQL scanning
+ *   fiber.c  fiberswitch.c  result.c  decode.c  encode.c  numeric.c  stmtcache.c
+ *   columns.c  sqlscan.c
+ *                         no I/O: a second stack and the switch to it, results, value
+ *                         conversion both ways, the cache's bookkeeping, caller's input
+ *                         columns, SQL scanning
  *
  * Blocking happens in wait.c only: its callers loop "send, read what has arrived, wait",
  * with the waiting at one call (pp__wait_socket / pp__wait_ready / pp__wait_input). In
@@ -226,7 +228,8 @@ int pp__canceller_send(pp__canceller *c, char *msg, size_t cap);
 
 /* ---- fibers (fiber.c) ---- */
 typedef struct pp__fiber pp__fiber;
-/* false when the build has no makecontext (configure: PP_NO_UCONTEXT). */
+/* false when the build cannot switch stacks: no switch of its own (fiberswitch.h) for this
+ * target and no makecontext (configure: PP_NO_UCONTEXT). */
 bool pp__fiber_supported(void);
 /* A fiber with its own stack; NULL when out of memory (or unsupported). */
 pp__fiber *pp__fiber_new(void);

@@ -89,7 +89,7 @@ int pp_set_nonblocking(pp_conn *conn, int32_t on, pp_error **err)
     } else if (on && !pp__fiber_supported()) {
         rc = pp__fail(err, pp__error_new(PP_ERR_NOT_SUPPORTED, "0A000",
                                          "nonblocking mode is not available in this build "
-                                         "(the C library has no makecontext)"));
+                                         "(no way to switch stacks here)"));
     } else if (on && atomic_load(&conn->fiber) == NULL) {
         pp__fiber *f = pp__fiber_new();
         if (f == NULL)

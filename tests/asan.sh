@@ -25,6 +25,9 @@ done
 # shellcheck disable=SC2086
 gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fuzz" "$top/tests/c/test_fuzz.c" \
     $srcs $pq_libs -pthread -lm
+# shellcheck disable=SC2086
+gcc $flags $pq_cflags -I"$top/libpostpyro" -o "$work/test_fiber" "$top/tests/c/test_fiber.c" \
+    $srcs $pq_libs -pthread -lm
 fuzz_targets="decode_binary decode_text numeric sqlscan encode copy"
 for t in $fuzz_targets; do # the fuzz targets over their corpora (as make check replays them)
     # shellcheck disable=SC2086
@@ -35,8 +38,12 @@ done
 cat > "$work/run.sh" <<RUN
 set -eo pipefail # a failing test fails the run (not only the last line printed)
 for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits test_hostile \\
-         test_signals test_nonblock test_product test_lifetimes test_close_cancel; do
+         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_fiber; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
+done
+for t in test_fiber test_nonblock; do # locals on ASan's fake stacks: the fiber annotations
+    echo "---- \$t (ASan+UBSan, detect_stack_use_after_return)"
+    ASAN_OPTIONS=detect_stack_use_after_return=1 "$work/\$t" | tail -1
 done
 for t in $fuzz_targets; do
     echo "---- replay_\$t (ASan+UBSan)"; "$work/replay_\$t"

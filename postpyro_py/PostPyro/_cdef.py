@@ -664,8 +664,9 @@ void pp_free(void *ptr);
 /* Turns nonblocking mode on (on != 0) or off. Fails with PP_ERR_INTERFACE while a call on
  * conn is unfinished (PP_PENDING, PP_MORE) or when conn is closed, with PP_ERR_INTERNAL
  * (out of memory) when the fiber a nonblocking call runs on (a 256 KiB stack, mapped once
- * per connection) cannot be made, and with PP_ERR_NOT_SUPPORTED (0A000) in a build whose C
- * library has no makecontext (e.g. musl; pp_connect_start with PP_CONNECT_NONBLOCKING fails
+ * per connection) cannot be made, and with PP_ERR_NOT_SUPPORTED (0A000) in a build that
+ * cannot switch stacks: neither libpostpyro's own switch (x86_64, aarch64) nor the C
+ * library's makecontext (musl has none) (pp_connect_start with PP_CONNECT_NONBLOCKING fails
  * the same way). Any thread. */
 int pp_set_nonblocking(pp_conn *conn, int32_t on, pp_error **err);
 
