@@ -112,7 +112,7 @@ _spare_buffers: Deque[Tuple[Any, Any, Any, Any]] = deque(maxlen=8)
 # A result of at most this many values is left in its buffer set's *out after conversion:
 # freeing it separately would cost a call into C (and, under threads, a turn of the GIL)
 # per statement. Bigger ones are freed at once.
-_KEEP_CELLS = 1024
+_KEEP_CELLS = 1024  # below _PAUSE_GC_CELLS: plan_rows relies on it
 
 
 def _free_held(out) -> None:
@@ -288,7 +288,13 @@ def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Call
         shape = plan.shape
         if shape is None or shape[0] != raw:  # first run, or the result's columns changed
             shape = plan.shape = _shape(raw, ncols)
-        columns = _columns(res, buffers[1], ncols, nrows, adapters)
+        if keep and ncols <= _QUERY_COLS:  # _columns' common case: no pause, decoded
+            columns = convert_columns(buffers[1], ncols, adapters)
+            for values in columns:
+                if len(values) != nrows:
+                    _short_column(columns, values, nrows)
+        else:
+            columns = _columns(res, buffers[1], ncols, nrows, adapters)
         if nrows >= _PAUSE_GC_ROWS:
             with _gc_paused(_PAUSE_GC_CELLS):
                 return make_rows(shape[1], columns, nrows, row_factory)
@@ -331,12 +337,13 @@ def end_chunks(whole: _Result) -> _Result:
     return whole
 
 
-def one_row(r: _Result, row_factory: Optional[Callable]) -> Any:
-    """query_one()'s row: exactly one, else NoRowError / MultipleRowsError."""
-    if not r.has_rows or r.nrows == 0:
+def one_row(rows: list) -> Any:
+    """query_one()'s row of query()'s ``rows``: exactly one, else NoRowError /
+    MultipleRowsError."""
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
         raise e.NoRowError("query_one() expected exactly one row; the statement returned "
                            "none")
-    if r.nrows > 1:
-        raise e.MultipleRowsError("query_one() expected exactly one row; the statement "
-                                  "returned %d" % r.nrows)
-    return r.rows(row_factory)[0]
+    raise e.MultipleRowsError("query_one() expected exactly one row; the statement "
+                              "returned %d" % len(rows))

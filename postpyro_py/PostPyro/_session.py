@@ -45,15 +45,18 @@ if hasattr(os, "register_at_fork"):
 
 
 class Plan:
-    """What a connection remembers about one SQL text: ``sqlb``, its UTF-8; ``how``, the
-    PP_EXEC_* flags it runs with (a statement made by prepare() runs by name); ``shape``,
-    the (raw column names, names, Row class) of its last result (_result.plan_rows), so a
-    statement run again neither decodes nor looks up its names."""
+    """What a connection remembers about one SQL text: ``sqlb``, its UTF-8; ``csql``, the
+    same as the C string argument of a call that may return PP_PENDING (the front end's
+    ``_cstr``); ``how``, the PP_EXEC_* flags it runs with (a statement made by prepare()
+    runs by name); ``shape``, the (raw column names, names, Row class) of its last result
+    (_result.plan_rows), so a statement run again neither decodes nor looks up its
+    names."""
 
-    __slots__ = ("sqlb", "how", "shape")
+    __slots__ = ("sqlb", "csql", "how", "shape")
 
-    def __init__(self, sqlb: bytes, how: int) -> None:
+    def __init__(self, sqlb: bytes, csql: Any, how: int) -> None:
         self.sqlb = sqlb
+        self.csql = csql
         self.how = how
         self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
 
@@ -139,8 +142,9 @@ class BaseConnection:
         connection's lock: a dict's set and clear are atomic on every interpreter, and an
         entry is only ever wrong for a statement id being deallocated at that moment (it
         then fails on the server, as it would a moment later)."""
-        plan = Plan(sql_bytes(sql), _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared
-                                                else 0))
+        sqlb = sql_bytes(sql)
+        plan = Plan(sqlb, self._cstr(sqlb),
+                    _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0))
         if len(self._plans) >= 512:
             self._plans.clear()
         self._plans[sql] = plan

@@ -222,14 +222,20 @@ class Connection(BaseConnection, Notifications):
             if rc == PP_PENDING:
                 rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, max_cols, err)
         except KeyboardInterrupt:
-            if rc is None or rc == PP_PENDING or rc == PP_MORE:
-                self._abandon(conn, out, err)
-            else:
-                _free_out(out, err)
+            self._interrupted(conn, rc, out, err)
             raise
         if rc == PP_OK:  # finish_query's common case, inlined: the hot path
             return out[0]
         return finish_query(rc, buffers)
+
+    def _interrupted(self, conn, rc: Optional[int], out, err) -> None:
+        """KeyboardInterrupt during a pp_query_reuse call (rc None: before it returned) or
+        its wait (rc: the last return code): the statement is abandoned when it may still
+        be running, else its result or error is freed."""
+        if rc is None or rc == PP_PENDING or rc == PP_MORE:
+            self._abandon(conn, out, err)
+        else:
+            _free_out(out, err)
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
         """query() with PP_EXEC_* flags (the tests read the text-format path with it)."""
@@ -306,10 +312,22 @@ class Connection(BaseConnection, Notifications):
             if turns.owner is not None:
                 turns.wait_turn()
             known = turns.known
+            info, cols, out, err = buffers
+            rc = None
             try:
                 if not self._autocommit and turns.owner is None:  # else BEGIN is done
                     self._maybe_begin(conn)
-                res = self._query(conn, plan.sqlb, n, arr, plan.how, buffers, _QUERY_COLS)
+                # self._query(conn, plan.csql, …), inlined
+                rc = lib.pp_query_reuse(conn, plan.csql, n, arr, plan.how, out, info, cols,
+                                        _QUERY_COLS, known, err)
+                if rc == PP_PENDING:
+                    rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, _QUERY_COLS,
+                                    err)
+                if rc != PP_OK:
+                    finish_query(rc, buffers)  # raises the error; PP_MORE: returns
+            except KeyboardInterrupt:
+                self._interrupted(conn, rc, out, err)
+                raise
             except e.ProgrammingError as exc:
                 _named.explain_syntax_error(sql, params, exc)
                 raise
@@ -319,16 +337,15 @@ class Connection(BaseConnection, Notifications):
                 if st != 0 or turns.owner is not None:
                     turns.record(st)
             del keep
-            if res is None:  # PP_MORE: the first chunk of several
+            if rc == PP_MORE:  # the first chunk of several
                 return self._read_chunks(conn, buffers, False, adapters).rows(
                     self._row_factory)
-        return plan_rows(res, buffers, plan, adapters, self._row_factory)
+        return plan_rows(out[0], buffers, plan, adapters, self._row_factory)
 
     def query_one(self, sql: str, params: Params = None) -> Row:
         """Run a statement that must return exactly one row, and return it. Raises
         NoRowError or MultipleRowsError (both DatabaseError) otherwise."""
-        r = self._execute(sql, params, describe=False)
-        return one_row(r, self._row_factory)
+        return one_row(self.query(sql, params))
 
     def execute(self, sql: str, params: Params = None) -> int:
         """Run a statement and return the number of rows it affected (also for
