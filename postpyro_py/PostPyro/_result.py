@@ -157,7 +157,12 @@ def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _R
     r.has_rows = True
     ncols = info.ncols
     r.nrows = nrows = info.nrows
-    r.names, r.row_cls = _shape(unpack(info.names, info.names_len), ncols)[1:]
+    raw = unpack(info.names, info.names_len)  # bytes: names is a char *
+    shape = _names_cache.get(raw)
+    if shape is None:
+        shape = _shape(raw, ncols)
+    r.names = shape[1]
+    r.row_cls = shape[2]
     if describe:
         r.types = unpack(info.types, ncols)
         r.typmods = unpack(info.typmods, ncols)
@@ -167,7 +172,7 @@ def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _R
 
 def _shape(raw: bytes, ncols: int) -> Tuple[bytes, Tuple[str, ...], type]:
     """(raw, names, Row class) of a result whose column names are ``raw`` (pp_result_info's
-    names: each followed by a NUL)."""
+    names: each followed by a NUL), from _names_cache or added to it."""
     shape = _names_cache.get(raw)
     if shape is None:
         names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])

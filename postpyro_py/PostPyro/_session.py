@@ -23,7 +23,7 @@ from ._layout import dump_many
 from ._raise import build_error
 from ._sql import Params, sql_bytes
 from .types._adapters import AdaptersMap, global_adapters
-from .types._dumpers import dump_params
+from .types._dumpers import dump_list, dump_params
 
 _IN_TRANSACTION = (2, 3)
 # Rows arrive in chunks: converting one overlaps with the server sending the next.
@@ -133,7 +133,10 @@ class BaseConnection:
             plan = self._plans[sql]
         except (KeyError, TypeError):
             plan = self._plan(sql)
-        arr, n, keep = dump_params(params, adapters or self._adapters)
+        if (type(params) is list or type(params) is tuple) and params:
+            arr, keep = dump_list(params, adapters or self._adapters)
+            return sql, params, plan.sqlb, plan.how, arr, len(params), keep
+        arr, n, keep = dump_params(params, adapters or self._adapters)  # none, or refused
         return sql, params, plan.sqlb, plan.how, arr, n, keep
 
     def _plan(self, sql: Any) -> "Plan":

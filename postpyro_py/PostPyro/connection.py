@@ -290,7 +290,10 @@ class Connection(BaseConnection, Notifications):
         ``params`` ($1, $2, …) may be omitted, a list or a tuple."""
         # _execute(sql, params, describe=False).rows(self._row_factory) for a statement run
         # before (its plan is known), in fewer steps: it runs for every statement
-        plan = self._plans.get(sql) if type(sql) is str else None
+        try:
+            plan = self._plans.get(sql)  # only a str has one (see _plan)
+        except TypeError:  # unhashable: not SQL at all, _execute says so
+            plan = None
         if plan is None or self._closed or self._reader is not None \
                 or self._generation != _session._fork_generation \
                 or (params is not None and type(params) is not list
