@@ -310,39 +310,41 @@ class Connection(BaseConnection, Notifications):
             buffers = _spare_buffers.pop()
         except IndexError:
             buffers = take_buffers()
+        info, cols, out, err = buffers
         turns = self._lock
         with turns.lock:  # `with turns:` without its two Python calls
             if turns.owner is not None:
                 turns.wait_turn()
             known = turns.known
-            info, cols, out, err = buffers
-            rc = None
             try:
                 if not self._autocommit and turns.owner is None:  # else BEGIN is done
                     self._maybe_begin(conn)
-                # self._query(conn, plan.csql, …), inlined
-                rc = lib.pp_query_reuse(conn, plan.csql, n, arr, plan.how, out, info, cols,
-                                        _QUERY_COLS, known, err)
-                if rc == PP_PENDING:
-                    rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, _QUERY_COLS,
-                                    err)
-                if rc != PP_OK:
-                    finish_query(rc, buffers)  # raises the error; PP_MORE: returns
-            except KeyboardInterrupt:
-                self._interrupted(conn, rc, out, err)
-                raise
-            except e.ProgrammingError as exc:
-                _named.explain_syntax_error(sql, params, exc)
-                raise
-            finally:
+                rc = None
+                try:  # self._query(conn, plan.csql, …), inlined
+                    rc = lib.pp_query_reuse(conn, plan.csql, n, arr, plan.how, out, info, cols,
+                                            _QUERY_COLS, known, err)
+                    if rc == PP_PENDING:
+                        rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
+                                        _QUERY_COLS, err)
+                except KeyboardInterrupt:
+                    self._interrupted(conn, rc, out, err)
+                    raise
+                if rc == PP_MORE:  # the first chunk of several
+                    whole = self._read_chunks(conn, buffers, False, adapters)
+                elif rc != PP_OK:
+                    try:
+                        finish_query(rc, buffers)  # raises the statement's error
+                    except e.ProgrammingError as exc:
+                        _named.explain_syntax_error(sql, params, exc)
+                        raise
+            finally:  # what `with turns:` does on leaving
                 st = known[0]
                 known[0] = -1
                 if st != 0 or turns.owner is not None:
                     turns.record(st)
             del keep
-            if rc == PP_MORE:  # the first chunk of several
-                return self._read_chunks(conn, buffers, False, adapters).rows(
-                    self._row_factory)
+        if rc == PP_MORE:
+            return whole.rows(self._row_factory)
         return plan_rows(out[0], buffers, plan, adapters, self._row_factory)
 
     def query_one(self, sql: str, params: Params = None) -> Row:

@@ -111,6 +111,8 @@ def test_known_plan_big_and_wide_results(sdsn):
         for _ in range(2):
             rows = c.query(big, [30000])
             assert len(rows) == 30000 and rows[-1] == (30000,)
+            # the statement ended with its last chunk: no transaction is this thread's
+            assert c._lock.owner is None
             row = c.query_one(wide)
             assert len(row) == 40 and row["c39"] == 39
             assert c.query("SELECT 1 WHERE false") == []
