@@ -82,7 +82,7 @@ class Turns:
             else:
                 st = known[0]
                 known[0] = -1
-                if st != 0 or self.owner is not None:  # not idle and nobody's: record
+                if st != 0 or self.owner is not None:  # else idle and nobody's: nothing to do
                     self.record(st)
         finally:
             self.lock.release()

@@ -23,10 +23,11 @@ from ._chunks import ChunkReader
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_INT32_P, T_RESULT_INFO_P, T_RESULT_PP,
                    ffi, lib, newp)
 from ._listen import Notifications
+from ._planned import PlannedQuery
 from ._raise import raise_error
 from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
-                      _spare_buffers, add_chunk, end_chunks, finish_query, one_row, plan_rows,
-                      take_buffers, take_counts, take_result)
+                      _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
+                      take_counts, take_result)
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
                        connect_error, dsn_with)
 from ._sql import Params
@@ -34,7 +35,6 @@ from ._cancel_resend import CancelResender
 from ._turns import Turns
 from .row import Row
 from .transaction import Transaction, end_block
-from .types._dumpers import dump_list
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cursor import Cursor
@@ -51,7 +51,7 @@ def wait_pending(rc: int, resume: Callable[..., int], *args: Any) -> int:
     return rc
 
 
-class Connection(BaseConnection, Notifications):
+class Connection(PlannedQuery, BaseConnection, Notifications):
     """A connection to a PostgreSQL server.
 
     ``dsn`` is anything libpq accepts: a URL (``postgresql://user:pw@host:5432/db?
@@ -284,68 +284,6 @@ class Connection(BaseConnection, Notifications):
         return rc
 
     # ---- the seed's API -------------------------------------------------------------------
-
-    def query(self, sql: str, params: Params = None) -> List[Row]:
-        """Run a statement and return all its rows (``[]`` for a statement without rows).
-        ``params`` ($1, $2, …) may be omitted, a list or a tuple."""
-        # _execute(sql, params, describe=False).rows(self._row_factory) for a statement run
-        # before (its plan is known), in fewer steps: it runs for every statement
-        try:
-            plan = self._plans.get(sql)  # only a str has one (see _plan)
-        except TypeError:  # unhashable: not SQL at all, _execute says so
-            plan = None
-        if plan is None or self._closed or self._reader is not None \
-                or self._generation != _session._fork_generation \
-                or (params is not None and type(params) is not list
-                    and type(params) is not tuple):
-            return self._execute(sql, params, describe=False).rows(self._row_factory)
-        conn = self._conn
-        adapters = self._adapters
-        if params:
-            arr, keep = dump_list(params, adapters)
-            n = len(params)
-        else:
-            arr, n, keep = ffi.NULL, 0, None
-        try:
-            buffers = _spare_buffers.pop()
-        except IndexError:
-            buffers = take_buffers()
-        info, cols, out, err = buffers
-        turns = self._lock
-        with turns.lock:  # `with turns:` without its two Python calls
-            if turns.owner is not None:
-                turns.wait_turn()
-            known = turns.known
-            try:
-                if not self._autocommit and turns.owner is None:  # else BEGIN is done
-                    self._maybe_begin(conn)
-                rc = None
-                try:  # self._query(conn, plan.csql, …), inlined
-                    rc = lib.pp_query_reuse(conn, plan.csql, n, arr, plan.how, out, info, cols,
-                                            _QUERY_COLS, known, err)
-                    if rc == PP_PENDING:
-                        rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
-                                        _QUERY_COLS, err)
-                except KeyboardInterrupt:
-                    self._interrupted(conn, rc, out, err)
-                    raise
-                if rc == PP_MORE:  # the first chunk of several
-                    whole = self._read_chunks(conn, buffers, False, adapters)
-                elif rc != PP_OK:
-                    try:
-                        finish_query(rc, buffers)  # raises the statement's error
-                    except e.ProgrammingError as exc:
-                        _named.explain_syntax_error(sql, params, exc)
-                        raise
-            finally:  # what `with turns:` does on leaving
-                st = known[0]
-                known[0] = -1
-                if st != 0 or turns.owner is not None:
-                    turns.record(st)
-            del keep
-        if rc == PP_MORE:
-            return whole.rows(self._row_factory)
-        return plan_rows(out[0], buffers, plan, adapters, self._row_factory)
 
     def query_one(self, sql: str, params: Params = None) -> Row:
         """Run a statement that must return exactly one row, and return it. Raises
