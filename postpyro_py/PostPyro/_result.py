@@ -93,7 +93,7 @@ class _Result:
 # statement run again does not decode and split its names again. Shared by threads without a
 # lock: a dict's get, set and clear are atomic on every interpreter (free-threaded CPython
 # locks each dict), and two threads missing at once only make the same entry twice.
-_names_cache: Dict[bytes, Tuple[Tuple[str, ...], type]] = {}
+_names_cache: Dict[bytes, Tuple[bytes, Tuple[str, ...], type]] = {}
 
 
 # pp_query decodes up to this many columns in the same call; wider results take one more.
@@ -112,7 +112,7 @@ _spare_buffers: Deque[Tuple[Any, Any, Any, Any]] = deque(maxlen=8)
 # A result of at most this many values is left in its buffer set's *out after conversion:
 # freeing it separately would cost a call into C (and, under threads, a turn of the GIL)
 # per statement. Bigger ones are freed at once.
-_KEEP_CELLS = 1024
+_KEEP_CELLS = 1024  # below _PAUSE_GC_CELLS: plan_rows relies on it
 
 
 def _free_held(out) -> None:
@@ -160,15 +160,32 @@ def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _R
     raw = unpack(info.names, info.names_len)  # bytes: names is a char *
     shape = _names_cache.get(raw)
     if shape is None:
-        names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])
-        shape = names, row_class(names)
-        if len(_names_cache) >= 256:
-            _names_cache.clear()
-        _names_cache[raw] = shape
-    r.names, r.row_cls = shape
+        shape = _shape(raw, ncols)
+    r.names = shape[1]
+    r.row_cls = shape[2]
     if describe:
         r.types = unpack(info.types, ncols)
         r.typmods = unpack(info.typmods, ncols)
+    r.columns = _columns(res, cols, ncols, nrows, adapters)
+    return r
+
+
+def _shape(raw: bytes, ncols: int) -> Tuple[bytes, Tuple[str, ...], type]:
+    """(raw, names, Row class) of a result whose column names are ``raw`` (pp_result_info's
+    names: each followed by a NUL), from _names_cache or added to it."""
+    shape = _names_cache.get(raw)
+    if shape is None:
+        names = tuple(raw.decode("utf-8", "replace").split("\0")[:ncols])
+        shape = raw, names, row_class(names)
+        if len(_names_cache) >= 256:
+            _names_cache.clear()
+        _names_cache[raw] = shape
+    return shape
+
+
+def _columns(res, cols, ncols: int, nrows: int, adapters: Any) -> list:
+    """The converted columns of ``res``; ``cols`` holds them decoded when pp_query had room
+    for them, else None (they are decoded here)."""
     if cols is None or ncols > _QUERY_COLS:
         cols = newp(T_COLUMN_ARRAY, ncols)
         err = newp(T_ERROR_PP, None)
@@ -181,10 +198,13 @@ def _convert(res, info, cols, describe: bool = True, adapters: Any = None) -> _R
             columns = convert_columns(cols, ncols, adapters)
     for values in columns:
         if len(values) != nrows:
-            raise e.InterfaceError("column %d has %d values for %d rows"
-                                   % (columns.index(values), len(values), nrows))
-    r.columns = columns
-    return r
+            _short_column(columns, values, nrows)
+    return columns
+
+
+def _short_column(columns: list, values: list, nrows: int) -> None:
+    raise e.InterfaceError("column %d has %d values for %d rows"
+                           % (columns.index(values), len(values), nrows))
 
 
 def take_counts(res, counts, affected) -> None:
@@ -256,6 +276,43 @@ def take_result(res, buffers, describe: bool, rest: Optional[list],
         _spare_buffers.append(buffers)
 
 
+def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Callable]) -> list:
+    """query()'s rows of ``res``, a whole result of ``plan``'s statement (a _session.Plan:
+    its ``shape`` is read and kept here), straight from the described columns in
+    ``buffers`` (as take_result: freed or kept in their out, the set goes back to the
+    spares). take_result + _convert + _Result.rows in one step for the commonest call."""
+    info = buffers[0]
+    keep = True
+    try:
+        if not info.has_rows:
+            return []
+        ncols = info.ncols
+        nrows = info.nrows
+        keep = nrows * ncols <= _KEEP_CELLS
+        raw = unpack(info.names, info.names_len)
+        shape = plan.shape
+        if shape is None or shape[0] != raw:  # first run, or the result's columns changed
+            shape = plan.shape = _shape(raw, ncols)
+        if keep and ncols <= _QUERY_COLS:  # _columns' common case: no pause, decoded
+            columns = convert_columns(buffers[1], ncols, adapters)
+            for values in columns:
+                if len(values) != nrows:
+                    _short_column(columns, values, nrows)
+        else:
+            columns = _columns(res, buffers[1], ncols, nrows, adapters)
+        if nrows >= _PAUSE_GC_ROWS:
+            with _gc_paused(_PAUSE_GC_CELLS):
+                return make_rows(shape[1], columns, nrows, row_factory)
+        if row_factory is None and columns and _ZIP_ROWS:  # make_rows' common case
+            return list(map(shape[2], zip(*columns)))
+        return make_rows(shape[1], columns, nrows, row_factory)
+    finally:
+        if not keep:
+            lib.pp_result_free(res)  # and the results still chained after it
+            buffers[2][0] = ffi.NULL  # freed: never to be freed again
+        _spare_buffers.append(buffers)
+
+
 def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool,
               adapters: Any = None) -> _Result:
     """One more chunk of a PP_EXEC_CHUNKED result converted (``res`` is freed) and merged
@@ -285,12 +342,13 @@ def end_chunks(whole: _Result) -> _Result:
     return whole
 
 
-def one_row(r: _Result, row_factory: Optional[Callable]) -> Any:
-    """query_one()'s row: exactly one, else NoRowError / MultipleRowsError."""
-    if not r.has_rows or r.nrows == 0:
+def one_row(rows: list) -> Any:
+    """query_one()'s row of query()'s ``rows``: exactly one, else NoRowError /
+    MultipleRowsError."""
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
         raise e.NoRowError("query_one() expected exactly one row; the statement returned "
                            "none")
-    if r.nrows > 1:
-        raise e.MultipleRowsError("query_one() expected exactly one row; the statement "
-                                  "returned %d" % r.nrows)
-    return r.rows(row_factory)[0]
+    raise e.MultipleRowsError("query_one() expected exactly one row; the statement "
+                              "returned %d" % len(rows))

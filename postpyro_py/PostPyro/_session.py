@@ -23,7 +23,7 @@ from ._layout import dump_many
 from ._raise import build_error
 from ._sql import Params, sql_bytes
 from .types._adapters import AdaptersMap, global_adapters
-from .types._dumpers import dump_params
+from .types._dumpers import dump_list, dump_params
 
 _IN_TRANSACTION = (2, 3)
 # Rows arrive in chunks: converting one overlaps with the server sending the next.
@@ -42,6 +42,23 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Plan:
+    """What a connection remembers about one SQL text: ``sqlb``, its UTF-8; ``csql``, the
+    same as the C string argument of a call that may return PP_PENDING (the front end's
+    ``_cstr``); ``how``, the PP_EXEC_* flags it runs with (a statement made by prepare()
+    runs by name); ``shape``, the (raw column names, names, Row class) of its last result
+    (_result.plan_rows), so a statement run again neither decodes nor looks up its
+    names."""
+
+    __slots__ = ("sqlb", "csql", "how", "shape")
+
+    def __init__(self, sqlb: bytes, csql: Any, how: int) -> None:
+        self.sqlb = sqlb
+        self.csql = csql
+        self.how = how
+        self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
 
 
 class BaseConnection:
@@ -76,7 +93,7 @@ class BaseConnection:
         self._autocommit = bool(autocommit)
         self._row_factory = row_factory
         self._prepared: Dict[str, str] = {}
-        self._plans: Dict[Any, Tuple[bytes, int]] = {}  # see _plan
+        self._plans: Dict[Any, Plan] = {}  # see _plan
         self._stmt_ids = itertools.count(1)
         self._savepoint_ids = itertools.count(1)
         self._tx_stack: List[Any] = []  # open Transaction objects, outermost first
@@ -113,25 +130,28 @@ class BaseConnection:
         if params is not None and type(params) is not list and type(params) is not tuple:
             sql, params = _named.bind(sql, params, self._prepared)  # $name with a mapping
         try:
-            sqlb, how = self._plans[sql]
+            plan = self._plans[sql]
         except (KeyError, TypeError):
-            sqlb, how = self._plan(sql)
-        arr, n, keep = dump_params(params, adapters or self._adapters)
-        return sql, params, sqlb, how, arr, n, keep
+            plan = self._plan(sql)
+        if (type(params) is list or type(params) is tuple) and params:
+            arr, keep = dump_list(params, adapters or self._adapters)
+            return sql, params, plan.sqlb, plan.how, arr, len(params), keep
+        arr, n, keep = dump_params(params, adapters or self._adapters)  # none, or refused
+        return sql, params, plan.sqlb, plan.how, arr, n, keep
 
-    def _plan(self, sql: Any) -> Tuple[bytes, int]:
-        """How a statement runs ``sql``: its UTF-8 and the flags it adds (a statement made by
-        prepare() runs by name). Kept in self._plans, which prepare/deallocate replace.
-        Threads sharing the connection change it outside the connection's lock: a dict's
-        set and clear are atomic on every interpreter, and an entry is only ever wrong for
-        a statement id being deallocated at that moment (it then fails on the server, as
-        it would a moment later)."""
+    def _plan(self, sql: Any) -> "Plan":
+        """How a statement runs ``sql`` (see Plan). Kept in self._plans, which
+        prepare/deallocate replace. Threads sharing the connection change it outside the
+        connection's lock: a dict's set and clear are atomic on every interpreter, and an
+        entry is only ever wrong for a statement id being deallocated at that moment (it
+        then fails on the server, as it would a moment later)."""
         sqlb = sql_bytes(sql)
-        how = _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0)
+        plan = Plan(sqlb, self._cstr(sqlb),
+                    _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0))
         if len(self._plans) >= 512:
             self._plans.clear()
-        self._plans[sql] = sqlb, how
-        return sqlb, how
+        self._plans[sql] = plan
+        return plan
 
     def _batch_args(self, queries: Sequence[str]) -> Tuple[int, Any, Any, list]:
         """execute_batch's C arguments: (count, const char *[], int64_t[] for the counts,

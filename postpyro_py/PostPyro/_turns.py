@@ -39,13 +39,13 @@ class Turns:
     reentrant). Entering also waits until no other owner's transaction is open; leaving
     records who owns the transaction the statements left open, if any."""
 
-    __slots__ = ("_lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
+    __slots__ = ("lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
                  "_alive")
 
     def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
                  alive: Callable[[Any], bool] = _thread_alive) -> None:
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
+        self.lock = threading.RLock()
+        self._cond = threading.Condition(self.lock)
         #: pp_transaction_status of the connection (set once it is connected).
         self.status: Callable[[], int] = lambda: 4
         #: Where the last call of the holder wrote the status it left (``known[0]``, a
@@ -65,32 +65,45 @@ class Turns:
         return self._owner_of()
 
     def __enter__(self) -> "Turns":
-        self._lock.acquire()
+        self.lock.acquire()
         if self.owner is not None:
             try:
-                self._wait_turn()
+                self.wait_turn()
             except BaseException:
-                self._lock.release()
+                self.lock.release()
                 raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        # record who owns the transaction the statements left open, if any
         try:
             known = self.known
-            if known is not None and known[0] >= 0:  # no second call into C
+            if known is None:
+                self.record(-1)
+            else:
                 st = known[0]
                 known[0] = -1
-            else:
-                st = self.status()
-            if st in _OPEN:
-                if self.owner is None:
-                    self.owner = self._owner_of()
-            elif self.owner is not None:
-                self.owner = None
-                self._cond.notify_all()
+                if st != 0 or self.owner is not None:  # else idle and nobody's: nothing to do
+                    self.record(st)
         finally:
-            self._lock.release()
+            self.lock.release()
+
+    # A caller that holds ``lock`` itself (query()'s fast path: ``with turns.lock``, no Python
+    # frame for entering and leaving) calls wait_turn() after acquiring it when ``owner`` is
+    # not None, and record() before releasing it unless the status it read is 0 (idle) and
+    # ``owner`` is None.
+
+    def record(self, st: int) -> None:
+        """With the lock held, before it is released: record who owns the transaction the
+        holder's statements left open, if any. ``st`` is the transaction status they left
+        (``known[0]``), -1 when not known (``status()`` is asked)."""
+        if st < 0:
+            st = self.status()
+        if st in _OPEN:
+            if self.owner is None:
+                self.owner = self._owner_of()
+        elif self.owner is not None:
+            self.owner = None
+            self._cond.notify_all()
 
     def take_over(self, holder: Any) -> Any:
         """An object that holds the open transaction (a Transaction, a stream, a COPY),
@@ -99,12 +112,14 @@ class Turns:
         merge; the previous owner's other statements now wait). Returns the caller."""
         me = self._owner_of()
         if holder is not me:
-            with self._lock:
+            with self.lock:
                 if self.owner is holder:
                     self.owner = me
         return me
 
-    def _wait_turn(self) -> None:
+    def wait_turn(self) -> None:
+        """With the lock held and ``owner`` set: wait until the caller may use the
+        connection (no other owner's transaction is open)."""
         me = self._owner_of()
         # Bounded by nothing yet: a connection timeout, when there is one, applies here.
         while self.owner is not None and self.owner is not me:

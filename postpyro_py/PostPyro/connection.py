@@ -23,6 +23,7 @@ from ._chunks import ChunkReader
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_INT32_P, T_RESULT_INFO_P, T_RESULT_PP,
                    ffi, lib, newp)
 from ._listen import Notifications
+from ._planned import PlannedQuery
 from ._raise import raise_error
 from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
                       _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
@@ -50,7 +51,7 @@ def wait_pending(rc: int, resume: Callable[..., int], *args: Any) -> int:
     return rc
 
 
-class Connection(BaseConnection, Notifications):
+class Connection(PlannedQuery, BaseConnection, Notifications):
     """A connection to a PostgreSQL server.
 
     ``dsn`` is anything libpq accepts: a URL (``postgresql://user:pw@host:5432/db?
@@ -221,14 +222,20 @@ class Connection(BaseConnection, Notifications):
             if rc == PP_PENDING:
                 rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, max_cols, err)
         except KeyboardInterrupt:
-            if rc is None or rc == PP_PENDING or rc == PP_MORE:
-                self._abandon(conn, out, err)
-            else:
-                _free_out(out, err)
+            self._interrupted(conn, rc, out, err)
             raise
         if rc == PP_OK:  # finish_query's common case, inlined: the hot path
             return out[0]
         return finish_query(rc, buffers)
+
+    def _interrupted(self, conn, rc: Optional[int], out, err) -> None:
+        """KeyboardInterrupt during a pp_query_reuse call (rc None: before it returned) or
+        its wait (rc: the last return code): the statement is abandoned when it may still
+        be running, else its result or error is freed."""
+        if rc is None or rc == PP_PENDING or rc == PP_MORE:
+            self._abandon(conn, out, err)
+        else:
+            _free_out(out, err)
 
     def _rows(self, sql: str, params: Params = None, flags: int = 0) -> list:
         """query() with PP_EXEC_* flags (the tests read the text-format path with it)."""
@@ -278,16 +285,10 @@ class Connection(BaseConnection, Notifications):
 
     # ---- the seed's API -------------------------------------------------------------------
 
-    def query(self, sql: str, params: Params = None) -> List[Row]:
-        """Run a statement and return all its rows (``[]`` for a statement without rows).
-        ``params`` ($1, $2, …) may be omitted, a list or a tuple."""
-        return self._execute(sql, params, describe=False).rows(self._row_factory)
-
     def query_one(self, sql: str, params: Params = None) -> Row:
         """Run a statement that must return exactly one row, and return it. Raises
         NoRowError or MultipleRowsError (both DatabaseError) otherwise."""
-        r = self._execute(sql, params, describe=False)
-        return one_row(r, self._row_factory)
+        return one_row(self.query(sql, params))
 
     def execute(self, sql: str, params: Params = None) -> int:
         """Run a statement and return the number of rows it affected (also for

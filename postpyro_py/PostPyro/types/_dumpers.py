@@ -235,29 +235,33 @@ def dump_params(params: Any, adapters: Any = None) -> Tuple[Any, int, Sequence[A
     ``adapters`` (None: the global map)."""
     if type(params) is not list and type(params) is not tuple:
         params = check_params(params)
-    n = len(params)
-    if n == 0:
+    if not params:
         return ffi.NULL, 0, ()
-    if adapters is None:
-        adapters = global_adapters()
+    arr, keep = dump_list(params, adapters or global_adapters())
+    return arr, len(params), keep
+
+
+def dump_list(params: Union[list, tuple], adapters: Any) -> Tuple[Any, list]:
+    """A non-empty list or tuple of parameters as (``pp_value[]``, keep-alive list, which
+    holds the array), dumped with ``adapters`` (an AdaptersMap)."""
     if adapters._gen != _generation[0]:
         adapters.fresh()
     dumpers = adapters.dumpers
-    arr = newp(T_VALUE_ARRAY, n)
+    arr = newp(T_VALUE_ARRAY, len(params))
     keep = [arr]
-    i = 0
-    try:
-        for x in params:
-            fn = dumpers.get(type(x))
+    pos = 0
+    for x in params:
+        fn = dumpers.get(type(x))
+        if fn is None:
+            fn = _lookup_dumper(type(x), adapters)
             if fn is None:
-                fn = _lookup_dumper(type(x), adapters)
-                if fn is None:
-                    raise _cannot_send(x, i + 1)
-            fn(x, arr[i], keep, i + 1, adapters)
-            i += 1
-    except _DUMP_FAILURES as exc:
-        raise _dump_failed(params[i], i + 1, exc) from exc
-    return arr, n, keep
+                raise _cannot_send(x, pos + 1)
+        try:
+            fn(x, arr[pos], keep, pos + 1, adapters)
+        except _DUMP_FAILURES as exc:
+            raise _dump_failed(x, pos + 1, exc) from exc
+        pos += 1
+    return arr, keep
 
 
 # ---- Python list -> PostgreSQL array literal ---------------------------------------------

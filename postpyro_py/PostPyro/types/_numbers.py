@@ -76,11 +76,12 @@ def _dump_bool(x, v, keep, pos, _adapters=None):
 def _dump_int(x, v, keep, pos, _adapters=None):
     if type(x) is not int:
         x = int(x)  # IntEnum, numpy.int64, …
-    if -0x8000000000000000 <= x <= 0x7FFFFFFFFFFFFFFF:  # _INT64_MIN/MAX, read as constants
-        v.tag = PP_INT
-        v.i = x
-    else:
+    try:
+        v.i = x  # OverflowError beyond int64 (cffi checks the range)
+    except OverflowError:
         _set_text(v, PP_NUMERIC, _int_text(x, pos).encode("ascii"), keep)
+    else:
+        v.tag = PP_INT
 
 
 def _dump_float(x, v, keep, pos, _adapters=None):
