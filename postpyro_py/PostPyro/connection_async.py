@@ -307,12 +307,14 @@ class AsyncConnection(AsyncNotifications):
         err = newp(T_ERROR_PP, None)
         rc = lib.pp_cancel_start(conn, fd, ev, err)
         give_up = b.now() + _SETTLE_SECONDS
-        while rc == PP_PENDING and b.now() < give_up:
-            try:
-                await b.wait_fd(fd[0], ev[0], 250, Waker())
-            except b.cancelled:
-                pass
-            rc = lib.pp_cancel_poll(conn, fd, ev, err)
+        # shielded: in a cancelled trio scope (close() there) every wait would raise at once
+        with b.shielded():
+            while rc == PP_PENDING and b.now() < give_up:
+                try:
+                    await b.wait_fd(fd[0], ev[0], 250, Waker())
+                except b.cancelled:  # cancelled again (asyncio): the delivery goes on
+                    pass
+                rc = lib.pp_cancel_poll(conn, fd, ev, err)
         if err[0] != ffi.NULL:
             lib.pp_error_free(err[0])
         return rc == PP_OK
