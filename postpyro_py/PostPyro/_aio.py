@@ -124,10 +124,11 @@ class AsyncioSocket:
       waits (a notification, the server closing), the reader is removed until the next
       wait, or the loop would spin;
     - nothing is unregistered after :meth:`release` (a wait ending late, a callback), so
-      nothing can unregister a number that belongs to another socket by then.
+      nothing can unregister a number that belongs to another socket by then; nor in a
+      forked child (its copy of the loop's epoll is the parent's: it only closes its copy).
     """
 
-    __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll")
+    __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid")
 
     def __init__(self, running_loop: Callable[[], Any], fd: int) -> None:
         self._running_loop = running_loop
@@ -137,6 +138,7 @@ class AsyncioSocket:
         self._reading = False     # the reader is registered
         self._poll = select.poll()
         self._poll.register(self.fd, select.POLLIN)
+        self._pid = os.getpid()
 
     def _on_read(self) -> None:
         if not self._poll.poll(0):
@@ -188,7 +190,7 @@ class AsyncioSocket:
     def _unregister(self) -> None:
         loop = self._loop
         self._reading = False
-        if loop is not None and not loop.is_closed():
+        if loop is not None and not loop.is_closed() and os.getpid() == self._pid:
             loop.remove_reader(self.fd)
             loop.remove_writer(self.fd)
 

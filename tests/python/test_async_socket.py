@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import socket
 
 import pytest
@@ -208,3 +209,24 @@ def test_close_ends_a_wait_for_notifications_on_trio_too(sdsn):
                 await ended.wait()
         return True
     assert run_trio(main)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() only")
+def test_closing_in_a_forked_child_leaves_the_parents_loop_alone(sdsn):
+    # the child's copy of the loop shares the parent's epoll: unregistering the socket
+    # there would unregister it for the parent, whose next wait would never end
+    async def main():
+        conn = await _registered(sdsn)
+        pid = os.fork()
+        if pid == 0:  # the child: close its copy, report nothing, exit at once
+            try:
+                asyncio.set_event_loop_policy(None)
+                asyncio.run(conn.close())
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        q = conn.query_one("SELECT $1::int4, pg_sleep(0.05)", [9])
+        row = await asyncio.wait_for(q, READY_WITHIN)
+        await conn.close()
+        return row[0]
+    assert run_asyncio(main) == 9
