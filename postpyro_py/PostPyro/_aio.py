@@ -2,15 +2,18 @@
 """How the async front end waits, one backend per event-loop library (asyncio, trio).
 
 The running library is found with sniffio. A backend gives: waiting until a socket is
-readable / writable (or a timeout passes, or someone wakes the waiter), the library's Event
-(for the connection's queue of tasks, see _aturns), the current task, a scope that shields
-cleanup from cancellation, the library's exception for "this task was cancelled", and its
-getaddrinfo. Nothing here talks to the server.
+readable / writable (or a timeout passes, or someone wakes the waiter) — once (``wait_fd``),
+or over and over for a connection's socket (``socket``, see AsyncioSocket) —, the library's
+Event (for the connection's queue of tasks, see _aturns), the current task, a scope that
+shields cleanup from cancellation, the library's exception for "this task was cancelled",
+and its getaddrinfo. Nothing here talks to the server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import socket
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -34,6 +37,11 @@ class Waker:
 def _set(fut: Any) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+def _set_true(fut: Any) -> None:
+    if not fut.done():
+        fut.set_result(True)
 
 
 def _set_false(fut: Any) -> None:
@@ -76,11 +84,9 @@ class AsyncioBackend:
             if timer is not None:
                 timer.cancel()
 
-    def forget_fd(self, fd: int) -> None:
-        """Before the socket is closed."""
-        loop = self._asyncio.get_running_loop()
-        loop.remove_reader(fd)
-        loop.remove_writer(fd)
+    def socket(self, fd: int) -> "AsyncioSocket":
+        """A connection's socket ``fd`` (libpq's), waited on over and over."""
+        return AsyncioSocket(self._asyncio.get_running_loop, fd)
 
     def event(self) -> Any:
         return self._asyncio.Event()
@@ -99,6 +105,143 @@ class AsyncioBackend:
     async def getaddrinfo(self, host: str, port: int) -> List[Tuple[Any, ...]]:
         return await self._asyncio.get_running_loop().getaddrinfo(
             host, port, type=socket.SOCK_STREAM)
+
+
+class AsyncioSocket:
+    """A connection's socket on asyncio, for its waits (:meth:`wait` as
+    AsyncioBackend.wait_fd). The reader stays registered with the loop between waits, as
+    asyncpg's transports do: adding and removing it around every wait cost two epoll_ctl
+    calls and asyncio's bookkeeping per statement. Three guards make that safe:
+
+    - what is registered is a duplicate of libpq's socket, owned here: libpq closes its own
+      number whenever it likes (a broken connection, pp_close, the collector freeing a
+      connection dropped without close()), and asyncio, still holding that number, would
+      skip the epoll_ctl for the next socket given it (never reported ready: a hang). This
+      number stays taken until :meth:`release` has unregistered it, then closes it;
+    - asyncio queues a second reader callback for a readiness the woken task has already
+      read (the task runs one loop turn after the callback; epoll is level-triggered): the
+      callback looks (poll, no wait) and drops it; when the socket is readable and nobody
+      waits (a notification, the server closing), the reader is removed until the next
+      wait, or the loop would spin;
+    - nothing is unregistered after :meth:`release` (a wait ending late, a callback), so
+      nothing can unregister a number that belongs to another socket by then; nor in a
+      forked child (its copy of the loop's epoll is the parent's: it only closes its copy).
+    """
+
+    __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid")
+
+    def __init__(self, running_loop: Callable[[], Any], fd: int) -> None:
+        self._running_loop = running_loop
+        self.fd = os.dup(fd)      # -1 once released
+        self._loop: Any = None    # the loop it is registered with
+        self._fut: Any = None     # the future of the wait for reading, if one runs
+        self._reading = False     # the reader is registered
+        self._poll = select.poll()
+        self._poll.register(self.fd, select.POLLIN)
+        self._pid = os.getpid()
+
+    def _on_read(self) -> None:
+        if not self._poll.poll(0):
+            return  # a readiness already read
+        fut = self._fut
+        if fut is None:  # nobody waits: stop watching until the next wait
+            self._reading = False
+            self._loop.remove_reader(self.fd)
+        elif not fut.done():
+            fut.set_result(True)
+
+    async def wait(self, events: int, timeout_ms: int, waker: Waker) -> bool:
+        """See AsyncioBackend.wait_fd (False at once once released)."""
+        loop = self._running_loop()
+        fd = self.fd
+        if fd < 0:
+            await self._sleep0()
+            return False
+        if loop is not self._loop:
+            self._unregister()
+            self._loop = loop
+        fut = loop.create_future()
+        if events & _READ:
+            self._fut = fut
+            if not self._reading:
+                loop.add_reader(fd, self._on_read)
+                self._reading = True
+        if events & _WRITE:
+            loop.add_writer(fd, _set_true, fut)
+        timer = loop.call_later(timeout_ms / 1000.0, _set_false, fut) \
+            if timeout_ms >= 0 else None
+        waker.wake = lambda: _set_false(fut)
+        try:
+            return await fut
+        finally:
+            waker.wake = None
+            if self._fut is fut:
+                self._fut = None
+            if events & _WRITE and self.fd == fd:  # not after release (the number is gone)
+                loop.remove_writer(fd)
+            if timer is not None:
+                timer.cancel()
+
+    @staticmethod
+    async def _sleep0() -> None:
+        import asyncio
+        await asyncio.sleep(0)
+
+    def _unregister(self) -> None:
+        loop = self._loop
+        self._reading = False
+        if loop is not None and not loop.is_closed() and os.getpid() == self._pid:
+            loop.remove_reader(self.fd)
+            loop.remove_writer(self.fd)
+
+    def release(self) -> None:
+        """Unregister the socket, then close the duplicate (safe twice). On the loop's
+        thread, before (or after) libpq closes its socket."""
+        if self.fd >= 0:
+            try:
+                self._unregister()
+            finally:
+                fd, self.fd = self.fd, -1
+                os.close(fd)
+
+    def release_soon(self) -> None:
+        """:meth:`release` from the collector (any thread, any moment): on the loop's
+        thread at its next turn. The number stays taken until then."""
+        loop = self._loop
+        if self.fd >= 0 and loop is not None:
+            try:
+                loop.call_soon_threadsafe(self.release)
+                return
+            except RuntimeError:  # the loop is closed: so is its selector
+                pass
+        self._loop = None
+        self.release()
+
+
+class TrioSocket:
+    """A connection's socket on trio: trio has no registration that outlives a wait
+    (wait_readable registers and, once woken, disarms it), so nothing stays behind."""
+
+    __slots__ = ("_b", "fd")
+
+    def __init__(self, b: "TrioBackend", fd: int) -> None:
+        self._b = b
+        self.fd = fd
+
+    async def wait(self, events: int, timeout_ms: int, waker: Waker) -> bool:
+        if self.fd < 0:  # released
+            await self._b.checkpoint()
+            return False
+        return await self._b.wait_fd(self.fd, events, timeout_ms, waker)
+
+    def release(self) -> None:
+        """Before libpq closes the socket: a wait on it ends (ClosedResourceError)."""
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            self._b._trio.lowlevel.notify_closing(fd)
+
+    def release_soon(self) -> None:
+        pass
 
 
 class TrioBackend:
@@ -139,8 +282,8 @@ class TrioBackend:
                 waker.wake = None
         return ready
 
-    def forget_fd(self, fd: int) -> None:
-        self._trio.lowlevel.notify_closing(fd)
+    def socket(self, fd: int) -> TrioSocket:
+        return TrioSocket(self, fd)
 
     def event(self) -> Any:
         return self._trio.Event()

@@ -5,8 +5,9 @@
 not copy Connection's logic: it runs Connection's own code — in nonblocking mode, on a fiber
 (see :mod:`PostPyro._fiber`) — and differs only where that code waits for the server
 (``_wait``): the fiber switches back here, and this awaits the socket the running event
-loop's way (asyncio's ``add_reader``/``add_writer``, trio's ``wait_readable``/``wait_writable``,
-see :mod:`PostPyro._aio`), then switches in again. One C call per readiness event.
+loop's way (asyncio: a reader that stays registered between waits, and ``add_writer``; trio:
+``wait_readable``/``wait_writable``; see :mod:`PostPyro._aio`), then switches in again. One C
+call per readiness event.
 
 Tasks sharing a connection queue in order (the library's Condition): statements never
 interleave on the wire, and a transaction belongs to the task that opened it (another
@@ -27,6 +28,7 @@ connection is closed.
 from __future__ import annotations
 
 import platform
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import _dsn, _reclaim
@@ -146,7 +148,9 @@ class AsyncConnection(AsyncNotifications):
         """Use ``await AsyncConnection.connect(…)``."""
         self._engine = engine
         self._b = b
-        self._fd = lib.pp_socket(engine._conn)
+        self._sock = b.socket(lib.pp_socket(engine._conn))  # what the waits wait on
+        # a connection dropped without close(): the loop forgets its socket (see _aio)
+        weakref.finalize(self, self._sock.release_soon)
         self._fiber = Fiber()             # runs the calls, one after another
         self._turns = AsyncTurns(b, self._tx_open)
         self._checkpoint = b.checkpoint   # awaited first by every call (trio)
@@ -195,6 +199,10 @@ class AsyncConnection(AsyncNotifications):
             if done:
                 return value
             return await self._drive(value, timeout)
+        except BaseException:
+            if eng._closed or lib.pp_is_closed(eng._conn):  # libpq closed its socket
+                self._sock.release_soon()
+            raise
         finally:
             if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
                 self._fiber = Fiber()  # that call must never be resumed by the next one
@@ -233,8 +241,7 @@ class AsyncConnection(AsyncNotifications):
         """The call on the fiber waits for ``events`` on the socket: wait, step it, until
         it ends."""
         b = self._b
-        wait = self._b.wait_fd
-        fd = self._fd
+        wait = self._sock.wait
         self._running = True
         try:
             deadline = None if timeout is None else b.now() + timeout
@@ -244,7 +251,7 @@ class AsyncConnection(AsyncNotifications):
                     left = max(0, int((deadline - b.now()) * 1000))
                     t = left if t < 0 else min(t, left)
                 try:
-                    await wait(fd, events, t, self._waker)
+                    await wait(events, t, self._waker)
                 except b.cancelled:
                     await self._settle(events)
                     raise
@@ -277,7 +284,7 @@ class AsyncConnection(AsyncNotifications):
                     self._engine.close()
                 else:
                     try:
-                        await self._b.wait_fd(self._fd, events, 100, self._waker)
+                        await self._sock.wait(events, 100, self._waker)
                     except b.cancelled:  # cancelled again (asyncio): the cleanup goes on
                         pass
                 try:
@@ -300,12 +307,14 @@ class AsyncConnection(AsyncNotifications):
         err = newp(T_ERROR_PP, None)
         rc = lib.pp_cancel_start(conn, fd, ev, err)
         give_up = b.now() + _SETTLE_SECONDS
-        while rc == PP_PENDING and b.now() < give_up:
-            try:
-                await b.wait_fd(fd[0], ev[0], 250, Waker())
-            except b.cancelled:
-                pass
-            rc = lib.pp_cancel_poll(conn, fd, ev, err)
+        # shielded: in a cancelled trio scope (close() there) every wait would raise at once
+        with b.shielded():
+            while rc == PP_PENDING and b.now() < give_up:
+                try:
+                    await b.wait_fd(fd[0], ev[0], 250, Waker())
+                except b.cancelled:  # cancelled again (asyncio): the delivery goes on
+                    pass
+                rc = lib.pp_cancel_poll(conn, fd, ev, err)
         if err[0] != ffi.NULL:
             lib.pp_error_free(err[0])
         return rc == PP_OK
@@ -328,7 +337,7 @@ class AsyncConnection(AsyncNotifications):
         ``self._release(me)``): nothing else may wait on the socket meanwhile."""
         t = -1 if timeout is None else max(0, int(timeout * 1000))
         self._engine._handle()
-        return await self._b.wait_fd(self._fd, lib.PP_WAIT_READ, t, self._waker)
+        return await self._sock.wait(lib.PP_WAIT_READ, t, self._waker)
 
     # ---- the seed's API ------------------------------------------------------------------
 
@@ -402,11 +411,11 @@ class AsyncConnection(AsyncNotifications):
         self._closing = True
         if self._running:
             await self._send_cancel()  # so that pp_close does not wait for the statement
-            self._b.forget_fd(self._fd)
-            if self._waker.wake is not None:
-                self._waker.wake()
         else:
             self._fiber.end()  # no idle fiber left to the collector (see Fiber.end)
+        self._sock.release()  # the loop forgets the socket before libpq closes it
+        if self._waker.wake is not None:
+            self._waker.wake()  # a wait in progress ends (a call, notifies())
         eng.close()
 
     async def __aenter__(self) -> "AsyncConnection":

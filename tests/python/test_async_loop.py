@@ -8,8 +8,10 @@ import asyncio
 import pytest
 
 import PostPyro as pg
+from PostPyro._session import dsn_with
 
-from test_async import _asyncio_gather, _trio_gather, run_asyncio, run_trio, trio
+from test_async import (_asyncio_gather, _trio_gather, run_asyncio, run_trio, trio,
+                        wait_until_sleeping)
 
 
 def _fiber_identity(conn):
@@ -82,3 +84,63 @@ def test_a_call_abandoned_mid_wait_is_never_resumed_by_the_next_call(sdsn):
             with pytest.raises(pg.InterfaceError, match="connection is closed"):
                 await conn.query("SELECT 1")
     run_asyncio(main)
+
+
+class _CountingLib:
+    """connection_async's ``lib``, counting the calls of pp_cancel_poll."""
+
+    def __init__(self, lib):
+        self._lib = lib
+        self.polls = 0
+
+    def __getattr__(self, name):
+        if name == "pp_cancel_poll":
+            def poll(*args):
+                self.polls += 1
+                return self._lib.pp_cancel_poll(*args)
+            return poll
+        return getattr(self._lib, name)
+
+
+@pytest.mark.parametrize("over", ["unix", "tcp"])
+def test_close_in_a_cancelled_trio_scope_does_not_spin(sdsn, tcp_port, over, monkeypatch):
+    # close() while another task's statement runs delivers a cancel request; in a cancelled
+    # scope every unshielded wait raises at once, and the delivery polled in a busy loop
+    # (up to its 5 s bound when the server does not answer)
+    from PostPyro import connection_async
+    counting = _CountingLib(connection_async.lib)
+    monkeypatch.setattr(connection_async, "lib", counting)
+    if over == "tcp":
+        sdsn = dsn_with(sdsn, {"host": "127.0.0.1", "port": str(tcp_port)})
+
+    async def main():
+        conn = await pg.AsyncConnection.connect(sdsn)
+        pid = conn.info()["backend_pid"]
+        failed = []
+
+        async def sleeper():
+            try:
+                await conn.query("SELECT pg_sleep(10)")
+            except pg.InterfaceError as exc:
+                failed.append(exc)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sleeper)
+            await wait_until_sleeping(sdsn, pid)
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                started = trio.current_time()
+                await conn.close()
+                took = trio.current_time() - started
+        async with await pg.AsyncConnection.connect(sdsn) as other:
+            for _ in range(100):  # the server ended the statement (cancel, then the close)
+                if not await other.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1",
+                                         [pid]):
+                    break
+                await trio.sleep(0.05)
+            else:
+                raise AssertionError("the backend still runs")
+        return took, failed, conn.closed
+    took, failed, closed = run_trio(main)
+    assert closed and len(failed) == 1
+    assert took < 2.5
+    assert counting.polls <= 3  # one per wake-up of its socket (1 here); spinning: 16-216
