@@ -57,12 +57,27 @@ def test_small_statement_is_one_call(sdsn, counted):
 
 
 def test_large_result_is_freed_at_once(sdsn, counted):
-    # more values than are kept for the next statement to free
+    # more bytes than are kept for the next statement to reuse (2 000 000 values)
+    sql = "SELECT %s FROM generate_series(1, 100000) g" % ", ".join(["g"] * 20)
     with pg.Connection(sdsn) as c:
+        for _ in range(2):  # the first runs come in chunks, each freed once converted
+            c.query(sql)
         counted.calls.clear()
-        rows = c.query("SELECT g, g FROM generate_series(1, 600) g")
-        assert len(rows) == 600
-        assert counted.calls["pp_result_free"] == 1
+        assert len(c.query(sql)) == 100000
+        assert dict(counted.calls) == {"pp_query_reuse": 1, "pp_result_free": 1}
+
+
+def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
+    # 10 000 values: the next pp_query_reuse decodes into its column memory, then frees it
+    sql = "SELECT g, g * 2 FROM generate_series(1, $1::int4) g"
+    with pg.Connection(sdsn) as c:
+        for _ in range(2):  # the first runs come in chunks, each freed once converted
+            c.query(sql, [5000])
+        counted.calls.clear()
+        for n in (5000, 4000):
+            rows = c.query(sql, [n])
+            assert len(rows) == n and rows[-1] == (n, 2 * n)
+        assert dict(counted.calls) == {"pp_query_reuse": 2}
 
 
 def test_raw_begin_still_makes_the_connection_the_threads(sdsn, counted):
