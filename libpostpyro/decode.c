@@ -757,6 +757,8 @@ pp_colbuf *pp__colbuf_reuse(pp_colbuf *spare, uint32_t oid, bool binary, int64_t
 
 pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null)
 {
+    if (!is_null && len > 0 && len <= INT32_MAX && add_common(b, v, (int)len))
+        return NULL;
     return add_value(b, v, len, is_null);
 }
 
