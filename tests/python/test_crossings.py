@@ -64,7 +64,8 @@ def test_large_result_is_freed_at_once(sdsn, counted):
             c.query(sql)
         counted.calls.clear()
         assert len(c.query(sql)) == 2000
-        assert dict(counted.calls) == {"pp_query_reuse": 1, "pp_result_free": 1}
+        # (only these two: PyPy's collector may free other tests' connections meanwhile)
+        assert (counted.calls["pp_query_reuse"], counted.calls["pp_result_free"]) == (1, 1)
 
 
 def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
@@ -77,7 +78,7 @@ def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
         for n in (5000, 4000):
             rows = c.query(sql, [n])
             assert len(rows) == n and rows[-1] == (n, 2 * n)
-        assert dict(counted.calls) == {"pp_query_reuse": 2}
+        assert (counted.calls["pp_query_reuse"], counted.calls["pp_result_free"]) == (2, 0)
 
 
 def test_raw_begin_still_makes_the_connection_the_threads(sdsn, counted):
