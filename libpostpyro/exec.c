@@ -485,14 +485,16 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
     return rc;
 }
 
-/* Describes a result pp_query hands out and decodes its columns when they fit in cols. */
+/* Describes a result pp_query hands out and decodes its columns when they fit in cols,
+ * into the arrays of spares[0 … nspares-1] where they fit (see pp__decode_columns). */
 static int describe_out(int rc, pp_result **out, pp_result_info *info, pp_column *cols,
-                        int32_t max_cols, pp_error **err)
+                        int32_t max_cols, pp_colbuf **spares, int32_t nspares, pp_error **err)
 {
     if (rc != PP_OK && rc != PP_MORE)
         return rc;
     pp_result_describe(*out, info, NULL);
-    if (info->ncols <= max_cols && pp_result_columns(*out, cols, err) != PP_OK) {
+    if (info->ncols <= max_cols &&
+        pp__result_columns_reusing(*out, cols, spares, nspares, err) != PP_OK) {
         pp_result_free(*out);
         *out = NULL;
         return PP_ERROR; /* never for a chunk, whose columns are decoded as rows arrive */
@@ -507,8 +509,14 @@ int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *pa
     if (info == NULL || (max_cols > 0 && cols == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query: bad arguments"));
     int rc = pp_exec(conn, sql, nparams, params, flags, out, err);
-    return describe_out(rc, out, info, cols, max_cols, err);
+    return describe_out(rc, out, info, cols, max_cols, NULL, 0, err);
 }
+
+/* pp_query_reuse keeps the decoded columns of the result it frees, up to this many bytes,
+ * to decode the new result into: the memory stays where it is instead of going back to
+ * malloc and being faulted in again (a quarter of the C time of 10 000 rows x 20 int
+ * columns). Bigger ones are freed before the statement runs. */
+#define SPARE_MAX_BYTES (64 << 20)
 
 int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
                    uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
@@ -516,11 +524,22 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
 {
     if (txstatus != NULL)
         *txstatus = -1;
+    pp_colbuf **spares = NULL;
+    int32_t nspares = 0;
     if (out != NULL && *out != NULL) {
+        spares = pp__result_take_columns(*out, &nspares, SPARE_MAX_BYTES);
         pp_result_free(*out);
         *out = NULL;
     }
-    int rc = pp_query(conn, sql, nparams, params, flags, out, info, cols, max_cols, err);
+    int rc;
+    if (info == NULL || (max_cols > 0 && cols == NULL))
+        rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query: bad arguments"));
+    else
+        rc = describe_out(pp_exec(conn, sql, nparams, params, flags, out, err), out, info, cols,
+                          max_cols, spares, nspares, err);
+    for (int32_t k = 0; k < nspares; k++)
+        pp__colbuf_free(spares[k]); /* those not reused */
+    free(spares);
     if (txstatus != NULL && (rc == PP_OK || rc == PP_ERROR))
         *txstatus = pp_transaction_status(conn);
     return rc;
@@ -578,7 +597,7 @@ int pp_query_next(pp_conn *conn, pp_result **out, pp_result_info *info, pp_colum
 {
     if (info == NULL || (max_cols > 0 && cols == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_next: bad arguments"));
-    return describe_out(pp_resume(conn, out, err), out, info, cols, max_cols, err);
+    return describe_out(pp_resume(conn, out, err), out, info, cols, max_cols, NULL, 0, err);
 }
 
 int pp_query_close(pp_conn *conn, pp_error **err)

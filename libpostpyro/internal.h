@@ -550,15 +550,25 @@ bool pp__has_binary_decoder(uint32_t oid);
 /* Builds the decoded column `col` of r. Returns NULL with *err on failure. */
 pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err);
 /* Every column of r into cols[0 … PQnfields(r)-1] (all NULL before), row by row: faster than
- * column by column once r outgrows the CPU's caches. PP_OK, or PP_ERROR with *err and cols
- * all NULL again. */
-int pp__decode_columns(const PGresult *r, bool binary, pp_colbuf **cols, pp_error **err);
+ * column by column once r outgrows the CPU's caches. Column k reuses spares[k] (k < nspares;
+ * may be NULL), as pp__colbuf_reuse does; every spare is taken (spares[k] becomes NULL).
+ * PP_OK, or PP_ERROR with *err and cols all NULL again. */
+int pp__decode_columns(const PGresult *r, bool binary, pp_colbuf **cols, pp_colbuf **spares,
+                       int32_t nspares, pp_error **err);
 /* An empty column of type oid with room for nrows values (NULL with *err on failure), and
  * one value appended to it (NULL, or the error: a malformed value, out of memory). */
 pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error **err);
 pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null);
 void pp__colbuf_free(pp_colbuf *b);
 void pp__colbuf_export(const pp_colbuf *b, pp_column *out);
+/* pp__colbuf_begin, reusing the arrays of spare (a column of an earlier result, taken over;
+ * may be NULL) when it was of the same type and format and not much bigger than nrows
+ * values; otherwise spare is freed. Keeping a statement's buffers for the next one spares
+ * the page faults of fresh heap memory each time. */
+pp_colbuf *pp__colbuf_reuse(pp_colbuf *spare, uint32_t oid, bool binary, int64_t nrows,
+                            pp_error **err);
+/* Bytes allocated by b's arrays (0 for NULL). */
+int64_t pp__colbuf_bytes(const pp_colbuf *b);
 
 /* ---- SQL scanning (sqlscan.c) ---- */
 /* true when sql holds more than one command (a ';' followed by more than blanks/comments). */
@@ -587,6 +597,14 @@ pp_result *pp__result_new(PGresult *r, bool binary);
 pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t nrows,
                                    int32_t ncols, pp_colbuf **cols);
 void pp__result_set_next(pp_result *res, pp_result *next);
+/* The decoded columns of res (an array of *n entries, some maybe NULL), taken out of it to be
+ * reused as spares by pp__result_columns_reusing (free each with pp__colbuf_free, then the
+ * array); NULL (*n = 0) when res is NULL, is chained to others, or holds more than
+ * max_bytes. res stays valid for pp_result_free only. */
+pp_colbuf **pp__result_take_columns(pp_result *res, int32_t *n, int64_t max_bytes);
+/* pp_result_columns, decoding into the spares' arrays (see pp__decode_columns). */
+int pp__result_columns_reusing(pp_result *res, pp_column *out, pp_colbuf **spares,
+                               int32_t nspares, pp_error **err);
 
 /* ---- time helpers (encode.c) ---- */
 void pp__days_to_ymd(int64_t days, int64_t *y, int *m, int *d);

@@ -208,8 +208,9 @@ typedef struct pp_column {
                                  * splits on NUL into count strings. BYTES, UUID: values back
                                  * to back (use offsets) */
     int64_t data_len;           /* bytes in data, including the NULs */
-    const int64_t *offsets;     /* count + 1 offsets into data: value k is
-                                 * [offsets[k], offsets[k+1]) (including its NUL, if any) */
+    const int64_t *offsets;     /* TEXT, NUMERIC, JSON, BYTES, UUID: count + 1 offsets into
+                                 * data: value k is [offsets[k], offsets[k+1]) (including its
+                                 * NUL, if any). NULL for the other tags (no values in data) */
     const struct pp_column *elements; /* ARRAY: every element of every row, row by row */
     const int64_t *elem_offsets; /* ARRAY: count + 1: row k's elements are
                                   * elements[elem_offsets[k] .. elem_offsets[k+1]) */
@@ -447,8 +448,13 @@ int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *pa
  * a fixed cost (language bindings: cffi releases and retakes Python's lock around each).
  * Differences from pp_query:
  *  - *out is read on entry: a result it holds (the caller's previous one, no longer used;
- *    NULL for none) is freed first, as by pp_result_free. *out must therefore be NULL or a
- *    result the caller owns, never a freed one. Freed also when the call then fails.
+ *    NULL for none) is freed, as by pp_result_free. *out must therefore be NULL or a
+ *    result the caller owns, never a freed one. Freed also when the call then fails. Its
+ *    decoded columns (up to 64 MB of them) are kept until the new result is decoded, into
+ *    their memory where the types match: a loop of statements of one shape then decodes
+ *    into the same memory each time instead of fresh pages from malloc. (So a caller that
+ *    keeps its last result in *out until the next call reads faster than one that frees
+ *    it at once; one that holds a big result there holds its memory meanwhile.)
  *  - txstatus (may be NULL): *txstatus is set to -1 on entry and, when the call returns PP_OK
  *    or PP_ERROR, to pp_transaction_status(conn) as it is then (the transaction state the
  *    statement left); it stays -1 after PP_PENDING and PP_MORE (still running: ask

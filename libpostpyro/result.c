@@ -135,7 +135,7 @@ void pp_result_free(pp_result *res)
 
 static void free_one(pp_result *res)
 {
-    for (int32_t k = 0; k < res->ncols; k++)
+    for (int32_t k = 0; res->cols != NULL && k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
     free(res->cols);
     free_shape(res);
@@ -288,7 +288,29 @@ int pp_result_describe(pp_result *res, pp_result_info *out, pp_error **err)
     return PP_OK;
 }
 
+pp_colbuf **pp__result_take_columns(pp_result *res, int32_t *n, int64_t max_bytes)
+{
+    *n = 0;
+    if (res == NULL || res->next != NULL || res->cols == NULL)
+        return NULL;
+    int64_t bytes = 0;
+    for (int32_t k = 0; k < res->ncols; k++)
+        bytes += pp__colbuf_bytes(res->cols[k]);
+    if (bytes > max_bytes)
+        return NULL;
+    pp_colbuf **cols = res->cols;
+    *n = res->ncols;
+    res->cols = NULL;
+    return cols;
+}
+
 int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
+{
+    return pp__result_columns_reusing(res, out, NULL, 0, err);
+}
+
+int pp__result_columns_reusing(pp_result *res, pp_column *out, pp_colbuf **spares,
+                               int32_t nspares, pp_error **err)
 {
     if (err != NULL)
         *err = NULL;
@@ -297,7 +319,7 @@ int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
     pthread_mutex_lock(&res->lock);
     int rc = PP_OK;
     if (res->decoded == 0 && res->ncols > 0 && res->r != NULL) { /* all at once, row by row */
-        rc = pp__decode_columns(res->r, res->binary, res->cols, err);
+        rc = pp__decode_columns(res->r, res->binary, res->cols, spares, nspares, err);
         if (rc == PP_OK) {
             res->decoded = res->ncols;
             PQclear(res->r); /* every value now lives in the columns */

@@ -16,7 +16,7 @@ srcs=$(ls "$top"/libpostpyro/*.c)
 # shellcheck disable=SC2086
 gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
 for t in test_basic test_types test_errors test_copy test_chunked test_waits test_hostile \
-         test_signals test_nonblock test_product test_lifetimes test_close_cancel; do
+         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_reuse; do
     # shellcheck disable=SC2086
     gcc $flags $pq_cflags -I"$top/libpostpyro" -DPP_FAKESERVER="\"$top/tests/fakeserver.py\"" \
         -o "$work/$t" "$top/tests/c/$t.c" \
@@ -38,7 +38,7 @@ done
 cat > "$work/run.sh" <<RUN
 set -eo pipefail # a failing test fails the run (not only the last line printed)
 for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits test_hostile \\
-         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_fiber; do
+         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_fiber test_reuse; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
 done
 for t in test_fiber test_nonblock; do # locals on ASan's fake stacks: the fiber annotations

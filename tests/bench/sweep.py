@@ -35,10 +35,12 @@ TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 ROWS = [1, 10, 100, 1000, 10000, 100000, 1000000]
 COLS = [1, 5, 20]
 KINDS = ["int", "text", "mix"]
-DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "asyncpg", "c"]
+DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "asyncpg", "c",
+           "postpyro-base", "postpyro-pypy-base"]
 LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy",
          "postpyro-pypy-nursery": "PostPyro PyPy 64 MB nursery", "psycopg2": "psycopg2",
-         "asyncpg": "asyncpg", "c": "C libpq"}
+         "asyncpg": "asyncpg", "c": "C libpq", "postpyro-base": "PostPyro (--base build)",
+         "postpyro-pypy-base": "PostPyro PyPy (--base build)"}
 # PyPy sizes its nursery from the CPU's cache (1 MB on the 2-core VM of the docs run): every
 # row made survives a minor collection and is copied. PYPY_GC_NURSERY, read at start-up, is
 # the application's knob; this driver shows what it does.
@@ -66,6 +68,12 @@ def sweep_sql(kind: str, ncols: int, style: str = "$") -> str:
     cols = ", ".join("%s AS c%d" % (column_expr(kind, k), k) for k in range(ncols))
     ph = "%s" if style == "%" else "$1"
     return "SELECT %s FROM generate_series(1, %s::int4) g" % (cols, ph)
+
+
+def row_counts(prof: dict, only: str = "") -> list:
+    """The row counts of a profile, or those of them listed in ``only`` ("1000,10000")."""
+    wanted = [int(r) for r in only.split(",")] if only else ROWS
+    return [r for r in ROWS if r <= prof["max_rows"] and r in wanted]
 
 
 def plan(rows: int, prof: dict) -> tuple:
@@ -119,7 +127,7 @@ def child(args) -> None:
     run = make_runner(args.driver, args.dsn, sweep_sql(args.kind, args.cols),
                       sweep_sql(args.kind, args.cols, "%"))
     batched = args.driver == "asyncpg"
-    for rows in [r for r in ROWS if r <= prof["max_rows"]]:
+    for rows in row_counts(prof, args.rows):
         n, rounds, warm = plan(rows, prof)
         if batched:
             if warm:
@@ -143,9 +151,9 @@ def child(args) -> None:
 
 # ---- parent: every child in turn, the results, the report ------------------------------------
 
-def c_cells(c_sweep: str, dsn: str, kind: str, ncols: int, prof: dict) -> list:
+def c_cells(c_sweep: str, dsn: str, kind: str, ncols: int, prof: dict, only: str) -> list:
     out = []
-    for rows in [r for r in ROWS if r <= prof["max_rows"]]:
+    for rows in row_counts(prof, only):
         n, rounds, warm = plan(rows, prof)
         p = subprocess.run([c_sweep, dsn, sweep_sql(kind, ncols), str(rows), str(n),
                             str(rounds), str(max(warm, 1))], capture_output=True, text=True,
@@ -175,6 +183,18 @@ def run_all(args) -> dict:
     env_pypy["PYTHONPATH"] = env["PYTHONPATH"] + ":/usr/lib/python3/dist-packages"
     env_pypy.pop("PYPY_GC_NURSERY", None)
     env_nursery = dict(env_pypy, PYPY_GC_NURSERY=NURSERY)
+    env_base = env_pypy_base = None
+    if args.base:  # A/B: the same package and library from another build tree
+        libs = os.path.join(os.path.abspath(args.base), "libpostpyro", ".libs")
+        env_base = dict(env, PYTHONPATH=os.path.join(os.path.abspath(args.base), "postpyro_py",
+                                                     "inplace"),
+                        POSTPYRO_LIBRARY=os.path.join(libs, "libpostpyro.so.1"),
+                        LD_LIBRARY_PATH=libs)
+        env_pypy_base = dict(env_base, PYTHONPATH=env_base["PYTHONPATH"] +
+                             ":/usr/lib/python3/dist-packages")
+        env_pypy_base.pop("PYPY_GC_NURSERY", None)
+    envs = {"postpyro-pypy-nursery": env_nursery, "postpyro-base": env_base,
+            "postpyro-pypy-base": env_pypy_base}
     drivers = args.drivers.split(",")
     kinds = args.kinds.split(",")
     cols = [int(c) for c in args.cols.split(",")]
@@ -182,37 +202,39 @@ def run_all(args) -> dict:
     started = time.time()
     for kind in kinds:
         for ncols in cols:
-            for d in drivers:
+            for d in drivers * args.repeat:  # with --repeat, in turn: A/B/A/B
                 key = "%s/%d/%s" % (kind, ncols, d)
                 t0 = time.time()
                 if d == "c":
                     if not args.c_sweep:
                         continue
-                    cells = c_cells(args.c_sweep, args.dsn, kind, ncols, prof)
+                    cells = c_cells(args.c_sweep, args.dsn, kind, ncols, prof, args.rows)
                 else:
                     on_pypy = d.startswith("postpyro-pypy")
                     interp = pypy if on_pypy else py
-                    if interp is None:
+                    if interp is None or (d.endswith("-base") and not args.base):
                         continue
                     p = subprocess.run(
                         [interp, os.path.abspath(__file__), "--child", "--driver", d,
                          "--kind", kind, "--cols", str(ncols), "--profile", args.profile,
-                         "--dsn", args.dsn], capture_output=True, text=True,
-                        env=(env_nursery if d == "postpyro-pypy-nursery" else
-                             env_pypy if on_pypy else env), timeout=3600)
+                         "--rows", args.rows, "--dsn", args.dsn], capture_output=True, text=True,
+                        env=envs.get(d) or (env_pypy if on_pypy else env), timeout=3600)
                     if p.returncode != 0:
                         sys.stderr.write("%s failed:\n%s\n" % (key, p.stderr[-3000:]))
                         continue
                     cells = [json.loads(line[5:]) for line in p.stdout.split("\n")
                              if line.startswith("CELL ")]
-                for c in cells:
+                for c in cells:  # a repeat's rounds join the earlier ones
+                    old = results.get("%s/%d" % (key, c["rows"]))
+                    walls = (old["wall_all"] if old else []) + c["wall"]
+                    cpus = (old["cpu_all"] if old else []) + c["cpu"]
                     results["%s/%d" % (key, c["rows"])] = {
-                        "wall": median(c["wall"]), "cpu": median(c["cpu"]),
-                        "wall_all": c["wall"], "cpu_all": c["cpu"]}
+                        "wall": median(walls), "cpu": median(cpus),
+                        "wall_all": walls, "cpu_all": cpus}
                 sys.stderr.write("%-22s %5.1f s  (%.0f s so far)\n"
                                  % (key, time.time() - t0, time.time() - started))
     return {"profile": args.profile, "drivers": drivers, "kinds": kinds, "cols": cols,
-            "rows": [r for r in ROWS if r <= prof["max_rows"]], "results": results,
+            "rows": row_counts(prof, args.rows), "results": results,
             "machine": machine_info(py, pypy), "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                      time.gmtime())}
 
@@ -236,7 +258,9 @@ PANELS = [("PostPyro ÷ psycopg2", "postpyro", "psycopg2"),
           ("PostPyro ÷ asyncpg", "postpyro", "asyncpg"),
           ("PostPyro PyPy ÷ PostPyro CPython", "postpyro-pypy", "postpyro"),
           ("PostPyro ÷ C libpq", "postpyro", "c"),
-          ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro")]
+          ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro"),
+          ("PostPyro ÷ its --base build", "postpyro", "postpyro-base"),
+          ("PostPyro PyPy ÷ its --base build", "postpyro-pypy", "postpyro-pypy-base")]
 
 
 def panels(data: dict) -> list:
@@ -399,6 +423,12 @@ def main() -> None:
     ap.add_argument("--drivers", default=",".join(DRIVERS))
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--cols", default=",".join(map(str, COLS)))
+    ap.add_argument("--base", help="another build tree: drivers postpyro-base and "
+                    "postpyro-pypy-base run its PostPyro and libpostpyro (A/B in one run)")
+    ap.add_argument("--repeat", type=int, default=1, help="run each (kind, columns)'s "
+                    "drivers this many times in turn, pooling their rounds")
+    ap.add_argument("--rows", default="", help="only these row counts (1000,10000); "
+                    "default: all of the profile's")
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
     ap.add_argument("--json")
     ap.add_argument("--md")

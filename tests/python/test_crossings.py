@@ -60,12 +60,28 @@ def test_small_statement_is_one_call(sdsn, counted):
 
 
 def test_large_result_is_freed_at_once(sdsn, counted):
-    # more values than are kept for the next statement to free
+    # more bytes than are kept for the next statement to reuse (40 MB of text)
+    sql = "SELECT repeat('x', 20000) FROM generate_series(1, 2000) g"
     with pg.Connection(sdsn) as c:
+        for _ in range(2):  # the first runs come in chunks, each freed once converted
+            c.query(sql)
         counted.calls.clear()
-        rows = c.query("SELECT g, g FROM generate_series(1, 600) g")
-        assert len(rows) == 600
-        assert counted.calls["pp_result_free"] == 1
+        assert len(c.query(sql)) == 2000
+        # (only these two: PyPy's collector may free other tests' connections meanwhile)
+        assert (counted.calls["pp_query_reuse"], counted.calls["pp_result_free"]) == (1, 1)
+
+
+def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
+    # 10 000 values: the next pp_query_reuse decodes into its column memory, then frees it
+    sql = "SELECT g, g * 2 FROM generate_series(1, $1::int4) g"
+    with pg.Connection(sdsn) as c:
+        for _ in range(2):  # the first runs come in chunks, each freed once converted
+            c.query(sql, [5000])
+        counted.calls.clear()
+        for n in (5000, 4000):
+            rows = c.query(sql, [n])
+            assert len(rows) == n and rows[-1] == (n, 2 * n)
+        assert (counted.calls["pp_query_reuse"], counted.calls["pp_result_free"]) == (2, 0)
 
 
 def test_raw_begin_still_makes_the_connection_the_threads(sdsn, counted):

@@ -149,6 +149,20 @@ def test_text_round_trips(conn, path, value):
     assert roundtrip(conn, path, "text", value) == value
 
 
+@pytest.mark.parametrize("values", [
+    ["a", "", None, "bc", "", None, "def"],  # ASCII (PyPy slices the column's text)
+    ["a", "", None, "é", "日本語", None, "🐘x"],  # not ASCII (split on NUL)
+])
+def test_text_columns_keep_empty_strings_nulls_and_order(conn, path, values):
+    sql = "SELECT v, k FROM unnest($1::text[]) WITH ORDINALITY AS t(v, k) ORDER BY k"
+    many = values * 300  # big enough for every conversion path
+    if path == "binary":
+        rows = conn.query(sql, [many])
+    else:
+        rows = conn._rows(sql, [many], flags=lib.PP_EXEC_TEXT)
+    assert [r[0] for r in rows] == many
+
+
 @pytest.mark.parametrize("sqltype", ["varchar", "varchar(20)", "char(5)", "name", "text"])
 def test_character_types_come_back_as_str(conn, path, sqltype):
     result = roundtrip(conn, path, sqltype, "abc")

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* test_reuse.c — pp_query_reuse decodes a statement's result into the column memory of the
+ * previous result it frees (same types), and the values are right whatever the two results
+ * were: more or fewer rows, NULLs then none, text, arrays, other types, other shapes. */
+#include "harness.h"
+
+typedef struct {
+    pp_result *r;
+    pp_result_info info;
+    pp_column cols[4];
+} reuse_loop;
+
+static void run_reuse(pp_conn *c, reuse_loop *l, const char *sql, int64_t n)
+{
+    pp_error *err = NULL;
+    pp_value p = {.tag = PP_INT, .i = n};
+    CHECK_OK(pp_query_reuse(c, sql, 1, &p, 0, &l->r, &l->info, l->cols, 4, NULL, &err), err);
+}
+
+#define INTS "SELECT g, g * 2 FROM generate_series(1, $1::int4) g"
+
+/* The same statement again: its columns land in the memory of the previous result's. */
+static void test_same_shape_same_memory(pp_conn *c)
+{
+    reuse_loop l = {0};
+    run_reuse(c, &l, INTS, 10000);
+    const int64_t *before = l.cols[1].ints;
+    run_reuse(c, &l, INTS, 9000);
+    CHECK(l.cols[1].ints == before);
+    CHECK(l.info.nrows == 9000 && l.cols[1].count == 9000 && l.cols[1].ints[8999] == 18000);
+    /* far fewer rows: the big buffers are not kept for a small result, values still right */
+    run_reuse(c, &l, INTS, 10);
+    CHECK(l.cols[0].count == 10 && l.cols[0].ints[9] == 10 && l.cols[1].ints[9] == 20);
+    /* more rows than before: the reused memory grows */
+    run_reuse(c, &l, INTS, 20000);
+    CHECK(l.cols[0].count == 20000 && l.cols[0].ints[19999] == 20000 &&
+          l.cols[1].ints[19999] == 40000);
+    pp_result_free(l.r);
+}
+
+/* Fixed-size columns have no offsets; text columns do. */
+static void test_offsets_only_for_data(pp_conn *c)
+{
+    reuse_loop l = {0};
+    run_reuse(c, &l, "SELECT g, g::text, g::float8, g % 2 = 0 FROM generate_series(1, $1) g", 5);
+    CHECK(l.cols[0].offsets == NULL && l.cols[2].offsets == NULL && l.cols[3].offsets == NULL);
+    CHECK(l.cols[1].offsets != NULL && l.cols[1].offsets[5] == l.cols[1].data_len);
+    pp_value v;
+    pp_error *err = NULL;
+    CHECK_OK(pp_result_value(l.r, 4, 0, &v, &err), err);
+    CHECK(v.tag == PP_INT && v.i == 5);
+    CHECK_OK(pp_result_value(l.r, 4, 1, &v, &err), err);
+    CHECK(v.tag == PP_TEXT && v.len == 1 && memcmp(v.ptr, "5", 1) == 0);
+    pp_result_free(l.r);
+}
+
+/* NULLs, text and arrays in reused columns: nothing of the previous values shows through. */
+static void test_values_after_reuse(pp_conn *c)
+{
+    const char *sql = "SELECT CASE WHEN g % $1 = 0 THEN NULL ELSE g END, "
+                      "'v' || g, ARRAY[g, NULL, g + 1], CASE WHEN g % $1 = 1 THEN NULL "
+                      "ELSE 'x' || g END FROM generate_series(1, 1000) g";
+    reuse_loop l = {0};
+    run_reuse(c, &l, sql, 3); /* NULLs in columns 0 and 3 */
+    CHECK(l.cols[0].nulls != NULL && l.cols[0].nulls[2] == 1 && l.cols[3].nulls[0] == 1);
+    run_reuse(c, &l, sql, 5000); /* no NULL in column 0, one in column 3 */
+    CHECK(l.cols[0].nulls == NULL && l.cols[0].ints[2] == 3 && l.cols[0].ints[999] == 1000);
+    CHECK(l.cols[1].data_len == l.cols[1].offsets[1000] &&
+          strcmp(l.cols[1].data + l.cols[1].offsets[999], "v1000") == 0);
+    CHECK(strcmp(l.cols[1].data, "v1") == 0);
+    CHECK(l.cols[3].nulls != NULL && l.cols[3].nulls[0] == 1 && l.cols[3].nulls[1] == 0 &&
+          strcmp(l.cols[3].data + l.cols[3].offsets[1], "x2") == 0);
+    const pp_column *e = l.cols[2].elements;
+    CHECK(l.cols[2].tag == PP_ARRAY && e != NULL && e->count == 3000 &&
+          l.cols[2].elem_offsets[1000] == 3000 && e->ints[2997] == 1000 &&
+          e->nulls != NULL && e->nulls[2998] == 1 && e->ints[2999] == 1001);
+    pp_result_free(l.r);
+}
+
+/* Another shape at the same positions (other types, fewer or more columns). */
+static void test_other_shapes(pp_conn *c)
+{
+    reuse_loop l = {0};
+    run_reuse(c, &l, INTS, 1000);
+    run_reuse(c, &l, "SELECT g::text, g::float8, g, g FROM generate_series(1, $1) g", 1000);
+    CHECK(l.cols[0].tag == PP_TEXT && strcmp(l.cols[0].data + l.cols[0].offsets[999], "1000") == 0);
+    CHECK(l.cols[1].tag == PP_FLOAT && l.cols[1].floats[999] == 1000.0);
+    CHECK(l.cols[3].tag == PP_INT && l.cols[3].ints[999] == 1000);
+    run_reuse(c, &l, "SELECT $1::int4 AS one", 7);
+    CHECK(l.info.ncols == 1 && l.cols[0].count == 1 && l.cols[0].ints[0] == 7);
+    run_reuse(c, &l, "SELECT $1::int4 WHERE false", 1); /* no rows */
+    CHECK(l.info.nrows == 0 && l.cols[0].count == 0);
+    run_reuse(c, &l, INTS, 3);
+    CHECK(l.cols[1].count == 3 && l.cols[1].ints[2] == 6);
+    pp_result_free(l.r);
+}
+
+int main(void)
+{
+    pp_conn *c = test_connect();
+    test_same_shape_same_memory(c);
+    test_offsets_only_for_data(c);
+    test_values_after_reuse(c);
+    test_other_shapes(c);
+    pp_conn_free(c);
+    return test_summary();
+}
