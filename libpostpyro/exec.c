@@ -279,7 +279,7 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
                 return PP_MORE;
             }
             int w = pp__wait_ready(conn, pp__interruptible(conn));
-            if (w == 1)
+            if (w > 0) /* a signal, or a slice passed */
                 return PP_PENDING;
             if (w < 0) {
                 if (ps->error == NULL)

@@ -399,7 +399,11 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * connection (libpq then reports CONNECTION_BAD), when pp_close shut the socket down from
  * another thread, and when the call's deadline (pp__arm_deadline) and the grace period after
  * its cancel request passed (the socket is shut down; pp__conn_error says why).
- * Results: 0 done, 1 interrupted by a signal (only when interruptible), -1 failure. */
+ * Results: 0 done, -1 failure, and only when interruptible: PP__WAIT_SIGNAL (a signal
+ * interrupted the wait) or PP__WAIT_SLICE (the wait passed a slice of wait.c's SLICE_MS: the
+ * caller returns PP_PENDING as for a signal, so that one poll() missed is handled too). */
+#define PP__WAIT_SIGNAL 1
+#define PP__WAIT_SLICE 2
 /* Until the socket is ready for `events` (POLLIN, POLLOUT). On the fiber of a nonblocking
  * call it switches back to the caller instead (and returns 0 when resumed: the caller reads
  * and calls again when nothing came). */

@@ -20,6 +20,11 @@
 #define CANCEL_GRACE_MS 1000
 /* pp_cancel waits this long for the server to take a cancel request when no timeout is set. */
 #define CANCEL_WAIT_MS 5000
+/* An interruptible wait also ends this often (PP__WAIT_SLICE): poll() sees only a signal that
+ * comes while it waits; one that came while the thread ran elsewhere (in libpq's own wait to
+ * send, which goes on after EINTR, or just before the poll) would wait for the statement's
+ * end. The caller runs its signal handlers at each slice. */
+#define SLICE_MS 100
 
 int64_t pp__now_ms(void)
 {
@@ -306,7 +311,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
     PGconn *pg = conn->pg;
     if (interruptible && conn->interrupted) { /* a signal came during Parse/Describe */
         conn->interrupted = false;
-        return 1;
+        return PP__WAIT_SIGNAL;
     }
     for (;;) {
         int timeout = -1;
@@ -321,16 +326,19 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         }
         if (pp__fiber_current(atomic_load(&conn->fiber)))
             return nb_wait(conn, events);
+        bool sliced = interruptible && (timeout < 0 || timeout > SLICE_MS);
         struct pollfd p = {.fd = PQsocket(pg), .events = events};
         if (p.fd < 0)
             return -1;
-        int n = poll(&p, 1, timeout);
+        int n = poll(&p, 1, sliced ? SLICE_MS : timeout);
         if (n > 0)
             return 0;
+        if (n == 0 && sliced)
+            return PP__WAIT_SLICE;
         if (n < 0 && errno != EINTR)
             return -1;
         if (n < 0 && interruptible)
-            return 1;
+            return PP__WAIT_SIGNAL;
     }
 }
 

@@ -146,6 +146,50 @@ def test_ctrl_c_during_the_first_runs_describe(proxy, pdsn, admin):
         signal.signal(signal.SIGINT, old)
 
 
+def test_ctrl_c_whose_cancel_overtakes_the_statement_is_sent_again(proxy, pdsn, admin):
+    # The Bind and Execute wait in the proxy after the Describe's answer, so the cancel that
+    # Ctrl-C sends reaches the server before the statement starts, and the server ignores
+    # it; the cancel is sent again until the statement ends (it ran its 10 s before).
+    main = threading.get_ident()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    proxy.up_delay = 1.0
+    try:
+        ctrl_c_while_held(proxy, pdsn, admin, main)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_while_libpq_waits_to_send_is_not_lost(proxy, pdsn, admin):
+    # A signal that comes while libpq itself waits to send a large Bind (its own poll goes on
+    # after EINTR) never reaches libpostpyro's wait. The wait for the answer wakes in slices
+    # (PP_PENDING), so Python runs the handler and Ctrl-C cancels the statement (it ran its
+    # 10 s before).
+    main = threading.get_ident()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt():
+        assert proxy.up_paused.wait(10), "the Bind never reached the proxy"
+        time.sleep(0.3)  # the client is blocked in libpq's send by now
+        signal.pthread_kill(main, signal.SIGINT)
+
+    try:
+        with pg.Connection(pdsn) as c:
+            proxy.pause_up(b"PAUSE-HERE", 1.0)
+            helper = threading.Thread(target=interrupt, daemon=True)
+            helper.start()
+            start = time.monotonic()
+            with pytest.raises(KeyboardInterrupt):
+                try:
+                    c.query("SELECT pg_sleep(10), length($1::bytea)",
+                            [b"PAUSE-HERE" + bytes(16 << 20)])
+                finally:
+                    helper.join(10)
+            assert time.monotonic() - start < BOUND
+            assert_idle_and_usable(c, admin)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def ctrl_c_while_held(proxy, pdsn, admin, main):
     with pg.Connection(pdsn) as c:
         proxy.hold(b"pg_sleep(10)")
