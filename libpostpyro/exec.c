@@ -269,7 +269,7 @@ static PGresult *tagged_result(const pp_pending *ps)
  * error (absorb), until the statement is over (PP_OK with its result, or with the last rows
  * of a chunked one; PP_ERROR), a chunk of rows is ready (PP_MORE: only when chunked),
  * or a signal interrupts the wait (PP_PENDING; what was gathered so far is kept). */
-static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+static int collect_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
 {
     PGconn *pg = conn->pg;
     for (;;) {
@@ -340,6 +340,15 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
     return e == NULL ? PP_OK : pp__fail(err, e);
 }
 
+/* collect_results, with the cancel asked meanwhile sent again while it waits (wait.c). */
+static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+{
+    conn->resending = true;
+    int rc = collect_results(conn, ps, out, err);
+    conn->resending = false;
+    return rc;
+}
+
 static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
                        uint32_t flags, bool may_retry, pp_result **out, pp_error **err)
 {
@@ -353,6 +362,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
         return PP_ERROR;
     }
     pp__pending_clear(conn);
+    pp__resend_begin(conn); /* one asked during a Parse/Describe failed the call (stmt.c) */
     pp_pending *ps = &conn->pend;
     ps->commit = is_commit(sql);
     ps->all = (flags & PP_EXEC_ALL_RESULTS) != 0;

@@ -303,6 +303,10 @@ struct pp_conn {
                                   * deadline), counted so that a call sees one made while its
                                   * Parse/Describe ran, which the server ignores (stmt.c) */
     unsigned cancel_asks_seen;   /* cancel_asks when the call began (pp__arm_deadline) */
+    bool resending;              /* the waits of a statement's results (exec.c): a cancel
+                                  * asked since resend_asks is sent again (wait.c) */
+    unsigned resend_asks;        /* cancel_asks when the call began (pp__resend_begin) */
+    int64_t resend_at_ms;        /* when to send it again (0: not seen asked yet) */
     bool interrupted;            /* a signal came during the call's Parse/Describe: the
                                   * next interruptible wait reports it at once (wait.c) */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
@@ -423,6 +427,11 @@ PGresult *pp__exec_wait(pp_conn *conn, const char *sql);
 PGresult *pp__last_result_wait(pp_conn *conn);
 /* Starts the deadline of a call from pp_set_timeout's value (lock held). */
 void pp__arm_deadline(pp_conn *conn);
+/* A statement goes out (after the cancel check of its Parse/Describe, stmt.c): while
+ * conn->resending, a blocking wait sends a cancel asked since the call began again every
+ * 200 ms. The server ignores one that reaches the backend before the statement starts (it
+ * waits for the Bind, which may still be on its way). Lock held. */
+void pp__resend_begin(pp_conn *conn);
 /* The error for a failed wait: the timeout, a close from another thread, or libpq's
  * message (category). */
 pp_error *pp__conn_error(pp_conn *conn, int32_t category);

@@ -25,6 +25,8 @@
  * send, which goes on after EINTR, or just before the poll) would wait for the statement's
  * end. The caller runs its signal handlers at each slice. */
 #define SLICE_MS 100
+/* A cancel asked while a statement runs is sent again this often until the statement ends. */
+#define RESEND_MS 200
 
 int64_t pp__now_ms(void)
 {
@@ -197,6 +199,53 @@ int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
     return r != NULL ? pp__cancel_finish(r, wait_ms, msg, cap) : 0;
 }
 
+/* Whether r's request has been sent (or failed): then it can no longer reach the server. */
+static bool req_done(cancel_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool done = r->done;
+    pthread_mutex_unlock(&r->mu);
+    return done;
+}
+
+/* Sends a cancel request in the background as conn->late_cancel, which the next call
+ * settles (waits for) before it starts, so that it cannot hit that call's statement. Not
+ * while the last one is still on its way: that one does the same. */
+static void cancel_in_background(pp_conn *conn)
+{
+    if (conn->late_cancel != NULL && !req_done(conn->late_cancel))
+        return;
+    pp__canceller *c = pp__canceller_get(conn);
+    if (c != NULL) {
+        char msg[256];
+        pp__settle_late_cancel(conn, 0);
+        conn->late_cancel = pp__cancel_start(c, msg, sizeof msg);
+        pp__canceller_unref(c);
+    }
+}
+
+void pp__resend_begin(pp_conn *conn)
+{
+    conn->resend_asks = conn->cancel_asks_seen;
+    conn->resend_at_ms = 0;
+}
+
+/* During a statement's wait: a cancel asked since the call began (pp_cancel has sent it)
+ * is sent again every RESEND_MS until the statement ends. A late one finds the backend
+ * idle, which ignores it. */
+static void resend_cancel(pp_conn *conn)
+{
+    if (atomic_load(&conn->cancel_asks) == conn->resend_asks)
+        return;
+    int64_t now = pp__now_ms();
+    if (conn->resend_at_ms == 0)
+        conn->resend_at_ms = now + RESEND_MS;
+    if (now < conn->resend_at_ms)
+        return;
+    conn->resend_at_ms = now + RESEND_MS;
+    cancel_in_background(conn);
+}
+
 void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms)
 {
     if (conn->late_cancel != NULL) {
@@ -255,13 +304,7 @@ static int deadline_passed(pp_conn *conn)
         conn->cancel_sent = true;
         conn->deadline_ms = pp__now_ms() + CANCEL_GRACE_MS;
         pp__cancel_asked(conn);
-        pp__canceller *c = pp__canceller_get(conn);
-        if (c != NULL) {
-            char msg[256];
-            pp__settle_late_cancel(conn, 0);
-            conn->late_cancel = pp__cancel_start(c, msg, sizeof msg); /* in the background */
-            pp__canceller_unref(c);
-        }
+        cancel_in_background(conn);
         return 0;
     }
     if (conn->wait_error == NULL)
@@ -327,10 +370,17 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         if (pp__fiber_current(atomic_load(&conn->fiber)))
             return nb_wait(conn, events);
         bool sliced = interruptible && (timeout < 0 || timeout > SLICE_MS);
+        if (sliced)
+            timeout = SLICE_MS;
+        if (conn->resending) {
+            resend_cancel(conn);
+            if (timeout < 0 || timeout > RESEND_MS)
+                timeout = RESEND_MS; /* to see a cancel another thread asks for */
+        }
         struct pollfd p = {.fd = PQsocket(pg), .events = events};
         if (p.fd < 0)
             return -1;
-        int n = poll(&p, 1, sliced ? SLICE_MS : timeout);
+        int n = poll(&p, 1, timeout);
         if (n > 0)
             return 0;
         if (n == 0 && sliced)

@@ -274,7 +274,10 @@ int32_t pp_ping(pp_conn *conn);
  * runs, so that a pp_cancel then stops it). That failure is the client's: inside a
  * transaction block the transaction stays usable (a cancel that stops a running statement
  * fails it on the server). A cancel that reaches the server after that check and before
- * the backend starts the statement is ignored there; send another. The request (a new
+ * the backend starts the statement is ignored there: so a blocking call waiting for the
+ * statement's results sends it again every 200 ms until the statement ends (the request
+ * still on its way then is waited for before the connection's next call starts, so that it
+ * cannot stop that one); in nonblocking mode, send another. The request (a new
  * connection to the server) is sent from a helper thread; on an encrypted connection with
  * libpq 17 and later (found at run time) it is encrypted too (PQcancelCreate and
  * PQcancelBlocking, sslmode honoured), else it goes in clear text (PQcancel; on a plain

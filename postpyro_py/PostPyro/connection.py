@@ -31,7 +31,6 @@ from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paus
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
                        connect_error, dsn_with)
 from ._sql import Params
-from ._cancel_resend import CancelResender
 from ._turns import Turns
 from .row import Row
 from .transaction import Transaction, end_block
@@ -120,25 +119,21 @@ class Connection(BaseConnection, Notifications):
         _free_out(out, err)
         while True:
             try:
-                lib.pp_cancel(conn, ffi.NULL)
+                lib.pp_cancel(conn, ffi.NULL)  # pp_resume sends it again until the end
                 break
             except KeyboardInterrupt:
                 continue
-        resender = CancelResender(conn)
-        try:
-            while True:
-                try:
-                    rc = lib.pp_resume(conn, out, err)
-                except KeyboardInterrupt:
-                    rc = PP_PENDING  # if it had finished, the next pp_resume just says so
-                _free_out(out, err)
-                if rc == PP_MORE:  # a chunked statement: drop the rest without decoding it
-                    lib.pp_query_close(conn, ffi.NULL)
-                    return
-                if rc != PP_PENDING:
-                    return
-        finally:
-            resender.stop()
+        while True:
+            try:
+                rc = lib.pp_resume(conn, out, err)
+            except KeyboardInterrupt:
+                rc = PP_PENDING  # if it had finished, the next pp_resume just says so
+            _free_out(out, err)
+            if rc == PP_MORE:  # a chunked statement: drop the rest without decoding it
+                lib.pp_query_close(conn, ffi.NULL)
+                return
+            if rc != PP_PENDING:
+                return
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""

@@ -31,6 +31,7 @@ class HoldProxy:
         # seconds the client's next message after the marked one (its Bind and Execute) waits
         # before it goes on: a cancel sent meanwhile reaches the server before the statement
         self.up_delay = 0.0
+        self.delaying = threading.Event()  # set once that message waits
         self.up_marker: Optional[bytes] = None  # pause the client's data that has this
         self.up_pause = 0.0  # for this many seconds (pause_up)
         self.up_paused = threading.Event()  # set once the client's data is paused
@@ -80,6 +81,7 @@ class HoldProxy:
                 if not data:
                     break
                 if marked and self.up_delay:
+                    self.delaying.set()
                     time.sleep(self.up_delay)
                     self.up_delay = 0.0
                 marked = False
