@@ -54,7 +54,8 @@ enum {
 
 /* Every flag bit the API knows; other bits are refused (pp__check_flags). */
 #define PP__CONNECT_FLAGS \
-    ((uint32_t)(PP_CONNECT_NO_STATEMENT_CACHE | PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_NONBLOCKING))
+    ((uint32_t)(PP_CONNECT_NO_STATEMENT_CACHE | PP_CONNECT_INTERRUPTIBLE | \
+                PP_CONNECT_NONBLOCKING | PP_CONNECT_WAIT_SLICES))
 #define PP__EXEC_FLAGS ((uint32_t)(PP_EXEC_PREPARED | PP_EXEC_TEXT | PP_EXEC_ALL_RESULTS | \
                                    PP_EXEC_CHUNKED))
 
@@ -404,8 +405,9 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * another thread, and when the call's deadline (pp__arm_deadline) and the grace period after
  * its cancel request passed (the socket is shut down; pp__conn_error says why).
  * Results: 0 done, -1 failure, and only when interruptible: PP__WAIT_SIGNAL (a signal
- * interrupted the wait) or PP__WAIT_SLICE (the wait passed a slice of wait.c's SLICE_MS: the
- * caller returns PP_PENDING as for a signal, so that one poll() missed is handled too). */
+ * interrupted the wait) or PP__WAIT_SLICE (PP_CONNECT_WAIT_SLICES: the wait passed a slice
+ * of wait.c's SLICE_MS; the caller returns PP_PENDING as for a signal, so that one poll()
+ * missed is handled too). */
 #define PP__WAIT_SIGNAL 1
 #define PP__WAIT_SLICE 2
 /* Until the socket is ready for `events` (POLLIN, POLLOUT). On the fiber of a nonblocking

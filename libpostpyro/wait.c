@@ -20,7 +20,8 @@
 #define CANCEL_GRACE_MS 1000
 /* pp_cancel waits this long for the server to take a cancel request when no timeout is set. */
 #define CANCEL_WAIT_MS 5000
-/* An interruptible wait also ends this often (PP__WAIT_SLICE): poll() sees only a signal that
+/* With PP_CONNECT_WAIT_SLICES an interruptible wait also ends this often (PP__WAIT_SLICE):
+ * poll() sees only a signal that
  * comes while it waits; one that came while the thread ran elsewhere (in libpq's own wait to
  * send, which goes on after EINTR, or just before the poll) would wait for the statement's
  * end. The caller runs its signal handlers at each slice. */
@@ -369,7 +370,8 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         }
         if (pp__fiber_current(atomic_load(&conn->fiber)))
             return nb_wait(conn, events);
-        bool sliced = interruptible && (timeout < 0 || timeout > SLICE_MS);
+        bool sliced = interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES) &&
+                      (timeout < 0 || timeout > SLICE_MS);
         if (sliced)
             timeout = SLICE_MS;
         if (conn->resending) {

@@ -19,8 +19,8 @@ CDEF = r"""
 #define PP_OK 0
 #define PP_ERROR -1
 /* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT;
- * only on a connection made with PP_CONNECT_INTERRUPTIBLE, whose waits also end every
- * 100 ms, so that a signal that came outside the wait is acted on), or, in nonblocking mode, the
+ * only on a connection made with PP_CONNECT_INTERRUPTIBLE; with PP_CONNECT_WAIT_SLICES
+ * also every 100 ms of waiting), or, in nonblocking mode, the
  * call would have to wait (see "Async / nonblocking" below). The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
  * stop it). Until then other threads' calls that need the server wait for it to finish; the
  * same thread's fail with PP_ERR_INTERFACE (waiting would never end). */
@@ -92,11 +92,13 @@ CDEF = r"""
                                      * handler runs and the wait goes on (deadlines kept).
                                      * One during a statement's Parse/Describe is reported
                                      * once the statement runs (a cancel before would be
-                                     * ignored by the server). A statement's wait also
-                                     * returns PP_PENDING every 100 ms: a signal that came
-                                     * while the thread was not waiting (e.g. inside
-                                     * libpq's send of a large statement) is not seen by
-                                     * poll(), and the caller checks its own flags then */
+                                     * ignored by the server) */
+#define PP_CONNECT_WAIT_SLICES 8 /* with PP_CONNECT_INTERRUPTIBLE: the wait for a statement's
+                                   * results also returns PP_PENDING after every 100 ms, so
+                                   * that a signal poll() did not see (one that came while
+                                   * the thread ran elsewhere, e.g. inside libpq's send of a
+                                   * large statement, which goes on after EINTR) is acted on
+                                   * soon: the caller looks at the flags its handler set */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -377,7 +379,7 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * SQL DEALLOCATE at the next new statement outside a transaction (inside one, a failing
  * DEALLOCATE would abort it; PgBouncer does not track it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
- * signal interrupted the wait, or every 100 ms of waiting (PP_CONNECT_INTERRUPTIBLE; see
+ * signal interrupted the wait, or every 100 ms of waiting with PP_CONNECT_WAIT_SLICES (see
  * PP_PENDING). `flags`: PP_EXEC_* bits (others are
  * refused, PP_ERR_INTERFACE). sql and params are used only during the call (not after
  * PP_PENDING): the statement has been sent then. */

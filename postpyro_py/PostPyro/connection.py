@@ -41,6 +41,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Connection", "connect"]
 
 
+# Ctrl-C ends a wait in C: at once when poll() sees the signal, else within 100 ms
+_INTERRUPTIBLE = lib.PP_CONNECT_INTERRUPTIBLE | lib.PP_CONNECT_WAIT_SLICES
+
+
 def wait_pending(rc: int, resume: Callable[..., int], *args: Any) -> int:
     """The sync waiter: a C call returned PP_PENDING because a signal interrupted its wait
     (its Python handler has run here, and may have raised); ``resume(*args)`` (pp_resume,
@@ -547,7 +551,7 @@ def _open(dsn: bytes, flags: int, timeout_ms: int):
     out = ffi.new("pp_conn **")
     err = ffi.new("pp_error **")
     try:
-        rc = lib.pp_connect_start(dsn, flags | lib.PP_CONNECT_INTERRUPTIBLE, timeout_ms, out,
+        rc = lib.pp_connect_start(dsn, flags | _INTERRUPTIBLE, timeout_ms, out,
                                   err)
         if rc == PP_PENDING:  # a signal; its Python handler runs (and may raise) here
             rc = Connection._wait(rc, lambda: lib.pp_connect_resume(out[0], err))
