@@ -37,6 +37,17 @@ static pp_error *commit_unknown(pp_error *cause)
     return u;
 }
 
+/* The error of a statement: for a COMMIT whose connection broke on its way (even while
+ * preparing it, or while a signal's PP_PENDING let it go on in pp_resume), CommitUnknown. */
+static pp_error *commit_outcome(pp_conn *conn, bool commit, pp_error *e)
+{
+    if (commit && e != NULL && PQstatus(conn->pg) == CONNECTION_BAD &&
+        (e->category == PP_ERR_OPERATIONAL || e->category == PP_ERR_TIMEOUT ||
+         e->category == PP_ERR_INTERFACE))
+        return commit_unknown(e);
+    return e;
+}
+
 static pp_error *lost_connection(pp_conn *conn, bool commit)
 {
     pp_error *e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
@@ -475,15 +486,8 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
     pp_error *e = NULL;
     int rc = exec_locked(conn, sql, nparams, params, flags, true, out, &e);
     pp__settle_parse(conn); /* when it failed between Parse and Bind */
-    if (rc == PP_ERROR && e != NULL &&
-        (e->category == PP_ERR_OPERATIONAL || e->category == PP_ERR_TIMEOUT ||
-         e->category == PP_ERR_INTERFACE) &&
-        PQstatus(conn->pg) == CONNECTION_BAD && is_commit(sql)) {
-        /* The connection broke while COMMIT was on its way (even while preparing it). */
-        e = commit_unknown(e);
-    }
     if (rc == PP_ERROR)
-        pp__fail(err, e);
+        pp__fail(err, commit_outcome(conn, is_commit(sql), e));
     if (rc != PP_PENDING && check_encoding(conn, err) != PP_OK && rc == PP_OK) {
         pp_result_free(*out);
         *out = NULL;
@@ -569,7 +573,10 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         if (rc != PP_PENDING)
             rc = pp__pipe_finish(conn, rc, out, err);
     } else {
-        rc = read_results(conn, &conn->pend, out, err);
+        pp_error *e = NULL;
+        rc = read_results(conn, &conn->pend, out, &e);
+        if (rc == PP_ERROR)
+            pp__fail(err, commit_outcome(conn, conn->pend.commit, e));
         if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&
             rc == PP_OK) {
             pp_result_free(*out);
