@@ -406,7 +406,7 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * its cancel request passed (the socket is shut down; pp__conn_error says why).
  * Results: 0 done, -1 failure, and only when interruptible: PP__WAIT_SIGNAL (a signal
  * interrupted the wait) or PP__WAIT_SLICE (PP_CONNECT_WAIT_SLICES: the wait passed a slice
- * of wait.c's SLICE_MS; the caller returns PP_PENDING as for a signal, so that one poll()
+ * of wait.c's FIRST_SLICE_MS / SLICE_MS; the caller returns PP_PENDING as for a signal, so that one poll()
  * missed is handled too). */
 #define PP__WAIT_SIGNAL 1
 #define PP__WAIT_SLICE 2

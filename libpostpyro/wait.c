@@ -26,6 +26,10 @@
  * send, which goes on after EINTR, or just before the poll) would wait for the statement's
  * end. The caller runs its signal handlers at each slice. */
 #define SLICE_MS 100
+/* The first slice of a call is longer: what a call does with the answer (e.g. prepare a
+ * statement whose cached plan went stale again and retry it) it can only do before it has
+ * returned PP_PENDING, and an answer rarely takes this long. */
+#define FIRST_SLICE_MS 500
 /* A cancel asked while a statement runs is sent again this often until the statement ends. */
 #define RESEND_MS 200
 
@@ -357,6 +361,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         conn->interrupted = false;
         return PP__WAIT_SIGNAL;
     }
+    int64_t slice_end = 0; /* PP_CONNECT_WAIT_SLICES: when this wait returns */
     for (;;) {
         int timeout = -1;
         if (conn->deadline_ms != 0) {
@@ -370,10 +375,15 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         }
         if (pp__fiber_current(atomic_load(&conn->fiber)))
             return nb_wait(conn, events);
-        bool sliced = interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES) &&
-                      (timeout < 0 || timeout > SLICE_MS);
-        if (sliced)
-            timeout = SLICE_MS;
+        if (interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES)) {
+            int64_t now = pp__now_ms();
+            if (slice_end == 0) /* pending: the call is in pp_resume */
+                slice_end = now + (conn->pending ? SLICE_MS : FIRST_SLICE_MS);
+            if (now >= slice_end)
+                return PP__WAIT_SLICE;
+            if (timeout < 0 || timeout > slice_end - now)
+                timeout = (int)(slice_end - now);
+        }
         if (conn->resending) {
             resend_cancel(conn);
             if (timeout < 0 || timeout > RESEND_MS)
@@ -385,8 +395,6 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         int n = poll(&p, 1, timeout);
         if (n > 0)
             return 0;
-        if (n == 0 && sliced)
-            return PP__WAIT_SLICE;
         if (n < 0 && errno != EINTR)
             return -1;
         if (n < 0 && interruptible)

@@ -20,7 +20,7 @@ CDEF = r"""
 #define PP_ERROR -1
 /* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT;
  * only on a connection made with PP_CONNECT_INTERRUPTIBLE; with PP_CONNECT_WAIT_SLICES
- * also every 100 ms of waiting), or, in nonblocking mode, the
+ * also after 500 ms of waiting, then every 100 ms), or, in nonblocking mode, the
  * call would have to wait (see "Async / nonblocking" below). The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
  * stop it). Until then other threads' calls that need the server wait for it to finish; the
  * same thread's fail with PP_ERR_INTERFACE (waiting would never end). */
@@ -94,7 +94,9 @@ CDEF = r"""
                                      * once the statement runs (a cancel before would be
                                      * ignored by the server) */
 #define PP_CONNECT_WAIT_SLICES 8 /* with PP_CONNECT_INTERRUPTIBLE: the wait for a statement's
-                                   * results also returns PP_PENDING after every 100 ms, so
+                                   * results also returns PP_PENDING after 500 ms, then
+                                   * every 100 ms in pp_resume (a stale cached plan is only
+                                   * prepared again and retried before the first), so
                                    * that a signal poll() did not see (one that came while
                                    * the thread ran elsewhere, e.g. inside libpq's send of a
                                    * large statement, which goes on after EINTR) is acted on
@@ -379,7 +381,7 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * SQL DEALLOCATE at the next new statement outside a transaction (inside one, a failing
  * DEALLOCATE would abort it; PgBouncer does not track it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
- * signal interrupted the wait, or every 100 ms of waiting with PP_CONNECT_WAIT_SLICES (see
+ * signal interrupted the wait, or after 500 ms of waiting with PP_CONNECT_WAIT_SLICES (see
  * PP_PENDING). `flags`: PP_EXEC_* bits (others are
  * refused, PP_ERR_INTERFACE). sql and params are used only during the call (not after
  * PP_PENDING): the statement has been sent then. */

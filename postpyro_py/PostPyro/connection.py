@@ -5,9 +5,9 @@ PEP 249's.
 Every call here is: its no-I/O steps from the core (_session.BaseConnection for the state and
 the C arguments, _result for reading results) → the C call → on PP_PENDING, :meth:`_wait`
 (the only thing an async front end does differently) → the core's finish step. Here the C
-call itself blocks; PP_PENDING only means a signal interrupted the wait, or 100 ms of it
-passed (so that a signal poll() missed is seen: its Python handler has run, and may have
-raised), so _wait just resumes.
+call itself blocks; PP_PENDING only means a signal interrupted the wait, or 500 ms of it
+(then each 100 ms) passed, so that a signal poll() missed is seen (its Python handler has
+run, and may have raised): _wait just resumes.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Connection", "connect"]
 
 
-# Ctrl-C ends a wait in C: at once when poll() sees the signal, else within 100 ms
+# Ctrl-C ends a wait in C: at once when poll() sees the signal, else within 500 ms
 _INTERRUPTIBLE = lib.PP_CONNECT_INTERRUPTIBLE | lib.PP_CONNECT_WAIT_SLICES
 
 

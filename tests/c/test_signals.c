@@ -96,21 +96,21 @@ static void interruptible_connection_returns_pending(void)
     pp_conn_free(c);
 }
 
-/* PP_CONNECT_WAIT_SLICES: the wait also ends every 100 ms without a signal (PP_PENDING), so
- * that the caller looks at a signal poll() missed; pp_resume goes on each time. */
+/* PP_CONNECT_WAIT_SLICES: the wait also ends after 500 ms without a signal (PP_PENDING), then
+ * every 100 ms, so that the caller looks at a signal poll() missed; pp_resume goes on. */
 static void wait_slices_return_pending(void)
 {
     pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES);
     pp_result *r = NULL;
     pp_error *err = NULL;
     int pending = 0;
-    int rc = pp_exec(c, "SELECT pg_sleep(0.6)", 0, NULL, 0, &r, &err);
+    int rc = pp_exec(c, "SELECT pg_sleep(1)", 0, NULL, 0, &r, &err);
     while (rc == PP_PENDING) {
         pending++;
         rc = pp_resume(c, &r, &err);
     }
     CHECK(rc == PP_OK && r != NULL && err == NULL);
-    CHECK(pending >= 2 && pending <= 7); /* 100 ms apart, none without waiting */
+    CHECK(pending >= 2 && pending <= 7); /* 500 ms, then 100 ms apart */
     pp_result_free(r);
     r = NULL;
     CHECK_OK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err), err); /* quick: no slice */
