@@ -20,11 +20,11 @@
 #define CANCEL_GRACE_MS 1000
 /* pp_cancel waits this long for the server to take a cancel request when no timeout is set. */
 #define CANCEL_WAIT_MS 5000
-/* With PP_CONNECT_WAIT_SLICES an interruptible wait also ends this often (PP__WAIT_SLICE):
- * poll() sees only a signal that
- * comes while it waits; one that came while the thread ran elsewhere (in libpq's own wait to
- * send, which goes on after EINTR, or just before the poll) would wait for the statement's
- * end. The caller runs its signal handlers at each slice. */
+/* With PP_CONNECT_WAIT_SLICES an interruptible wait in pp_resume also ends this often
+ * (PP__WAIT_SLICE): poll() sees only a signal that comes while it waits; one that came while
+ * the thread ran elsewhere (in libpq's own wait to send, which goes on after EINTR, or just
+ * before the poll) would wait for the statement's end. The caller runs its signal handlers
+ * at each slice. */
 #define SLICE_MS 100
 /* The first slice of a call is longer: what a call does with the answer (e.g. prepare a
  * statement whose cached plan went stale again and retry it) it can only do before it has
