@@ -37,6 +37,17 @@ static pp_error *commit_unknown(pp_error *cause)
     return u;
 }
 
+/* The error of a statement: for a COMMIT whose connection broke on its way (even while
+ * preparing it, or while a signal's PP_PENDING let it go on in pp_resume), CommitUnknown. */
+static pp_error *commit_outcome(pp_conn *conn, bool commit, pp_error *e)
+{
+    if (commit && e != NULL && PQstatus(conn->pg) == CONNECTION_BAD &&
+        (e->category == PP_ERR_OPERATIONAL || e->category == PP_ERR_TIMEOUT ||
+         e->category == PP_ERR_INTERFACE))
+        return commit_unknown(e);
+    return e;
+}
+
 static pp_error *lost_connection(pp_conn *conn, bool commit)
 {
     pp_error *e = pp__conn_error(conn, PP_ERR_OPERATIONAL);
@@ -269,7 +280,7 @@ static PGresult *tagged_result(const pp_pending *ps)
  * error (absorb), until the statement is over (PP_OK with its result, or with the last rows
  * of a chunked one; PP_ERROR), a chunk of rows is ready (PP_MORE: only when chunked),
  * or a signal interrupts the wait (PP_PENDING; what was gathered so far is kept). */
-static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+static int collect_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
 {
     PGconn *pg = conn->pg;
     for (;;) {
@@ -279,7 +290,7 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
                 return PP_MORE;
             }
             int w = pp__wait_ready(conn, pp__interruptible(conn));
-            if (w == 1)
+            if (w > 0) /* a signal, or a slice passed */
                 return PP_PENDING;
             if (w < 0) {
                 if (ps->error == NULL)
@@ -340,6 +351,15 @@ static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error
     return e == NULL ? PP_OK : pp__fail(err, e);
 }
 
+/* collect_results, with the cancel asked meanwhile sent again while it waits (wait.c). */
+static int read_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **err)
+{
+    conn->resending = true;
+    int rc = collect_results(conn, ps, out, err);
+    conn->resending = false;
+    return rc;
+}
+
 static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
                        uint32_t flags, bool may_retry, pp_result **out, pp_error **err)
 {
@@ -353,6 +373,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
         return PP_ERROR;
     }
     pp__pending_clear(conn);
+    pp__resend_begin(conn); /* one asked during a Parse/Describe failed the call (stmt.c) */
     pp_pending *ps = &conn->pend;
     ps->commit = is_commit(sql);
     ps->all = (flags & PP_EXEC_ALL_RESULTS) != 0;
@@ -465,15 +486,8 @@ int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *par
     pp_error *e = NULL;
     int rc = exec_locked(conn, sql, nparams, params, flags, true, out, &e);
     pp__settle_parse(conn); /* when it failed between Parse and Bind */
-    if (rc == PP_ERROR && e != NULL &&
-        (e->category == PP_ERR_OPERATIONAL || e->category == PP_ERR_TIMEOUT ||
-         e->category == PP_ERR_INTERFACE) &&
-        PQstatus(conn->pg) == CONNECTION_BAD && is_commit(sql)) {
-        /* The connection broke while COMMIT was on its way (even while preparing it). */
-        e = commit_unknown(e);
-    }
     if (rc == PP_ERROR)
-        pp__fail(err, e);
+        pp__fail(err, commit_outcome(conn, is_commit(sql), e));
     if (rc != PP_PENDING && check_encoding(conn, err) != PP_OK && rc == PP_OK) {
         pp_result_free(*out);
         *out = NULL;
@@ -578,7 +592,10 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         if (rc != PP_PENDING)
             rc = pp__pipe_finish(conn, rc, out, err);
     } else {
-        rc = read_results(conn, &conn->pend, out, err);
+        pp_error *e = NULL;
+        rc = read_results(conn, &conn->pend, out, &e);
+        if (rc == PP_ERROR)
+            pp__fail(err, commit_outcome(conn, conn->pend.commit, e));
         if (rc != PP_PENDING && rc != PP_MORE && check_encoding(conn, err) != PP_OK &&
             rc == PP_OK) {
             pp_result_free(*out);

@@ -56,7 +56,8 @@ enum {
 
 /* Every flag bit the API knows; other bits are refused (pp__check_flags). */
 #define PP__CONNECT_FLAGS \
-    ((uint32_t)(PP_CONNECT_NO_STATEMENT_CACHE | PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_NONBLOCKING))
+    ((uint32_t)(PP_CONNECT_NO_STATEMENT_CACHE | PP_CONNECT_INTERRUPTIBLE | \
+                PP_CONNECT_NONBLOCKING | PP_CONNECT_WAIT_SLICES))
 #define PP__EXEC_FLAGS ((uint32_t)(PP_EXEC_PREPARED | PP_EXEC_TEXT | PP_EXEC_ALL_RESULTS | \
                                    PP_EXEC_CHUNKED))
 
@@ -306,6 +307,10 @@ struct pp_conn {
                                   * deadline), counted so that a call sees one made while its
                                   * Parse/Describe ran, which the server ignores (stmt.c) */
     unsigned cancel_asks_seen;   /* cancel_asks when the call began (pp__arm_deadline) */
+    bool resending;              /* the waits of a statement's results (exec.c): a cancel
+                                  * asked since resend_asks is sent again (wait.c) */
+    unsigned resend_asks;        /* cancel_asks when the call began (pp__resend_begin) */
+    int64_t resend_at_ms;        /* when to send it again (0: not seen asked yet) */
     bool interrupted;            /* a signal came during the call's Parse/Describe: the
                                   * next interruptible wait reports it at once (wait.c) */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
@@ -402,7 +407,12 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * connection (libpq then reports CONNECTION_BAD), when pp_close shut the socket down from
  * another thread, and when the call's deadline (pp__arm_deadline) and the grace period after
  * its cancel request passed (the socket is shut down; pp__conn_error says why).
- * Results: 0 done, 1 interrupted by a signal (only when interruptible), -1 failure. */
+ * Results: 0 done, -1 failure, and only when interruptible: PP__WAIT_SIGNAL (a signal
+ * interrupted the wait) or PP__WAIT_SLICE (PP_CONNECT_WAIT_SLICES: the wait passed a slice
+ * of wait.c's FIRST_SLICE_MS / SLICE_MS; the caller returns PP_PENDING as for a signal, so that one poll()
+ * missed is handled too). */
+#define PP__WAIT_SIGNAL 1
+#define PP__WAIT_SLICE 2
 /* Until the socket is ready for `events` (POLLIN, POLLOUT). On the fiber of a nonblocking
  * call it switches back to the caller instead (and returns 0 when resumed: the caller reads
  * and calls again when nothing came). */
@@ -422,6 +432,11 @@ PGresult *pp__exec_wait(pp_conn *conn, const char *sql);
 PGresult *pp__last_result_wait(pp_conn *conn);
 /* Starts the deadline of a call from pp_set_timeout's value (lock held). */
 void pp__arm_deadline(pp_conn *conn);
+/* A statement goes out (after the cancel check of its Parse/Describe, stmt.c): while
+ * conn->resending, a blocking wait sends a cancel asked since the call began again every
+ * 200 ms. The server ignores one that reaches the backend before the statement starts (it
+ * waits for the Bind, which may still be on its way). Lock held. */
+void pp__resend_begin(pp_conn *conn);
 /* The error for a failed wait: the timeout, a close from another thread, or libpq's
  * message (category). */
 pp_error *pp__conn_error(pp_conn *conn, int32_t category);

@@ -161,7 +161,7 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
         int w = pp__wait_socket(conn, events, interruptible);
         if (w < 0)
             return PP_ERROR;
-        if (w == 1)
+        if (w > 0) /* a signal, or a slice passed */
             return PP_PENDING;
         if (p->want_write) {
             int f = PQflush(pg);

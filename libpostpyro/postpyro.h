@@ -76,7 +76,8 @@ PP_EXPORTS_BEGIN
 #define PP_OK 0
 #define PP_ERROR -1
 /* pp_exec() and friends: the wait for the server was interrupted by a signal (e.g. SIGINT;
- * only on a connection made with PP_CONNECT_INTERRUPTIBLE), or, in nonblocking mode, the
+ * only on a connection made with PP_CONNECT_INTERRUPTIBLE; with PP_CONNECT_WAIT_SLICES
+ * also after 500 ms of waiting, then every 100 ms), or, in nonblocking mode, the
  * call would have to wait (see "Async / nonblocking" below). The statement is still running; call pp_resume() to keep waiting (after pp_cancel() to
  * stop it). Until then other threads' calls that need the server wait for it to finish; the
  * same thread's fail with PP_ERR_INTERFACE (waiting would never end). */
@@ -149,6 +150,14 @@ PP_EXPORTS_BEGIN
                                      * One during a statement's Parse/Describe is reported
                                      * once the statement runs (a cancel before would be
                                      * ignored by the server) */
+#define PP_CONNECT_WAIT_SLICES 8 /* with PP_CONNECT_INTERRUPTIBLE: the wait for a statement's
+                                   * results also returns PP_PENDING after 500 ms, then
+                                   * every 100 ms in pp_resume (a stale cached plan is only
+                                   * prepared again and retried before the first), so
+                                   * that a signal poll() did not see (one that came while
+                                   * the thread ran elsewhere, e.g. inside libpq's send of a
+                                   * large statement, which goes on after EINTR) is acted on
+                                   * soon: the caller looks at the flags its handler set */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -327,7 +336,10 @@ int32_t pp_ping(pp_conn *conn);
  * runs, so that a pp_cancel then stops it). That failure is the client's: inside a
  * transaction block the transaction stays usable (a cancel that stops a running statement
  * fails it on the server). A cancel that reaches the server after that check and before
- * the backend starts the statement is ignored there; send another. The request (a new
+ * the backend starts the statement is ignored there: so a blocking call waiting for the
+ * statement's results sends it again every 200 ms until the statement ends (the request
+ * still on its way then is waited for before the connection's next call starts, so that it
+ * cannot stop that one); in nonblocking mode, send another. The request (a new
  * connection to the server) is sent from a helper thread; on an encrypted connection with
  * libpq 17 and later (found at run time) it is encrypted too (PQcancelCreate and
  * PQcancelBlocking, sslmode honoured), else it goes in clear text (PQcancel; on a plain
@@ -427,7 +439,8 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * SQL DEALLOCATE at the next new statement outside a transaction (inside one, a failing
  * DEALLOCATE would abort it; PgBouncer does not track it).
  * On PP_OK, *out is a new result (free with pp_result_free). Returns PP_PENDING when a
- * signal interrupted the wait (see PP_PENDING). `flags`: PP_EXEC_* bits (others are
+ * signal interrupted the wait, or after 500 ms of waiting with PP_CONNECT_WAIT_SLICES (see
+ * PP_PENDING). `flags`: PP_EXEC_* bits (others are
  * refused, PP_ERR_INTERFACE). sql and params are used only during the call (not after
  * PP_PENDING): the statement has been sent then. */
 int pp_exec(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,

@@ -76,10 +76,11 @@ static PGresult *parse_and_describe(pp_conn *conn, const char *name, const char 
         }
         /* Wait on the socket: a connection the server closed ends the wait. A signal
          * (PP_CONNECT_INTERRUPTIBLE) is remembered: the first wait once the statement runs
-         * reports it (PP_PENDING), so that a cancel then finds it running. */
+         * reports it (PP_PENDING), so that a cancel then finds it running. A slice that
+         * passed reports nothing: the statement's own waits have slices too. */
         int w = pp__wait_ready(conn, pp__interruptible(conn) && !conn->interrupted);
-        if (w == 1) {
-            conn->interrupted = true;
+        if (w > 0) {
+            conn->interrupted = conn->interrupted || w == PP__WAIT_SIGNAL;
             continue;
         }
         if (w < 0) {

@@ -20,6 +20,18 @@
 #define CANCEL_GRACE_MS 1000
 /* pp_cancel waits this long for the server to take a cancel request when no timeout is set. */
 #define CANCEL_WAIT_MS 5000
+/* With PP_CONNECT_WAIT_SLICES an interruptible wait in pp_resume also ends this often
+ * (PP__WAIT_SLICE): poll() sees only a signal that comes while it waits; one that came while
+ * the thread ran elsewhere (in libpq's own wait to send, which goes on after EINTR, or just
+ * before the poll) would wait for the statement's end. The caller runs its signal handlers
+ * at each slice. */
+#define SLICE_MS 100
+/* The first slice of a call is longer: what a call does with the answer (e.g. prepare a
+ * statement whose cached plan went stale again and retry it) it can only do before it has
+ * returned PP_PENDING, and an answer rarely takes this long. */
+#define FIRST_SLICE_MS 500
+/* A cancel asked while a statement runs is sent again this often until the statement ends. */
+#define RESEND_MS 200
 
 int64_t pp__now_ms(void)
 {
@@ -192,6 +204,53 @@ int pp__cancel_bounded(pp__canceller *c, int32_t wait_ms, char *msg, size_t cap)
     return r != NULL ? pp__cancel_finish(r, wait_ms, msg, cap) : 0;
 }
 
+/* Whether r's request has been sent (or failed): then it can no longer reach the server. */
+static bool req_done(cancel_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool done = r->done;
+    pthread_mutex_unlock(&r->mu);
+    return done;
+}
+
+/* Sends a cancel request in the background as conn->late_cancel, which the next call
+ * settles (waits for) before it starts, so that it cannot hit that call's statement. Not
+ * while the last one is still on its way: that one does the same. */
+static void cancel_in_background(pp_conn *conn)
+{
+    if (conn->late_cancel != NULL && !req_done(conn->late_cancel))
+        return;
+    pp__canceller *c = pp__canceller_get(conn);
+    if (c != NULL) {
+        char msg[256];
+        pp__settle_late_cancel(conn, 0);
+        conn->late_cancel = pp__cancel_start(c, msg, sizeof msg);
+        pp__canceller_unref(c);
+    }
+}
+
+void pp__resend_begin(pp_conn *conn)
+{
+    conn->resend_asks = conn->cancel_asks_seen;
+    conn->resend_at_ms = 0;
+}
+
+/* During a statement's wait: a cancel asked since the call began (pp_cancel has sent it)
+ * is sent again every RESEND_MS until the statement ends. A late one finds the backend
+ * idle, which ignores it. */
+static void resend_cancel(pp_conn *conn)
+{
+    if (atomic_load(&conn->cancel_asks) == conn->resend_asks)
+        return;
+    int64_t now = pp__now_ms();
+    if (conn->resend_at_ms == 0)
+        conn->resend_at_ms = now + RESEND_MS;
+    if (now < conn->resend_at_ms)
+        return;
+    conn->resend_at_ms = now + RESEND_MS;
+    cancel_in_background(conn);
+}
+
 void pp__settle_late_cancel(pp_conn *conn, int32_t wait_ms)
 {
     if (conn->late_cancel != NULL) {
@@ -250,13 +309,7 @@ static int deadline_passed(pp_conn *conn)
         conn->cancel_sent = true;
         conn->deadline_ms = pp__now_ms() + CANCEL_GRACE_MS;
         pp__cancel_asked(conn);
-        pp__canceller *c = pp__canceller_get(conn);
-        if (c != NULL) {
-            char msg[256];
-            pp__settle_late_cancel(conn, 0);
-            conn->late_cancel = pp__cancel_start(c, msg, sizeof msg); /* in the background */
-            pp__canceller_unref(c);
-        }
+        cancel_in_background(conn);
         return 0;
     }
     if (conn->wait_error == NULL)
@@ -306,8 +359,9 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
     PGconn *pg = conn->pg;
     if (interruptible && conn->interrupted) { /* a signal came during Parse/Describe */
         conn->interrupted = false;
-        return 1;
+        return PP__WAIT_SIGNAL;
     }
+    int64_t slice_end = 0; /* PP_CONNECT_WAIT_SLICES: when this wait returns */
     for (;;) {
         int timeout = -1;
         if (conn->deadline_ms != 0) {
@@ -321,6 +375,20 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         }
         if (pp__fiber_current(atomic_load(&conn->fiber)))
             return nb_wait(conn, events);
+        if (interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES)) {
+            int64_t now = pp__now_ms();
+            if (slice_end == 0) /* pending: the call is in pp_resume */
+                slice_end = now + (conn->pending ? SLICE_MS : FIRST_SLICE_MS);
+            if (now >= slice_end)
+                return PP__WAIT_SLICE;
+            if (timeout < 0 || timeout > slice_end - now)
+                timeout = (int)(slice_end - now);
+        }
+        if (conn->resending) {
+            resend_cancel(conn);
+            if (timeout < 0 || timeout > RESEND_MS)
+                timeout = RESEND_MS; /* to see a cancel another thread asks for */
+        }
         struct pollfd p = {.fd = PQsocket(pg), .events = events};
         if (p.fd < 0)
             return -1;
@@ -330,7 +398,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         if (n < 0 && errno != EINTR)
             return -1;
         if (n < 0 && interruptible)
-            return 1;
+            return PP__WAIT_SIGNAL;
     }
 }
 

@@ -5,8 +5,9 @@ PEP 249's.
 Every call here is: its no-I/O steps from the core (_session.BaseConnection for the state and
 the C arguments, _result for reading results) → the C call → on PP_PENDING, :meth:`_wait`
 (the only thing an async front end does differently) → the core's finish step. Here the C
-call itself blocks; PP_PENDING only means a signal interrupted the wait (its Python handler
-has run, and may have raised), so _wait just resumes.
+call itself blocks; PP_PENDING only means a signal interrupted the wait, or 500 ms of it
+(then each 100 ms) passed, so that a signal poll() missed is seen (its Python handler has
+run, and may have raised): _wait just resumes.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paus
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
                        connect_error, dsn_with)
 from ._sql import Params
-from ._cancel_resend import CancelResender
 from ._turns import Turns
 from .row import Row
 from .transaction import Transaction, end_block
@@ -40,6 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cursor import Cursor
 
 __all__ = ["Connection", "connect"]
+
+
+# Ctrl-C ends a wait in C: at once when poll() sees the signal, else within 500 ms
+_INTERRUPTIBLE = lib.PP_CONNECT_INTERRUPTIBLE | lib.PP_CONNECT_WAIT_SLICES
 
 
 def wait_pending(rc: int, resume: Callable[..., int], *args: Any) -> int:
@@ -120,25 +124,21 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         _free_out(out, err)
         while True:
             try:
-                lib.pp_cancel(conn, ffi.NULL)
+                lib.pp_cancel(conn, ffi.NULL)  # pp_resume sends it again until the end
                 break
             except KeyboardInterrupt:
                 continue
-        resender = CancelResender(conn)
-        try:
-            while True:
-                try:
-                    rc = lib.pp_resume(conn, out, err)
-                except KeyboardInterrupt:
-                    rc = PP_PENDING  # if it had finished, the next pp_resume just says so
-                _free_out(out, err)
-                if rc == PP_MORE:  # a chunked statement: drop the rest without decoding it
-                    lib.pp_query_close(conn, ffi.NULL)
-                    return
-                if rc != PP_PENDING:
-                    return
-        finally:
-            resender.stop()
+        while True:
+            try:
+                rc = lib.pp_resume(conn, out, err)
+            except KeyboardInterrupt:
+                rc = PP_PENDING  # if it had finished, the next pp_resume just says so
+            _free_out(out, err)
+            if rc == PP_MORE:  # a chunked statement: drop the rest without decoding it
+                lib.pp_query_close(conn, ffi.NULL)
+                return
+            if rc != PP_PENDING:
+                return
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
@@ -552,7 +552,7 @@ def _open(dsn: bytes, flags: int, timeout_ms: int):
     out = ffi.new("pp_conn **")
     err = ffi.new("pp_error **")
     try:
-        rc = lib.pp_connect_start(dsn, flags | lib.PP_CONNECT_INTERRUPTIBLE, timeout_ms, out,
+        rc = lib.pp_connect_start(dsn, flags | _INTERRUPTIBLE, timeout_ms, out,
                                   err)
         if rc == PP_PENDING:  # a signal; its Python handler runs (and may raise) here
             rc = Connection._wait(rc, lambda: lib.pp_connect_resume(out[0], err))

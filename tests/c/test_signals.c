@@ -2,7 +2,8 @@
 /* test_signals.c — a C caller's calls complete whatever signal handlers it has: with a 1 ms
  * SIGALRM timer (with SA_RESTART and without), 1000 pp_exec calls all return PP_OK, and so
  * do a connect, a pipelined batch and a COPY; only a connection made with
- * PP_CONNECT_INTERRUPTIBLE returns PP_PENDING on a signal. */
+ * PP_CONNECT_INTERRUPTIBLE returns PP_PENDING on a signal (and, with PP_CONNECT_WAIT_SLICES,
+ * every 100 ms). */
 #include "harness.h"
 
 #include <sys/time.h>
@@ -95,6 +96,28 @@ static void interruptible_connection_returns_pending(void)
     pp_conn_free(c);
 }
 
+/* PP_CONNECT_WAIT_SLICES: the wait also ends after 500 ms without a signal (PP_PENDING), then
+ * every 100 ms, so that the caller looks at a signal poll() missed; pp_resume goes on. */
+static void wait_slices_return_pending(void)
+{
+    pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES);
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    int pending = 0;
+    int rc = pp_exec(c, "SELECT pg_sleep(1)", 0, NULL, 0, &r, &err);
+    while (rc == PP_PENDING) {
+        pending++;
+        rc = pp_resume(c, &r, &err);
+    }
+    CHECK(rc == PP_OK && r != NULL && err == NULL);
+    CHECK(pending >= 2 && pending <= 7); /* 500 ms, then 100 ms apart */
+    pp_result_free(r);
+    r = NULL;
+    CHECK_OK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err), err); /* quick: no slice */
+    pp_result_free(r);
+    pp_conn_free(c);
+}
+
 /* Not asked for: a signal during a long statement does not end it. */
 static void plain_connection_waits_through_signals(void)
 {
@@ -112,6 +135,7 @@ int main(void)
     calls_complete(true);
     calls_complete(false);
     interruptible_connection_returns_pending();
+    wait_slices_return_pending();
     plain_connection_waits_through_signals();
     return test_summary();
 }

@@ -207,6 +207,45 @@ static void test_fork_during_a_statement(void)
     pp_conn_free(b.c);
 }
 
+/* A statement that catches the cancels it gets for 1.2 s and says how many: a cancel asked
+ * once from another thread is sent again every 200 ms by the waiting call (the server ignores
+ * one that reaches the backend before the statement starts), so it sees several. The one
+ * still on its way at the end is waited for: the next statements are not cancelled. */
+static void *cancel_once(void *arg)
+{
+    sleep_ms(300);
+    pp_cancel(arg, NULL);
+    return NULL;
+}
+
+static void test_a_cancel_is_sent_again_until_the_statement_ends(void)
+{
+    pp_conn *c = test_connect();
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    CHECK_OK(pp_exec(c, "CREATE FUNCTION pg_temp.swallow_cancels(secs float8) RETURNS int "
+                        "LANGUAGE plpgsql AS $$ DECLARE caught int := 0; stop timestamptz := "
+                        "clock_timestamp() + secs * interval '1 s'; BEGIN WHILE "
+                        "clock_timestamp() < stop LOOP BEGIN PERFORM pg_sleep(0.02); "
+                        "EXCEPTION WHEN query_canceled THEN caught := caught + 1; END; END LOOP; "
+                        "RETURN caught; END $$", 0, NULL, 0, &r, &err), err);
+    pp_result_free(r);
+    r = NULL;
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_once, c);
+    CHECK_OK(pp_exec(c, "SELECT pg_temp.swallow_cancels(1.2)", 0, NULL, 0, &r, &err), err);
+    pthread_join(t, NULL);
+    pp_value v = {0};
+    CHECK(r != NULL && pp_result_value(r, 0, 0, &v, NULL) == PP_OK && v.i >= 2);
+    pp_result_free(r);
+    for (int k = 0; k < 3; k++) {
+        r = NULL;
+        CHECK_OK(pp_exec(c, "SELECT pg_sleep(0.1)", 0, NULL, 0, &r, &err), err);
+        pp_result_free(r);
+    }
+    pp_conn_free(c);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
@@ -216,6 +255,7 @@ int main(void)
     test_connect_errors();
     test_close_ends_a_call_in_another_thread();
     test_fork_during_a_statement();
+    test_a_cancel_is_sent_again_until_the_statement_ends();
     printf("test_waits: %d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed == 0 ? 0 : 1;
 }

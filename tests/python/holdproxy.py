@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from typing import List, Optional
 
 # The codes in the first packet of a connection (PostgreSQL's protocol, "Message Formats").
@@ -27,6 +28,13 @@ class HoldProxy:
         self.marker: Optional[bytes] = None  # hold the answer to the next use of this
         self.holding = threading.Event()  # set once an answer is held back
         self.release = threading.Event()  # set to let it through
+        # seconds the client's next message after the marked one (its Bind and Execute) waits
+        # before it goes on: a cancel sent meanwhile reaches the server before the statement
+        self.up_delay = 0.0
+        self.delaying = threading.Event()  # set once that message waits
+        self.up_marker: Optional[bytes] = None  # pause the client's data that has this
+        self.up_pause = 0.0  # for this many seconds (pause_up)
+        self.up_paused = threading.Event()  # set once the client's data is paused
         self._socks: List[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -37,6 +45,13 @@ class HoldProxy:
         self.holding.clear()
         self.release.clear()
         self.marker = marker
+
+    def pause_up(self, marker: bytes, seconds: float) -> None:
+        """Stop reading the client's data for `seconds` once it sends marker: a large
+        message then fills the socket buffers and the client waits inside libpq's send."""
+        self.up_paused.clear()
+        self.up_pause = seconds
+        self.up_marker = marker
 
     def _accept(self) -> None:
         while True:
@@ -59,11 +74,17 @@ class HoldProxy:
 
     def _up(self, src: socket.socket, dst: socket.socket, held: threading.Event) -> None:
         first = True
+        marked = False
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if marked and self.up_delay:
+                    self.delaying.set()
+                    time.sleep(self.up_delay)
+                    self.up_delay = 0.0
+                marked = False
                 if first and len(data) >= 8:
                     code = struct.unpack("!I", data[4:8])[0]
                     with self._lock:
@@ -72,6 +93,11 @@ class HoldProxy:
                 if self.marker is not None and self.marker in data:
                     self.marker = None
                     held.set()  # before the server can answer
+                    marked = True
+                if self.up_marker is not None and self.up_marker in data:
+                    self.up_marker = None
+                    self.up_paused.set()
+                    time.sleep(self.up_pause)
                 dst.sendall(data)
         except OSError:
             pass

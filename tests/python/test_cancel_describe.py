@@ -146,6 +146,91 @@ def test_ctrl_c_during_the_first_runs_describe(proxy, pdsn, admin):
         signal.signal(signal.SIGINT, old)
 
 
+def test_ctrl_c_whose_cancel_overtakes_the_statement_is_sent_again(proxy, pdsn, admin):
+    # The Bind and Execute wait in the proxy after the Describe's answer, so the cancel that
+    # Ctrl-C sends reaches the server before the statement starts, and the server ignores
+    # it; the cancel is sent again until the statement ends (it ran its 10 s before).
+    main = threading.get_ident()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    proxy.up_delay = 1.0
+    try:
+        ctrl_c_while_held(proxy, pdsn, admin, main)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def bind_held_then_cancel(proxy, cancel):
+    """Lets the Describe's answer through at once; once the Bind and Execute wait in the
+    proxy (the call has passed its cancel check), cancels: the server ignores that request
+    (its backend waits for the Bind)."""
+    assert proxy.holding.wait(10), "the statement never reached the proxy"
+    proxy.release.set()
+    assert proxy.delaying.wait(10), "the Bind never reached the proxy"
+    if cancel is not None:
+        cancel()
+
+
+def test_a_cancel_that_overtakes_the_statement_is_sent_again(proxy, pdsn, admin):
+    # cancel() once: the waiting call sends it again until the statement ends (it ran its
+    # 10 s before)
+    with pg.Connection(pdsn) as c:
+        proxy.hold(b"pg_sleep(10)")
+        proxy.up_delay = 1.0
+        out = run_in_thread(lambda: c.query(SLEEP))
+        bind_held_then_cancel(proxy, c.cancel)
+        out["thread"].join(BOUND + 10)
+        assert isinstance(out.get("error"), pg.errors.QueryCanceled), out
+        assert out["seconds"] < BOUND
+        assert_idle_and_usable(c, admin)
+
+
+def test_a_timeout_whose_cancel_overtakes_the_statement_is_a_query_canceled(proxy, pdsn,
+                                                                           admin):
+    # The deadline's cancel request lands while the Bind waits in the proxy; sent again
+    # within the grace period, it stops the statement (the connection was dropped before).
+    with pg.Connection(pdsn, timeout=0.2) as c:
+        proxy.hold(b"pg_sleep(10)")
+        proxy.up_delay = 0.5
+        out = run_in_thread(lambda: c.query(SLEEP))
+        bind_held_then_cancel(proxy, None)
+        out["thread"].join(BOUND + 10)
+        assert isinstance(out.get("error"), pg.errors.QueryCanceled), out
+        assert "timeout" in str(out["error"])
+        c.timeout = None
+        assert_idle_and_usable(c, admin)
+
+
+def test_ctrl_c_while_libpq_waits_to_send_is_not_lost(proxy, pdsn, admin):
+    # A signal that comes while libpq itself waits to send a large Bind (its own poll goes on
+    # after EINTR) never reaches libpostpyro's wait. The wait for the answer wakes in slices
+    # (PP_PENDING), so Python runs the handler and Ctrl-C cancels the statement (it ran its
+    # 10 s before).
+    main = threading.get_ident()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt():
+        assert proxy.up_paused.wait(10), "the Bind never reached the proxy"
+        time.sleep(0.3)  # the client is blocked in libpq's send by now
+        signal.pthread_kill(main, signal.SIGINT)
+
+    try:
+        with pg.Connection(pdsn) as c:
+            proxy.pause_up(b"PAUSE-HERE", 1.0)
+            helper = threading.Thread(target=interrupt, daemon=True)
+            helper.start()
+            start = time.monotonic()
+            with pytest.raises(KeyboardInterrupt):
+                try:
+                    c.query("SELECT pg_sleep(10), length($1::bytea)",
+                            [b"PAUSE-HERE" + bytes(16 << 20)])
+                finally:
+                    helper.join(10)
+            assert time.monotonic() - start < BOUND
+            assert_idle_and_usable(c, admin)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def ctrl_c_while_held(proxy, pdsn, admin, main):
     with pg.Connection(pdsn) as c:
         proxy.hold(b"pg_sleep(10)")
