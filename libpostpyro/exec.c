@@ -516,14 +516,23 @@ static int describe_out(int rc, pp_result **out, pp_result_info *info, pp_column
     return rc;
 }
 
-int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
-             uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
-             int32_t max_cols, pp_error **err)
+/* pp_query, decoding into the arrays of spares[0 … nspares-1] where they fit. */
+static int query_into(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                      uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+                      int32_t max_cols, pp_colbuf **spares, int32_t nspares, pp_error **err)
 {
     if (info == NULL || (max_cols > 0 && cols == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query: bad arguments"));
     int rc = pp_exec(conn, sql, nparams, params, flags, out, err);
-    return describe_out(rc, out, info, cols, max_cols, NULL, 0, err);
+    return describe_out(rc, out, info, cols, max_cols, spares, nspares, err);
+}
+
+int pp_query(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+             uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+             int32_t max_cols, pp_error **err)
+{
+    return query_into(conn, sql, nparams, params, flags, out, info, cols, max_cols, NULL, 0,
+                      err);
 }
 
 /* pp_query_reuse keeps the decoded columns of the result it frees, up to this many bytes,
@@ -545,12 +554,8 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
         pp_result_free(*out);
         *out = NULL;
     }
-    int rc;
-    if (info == NULL || (max_cols > 0 && cols == NULL))
-        rc = pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query: bad arguments"));
-    else
-        rc = describe_out(pp_exec(conn, sql, nparams, params, flags, out, err), out, info, cols,
-                          max_cols, spares, nspares, err);
+    int rc = query_into(conn, sql, nparams, params, flags, out, info, cols, max_cols, spares,
+                        nspares, err);
     for (int32_t k = 0; k < nspares; k++)
         pp__colbuf_free(spares[k]); /* those not reused */
     free(spares);
