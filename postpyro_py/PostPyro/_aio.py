@@ -18,15 +18,28 @@ import selectors
 import socket
 from typing import Any, Callable, List, Optional, Tuple
 
-from ._ffi import lib
+from ._ffi import PP_PENDING, lib
 
-__all__ = ["backend"]
+__all__ = ["backend", "poll_wait"]
 
 _READ = lib.PP_WAIT_READ
 _WRITE = lib.PP_WAIT_WRITE
 # The longest a statement's wait for its answer is spent in AsyncioSocket.idle_wait (ms):
 # an answer later than that pays one loop trip, which is small beside the statement then.
 _IDLE_WAIT_MS = 5
+
+
+def poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int:
+    """Wait with poll() (blocks the loop: only for cleanup outside any task)."""
+    fd = lib.pp_socket(conn)
+    while rc == PP_PENDING:
+        ev = lib.pp_wait_events(conn)
+        p = select.poll()
+        p.register(fd, (select.POLLIN if ev & lib.PP_WAIT_READ else 0)
+                   | (select.POLLOUT if ev & lib.PP_WAIT_WRITE else 0))
+        p.poll(lib.pp_wait_timeout_ms(conn))
+        rc = resume(*args)
+    return rc
 
 
 class Waker:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import _dsn, _reclaim
 from . import errors as e
-from ._aio import Waker, backend
+from ._aio import Waker, backend, poll_wait
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
 from ._aturns import AsyncTurns
 from ._fiber import Fiber
@@ -85,7 +85,7 @@ class _LoopConnection(Connection):
     def _wait(self, rc: int, resume: Callable[..., int], *args: Any) -> int:
         fiber = self._fiber
         if fiber is None:  # not on a fiber (the garbage collector ending a stream)
-            return _poll_wait(self._conn, rc, resume, args)
+            return poll_wait(self._conn, rc, resume, args)
         conn = self._conn
         self._waits += 1
         idle = self._idle
@@ -117,20 +117,6 @@ class _LoopConnection(Connection):
             return True
         except Exception:
             return False
-
-
-def _poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int:
-    """Wait with poll() (blocks the loop: only for cleanup outside any task)."""
-    import select
-    fd = lib.pp_socket(conn)
-    while rc == PP_PENDING:
-        ev = lib.pp_wait_events(conn)
-        p = select.poll()
-        p.register(fd, (select.POLLIN if ev & lib.PP_WAIT_READ else 0)
-                   | (select.POLLOUT if ev & lib.PP_WAIT_WRITE else 0))
-        p.poll(lib.pp_wait_timeout_ms(conn))
-        rc = resume(*args)
-    return rc
 
 
 class AsyncConnection(AsyncNotifications):
