@@ -51,6 +51,10 @@ class Waker:
         self.wake: Optional[Callable[[], None]] = None
 
 
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
 def _set(fut: Any) -> None:
     if not fut.done():
         fut.set_result(None)
@@ -190,7 +194,12 @@ class AsyncioSocket:
                     return False
                 timeout = due
         fd = self.fd
-        for got, _ in idle.poll(timeout):
+        try:
+            found = idle.poll(timeout)
+        except KeyboardInterrupt:  # where the loop's select would have seen it: out of the
+            loop.call_soon(_interrupt)  # loop, this task left waiting the loop's way
+            return False
+        for got, _ in found:
             if got == fd:
                 return True
         return False

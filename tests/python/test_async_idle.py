@@ -12,6 +12,8 @@ length, so that a wait that ignored the loop would visibly hold it up to the sta
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import threading
 
@@ -128,3 +130,26 @@ def test_a_timeout_cancels_a_statement_in_an_idle_wait(sdsn, long_idle):
     took, row = run_asyncio(main)
     assert took < 3.0
     assert row[0] == 42
+
+
+def test_ctrl_c_in_an_idle_wait_leaves_the_loop_as_it_would_from_its_select(sdsn, long_idle):
+    # with Python's own SIGINT handler (no asyncio.run on 3.9), KeyboardInterrupt comes out
+    # of run_until_complete and the task stays waiting, as when the loop's select saw it:
+    # running the loop again finishes the statement, and the connection is usable
+    loop = asyncio.new_event_loop()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        conn = loop.run_until_complete(_connected(sdsn))
+        task = loop.create_task(conn.query_one("SELECT $1::int4, pg_sleep(0.5)", [5]))
+        timer = threading.Timer(SOON, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(task)
+        timer.join()
+        assert not task.done()
+        assert loop.run_until_complete(asyncio.wait_for(task, 30))[0] == 5
+        assert loop.run_until_complete(conn.query_one("SELECT 6"))[0] == 6
+        loop.run_until_complete(conn.close())
+    finally:
+        signal.signal(signal.SIGINT, old)
+        loop.close()
