@@ -14,15 +14,32 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import selectors
 import socket
 from typing import Any, Callable, List, Optional, Tuple
 
-from ._ffi import lib
+from ._ffi import PP_PENDING, lib
 
-__all__ = ["backend"]
+__all__ = ["backend", "poll_wait"]
 
 _READ = lib.PP_WAIT_READ
 _WRITE = lib.PP_WAIT_WRITE
+# The longest a statement's wait for its answer is spent in AsyncioSocket.idle_wait (ms):
+# an answer later than that pays one loop trip, which is small beside the statement then.
+_IDLE_WAIT_MS = 5
+
+
+def poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int:
+    """Wait with poll() (blocks the loop: only for cleanup outside any task)."""
+    fd = lib.pp_socket(conn)
+    while rc == PP_PENDING:
+        ev = lib.pp_wait_events(conn)
+        p = select.poll()
+        p.register(fd, (select.POLLIN if ev & lib.PP_WAIT_READ else 0)
+                   | (select.POLLOUT if ev & lib.PP_WAIT_WRITE else 0))
+        p.poll(lib.pp_wait_timeout_ms(conn))
+        rc = resume(*args)
+    return rc
 
 
 class Waker:
@@ -32,6 +49,10 @@ class Waker:
 
     def __init__(self) -> None:
         self.wake: Optional[Callable[[], None]] = None
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 def _set(fut: Any) -> None:
@@ -128,7 +149,8 @@ class AsyncioSocket:
       forked child (its copy of the loop's epoll is the parent's: it only closes its copy).
     """
 
-    __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid")
+    __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid",
+                 "_idle")
 
     def __init__(self, running_loop: Callable[[], Any], fd: int) -> None:
         self._running_loop = running_loop
@@ -139,6 +161,60 @@ class AsyncioSocket:
         self._poll = select.poll()
         self._poll.register(self.fd, select.POLLIN)
         self._pid = os.getpid()
+        self._idle: Any = None    # for idle_wait: a poll of this socket and the loop's epoll
+
+    def idle_wait(self) -> bool:
+        """Wait for this socket to be readable without a loop trip, when the loop has
+        nothing else to do (called on the loop's thread, inside a task's step: the call
+        on the fiber, before it would switch back to wait the loop's way).
+
+        When the loop has no callback ready, it would only sleep in its selector until a
+        socket of its own is ready or its next timer is due: wait that way here, on the
+        loop's epoll (readable as soon as any socket the loop watches is, its self-pipe
+        too: another thread's call_soon_threadsafe, a signal) and on this socket, for at
+        most _IDLE_WAIT_MS and never past the next timer. True: this socket is readable
+        (the caller reads it now: no future, no two loop turns, no stale callback after);
+        False: wait the loop's way (something else is ready, a timer is due, the time is
+        up, the loop is not a plain epoll one)."""
+        idle = self._idle
+        if idle is None:
+            return False
+        loop = self._loop
+        ready = loop._ready
+        if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
+            return False  # something to run (this socket's stale callback is not)
+        if loop._stopping or self._running_loop() is not loop:
+            return False
+        timeout = _IDLE_WAIT_MS
+        scheduled = loop._scheduled
+        if scheduled:
+            due = (scheduled[0]._when - loop.time()) * 1000.0
+            if due < timeout:
+                if due <= 0:
+                    return False
+                timeout = due
+        fd = self.fd
+        try:
+            found = idle.poll(timeout)
+        except KeyboardInterrupt:  # where the loop's select would have seen it: out of the
+            loop.call_soon(_interrupt)  # loop, this task left waiting the loop's way
+            return False
+        for got, _ in found:
+            if got == fd:
+                return True
+        return False
+
+    def _watch_idle(self, loop: Any) -> None:
+        """Set up idle_wait for ``loop`` (an epoll-based selector loop), or leave it off."""
+        self._idle = None
+        sel = getattr(loop, "_selector", None)
+        if not (isinstance(sel, selectors.EpollSelector) and hasattr(loop, "_ready")
+                and hasattr(loop, "_scheduled") and hasattr(loop, "_stopping")):
+            return
+        idle = select.poll()
+        idle.register(self.fd, select.POLLIN)
+        idle.register(sel.fileno(), select.POLLIN)
+        self._idle = idle
 
     def _on_read(self) -> None:
         if not self._poll.poll(0):
@@ -160,6 +236,7 @@ class AsyncioSocket:
         if loop is not self._loop:
             self._unregister()
             self._loop = loop
+            self._watch_idle(loop)
         fut = loop.create_future()
         if events & _READ:
             self._fut = fut
@@ -190,6 +267,7 @@ class AsyncioSocket:
     def _unregister(self) -> None:
         loop = self._loop
         self._reading = False
+        self._idle = None
         if loop is not None and not loop.is_closed() and os.getpid() == self._pid:
             loop.remove_reader(self.fd)
             loop.remove_writer(self.fd)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import _dsn, _reclaim
 from . import errors as e
-from ._aio import Waker, backend
+from ._aio import Waker, backend, poll_wait
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
 from ._aturns import AsyncTurns
 from ._fiber import Fiber
@@ -57,6 +57,7 @@ _MOVING_GC = platform.python_implementation() == "PyPy"
 _OPEN = (1, 2, 3)
 # How long a cancelled statement may take to end before the connection is given up.
 _SETTLE_SECONDS = 5.0
+_READ = lib.PP_WAIT_READ
 # A cancel that changed nothing is sent again after this long: libpostpyro fails a statement
 # whose cancel came during its Parse/Describe, but one that reaches the server after that
 # check and before the backend reads the Bind is still ignored there.
@@ -76,16 +77,22 @@ class _LoopConnection(Connection):
         self._lock = Turns()  # one thread: the tasks' turns are AsyncConnection's
         self._reader = None
         self._fiber: Optional[Fiber] = None  # the fiber running now, if any
+        # the running call's wait without a loop trip while the loop is idle (see
+        # AsyncioSocket.idle_wait), or None: trio, a timeout=, a connection timeout
+        self._idle: Optional[Callable[[], bool]] = None
         self._waits = 0  # calls that waited so far (a cancel is resent for the same one)
 
     def _wait(self, rc: int, resume: Callable[..., int], *args: Any) -> int:
         fiber = self._fiber
         if fiber is None:  # not on a fiber (the garbage collector ending a stream)
-            return _poll_wait(self._conn, rc, resume, args)
+            return poll_wait(self._conn, rc, resume, args)
         conn = self._conn
         self._waits += 1
+        idle = self._idle
         while rc == PP_PENDING:
-            fiber.suspend(lib.pp_wait_events(conn))
+            events = lib.pp_wait_events(conn)
+            if events != _READ or idle is None or not idle():
+                fiber.suspend(events)  # wait the loop's way (AsyncConnection._drive)
             rc = resume(*args)
         return rc
 
@@ -110,20 +117,6 @@ class _LoopConnection(Connection):
             return True
         except Exception:
             return False
-
-
-def _poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int:
-    """Wait with poll() (blocks the loop: only for cleanup outside any task)."""
-    import select
-    fd = lib.pp_socket(conn)
-    while rc == PP_PENDING:
-        ev = lib.pp_wait_events(conn)
-        p = select.poll()
-        p.register(fd, (select.POLLIN if ev & lib.PP_WAIT_READ else 0)
-                   | (select.POLLOUT if ev & lib.PP_WAIT_WRITE else 0))
-        p.poll(lib.pp_wait_timeout_ms(conn))
-        rc = resume(*args)
-    return rc
 
 
 class AsyncConnection(AsyncNotifications):
@@ -158,6 +151,12 @@ class AsyncConnection(AsyncNotifications):
         self._running = False       # a call is waiting for the server
         self._closing = False       # close() was called
         self._timed = lib.pp_timeout(engine._conn) > 0
+        self._set_idle()
+
+    def _set_idle(self) -> None:
+        """What a call without timeout= waits with first (see _LoopConnection._wait)."""
+        idle = getattr(self._sock, "idle_wait", None)  # asyncio's
+        self._idle = None if self._timed else idle
 
     @classmethod
     async def connect(cls, dsn: str = "", *, autocommit: bool = True,
@@ -192,6 +191,7 @@ class AsyncConnection(AsyncNotifications):
         try:
             eng = self._engine
             eng._fiber = fiber = self._fiber
+            eng._idle = self._idle if timeout is None else None
             try:
                 done, value = fiber.run(fn, args)
             finally:
@@ -537,6 +537,7 @@ class AsyncConnection(AsyncNotifications):
     def timeout(self, seconds: Optional[float]) -> None:
         self._engine.timeout = seconds
         self._timed = seconds is not None and seconds > 0
+        self._set_idle()
 
     def __repr__(self) -> str:
         return repr(self._engine).replace("PostPyro.Connection", "PostPyro.AsyncConnection")

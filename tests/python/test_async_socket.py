@@ -82,6 +82,7 @@ def test_a_readiness_already_read_wakes_no_call(sdsn):
     # that for its answer (a wasted C call and loop turn per statement)
     async def main():
         async with await pg.AsyncConnection.connect(sdsn) as conn:
+            conn._idle = None  # every wait the loop's way (not test_async_idle's)
             steps = 0
             step = conn._step
 

@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: MIT
+"""A statement's wait on an idle asyncio loop takes no loop trip (_aio.AsyncioSocket.idle_wait):
+the call on the fiber waits for its answer on the connection's socket and the loop's own
+epoll at once, and reads the answer without a future, a task wake-up or a second loop turn.
+What must not change: anything else the loop has to do — a ready callback, a socket of its
+own, a timer, another thread's call_soon_threadsafe, a timeout — is done when it is due,
+not when the statement ends.
+
+The tests raise the idle wait's bound (_IDLE_WAIT_MS, a few ms) far above the statement's
+length, so that a wait that ignored the loop would visibly hold it up to the statement's end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import threading
+
+import pytest
+
+import PostPyro as pg
+from PostPyro import _aio
+
+from test_async import run_asyncio
+
+LONG = 1.0   # the statement (seconds)
+SOON = 0.1   # when the other thing becomes due
+
+
+@pytest.fixture
+def long_idle(monkeypatch):
+    monkeypatch.setattr(_aio, "_IDLE_WAIT_MS", 10_000)
+
+
+async def _connected(sdsn):
+    conn = await pg.AsyncConnection.connect(sdsn)
+    await conn.query("SELECT pg_sleep(0.01)")  # a wait the loop's way: the socket is watched
+    return conn
+
+
+def _done_before_the_statement(setup, sdsn):
+    """Run setup(loop, hit) then a LONG statement; whether hit() ran before it ended."""
+    async def main():
+        async with await _connected(sdsn) as conn:
+            loop = asyncio.get_running_loop()
+            seen = []
+            running = [True]
+            cleanup = setup(loop, lambda: seen.append(running[0]))
+            try:
+                assert (await conn.query_one("SELECT $1::int4, pg_sleep($2)", [7, LONG]))[0] == 7
+                running[0] = False
+                await asyncio.sleep(0)
+            finally:
+                if cleanup is not None:
+                    cleanup()
+            return seen
+    return run_asyncio(main)
+
+
+def test_an_answer_that_comes_while_the_loop_is_idle_takes_no_loop_trip(sdsn, long_idle):
+    async def main():
+        async with await _connected(sdsn) as conn:
+            steps = 0
+            step = conn._step
+
+            def counting_step():
+                nonlocal steps
+                steps += 1
+                return step()
+            conn._step = counting_step
+            waits = conn._engine._waits
+            for k in range(30):
+                assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.002)", [k]))[0] == k
+            return steps, conn._engine._waits - waits
+    steps, waits = run_asyncio(main)
+    assert waits == 30  # every statement waited for its answer …
+    assert steps == 0   # … and none of them through the loop
+
+
+def test_a_ready_callback_runs_before_a_statement_that_waits_ends(sdsn, long_idle):
+    def setup(loop, hit):
+        loop.call_soon(hit)
+    assert _done_before_the_statement(setup, sdsn) == [True]
+
+
+def test_a_socket_of_the_loop_is_served_while_a_statement_waits(sdsn, long_idle):
+    def setup(loop, hit):
+        a, b = socket.socketpair()
+
+        def on_read():
+            a.recv(16)
+            hit()
+        loop.add_reader(a.fileno(), on_read)
+        timer = threading.Timer(SOON, b.send, (b"x",))
+        timer.start()
+
+        def cleanup():
+            timer.cancel()
+            loop.remove_reader(a.fileno())
+            a.close()
+            b.close()
+        return cleanup
+    assert _done_before_the_statement(setup, sdsn) == [True]
+
+
+def test_a_timer_runs_on_time_while_a_statement_waits(sdsn, long_idle):
+    def setup(loop, hit):
+        loop.call_later(SOON, hit)
+    assert _done_before_the_statement(setup, sdsn) == [True]
+
+
+def test_another_threads_call_runs_while_a_statement_waits(sdsn, long_idle):
+    def setup(loop, hit):
+        timer = threading.Timer(SOON, loop.call_soon_threadsafe, (hit,))
+        timer.start()
+        return timer.cancel
+    assert _done_before_the_statement(setup, sdsn) == [True]
+
+
+def test_a_timeout_cancels_a_statement_in_an_idle_wait(sdsn, long_idle):
+    async def main():
+        async with await _connected(sdsn) as conn:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(conn.query("SELECT pg_sleep(10)"), SOON * 3)
+            took = loop.time() - t0
+            return took, await conn.query_one("SELECT 42")
+    took, row = run_asyncio(main)
+    assert took < 3.0
+    assert row[0] == 42
+
+
+def test_ctrl_c_in_an_idle_wait_leaves_the_loop_as_it_would_from_its_select(sdsn, long_idle):
+    # with Python's own SIGINT handler (no asyncio.run on 3.9), KeyboardInterrupt comes out
+    # of run_until_complete and the task stays waiting, as when the loop's select saw it:
+    # running the loop again finishes the statement, and the connection is usable
+    loop = asyncio.new_event_loop()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        conn = loop.run_until_complete(_connected(sdsn))
+        task = loop.create_task(conn.query_one("SELECT $1::int4, pg_sleep(0.5)", [5]))
+        timer = threading.Timer(SOON, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(task)
+        timer.join()
+        assert not task.done()
+        assert loop.run_until_complete(asyncio.wait_for(task, 30))[0] == 5
+        assert loop.run_until_complete(conn.query_one("SELECT 6"))[0] == 6
+        loop.run_until_complete(conn.close())
+    finally:
+        signal.signal(signal.SIGINT, old)
+        loop.close()
