@@ -315,6 +315,7 @@ struct pp_conn {
                                   * next interruptible wait reports it at once (wait.c) */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
     bool connecting;             /* pp_connect_start returned PP_PENDING */
+    bool connect_sliced;         /* connecting: a wait slice ended (the next ones are short) */
     PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */
     char **secrets;              /* connecting: the password's spellings, NULL-terminated */
     bool closed;
@@ -413,6 +414,9 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * missed is handled too). */
 #define PP__WAIT_SIGNAL 1
 #define PP__WAIT_SLICE 2
+/* When a wait slice that starts now ends (pp__now_ms): the first slice of a call is longer
+ * than the ones after it (`resumed`). */
+int64_t pp__slice_end(bool resumed);
 /* Until the socket is ready for `events` (POLLIN, POLLOUT). On the fiber of a nonblocking
  * call it switches back to the caller instead (and returns 0 when resumed: the caller reads
  * and calls again when nothing came). */

@@ -40,6 +40,11 @@ int64_t pp__now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+int64_t pp__slice_end(bool resumed)
+{
+    return pp__now_ms() + (resumed ? SLICE_MS : FIRST_SLICE_MS);
+}
+
 void pp__arm_deadline(pp_conn *conn)
 {
     pp__settle_late_cancel(conn, pp__cancel_wait_ms(conn));
@@ -378,7 +383,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         if (interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES)) {
             int64_t now = pp__now_ms();
             if (slice_end == 0) /* pending: the call is in pp_resume */
-                slice_end = now + (conn->pending ? SLICE_MS : FIRST_SLICE_MS);
+                slice_end = pp__slice_end(conn->pending);
             if (now >= slice_end)
                 return PP__WAIT_SLICE;
             if (timeout < 0 || timeout > slice_end - now)

@@ -99,8 +99,11 @@ CDEF = r"""
                                    * prepared again and retried before the first), so
                                    * that a signal poll() did not see (one that came while
                                    * the thread ran elsewhere, e.g. inside libpq's send of a
-                                   * large statement, which goes on after EINTR) is acted on
-                                   * soon: the caller looks at the flags its handler set */
+                                   * large statement, which goes on after EINTR, or that
+                                   * the kernel gave to another thread) is acted on soon:
+                                   * the caller looks at the flags its handler set. The
+                                   * same for the waits of pp_connect_start (500 ms) and
+                                   * pp_connect_resume (100 ms) */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -231,16 +234,17 @@ pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
  * — over every host tried, where libpq bounds each), and with PP_CONNECT_INTERRUPTIBLE in
  * `flags` a signal interrupts the wait. timeout_ms also becomes the connection's timeout
  * (pp_set_timeout). Returns PP_OK with *out a connected handle; PP_PENDING with *out a
- * half-open handle when a signal interrupted the wait (call pp_connect_resume to go on, or
- * pp_conn_free to give up); PP_ERROR with *out NULL and *err set: the server's SQLSTATE when
+ * half-open handle when a signal interrupted the wait, or with PP_CONNECT_WAIT_SLICES when
+ * 500 ms passed (call pp_connect_resume to go on, or pp_conn_free to give up: that closes
+ * the socket); PP_ERROR with *out NULL and *err set: the server's SQLSTATE when
  * it sent one (28P01 for a wrong password), else 08006; PP_ERR_TIMEOUT (08001) when the
  * time ran out. Messages never contain the password. Name resolution (getaddrinfo) is not
  * bounded. */
 int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, pp_conn **out,
                      pp_error **err);
 
-/* Goes on with a connect that pp_connect_start (or this) left PP_PENDING. Same results;
- * on PP_ERROR the handle stays the caller's: free it with pp_conn_free. */
+/* Goes on with a connect that pp_connect_start (or this) left PP_PENDING. Same results
+ * (with PP_CONNECT_WAIT_SLICES, PP_PENDING every 100 ms of waiting); on PP_ERROR the handle stays the caller's: free it with pp_conn_free. */
 int pp_connect_resume(pp_conn *conn, pp_error **err);
 
 /* Closes the connection to the server. Safe to call twice. Results stay valid. When another

@@ -3,10 +3,15 @@
  * SIGALRM timer (with SA_RESTART and without), 1000 pp_exec calls all return PP_OK, and so
  * do a connect, a pipelined batch and a COPY; only a connection made with
  * PP_CONNECT_INTERRUPTIBLE returns PP_PENDING on a signal (and, with PP_CONNECT_WAIT_SLICES,
- * every 100 ms). */
+ * every 100 ms, also while connecting). */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t ticks;
 
@@ -118,6 +123,55 @@ static void wait_slices_return_pending(void)
     pp_conn_free(c);
 }
 
+/* A listening socket on 127.0.0.1 that nobody accepts on: the kernel completes the TCP
+ * handshake, then the server never answers the startup. Writes its conninfo to buf. */
+static int silent_server(char *buf, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0 &&
+          getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    snprintf(buf, cap, "host=127.0.0.1 port=%d user=x dbname=x sslmode=disable",
+             (int)ntohs(a.sin_port));
+    return fd;
+}
+
+/* Counts the PP_PENDING of a connect to a server that never answers, bounded by 1.5 s. */
+static int connect_slices(const char *conninfo, uint32_t flags)
+{
+    pp_conn *c = NULL;
+    pp_error *err = NULL;
+    int pending = 0;
+    int rc = pp_connect_start(conninfo, flags, 1500, &c, &err);
+    while (rc == PP_PENDING) {
+        pending++;
+        rc = pp_connect_resume(c, &err);
+    }
+    CHECK(rc == PP_ERROR && pp_error_category(err) == PP_ERR_TIMEOUT);
+    pp_error_free(err);
+    pp_conn_free(c); /* pp_connect_resume's failure leaves the handle to the caller */
+    return pending;
+}
+
+/* PP_CONNECT_WAIT_SLICES: a connect's wait returns PP_PENDING after 500 ms, then every
+ * 100 ms (so a caller acts on a signal poll() missed); a half-open handle given up after
+ * one is freed whole (valgrind, ASan). Without it, no PP_PENDING without a signal. */
+static void connect_waits_in_slices(void)
+{
+    char conninfo[128];
+    int fd = silent_server(conninfo, sizeof conninfo);
+    int sliced = connect_slices(conninfo, PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES);
+    CHECK(sliced >= 3 && sliced <= 12); /* 500 ms, then 100 ms apart, to 1500 ms */
+    CHECK(connect_slices(conninfo, PP_CONNECT_INTERRUPTIBLE) == 0);
+    pp_conn *c = NULL;
+    pp_error *err = NULL;
+    CHECK(pp_connect_start(conninfo, PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES, 0, &c,
+                           &err) == PP_PENDING && c != NULL && err == NULL);
+    pp_conn_free(c); /* given up half-open */
+    close(fd);
+}
+
 /* Not asked for: a signal during a long statement does not end it. */
 static void plain_connection_waits_through_signals(void)
 {
@@ -136,6 +190,7 @@ int main(void)
     calls_complete(false);
     interruptible_connection_returns_pending();
     wait_slices_return_pending();
+    connect_waits_in_slices();
     plain_connection_waits_through_signals();
     return test_summary();
 }
