@@ -441,6 +441,9 @@ void pp__arm_deadline(pp_conn *conn);
  * 200 ms. The server ignores one that reaches the backend before the statement starts (it
  * waits for the Bind, which may still be on its way). Lock held. */
 void pp__resend_begin(pp_conn *conn);
+/* Whether a blocking call that runs on the fiber to wait in slices (a COPY call with
+ * PP_CONNECT_WAIT_SLICES) returned PP_PENDING: pp_resume goes on with it (pp__nb_run). */
+bool pp__sliced_call_pending(pp_conn *conn);
 /* The error for a failed wait: the timeout, a close from another thread, or libpq's
  * message (category). */
 pp_error *pp__conn_error(pp_conn *conn, int32_t category);

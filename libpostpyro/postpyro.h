@@ -160,7 +160,8 @@ PP_EXPORTS_BEGIN
                                    * the kernel gave to another thread) is acted on soon:
                                    * the caller looks at the flags its handler set. The
                                    * same for the waits of pp_connect_start (500 ms) and
-                                   * pp_connect_resume (100 ms) */
+                                   * pp_connect_resume (100 ms), and of the COPY calls
+                                   * (see "COPY" below) */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -547,6 +548,20 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
 int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 
 /* ---- COPY ---------------------------------------------------------------------------- */
+
+/* Signals and slices: on a blocking connection made with PP_CONNECT_INTERRUPTIBLE |
+ * PP_CONNECT_WAIT_SLICES (and where nonblocking mode is available: pp_set_nonblocking), every
+ * COPY call that talks to the server runs on the connection's fiber, so that its waits end
+ * as a statement's do: on a signal, after 500 ms of one wait, then every 100 ms, the call
+ * returns PP_PENDING (pp_copy_out_read: 1 with *data NULL) and the caller goes on with
+ * pp_resume, exactly as in nonblocking mode (see "Async / nonblocking" below: the call keeps
+ * borrowing its arguments until it ends, and its outcome comes from pp_resume), except that
+ * pp_resume waits (in slices) instead of returning at once. To stop a COPY after PP_PENDING:
+ * pp_cancel, then pp_resume until it returns something other than PP_PENDING (a cancel asked
+ * meanwhile is sent again every 200 ms until the wait ends); a COPY FROM then still needs
+ * pp_copy_end (with an abort reason: it fails with the server's 57014 error). The connection
+ * stays usable; inside a transaction, the cancelled COPY has failed the transaction. Without
+ * both flags the COPY calls never return PP_PENDING in blocking mode. */
 
 /* Starts `sql`, a COPY … FROM STDIN. Until pp_copy_end the connection serves only
  * pp_copy_put, pp_copy_put_rows, pp_copy_put_columns, pp_copy_use_binary and pp_copy_end
