@@ -53,7 +53,6 @@ void pp__arm_deadline(pp_conn *conn)
     conn->cancel_sent = false;
     conn->cancel_asks_seen = atomic_load(&conn->cancel_asks);
     conn->interrupted = false;
-    pp__resend_begin(conn); /* exec.c begins again after a statement's Parse/Describe */
     pp_error_free(conn->wait_error);
     conn->wait_error = NULL;
 }
@@ -241,12 +240,12 @@ void pp__resend_begin(pp_conn *conn)
     conn->resend_at_ms = 0;
 }
 
-/* During a statement's wait: a cancel asked since the call began (pp_cancel has sent it)
+/* During a statement's wait: a cancel asked since `since` (pp_cancel has sent it)
  * is sent again every RESEND_MS until the statement ends. A late one finds the backend
  * idle, which ignores it. */
-static void resend_cancel(pp_conn *conn)
+static void resend_cancel(pp_conn *conn, unsigned since)
 {
-    if (atomic_load(&conn->cancel_asks) == conn->resend_asks)
+    if (atomic_load(&conn->cancel_asks) == since)
         return;
     int64_t now = pp__now_ms();
     if (conn->resend_at_ms == 0)
@@ -383,8 +382,10 @@ static int sliced_wait(pp_conn *conn, short events, int timeout, bool resumed)
     int64_t slice_end = pp__slice_end(resumed);
     for (;;) {
         int ms = (int)(slice_end - now);
-        if (atomic_load(&conn->cancel_asks) != conn->resend_asks) {
-            resend_cancel(conn);
+        /* a cancel asked since the call began (a time left by an earlier call only makes
+         * the first resend come at once) */
+        if (atomic_load(&conn->cancel_asks) != conn->cancel_asks_seen) {
+            resend_cancel(conn, conn->cancel_asks_seen);
             ms = ms > RESEND_MS ? RESEND_MS : ms;
         }
         if (timeout >= 0 && timeout < ms)
@@ -444,7 +445,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
                 timeout = (int)(slice_end - now);
         }
         if (conn->resending) {
-            resend_cancel(conn);
+            resend_cancel(conn, conn->resend_asks);
             if (timeout < 0 || timeout > RESEND_MS)
                 timeout = RESEND_MS; /* to see a cancel another thread asks for */
         }

@@ -56,16 +56,21 @@ def test_ctrl_c_during_copy_to_cancels_it(conn, admin, to_main):
     assert_idle(conn, admin, pid)
 
 
+def terminate(dsn, pid):
+    with pg.Connection(dsn) as c:
+        c.query("SELECT pg_terminate_backend($1)", [pid])
+
+
 @pytest.fixture
 def locked_table(conn, sdsn):
     """A table whose row 1 another connection has inserted and not committed: a COPY of
     row 1 waits for it, and the sending of the rows after it waits for room. The holder
-    rolls back after 12 s, so that a COPY that cannot be interrupted still ends."""
+    is ended after 12 s, so that a COPY that cannot be interrupted still ends."""
     conn.execute("CREATE TABLE copy_locked (id int PRIMARY KEY, pad text)")
     holder = pg.Connection(sdsn)
     holder.execute("BEGIN")
     holder.execute("INSERT INTO copy_locked VALUES (1, 'held')")
-    timer = threading.Timer(12, lambda: holder.execute("ROLLBACK"))
+    timer = threading.Timer(12, terminate, (sdsn, holder.info()["backend_pid"]))
     timer.start()
     yield holder
     timer.cancel()
