@@ -3,7 +3,7 @@
  * SIGALRM timer (with SA_RESTART and without), 1000 pp_exec calls all return PP_OK, and so
  * do a connect, a pipelined batch and a COPY; only a connection made with
  * PP_CONNECT_INTERRUPTIBLE returns PP_PENDING on a signal (and, with PP_CONNECT_WAIT_SLICES,
- * every 100 ms, also while connecting). */
+ * every 100 ms, also while connecting and in COPY calls). */
 #include "harness.h"
 
 #include <arpa/inet.h>

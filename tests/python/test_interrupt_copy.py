@@ -120,3 +120,18 @@ def test_a_slow_copy_goes_on_through_its_slices(conn):
     out = io.BytesIO()
     assert conn.copy_to(SLOW_COPY_TO % 1, out) == 1001
     assert out.getvalue().endswith(b"y\n")
+
+
+def test_ctrl_c_during_copy_in_a_transaction_leaves_it_to_roll_back(conn, admin):
+    pid = conn.info()["backend_pid"]
+    conn.execute("CREATE TABLE copy_tx (id int)")
+    t = sigint_after(1)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with conn.begin() as tx:
+            tx.execute("INSERT INTO copy_tx VALUES (1)")
+            conn.copy_to(SLOW_COPY_TO % 12, io.BytesIO())
+    assert time.monotonic() - start < 6
+    t.join(5)
+    assert_idle(conn, admin, pid)  # the block rolled the failed transaction back
+    assert conn.query_one("SELECT count(*) FROM copy_tx")[0] == 0
