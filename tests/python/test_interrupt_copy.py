@@ -116,6 +116,12 @@ def test_ctrl_c_while_a_copy_from_waits_for_a_table_lock(conn, admin, locked_tab
                         lambda: conn.copy_from("copy_locked", b"5\tx\n"))
 
 
+def test_ctrl_c_while_the_server_stores_the_rows(conn, admin, locked_table):
+    # all data sent; the end of the COPY (pp_copy_end) waits for row 1's lock
+    interrupted_copy_in(conn, admin, locked_table,
+                        lambda: conn.copy_from("copy_locked", rows_text(10)))
+
+
 def test_a_slow_copy_goes_on_through_its_slices(conn):
     out = io.BytesIO()
     assert conn.copy_to(SLOW_COPY_TO % 1, out) == 1001
