@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,45 @@ static void copy_from_waits_in_slices(void)
     pp_conn_free(c);
 }
 
+static void *put_rows(void *arg)
+{
+    pp_conn *c = arg;
+    int failed = 0;
+    for (int k = 0; k < 3000; k++) {
+        pp_error *err = NULL;
+        int none = 0;
+        if (settled(c, pp_copy_put(c, "1\n", 2, &err), &err, &none) != PP_OK) {
+            if (failed++ == 0)
+                fprintf(stderr, "pp_copy_put from a second thread: %s\n",
+                        pp_error_message(err));
+            pp_error_free(err);
+        }
+    }
+    return (void *)(intptr_t)failed;
+}
+
+/* A blocking connection's COPY calls run on its fiber (with slices), but threads still take
+ * turns as on any blocking call: another thread's pp_copy_put waits, it is not refused. */
+static void copy_calls_from_two_threads_take_turns(void)
+{
+    pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES);
+    pp_error *err = NULL;
+    int64_t rows = 0;
+    int none = 0;
+    pp_result_free(run(c, "CREATE TEMP TABLE two_threads (x int)"));
+    CHECK(settled(c, pp_copy_in_start(c, "COPY two_threads FROM STDIN", &err), &err, &none) ==
+          PP_OK);
+    pthread_t t[2];
+    void *failed[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++)
+        CHECK(pthread_create(&t[k], NULL, put_rows, c) == 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], &failed[k]);
+    CHECK(failed[0] == NULL && failed[1] == NULL);
+    CHECK(settled(c, pp_copy_end(c, NULL, &rows, &err), &err, &none) == PP_OK && rows == 6000);
+    pp_conn_free(c);
+}
+
 /* Not asked for: a signal during a long statement does not end it. */
 static void plain_connection_waits_through_signals(void)
 {
@@ -309,6 +349,7 @@ int main(void)
     connect_waits_in_slices();
     copy_to_waits_in_slices();
     copy_from_waits_in_slices();
+    copy_calls_from_two_threads_take_turns();
     plain_connection_waits_through_signals();
     return test_summary();
 }
