@@ -85,11 +85,13 @@ static int connect_done(pp_conn *conn, pp_error **err)
 
 /* Drives PQconnectPoll, waiting on the socket until connected (PP_OK), failed (PP_ERROR:
  * the connection is closed, conn stays allocated), or a signal interrupted the wait
- * (PP_PENDING, only when interruptible). In nonblocking mode it never waits: PP_PENDING
+ * (PP_PENDING, only when interruptible; with PP_CONNECT_WAIT_SLICES also when a slice
+ * passed). In nonblocking mode it never waits: PP_PENDING
  * with what to wait for in want_events (pp_connect_resume steps PQconnectPoll). */
 int pp__connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
 {
     PGconn *pg = conn->pg;
+    int64_t slice_end = 0; /* PP_CONNECT_WAIT_SLICES: when this wait returns PP_PENDING */
     for (;;) {
         if (conn->poll_status == PGRES_POLLING_OK)
             return connect_done(conn, err);
@@ -116,6 +118,19 @@ int pp__connect_poll(pp_conn *conn, bool interruptible, pp_error **err)
             atomic_store(&conn->want_events, events == POLLIN ? PP_WAIT_READ : PP_WAIT_WRITE);
             atomic_store(&conn->wait_deadline_ms, conn->deadline_ms);
             return PP_PENDING;
+        }
+        if (interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES)) {
+            /* as a statement's wait (wait.c): a signal poll() did not see (it came while
+             * the thread was in PQconnectPoll, or to another thread) is acted on soon */
+            int64_t now = pp__now_ms();
+            if (slice_end == 0)
+                slice_end = pp__slice_end(conn->connect_sliced);
+            if (now >= slice_end) {
+                conn->connect_sliced = true;
+                return PP_PENDING;
+            }
+            if (timeout < 0 || timeout > slice_end - now)
+                timeout = (int)(slice_end - now);
         }
         int n = poll(&p, 1, timeout);
         if (n < 0 && errno == EINTR && interruptible)

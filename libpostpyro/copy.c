@@ -109,10 +109,34 @@ static int copy_nb(copy_args a, pp_error **err)
     return pp__nb_run(a.conn, copy_on_fiber, &a, false, NULL, err);
 }
 
+/* Whether this COPY call runs on the fiber: in nonblocking mode, and, on a blocking
+ * connection made with PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES, so that its waits
+ * end in slices as a statement's do (wait.c: PP_PENDING, and pp_resume goes on). The fiber
+ * is made at the first such call; without one (no way to switch stacks here, out of
+ * memory) the call waits as it always did. */
+static bool copy_on_fiber_wanted(pp_conn *conn)
+{
+    if (pp__nb_wanted(conn))
+        return true;
+    const uint32_t sliced = PP_CONNECT_INTERRUPTIBLE | PP_CONNECT_WAIT_SLICES;
+    if (conn == NULL || (conn->flags & sliced) != sliced || atomic_load(&conn->nonblocking) ||
+        !pp__fiber_supported() || !pp__conn_owned(conn))
+        return false;
+    pp__fiber *f = atomic_load(&conn->fiber);
+    if (f != NULL)
+        return !pp__fiber_current(f);
+    pthread_mutex_lock(&conn->lock);
+    if (atomic_load(&conn->fiber) == NULL)
+        atomic_store(&conn->fiber, pp__fiber_new());
+    bool made = atomic_load(&conn->fiber) != NULL;
+    pthread_mutex_unlock(&conn->lock);
+    return made;
+}
+
 static int copy_start(pp_conn *conn, const char *sql, ExecStatusType want, int state,
                       pp_error **err)
 {
-    if (pp__nb_wanted(conn))
+    if (copy_on_fiber_wanted(conn))
         return copy_nb((copy_args){.conn = conn, .text = sql,
                                    .which = state == PP_COPY_IN ? IN_START : OUT_START}, err);
     if (sql == NULL)
@@ -212,7 +236,7 @@ int pp_copy_put(pp_conn *conn, const char *data, int64_t len, pp_error **err)
 {
     if (len < 0 || (len > 0 && data == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_copy_put: bad arguments"));
-    if (pp__nb_wanted(conn))
+    if (copy_on_fiber_wanted(conn))
         return copy_nb((copy_args){.conn = conn, .which = PUT, .text = data, .n = len}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
         return PP_ERROR;
@@ -393,7 +417,7 @@ int pp_copy_put_rows(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_value
     if (ncols <= 0 || nrows < 0 || (nrows > 0 && values == NULL))
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "",
                                            "pp_copy_put_rows: bad arguments"));
-    if (pp__nb_wanted(conn))
+    if (copy_on_fiber_wanted(conn))
         return copy_nb((copy_args){.conn = conn, .which = PUT_ROWS, .ncols = ncols, .n = nrows,
                                    .values = values}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
@@ -445,7 +469,7 @@ int pp_copy_put_columns(pp_conn *conn, int32_t ncols, int64_t nrows, const pp_co
     for (int32_t col = 0; col < ncols; col++)
         if (pp__check_input_column(&cols[col], col, nrows, "pp_copy_put_columns", err) != PP_OK)
             return PP_ERROR;
-    if (pp__nb_wanted(conn))
+    if (copy_on_fiber_wanted(conn))
         return copy_nb((copy_args){.conn = conn, .which = PUT_COLUMNS, .ncols = ncols,
                                    .n = nrows, .cols = cols}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
@@ -479,7 +503,7 @@ int pp_copy_end(pp_conn *conn, const char *abort_reason, int64_t *rows, pp_error
 {
     if (rows != NULL)
         *rows = -1;
-    if (pp__nb_wanted(conn))
+    if (copy_on_fiber_wanted(conn))
         return copy_nb((copy_args){.conn = conn, .which = END, .text = abort_reason,
                                    .rows = rows}, err);
     if (pp__conn_enter_state(conn, PP_COPY_IN, err) != PP_OK)
@@ -524,7 +548,7 @@ int pp_copy_out_read(pp_conn *conn, const char **data, int64_t *len, int64_t *ro
     *len = 0;
     if (rows != NULL)
         *rows = -1;
-    if (pp__nb_wanted(conn)) {
+    if (copy_on_fiber_wanted(conn)) {
         int rc = copy_nb((copy_args){.conn = conn, .which = OUT_READ, .data = data, .len = len,
                                      .rows = rows}, err);
         /* as in blocking mode: 1 with data, 0 at the end; 1 with *data NULL: PP_PENDING */

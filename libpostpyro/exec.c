@@ -579,7 +579,7 @@ int pp_resume(pp_conn *conn, pp_result **out, pp_error **err)
         *out = NULL;
     if (conn == NULL || out == NULL)
         return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_resume: bad arguments"));
-    if (pp__nb_wanted(conn)) {
+    if (pp__nb_wanted(conn) || pp__sliced_call_pending(conn)) {
         exec_args a = {.conn = conn, .which = RESUME_CALL};
         return pp__nb_run(conn, exec_on_fiber, &a, true, out, err);
     }

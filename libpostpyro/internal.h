@@ -315,6 +315,7 @@ struct pp_conn {
                                   * next interruptible wait reports it at once (wait.c) */
     pp_error *wait_error;        /* why the last wait gave up, when it was the deadline */
     bool connecting;             /* pp_connect_start returned PP_PENDING */
+    bool connect_sliced;         /* connecting: a wait slice ended (the next ones are short) */
     PostgresPollingStatusType poll_status; /* connecting: PQconnectPoll's last answer */
     char **secrets;              /* connecting: the password's spellings, NULL-terminated */
     bool closed;
@@ -413,6 +414,9 @@ void pp__pending_drop_chunk(pp_pending *ps);
  * missed is handled too). */
 #define PP__WAIT_SIGNAL 1
 #define PP__WAIT_SLICE 2
+/* When a wait slice that starts now ends (pp__now_ms): the first slice of a call is longer
+ * than the ones after it (`resumed`). */
+int64_t pp__slice_end(bool resumed);
 /* Until the socket is ready for `events` (POLLIN, POLLOUT). On the fiber of a nonblocking
  * call it switches back to the caller instead (and returns 0 when resumed: the caller reads
  * and calls again when nothing came). */
@@ -437,6 +441,9 @@ void pp__arm_deadline(pp_conn *conn);
  * 200 ms. The server ignores one that reaches the backend before the statement starts (it
  * waits for the Bind, which may still be on its way). Lock held. */
 void pp__resend_begin(pp_conn *conn);
+/* Whether a blocking call that runs on the fiber to wait in slices (a COPY call with
+ * PP_CONNECT_WAIT_SLICES) returned PP_PENDING: pp_resume goes on with it (pp__nb_run). */
+bool pp__sliced_call_pending(pp_conn *conn);
 /* The error for a failed wait: the timeout, a close from another thread, or libpq's
  * message (category). */
 pp_error *pp__conn_error(pp_conn *conn, int32_t category);

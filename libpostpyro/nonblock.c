@@ -45,6 +45,11 @@ int pp__nb_run(pp_conn *conn, void (*fn)(void *), void *arg, bool resume, pp_res
         *err = NULL;
     if (pp__conn_lock_owned(conn, err) != PP_OK)
         return PP_ERROR;
+    /* a blocking connection's call on the fiber (a COPY call with slices, copy.c): another
+     * thread's call waits for it to end, as for any blocking call */
+    while (!atomic_load(&conn->nonblocking) && conn->nb_busy &&
+           !pthread_equal(conn->nb_thread, pthread_self()))
+        pthread_cond_wait(&conn->idle, &conn->lock);
     bool go_on;
     pp_error *e = nb_refusal(conn, resume, &go_on);
     if (e != NULL) {
@@ -60,6 +65,7 @@ int pp__nb_run(pp_conn *conn, void (*fn)(void *), void *arg, bool resume, pp_res
         return PP_PENDING; /* it waits; its wait let the lock go */
     pthread_mutex_lock(&conn->lock);
     conn->nb_busy = false;
+    pthread_cond_broadcast(&conn->idle);
     int rc = y == 0 ? conn->nb_rc : PP_ERROR;
     pp_result *res = conn->nb_out;
     e = y == 0 ? conn->nb_err

@@ -156,8 +156,12 @@ PP_EXPORTS_BEGIN
                                    * prepared again and retried before the first), so
                                    * that a signal poll() did not see (one that came while
                                    * the thread ran elsewhere, e.g. inside libpq's send of a
-                                   * large statement, which goes on after EINTR) is acted on
-                                   * soon: the caller looks at the flags its handler set */
+                                   * large statement, which goes on after EINTR, or that
+                                   * the kernel gave to another thread) is acted on soon:
+                                   * the caller looks at the flags its handler set. The
+                                   * same for the waits of pp_connect_start (500 ms) and
+                                   * pp_connect_resume (100 ms), and of the COPY calls
+                                   * (see "COPY" below) */
 
 /* Flags for pp_exec(). */
 #define PP_EXEC_PREPARED 1  /* `sql` is the name given to pp_prepare(), not SQL text */
@@ -288,16 +292,17 @@ pp_conn *pp_connect(const char *conninfo, uint32_t flags, pp_error **err);
  * — over every host tried, where libpq bounds each), and with PP_CONNECT_INTERRUPTIBLE in
  * `flags` a signal interrupts the wait. timeout_ms also becomes the connection's timeout
  * (pp_set_timeout). Returns PP_OK with *out a connected handle; PP_PENDING with *out a
- * half-open handle when a signal interrupted the wait (call pp_connect_resume to go on, or
- * pp_conn_free to give up); PP_ERROR with *out NULL and *err set: the server's SQLSTATE when
+ * half-open handle when a signal interrupted the wait, or with PP_CONNECT_WAIT_SLICES when
+ * 500 ms passed (call pp_connect_resume to go on, or pp_conn_free to give up: that closes
+ * the socket); PP_ERROR with *out NULL and *err set: the server's SQLSTATE when
  * it sent one (28P01 for a wrong password), else 08006; PP_ERR_TIMEOUT (08001) when the
  * time ran out. Messages never contain the password. Name resolution (getaddrinfo) is not
  * bounded. */
 int pp_connect_start(const char *conninfo, uint32_t flags, int32_t timeout_ms, pp_conn **out,
                      pp_error **err);
 
-/* Goes on with a connect that pp_connect_start (or this) left PP_PENDING. Same results;
- * on PP_ERROR the handle stays the caller's: free it with pp_conn_free. */
+/* Goes on with a connect that pp_connect_start (or this) left PP_PENDING. Same results
+ * (with PP_CONNECT_WAIT_SLICES, PP_PENDING every 100 ms of waiting); on PP_ERROR the handle stays the caller's: free it with pp_conn_free. */
 int pp_connect_resume(pp_conn *conn, pp_error **err);
 
 /* Closes the connection to the server. Safe to call twice. Results stay valid. When another
@@ -543,6 +548,20 @@ int pp_prepare(pp_conn *conn, const char *name, const char *sql, pp_error **err)
 int pp_deallocate(pp_conn *conn, const char *name, pp_error **err);
 
 /* ---- COPY ---------------------------------------------------------------------------- */
+
+/* Signals and slices: on a blocking connection made with PP_CONNECT_INTERRUPTIBLE |
+ * PP_CONNECT_WAIT_SLICES (and where nonblocking mode is available: pp_set_nonblocking), every
+ * COPY call that talks to the server runs on the connection's fiber, so that its waits end
+ * as a statement's do: on a signal, after 500 ms of one wait, then every 100 ms, the call
+ * returns PP_PENDING (pp_copy_out_read: 1 with *data NULL) and the caller goes on with
+ * pp_resume, exactly as in nonblocking mode (see "Async / nonblocking" below: the call keeps
+ * borrowing its arguments until it ends, and its outcome comes from pp_resume), except that
+ * pp_resume waits (in slices) instead of returning at once. To stop a COPY after PP_PENDING:
+ * pp_cancel, then pp_resume until it returns something other than PP_PENDING (a cancel asked
+ * meanwhile is sent again every 200 ms until the wait ends); a COPY FROM then still needs
+ * pp_copy_end (with an abort reason: it fails with the server's 57014 error). The connection
+ * stays usable; inside a transaction, the cancelled COPY has failed the transaction. Without
+ * both flags the COPY calls never return PP_PENDING in blocking mode. */
 
 /* Starts `sql`, a COPY … FROM STDIN. Until pp_copy_end the connection serves only
  * pp_copy_put, pp_copy_put_rows, pp_copy_put_columns, pp_copy_use_binary and pp_copy_end

@@ -40,6 +40,11 @@ int64_t pp__now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+int64_t pp__slice_end(bool resumed)
+{
+    return pp__now_ms() + (resumed ? SLICE_MS : FIRST_SLICE_MS);
+}
+
 void pp__arm_deadline(pp_conn *conn)
 {
     pp__settle_late_cancel(conn, pp__cancel_wait_ms(conn));
@@ -235,12 +240,12 @@ void pp__resend_begin(pp_conn *conn)
     conn->resend_at_ms = 0;
 }
 
-/* During a statement's wait: a cancel asked since the call began (pp_cancel has sent it)
+/* During a statement's wait: a cancel asked since `since` (pp_cancel has sent it)
  * is sent again every RESEND_MS until the statement ends. A late one finds the backend
  * idle, which ignores it. */
-static void resend_cancel(pp_conn *conn)
+static void resend_cancel(pp_conn *conn, unsigned since)
 {
-    if (atomic_load(&conn->cancel_asks) == conn->resend_asks)
+    if (atomic_load(&conn->cancel_asks) == since)
         return;
     int64_t now = pp__now_ms();
     if (conn->resend_at_ms == 0)
@@ -322,18 +327,18 @@ static int deadline_passed(pp_conn *conn)
     return -1;
 }
 
-/* The wait of a call on the fiber (nonblocking mode): unless the socket is ready now,
- * switch back to the caller with the lock let go and the call marked pending (other calls
+/* The wait of a call on the fiber (nonblocking mode): unless the socket is ready now
+ * (`look_first`), switch back to the caller with the lock let go and the call marked pending (other calls
  * refuse or wait meanwhile); the caller's pp_resume switches in again. 0, or -1 when
  * pp_close ended the call meanwhile. */
-static int nb_wait(pp_conn *conn, short events)
+static int nb_wait(pp_conn *conn, short events, bool look_first)
 {
     if (atomic_load(&conn->closing))
         return -1;
     struct pollfd p = {.fd = PQsocket(conn->pg), .events = events};
     if (p.fd < 0)
         return -1;
-    if (poll(&p, 1, 0) > 0)
+    if (look_first && poll(&p, 1, 0) > 0)
         return 0;
     pp__notify_collect(conn); /* the caller may read them while this call waits */
     atomic_store(&conn->want_events, ((events & POLLIN) ? PP_WAIT_READ : 0) |
@@ -354,6 +359,53 @@ static int nb_wait(pp_conn *conn, short events)
     return atomic_load(&conn->closing) ? -1 : 0;
 }
 
+bool pp__sliced_call_pending(pp_conn *conn)
+{
+    if (conn == NULL || atomic_load(&conn->fiber) == NULL || atomic_load(&conn->nonblocking) ||
+        !pp__conn_owned(conn))
+        return false;
+    pthread_mutex_lock(&conn->lock);
+    bool busy = conn->nb_busy;
+    pthread_mutex_unlock(&conn->lock);
+    return busy;
+}
+
+/* The wait of a blocking call that runs on the fiber so that it can end in slices (a COPY
+ * call with PP_CONNECT_WAIT_SLICES, copy.c): poll() up to `timeout` (-1: none) and the end
+ * of the slice; on a signal, or when the slice ends, switch back to the caller as nb_wait
+ * does (its call returns PP_PENDING; pp_resume switches in again). A cancel asked since the
+ * call began is sent again every RESEND_MS meanwhile. 0 when the socket is ready, 1 when
+ * the caller switched in again (wait again), -1 on failure. */
+static int sliced_wait(pp_conn *conn, short events, int timeout, bool resumed)
+{
+    int64_t now = pp__now_ms();
+    int64_t slice_end = pp__slice_end(resumed);
+    for (;;) {
+        int ms = (int)(slice_end - now);
+        /* a cancel asked since the call began (a time left by an earlier call only makes
+         * the first resend come at once) */
+        if (atomic_load(&conn->cancel_asks) != conn->cancel_asks_seen) {
+            resend_cancel(conn, conn->cancel_asks_seen);
+            ms = ms > RESEND_MS ? RESEND_MS : ms;
+        }
+        if (timeout >= 0 && timeout < ms)
+            ms = timeout;
+        struct pollfd p = {.fd = PQsocket(conn->pg), .events = events};
+        if (p.fd < 0)
+            return -1;
+        int n = poll(&p, 1, ms < 0 ? 0 : ms);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return -1;
+        now = pp__now_ms();
+        if (n == 0 && timeout >= 0 && timeout <= ms)
+            return 1; /* the deadline: the caller's loop deals with it */
+        if (n < 0 || now >= slice_end)
+            return nb_wait(conn, events, false) == 0 ? 1 : -1;
+    }
+}
+
 int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
 {
     PGconn *pg = conn->pg;
@@ -362,6 +414,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         return PP__WAIT_SIGNAL;
     }
     int64_t slice_end = 0; /* PP_CONNECT_WAIT_SLICES: when this wait returns */
+    bool resumed = false;  /* on the fiber: a slice of this wait has ended */
     for (;;) {
         int timeout = -1;
         if (conn->deadline_ms != 0) {
@@ -373,19 +426,26 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
             }
             timeout = left > 60000 ? 60000 : (int)left;
         }
-        if (pp__fiber_current(atomic_load(&conn->fiber)))
-            return nb_wait(conn, events);
+        if (pp__fiber_current(atomic_load(&conn->fiber))) {
+            if (atomic_load(&conn->nonblocking))
+                return nb_wait(conn, events, true);
+            int w = sliced_wait(conn, events, timeout, resumed);
+            if (w != 1)
+                return w;
+            resumed = true; /* the slices after the first are short */
+            continue;
+        }
         if (interruptible && (conn->flags & PP_CONNECT_WAIT_SLICES)) {
             int64_t now = pp__now_ms();
             if (slice_end == 0) /* pending: the call is in pp_resume */
-                slice_end = now + (conn->pending ? SLICE_MS : FIRST_SLICE_MS);
+                slice_end = pp__slice_end(conn->pending);
             if (now >= slice_end)
                 return PP__WAIT_SLICE;
             if (timeout < 0 || timeout > slice_end - now)
                 timeout = (int)(slice_end - now);
         }
         if (conn->resending) {
-            resend_cancel(conn);
+            resend_cancel(conn, conn->resend_asks);
             if (timeout < 0 || timeout > RESEND_MS)
                 timeout = RESEND_MS; /* to see a cancel another thread asks for */
         }

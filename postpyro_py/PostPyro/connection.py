@@ -273,14 +273,21 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
 
     def _copy_read(self, conn, data, n, rows, err) -> int:
         """pp_copy_out_read with the PP_PENDING protocol (its 1 with *data NULL): 1 with a
-        chunk in data/n, 0 at the end (rows set), -1 on error (in err)."""
-        rc = lib.pp_copy_out_read(conn, data, n, rows, err)
-        if rc == 1 and data[0] == ffi.NULL:
-            out = newp(T_RESULT_PP, None)
-            rc = self._wait(PP_PENDING, lib.pp_resume, conn, out, err)
-            if rc != PP_OK:
-                return -1
-            return 1 if data[0] != ffi.NULL else 0
+        chunk in data/n, 0 at the end (rows set), -1 on error (in err). After Ctrl-C the
+        COPY is cancelled and the read finished (the caller's abort reads what is left)."""
+        rc = None
+        out = newp(T_RESULT_PP, None)
+        try:
+            rc = lib.pp_copy_out_read(conn, data, n, rows, err)
+            if rc == 1 and data[0] == ffi.NULL:
+                rc = self._wait(PP_PENDING, lib.pp_resume, conn, out, err)
+                if rc != PP_OK:
+                    return -1
+                return 1 if data[0] != ffi.NULL else 0
+        except KeyboardInterrupt:
+            if rc is None or (rc == 1 and data[0] == ffi.NULL):
+                self._abandon(conn, out, err)
+            raise
         return rc
 
     # ---- the seed's API -------------------------------------------------------------------

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: MIT
+"""Ctrl-C during a COPY that waits on the server (COPY TO waiting for rows, COPY FROM
+waiting to send while the server waits for a lock): KeyboardInterrupt within a second or
+so, the COPY cancelled on the server, nothing stored, and the connection usable. (The COPY
+calls wait in slices on their connection's fiber: PP_CONNECT_WAIT_SLICES.)"""
+
+from __future__ import annotations
+
+import io
+import signal
+import threading
+import time
+
+import pytest
+
+import PostPyro as pg
+
+# ~100 KB of rows (more than the server buffers before sending), then a long sleep
+SLOW_COPY_TO = ("SELECT repeat('x', 100) FROM generate_series(1, 1000) "
+                "UNION ALL SELECT 'y' FROM pg_sleep(%d)")
+
+
+def sigint_after(seconds, to_main=True):
+    """SIGINT to the main thread, or to a helper thread (then the main thread's poll()
+    never sees it: only the wait's slices let its handler run)."""
+    main = threading.main_thread().ident
+
+    def run():
+        time.sleep(seconds)
+        signal.pthread_kill(main if to_main else threading.get_ident(), signal.SIGINT)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def assert_idle(conn, admin, pid):
+    assert conn.query_one("SELECT 1")[0] == 1
+    assert conn.info()["transaction_status"] == "idle"
+    assert admin.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1",
+                           [pid])[0] == "idle"
+
+
+@pytest.mark.parametrize("to_main", [True, False], ids=["main_thread", "other_thread"])
+def test_ctrl_c_during_copy_to_cancels_it(conn, admin, to_main):
+    pid = conn.info()["backend_pid"]
+    out = io.BytesIO()
+    t = sigint_after(1, to_main)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        conn.copy_to(SLOW_COPY_TO % 12, out)  # unsliced, it ends (and fails) after 12 s
+    took = time.monotonic() - start
+    t.join(5)
+    assert took < 6, took
+    assert len(out.getvalue()) >= 50000  # the rows before the sleep were read
+    assert_idle(conn, admin, pid)
+
+
+def terminate(dsn, pid):
+    with pg.Connection(dsn) as c:
+        c.query("SELECT pg_terminate_backend($1)", [pid])
+
+
+@pytest.fixture
+def locked_table(conn, sdsn):
+    """A table whose row 1 another connection has inserted and not committed: a COPY of
+    row 1 waits for it, and the sending of the rows after it waits for room. The holder
+    is ended after 12 s, so that a COPY that cannot be interrupted still ends."""
+    conn.execute("CREATE TABLE copy_locked (id int PRIMARY KEY, pad text)")
+    holder = pg.Connection(sdsn)
+    holder.execute("BEGIN")
+    holder.execute("INSERT INTO copy_locked VALUES (1, 'held')")
+    timer = threading.Timer(12, terminate, (sdsn, holder.info()["backend_pid"]))
+    timer.start()
+    yield holder
+    timer.cancel()
+    timer.join()
+    holder.close()
+
+
+def rows_text(n):
+    return "".join("%d\tsome padding to make the data bigger\n" % i
+                   for i in range(1, n + 1)).encode()
+
+
+def interrupted_copy_in(conn, admin, locked_table, copy):
+    pid = conn.info()["backend_pid"]
+    t = sigint_after(1)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        copy()
+    took = time.monotonic() - start
+    t.join(5)
+    assert took < 6, took
+    assert_idle(conn, admin, pid)
+    locked_table.execute("ROLLBACK")
+    assert conn.query_one("SELECT count(*) FROM copy_locked")[0] == 0
+
+
+def test_ctrl_c_during_copy_from_cancels_it(conn, admin, locked_table):
+    data = rows_text(400000)  # ~17 MB: more than the socket buffers hold
+    interrupted_copy_in(conn, admin, locked_table,
+                        lambda: conn.copy_from("copy_locked", data))
+
+
+def test_ctrl_c_during_copy_records_to_table_cancels_it(conn, admin, locked_table):
+    records = [(i, "some padding to make the data bigger") for i in range(1, 400001)]
+    interrupted_copy_in(conn, admin, locked_table,
+                        lambda: conn.copy_records_to_table("copy_locked", records))
+
+
+def test_ctrl_c_while_a_copy_from_waits_for_a_table_lock(conn, admin, locked_table):
+    # the COPY statement itself waits (for the lock), before any data is sent
+    locked_table.execute("LOCK TABLE copy_locked IN SHARE MODE")
+    interrupted_copy_in(conn, admin, locked_table,
+                        lambda: conn.copy_from("copy_locked", b"5\tx\n"))
+
+
+def test_ctrl_c_while_the_server_stores_the_rows(conn, admin, locked_table):
+    # all data sent; the end of the COPY (pp_copy_end) waits for row 1's lock
+    interrupted_copy_in(conn, admin, locked_table,
+                        lambda: conn.copy_from("copy_locked", rows_text(10)))
+
+
+def test_a_slow_copy_goes_on_through_its_slices(conn):
+    out = io.BytesIO()
+    assert conn.copy_to(SLOW_COPY_TO % 1, out) == 1001
+    assert out.getvalue().endswith(b"y\n")
+
+
+def test_ctrl_c_during_copy_in_a_transaction_leaves_it_to_roll_back(conn, admin):
+    pid = conn.info()["backend_pid"]
+    conn.execute("CREATE TABLE copy_tx (id int)")
+    t = sigint_after(1)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with conn.begin() as tx:
+            tx.execute("INSERT INTO copy_tx VALUES (1)")
+            conn.copy_to(SLOW_COPY_TO % 12, io.BytesIO())
+    assert time.monotonic() - start < 6
+    t.join(5)
+    assert_idle(conn, admin, pid)  # the block rolled the failed transaction back
+    assert conn.query_one("SELECT count(*) FROM copy_tx")[0] == 0
