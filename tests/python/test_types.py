@@ -175,6 +175,9 @@ def test_text_round_trips(conn, path, value):
 @pytest.mark.parametrize("values", [
     ["a", "", None, "bc", "", None, "def"],  # ASCII (PyPy slices the column's text)
     ["a", "", None, "é", "日本語", None, "🐘x"],  # not ASCII (split on NUL)
+    ["r", "i", "\x7f", " ", "v", "r"],  # every value one ASCII character (PyPy: shared strs)
+    ["x", None, "y", "z"],  # one character and NULLs
+    ["a", "", "bc"],  # as many bytes as one character each, but not one each
 ])
 def test_text_columns_keep_empty_strings_nulls_and_order(conn, path, values):
     sql = "SELECT v, k FROM unnest($1::text[]) WITH ORDINALITY AS t(v, k) ORDER BY k"

@@ -87,6 +87,8 @@ def _strings(col, n: int) -> List[str]:
     text = _column_text(col, n)
     size = col.data_len
     if _IS_PYPY and len(text) == size:
+        if size == 2 * n and text[1::2].count("\0") == n:  # every value one character
+            return _one_chars(text, n)
         # ASCII: byte offsets are character offsets. PyPy slices the str faster than it
         # splits it (1 000 values: 13 against 29 us; 10 000: 0.42 against 0.70 ms).
         offs = col.offsets
@@ -98,6 +100,24 @@ def _strings(col, n: int) -> List[str]:
                           "found %d" % (n, len(parts) - 1))
     parts.pop()
     return parts
+
+
+# PyPy: one shared str per ASCII character, for columns of one-character values ("char"
+# codes such as pg_class.relkind, flags).
+_ONE_CHAR = [chr(i) for i in range(128)]
+
+
+def _one_chars(text: str, n: int) -> List[str]:
+    """PyPy: the values of an ASCII column whose every value is one character (``text`` is
+    value, NUL, value, NUL, ...), as the shared strs of _ONE_CHAR: nothing made per value.
+    The list is made with None first so that PyPy stores objects, not its unboxed strs:
+    rows then take the shared strs as they are instead of boxing each value again (the
+    catalog statement's two "char" columns: 82 against 112 bytes a value with its rows)."""
+    out: List[Any] = [None] * n
+    one = _ONE_CHAR
+    for k in range(n):
+        out[k] = one[ord(text[2 * k])]
+    return out
 
 
 def _slices(col, n: int) -> List[bytes]:
