@@ -71,9 +71,9 @@ def _map_nullable(f: Callable[[Any], Any], vals: list, nulls: Optional[bytes],
 
 def _column_text(col, n: int) -> str:
     """A text-like column's data (``n`` values, each followed by a NUL) decoded as one str."""
-    if col.data_len == 0:
-        raise e.DataError("malformed result column: no text data for %d values" % n)
     size = col.data_len
+    if size == 0:
+        raise e.DataError("malformed result column: no text data for %d values" % n)
     try:
         # a big column is decoded straight from the C buffer (no intermediate bytes copy); for
         # a small one the bytes copy costs less than making the buffer object
@@ -84,8 +84,14 @@ def _column_text(col, n: int) -> str:
 
 
 def _strings(col, n: int) -> List[str]:
-    text = _column_text(col, n)
     size = col.data_len
+    if size == 0:
+        raise e.DataError("malformed result column: no text data for %d values" % n)
+    try:  # _column_text, inlined: a narrow result's Python time is mostly per column
+        text = (unpack(col.data, size).decode("utf-8") if size < 65536
+                else str(ffi.buffer(col.data, size), "utf-8"))
+    except UnicodeDecodeError as exc:
+        raise e.DataError("result text is not valid UTF-8: %s" % exc) from None
     if _IS_PYPY and len(text) == size:
         if size == 2 * n and text[1::2].count("\0") == n:  # every value one character
             return _one_chars(text, n)
