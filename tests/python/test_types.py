@@ -123,6 +123,29 @@ def test_numeric_arrives_as_the_decimal_of_its_text(conn, path, text, server_ver
                                     result.as_tuple() == Decimal(text).as_tuple())
 
 
+def test_numeric_columns_keep_every_value_nulls_and_order(conn, path, server_version):
+    # a column of many values (PyPy cuts each one's digits out of the column's text)
+    texts = ["0", "0.00", "-0.500", "100", "-7", "0.0000001", "12.5", "-123.4567", "NaN",
+             "123456789012345678901234567890.000000001", "-0.0", "5"]
+    if server_version >= 140000:
+        texts += ["Infinity", "-Infinity"]
+    many = (texts + [None]) * 100
+    sql = ("SELECT v::numeric, v::numeric::text FROM unnest($1::text[]) WITH ORDINALITY "
+           "AS t(v, k) ORDER BY k")
+    if path == "binary":
+        rows = conn.query(sql, [many])
+    else:
+        rows = conn._rows(sql, [many], flags=lib.PP_EXEC_TEXT)
+    assert len(rows) == len(many)
+    for (value, text), sent in zip(rows, many):
+        if sent is None:
+            assert value is None and text is None
+            continue
+        assert type(value) is Decimal and str(value) == str(Decimal(text))
+        assert value.is_nan() or value.as_tuple() == Decimal(text).as_tuple()
+        assert value.is_nan() or value == Decimal(sent)
+
+
 def test_numeric_keeps_trailing_zeros(conn, path):
     assert str(roundtrip(conn, path, "numeric", Decimal("1.500"))) == "1.500"
     assert str(literal(conn, path, "12.50::numeric(10,3)")) == "12.500"
@@ -152,6 +175,9 @@ def test_text_round_trips(conn, path, value):
 @pytest.mark.parametrize("values", [
     ["a", "", None, "bc", "", None, "def"],  # ASCII (PyPy slices the column's text)
     ["a", "", None, "é", "日本語", None, "🐘x"],  # not ASCII (split on NUL)
+    ["r", "i", "\x7f", " ", "v", "r"],  # every value one ASCII character (PyPy: shared strs)
+    ["x", None, "y", "z"],  # one character and NULLs
+    ["a", "", "bc"],  # as many bytes as one character each, but not one each
 ])
 def test_text_columns_keep_empty_strings_nulls_and_order(conn, path, values):
     sql = "SELECT v, k FROM unnest($1::text[]) WITH ORDINALITY AS t(v, k) ORDER BY k"
