@@ -180,16 +180,20 @@ static int64_t whole_bytes(const pp_pending *ps)
 #define CHUNK_MAX_ROWS 50000
 #define CHUNK_MAX_BYTES (8 << 20)
 
-/* Starts an empty chunk with the columns of shape. */
+/* Starts an empty chunk with the columns of shape, with room for a quarter more rows than
+ * the previous chunk held (the next is about as big): its arrays are not grown (realloc,
+ * copy) again and again as rows come. */
 static pp_error *start_chunk(pp_pending *ps, const PGresult *shape)
 {
     int n = PQnfields(shape);
     if ((ps->cols = calloc((size_t)(n > 0 ? n : 1), sizeof *ps->cols)) == NULL)
         return pp__error_oom();
     ps->ncols = n;
+    int64_t room = ps->chunk_rows + ps->chunk_rows / 4;
+    room = room < 16 ? 16 : room > CHUNK_MAX_ROWS ? CHUNK_MAX_ROWS : room;
     for (int k = 0; k < n; k++) {
         pp_error *e = NULL;
-        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, 16,
+        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, room,
                                             &e)) == NULL)
             return e;
     }
@@ -226,9 +230,10 @@ static pp_error *add_rows(pp_pending *ps, const PGresult *r)
     int n = PQntuples(r), ncols = PQnfields(r);
     for (int i = 0; e == NULL && i < n; i++) {
         for (int k = 0; e == NULL && k < ncols; k++) {
-            e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, i, k), PQgetlength(r, i, k),
-                               PQgetisnull(r, i, k));
-            ps->bytes += PQgetlength(r, i, k);
+            int len = PQgetlength(r, i, k); /* 0 for a NULL: libpq asked only then */
+            e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, i, k), len,
+                               len == 0 && PQgetisnull(r, i, k));
+            ps->bytes += len;
         }
         if (e == NULL)
             ps->rows++;
@@ -250,6 +255,7 @@ static pp_error *hand_out(pp_pending *ps, const PGresult *shape, pp_result **out
     }
     ps->cols = NULL;
     ps->handed += ps->rows;
+    ps->chunk_rows = ps->rows;
     ps->handed_bytes += ps->bytes;
     ps->ncols_seen = ps->ncols;
     ps->rows = ps->bytes = 0;

@@ -190,6 +190,7 @@ typedef struct pp_pending {
     int64_t rows;     /* chunked: rows in cols */
     int64_t bytes;    /* chunked: bytes of values in cols */
     int64_t handed;   /* chunked: rows handed out in earlier chunks */
+    int64_t chunk_rows; /* chunked: rows of the last chunk handed out */
     int64_t handed_bytes; /* chunked: bytes of values handed out in earlier chunks */
     int32_t ncols_seen; /* chunked: columns of the chunks handed out */
     pp_stmt *stmt;    /* chunked after PP_MORE: the cached statement, told its size at the end
