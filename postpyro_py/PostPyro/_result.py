@@ -113,13 +113,16 @@ _spare_buffers: Deque[Tuple[Any, Any, Any, Any]] = deque(maxlen=8)
 # it in the same call (not a call into C of its own, and under threads a turn of the GIL, a
 # statement), decoding into its column memory instead of fresh heap memory (10 000 rows x
 # 20 int columns: 1 900 page faults a statement, a quarter of the C time, gone; 100 000 rows
-# x 20 int columns, 18 MB: 244 -> 204 ms of CPU). What the spare sets hold that way, small
-# results included, is bounded in total by _KEEP_TOTAL bytes of decoded values: a result
-# that would go above it is freed at once, not to keep its memory while the program is
-# idle (psycopg2 keeps a cursor's last PGresult, of any size, until its next statement).
+# x 20 int columns, 18 MB: 244 -> 204 ms of CPU). What the spare sets hold that way is
+# bounded: results of more than _KEEP_SMALL bytes of decoded values are counted, and kept
+# only while those counted total at most _KEEP_TOTAL; smaller ones, not counted (that
+# would cost a lock a statement), hold at most 8 x _KEEP_SMALL in the idle spare sets. A
+# result that would go above is freed at once, not to keep its memory while the program
+# is idle (psycopg2 keeps a cursor's last PGresult, of any size, until its next statement).
 # 24 MB keeps the shape sweep's gains (its biggest reused result, 100 000 rows x 20 int
 # columns, counts 18 MB; with 8 MB that cell and 100 000 x 5 text took 16-22 % more CPU).
 _KEEP_CELLS = 1024  # below _PAUSE_GC_CELLS: plan_rows relies on it
+_KEEP_SMALL = 64 << 10
 _KEEP_TOTAL = 24 << 20
 _kept: Dict[int, int] = {}  # id(a spare set's out) -> bytes of the result it holds
 _kept_total = 0
@@ -127,17 +130,18 @@ _kept_lock = threading.RLock()  # an RLock: a set's destructor may run inside (P
 
 
 def kept_bytes() -> int:
-    """Bytes of decoded values (roughly) of the results the spare buffer sets hold for the
-    next statements to decode into: at most _KEEP_TOTAL, for the whole process."""
+    """Bytes of decoded values (roughly) of the results above _KEEP_SMALL bytes that the
+    spare buffer sets hold for the next statements to decode into: at most _KEEP_TOTAL,
+    for the whole process (smaller ones add at most 8 x _KEEP_SMALL)."""
     return _kept_total
 
 
 def _hold(buffers, cols, ncols: int, nrows: int) -> bool:
     """Whether the result in ``buffers``' out, whose decoded columns are cols[0 … ncols-1]
     (None: not in cols, more than _QUERY_COLS of them), stays there for the set's next
-    statement: only while every result kept so, this one included, holds at most
-    _KEEP_TOTAL bytes (roughly: 9 a value, 8 more for values in data, plus the data).
-    Counted in kept_bytes() until the set comes back from its next statement."""
+    statement (see _KEEP_TOTAL; its size, roughly: 9 bytes a value, 8 more for values in
+    data, plus the data). A counted one is in kept_bytes() until the set comes back from
+    its next statement."""
     global _kept_total
     if cols is None:
         size = _KEEP_TOTAL + 1
@@ -148,10 +152,12 @@ def _hold(buffers, cols, ncols: int, nrows: int) -> bool:
             if n:
                 size += n + nrows * 8
     key = id(buffers[2])
+    if size <= _KEEP_SMALL and key not in _kept:  # the common case: no lock
+        return True
     with _kept_lock:
         total = _kept_total - _kept.pop(key, 0)  # held before: freed by this statement
         keep = total + size <= _KEEP_TOTAL
-        if keep and size:
+        if keep and size > _KEEP_SMALL:
             _kept[key] = size
             total += size
         _kept_total = total
