@@ -151,34 +151,59 @@ static int conclude(pp_conn *conn, pp_pending *ps, pp_result **out, pp_error **e
 
 /* ---- chunked results (PP_EXEC_CHUNKED: libpq's chunked rows or single-row mode) ---- */
 
-/* A cached statement whose last run returned fewer rows than this is read whole the next
- * time, even with PP_EXEC_CHUNKED: below it, getting rows as they arrive costs more client
- * time than converting them early (while the server sends the rest) saves. Measured on
- * 2 cores (tests/bench/NOTES.md): with chunked rows mode 3 000 rows × 5 int columns take
- * 1.1 ms of client CPU in chunks, 1.5 ms whole; in single-row mode (a PGresult per row)
- * chunks cost more CPU at every size (300 000 rows: 282 vs 235 ms), so only results of a
- * million rows or more, whose whole PGresult would be hundreds of MB, come in chunks. */
-static int64_t whole_below_rows(void)
+/* Whether a cached statement whose last run returned `rows` rows, taking about `bytes` in
+ * one PGresult, is read whole the next time, even with PP_EXEC_CHUNKED. With libpq 17's
+ * chunked rows mode, below 2 000 rows: below that, getting rows as they arrive costs more
+ * client time than converting them early (while the server sends the rest) saves (3 000
+ * rows x 5 int columns: 1.1 ms of client CPU in chunks, 1.5 ms whole; tests/bench/NOTES.md).
+ * In single-row mode (an older libpq) chunks cost about twice the C time of a whole read
+ * at every size (a PGresult per row: 1 000 000 rows x 1 int column, 190 vs 90 ms), so they
+ * are only a guard on memory: taken when the whole PGresult would be bigger than
+ * WHOLE_MAX_BYTES (a million rows of 20 columns: about 500 MB). */
+#define WHOLE_MAX_BYTES ((int64_t)256 << 20)
+
+static bool read_whole_next(int64_t rows, int64_t bytes)
 {
-    return pp__chunked_rows_mode() ? 2000 : 1000000;
+    return pp__chunked_rows_mode() ? rows < 2000 : bytes <= WHOLE_MAX_BYTES;
 }
 
-/* A chunk is handed out once it holds CHUNK_MIN_ROWS rows and the next row has not arrived
+/* About what libpq would take for the rows handed out so far in one PGresult: a pointer a
+ * row, a length + pointer a value, and each value's bytes with its NUL, aligned. */
+static int64_t whole_bytes(const pp_pending *ps)
+{
+    return ps->handed * (8 + (int64_t)ps->ncols_seen * 24) + ps->handed_bytes;
+}
+
+/* A chunk is handed out once it holds chunk_min_rows rows and the next row has not arrived
  * yet (so the caller converts while the server sends), or once it is full. */
 #define CHUNK_MIN_ROWS 1000
 #define CHUNK_MAX_ROWS 50000
 #define CHUNK_MAX_BYTES (8 << 20)
 
-/* Starts an empty chunk with the columns of shape. */
+/* At least CHUNK_MIN_ROWS, and an eighth of the rows handed out so far: a big result comes
+ * in fewer, bigger chunks (each costs the caller tens of microseconds of its own: 1 000 000
+ * rows came in about 900 chunks), and its last chunk, converted after the server is done,
+ * stays a small part of it. */
+static int64_t chunk_min_rows(const pp_pending *ps)
+{
+    int64_t m = ps->handed / 8;
+    return m < CHUNK_MIN_ROWS ? CHUNK_MIN_ROWS : m > CHUNK_MAX_ROWS ? CHUNK_MAX_ROWS : m;
+}
+
+/* Starts an empty chunk with the columns of shape, with room for a quarter more rows than
+ * the previous chunk held (the next is about as big): its arrays are not grown (realloc,
+ * copy) again and again as rows come. */
 static pp_error *start_chunk(pp_pending *ps, const PGresult *shape)
 {
     int n = PQnfields(shape);
     if ((ps->cols = calloc((size_t)(n > 0 ? n : 1), sizeof *ps->cols)) == NULL)
         return pp__error_oom();
     ps->ncols = n;
+    int64_t room = ps->chunk_rows + ps->chunk_rows / 4;
+    room = room < 16 ? 16 : room > CHUNK_MAX_ROWS ? CHUNK_MAX_ROWS : room;
     for (int k = 0; k < n; k++) {
         pp_error *e = NULL;
-        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, 16,
+        if ((ps->cols[k] = pp__colbuf_begin(PQftype(shape, k), ps->binary, room,
                                             &e)) == NULL)
             return e;
     }
@@ -215,9 +240,10 @@ static pp_error *add_rows(pp_pending *ps, const PGresult *r)
     int n = PQntuples(r), ncols = PQnfields(r);
     for (int i = 0; e == NULL && i < n; i++) {
         for (int k = 0; e == NULL && k < ncols; k++) {
-            e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, i, k), PQgetlength(r, i, k),
-                               PQgetisnull(r, i, k));
-            ps->bytes += PQgetlength(r, i, k);
+            int len = PQgetlength(r, i, k); /* 0 for a NULL: libpq asked only then */
+            e = pp__colbuf_add(ps->cols[k], PQgetvalue(r, i, k), len,
+                               len == 0 && PQgetisnull(r, i, k));
+            ps->bytes += len;
         }
         if (e == NULL)
             ps->rows++;
@@ -239,6 +265,9 @@ static pp_error *hand_out(pp_pending *ps, const PGresult *shape, pp_result **out
     }
     ps->cols = NULL;
     ps->handed += ps->rows;
+    ps->chunk_rows = ps->rows;
+    ps->handed_bytes += ps->bytes;
+    ps->ncols_seen = ps->ncols;
     ps->rows = ps->bytes = 0;
     *out = res;
     return NULL;
@@ -250,7 +279,7 @@ static void remember_size(pp_conn *conn, pp_pending *ps)
 {
     for (int32_t k = 0; ps->stmt != NULL && k < conn->cache.count; k++)
         if (conn->cache.items[k] == ps->stmt)
-            ps->stmt->small_results = ps->handed < whole_below_rows();
+            ps->stmt->small_results = read_whole_next(ps->handed, whole_bytes(ps));
     ps->stmt = NULL;
 }
 
@@ -285,7 +314,7 @@ static int collect_results(pp_conn *conn, pp_pending *ps, pp_result **out, pp_er
     PGconn *pg = conn->pg;
     for (;;) {
         if (PQisBusy(pg)) {
-            if (ps->rows >= CHUNK_MIN_ROWS && ps->error == NULL && chunk_out(ps, out)) {
+            if (ps->rows >= chunk_min_rows(ps) && ps->error == NULL && chunk_out(ps, out)) {
                 conn->deadline_ms = 0; /* the next chunk's wait gets a deadline of its own */
                 return PP_MORE;
             }
@@ -400,7 +429,7 @@ static int exec_locked(pp_conn *conn, const char *sql, int32_t nparams, const pp
     pp_error *e = NULL;
     rc = read_results(conn, ps, out, &e);
     if (cached && rc == PP_OK) /* in one piece: its size is known now */
-        s->small_results = pp_result_nrows(*out) < whole_below_rows();
+        s->small_results = read_whole_next(pp_result_nrows(*out), pp__result_wire_bytes(*out));
     else if (cached && rc == PP_MORE)
         ps->stmt = s; /* remember_size tells it at the end */
     if (rc == PP_ERROR && cached && may_retry && PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&

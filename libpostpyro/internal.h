@@ -190,6 +190,9 @@ typedef struct pp_pending {
     int64_t rows;     /* chunked: rows in cols */
     int64_t bytes;    /* chunked: bytes of values in cols */
     int64_t handed;   /* chunked: rows handed out in earlier chunks */
+    int64_t chunk_rows; /* chunked: rows of the last chunk handed out */
+    int64_t handed_bytes; /* chunked: bytes of values handed out in earlier chunks */
+    int32_t ncols_seen; /* chunked: columns of the chunks handed out */
     pp_stmt *stmt;    /* chunked after PP_MORE: the cached statement, told its size at the end
                        * if still cached (exec.c; compared, never read before that) */
     pp_pipe pipe;
@@ -619,6 +622,8 @@ pp_result *pp__result_new(PGresult *r, bool binary);
 pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t nrows,
                                    int32_t ncols, pp_colbuf **cols);
 void pp__result_set_next(pp_result *res, pp_result *next);
+/* Bytes held by res's PGresult (PQresultMemorySize), 0 once its columns are decoded. */
+int64_t pp__result_wire_bytes(const pp_result *res);
 /* The decoded columns of res (an array of *n entries, some maybe NULL), taken out of it to be
  * reused as spares by pp__result_columns_reusing (free each with pp__colbuf_free, then the
  * array); NULL (*n = 0) when res is NULL, is chained to others, or holds more than

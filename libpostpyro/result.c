@@ -29,6 +29,11 @@ struct pp_result {
 
 void pp__result_set_next(pp_result *res, pp_result *next) { res->next = next; }
 
+int64_t pp__result_wire_bytes(const pp_result *res)
+{
+    return res != NULL && res->r != NULL ? (int64_t)PQresultMemorySize(res->r) : 0;
+}
+
 /* Everything but the columns and the PGresult. */
 static void free_shape(pp_result *res)
 {

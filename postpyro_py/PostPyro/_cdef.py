@@ -121,8 +121,10 @@ CDEF = r"""
                              * answer is read and dropped, and the connection stays usable.
                              * A statement from the cache whose last run returned fewer rows
                              * than chunks pay for is read whole instead (one result, PP_OK):
-                             * 2 000 with libpq 17's chunked rows mode, 1 000 000 with
-                             * single-row mode (an older libpq; see pp_conn_info "row_mode"). */
+                             * 2 000 with libpq 17's chunked rows mode; with single-row mode
+                             * (an older libpq; see pp_conn_info "row_mode"), where chunks
+                             * cost about twice a whole read's time, when its whole result
+                             * would take at most 256 MB in libpq. */
 
 typedef struct pp_conn pp_conn;
 typedef struct pp_result pp_result;

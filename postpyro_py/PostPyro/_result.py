@@ -109,39 +109,83 @@ _QUERY_COLS = 32
 # never take the same set; beyond 8 spares the oldest is dropped.
 _spare_buffers: Deque[Tuple[Any, Any, Any, Any]] = deque(maxlen=8)
 
-# A result of at most this many values is left in its buffer set's *out after conversion:
-# freeing it separately would cost a call into C (and, under threads, a turn of the GIL)
-# per statement. So is a bigger one of at most _KEEP_BYTES of decoded values: the set's
-# next pp_query_reuse decodes into its column buffers instead of fresh heap memory (10 000
-# rows x 20 int columns: 1 900 page faults a statement, a quarter of the C time, gone;
-# 100 000 rows x 20 int columns, 18 MB: 244 -> 204 ms of CPU). Bigger ones are freed at
-# once, not to keep their memory while idle (psycopg2 keeps a cursor's last PGresult, of
-# any size, until its next statement).
+# A converted result is left in its buffer set's *out: the set's next pp_query_reuse frees
+# it in the same call (not a call into C of its own, and under threads a turn of the GIL, a
+# statement), decoding into its column memory instead of fresh heap memory (10 000 rows x
+# 20 int columns: 1 900 page faults a statement, a quarter of the C time, gone; 100 000 rows
+# x 20 int columns, 18 MB: 244 -> 204 ms of CPU). What the spare sets hold that way is
+# bounded: results of more than _KEEP_SMALL bytes of decoded values are counted, and kept
+# only while those counted total at most _KEEP_TOTAL; smaller ones, not counted (that
+# would cost a lock a statement), hold at most 8 x _KEEP_SMALL in the idle spare sets. A
+# result that would go above is freed at once, not to keep its memory while the program
+# is idle (psycopg2 keeps a cursor's last PGresult, of any size, until its next statement).
+# 24 MB keeps the shape sweep's gains (its biggest reused result, 100 000 rows x 20 int
+# columns, counts 18 MB; with 8 MB that cell and 100 000 x 5 text took 16-22 % more CPU).
 _KEEP_CELLS = 1024  # below _PAUSE_GC_CELLS: plan_rows relies on it
-_KEEP_BYTES = 32 << 20
+_KEEP_SMALL = 64 << 10
+_KEEP_TOTAL = 24 << 20
+_kept: Dict[int, int] = {}  # id(a spare set's out) -> bytes of the result it holds
+_kept_total = 0
+_kept_lock = threading.RLock()  # an RLock: a set's destructor may run inside (PyPy's GC)
 
 
-def _small_enough(cols, ncols: int, nrows: int) -> bool:
-    """Whether the decoded columns cols[0 … ncols-1] hold at most _KEEP_BYTES (roughly: 9
-    bytes a value, 8 more for values in data, plus the data)."""
-    size = nrows * ncols * 9
-    for k in range(ncols):
-        n = cols[k].data_len
-        if n:
-            size += n + nrows * 8
-    return size <= _KEEP_BYTES
+def kept_bytes() -> int:
+    """Bytes of decoded values (roughly) of the results above _KEEP_SMALL bytes that the
+    spare buffer sets hold for the next statements to decode into: at most _KEEP_TOTAL,
+    for the whole process (smaller ones add at most 8 x _KEEP_SMALL)."""
+    return _kept_total
 
 
-def _free_held(out) -> None:
+def _hold(buffers, cols, ncols: int, nrows: int) -> bool:
+    """Whether the result in ``buffers``' out, whose decoded columns are cols[0 … ncols-1]
+    (None: not in cols, more than _QUERY_COLS of them), stays there for the set's next
+    statement (see _KEEP_TOTAL; its size, roughly: 9 bytes a value, 8 more for values in
+    data, plus the data). A counted one is in kept_bytes() until the set comes back from
+    its next statement."""
+    global _kept_total
+    if cols is None:
+        size = _KEEP_TOTAL + 1
+    else:
+        size = nrows * ncols * 9
+        for k in range(ncols):
+            n = cols[k].data_len
+            if n:
+                size += n + nrows * 8
+    key = id(buffers[2])
+    if size <= _KEEP_SMALL and key not in _kept:  # the common case: no lock
+        return True
+    with _kept_lock:
+        total = _kept_total - _kept.pop(key, 0)  # held before: freed by this statement
+        keep = total + size <= _KEEP_TOTAL
+        if keep and size > _KEEP_SMALL:
+            _kept[key] = size
+            total += size
+        _kept_total = total
+    return keep
+
+
+def _unhold(key: int) -> None:
+    """The result counted for the set whose out has id ``key`` is freed."""
+    global _kept_total
+    if key in _kept:
+        with _kept_lock:
+            _kept_total -= _kept.pop(key, 0)
+
+
+def _free_held(out, key: int) -> None:
     """Destructor of a buffer set's ``pp_result **``: frees the result it still holds."""
+    _unhold(key)
     if out[0] != ffi.NULL:
         lib.pp_result_free(out[0])
         out[0] = ffi.NULL
 
 
 def _new_buffers() -> Tuple[Any, Any, Any, Any]:
-    return (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
-            ffi.gc(newp(T_RESULT_PP, None), _free_held), newp(T_ERROR_PP, None))
+    key = []  # the id of the set's out, for its destructor
+    out = ffi.gc(newp(T_RESULT_PP, None), lambda raw: _free_held(raw, key[0]))
+    key.append(id(out))
+    return (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS), out,
+            newp(T_ERROR_PP, None))
 
 
 def read_result(res, adapters: Any = None) -> _Result:
@@ -278,8 +322,8 @@ def take_result(res, buffers, describe: bool, rest: Optional[list],
         if rest is None:
             # a small result stays in out[0]: freed by the set's next statement
             ncols = len(first.names)
-            keep = first.nrows * ncols <= _KEEP_CELLS or (
-                ncols <= _QUERY_COLS and _small_enough(buffers[1], ncols, first.nrows))
+            keep = _hold(buffers, buffers[1] if ncols <= _QUERY_COLS else None, ncols,
+                         first.nrows)
         while rest is not None:
             following = lib.pp_result_take_next(res)
             if following == ffi.NULL:
@@ -290,6 +334,7 @@ def take_result(res, buffers, describe: bool, rest: Optional[list],
         return first
     finally:
         if not keep:
+            _unhold(id(buffers[2]))
             lib.pp_result_free(res)  # and the results still chained after it
             buffers[2][0] = ffi.NULL  # freed: never to be freed again
         _spare_buffers.append(buffers)
@@ -304,11 +349,12 @@ def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Call
     keep = True
     try:
         if not info.has_rows:
+            _unhold(id(buffers[2]))  # a result without rows: nothing to count
             return []
         ncols = info.ncols
         nrows = info.nrows
         small = nrows * ncols <= _KEEP_CELLS
-        keep = small or (ncols <= _QUERY_COLS and _small_enough(buffers[1], ncols, nrows))
+        keep = _hold(buffers, buffers[1] if ncols <= _QUERY_COLS else None, ncols, nrows)
         raw = unpack(info.names, info.names_len)
         shape = plan.shape
         if shape is None or shape[0] != raw:  # first run, or the result's columns changed
@@ -328,6 +374,7 @@ def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Call
         return make_rows(shape[1], columns, nrows, row_factory)
     finally:
         if not keep:
+            _unhold(id(buffers[2]))
             lib.pp_result_free(res)  # and the results still chained after it
             buffers[2][0] = ffi.NULL  # freed: never to be freed again
         _spare_buffers.append(buffers)

@@ -56,6 +56,8 @@ static void test_rows_in_chunks(pp_conn *c)
         int64_t n = read_all(c, sql, 0, NULL, 0, &chunks, &rc, &tag, &err);
         CHECK(rc == PP_OK && n == 200000);
         CHECK(chunks >= 2); /* 200 000 rows never fit in one chunk */
+        /* each chunk but the last holds 1 000 rows or an eighth of those before it */
+        CHECK(chunks <= 40);
         CHECK(tag != NULL && strcmp(tag, "SELECT 200000") == 0);
         free(tag);
     }
@@ -215,25 +217,47 @@ static void test_other_thread_waits(pp_conn *c)
 }
 
 /* A signal between rows: PP_PENDING, and pp_query_next goes on where it stopped. */
-/* Chunks of a statement run n rows of 10 000 bytes (a chunk is handed out at 8 MB whatever
- * the timing, so a first run of 1 200 rows always takes two). */
-static int chunks_of(pp_conn *c, int64_t n)
+/* Chunks of the statement sql (one parameter: n) read with PP_EXEC_CHUNKED. */
+static int chunks_of_sql(pp_conn *c, const char *sql, int64_t n)
 {
     pp_value p = {.tag = PP_INT, .i = n};
     pp_error *err = NULL;
     int chunks, rc;
     char *tag;
-    int64_t got = read_all(c, "SELECT g, repeat('x', 10000) FROM generate_series(1, $1::int) g",
-                           1, &p, 0, &chunks, &rc, &tag, &err);
+    int64_t got = read_all(c, sql, 1, &p, 0, &chunks, &rc, &tag, &err);
     CHECK(rc == PP_OK && got == n);
     free(tag);
     pp_error_free(err);
     return chunks;
 }
 
+/* Chunks of a statement run n rows of 10 000 bytes (a chunk is handed out at 8 MB whatever
+ * the timing, so a first run of 1 200 rows always takes two). */
+static int chunks_of(pp_conn *c, int64_t n)
+{
+    return chunks_of_sql(c, "SELECT g, repeat('x', 10000) FROM generate_series(1, $1::int) g", n);
+}
+
+/* In single-row mode chunks only guard memory: a million narrow rows (a PGresult of about
+ * 32 MB) are read whole once their size is known; 30 000 rows of 10 000 bytes (300 MB)
+ * are not. With chunked rows mode both stay in chunks (2 000 rows or more). */
+static void test_chunks_when_big(pp_conn *c)
+{
+    bool chunked_mode = pp_libpq_version() >= 170000;
+    const char *narrow = "SELECT g FROM generate_series(1, $1::int) g /* narrow */";
+    const char *wide = "SELECT g, repeat('x', 10000) FROM generate_series(1, $1::int) g /* wide */";
+    for (int run = 0; run < 2; run++) { /* unnamed, then cached: size not known yet */
+        CHECK(chunks_of_sql(c, narrow, 1000000) >= 2);
+        CHECK(chunks_of_sql(c, wide, 30000) >= 2);
+    }
+    CHECK(chunked_mode ? chunks_of_sql(c, narrow, 1000000) >= 2
+                       : chunks_of_sql(c, narrow, 1000000) == 1);
+    CHECK(chunks_of_sql(c, wide, 30000) >= 2);
+}
+
 /* A cached statement whose last run returned fewer rows than chunks pay for is read whole
- * the next time: below 2 000 rows with libpq 17's chunked rows mode, below 1 000 000 with
- * single-row mode. */
+ * the next time: below 2 000 rows with libpq 17's chunked rows mode; with single-row mode
+ * when its PGresult would take at most 256 MB (see test_chunks_when_big). */
 static void test_whole_when_small(pp_conn *c)
 {
     char *mode = pp_conn_info(c, "row_mode");
@@ -289,6 +313,7 @@ int main(void)
     test_other_thread_waits(c);
     test_signal_between_rows(c);
     test_whole_when_small(c);
+    test_chunks_when_big(c);
     pp_conn_free(c);
     return test_summary();
 }
