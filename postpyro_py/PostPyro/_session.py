@@ -50,15 +50,17 @@ class Plan:
     ``_cstr``); ``how``, the PP_EXEC_* flags it runs with (a statement made by prepare()
     runs by name); ``shape``, the (raw column names, names, Row class) of its last result
     (_result.plan_rows), so a statement run again neither decodes nor looks up its
-    names."""
+    names; ``fast``, the (adapters generation, rows function, convert) that makes the rows
+    of a small result with those columns (_fastrows.make_fast), or None."""
 
-    __slots__ = ("sqlb", "csql", "how", "shape")
+    __slots__ = ("sqlb", "csql", "how", "shape", "fast")
 
     def __init__(self, sqlb: bytes, csql: Any, how: int) -> None:
         self.sqlb = sqlb
         self.csql = csql
         self.how = how
         self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
+        self.fast: Optional[Tuple[int, Any, Any]] = None
 
 
 class BaseConnection:

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: MIT
+"""The rows of a small result of a known plan, by a function made for its columns.
+
+query() on a plan run before (_planned.py) gets a result whose columns are, almost always,
+those of the last run: same names, tags and types. _result.plan_rows then calls the plan's
+``fast`` function, made for those columns from source text compiled once per column kinds
+(as namedtuple and dataclasses make theirs): it checks that the result is one it was made
+for, converts each column without the per-result checks of convert_columns (the adapters'
+state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
+
+    def made(raw, make, convert, gen):
+        def rows(info, cols):
+            n = info.nrows
+            if not 0 < n <= 499 or generation[0] != gen \\
+                    or unpack(info.names, info.names_len) != raw:
+                return None
+            c = cols[0]
+            if c.tag != 2 or c.count != n:
+                return None
+            v0 = unpack(c.ints, n) if not c.nulls else convert(c)
+            return list(map(make, zip(v0)))
+        return rows
+
+It returns None for any other result (more rows, other names, a column of another type
+after an ALTER, a loader registered since): the caller converts the general way and makes a
+new one. It is made only while no user loader is registered in the connection's adapters.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ._ffi import unpack
+from .types._adapters import _generation
+from .types._base import PP_BOOL, PP_INT, PP_TEXT, _strings
+from .types._loaders import convert_column
+
+__all__ = ["make_fast"]
+
+# PyPy makes rows faster by index than through zip() (see row.py's _unrolled_rows).
+_BY_INDEX = sys.implementation.name == "pypy"
+
+# How a column of each kind is converted when it has no NULL (a NULL anywhere: the general
+# convert_column). Text only for types without a loader (checked when the function is made).
+_PLAIN = {
+    PP_INT: "unpack(c.ints, n)",
+    PP_BOOL: "list(map(bool, unpack(c.ints, n)))",
+    PP_TEXT: "strings(c, n)",
+}
+
+# Factories made so far, by the columns' (tag, oid, plain) triples and the most rows
+# (bounded: cleared when full).
+_made: Dict[Any, Callable] = {}
+_MAX_MADE = 256
+
+
+def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
+    lines = ["def made(raw, make, convert, gen):",
+             "    def rows(info, cols):",
+             "        n = info.nrows",
+             "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
+             "                or unpack(info.names, info.names_len) != raw:",
+             "            return None"]
+    for k, (tag, oid, plain) in enumerate(kinds):
+        lines.append("        c = cols[%d]" % k)
+        if plain:
+            # the oid of a text column: another type may have a loader
+            check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
+            lines.append("        if c.tag != %d%s or c.count != n:" % (tag, check))
+            lines.append("            return None")
+            lines.append("        v%d = %s if not c.nulls else convert(c)" % (k, _PLAIN[tag]))
+        else:
+            lines.append("        if c.tag != %d or c.oid != %d:" % (tag, oid))
+            lines.append("            return None")
+            lines.append("        v%d = convert(c)" % k)
+            lines.append("        if len(v%d) != n:" % k)
+            lines.append("            return None")
+    if _BY_INDEX:
+        items = "".join("v%d[i], " % k for k in range(len(kinds)))
+        lines.append("        return [make((%s)) for i in range(n)]" % items)
+    else:
+        lines.append("        return list(map(make, zip(%s)))"
+                     % ", ".join("v%d" % k for k in range(len(kinds))))
+    lines.append("    return rows")
+    return "\n".join(lines) + "\n"
+
+
+def _factory(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> Callable:
+    key = (kinds, max_rows)
+    f = _made.get(key)
+    if f is None:
+        ns: Dict[str, Any] = {"unpack": unpack, "strings": _strings, "generation": _generation}
+        exec(_source(kinds, max_rows), ns)
+        f = ns["made"]
+        if len(_made) >= _MAX_MADE:
+            _made.clear()
+        _made[key] = f
+    return f
+
+
+def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
+              max_rows: int) -> Optional[Callable]:
+    """The function a plan keeps (Plan.fast) to make the rows of results named as ``shape``
+    says (_result._shape's (raw names, names, Row class)) whose decoded columns look like
+    ``cols[0 … ncols-1]`` (a ``pp_column`` array just converted with ``adapters``), of 1 …
+    ``max_rows`` rows: ``rows(info, cols)`` returns the Rows, or None for a result it is
+    not for. None when it cannot have one (a user loader is registered)."""
+    gen = adapters._gen
+    if gen != _generation[0] or adapters.user_loaders:
+        return None
+    loaders, deep = adapters.loaders, adapters.deep_loaders
+    kinds = []
+    for k in range(ncols):
+        col = cols[k]
+        tag, oid = col.tag, col.oid
+        plain = tag in _PLAIN and (tag != PP_TEXT or (loaders.get(oid) is None
+                                                      and deep.get(oid) is None))
+        kinds.append((tag, oid, plain))
+
+    def convert(col: Any) -> list:
+        return convert_column(col, adapters)
+    return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen)
