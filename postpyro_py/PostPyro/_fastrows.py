@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""The rows of a small result of a known plan, by a function made for its columns.
+"""Functions a known plan makes for itself: the dumper of its parameters (make_dump) and
+the maker of the rows of its small results (make_fast).
 
 query() on a plan run before (_planned.py) gets a result whose columns are, almost always,
-those of the last run: same names, tags and types. _result.plan_rows then calls the plan's
-``fast`` function, made for those columns from source text compiled once per column kinds
+those of the last run: same names, tags and types. It then calls the plan's ``fast``
+function, made for those columns from source text compiled once per column kinds
 (as namedtuple and dataclasses make theirs): it checks that the result is one it was made
 for, converts each column without the per-result checks of convert_columns (the adapters'
 state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
@@ -24,6 +25,12 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
 It returns None for any other result (more rows, other names, a column of another type
 after an ALTER, a loader registered since): the caller converts the general way and makes a
 new one. It is made only while no user loader is registered in the connection's adapters.
+
+The parameters of a plan are, as often, of the Python types of the last run: its ``dump``
+function checks that they are, then fills the ``pp_value`` array with the dumpers found
+last time (an int inlined), without dump_list's lookups. For anything else (another type
+or count of parameters, a value a dumper refuses, a dumper registered since) it returns
+None and query() dumps with dump_list, which says what is wrong.
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from ._ffi import unpack
+from ._ffi import T_VALUE_ARRAY, newp, unpack
 from .types._adapters import _generation
 from .types._base import PP_BOOL, PP_INT, PP_TEXT, _strings
 from .types._loaders import convert_column
+from .types._numbers import _dump_int
 
-__all__ = ["make_fast"]
+__all__ = ["make_dump", "make_fast"]
 
 # PyPy makes rows faster by index than through zip() (see row.py's _unrolled_rows).
 _BY_INDEX = sys.implementation.name == "pypy"
@@ -121,3 +129,63 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
     def convert(col: Any) -> list:
         return convert_column(col, adapters)
     return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen)
+
+
+# ---- parameters ---------------------------------------------------------------------------
+
+# Dump factories made so far, by which parameters are ints dumped inline (bounded).
+_dumps: Dict[Tuple[bool, ...], Callable] = {}
+
+
+def _dump_source(inline: Tuple[bool, ...]) -> str:
+    n = len(inline)
+    xs = "".join("x%d, " % k for k in range(n))
+    lines = ["def made(gen, types, fns, adapters):",
+             "    %s = types" % "".join("t%d, " % k for k in range(n)),
+             "    %s = fns" % "".join("f%d, " % k for k in range(n)),
+             "    def dump(params):",
+             "        if generation[0] != gen or len(params) != %d:" % n,
+             "            return None",
+             "        %s = params" % xs,
+             "        if %s:" % " or ".join("type(x%d) is not t%d" % (k, k) for k in range(n)),
+             "            return None",
+             "        arr = newp(T_VALUE_ARRAY, %d)" % n,
+             "        keep = [arr]",
+             "        try:"]
+    for k, is_int in enumerate(inline):
+        if is_int:  # _dump_int for an int: cffi checks the int64 range
+            lines += ["            v = arr[%d]" % k,
+                      "            v.i = x%d" % k,
+                      "            v.tag = PP_INT"]
+        else:
+            lines.append("            f%d(x%d, arr[%d], keep, %d, adapters)" % (k, k, k, k + 1))
+    lines += ["        except Exception:  # dump_list says what is wrong",
+              "            return None",
+              "        return arr, keep",
+              "    return dump"]
+    return "\n".join(lines) + "\n"
+
+
+def make_dump(params: Any, adapters: Any) -> Optional[Callable]:
+    """The function a plan keeps (Plan.dump) to dump parameters of the types of
+    ``params`` (a non-empty list or tuple just dumped by dump_list with ``adapters``):
+    ``dump(params)`` returns (``pp_value[]``, keep-alive list) as dump_list does, or None
+    for parameters it is not for. None when it cannot have one."""
+    gen = adapters._gen
+    if gen != _generation[0] or len(params) > 64:
+        return None
+    types = tuple(map(type, params))
+    fns = tuple(map(adapters.dumpers.get, types))
+    if None in fns:
+        return None
+    inline = tuple(t is int and f is _dump_int for t, f in zip(types, fns))
+    f = _dumps.get(inline)
+    if f is None:
+        ns: Dict[str, Any] = {"generation": _generation, "newp": newp,
+                              "T_VALUE_ARRAY": T_VALUE_ARRAY, "PP_INT": PP_INT}
+        exec(_dump_source(inline), ns)
+        f = ns["made"]
+        if len(_dumps) >= _MAX_MADE:
+            _dumps.clear()
+        _dumps[inline] = f
+    return f(gen, types, fns, adapters)

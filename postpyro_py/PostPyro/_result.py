@@ -299,22 +299,12 @@ def take_result(res, buffers, describe: bool, rest: Optional[list],
 
 def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Callable]) -> list:
     """query()'s rows of ``res``, a whole result of ``plan``'s statement (a _session.Plan:
-    its ``shape`` and ``fast`` are read and kept here), straight from the described columns
-    in ``buffers`` (as take_result: freed or kept in their out, the set goes back to the
-    spares). take_result + _convert + _Result.rows in one step for the commonest call."""
+    its ``shape`` and ``fast`` are kept here), straight from the described columns in
+    ``buffers`` (as take_result: freed or kept in their out, the set goes back to the
+    spares). take_result + _convert + _Result.rows in one step for the commonest call, when
+    the plan's ``fast`` function (_fastrows), tried first, was not for this result: a small
+    one that fits makes it again."""
     info = buffers[0]
-    fast = plan.fast
-    if fast is not None and row_factory is None:  # see _fastrows
-        try:
-            rows = fast(info, buffers[1])
-        except BaseException:
-            _spare_buffers.append(buffers)  # as below (a small result: kept in out)
-            raise
-        if rows is not None:
-            _spare_buffers.append(buffers)
-            return rows
-        # not a result it is for: made again below when this one fits (a stale one checks
-        # itself and stays until then)
     keep = True
     try:
         if not info.has_rows:

@@ -132,3 +132,72 @@ def test_row_factory_and_wide_results(sdsn):
         assert type(c.query(sql32)[0]) is tuple
         c.row_factory = None
         assert c.query(sql32)[0]["c31"] == 31
+
+
+# ---- the plan's parameter dumper ----------------------------------------------------------
+
+
+def test_parameter_types_change_on_a_known_plan(sdsn):
+    import enum
+
+    class Color(enum.IntEnum):
+        RED = 7
+
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8 AS a, $2::text AS b"
+        assert c.query(sql, [1, "x"]) == [(1, "x")]
+        assert c.query(sql, (2, "y")) == [(2, "y")]
+        assert c._plans[sql].dump is not None
+        assert c.query(sql, [None, "z"]) == [(None, "z")]
+        assert c.query(sql, [Color.RED, None]) == [(7, None)]
+        assert c.query(sql, ["42", "w"]) == [(42, "w")]
+        assert c.query(sql, [3, "v"]) == [(3, "v")]
+
+
+def test_int_beyond_int64_on_a_known_plan(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::numeric"
+        assert c.query(sql, [1]) == [(Decimal(1),)]
+        assert c.query(sql, [2]) == [(Decimal(2),)]
+        assert c.query(sql, [2 ** 70]) == [(Decimal(2 ** 70),)]
+        assert c.query(sql, [-2 ** 63]) == [(Decimal(-2 ** 63),)]
+
+
+def test_refused_parameter_on_a_known_plan_says_why(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::text"
+        assert c.query(sql, ["a"]) == [("a",)]
+        assert c.query(sql, ["b"]) == [("b",)]
+        try:
+            c.query(sql, ["a\0b"])
+        except pg.DataError as exc:
+            assert "$1" in str(exc)
+        else:
+            raise AssertionError("a NUL in a str was sent")
+        assert c.query(sql, ["c"]) == [("c",)]
+
+
+def test_dumper_registered_after_the_function_was_made(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8"
+        assert c.query(sql, [1]) == [(1,)]
+        assert c.query(sql, [1]) == [(1,)]
+        c.adapters.register_dumper(int, lambda x: str(x * 2))
+        assert c.query(sql, [5]) == [(10,)]
+        c.adapters.register_dumper(int, None)
+        assert c.query(sql, [5]) == [(5,)]
+        assert c.query(sql, [6]) == [(6,)]
+
+
+def test_parameter_count_changes_on_a_known_plan(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int4"
+        assert c.query(sql, [1]) == [(1,)]
+        assert c.query(sql, [1]) == [(1,)]
+        try:
+            c.query(sql, [1, 2])
+        except pg.ProgrammingError:
+            pass
+        else:
+            raise AssertionError("two parameters for one were accepted")
+        assert c.query(sql, [3]) == [(3,)]
