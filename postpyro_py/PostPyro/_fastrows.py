@@ -40,8 +40,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from ._ffi import T_VALUE_ARRAY, newp, unpack
 from .types._adapters import _generation
-from .types._base import PP_BOOL, PP_INT, PP_TEXT, _strings
-from .types._loaders import convert_column
+from .types._base import PP_INT, PP_TEXT, _strings
+from .types._loaders import _CONVERTERS, _WITH_ADAPTERS, convert_column
 from .types._numbers import _dump_int
 
 __all__ = ["make_dump", "make_fast"]
@@ -50,12 +50,15 @@ __all__ = ["make_dump", "make_fast"]
 _BY_INDEX = sys.implementation.name == "pypy"
 
 # How a column of each kind is converted when it has no NULL (a NULL anywhere: the general
-# convert_column). Text only for types without a loader (checked when the function is made).
+# convert_column): what convert_column does then, without its checks. Text only for types
+# without a loader (checked when the function is made); the other tags of _CONVERTERS that
+# need no adapters by their converter (which reads the column's OID where it matters).
 _PLAIN = {
     PP_INT: "unpack(c.ints, n)",
-    PP_BOOL: "list(map(bool, unpack(c.ints, n)))",
     PP_TEXT: "strings(c, n)",
 }
+_PLAIN.update((tag, "conv_%d(c, n, None)" % tag) for tag in _CONVERTERS
+              if tag not in _WITH_ADAPTERS and tag not in _PLAIN)
 
 # Factories made so far, by the columns' (tag, oid, plain) triples and the most rows
 # (bounded: cleared when full).
@@ -99,6 +102,7 @@ def _factory(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> Callabl
     f = _made.get(key)
     if f is None:
         ns: Dict[str, Any] = {"unpack": unpack, "strings": _strings, "generation": _generation}
+        ns.update(("conv_%d" % tag, conv) for tag, conv in _CONVERTERS.items())
         exec(_source(kinds, max_rows), ns)
         f = ns["made"]
         if len(_made) >= _MAX_MADE:

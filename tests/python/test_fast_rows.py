@@ -106,17 +106,24 @@ def test_values_of_every_kind_on_a_known_plan(sdsn):
     u = uuid.UUID("12345678-1234-5678-1234-567812345678")
     ts = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     real = float.fromhex("0x1.99999ap-4")  # float4's 0.1, exactly
-    want = (1, 2.5, real, True, "é", b"\x00\x01", Decimal("1.50"), u, ts, [1, None, 3],
-            {"a": 1}, None)
     with pg.Connection(sdsn) as c:
         c.execute("SET TIME ZONE 'UTC'")
         sql = ("SELECT 1::int8, 2.5::float8, 0.1::float4, true, 'é'::text, '\\x0001'::bytea, "
                "1.50::numeric, '%s'::uuid, '2024-01-02 03:04:05+00'::timestamptz, "
-               "ARRAY[1, NULL, 3], '{\"a\": 1}'::jsonb, NULL::int4" % u)
+               "ARRAY[1, NULL, 3], '{\"a\": 1}'::jsonb, NULL::int4, '2024-01-02'::date, "
+               "'03:04:05'::time, '2024-01-02 03:04:05'::timestamp, '1 day 2 hours'::interval, "
+               "'[1,5)'::int4range, '1.1.1.1'::inet" % u)
+        interval = c.query_one("SELECT '1 day 2 hours'::interval")[0]
+        want = (1, 2.5, real, True, "é", b"\x00\x01", Decimal("1.50"), u, ts, [1, None, 3],
+                {"a": 1}, None, datetime.date(2024, 1, 2), datetime.time(3, 4, 5),
+                datetime.datetime(2024, 1, 2, 3, 4, 5), interval,
+                Range(1, 5, "[)"), "1.1.1.1")
+        first = c.query(sql)[0]
+        assert first == want
         for _ in range(3):
             row = c.query(sql)[0]
             assert row == want
-            assert type(row[2]) is float
+            assert [type(v) for v in row] == [type(v) for v in first]
         assert _made(c, sql)
 
 
