@@ -28,9 +28,10 @@ new one. It is made only while no user loader is registered in the connection's 
 
 The parameters of a plan are, as often, of the Python types of the last run: its ``dump``
 function checks that they are, then fills the ``pp_value`` array with the dumpers found
-last time (an int inlined), without dump_list's lookups. For anything else (another type
-or count of parameters, a value a dumper refuses, a dumper registered since) it returns
-None and query() dumps with dump_list, which says what is wrong.
+last time (an int inlined; None, a NULL, taken anywhere), without dump_list's lookups.
+For anything else (another type or count of parameters, a value a dumper refuses, a dumper
+registered since) it returns None and query() dumps with dump_list, which says what is
+wrong.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ._ffi import T_VALUE_ARRAY, newp, unpack
 from .types._adapters import _generation
 from .types._base import PP_INT, PP_TEXT, _strings
 from .types._loaders import _CONVERTERS, _WITH_ADAPTERS, convert_column
+from .types._dumpers import _dump_none
 from .types._numbers import _dump_int
 
 __all__ = ["make_dump", "make_fast"]
@@ -137,13 +139,17 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
 
 # ---- parameters ---------------------------------------------------------------------------
 
-# Dump factories made so far, by which parameters are ints dumped inline (bounded).
-_dumps: Dict[Tuple[bool, ...], Callable] = {}
+# Dump factories made so far, by which parameters are ints dumped inline and whether None
+# is taken anywhere (bounded).
+_dumps: Dict[Tuple[Tuple[bool, ...], bool], Callable] = {}
 
 
-def _dump_source(inline: Tuple[bool, ...]) -> str:
+def _dump_source(inline: Tuple[bool, ...], none_ok: bool) -> str:
     n = len(inline)
     xs = "".join("x%d, " % k for k in range(n))
+    # with none_ok, a None (NULL: the zeroed pp_value) is taken anywhere, so that optional
+    # parameters do not make the function again and again
+    other = "type(x%d) is not t%d and x%d is not None" if none_ok else "type(x%d) is not t%d"
     lines = ["def made(gen, types, fns, adapters):",
              "    %s = types" % "".join("t%d, " % k for k in range(n)),
              "    %s = fns" % "".join("f%d, " % k for k in range(n)),
@@ -151,18 +157,22 @@ def _dump_source(inline: Tuple[bool, ...]) -> str:
              "        if generation[0] != gen or len(params) != %d:" % n,
              "            return None",
              "        %s = params" % xs,
-             "        if %s:" % " or ".join("type(x%d) is not t%d" % (k, k) for k in range(n)),
+             "        if %s:" % " or ".join(other.replace("%d", str(k)) for k in range(n)),
              "            return None",
              "        arr = newp(T_VALUE_ARRAY, %d)" % n,
              "        keep = [arr]",
              "        try:"]
     for k, is_int in enumerate(inline):
+        pad = "            "
+        if none_ok:
+            lines.append(pad + "if x%d is not None:" % k)
+            pad += "    "
         if is_int:  # _dump_int for an int: cffi checks the int64 range
-            lines += ["            v = arr[%d]" % k,
-                      "            v.i = x%d" % k,
-                      "            v.tag = PP_INT"]
+            lines += [pad + "v = arr[%d]" % k,
+                      pad + "v.i = x%d" % k,
+                      pad + "v.tag = PP_INT"]
         else:
-            lines.append("            f%d(x%d, arr[%d], keep, %d, adapters)" % (k, k, k, k + 1))
+            lines.append(pad + "f%d(x%d, arr[%d], keep, %d, adapters)" % (k, k, k, k + 1))
     lines += ["        except Exception:  # dump_list says what is wrong",
               "            return None",
               "        return arr, keep",
@@ -183,13 +193,14 @@ def make_dump(params: Any, adapters: Any) -> Optional[Callable]:
     if None in fns:
         return None
     inline = tuple(t is int and f is _dump_int for t, f in zip(types, fns))
-    f = _dumps.get(inline)
+    none_ok = adapters.dumpers.get(type(None)) is _dump_none
+    f = _dumps.get((inline, none_ok))
     if f is None:
         ns: Dict[str, Any] = {"generation": _generation, "newp": newp,
                               "T_VALUE_ARRAY": T_VALUE_ARRAY, "PP_INT": PP_INT}
-        exec(_dump_source(inline), ns)
+        exec(_dump_source(inline, none_ok), ns)
         f = ns["made"]
         if len(_dumps) >= _MAX_MADE:
             _dumps.clear()
-        _dumps[inline] = f
+        _dumps[(inline, none_ok)] = f
     return f(gen, types, fns, adapters)

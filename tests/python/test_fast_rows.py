@@ -208,3 +208,17 @@ def test_parameter_count_changes_on_a_known_plan(sdsn):
         else:
             raise AssertionError("two parameters for one were accepted")
         assert c.query(sql, [3]) == [(3,)]
+
+
+def test_optional_parameters_keep_the_plans_dumper(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8 AS a, $2::text AS b"
+        assert c.query(sql, [1, "x"]) == [(1, "x")]
+        assert c.query(sql, [2, "y"]) == [(2, "y")]
+        dump = c._plans[sql].dump
+        assert dump is not None
+        for k in range(3):
+            assert c.query(sql, [None, "z"]) == [(None, "z")]
+            assert c.query(sql, [k, None]) == [(k, None)]
+            assert c.query(sql, [None, None]) == [(None, None)]
+        assert c._plans[sql].dump is dump
