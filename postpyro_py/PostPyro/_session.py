@@ -50,8 +50,8 @@ class Plan:
     ``_cstr``); ``how``, the PP_EXEC_* flags it runs with (a statement made by prepare()
     runs by name); ``shape``, the (raw column names, names, Row class) of its last result
     (_result.plan_rows), so a statement run again neither decodes nor looks up its
-    names; ``fast``, the (adapters generation, rows function, convert) that makes the rows
-    of a small result with those columns (_fastrows.make_fast), or None; ``dump``, the
+    names; ``fast``, the function that makes the rows of a small result with those
+    columns (_fastrows.make_fast), or None; ``dump``, the
     function that dumps parameters of its last run's types (_fastrows.make_dump), or
     None."""
 
