@@ -4,8 +4,9 @@
 A statement whose SQL text ran before on the connection has a plan (_session.Plan); query()
 then takes every step of _execute + _Result.rows itself — dump the parameters, enter the
 connection's lock, run pp_query_reuse, wait on PP_PENDING with the front end's ``_wait``,
-record the transaction status on leaving, make the rows with the names and Row class the
-plan kept (_result.plan_rows) — with fewer Python steps: under threads, the Python a
+record the transaction status on leaving, make the rows with the function the plan made
+for its small results (_fastrows), else with the names and Row class it kept
+(_result.plan_rows) — with fewer Python steps: under threads, the Python a
 statement runs holds the GIL. Anything unusual (first run, $name parameters, a closed
 connection, a loader's nested query) goes the general way, _execute.
 """
@@ -16,6 +17,7 @@ from typing import List
 
 from . import _named, _session
 from . import errors as e
+from ._fastrows import make_dump
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib
 from ._result import _QUERY_COLS, _spare_buffers, finish_query, plan_rows, take_buffers
 from ._sql import Params
@@ -46,7 +48,12 @@ class PlannedQuery:
         conn = self._conn
         adapters = self._adapters
         if params:
-            arr, keep = dump_list(params, adapters)
+            dump = plan.dump  # see _fastrows
+            got = None if dump is None else dump(params)
+            if got is None:
+                got = dump_list(params, adapters)
+                plan.dump = make_dump(params, adapters)
+            arr, keep = got
             n = len(params)
         else:
             arr, n, keep = ffi.NULL, 0, None
@@ -89,4 +96,14 @@ class PlannedQuery:
             del keep
         if rc == PP_MORE:
             return whole.rows(self._row_factory)
+        fast = plan.fast
+        if fast is not None and self._row_factory is None:  # a small result: _fastrows
+            try:
+                rows = fast(info, cols)
+            except BaseException:
+                _spare_buffers.append(buffers)  # as plan_rows does
+                raise
+            if rows is not None:
+                _spare_buffers.append(buffers)  # the result stays in out (_KEEP_CELLS)
+                return rows
         return plan_rows(out[0], buffers, plan, adapters, self._row_factory)

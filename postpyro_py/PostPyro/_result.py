@@ -19,7 +19,9 @@ from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi,
                    lib, newp, unpack)
 from ._raise import raise_error
+from ._fastrows import make_fast
 from .row import make_rows, row_class
+from .types._adapters import _generation
 from .types._loaders import convert_columns
 
 
@@ -342,9 +344,11 @@ def take_result(res, buffers, describe: bool, rest: Optional[list],
 
 def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Callable]) -> list:
     """query()'s rows of ``res``, a whole result of ``plan``'s statement (a _session.Plan:
-    its ``shape`` is read and kept here), straight from the described columns in
+    its ``shape`` and ``fast`` are kept here), straight from the described columns in
     ``buffers`` (as take_result: freed or kept in their out, the set goes back to the
-    spares). take_result + _convert + _Result.rows in one step for the commonest call."""
+    spares). take_result + _convert + _Result.rows in one step for the commonest call, when
+    the plan's ``fast`` function (_fastrows), tried first, was not for this result: a small
+    one that fits makes it again."""
     info = buffers[0]
     keep = True
     try:
@@ -364,6 +368,9 @@ def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Call
             for values in columns:
                 if len(values) != nrows:
                     _short_column(columns, values, nrows)
+            if row_factory is None and 0 < nrows < _PAUSE_GC_ROWS:
+                plan.fast = make_fast(buffers[1], ncols, adapters, shape,
+                                      min(_PAUSE_GC_ROWS - 1, _KEEP_CELLS // ncols))
         else:
             columns = _columns(res, buffers[1], ncols, nrows, adapters)
         if nrows >= _PAUSE_GC_ROWS:

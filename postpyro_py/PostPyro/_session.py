@@ -50,15 +50,20 @@ class Plan:
     ``_cstr``); ``how``, the PP_EXEC_* flags it runs with (a statement made by prepare()
     runs by name); ``shape``, the (raw column names, names, Row class) of its last result
     (_result.plan_rows), so a statement run again neither decodes nor looks up its
-    names."""
+    names; ``fast``, the function that makes the rows of a small result with those
+    columns (_fastrows.make_fast), or None; ``dump``, the
+    function that dumps parameters of its last run's types (_fastrows.make_dump), or
+    None."""
 
-    __slots__ = ("sqlb", "csql", "how", "shape")
+    __slots__ = ("sqlb", "csql", "how", "shape", "fast", "dump")
 
     def __init__(self, sqlb: bytes, csql: Any, how: int) -> None:
         self.sqlb = sqlb
         self.csql = csql
         self.how = how
         self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
+        self.fast: Optional[Any] = None
+        self.dump: Optional[Any] = None
 
 
 class BaseConnection:

@@ -1,0 +1,206 @@
+# SPDX-License-Identifier: MIT
+"""Functions a known plan makes for itself: the dumper of its parameters (make_dump) and
+the maker of the rows of its small results (make_fast).
+
+query() on a plan run before (_planned.py) gets a result whose columns are, almost always,
+those of the last run: same names, tags and types. It then calls the plan's ``fast``
+function, made for those columns from source text compiled once per column kinds
+(as namedtuple and dataclasses make theirs): it checks that the result is one it was made
+for, converts each column without the per-result checks of convert_columns (the adapters'
+state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
+
+    def made(raw, make, convert, gen):
+        def rows(info, cols):
+            n = info.nrows
+            if not 0 < n <= 499 or generation[0] != gen \\
+                    or unpack(info.names, info.names_len) != raw:
+                return None
+            c = cols[0]
+            if c.tag != 2 or c.count != n:
+                return None
+            v0 = unpack(c.ints, n) if not c.nulls else convert(c)
+            return list(map(make, zip(v0)))
+        return rows
+
+It returns None for any other result (more rows, other names, a column of another type
+after an ALTER, a loader registered since): the caller converts the general way and makes a
+new one. It is made only while no user loader is registered in the connection's adapters.
+
+The parameters of a plan are, as often, of the Python types of the last run: its ``dump``
+function checks that they are, then fills the ``pp_value`` array with the dumpers found
+last time (an int inlined; None, a NULL, taken anywhere), without dump_list's lookups.
+For anything else (another type or count of parameters, a value a dumper refuses, a dumper
+registered since) it returns None and query() dumps with dump_list, which says what is
+wrong.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ._ffi import T_VALUE_ARRAY, newp, unpack
+from .types._adapters import _generation
+from .types._base import PP_INT, PP_TEXT, _strings
+from .types._loaders import _CONVERTERS, _WITH_ADAPTERS, convert_column
+from .types._dumpers import _dump_none
+from .types._numbers import _dump_int
+
+__all__ = ["make_dump", "make_fast"]
+
+# PyPy makes rows faster by index than through zip() (see row.py's _unrolled_rows).
+_BY_INDEX = sys.implementation.name == "pypy"
+
+# How a column of each kind is converted when it has no NULL (a NULL anywhere: the general
+# convert_column): what convert_column does then, without its checks. Text only for types
+# without a loader (checked when the function is made); the other tags of _CONVERTERS that
+# need no adapters by their converter (which reads the column's OID where it matters).
+_PLAIN = {
+    PP_INT: "unpack(c.ints, n)",
+    PP_TEXT: "strings(c, n)",
+}
+_PLAIN.update((tag, "conv_%d(c, n, None)" % tag) for tag in _CONVERTERS
+              if tag not in _WITH_ADAPTERS and tag not in _PLAIN)
+
+# Factories made so far, by the columns' (tag, oid, plain) triples and the most rows
+# (bounded: cleared when full).
+_made: Dict[Any, Callable] = {}
+_MAX_MADE = 256
+
+
+def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
+    lines = ["def made(raw, make, convert, gen):",
+             "    def rows(info, cols):",
+             "        n = info.nrows",
+             "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
+             "                or unpack(info.names, info.names_len) != raw:",
+             "            return None"]
+    for k, (tag, oid, plain) in enumerate(kinds):
+        lines.append("        c = cols[%d]" % k)
+        if plain:
+            # the oid of a text column: another type may have a loader
+            check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
+            lines.append("        if c.tag != %d%s or c.count != n:" % (tag, check))
+            lines.append("            return None")
+            lines.append("        v%d = %s if not c.nulls else convert(c)" % (k, _PLAIN[tag]))
+        else:
+            lines.append("        if c.tag != %d or c.oid != %d:" % (tag, oid))
+            lines.append("            return None")
+            lines.append("        v%d = convert(c)" % k)
+            lines.append("        if len(v%d) != n:" % k)
+            lines.append("            return None")
+    if _BY_INDEX:
+        items = "".join("v%d[i], " % k for k in range(len(kinds)))
+        lines.append("        return [make((%s)) for i in range(n)]" % items)
+    else:
+        lines.append("        return list(map(make, zip(%s)))"
+                     % ", ".join("v%d" % k for k in range(len(kinds))))
+    lines.append("    return rows")
+    return "\n".join(lines) + "\n"
+
+
+def _factory(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> Callable:
+    key = (kinds, max_rows)
+    f = _made.get(key)
+    if f is None:
+        ns: Dict[str, Any] = {"unpack": unpack, "strings": _strings, "generation": _generation}
+        ns.update(("conv_%d" % tag, conv) for tag, conv in _CONVERTERS.items())
+        exec(_source(kinds, max_rows), ns)
+        f = ns["made"]
+        if len(_made) >= _MAX_MADE:
+            _made.clear()
+        _made[key] = f
+    return f
+
+
+def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
+              max_rows: int) -> Optional[Callable]:
+    """The function a plan keeps (Plan.fast) to make the rows of results named as ``shape``
+    says (_result._shape's (raw names, names, Row class)) whose decoded columns look like
+    ``cols[0 … ncols-1]`` (a ``pp_column`` array just converted with ``adapters``), of 1 …
+    ``max_rows`` rows: ``rows(info, cols)`` returns the Rows, or None for a result it is
+    not for. None when it cannot have one (a user loader is registered)."""
+    gen = adapters._gen
+    if gen != _generation[0] or adapters.user_loaders:
+        return None
+    loaders, deep = adapters.loaders, adapters.deep_loaders
+    kinds = []
+    for k in range(ncols):
+        col = cols[k]
+        tag, oid = col.tag, col.oid
+        plain = tag in _PLAIN and (tag != PP_TEXT or (loaders.get(oid) is None
+                                                      and deep.get(oid) is None))
+        kinds.append((tag, oid, plain))
+
+    def convert(col: Any) -> list:
+        return convert_column(col, adapters)
+    return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen)
+
+
+# ---- parameters ---------------------------------------------------------------------------
+
+# Dump factories made so far, by which parameters are ints dumped inline and whether None
+# is taken anywhere (bounded).
+_dumps: Dict[Tuple[Tuple[bool, ...], bool], Callable] = {}
+
+
+def _dump_source(inline: Tuple[bool, ...], none_ok: bool) -> str:
+    n = len(inline)
+    xs = "".join("x%d, " % k for k in range(n))
+    # with none_ok, a None (NULL: the zeroed pp_value) is taken anywhere, so that optional
+    # parameters do not make the function again and again
+    other = "type(x%d) is not t%d and x%d is not None" if none_ok else "type(x%d) is not t%d"
+    lines = ["def made(gen, types, fns, adapters):",
+             "    %s = types" % "".join("t%d, " % k for k in range(n)),
+             "    %s = fns" % "".join("f%d, " % k for k in range(n)),
+             "    def dump(params):",
+             "        if generation[0] != gen or len(params) != %d:" % n,
+             "            return None",
+             "        %s = params" % xs,
+             "        if %s:" % " or ".join(other.replace("%d", str(k)) for k in range(n)),
+             "            return None",
+             "        arr = newp(T_VALUE_ARRAY, %d)" % n,
+             "        keep = [arr]",
+             "        try:"]
+    for k, is_int in enumerate(inline):
+        pad = "            "
+        if none_ok:
+            lines.append(pad + "if x%d is not None:" % k)
+            pad += "    "
+        if is_int:  # _dump_int for an int: cffi checks the int64 range
+            lines += [pad + "v = arr[%d]" % k,
+                      pad + "v.i = x%d" % k,
+                      pad + "v.tag = PP_INT"]
+        else:
+            lines.append(pad + "f%d(x%d, arr[%d], keep, %d, adapters)" % (k, k, k, k + 1))
+    lines += ["        except Exception:  # dump_list says what is wrong",
+              "            return None",
+              "        return arr, keep",
+              "    return dump"]
+    return "\n".join(lines) + "\n"
+
+
+def make_dump(params: Any, adapters: Any) -> Optional[Callable]:
+    """The function a plan keeps (Plan.dump) to dump parameters of the types of
+    ``params`` (a non-empty list or tuple just dumped by dump_list with ``adapters``):
+    ``dump(params)`` returns (``pp_value[]``, keep-alive list) as dump_list does, or None
+    for parameters it is not for. None when it cannot have one."""
+    gen = adapters._gen
+    if gen != _generation[0] or len(params) > 64:
+        return None
+    types = tuple(map(type, params))
+    fns = tuple(map(adapters.dumpers.get, types))
+    if None in fns:
+        return None
+    inline = tuple(t is int and f is _dump_int for t, f in zip(types, fns))
+    none_ok = adapters.dumpers.get(type(None)) is _dump_none
+    f = _dumps.get((inline, none_ok))
+    if f is None:
+        ns: Dict[str, Any] = {"generation": _generation, "newp": newp,
+                              "T_VALUE_ARRAY": T_VALUE_ARRAY, "PP_INT": PP_INT}
+        exec(_dump_source(inline, none_ok), ns)
+        f = ns["made"]
+        if len(_dumps) >= _MAX_MADE:
+            _dumps.clear()
+        _dumps[(inline, none_ok)] = f
+    return f(gen, types, fns, adapters)

@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: MIT
+"""The rows function a known plan makes for its small results (_fastrows, issue 20): the
+same rows as the general conversion, and the general conversion again whenever the result
+is not one it was made for (a column's type changed with the same names, NULLs, more rows,
+no rows, a loader registered since, another row factory)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import PostPyro as pg
+from PostPyro import Range
+from PostPyro.rows import tuple_row
+
+
+def _made(c, sql):
+    """Whether the plan of ``sql`` has its rows function (so the next run takes it)."""
+    return c._plans[sql].fast is not None
+
+
+def test_column_type_changed_under_the_same_name(sdsn):
+    with pg.Connection(sdsn) as c:
+        c.execute("CREATE TABLE t (a int)")
+        c.execute("INSERT INTO t VALUES (1)")
+        sql = "SELECT a FROM t"
+        assert c.query(sql) == [(1,)]
+        assert c.query(sql) == [(1,)]
+        assert _made(c, sql)
+        c.execute("ALTER TABLE t ALTER a TYPE text")
+        assert c.query(sql) == [("1",)]
+        assert c.query(sql) == [("1",)]
+
+
+def test_text_column_becomes_a_type_with_a_loader(sdsn):
+    # both come as text (tag PP_TEXT): only the type OID tells the range from the str
+    with pg.Connection(sdsn) as c:
+        c.execute("CREATE TABLE t (r text)")
+        c.execute("INSERT INTO t VALUES ('[1,5)')")
+        sql = "SELECT r FROM t"
+        assert c.query(sql) == [("[1,5)",)]
+        assert c.query(sql) == [("[1,5)",)]
+        assert _made(c, sql)
+        c.execute("ALTER TABLE t ALTER r TYPE int4range USING r::int4range")
+        assert c.query(sql) == [(Range(1, 5, "[)"),)]
+        assert c.query(sql) == [(Range(1, 5, "[)"),)]
+
+
+def test_nulls_in_any_column_of_a_known_plan(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int4 AS i, $2::text AS t, $3::bool AS b, $4::numeric AS n"
+        assert c.query(sql, [1, "x", True, Decimal("1.5")]) == [(1, "x", True, Decimal("1.5"))]
+        assert c.query(sql, [2, "y", False, Decimal("2")]) == [(2, "y", False, Decimal("2"))]
+        assert _made(c, sql)
+        assert c.query(sql, [None, "z", True, Decimal(3)]) == [(None, "z", True, Decimal(3))]
+        assert c.query(sql, [4, None, None, None]) == [(4, None, None, None)]
+        assert c.query(sql, [5, "w", True, None])[0].to_dict() == {
+            "i": 5, "t": "w", "b": True, "n": None}
+
+
+def test_more_rows_no_rows_and_back(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT i, i::text AS s FROM generate_series(1, $1) i"
+        assert c.query(sql, [3]) == [(1, "1"), (2, "2"), (3, "3")]
+        assert c.query(sql, [3]) == [(1, "1"), (2, "2"), (3, "3")]
+        assert _made(c, sql)
+        big = c.query(sql, [700])
+        assert len(big) == 700 and big[-1] == (700, "700") and big[-1]["s"] == "700"
+        assert c.query(sql, [0]) == []
+        rows = c.query(sql, [2])
+        assert rows == [(1, "1"), (2, "2")] and rows[1].keys() == ["i", "s"]
+
+
+def test_loader_registered_after_the_function_was_made(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int4 AS n, $2::text AS t"
+        assert c.query(sql, [1, "a"]) == [(1, "a")]
+        assert c.query(sql, [1, "a"]) == [(1, "a")]
+        assert _made(c, sql)
+        c.adapters.register_loader("int4", lambda v: v * 10)
+        c.adapters.register_loader("text", str.upper)
+        assert c.query(sql, [2, "b"]) == [(20, "B")]
+        assert c.query(sql, [3, "c"]) == [(30, "C")]
+        c.adapters.register_loader("int4", None)
+        c.adapters.register_loader("text", None)
+        assert c.query(sql, [4, "d"]) == [(4, "d")]
+        assert c.query(sql, [5, "e"]) == [(5, "e")]
+        assert _made(c, sql)
+
+
+def test_global_loader_registered_after_the_function_was_made(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8 AS n"
+        assert c.query(sql, [1]) == [(1,)]
+        assert c.query(sql, [1]) == [(1,)]
+        pg.register_loader("int8", str)
+        try:
+            assert c.query(sql, [2]) == [("2",)]
+        finally:
+            pg.register_loader("int8", None)
+        assert c.query(sql, [3]) == [(3,)]
+
+
+def test_values_of_every_kind_on_a_known_plan(sdsn):
+    u = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    ts = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    real = float.fromhex("0x1.99999ap-4")  # float4's 0.1, exactly
+    with pg.Connection(sdsn) as c:
+        c.execute("SET TIME ZONE 'UTC'")
+        sql = ("SELECT 1::int8, 2.5::float8, 0.1::float4, true, 'é'::text, '\\x0001'::bytea, "
+               "1.50::numeric, '%s'::uuid, '2024-01-02 03:04:05+00'::timestamptz, "
+               "ARRAY[1, NULL, 3], '{\"a\": 1}'::jsonb, NULL::int4, '2024-01-02'::date, "
+               "'03:04:05'::time, '2024-01-02 03:04:05'::timestamp, '1 day 2 hours'::interval, "
+               "'[1,5)'::int4range, '1.1.1.1'::inet" % u)
+        interval = c.query_one("SELECT '1 day 2 hours'::interval")[0]
+        want = (1, 2.5, real, True, "é", b"\x00\x01", Decimal("1.50"), u, ts, [1, None, 3],
+                {"a": 1}, None, datetime.date(2024, 1, 2), datetime.time(3, 4, 5),
+                datetime.datetime(2024, 1, 2, 3, 4, 5), interval,
+                Range(1, 5, "[)"), "1.1.1.1")
+        first = c.query(sql)[0]
+        assert first == want
+        for _ in range(3):
+            row = c.query(sql)[0]
+            assert row == want
+            assert [type(v) for v in row] == [type(v) for v in first]
+        assert _made(c, sql)
+
+
+def test_row_factory_and_wide_results(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql32 = "SELECT " + ", ".join("%d AS c%d" % (k, k) for k in range(32))
+        sql33 = "SELECT " + ", ".join("%d AS c%d" % (k, k) for k in range(33))
+        for _ in range(3):
+            assert c.query(sql32)[0] == tuple(range(32))
+            assert c.query(sql33)[0]["c32"] == 32
+        assert _made(c, sql32) and not _made(c, sql33)
+        c.row_factory = tuple_row
+        assert type(c.query(sql32)[0]) is tuple
+        c.row_factory = None
+        assert c.query(sql32)[0]["c31"] == 31
+
+
+# ---- the plan's parameter dumper ----------------------------------------------------------
+
+
+def test_parameter_types_change_on_a_known_plan(sdsn):
+    import enum
+
+    class Color(enum.IntEnum):
+        RED = 7
+
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8 AS a, $2::text AS b"
+        assert c.query(sql, [1, "x"]) == [(1, "x")]
+        assert c.query(sql, (2, "y")) == [(2, "y")]
+        assert c._plans[sql].dump is not None
+        assert c.query(sql, [None, "z"]) == [(None, "z")]
+        assert c.query(sql, [Color.RED, None]) == [(7, None)]
+        assert c.query(sql, ["42", "w"]) == [(42, "w")]
+        assert c.query(sql, [3, "v"]) == [(3, "v")]
+
+
+def test_int_beyond_int64_on_a_known_plan(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::numeric"
+        assert c.query(sql, [1]) == [(Decimal(1),)]
+        assert c.query(sql, [2]) == [(Decimal(2),)]
+        assert c.query(sql, [2 ** 70]) == [(Decimal(2 ** 70),)]
+        assert c.query(sql, [-2 ** 63]) == [(Decimal(-2 ** 63),)]
+
+
+def test_refused_parameter_on_a_known_plan_says_why(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::text"
+        assert c.query(sql, ["a"]) == [("a",)]
+        assert c.query(sql, ["b"]) == [("b",)]
+        try:
+            c.query(sql, ["a\0b"])
+        except pg.DataError as exc:
+            assert "$1" in str(exc)
+        else:
+            raise AssertionError("a NUL in a str was sent")
+        assert c.query(sql, ["c"]) == [("c",)]
+
+
+def test_dumper_registered_after_the_function_was_made(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8"
+        assert c.query(sql, [1]) == [(1,)]
+        assert c.query(sql, [1]) == [(1,)]
+        c.adapters.register_dumper(int, lambda x: str(x * 2))
+        assert c.query(sql, [5]) == [(10,)]
+        c.adapters.register_dumper(int, None)
+        assert c.query(sql, [5]) == [(5,)]
+        assert c.query(sql, [6]) == [(6,)]
+
+
+def test_parameter_count_changes_on_a_known_plan(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int4"
+        assert c.query(sql, [1]) == [(1,)]
+        assert c.query(sql, [1]) == [(1,)]
+        try:
+            c.query(sql, [1, 2])
+        except pg.ProgrammingError:
+            pass
+        else:
+            raise AssertionError("two parameters for one were accepted")
+        assert c.query(sql, [3]) == [(3,)]
+
+
+def test_optional_parameters_keep_the_plans_dumper(sdsn):
+    with pg.Connection(sdsn) as c:
+        sql = "SELECT $1::int8 AS a, $2::text AS b"
+        assert c.query(sql, [1, "x"]) == [(1, "x")]
+        assert c.query(sql, [2, "y"]) == [(2, "y")]
+        dump = c._plans[sql].dump
+        assert dump is not None
+        for k in range(3):
+            assert c.query(sql, [None, "z"]) == [(None, "z")]
+            assert c.query(sql, [k, None]) == [(k, None)]
+            assert c.query(sql, [None, None]) == [(None, None)]
+        assert c._plans[sql].dump is dump
