@@ -22,7 +22,8 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
-It returns None for any other result (more rows, other names, a column of another type
+It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
+of text and other variable-size values, a column of another type
 after an ALTER, a loader registered since): the caller converts the general way and makes a
 new one. It is made only while no user loader is registered in the connection's adapters.
 
@@ -62,6 +63,11 @@ _PLAIN = {
 _PLAIN.update((tag, "conv_%d(c, n, None)" % tag) for tag in _CONVERTERS
               if tag not in _WITH_ADAPTERS and tag not in _PLAIN)
 
+# The most bytes of variable-size values a result made here may have: it stays in its
+# buffer set for the next statement (_planned), uncounted, so it must stay below
+# _result._KEEP_SMALL with its fixed part (at most 1 024 values of 17 bytes).
+_MAX_DATA = 32 << 10
+
 # Factories made so far, by the columns' (tag, oid, plain) triples and the most rows
 # (bounded: cleared when full).
 _made: Dict[Any, Callable] = {}
@@ -75,6 +81,10 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
              "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
+    sized = ["cols[%d].data_len" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if sized:  # big values: the general way, which does not keep them (_result._hold)
+        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+                  "            return None"]
     for k, (tag, oid, plain) in enumerate(kinds):
         lines.append("        c = cols[%d]" % k)
         if plain:

@@ -19,7 +19,8 @@ from . import _named, _session
 from . import errors as e
 from ._fastrows import make_dump
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib
-from ._result import _QUERY_COLS, _spare_buffers, finish_query, plan_rows, take_buffers
+from ._result import (_QUERY_COLS, _kept, _spare_buffers, _unhold, finish_query, plan_rows,
+                      take_buffers)
 from ._sql import Params
 from .row import Row
 from .types._dumpers import dump_list
@@ -103,7 +104,9 @@ class PlannedQuery:
             except BaseException:
                 _spare_buffers.append(buffers)  # as plan_rows does
                 raise
-            if rows is not None:
-                _spare_buffers.append(buffers)  # the result stays in out (_KEEP_CELLS)
+            if rows is not None:  # the result, small (_fastrows._MAX_DATA), stays in out
+                if _kept:  # for the next statement: the set's older big one is gone
+                    _unhold(id(out))
+                _spare_buffers.append(buffers)
                 return rows
         return plan_rows(out[0], buffers, plan, adapters, self._row_factory)
