@@ -71,10 +71,12 @@ def test_an_answer_that_comes_while_the_loop_is_idle_takes_no_loop_trip(sdsn, lo
             conn._step = counting_step
             waits = conn._engine._waits
             for k in range(30):
-                assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.002)", [k]))[0] == k
+                assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.005)", [k]))[0] == k
             return steps, conn._engine._waits - waits
     steps, waits = run_asyncio(main)
-    assert waits == 30  # every statement waited for its answer …
+    # statements waited for their answers (on a loaded machine an answer may already be
+    # there when libpostpyro first looks: that one does not wait at all) …
+    assert waits > 0
     assert steps == 0   # … and none of them through the loop
 
 
