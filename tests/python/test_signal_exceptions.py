@@ -86,3 +86,14 @@ def test_an_exception_from_a_signal_during_a_pep249_transaction_leaves_it_failed
         assert c.info()["transaction_status"] == "inerror"
         c.rollback()
         assert c.query_one("SELECT 1")[0] == 1
+
+
+def test_an_alarm_s_exception_while_waiting_for_the_next_chunk_cancels_it(conn, admin):
+    pid = conn.info()["backend_pid"]
+    # the first 2000 rows come at once (a chunk), then the server sleeps
+    _, elapsed = with_alarm_after(0.5, Alarm, lambda: conn.query(
+        "SELECT g, pg_sleep(CASE WHEN g = 2000 THEN 10 ELSE 0 END) "
+        "FROM generate_series(1, 3000) g"))
+    assert elapsed < 5  # not cancelled, the rest would be read to its end (10 s)
+    assert state_of(admin, pid) == "idle"
+    assert conn.query_one("SELECT 1")[0] == 1
