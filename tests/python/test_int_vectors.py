@@ -4,8 +4,6 @@ with NULLs and empty vectors, the same as the server's own text says, in both pr
 
 import pytest
 
-import PostPyro as pg
-
 
 def ints(text):
     return None if text is None else [int(p) for p in text.split()]
