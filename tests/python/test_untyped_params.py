@@ -66,3 +66,20 @@ def test_a_statement_that_still_fails_raises_the_server_s_error(conn):
         conn.query("SELECT count(*) FROM v WHERE $1 IS NULL OR col = $1", [None])
     assert conn.query_one("SELECT count(*) FROM v WHERE $1::int IS NULL OR col = $1",
                           [None])[0] == 0
+
+
+def test_the_same_on_an_async_connection(sdsn):
+    # the retries run in nonblocking mode there (on the connection's fiber)
+    import asyncio
+
+    async def main():
+        c = await pg.AsyncConnection.connect(sdsn)
+        try:
+            assert (await c.query_one(CASE, [None, None]))[0] == 0
+            async with c.transaction():
+                assert (await c.query_one(CASE + " + 1", [5, None]))[0] is None
+                assert tuple(await c.query_one("SELECT $1 IS NULL, $2", [None, None])) \
+                    == (True, None)
+        finally:
+            await c.close()
+    asyncio.run(main())
