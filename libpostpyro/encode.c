@@ -58,8 +58,8 @@ uint32_t pp__oid_for_value(const pp_value *v)
     if (v->oid != 0)
         return v->oid;
     static const uint32_t by_tag[] = {
-        OID_TEXT, OID_BOOL, OID_INT8, OID_FLOAT8, OID_TEXT, OID_BYTEA, OID_NUMERIC, OID_DATE,
-        OID_TIME, OID_TIMETZ, OID_TIMESTAMP, OID_TIMESTAMPTZ, OID_INTERVAL, OID_UUID,
+        0 /* NULL: left to the server (stmt.c) */, OID_BOOL, OID_INT8, OID_FLOAT8, OID_TEXT,
+        OID_BYTEA, OID_NUMERIC, OID_DATE, OID_TIME, OID_TIMETZ, OID_TIMESTAMP, OID_TIMESTAMPTZ, OID_INTERVAL, OID_UUID,
         OID_JSONB, 0,
     };
     return v->tag >= 0 && v->tag < (int32_t)(sizeof by_tag / sizeof by_tag[0]) ? by_tag[v->tag]

@@ -559,7 +559,8 @@ size_t pp__binary_size(const pp_value *v);
 /* numeric.c */
 size_t pp__numeric_binary_size(int64_t text_len);
 int64_t pp__numeric_to_binary(const char *s, int64_t len, char *out);
-/* The type OID to declare for a value when the server cannot infer one. */
+/* The type OID to declare for a value when the server cannot infer one (0 for a NULL without
+ * a declared type: stmt.c lets the server try first). */
 uint32_t pp__oid_for_value(const pp_value *v);
 /* The built-in types the encoder knows (NULL for others: sent as text for the server). */
 const char *pp__type_name(uint32_t oid);

@@ -423,8 +423,11 @@ int pp_set_statement_cache_size(pp_conn *conn, int32_t size, pp_error **err);
  * types) are range-checked, and so are dates (int32 days) and time zone offsets (15:59:59
  * either way) for any type (PP_ERR_DATA); PP_NUMERIC for an integer type must be an integer;
  * integers for float types must be exactly representable. An empty value may have ptr NULL. When the server cannot infer a parameter's
- * type, the statement is prepared again with the types of the values (inside a transaction
- * the first attempt runs under a savepoint, so the transaction survives it). A statement
+ * type, the statement is prepared again with the types of the values, a PP_NULL without an
+ * oid left undeclared (0) for the server to infer; a PP_NULL the server then names as
+ * undeterminable is declared text and the statement prepared again, at most once per
+ * PP_NULL (inside a transaction every attempt that may be retried runs under a savepoint,
+ * so the transaction survives it). A statement
  * without parameters that holds several commands runs through the simple-query protocol and
  * yields the last command's result (text format), or every command's result with
  * PP_EXEC_ALL_RESULTS. A statement that changes client_encoding fails (PP_ERR_NOT_SUPPORTED)

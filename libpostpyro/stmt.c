@@ -192,6 +192,69 @@ static int take_description(pp_conn *conn, pp_stmt *s, PGresult *r, pp_error **e
     return PP_OK;
 }
 
+/* Whether r is the server saying it cannot infer (or reconcile) a parameter's type. */
+static bool cannot_infer(const PGresult *r)
+{
+    const char *st = sqlstate_of(r);
+    return strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0 ||
+           strcmp(st, "42804") == 0;
+}
+
+/* Undoes a Parse that failed under the guard savepoint: the transaction goes on. */
+static void undo_guarded_parse(pp_conn *conn)
+{
+    PQclear(pp__exec_wait(conn, "ROLLBACK TO SAVEPOINT " PARSE_GUARD
+                                "; RELEASE SAVEPOINT " PARSE_GUARD));
+}
+
+/* The parameter a 42P18 "could not determine data type of parameter $n" names, as an index
+ * (n - 1) below nparams; -1 when the message names none. */
+static int32_t undetermined_param(const PGresult *r, int32_t nparams)
+{
+    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (strcmp(sqlstate_of(r), "42P18") != 0 || msg == NULL || (msg = strchr(msg, '$')) == NULL)
+        return -1;
+    long n = 0;
+    for (msg++; *msg >= '0' && *msg <= '9' && n <= nparams; msg++)
+        n = n * 10 + (*msg - '0');
+    return n >= 1 && n <= nparams ? (int32_t)(n - 1) : -1;
+}
+
+/* The server could not infer some parameter's type (r, its answer to the Parse, is used up
+ * here): Parse again declaring `types`, where NULLs without a declared type are 0, so the
+ * server infers their types from the SQL (`CASE WHEN $1 IS NOT NULL THEN $2 ELSE 0 END`).
+ * Each NULL the server then names as undeterminable is declared text, one at a time; when
+ * it names none, all undeclared NULLs at once (a NULL alone, `SELECT $1`, is text). So at
+ * most one Parse per NULL parameter more. Inside a transaction (`guard`) every try that
+ * may be followed by another runs under the savepoint, and is undone when it fails. Returns the last Parse's result, *described its
+ * Describe's; s->reparse is set for what the last Parse did to the unnamed statement. */
+static PGresult *declare_and_retry(pp_conn *conn, pp_stmt *s, const char *name,
+                                   const char *sql, int32_t nparams, const pp_value *params,
+                                   Oid *types, bool guard, PGresult *r, PGresult **described)
+{
+    for (;;) {
+        bool undeclared = false; /* a NULL still declared 0: another try may follow */
+        for (int32_t k = 0; k < nparams; k++)
+            undeclared = undeclared || (params[k].tag == PP_NULL && types[k] == 0);
+        if (guard)
+            undo_guarded_parse(conn);
+        PQclear(r);
+        PQclear(*described);
+        r = parse_and_describe(conn, name, sql, nparams, types, guard && undeclared, described);
+        s->reparse = guard && undeclared && name[0] == '\0';
+        if (result_ok(r) || !undeclared || !cannot_infer(r))
+            return r;
+        int32_t k = undetermined_param(r, nparams);
+        if (k >= 0 && params[k].tag == PP_NULL && types[k] == 0) {
+            types[k] = OID_TEXT;
+        } else {
+            for (k = 0; k < nparams; k++)
+                if (params[k].tag == PP_NULL && types[k] == 0)
+                    types[k] = OID_TEXT;
+        }
+    }
+}
+
 /* Prepares sql as server statement `name` and describes it. *out is a new pp_stmt (key set
  * from `key`). Multi-command SQL without parameters yields a `simple` entry. */
 static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const char *name,
@@ -219,27 +282,19 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
     bool guard = nparams > 0 && PQtransactionStatus(pg) == PQTRANS_INTRANS;
     s->reparse = guard && name[0] == '\0'; /* the RELEASE after it replaces the unnamed one */
     PGresult *r = parse_and_describe(conn, name, sql, 0, NULL, guard, &described);
-    const char *st = sqlstate_of(r);
-    if (!result_ok(r) && nparams > 0 &&
-        (strcmp(st, "42P18") == 0 || strcmp(st, "42P08") == 0 || strcmp(st, "42725") == 0 ||
-         strcmp(st, "42804") == 0)) {
-        /* The server cannot infer a parameter's type: declare the types of the values (in a
-         * transaction, first undo the failed Parse, which ran under a savepoint). */
-        if (guard)
-            PQclear(pp__exec_wait(conn, "ROLLBACK TO SAVEPOINT " PARSE_GUARD
-                                        "; RELEASE SAVEPOINT " PARSE_GUARD));
+    if (!result_ok(r) && nparams > 0 && cannot_infer(r)) {
         Oid *types = calloc((size_t)nparams, sizeof *types);
         if (types == NULL) {
             PQclear(r);
+            PQclear(described);
+            if (guard)
+                undo_guarded_parse(conn);
             pp__stmt_free(s);
             return pp__fail(err, pp__error_oom());
         }
         for (int32_t k = 0; k < nparams; k++)
             types[k] = pp__oid_for_value(&params[k]);
-        PQclear(r);
-        PQclear(described);
-        r = parse_and_describe(conn, name, sql, nparams, types, false, &described);
-        s->reparse = false; /* unguarded this time: the unnamed statement stays */
+        r = declare_and_retry(conn, s, name, sql, nparams, params, types, guard, r, &described);
         free(types);
     }
     if (!result_ok(r)) {

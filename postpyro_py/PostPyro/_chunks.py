@@ -16,7 +16,7 @@ from typing import Any, Callable, Deque, Optional, Tuple
 from . import errors as e
 from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P,
                    T_RESULT_PP, ffi, lib, newp)
-from ._raise import raise_error
+from ._raise import SIGNALLED, raise_error
 
 # (pp_result *, status, its pp_result_info *, its pp_column[])
 Chunk = Tuple[Any, int, Any, Any]
@@ -25,7 +25,8 @@ Chunk = Tuple[Any, int, Any, Any]
 class ChunkReader:
     """Reads the chunks after the first; owns those not yet handed out."""
 
-    __slots__ = ("_conn", "thread", "_max_cols", "_queue", "_failure", "_done", "_wait")
+    __slots__ = ("_conn", "thread", "_max_cols", "_queue", "_failure", "_done", "_wait",
+                 "interrupted")
 
     def __init__(self, conn: Any, max_cols: int, wait: Callable[..., int]) -> None:
         self._conn = conn
@@ -35,6 +36,7 @@ class ChunkReader:
         self._queue: Deque[Chunk] = deque()
         self._failure: Optional[e.Error] = None  # the statement's error, read ahead by drain()
         self._done = False        # the last chunk (or the error) has been read
+        self.interrupted = False  # an exception (a signal handler's) came during a wait
 
     def _read(self) -> Chunk:
         """The next chunk from the server; raises the statement's error."""
@@ -42,10 +44,14 @@ class ChunkReader:
         err = newp(T_ERROR_PP, None)
         info = newp(T_RESULT_INFO_P, None)
         cols = newp(T_COLUMN_ARRAY, self._max_cols)
-        rc = lib.pp_query_next(self._conn, out, info, cols, self._max_cols, err)
-        if rc == PP_PENDING:  # the front end's wait (sync: a signal's handler ran)
-            rc = self._wait(rc, lib.pp_query_next, self._conn, out, info, cols,
-                            self._max_cols, err)
+        try:
+            rc = lib.pp_query_next(self._conn, out, info, cols, self._max_cols, err)
+            if rc == PP_PENDING:  # the front end's wait (sync: a signal's handler ran)
+                rc = self._wait(rc, lib.pp_query_next, self._conn, out, info, cols,
+                                self._max_cols, err)
+        except SIGNALLED:
+            self.interrupted = True
+            raise
         if rc != PP_OK and rc != PP_MORE:
             self._done = True
             raise_error(err[0])

@@ -11,8 +11,8 @@ import select
 from typing import Iterator, Optional
 
 from ._ffi import lib
-from ._notify import (NOTIFY_SQL, Notify, NotifyCore, check_stop_after, deadline_of,
-                      remaining)
+from ._notify import (LIMIT_SQL, MAX_CHANNEL_BYTES, NOTIFY_SQL, Notify, NotifyCore,
+                      check_stop_after, deadline_of, remaining)
 
 __all__ = ["Notifications"]
 
@@ -25,18 +25,31 @@ class Notifications(NotifyCore):
 
     def listen(self, channel: str) -> None:
         """Start receiving notifications sent on ``channel`` (the exact name: it is quoted
-        as an identifier). With ``autocommit=False`` it takes effect at commit."""
+        as an identifier; ProgrammingError when longer than the server's identifiers, 63
+        bytes). With ``autocommit=False`` it takes effect at commit."""
+        self._valid_channel(channel)
         self.execute(self._listen_sql(channel))  # type: ignore[attr-defined]
 
     def unlisten(self, channel: Optional[str] = None) -> None:
         """Stop receiving notifications on ``channel`` (every channel when None).
         Notifications already received stay queued."""
+        if channel is not None:
+            self._valid_channel(channel)
         self.execute(self._unlisten_sql(channel))  # type: ignore[attr-defined]
 
     def notify(self, channel: str, payload: Optional[str] = None) -> None:
         """Send a notification on ``channel`` (``pg_notify``: both go as parameters). Inside
         a transaction it is delivered at commit."""
+        self._valid_channel(channel)
         self.execute(NOTIFY_SQL, self._notify_params(channel, payload))  # type: ignore
+
+    def _valid_channel(self, channel: str) -> None:
+        size = self._channel_size(channel)
+        if size > MAX_CHANNEL_BYTES:
+            limit = self._channel_limit
+            if limit is None:
+                limit = int(self.query_one(LIMIT_SQL)[0])  # type: ignore[attr-defined]
+            self._check_channel(channel, size, limit)
 
     def notifies(self, timeout: Optional[float] = None,
                  stop_after: Optional[int] = None) -> Iterator[Notify]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Optional
 
-from ._notify import (NOTIFY_SQL, Notify, NotifyCore, check_stop_after, deadline_of,
-                      remaining)
+from ._notify import (LIMIT_SQL, MAX_CHANNEL_BYTES, NOTIFY_SQL, Notify, NotifyCore,
+                      check_stop_after, deadline_of, remaining)
 
 __all__ = ["AsyncNotifications"]
 
@@ -33,16 +33,29 @@ class AsyncNotifications:
     async def listen(self, channel: str) -> None:
         """Start receiving notifications sent on ``channel`` (see
         :meth:`Connection.listen`)."""
+        await self._valid_channel(channel)
         await self.execute(NotifyCore._listen_sql(channel))  # type: ignore[attr-defined]
 
     async def unlisten(self, channel: Optional[str] = None) -> None:
         """Stop receiving notifications on ``channel`` (every channel when None)."""
+        if channel is not None:
+            await self._valid_channel(channel)
         await self.execute(NotifyCore._unlisten_sql(channel))  # type: ignore[attr-defined]
 
     async def notify(self, channel: str, payload: Optional[str] = None) -> None:
         """Send a notification on ``channel`` (``pg_notify``: both go as parameters)."""
+        await self._valid_channel(channel)
         await self.execute(NOTIFY_SQL,  # type: ignore[attr-defined]
                            NotifyCore._notify_params(channel, payload))
+
+    async def _valid_channel(self, channel: str) -> None:
+        eng = self._engine
+        size = eng._channel_size(channel)
+        if size > MAX_CHANNEL_BYTES:
+            limit = eng._channel_limit
+            if limit is None:
+                limit = int((await self.query_one(LIMIT_SQL))[0])  # type: ignore
+            eng._check_channel(channel, size, limit)
 
     @property
     def notify_limit(self) -> int:

@@ -29,6 +29,16 @@ _cstring = ffi._backend.string
 #: notify()'s statement: the channel and payload go as parameters, never into the SQL text.
 NOTIFY_SQL = "SELECT pg_notify($1, $2)"
 
+#: The longest channel name, in bytes of the server's encoding, that a server built with the
+#: default NAMEDATALEN (64) keeps: LISTEN cuts a longer name (with a NOTICE only), pg_notify()
+#: refuses it. Only a longer name makes the front ends ask the server (LIMIT_SQL) for its own.
+MAX_CHANNEL_BYTES = 63
+LIMIT_SQL = "SHOW max_identifier_length"
+
+# PostgreSQL encoding names Python's codecs do not know by that name.
+_CODEC_OF = {"UTF8": "utf-8", "SQL_ASCII": "utf-8",  # SQL_ASCII keeps the client's bytes
+             "KOI8R": "koi8_r", "KOI8U": "koi8_u", "EUC_CN": "gb2312", "UHC": "cp949"}
+
 
 class Notify(NamedTuple):
     """One notification: the ``channel`` it was sent on, its ``payload`` ("" when the NOTIFY
@@ -147,6 +157,36 @@ class NotifyCore:
             return 0
         return int(lib.pp_notify_dropped(self._conn))
 
+    _channel_limit: Optional[int] = None  # the server's max_identifier_length, once read
+    _server_codec: Optional[str] = None
+
+    def _channel_size(self, channel: Any) -> int:
+        """How long a name would be (ProgrammingError: not a str) in bytes of the
+        server's encoding; a lower bound (its characters) for encodings Python lacks."""
+        _channel(channel)
+        if channel.isascii():
+            return len(channel)  # the same in every server encoding
+        codec = self._server_codec
+        if codec is None:
+            name = lib.pp_parameter_status(self._conn, b"server_encoding")
+            enc = "UTF8" if name == ffi.NULL else _cstring(name).decode("ascii", "replace")
+            lib.pp_free(name)
+            codec = _CODEC_OF.get(enc, "cp" + enc[3:] if enc.startswith("WIN") else enc)
+            self._server_codec = codec
+        try:
+            return len(channel.encode(codec))
+        except (LookupError, UnicodeError):
+            return len(channel)
+
+    def _check_channel(self, channel: Any, size: int, limit: int) -> None:
+        """ProgrammingError when a name of ``size`` bytes is over the server's ``limit``."""
+        self._channel_limit = limit
+        if size > limit:
+            raise e.ProgrammingError(
+                "channel name %r is %d bytes long in the server's encoding: PostgreSQL "
+                "channel names are identifiers of at most %d bytes (max_identifier_length; "
+                "LISTEN would cut it, pg_notify() refuse it)" % (channel, size, limit))
+
     @staticmethod
     def _listen_sql(channel: str) -> str:
         return "LISTEN " + _channel(channel)
@@ -168,7 +208,7 @@ class NotifyCore:
 
 def _channel(channel: Any) -> str:
     """A channel name as a quoted identifier: exactly the name given (case, spaces, quotes
-    kept). The server cuts names longer than 63 bytes (LISTEN) or refuses them (NOTIFY)."""
+    kept). Its length was checked by the caller (NotifyCore._channel_size)."""
     if not isinstance(channel, str):
         raise e.ProgrammingError("a channel name must be a str, not %s"
                                  % type(channel).__name__)

@@ -19,6 +19,7 @@ from . import _named, _session
 from . import errors as e
 from ._fastrows import make_dump
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib
+from ._raise import SIGNALLED
 from ._result import (_QUERY_COLS, _kept, _spare_buffers, _unhold, finish_query, plan_rows,
                       take_buffers)
 from ._sql import Params
@@ -78,7 +79,7 @@ class PlannedQuery:
                     if rc == PP_PENDING:
                         rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
                                         _QUERY_COLS, err)
-                except KeyboardInterrupt:
+                except SIGNALLED:  # Ctrl-C, or another signal handler's exception
                     self._interrupted(conn, rc, out, err)
                     raise
                 if rc == PP_MORE:  # the first chunk of several

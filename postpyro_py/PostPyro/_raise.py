@@ -1,13 +1,27 @@
 # SPDX-License-Identifier: MIT
-"""Turning a libpostpyro ``pp_error`` into the right Python exception (the one place)."""
+"""Turning a libpostpyro ``pp_error`` into the right Python exception (the one place), and
+which exceptions met during a wait for the server abandon the statement (SIGNALLED)."""
 
 from __future__ import annotations
 
 import re
-from typing import NoReturn
+from typing import NoReturn, Optional
 
 from . import errors as e
 from ._ffi import ffi, lib
+
+#: What a signal's Python handler may raise during a wait for the server (Ctrl-C, SIGTERM's
+#: SystemExit, an alarm's own exception): the statement is then cancelled and waited for
+#: (Connection._abandon). Not every BaseException: a fiber's kill (GreenletExit) or a task's
+#: cancellation reaching the async front end's fiber passes through untouched.
+SIGNALLED = (KeyboardInterrupt, SystemExit, Exception)
+
+
+def later(first: Optional[BaseException], exc: BaseException) -> Optional[BaseException]:
+    """The exception to raise once an abandoned statement has ended: the first one another
+    signal's handler raised meanwhile (more Ctrl-C presses are ignored)."""
+    return first if first is not None or isinstance(exc, KeyboardInterrupt) else exc
+
 
 _BY_CATEGORY = {
     lib.PP_ERR_NONE: e.DatabaseError,

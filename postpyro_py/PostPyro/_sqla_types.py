@@ -165,13 +165,10 @@ if _SQLA2:
 
         def result_processor(self, dialect, coltype):
             # int2vector and oidvector (2.0's catalog queries read them as arrays) come
-            # from PostPyro as their text, "1 2"
+            # from PostPyro as lists of ints already
             if coltype in (22, 30):
-                return _space_vector
+                return None
             return super().result_processor(dialect, coltype)
-
-    def _space_vector(value):
-        return None if value is None else [int(p) for p in value.split()]
 
     class _PGLargeBinary(sqltypes.LargeBinary):
         render_bind_cast = True

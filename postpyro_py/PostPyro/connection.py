@@ -25,7 +25,7 @@ from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_INT32_P, T_RESULT_I
                    ffi, lib, newp)
 from ._listen import Notifications
 from ._planned import PlannedQuery
-from ._raise import raise_error
+from ._raise import SIGNALLED, later, raise_error
 from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
                       _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
                       take_counts, take_result)
@@ -116,29 +116,35 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         return conn
 
     def _abandon(self, conn, out, err) -> None:
-        """After KeyboardInterrupt during a statement: cancel it and wait until the server
-        is done with it (its result or error is dropped), so the connection stays usable.
-        Further Ctrl-C presses meanwhile are ignored: the cancel is on its way."""
+        """After an exception during a statement's wait (KeyboardInterrupt, or what another
+        signal's handler raised: SystemExit from SIGTERM, an alarm's): cancel it and wait
+        until the server is done with it (its result or error is dropped), so the connection
+        stays usable. Further Ctrl-C presses meanwhile are ignored: the cancel is on its way;
+        another handler's exception meanwhile is raised once the statement has ended."""
         if out is None:
             out = ffi.new("pp_result **")
         _free_out(out, err)
+        late: Optional[BaseException] = None
         while True:
             try:
                 lib.pp_cancel(conn, ffi.NULL)  # pp_resume sends it again until the end
                 break
-            except KeyboardInterrupt:
-                continue
+            except SIGNALLED as exc:  # a signal's handler ran
+                late = later(late, exc)
         while True:
             try:
                 rc = lib.pp_resume(conn, out, err)
-            except KeyboardInterrupt:
+            except SIGNALLED as exc:
+                late = later(late, exc)
                 rc = PP_PENDING  # if it had finished, the next pp_resume just says so
             _free_out(out, err)
             if rc == PP_MORE:  # a chunked statement: drop the rest without decoding it
                 lib.pp_query_close(conn, ffi.NULL)
-                return
+                break
             if rc != PP_PENDING:
-                return
+                break
+        if late is not None:
+            raise late
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
@@ -202,7 +208,8 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
                         break
                     chunk = reader.next()
         except BaseException as exc:
-            reader.close(cancel=isinstance(exc, KeyboardInterrupt))
+            # a signal's exception cancels; a conversion's lets the statement end
+            reader.close(cancel=isinstance(exc, KeyboardInterrupt) or reader.interrupted)
             raise
         finally:
             self._reader = None
@@ -221,7 +228,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
                                     self._lock.known, err)
             if rc == PP_PENDING:
                 rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, max_cols, err)
-        except KeyboardInterrupt:
+        except SIGNALLED:  # Ctrl-C, or another signal handler's exception
             self._interrupted(conn, rc, out, err)
             raise
         if rc == PP_OK:  # finish_query's common case, inlined: the hot path
@@ -229,9 +236,10 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         return finish_query(rc, buffers)
 
     def _interrupted(self, conn, rc: Optional[int], out, err) -> None:
-        """KeyboardInterrupt during a pp_query_reuse call (rc None: before it returned) or
-        its wait (rc: the last return code): the statement is abandoned when it may still
-        be running, else its result or error is freed."""
+        """An exception (a signal handler's: Ctrl-C, SIGTERM's SystemExit, …) during a
+        pp_query_reuse call (rc None: before it returned) or its wait (rc: the last return
+        code): the statement is abandoned when it may still be running, else its result or
+        error is freed."""
         if rc is None or rc == PP_PENDING or rc == PP_MORE:
             self._abandon(conn, out, err)
         else:
@@ -265,7 +273,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
                 if out[0] != ffi.NULL:  # after PP_PENDING the counts come as a result
                     take_counts(out[0], counts, affected)
                     lib.pp_result_free(out[0])
-        except KeyboardInterrupt:
+        except SIGNALLED:  # Ctrl-C, or another signal handler's exception
             if rc is None or rc == PP_PENDING:
                 self._abandon(conn, out, err)
             raise
@@ -284,7 +292,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
                 if rc != PP_OK:
                     return -1
                 return 1 if data[0] != ffi.NULL else 0
-        except KeyboardInterrupt:
+        except SIGNALLED:  # Ctrl-C, or another signal handler's exception
             if rc is None or (rc == 1 and data[0] == ffi.NULL):
                 self._abandon(conn, out, err)
             raise

@@ -201,7 +201,7 @@ class Cursor:
         """Rows returned (SELECT, … RETURNING) or affected (INSERT, UPDATE, DELETE, MERGE)
         by the last statement; the total for executemany(); -1 when unknown (DDL, nothing
         ran yet, the last statement failed — COPY among them: it runs through the COPY
-        API, not execute())."""
+        API, not execute()). Still readable after close()."""
         return self._rowcount
 
     @property
@@ -426,9 +426,12 @@ class Cursor:
 
     def close(self) -> None:
         """Close the cursor (the connection stays open). Safe to call twice; any other use
-        afterwards raises InterfaceError."""
+        afterwards raises InterfaceError. ``rowcount`` stays readable (as in psycopg2: the
+        count of the last statement, often read after a ``with`` block)."""
         self._closed = True
+        rowcount = self._rowcount
         self._reset()
+        self._rowcount = rowcount
 
     def __enter__(self) -> "Cursor":
         return self

@@ -409,6 +409,29 @@ static void test_poll_status(pp_conn *c)
     pp_conn_free(c2);
 }
 
+/* The server cannot type $1 (IS NOT NULL only): the retry declares the values' types but
+ * leaves a NULL to the server ($2 becomes the CASE's integer, not text), and a NULL the
+ * server still cannot type is declared text; in a transaction every failed try is undone. */
+static void test_untyped_null(pp_conn *c)
+{
+    const char *sql = "SELECT CASE WHEN $1 IS NOT NULL THEN $2 ELSE 0 END";
+    pp_value p[2] = {{.tag = PP_INT, .i = 5}, {.tag = PP_NULL}};
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    pp_result_free(run(c, "BEGIN"));
+    for (int k = 0; k < 2; k++) { /* (5, NULL), then (NULL, NULL) */
+        CHECK_OK(pp_exec(c, sql, 2, p, 0, &r, &err), err);
+        CHECK(pp_result_column_type(r, 0) == 23);
+        pp_value v;
+        CHECK_OK(pp_result_value(r, 0, 0, &v, &err), err);
+        CHECK(k == 0 ? v.tag == PP_NULL : v.tag == PP_INT && v.i == 0);
+        pp_result_free(r);
+        p[0].tag = PP_NULL;
+        sql = "SELECT CASE WHEN $1 IS NOT NULL THEN $2 ELSE 0 END + 0";
+    }
+    pp_result_free(run(c, "COMMIT"));
+}
+
 int main(void)
 {
     test_versions();
@@ -422,6 +445,7 @@ int main(void)
     test_exec_many_and_batch(c);
     test_exec_many_columns(c);
     test_prepared(c);
+    test_untyped_null(c);
     test_multi_statement(c);
     test_poll_status(c);
     test_info_ping_close(c);

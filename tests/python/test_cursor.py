@@ -610,6 +610,25 @@ def test_a_closed_cursor_raises_interface_error_on_any_use(cur, use):
         use(cur)
 
 
+def test_rowcount_stays_readable_after_close(cur):
+    cur.execute("UPDATE t SET name = 'x' WHERE id < 3")
+    cur.close()
+    assert cur.rowcount == 2  # as psycopg2: read after a `with conn.cursor()` block
+    assert cur.description is None
+    with pytest.raises(pg.InterfaceError, match="cursor is closed"):
+        cur.fetchall()
+    with pytest.raises(pg.InterfaceError, match="cursor is closed"):
+        cur.execute("SELECT 1")
+    assert cur.rowcount == 2
+
+
+def test_rowcount_after_a_with_block(conn):
+    conn.execute("CREATE TABLE w (a int)")
+    with conn.cursor() as c:
+        c.executemany("INSERT INTO w VALUES ($1)", [[1], [2], [3]])
+    assert c.closed and c.rowcount == 3
+
+
 def test_cursor_as_context_manager_closes_it(conn):
     with conn.cursor() as c:
         c.execute("SELECT 1")

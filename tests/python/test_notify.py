@@ -255,3 +255,50 @@ def test_100000_notifications_none_lost(listener, sender, channel):
     assert expected == total
     assert listener.notifies_lost == 0
     assert time.monotonic() - t0 < 60
+
+
+# ---- channel names longer than the server's identifiers -------------------------------------
+
+def test_a_63_byte_channel_name_works_whole(listener, sender):
+    name = "c" * 61 + "é"  # 63 bytes in UTF-8
+    listener.listen(name)
+    sender.notify(name, "x")
+    assert [n.channel for n in listener.notifies(timeout=5, stop_after=1)] == [name]
+
+
+@pytest.mark.parametrize("name", ["c" * 64, "c" * 62 + "é", "é" * 32])
+def test_a_channel_name_over_63_bytes_is_refused_everywhere(listener, sender, name):
+    # the server would cut LISTEN's name (a NOTICE only) and refuse pg_notify's: both refuse
+    for call in (listener.listen, listener.unlisten, sender.notify):
+        with pytest.raises(pg.ProgrammingError, match=r"at most 63 bytes"):
+            call(name)
+    assert listener.query("SELECT pg_listening_channels()") == []
+    assert listener.query_one("SELECT 1")[0] == 1 and sender.query_one("SELECT 1")[0] == 1
+
+
+def test_a_refused_name_in_a_pep249_transaction_leaves_it_usable(dsn):
+    with pg.connect(dsn) as c:
+        c.execute("CREATE TEMP TABLE t (a int)")
+        with pytest.raises(pg.ProgrammingError, match="max_identifier_length"):
+            c.listen("x" * 100)
+        c.execute("INSERT INTO t VALUES (1)")
+        c.commit()
+        assert c.query_one("SELECT count(*) FROM t")[0] == 1
+
+
+def test_the_limit_counts_bytes_in_the_server_s_encoding(admin, dsn):
+    from conftest import dsn_with
+    admin.execute("DROP DATABASE IF EXISTS pp_latin1")
+    admin.execute("CREATE DATABASE pp_latin1 ENCODING 'LATIN1' TEMPLATE template0 "
+                  "LC_COLLATE 'C' LC_CTYPE 'C'")
+    try:
+        name = "é" * 63  # 126 bytes in UTF-8, 63 in LATIN1
+        with pg.Connection(dsn_with(dsn, dbname="pp_latin1")) as c, \
+                pg.Connection(dsn_with(dsn, dbname="pp_latin1")) as s:
+            c.listen(name)
+            s.notify(name, "x")
+            assert [n.channel for n in c.notifies(timeout=5, stop_after=1)] == [name]
+            with pytest.raises(pg.ProgrammingError, match="64 bytes"):
+                c.listen(name + "é")
+    finally:
+        admin.execute("DROP DATABASE pp_latin1")

@@ -185,6 +185,26 @@ def test_hostile_channel_name_is_quoted(run, dsn, admin):
     assert admin.query_one("SELECT to_regclass('pp_victim_a') IS NOT NULL")[0]
 
 
+def test_a_channel_name_over_63_bytes_is_refused_everywhere(run, dsn):
+    name = "c" * 62 + "é"  # 64 bytes in UTF-8
+
+    async def main():
+        listener, sender = await pair(dsn)
+        try:
+            for call in (listener.listen, listener.unlisten, sender.notify):
+                with pytest.raises(pg.ProgrammingError, match=r"at most 63 bytes"):
+                    await call(name)
+            assert await listener.query("SELECT pg_listening_channels()") == []
+            await listener.listen(name[:-1])  # 63 bytes: whole
+            await sender.notify(name[:-1], "x")
+            got = await collect(listener.notifies(timeout=5, stop_after=1))
+            assert [n.channel for n in got] == [name[:-1]]
+        finally:
+            await listener.close()
+            await sender.close()
+    run(main)
+
+
 def test_timeout_ends_the_iteration_and_other_tasks_run_meanwhile(run, dsn, channel):
     async def main():
         conn = await pg.AsyncConnection.connect(dsn)

@@ -22,7 +22,7 @@ from ._datetime import (_conv_date, _conv_interval, _conv_time, _conv_timestamp,
                         load_timestamp_text, load_timestamptz_text, load_timetz_text)
 from ._json import _conv_json, _load_json_text
 from ._numbers import (_conv_bool, _conv_float, _conv_int, _conv_numeric, load_bool_text,
-                       _load_float4_text)
+                       _load_float4_text, load_int_vector_text)
 from ._oids import ARRAY_DELIM, ARRAY_ELEMENT, _oid_name, type_oid, TYPE_OIDS
 from ._text import _conv_bytes, load_bytea_text
 from ._uuid import _conv_uuid
@@ -41,6 +41,7 @@ _TEXT_LOADERS: Dict[int, Callable[[str], Any]] = {
     16: load_bool_text,
     17: load_bytea_text,
     20: int, 21: int, 23: int, 26: int, 28: int, 29: int, 5069: int,
+    22: load_int_vector_text, 30: load_int_vector_text,  # int2vector, oidvector
     700: _load_float4_text, 701: float,
     2278: _load_void_text,
     1700: Decimal,

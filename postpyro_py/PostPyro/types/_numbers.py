@@ -101,6 +101,11 @@ def load_bool_text(s: str) -> bool:
     raise _bad("boolean", s)
 
 
+def load_int_vector_text(s: str) -> list:
+    """int2vector / oidvector ("1 2 3", "" when empty) -> a list of ints."""
+    return [int(p) for p in s.split()]
+
+
 _FLOAT4 = struct.Struct("f")
 
 
