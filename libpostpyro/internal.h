@@ -522,7 +522,8 @@ int pp__send_prepared(pp_conn *conn, const pp_stmt *s, int32_t nparams, const pp
 
 /* ---- pipelines (pipeline.c) ---- */
 /* Sends and reads the pipeline in conn->pend.pipe; PP_PENDING when a signal interrupted it
- * (interruptible only). pp__pipe_finish turns its outcome into the call's result. */
+ * (interruptible only). A cancel asked since the pipeline began is sent again while it
+ * waits (conn->resending). pp__pipe_finish turns its outcome into the call's result. */
 int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible);
 int pp__pipe_finish(pp_conn *conn, int rc, pp_result **out, pp_error **err);
 

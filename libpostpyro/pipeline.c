@@ -135,7 +135,7 @@ static int pipe_read_available(pp_conn *conn, pp_pipe *p)
     return PP_OK;
 }
 
-int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
+static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
 {
     PGconn *pg = conn->pg;
     for (;;) {
@@ -170,6 +170,17 @@ int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
             p->want_write = f == 1;
         }
     }
+}
+
+/* pipe_run, with a cancel asked meanwhile (Ctrl-C's, pp_cancel) sent again while it waits
+ * (wait.c): one that reached the backend between two statements of the pipeline, or before
+ * the pipeline itself, was ignored, and the statement after it ran to its end. */
+int pp__pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
+{
+    conn->resending = true;
+    int rc = pipe_run(conn, p, interruptible);
+    conn->resending = false;
+    return rc;
 }
 
 /* After PP_PENDING, the counts as pp_resume reports them: a result with one int8 column,
@@ -362,6 +373,7 @@ static int pipe_start(pp_conn *conn, pp_error **err)
         return pp__fail(err, pp__error_from_conn(pg, PP_ERR_OPERATIONAL));
     }
     conn->unsynced = false; /* the pipeline ends with a Sync, even when it fails */
+    pp__resend_begin(conn);
     pp_pipe *p = &conn->pend.pipe;
     int rc = pp__pipe_run(conn, p, pp__interruptible(conn));
     if (rc == PP_PENDING && pipe_detach(p))

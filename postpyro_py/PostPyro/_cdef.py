@@ -287,7 +287,9 @@ int32_t pp_ping(pp_conn *conn);
  * transaction block the transaction stays usable (a cancel that stops a running statement
  * fails it on the server). A cancel that reaches the server after that check and before
  * the backend starts the statement is ignored there: so a blocking call waiting for the
- * statement's results sends it again every 200 ms until the statement ends (the request
+ * statement's results (or a pipeline's: pp_exec_many, pp_exec_many_columns, pp_exec_batch,
+ * whose backend also ignores one between two statements) sends it again every 200 ms
+ * until the statement (the pipeline) ends (the request
  * still on its way then is waited for before the connection's next call starts, so that it
  * cannot stop that one); in nonblocking mode, send another. The request (a new
  * connection to the server) is sent from a helper thread; on an encrypted connection with

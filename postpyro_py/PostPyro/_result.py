@@ -128,14 +128,29 @@ _KEEP_SMALL = 64 << 10
 _KEEP_TOTAL = 24 << 20
 _kept: Dict[int, int] = {}  # id(a spare set's out) -> bytes of the result it holds
 _kept_total = 0
-_kept_lock = threading.RLock()  # an RLock: a set's destructor may run inside (PyPy's GC)
+_kept_lock = threading.Lock()
+# The keys of dropped sets whose destructor freed a counted result, uncounted by the next
+# holder of _kept_lock (_settle). A destructor runs wherever the collector is, on PyPy at
+# any point of any thread, e.g. inside _hold's count in this very thread: changing the
+# count there lost the change (_hold then wrote back the total it had read before).
+_freed: Deque[int] = deque()
+
+
+def _settle() -> None:
+    """(Holding _kept_lock.) Uncounts the results freed by dropped sets' destructors. A
+    freed set's id is only reused once its destructor has run: its key is here first."""
+    global _kept_total
+    while _freed:
+        _kept_total -= _kept.pop(_freed.popleft(), 0)
 
 
 def kept_bytes() -> int:
     """Bytes of decoded values (roughly) of the results above _KEEP_SMALL bytes that the
     spare buffer sets hold for the next statements to decode into: at most _KEEP_TOTAL,
     for the whole process (smaller ones add at most 8 x _KEEP_SMALL)."""
-    return _kept_total
+    with _kept_lock:
+        _settle()
+        return _kept_total
 
 
 def _hold(buffers, cols, ncols: int, nrows: int) -> bool:
@@ -157,6 +172,7 @@ def _hold(buffers, cols, ncols: int, nrows: int) -> bool:
     if size <= _KEEP_SMALL and key not in _kept:  # the common case: no lock
         return True
     with _kept_lock:
+        _settle()
         total = _kept_total - _kept.pop(key, 0)  # held before: freed by this statement
         keep = total + size <= _KEEP_TOTAL
         if keep and size > _KEEP_SMALL:
@@ -171,12 +187,15 @@ def _unhold(key: int) -> None:
     global _kept_total
     if key in _kept:
         with _kept_lock:
+            _settle()
             _kept_total -= _kept.pop(key, 0)
 
 
 def _free_held(out, key: int) -> None:
-    """Destructor of a buffer set's ``pp_result **``: frees the result it still holds."""
-    _unhold(key)
+    """Destructor of a buffer set's ``pp_result **``: frees the result it still holds (its
+    count goes at the next _settle: a destructor takes no lock)."""
+    if key in _kept:
+        _freed.append(key)
     if out[0] != ffi.NULL:
         lib.pp_result_free(out[0])
         out[0] = ffi.NULL

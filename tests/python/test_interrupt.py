@@ -80,6 +80,43 @@ def test_ctrl_c_interrupts_executemany_and_nothing_is_kept(conn):
     assert conn.query_one("SELECT count(*) FROM t")[0] == 0
 
 
+def test_ctrl_c_whose_cancel_overtakes_executemany_is_sent_again(tcp_port, pw_dsn, admin):
+    # The pipeline waits in a proxy, so the cancel that Ctrl-C sends reaches the server
+    # while its backend waits for the client, and the server ignores it (as one landing
+    # between two statements of the pipeline, the first one's pg_sleep(0) here, under
+    # load): the cancel is sent again until the pipeline ends (the 10 s ran before).
+    from conftest import dsn_with
+    from holdproxy import HoldProxy
+    proxy = HoldProxy(tcp_port)
+    main = threading.get_ident()
+
+    def interrupt():
+        assert proxy.up_paused.wait(10), "the pipeline never reached the proxy"
+        time.sleep(0.3)  # the cancel goes out now, long before the pipeline does
+        signal.pthread_kill(main, signal.SIGINT)
+
+    try:
+        with pg.Connection(dsn_with(pw_dsn, port=str(proxy.port))) as c:
+            c.execute("CREATE TEMP TABLE t (a text)")
+            proxy.pause_up(b"PAUSE-HERE", 1.5)
+            helper = threading.Thread(target=interrupt, daemon=True)
+            helper.start()
+            start = time.monotonic()
+            with pytest.raises(KeyboardInterrupt):
+                try:
+                    c.executemany("INSERT INTO t SELECT $1 FROM pg_sleep($2)",
+                                  [["PAUSE-HERE", 0], ["b", 10]])
+                finally:
+                    helper.join(10)
+            assert time.monotonic() - start < 7  # 1.5 s in the proxy, margin for load
+            assert c.query_one("SELECT count(*) FROM t")[0] == 0
+            pid = c.info()["backend_pid"]
+            assert admin.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1",
+                                   [pid])[0] == "idle"
+    finally:
+        proxy.close()
+
+
 def test_batch_counts_survive_a_signal_that_raises_nothing(conn):
     """A signal during a batch makes libpostpyro return PP_PENDING; the counts then come
     back through pp_resume's result (the C caller's arrays may be gone), not the arrays."""

@@ -106,3 +106,32 @@ def test_a_known_plan_keeps_no_small_result_of_big_values(sdsn):
             assert len(rows) == 10 and len(rows[-1][0]) == 4_000_000
         gc.collect()
         assert held_bytes() <= BOUND < 40_000_000
+
+
+class _Col:
+    data_len = 100_000  # a result counted (above _KEEP_SMALL), below _KEEP_TOTAL
+
+
+def test_a_sets_destructor_inside_the_count_loses_nothing(monkeypatch):
+    # A dropped set's destructor runs where the collector happens to be (any point of any
+    # thread on PyPy): here inside another set's count, while it holds the count's lock.
+    dropped = []
+
+    class DropsInside(dict):
+        def pop(self, *args):
+            while dropped:
+                dropped.pop()  # the last reference to b: its destructor runs ...
+                gc.collect()  # (... now, on PyPy too)
+            return dict.pop(self, *args)
+
+    monkeypatch.setattr(_result, "_kept", DropsInside())  # the test's own count
+    monkeypatch.setattr(_result, "_kept_total", 0)
+    a, b = _result._new_buffers(), _result._new_buffers()
+    assert _result._hold(b, [_Col()], 1, 1)  # b holds a counted result
+    assert _result.kept_bytes() > 100_000
+    dropped.append(b)
+    del b
+    assert _result._hold(a, [_Col()], 1, 1)
+    assert _result.kept_bytes() == sum(_result._kept.values()) > 100_000
+    _result._unhold(id(a[2]))
+    assert _result.kept_bytes() == 0
