@@ -214,6 +214,9 @@ class Copy:
         if self.direction == "in":
             conn = self._conn
             r = conn._cstr(reason.replace("\0", " ").encode("utf-8", "replace"))
+            # The server reads the CopyFail only once it reads again: not while it waits
+            # (a row lock, a full disk), so a cancel ends the COPY too (both fail it)
+            lib.pp_cancel(h, ffi.NULL)
             with conn._lock:
                 rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, r, ffi.NULL, err), err)
             if rc != PP_OK:  # the expected outcome: the server's "COPY … aborted" error

@@ -141,3 +141,31 @@ def test_ctrl_c_during_copy_in_a_transaction_leaves_it_to_roll_back(conn, admin)
     t.join(5)
     assert_idle(conn, admin, pid)  # the block rolled the failed transaction back
     assert conn.query_one("SELECT count(*) FROM copy_tx")[0] == 0
+
+
+def test_an_exception_in_the_source_while_the_server_waits_ends_the_copy(conn, admin,
+                                                                         locked_table):
+    # the exception comes in Python, between two writes, while the server waits for row
+    # 1's lock: the COPY's abort must not wait for the lock (a CopyFail alone is only read
+    # once the server goes on reading: here when the holder ends, after 12 s)
+    pid = conn.info()["backend_pid"]
+
+    class Source:  # a file: each read is written at once
+        reads = 0
+
+        def read(self, size):
+            self.reads += 1
+            if self.reads == 1:
+                return rows_text(5000)  # 200 KB: sent at once (row 1 first)
+            time.sleep(0.5)  # the server is waiting for the lock by now
+            assert admin.query_one("SELECT wait_event_type FROM pg_stat_activity "
+                                   "WHERE pid = $1", [pid])[0] == "Lock"
+            raise ValueError("the source failed")
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="the source failed"):
+        conn.copy_from("copy_locked", Source())
+    took = time.monotonic() - start
+    assert took < 6, took
+    assert_idle(conn, admin, pid)
+    locked_table.execute("ROLLBACK")
+    assert conn.query_one("SELECT count(*) FROM copy_locked")[0] == 0
