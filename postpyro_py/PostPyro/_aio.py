@@ -347,12 +347,7 @@ class TrioBackend:
                 elif events == _WRITE:
                     await trio.lowlevel.wait_writable(fd)
                 else:  # both: whichever comes first
-                    async with trio.open_nursery() as nursery:
-                        async def one(wait: Any) -> None:
-                            await wait(fd)
-                            nursery.cancel_scope.cancel()
-                        nursery.start_soon(one, trio.lowlevel.wait_readable)
-                        nursery.start_soon(one, trio.lowlevel.wait_writable)
+                    await _either(trio, fd)
                 ready = True
             except trio.ClosedResourceError:
                 ready = False  # close() from another task
@@ -377,6 +372,34 @@ class TrioBackend:
 
     async def getaddrinfo(self, host: str, port: int) -> List[Tuple[Any, ...]]:
         return await self._trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+async def _either(trio: Any, fd: int) -> None:
+    """Until ``fd`` is readable or writable. The two waits run in a nursery, which raises
+    their Cancelled (or ClosedResourceError) wrapped in a MultiError / ExceptionGroup that
+    ``except trio.Cancelled`` misses (a COPY's cancellation went by unnoticed): raise one
+    of them alone, as a single wait would."""
+    try:
+        async with trio.open_nursery() as nursery:
+            async def one(wait: Any) -> None:
+                await wait(fd)
+                nursery.cancel_scope.cancel()
+            nursery.start_soon(one, trio.lowlevel.wait_readable)
+            nursery.start_soon(one, trio.lowlevel.wait_writable)
+    except BaseException as exc:
+        leaves = _leaves(exc)
+        for kind in (trio.Cancelled, trio.ClosedResourceError):
+            if all(isinstance(x, kind) for x in leaves):
+                raise leaves[0] from None
+        raise
+
+
+def _leaves(exc: BaseException) -> List[BaseException]:
+    """The exceptions inside a (nested) exception group; [exc] for any other."""
+    inner = getattr(exc, "exceptions", None)
+    if not isinstance(inner, (list, tuple)):
+        return [exc]
+    return [leaf for x in inner for leaf in _leaves(x)]
 
 
 _backends: dict = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _named
@@ -26,6 +27,10 @@ from .types._adapters import AdaptersMap, global_adapters
 from .types._dumpers import dump_list, dump_params
 
 _IN_TRANSACTION = (2, 3)
+# Per thread: the length pp_take_notices writes, made once (reading notices when there are
+# none is then one C call). Not per connection: two threads reading one connection's
+# notices at once would each overwrite the other's length.
+_tls = threading.local()
 # Rows arrive in chunks: converting one overlaps with the server sending the next.
 _CHUNKED = lib.PP_EXEC_CHUNKED
 
@@ -306,7 +311,10 @@ class BaseConnection:
         """Messages (NOTICE, WARNING, …) the server sent, oldest first. The list is yours to
         clear."""
         if not self._closed:
-            n = ffi.new("int64_t *")
+            try:
+                n = _tls.notices_len
+            except AttributeError:
+                n = _tls.notices_len = ffi.new("int64_t *")
             p = lib.pp_take_notices(self._conn, n)
             if p != ffi.NULL:
                 try:
