@@ -60,6 +60,10 @@ def _set(fut: Any) -> None:
         fut.set_result(None)
 
 
+def _set_event(ev: Any) -> None:
+    ev.set()
+
+
 def _set_true(fut: Any) -> None:
     if not fut.done():
         fut.set_result(True)
@@ -111,6 +115,18 @@ class AsyncioBackend:
 
     def event(self) -> Any:
         return self._asyncio.Event()
+
+    async def wait_event(self, ev: Any, seconds: float) -> None:
+        """Until ``ev`` (an event of this waiter's own) is set, or ``seconds`` passed."""
+        timer = self._asyncio.get_running_loop().call_later(seconds, _set_event, ev)
+        try:
+            await ev.wait()
+        finally:
+            timer.cancel()
+
+    @staticmethod
+    def task_done(task: Any) -> bool:
+        return task.done()
 
     def shielded(self) -> Any:
         # asyncio delivers a cancellation once: the cleanup that follows can await (a
@@ -360,6 +376,15 @@ class TrioBackend:
 
     def event(self) -> Any:
         return self._trio.Event()
+
+    async def wait_event(self, ev: Any, seconds: float) -> None:
+        """See AsyncioBackend.wait_event."""
+        with self._trio.move_on_after(seconds):
+            await ev.wait()
+
+    @staticmethod
+    def task_done(task: Any) -> bool:
+        return task.coro.cr_frame is None  # a trio Task says it no other way
 
     def shielded(self) -> Any:
         return self._trio.CancelScope(shield=True)

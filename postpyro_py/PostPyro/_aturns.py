@@ -8,6 +8,11 @@ it queues (first come, first served; the turn is handed to the next task, so nob
 overtakes it meanwhile). A task whose turn comes while another task's
 transaction is open steps aside until that transaction ends. A task cancelled while it
 waits leaves no trace (a turn handed to it just then goes to the next one).
+
+A task that ends with its transaction open (``asyncio.wait_for`` before Python 3.12 and
+``create_task`` run a call in a task of their own) gives it to the next task that takes the
+turn, which goes on with it: its statements were the caller's. Tasks set aside look again
+every _ASIDE_LOOK seconds, as nothing tells them that the owner ended.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections import deque
 from typing import Any, Callable, List
 
 __all__ = ["AsyncTurns"]
+
+_ASIDE_LOOK = 0.25
 
 
 class AsyncTurns:
@@ -36,13 +43,17 @@ class AsyncTurns:
     def free_for(self, holder: Any) -> bool:
         """True when the calling task may take the turn at once, without awaiting (then it
         has it); otherwise it must ``await acquire(holder)``."""
-        owner = self.owner
-        if self.busy or self.queue or (owner is not None and owner is not holder
-                                       and owner is not self._b.current_task()):
+        if self.busy or self.queue:
             return False
+        owner = self.owner
+        if owner is not None:
+            b = self._b
+            me = b.current_task()
+            if owner is not me:
+                if owner is not holder and not b.task_done(owner):
+                    return False
+                self.owner = me  # the holder's object moves it; an ended task's passes
         self.busy = True
-        if owner is not None and owner is holder:
-            self.owner = self._b.current_task()
         return True
 
     async def acquire(self, holder: Any) -> Any:
@@ -68,7 +79,7 @@ class AsyncTurns:
                 self.busy = True
             # this task's turn
             owner = self.owner
-            if owner is not None and owner is holder:
+            if owner is not None and (owner is holder or b.task_done(owner)):
                 owner = self.owner = me
             if owner is None or owner is me:
                 return me
@@ -79,11 +90,10 @@ class AsyncTurns:
             self._aside.append(ev)
             self.hand_on()
             try:
-                await ev.wait()
-            except BaseException:
+                await b.wait_event(ev, _ASIDE_LOOK)
+            finally:
                 if not ev.is_set():
                     self._aside.remove(ev)
-                raise
 
     def release(self) -> None:
         """End the calling task's turn: it owns the transaction its statements left open,

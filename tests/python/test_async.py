@@ -365,6 +365,63 @@ def test_a_transaction_belongs_to_its_task(sdsn):
     run_asyncio(main)
 
 
+
+def test_a_transaction_left_open_by_a_finished_task_passes_to_the_next(sdsn):
+    # asyncio.wait_for (before 3.12) and create_task run a call in a task of their own,
+    # which opens the PEP 249 transaction and ends: the caller goes on with it (it used
+    # to wait for that task's transaction to end: for ever)
+    async def main():
+        async with await pg.AsyncConnection.connect(sdsn, autocommit=False) as conn:
+            await conn.execute("CREATE TABLE t (a int)")
+            await conn.commit()
+            await asyncio.ensure_future(conn.execute("INSERT INTO t VALUES (1)"))
+            await asyncio.wait_for(conn.execute("INSERT INTO t VALUES (2)"), 5)
+            await asyncio.wait_for(conn.query("SELECT count(*) FROM t"), 5)
+            assert (await conn.query_one("SELECT count(*) FROM t"))[0] == 2  # no hang
+            await conn.commit()
+            return [r[0] for r in await conn.query("SELECT a FROM t ORDER BY a")]
+    assert run_asyncio(main) == [1, 2]
+
+
+def test_a_task_waiting_for_a_transaction_whose_task_ended_goes_on(sdsn):
+    # the task was set aside while another task's transaction was open; that task ends
+    # without ending it: the waiting one takes the transaction over, on asyncio and trio
+    async def main(spawn, sleep):
+        async with await pg.AsyncConnection.connect(sdsn, autocommit=False) as conn:
+            await conn.execute("DROP TABLE IF EXISTS t")  # run on each loop
+            await conn.execute("CREATE TABLE t (a int)")
+            await conn.commit()
+            seen = []
+
+            async def opener():
+                await conn.execute("INSERT INTO t VALUES (1)")  # and ends, left open
+                await sleep(0.3)
+
+            async def waiter():
+                await sleep(0.1)
+                seen.append((await conn.query_one("SELECT count(*) FROM t"))[0])
+            await spawn(opener, waiter)
+            await conn.rollback()
+            return seen
+
+    async def asyncio_main():
+        async def spawn(*fns):
+            await asyncio.wait_for(asyncio.gather(*(f() for f in fns)), 10)
+        return await main(spawn, asyncio.sleep)
+
+    async def trio_main():
+        import trio
+
+        async def spawn(*fns):
+            with trio.fail_after(10):
+                async with trio.open_nursery() as n:
+                    for f in fns:
+                        n.start_soon(f)
+        return await main(spawn, trio.sleep)
+    assert run_asyncio(asyncio_main) == [1]
+    assert run_trio(trio_main) == [1]
+
+
 # ---- connecting --------------------------------------------------------------------------------
 
 def test_connect_resolves_a_host_name_with_the_loop(dsn, tcp_port, admin):
