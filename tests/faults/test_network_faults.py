@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Every kind of operation meets every kind of network fault (through tests/faults/proxy.py):
+"""Every kind of operation meets every kind of network fault (through ../python/tcpproxy.py):
 a cut, a reset or garbage in the middle of the server's reply ends the call with a
 PostPyro error (never another exception, a crash or a hang), a dead network ends it when
 the timeout passes, a slow link only makes it slow; afterwards the connection is either
