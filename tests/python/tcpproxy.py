@@ -239,12 +239,15 @@ def _shut(s: socket.socket) -> None:
 
 
 def _close(s: socket.socket, rst: bool) -> None:
+    """Closes s with a FIN, or with a RST. The shutdown comes first: a thread blocked in
+    recv on s keeps the socket open (nothing is sent) until its recv returns."""
     try:
         if rst:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        s.close()
+        s.shutdown(socket.SHUT_RD if rst else socket.SHUT_RDWR)
     except OSError:
         pass
+    s.close()
 
 
 def _send(dst: socket.socket, data: bytes) -> bool:
