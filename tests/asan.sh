@@ -13,8 +13,12 @@ flags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer -fsanit
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo "-I$(pg_config --includedir)")
 pq_libs=$(pkg-config --libs libpq 2>/dev/null || echo "-L$(pg_config --libdir) -lpq")
 srcs=$(ls "$top"/libpostpyro/*.c)
+# Linked as the Makefile links it (hidden visibility, the version script, the soname): the
+# Python suite checks the library's exports against the Debian symbols file.
 # shellcheck disable=SC2086
-gcc $flags -fPIC -shared $pq_cflags -o "$work/libpostpyro.so.1" $srcs $pq_libs -pthread
+gcc $flags -fPIC -shared -fvisibility=hidden $pq_cflags -o "$work/libpostpyro.so.1" $srcs \
+    $pq_libs -pthread -Wl,-soname,libpostpyro.so.1 \
+    -Wl,--version-script="$top/libpostpyro/libpostpyro.sym"
 for t in test_basic test_types test_errors test_copy test_chunked test_waits test_hostile \
          test_signals test_nonblock test_product test_lifetimes test_close_cancel test_reuse; do
     # shellcheck disable=SC2086
@@ -50,10 +54,20 @@ for t in $fuzz_targets; do
 done
 echo "---- pytest under CPython with the sanitized library"
 cd "$work"
-POSTPYRO_LIBRARY="$work/libpostpyro.so.1" \\
-LD_PRELOAD="\$(gcc -print-file-name=libasan.so) \$(gcc -print-file-name=libubsan.so)" \\
-ASAN_OPTIONS=detect_leaks=0 PYTHONPATH="$top/postpyro_py" \\
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$top/tests/python" \\
-    --deselect "$top/tests/python/test_module.py::test_loaded_library_is_the_one_named_by_postpyro_library"
+# The sanitizer runtimes are preloaded into python3 and so into every program a test starts:
+# alloc_dealloc_mismatch=0 because groff (C++, test_man_pages.py) has a malloc/delete[]
+# mismatch of its own; libpostpyro is C and never uses new/delete.
+export POSTPYRO_LIBRARY="$work/libpostpyro.so.1" PYTHONPATH="$top/postpyro_py" \\
+    LD_PRELOAD="\$(gcc -print-file-name=libasan.so) \$(gcc -print-file-name=libubsan.so)" \\
+    ASAN_OPTIONS=detect_leaks=0:alloc_dealloc_mismatch=0
+# test_stream's RSS bound is deselected: ASan's shadow memory, redzones and allocator caches
+# (also with quarantine_size_mb=0) add ~25 MB to what the process holds, more than its 15 MB
+# bound; the bound is checked by the plain CPython and PyPy runs, and the same streaming
+# code runs under ASan in test_stream's other tests.
+# (-k, not --deselect: node ids are relative to the rootdir, not to $top, so the
+# --deselect of test_module.py's library-path test this line had never matched; that
+# test passes here.)
+/usr/bin/python3 -m pytest -q -p no:cacheprovider "$top/tests/python" \\
+    -k "not test_stream_200k_rows_without_holding_them"
 RUN
 bash "$top/tests/run-with-server.sh" bash "$work/run.sh"

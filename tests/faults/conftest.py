@@ -21,11 +21,11 @@ import time
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, "python"))  # ownserver.py
+sys.path.insert(0, os.path.join(HERE, os.pardir, "python"))  # ownserver.py, tcpproxy.py
 
 import PostPyro as pg  # noqa: E402
 from ownserver import own_server  # noqa: E402
-from proxy import FaultProxy  # noqa: E402
+from tcpproxy import TcpProxy  # noqa: E402
 
 PROFILE = os.environ.get("PP_FAULTS_PROFILE", "short")
 if PROFILE not in ("short", "long"):
@@ -79,7 +79,7 @@ def server():
 
 @pytest.fixture
 def proxy(server):
-    p = FaultProxy(server.port)
+    p = TcpProxy(server.port)
     yield p
     TALLY["bad inputs tried"] += p.garbled
     p.close()

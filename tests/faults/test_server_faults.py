@@ -20,18 +20,18 @@ from conftest import TALLY, bounded, sized
 from ownserver import wait_until_up
 
 
-def idle(c, started):
+def idle(c, started, disrupted):
     started.set()
-    time.sleep(3)
+    assert disrupted.wait(30)
     return c.query_one("SELECT 1")[0]
 
 
-def mid_query(c, started):
+def mid_query(c, started, _disrupted):
     started.set()
     return c.query("SELECT pg_sleep(30)")
 
 
-def mid_copy(c, started):
+def mid_copy(c, started, _disrupted):
     c.execute("CREATE TEMP TABLE sc (a int, b text)")
     with c.copy("COPY sc FROM STDIN") as cp:
         for i in range(1_000_000):
@@ -42,14 +42,14 @@ def mid_copy(c, started):
                 time.sleep(0.01)
 
 
-def mid_stream(c, started):
+def mid_stream(c, started, _disrupted):
     for i, row in enumerate(c.stream("SELECT g, pg_sleep(0.001) FROM "
                                      "generate_series(1, 1000000) g", chunk_size=100)):
         if i == 200:
             started.set()
 
 
-def mid_pipeline(c, started):
+def mid_pipeline(c, started, _disrupted):
     started.set()
     return c.executemany("SELECT pg_sleep($1)", [[0.01]] * 3000)
 
@@ -61,14 +61,15 @@ def run_while(server, transport, state, disrupt):
     """Runs state() on a connection, disrupts the server once it is under way; the call
     must end with an OperationalError (idle: on its next statement)."""
     c = pg.Connection(server.tcp if transport == "tcp" else server.unix)
-    started = threading.Event()
+    started, disrupted = threading.Event(), threading.Event()
     box = {}
-    t = threading.Thread(target=lambda: box.update(r=bounded(lambda: state(c, started), 40)),
-                         daemon=True)
+    t = threading.Thread(target=lambda: box.update(
+        r=bounded(lambda: state(c, started, disrupted), 40)), daemon=True)
     t.start()
     assert started.wait(20), "the operation did not get under way"
     time.sleep(0.3)
     disrupt()
+    disrupted.set()  # idle's next statement goes out now
     TALLY["faults injected"] += 1
     t.join(60)
     assert not t.is_alive()

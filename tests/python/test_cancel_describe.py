@@ -2,7 +2,7 @@
 """A cancel that lands while a statement's Parse/Describe is answered (before its Bind and
 Execute): the server ignores a cancel request that finds it waiting for the client, so the
 library must remember it and not run the statement (QueryCanceled, 57014), as the server
-would have. The window is made certain by a proxy (holdproxy) that holds back the server's
+would have. The window is made certain by a proxy (tcpproxy.py) that holds back the server's
 answer to the Parse/Describe until the cancel has been delivered."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import PostPyro as pg
 
 from conftest import dsn_with
-from holdproxy import HoldProxy
+from tcpproxy import TcpProxy
 
 SLEEP = "SELECT pg_sleep(10)"  # cancelled statements end long before this would
 BOUND = 6.0  # seconds: prompt, with margin for a loaded machine
@@ -25,7 +25,7 @@ BOUND = 6.0  # seconds: prompt, with margin for a loaded machine
 
 @pytest.fixture
 def proxy(tcp_port):
-    p = HoldProxy(tcp_port)
+    p = TcpProxy(tcp_port)
     yield p
     p.close()
 

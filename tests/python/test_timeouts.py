@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Bounded waits on dead networks (issue 10, defects 7 and 8).
 
-A small TCP proxy on 127.0.0.1 sits between the client and the test server; told to
-black-hole, it keeps every socket open and forwards nothing (what a dead network or a frozen
+A TCP proxy on 127.0.0.1 (tcpproxy.py) sits between the client and the test server; told
+to black-hole, it keeps every socket open and forwards nothing (what a dead network or a frozen
 server looks like to the client: no error, no answer). With it: a statement under a timeout
 fails in bounded time, cancel() and close() from another thread return in bounded time, and a
 connect honours the timeout and Ctrl-C.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,96 +21,14 @@ import time
 import pytest
 
 import PostPyro as pg
-
-
-class BlackholeProxy:
-    """Forwards 127.0.0.1:self.port to the server until blackhole() is called; from then on
-    every byte either way is dropped and new connections are accepted and ignored. After
-    freeze() it stops reading altogether: what the client sends fills the socket buffers."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
-        self.dead = threading.Event()
-        self.frozen = threading.Event()
-        self.stopped = threading.Event()
-        self.sockets = []
-        self.delay = 0.0  # seconds a new connection waits before it is forwarded
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def blackhole(self) -> None:
-        self.dead.set()
-
-    def freeze(self) -> None:
-        self.frozen.set()
-        self.dead.set()
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            self.sockets.append(client)
-            if self.dead.is_set():
-                continue  # accepted, never answered
-            threading.Thread(target=self._forward, args=(client, self.delay),
-                             daemon=True).start()
-
-    def _forward(self, client: socket.socket, delay: float) -> None:
-        if delay:
-            time.sleep(delay)
-        server = socket.create_connection(self.target)
-        self.sockets.append(server)
-        threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
-        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        while True:
-            if self.frozen.is_set():
-                self.stopped.wait()
-                return
-            try:
-                data = src.recv(65536)
-            except OSError:
-                return
-            if not data:
-                if not self.dead.is_set():
-                    try:
-                        dst.shutdown(socket.SHUT_WR)
-                    except OSError:
-                        pass
-                return
-            if self.dead.is_set():
-                continue  # dropped
-            try:
-                dst.sendall(data)
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.listener.close()
-        for s in self.sockets:
-            try:
-                s.close()
-            except OSError:
-                pass
+from tcpproxy import TcpProxy
 
 
 @pytest.fixture
 def proxy(tcp_port):
-    p = BlackholeProxy(tcp_port)
+    p = TcpProxy(tcp_port)
     yield p
     p.close()
-
-
-def proxied(proxy, **extra) -> str:
-    opts = " ".join("%s=%s" % kv for kv in extra.items())
-    return "host=127.0.0.1 port=%d dbname=postpyro_test user=postgres %s" % (proxy.port, opts)
 
 
 class Blocked(threading.Thread):
@@ -132,10 +49,10 @@ class Blocked(threading.Thread):
 
 
 def test_a_statement_under_a_timeout_fails_when_the_network_dies(proxy):
-    c = pg.Connection(proxied(proxy), timeout=1)
+    c = pg.Connection(proxy.dsn(), timeout=1)
     assert c.timeout == 1.0
     assert c.query_one("SELECT $1::int", [1])[0] == 1
-    proxy.blackhole()
+    proxy.mode = "blackhole"
     start = time.monotonic()
     with pytest.raises(pg.errors.ConnectionTimeout) as info:
         c.query_one("SELECT $1::int", [2])
@@ -162,8 +79,8 @@ def test_a_timeout_cancels_a_slow_statement_and_the_connection_stays_usable(dsn)
 
 
 def test_a_timeouts_late_cancel_request_never_cancels_the_next_statement(proxy):
-    with pg.Connection(proxied(proxy)) as c:
-        proxy.delay = 0.6  # the cancel request's own connection reaches the server late
+    with pg.Connection(proxy.dsn()) as c:
+        proxy.connect_delay = 0.6  # the cancel request's connection reaches the server late
         c.timeout = 0.3
         # ends in the grace period after its deadline, before the cancel request arrives
         assert c.query_one("SELECT 1 FROM pg_sleep(0.4)")[0] == 1
@@ -182,13 +99,13 @@ def test_a_timeout_bounds_executemany(dsn):
 
 
 def test_a_timeout_bounds_copy_data_that_cannot_be_sent(proxy):
-    c = pg.Connection(proxied(proxy), timeout=1)
+    c = pg.Connection(proxy.dsn(), timeout=1)
     c.execute("CREATE TEMP TABLE t (a text)")
     line = b"x" * 1_000_000 + b"\n"
     took = []
     with pytest.raises(pg.errors.ConnectionTimeout):
         with c.copy("COPY t FROM STDIN") as cp:
-            proxy.freeze()  # nothing is read any more: the buffers fill up, sends block
+            proxy.mode = "freeze"  # nothing is read any more: the buffers fill up, sends block
             for _ in range(200):  # 200 MB
                 start = time.monotonic()
                 try:
@@ -210,9 +127,9 @@ def test_the_timeout_must_be_a_number_of_seconds(dsn):
 
 
 def test_cancel_and_close_are_bounded_while_a_call_is_blocked_on_a_dead_network(proxy):
-    c = pg.Connection(proxied(proxy))  # no timeout: the call would wait forever
+    c = pg.Connection(proxy.dsn())  # no timeout: the call would wait forever
     assert c.query_one("SELECT 1")[0] == 1
-    proxy.blackhole()
+    proxy.mode = "blackhole"
     t = Blocked(lambda: c.query("SELECT 2"))
     t.start()
     time.sleep(0.3)
@@ -232,8 +149,8 @@ def test_cancel_and_close_are_bounded_while_a_call_is_blocked_on_a_dead_network(
 
 
 def test_cancel_without_a_timeout_is_bounded_too(proxy):
-    c = pg.Connection(proxied(proxy))
-    proxy.blackhole()
+    c = pg.Connection(proxy.dsn())
+    proxy.mode = "blackhole"
     start = time.monotonic()
     with pytest.raises(pg.errors.ConnectionTimeout):
         c.cancel()
@@ -244,14 +161,14 @@ def test_cancel_without_a_timeout_is_bounded_too(proxy):
 
 
 def test_connect_honours_the_timeout(proxy):
-    proxy.blackhole()
+    proxy.mode = "blackhole"
     start = time.monotonic()
     with pytest.raises(pg.errors.ConnectionTimeout):
-        pg.Connection(proxied(proxy), timeout=1)
+        pg.Connection(proxy.dsn(), timeout=1)
     assert 0.9 < time.monotonic() - start < 3.0
     start = time.monotonic()
     with pytest.raises(pg.OperationalError):  # libpq's connect_timeout is honoured too
-        pg.Connection(proxied(proxy, connect_timeout=2))
+        pg.Connection(proxy.dsn(connect_timeout=2))
     assert 1.9 < time.monotonic() - start < 4.0
 
 

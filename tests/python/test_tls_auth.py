@@ -23,7 +23,7 @@ import pytest
 
 import PostPyro as pg
 
-from holdproxy import HoldProxy
+from tcpproxy import TcpProxy
 from ownserver import own_server
 
 SENTINEL = "Sentinel-" + uuid.uuid4().hex  # pp_sentinel's password: must never show
@@ -258,7 +258,7 @@ def test_the_password_never_shows(tls, capfd, caplog, no_password_env):
 def _cancelled_through_proxy(tls, how, **extra):
     """(whether the connection was encrypted, how each connection through the proxy began)
     after a statement was cancelled by Connection.cancel() or by the connection's timeout."""
-    proxy = HoldProxy(tls["port"])
+    proxy = TcpProxy(tls["port"])
     try:
         with pg.Connection(dsn(tls, **extra).replace("port=%d" % tls["port"],
                                                      "port=%d" % proxy.port)) as c:
