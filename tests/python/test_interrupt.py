@@ -86,8 +86,8 @@ def test_ctrl_c_whose_cancel_overtakes_executemany_is_sent_again(tcp_port, pw_ds
     # between two statements of the pipeline, the first one's pg_sleep(0) here, under
     # load): the cancel is sent again until the pipeline ends (the 10 s ran before).
     from conftest import dsn_with
-    from holdproxy import HoldProxy
-    proxy = HoldProxy(tcp_port)
+    from tcpproxy import TcpProxy
+    proxy = TcpProxy(tcp_port)
     main = threading.get_ident()
 
     def interrupt():
