@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-import threading
 import time
 
 import pytest
 
 import PostPyro as pg
+from copylock import locked_table, rows_text  # noqa: F401 (a fixture)
 
 trio = pytest.importorskip("trio")
 
@@ -128,34 +128,6 @@ def test_cancelled_async_for_over_a_copy_to(sdsn, admin, lib):
 
 
 # ---- COPY FROM behind a lock ---------------------------------------------------------------
-
-def terminate(dsn, pid):
-    with pg.Connection(dsn) as c:
-        c.query("SELECT pg_terminate_backend($1)", [pid])
-
-
-@pytest.fixture
-def locked_table(admin, sdsn):
-    """A table whose row 1 another connection has inserted and not committed: a COPY of
-    row 1 waits for it, and the sending of the rows after it waits for room. The holder
-    is ended after 12 s, so that a COPY that is not cancelled still ends."""
-    with pg.Connection(sdsn) as c:
-        c.execute("CREATE TABLE copy_locked (id int PRIMARY KEY, pad text)")
-    holder = pg.Connection(sdsn)
-    holder.execute("BEGIN")
-    holder.execute("INSERT INTO copy_locked VALUES (1, 'held')")
-    timer = threading.Timer(12, terminate, (sdsn, holder.info()["backend_pid"]))
-    timer.start()
-    yield holder
-    timer.cancel()
-    timer.join()
-    holder.close()
-
-
-def rows_text(n):
-    return "".join("%d\tsome padding to make the data bigger\n" % i
-                   for i in range(1, n + 1)).encode()
-
 
 DATA = rows_text(400000)  # ~17 MB: more than the socket buffers hold
 RECORDS = [(i, "some padding to make the data bigger") for i in range(1, 400001)]

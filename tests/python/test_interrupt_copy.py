@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-import PostPyro as pg
+from copylock import locked_table, rows_text  # noqa: F401 (a fixture)
 
 # ~100 KB of rows (more than the server buffers before sending), then a long sleep
 SLOW_COPY_TO = ("SELECT repeat('x', 100) FROM generate_series(1, 1000) "
@@ -54,33 +54,6 @@ def test_ctrl_c_during_copy_to_cancels_it(conn, admin, to_main):
     assert took < 6, took
     assert len(out.getvalue()) >= 50000  # the rows before the sleep were read
     assert_idle(conn, admin, pid)
-
-
-def terminate(dsn, pid):
-    with pg.Connection(dsn) as c:
-        c.query("SELECT pg_terminate_backend($1)", [pid])
-
-
-@pytest.fixture
-def locked_table(conn, sdsn):
-    """A table whose row 1 another connection has inserted and not committed: a COPY of
-    row 1 waits for it, and the sending of the rows after it waits for room. The holder
-    is ended after 12 s, so that a COPY that cannot be interrupted still ends."""
-    conn.execute("CREATE TABLE copy_locked (id int PRIMARY KEY, pad text)")
-    holder = pg.Connection(sdsn)
-    holder.execute("BEGIN")
-    holder.execute("INSERT INTO copy_locked VALUES (1, 'held')")
-    timer = threading.Timer(12, terminate, (sdsn, holder.info()["backend_pid"]))
-    timer.start()
-    yield holder
-    timer.cancel()
-    timer.join()
-    holder.close()
-
-
-def rows_text(n):
-    return "".join("%d\tsome padding to make the data bigger\n" % i
-                   for i in range(1, n + 1)).encode()
 
 
 def interrupted_copy_in(conn, admin, locked_table, copy):
