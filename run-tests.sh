@@ -36,6 +36,8 @@ if [ "$memcheck" = yes ]; then
 fi
 # -k: a failed step (say, the export check) does not keep the others from running.
 status=0
+failures=()
+fail() { echo "FAIL: $*"; failures+=("FAIL: $*"); status=1; }
 # Servers 13-18 and libpq 18 (from npm, cached), the fault suite's short profile: mostly
 # waiting (servers starting, restarts, timeouts), so it runs beside the steps below, each
 # part printing its time; its log is shown when it ends.
@@ -49,20 +51,21 @@ for how in "prefix=$stage/prefix" "DESTDIR=$stage/destdir"; do
     echo "run-tests: make install $how; make installcheck $how; make uninstall $how"
     if make -s install "$how" && make -s installcheck "$how" && make -s uninstall "$how"; then
         left=$(find "$stage" -type f -o -type l)
-        [ -z "$left" ] || { echo "FAIL: make uninstall $how left: $left"; status=1; }
+        [ -z "$left" ] || fail "make uninstall $how left: $left"
     else
-        echo "FAIL: make install/installcheck/uninstall $how"; status=1
+        fail "make install/installcheck/uninstall $how"
     fi
     rm -rf "${stage:?}"/*
 done
 # pip: `pip install .` and the self-contained wheel (make wheel), each into fresh CPython and
 # PyPy venvs, run a query (tests/pip-check.sh).
-make -s check-pip || status=1
-make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} || status=$?
+make -s check-pip || fail "make check-pip"
+# (its output also in check.log, for the summary at the end)
+make -s -k -j"$jobs" check ${PYTEST_ARGS:+PYTEST_ARGS="$PYTEST_ARGS"} 2>&1 | tee check.log || fail "make check (check.log)"
 # The libFuzzer targets, each for a few seconds (about a minute in all): any finding fails.
-make -s fuzz-check || status=1
+make -s fuzz-check || fail "make fuzz-check"
 echo "run-tests: waiting for make check-extra (log: check-extra.log)"
-wait "$extra_pid" || { echo "FAIL: make check-extra"; status=1; }
+wait "$extra_pid" || fail "make check-extra (servers 13-18, libpq 18, fault suite: check-extra.log)"
 cat check-extra.log
 
 # The Debian packages (about a minute, log in deb-build.log): built from the tarball with
@@ -73,6 +76,19 @@ echo "run-tests: make $deb_target (log: deb-build.log)"
 if make -s "$deb_target" >deb-build.log 2>&1; then
     grep '^deb-check: ok' deb-build.log || true
 else
-    tail -40 deb-build.log; echo "FAIL: make $deb_target"; status=1
+    tail -40 deb-build.log; fail "make $deb_target (deb-build.log)"
+fi
+
+# The end of a long log is what people (and CI pages) see first: every step that failed,
+# by name, last. A crash leaves no pytest summary, so its "FAIL:" line is the only trace.
+echo
+echo "======== run-tests: summary ========"
+if [ $status -eq 0 ]; then
+    echo "run-tests: every step passed"
+else
+    grep -hE '^(FAIL|FAILED|REGRESSION)\b|Fatal Python error|Segmentation fault|AddressSanitizer' \
+        check.log check-extra.log 2>/dev/null | head -60
+    printf '%s\n' "${failures[@]}"
+    echo "run-tests: FAILED (exit status $status): the lines above, each in its step's log"
 fi
 exit $status

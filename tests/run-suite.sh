@@ -29,7 +29,8 @@
 # Time limits: PP_TEST_TIMEOUT (each C program, default 900 s), PP_PYTEST_TIMEOUT (each pytest
 # run, default 1800 s).
 # Every step runs even if an earlier one failed; the exit status is 1 if any failed. Nothing is
-# printed after pytest's own summary line.
+# printed after pytest's own summary line but a "FAIL: ..." line naming a step that failed
+# (run-tests.sh collects those lines at its end).
 set -uo pipefail
 
 : "${TOP_SRCDIR:?}" "${TOP_BUILDDIR:?}" "${PP_TEST_DSN:?run me under run-with-server.sh}"
@@ -66,7 +67,7 @@ run_c_tests() {
             0)  echo "PASS: $t"; pass=$((pass + 1)) ;;
             77) echo "SKIP: $t"; skip=$((skip + 1)) ;;
             124) echo "FAIL: $t (timed out after ${PP_TEST_TIMEOUT:-900}s)"; fail=$((fail + 1)) ;;
-            *)  echo "FAIL: $t (exit status $rc)"; fail=$((fail + 1)) ;;
+            *)  echo "FAIL: $t (exit status $rc$(signal_name $rc))"; fail=$((fail + 1)) ;;
         esac
     done
     echo "C tests: $pass passed, $fail failed, $skip skipped"
@@ -85,14 +86,34 @@ run_pytest() {
     PYTHONPATH="$pkgpath${extra:+:$extra}" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" \
         "$py" -m pytest -q -ra -p no:cacheprovider ${PYTEST_ARGS:-} "$pytests"
     local rc=$?
-    [ $rc -ne 124 ] || echo "FAIL: pytest under $name timed out after ${PP_PYTEST_TIMEOUT:-1800}s"
-    [ $rc -eq 0 ] || failed=1
+    case $rc in
+        0) ;;
+        124) echo "FAIL: pytest under $name timed out after ${PP_PYTEST_TIMEOUT:-1800}s"; failed=1 ;;
+        *) echo "FAIL: pytest under $name (exit status $rc$(signal_name $rc))"; failed=1 ;;
+    esac
+}
+
+# signal_name RC: ", killed by SIGSEGV" when RC is 128 + a signal's number (as a shell
+# reports a program a signal ended), else nothing.
+signal_name() {
+    [ "$1" -gt 128 ] 2>/dev/null && [ "$1" -lt 160 ] && printf ', killed by SIG%s' "$(kill -l $(($1 - 128)))"
+    return 0
+}
+
+# sqla_status RC WHAT: a failed SQLAlchemy suite run says which one and why.
+sqla_status() {
+    case $1 in
+        0) ;;
+        1) echo "FAIL: SQLAlchemy suite, $2: a test passing there fails here (REGRESSION lines above)"; failed=1 ;;
+        124) echo "FAIL: SQLAlchemy suite, $2: timed out after ${PP_PYTEST_TIMEOUT:-1800}s"; failed=1 ;;
+        *) echo "FAIL: SQLAlchemy suite, $2 (exit status $1$(signal_name $1))"; failed=1 ;;
+    esac
 }
 
 # run_sqla_suite: SQLAlchemy's dialect suite, PostPyro compared with psycopg2, then PostPyro's
 # async dialect with asyncpg's (see the top).
 run_sqla_suite() {
-    local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref rc
+    local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref
     banner "SQLAlchemy dialect suite"
     if [ -z "${PYTHON:-}" ] || ! "$PYTHON" -c 'import sqlalchemy, pytest' 2>/dev/null; then
         missing "SQLAlchemy suite: $PYTHON cannot import sqlalchemy (apt-get install python3-sqlalchemy)"
@@ -105,16 +126,14 @@ run_sqla_suite() {
     ref=$(mktemp -d) || { failed=1; return; }
     PYTHONPATH="$pkgpath" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYTHON" "$runner" \
         --driver postpyro --driver psycopg2 --save-dir "$ref" --fail-on-regression
-    rc=$?
-    [ $rc -eq 0 ] || failed=1
+    sqla_status $? "postpyro against psycopg2 (CPython)"
     if [ "${HAVE_PYPY:-no}" != yes ]; then
         missing "SQLAlchemy suite under PyPy: no PyPy with cffi and pytest"
     elif [ -f "$ref/psycopg2.json" ]; then
         PYTHONPATH="$pkgpath${PYPY_PYTHONPATH:+:$PYPY_PYTHONPATH}" \
             timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYPY" "$runner" \
             --driver postpyro --reference "$ref/psycopg2.json" --fail-on-regression
-        rc=$?
-        [ $rc -eq 0 ] || failed=1
+        sqla_status $? "postpyro (PyPy) against psycopg2 (CPython)"
     fi
     rm -rf "$ref"
     run_sqla_async_suite
@@ -124,7 +143,7 @@ run_sqla_suite() {
 # postgresql+asyncpg under CPython, then postgresql+postpyro_async under PyPy against
 # CPython asyncpg's outcomes (Debian's asyncpg is for CPython only).
 run_sqla_async_suite() {
-    local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref rc
+    local runner="$TOP_SRCDIR/tests/sqlalchemy/run_suite.py" ref
     if ! "$PYTHON" -c 'import asyncpg, greenlet' 2>/dev/null; then
         missing "SQLAlchemy async suite: no asyncpg or greenlet (apt-get install python3-asyncpg python3-greenlet)"
         return
@@ -132,14 +151,12 @@ run_sqla_async_suite() {
     ref=$(mktemp -d) || { failed=1; return; }
     PYTHONPATH="$pkgpath" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYTHON" "$runner" \
         --driver postpyro_async --driver asyncpg --save-dir "$ref" --fail-on-regression
-    rc=$?
-    [ $rc -eq 0 ] || failed=1
+    sqla_status $? "postpyro_async against asyncpg (CPython)"
     if [ "${HAVE_PYPY:-no}" = yes ] && [ -f "$ref/asyncpg.json" ]; then
         PYTHONPATH="$pkgpath${PYPY_PYTHONPATH:+:$PYPY_PYTHONPATH}" \
             timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" "$PYPY" "$runner" \
             --driver postpyro_async --reference "$ref/asyncpg.json" --fail-on-regression
-        rc=$?
-        [ $rc -eq 0 ] || failed=1
+        sqla_status $? "postpyro_async (PyPy) against asyncpg (CPython)"
     fi
     rm -rf "$ref"
 }
@@ -170,7 +187,7 @@ for step in "$@"; do
             ;;
         consumers)
             banner "other languages: C++, ctypes, LuaJIT (PP_TEST_DSN=$PP_TEST_DSN)"
-            bash "$TOP_SRCDIR/tests/consumers/run.sh" || failed=1
+            bash "$TOP_SRCDIR/tests/consumers/run.sh" || { echo "FAIL: other languages (consumers/run.sh)"; failed=1; }
             ;;
         sqla)
             run_sqla_suite
