@@ -34,7 +34,8 @@ PROGRAM = textwrap.dedent("""
     for _ in range(5):
         pg.Connection(dsn).query("SELECT 1")  # dropped, left to the collector
     pool = pg.Pool(dsn, min_size=2)  # its filler thread, never closed
-    pool.connection().__enter__().query("SELECT 1")
+    held = pool.connection()  # kept: a checkout dropped half-way is taken back (and its
+    held.__enter__().query("SELECT 1")  # running statement cancelled) by the filler thread
 
     # async: connections of asyncio and trio event loops that still run in their threads,
     # each with a call left suspended on its fiber (a stream half-read)
