@@ -215,15 +215,18 @@ class Stream:
         turns = conn._lock
         end = partial(_end_dropped, weakref.ref(conn), self._qname, self._own_tx, self._owner)
         lock = turns.lock
-        if turns.current() is self._owner and not lock._is_owned() \
-                and lock.acquire(blocking=False):
+        me = turns.current()
+        if me is self._owner and not lock._is_owned() and lock.acquire(blocking=False):
             try:  # this thread, between two operations: no one else can be using it
-                if turns.tx == self._tx and turns.owner is not None:
+                holder = turns.owner
+                if holder is None or turns.tx != self._tx:
+                    return  # its transaction ended (the cursor with it)
+                if holder is me:
                     end()
+                    return
             finally:
                 lock.release()
-        else:
-            turns.pending.append((self._tx, end))
+        turns.pending.append((self._tx, end))
 
     def __enter__(self) -> "Stream":
         self.open()
@@ -268,22 +271,24 @@ def _end(conn: "Connection", qname: str, own_tx: bool, failed: bool) -> None:
 
 def _end_dropped(conn_ref: Any, qname: str, own_tx: bool, owner: Any) -> None:
     """What a dropped stream's finalizer leaves to run (Turns.pending, lock held): end it
-    as close() would, on the thread that runs it. A transaction the stream began moves to
-    that thread (as the garbage collector's close did); a cursor in another thread's
-    transaction is left to end with it. Errors are dropped: the statement that follows
+    as close() would, on the thread that runs it. A transaction the stream began, still
+    held by the stream's thread, moves to the caller (as the garbage collector's close
+    did: that thread may never come back); anything else waits for the next statement of
+    the thread that holds the transaction. Errors are dropped: the statement that follows
     meets any that lasts."""
     conn = conn_ref()
     if conn is None or conn._closed:
         return
     turns = conn._lock
-    if lib.pp_transaction_status(conn._conn) == _ACTIVE:  # a COPY in progress: after it
+    me = turns.current()
+    holder = turns.owner
+    if lib.pp_transaction_status(conn._conn) == _ACTIVE or (
+            holder is not me and (holder is not owner or not own_tx)):
+        # a COPY in progress, or a turn in that transaction that is not the caller's to
+        # take: the next statement (after the COPY, of the thread whose turn it is) does it
         turns.pending.append((turns.tx, partial(_end_dropped, conn_ref, qname, own_tx, owner)))
         return
-    if owner is not turns.current():
-        if not own_tx:
-            return
-        if turns.owner is owner:
-            turns.owner = turns.current()
+    turns.owner = me
     try:
         _end(conn, qname, own_tx, False)
     except e.Error:

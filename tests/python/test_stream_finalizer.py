@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 
 import pytest
 
@@ -163,3 +164,37 @@ def test_an_async_stream_dropped_during_a_call_is_ended_by_the_next_one(sdsn, li
                 nursery.start_soon(fn)
                 yield
         trio.run(main, trio.sleep, spawn)
+
+
+def test_a_stream_dropped_while_another_thread_holds_its_transaction_never_blocks(sdsn):
+    # s1 began the transaction here; s2, in it, is iterated by another thread, which then
+    # holds the transaction: dropping s1 here must not wait for that thread's turn (the
+    # garbage collector would be stuck); the holder's next statement ends it
+    with pg.Connection(sdsn) as c:
+        s1 = c.stream(SQL, chunk_size=10)
+        assert next(s1)[0] == 1
+        s2 = c.stream(SQL, chunk_size=10).open()
+        go, held, got = threading.Event(), threading.Event(), []
+
+        def holder():
+            got.append(s2.fetch_chunk()[0][0])  # the transaction moves to this thread
+            held.set()
+            go.wait(30)
+            s2.close()  # CLOSE only: s1 began the transaction
+            got.append(c.query_one("SELECT 6 * 7")[0])
+        t = threading.Thread(target=holder)
+        t.start()
+        assert held.wait(30)
+        release = threading.Timer(5.0, go.set)  # if the drop blocks, it ends it after 5 s
+        release.start()
+        started = time.monotonic()
+        del s1
+        gc.collect()
+        took = time.monotonic() - started
+        go.set()
+        t.join(30)
+        release.cancel()
+        assert took < 2.0  # was: waited for the other thread's turn
+        assert got == [1, 42]
+        assert c.transaction_status == "idle"  # the holder's statement committed it first
+        assert c.query_one("SELECT count(*) FROM generate_series(1, 4)")[0] == 4
