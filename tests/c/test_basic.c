@@ -456,11 +456,16 @@ static void test_declared_types(pp_conn *c)
     CHECK(v.tag == PP_TEXT && v.len == 1 && v.ptr[0] == 'a');
     pp_result_free(r);
     pp_value null = {.tag = PP_NULL};
-    CHECK(pp_exec(c, "SELECT count(*) FROM generate_series(1, 2) n WHERE $1 IS NULL OR n = $1",
-                  1, &null, 0, &r, &err) == PP_ERROR);
-    CHECK(err != NULL && strcmp(pp_error_sqlstate(err), "42P08") == 0);
-    pp_error_free(err);
-    err = NULL;
+    for (int k = 0; k < 2; k++) { /* then inside a transaction (the tries under a savepoint) */
+        if (k == 1)
+            pp_result_free(run(c, "BEGIN"));
+        CHECK(pp_exec(c, "SELECT count(*) FROM generate_series(1, 2) n WHERE $1 IS NULL OR "
+                         "n = $1", 1, &null, 0, &r, &err) == PP_ERROR);
+        CHECK(err != NULL && strcmp(pp_error_sqlstate(err), "42P08") == 0);
+        pp_error_free(err);
+        err = NULL;
+    }
+    pp_result_free(run(c, "ROLLBACK"));
 }
 
 int main(void)
