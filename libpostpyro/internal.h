@@ -104,6 +104,9 @@ typedef struct pp_stmt {
     bool pinned;          /* made by pp_prepare: never evicted */
     bool reparse;         /* unnamed, parsed under a savepoint whose RELEASE replaced it: sent
                            * again as SQL (key) with the described parameter types */
+    uint32_t *declared;   /* nparams types its Parse declared from its first run's values (the
+                           * server could not infer some: stmt.c), 0 = left to the server;
+                           * NULL when nothing was declared */
     uint64_t last_used;
     bool small_results;   /* its last run returned few rows, read whole: PP_EXEC_CHUNKED
                            * then reads the next run whole too (exec.c) */

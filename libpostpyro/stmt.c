@@ -227,23 +227,40 @@ static int32_t undetermined_param(const PGresult *r, int32_t nparams)
  * it names none, all undeclared NULLs at once (a NULL alone, `SELECT $1`, is text). So at
  * most one Parse per NULL parameter more. Inside a transaction (`guard`) every try that
  * may be followed by another runs under the savepoint, and is undone when it fails. Returns the last Parse's result, *described its
- * Describe's; s->reparse is set for what the last Parse did to the unnamed statement. */
+ * Describe's, except when the last Parse failed only because of a NULL declared text here:
+ * then the server's "cannot infer" error before it (with *described NULL); s->reparse is
+ * set for what the last Parse did to the unnamed statement. */
 static PGresult *declare_and_retry(pp_conn *conn, pp_stmt *s, const char *name,
                                    const char *sql, int32_t nparams, const pp_value *params,
                                    Oid *types, bool guard, PGresult *r, PGresult **described)
 {
+    PGresult *cause = NULL; /* the server's last "cannot infer" answer */
+    bool guessed = false;   /* a NULL was declared text here */
     for (;;) {
         bool undeclared = false; /* a NULL still declared 0: another try may follow */
         for (int32_t k = 0; k < nparams; k++)
             undeclared = undeclared || (params[k].tag == PP_NULL && types[k] == 0);
         if (guard)
             undo_guarded_parse(conn);
-        PQclear(r);
+        PQclear(cause);
+        cause = r;
         PQclear(*described);
+        *described = NULL;
         r = parse_and_describe(conn, name, sql, nparams, types, guard && undeclared, described);
         s->reparse = guard && undeclared && name[0] == '\0';
-        if (result_ok(r) || !undeclared || !cannot_infer(r))
+        if (!result_ok(r) && r != NULL && guessed && !cannot_infer(r)) {
+            /* text was only a guess (`$1 IS NULL OR int_col = $1` then fails with "integer
+             * = text"): the true cause is that the server could not type the NULL */
+            PQclear(r);
+            PQclear(*described);
+            *described = NULL;
+            return cause;
+        }
+        if (result_ok(r) || !undeclared || !cannot_infer(r)) {
+            PQclear(cause);
             return r;
+        }
+        guessed = true;
         int32_t k = undetermined_param(r, nparams);
         if (k >= 0 && params[k].tag == PP_NULL && types[k] == 0) {
             types[k] = OID_TEXT;
@@ -295,7 +312,7 @@ static int prepare_stmt(pp_conn *conn, const char *key, const char *sql, const c
         for (int32_t k = 0; k < nparams; k++)
             types[k] = pp__oid_for_value(&params[k]);
         r = declare_and_retry(conn, s, name, sql, nparams, params, types, guard, r, &described);
-        free(types);
+        s->declared = types; /* a later run with values of other types must not reuse it */
     }
     if (!result_ok(r)) {
         pp_error *e = r ? pp__error_from_result(r) : pp__conn_error(conn, PP_ERR_OPERATIONAL);
@@ -401,6 +418,21 @@ static void stmt_name(pp_conn *conn, const char *prefix, char *out, size_t cap)
              (unsigned long long)++conn->cache.next_id);
 }
 
+/* Whether a cached statement may run with `params`: always, unless its Parse declared types
+ * from its first run's values (the server could not infer them, prepare_stmt). Then each
+ * value must have the type declared for it, or be NULL, or its parameter be one the server
+ * typed: `SELECT $1` first run with NULL (declared text) must not send a later int as text. */
+static bool fits_declared(const pp_stmt *s, int32_t nparams, const pp_value *params)
+{
+    if (s->declared == NULL || nparams != s->nparams)
+        return true; /* a wrong count is pp__check_param_count's error */
+    for (int32_t k = 0; k < nparams; k++)
+        if (s->declared[k] != 0 && params[k].tag != PP_NULL &&
+            pp__oid_for_value(&params[k]) != s->declared[k])
+            return false;
+    return true;
+}
+
 int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t nparams,
                        const pp_value *params, bool direct_ok, pp_stmt **out, bool *temp,
                        pp_error **err)
@@ -413,18 +445,23 @@ int pp__lookup_stmt(pp_conn *conn, const char *sql, uint32_t flags, int32_t npar
                                                "no prepared statement named \"%s\"", sql));
         return PP_OK;
     }
-    if ((*out = pp__cache_find(&conn->cache, sql, false)) != NULL)
+    pp_stmt *found = pp__cache_find(&conn->cache, sql, false);
+    if (found != NULL && fits_declared(found, nparams, params)) {
+        *out = found;
         return PP_OK;
+    }
     drop_doomed(conn);
     /* In a transaction a parameterized statement is parsed under a savepoint, whose
      * commands would replace the unnamed statement: it takes a name at once. */
     bool guarded = nparams > 0 && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS;
-    if (conn->cache.capacity == 0 || (direct_ok && nparams == 0 && pp__rowless_command(sql)) ||
+    if (found != NULL || conn->cache.capacity == 0 ||
+        (direct_ok && nparams == 0 && pp__rowless_command(sql)) ||
         (!guarded && !pp__cache_seen(&conn->cache, sql))) {
-        /* Caching off, a command with nothing to describe (sent whole: a ROLLBACK must work
-         * on whatever server connection a pooler gives us, where our named statements may
-         * not exist), or the first run of this SQL: the unnamed statement serves it, so
-         * one-off statements never fill the cache nor cost a DEALLOCATE later. */
+        /* A cached statement whose declared types do not fit these values, caching off, a
+         * command with nothing to describe (sent whole: a ROLLBACK must work on whatever
+         * server connection a pooler gives us, where our named statements may not exist),
+         * or the first run of this SQL: the unnamed statement serves it, so one-off
+         * statements never fill the cache nor cost a DEALLOCATE later. */
         *temp = true;
         if (prepare_stmt(conn, sql, sql, "", nparams, params, direct_ok, out, err) != PP_OK)
             return PP_ERROR;

@@ -21,6 +21,7 @@ void pp__stmt_free(pp_stmt *s)
         return;
     free(s->key);
     free(s->param_oids);
+    free(s->declared);
     free(s);
 }
 

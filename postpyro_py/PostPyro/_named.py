@@ -338,12 +338,33 @@ def _placeholder_hint(sql: str, exc: BaseException) -> Optional[str]:
     return None
 
 
+def _explain_untyped(params: Any, exc: BaseException) -> None:
+    """The server could not determine the type of parameter $n (named in its message) and
+    the value is None, so nothing else says it (``$1 IS NULL OR int_col = $1``: the type
+    comes from a parameter's first use): raise an error that says to cast it."""
+    m = re.search(r"\$(\d+)", str(exc).split("\n", 1)[0])
+    if m is None or not isinstance(params, (list, tuple)):
+        return
+    n = int(m.group(1))
+    if not 1 <= n <= len(params) or params[n - 1] is not None:
+        return
+    raise type(exc)(
+        "%s\nHINT:  $%d is None, and where the SQL first uses it nothing gives it a type "
+        "(as in `$%d IS NULL OR col = $%d`): cast it there, e.g. `$%d::integer IS NULL`"
+        % (exc, n, n, n, n), sqlstate=exc.sqlstate,  # type: ignore[attr-defined]
+        diag=getattr(exc, "diag", None)) from exc
+
+
 def explain_syntax_error(sql: Any, params: Any, exc: BaseException) -> None:
     """After the server refused ``sql`` with a syntax error: when the cause is ``$name``
     placeholders given no mapping, or another driver's placeholders (``%s``, ``%(name)s``,
     ``?``, ``:1``) where the error points, raise a ProgrammingError that says so (from
-    exc)."""
-    if not isinstance(exc, e.ProgrammingError) or getattr(exc, "sqlstate", None) != "42601":
+    exc). After it could not type a parameter given None: one that says to cast it."""
+    if not isinstance(exc, e.ProgrammingError):
+        return
+    if getattr(exc, "sqlstate", None) in ("42P08", "42P18"):
+        _explain_untyped(params, exc)
+    if getattr(exc, "sqlstate", None) != "42601":
         return
     if not isinstance(sql, str):
         return

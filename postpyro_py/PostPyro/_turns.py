@@ -14,6 +14,12 @@ COPY in progress. ``alive(owner)`` tells whether it can still end its
 transaction: a transaction whose thread ended without ending it is rolled back by the next
 thread that waits for it (the connection's ``orphaned`` callback), instead of blocking every
 other thread forever.
+
+What a finalizer cannot do where it runs (a stream dropped while open: the garbage collector
+may run on any thread, inside any operation) waits in ``pending``, tagged with the
+transaction it belongs to (``tx``, a count of the transactions opened): the next statement
+that enters while that transaction is open runs it first (``wait_turn``), on its own thread,
+in its own turn.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ class Turns:
     records who owns the transaction the statements left open, if any."""
 
     __slots__ = ("lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
-                 "_alive")
+                 "_alive", "tx", "pending")
 
     def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
                  alive: Callable[[Any], bool] = _thread_alive) -> None:
@@ -59,6 +65,11 @@ class Turns:
         self.owner: Any = None
         self._owner_of = owner_of
         self._alive = alive
+        #: Transactions opened so far (the one open now, while ``owner`` is set).
+        self.tx = 0
+        #: (tx, fn) left by finalizers: fn() runs, lock held, before the next statement of
+        #: transaction tx (dropped when another transaction is open by then).
+        self.pending: list = []
 
     def current(self) -> Any:
         """The calling owner (the current thread)."""
@@ -101,8 +112,11 @@ class Turns:
         if st in _OPEN:
             if self.owner is None:
                 self.owner = self._owner_of()
+                self.tx += 1
         elif self.owner is not None:
             self.owner = None
+            if self.pending:
+                self.pending = []  # their transaction ended
             self._cond.notify_all()
 
     def take_over(self, holder: Any) -> Any:
@@ -119,7 +133,9 @@ class Turns:
 
     def wait_turn(self) -> None:
         """With the lock held and ``owner`` set: wait until the caller may use the
-        connection (no other owner's transaction is open)."""
+        connection (no other owner's transaction is open). Runs ``pending`` first."""
+        if self.pending:
+            self.run_pending()
         me = self._owner_of()
         # Bounded by nothing yet: a connection timeout, when there is one, applies here.
         while self.owner is not None and self.owner is not me:
@@ -134,3 +150,11 @@ class Turns:
                 self._cond.notify_all()
                 continue
             self._cond.wait(_RECHECK_SECONDS)
+
+    def run_pending(self) -> None:
+        """(Lock held.) Runs what finalizers left for the open transaction (``pending``),
+        each once, in the order they were left; the others are stale: dropped."""
+        todo, self.pending = self.pending, []
+        for tx, fn in todo:
+            if tx == self.tx and self.owner is not None:
+                fn()

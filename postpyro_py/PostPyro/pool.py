@@ -93,7 +93,7 @@ class Pool(PoolBase):
                 left = deadline - _monotonic()
                 if left <= 0:
                     raise self._too_few(timeout)
-                self._wakeup.wait(min(left, 0.1))
+                self._wakeup.wait(left)  # notified when a connection opens or fails
 
     def close(self, timeout: float = 5.0) -> None:
         """Close the pool: waiting checkouts fail (``InterfaceError``), idle connections
@@ -120,7 +120,7 @@ class Pool(PoolBase):
         self._reclaim_orphans()
         with self._lock:
             while self._state.lent and _monotonic() < deadline:
-                self._wakeup.wait(min(0.05, max(0.0, deadline - _monotonic())))
+                self._wakeup.wait(deadline - _monotonic())  # notified by each return
             stragglers = [slot.conn for slot in self._state.out]
         for conn in stragglers:  # still lent after timeout: closed under the borrower
             _close_quietly(conn)
@@ -343,6 +343,8 @@ class Pool(PoolBase):
                     holder._slot = None
                     w = self._state.give_back(slot, _monotonic())
                     closing = self._state.closed
+                    if closing:
+                        self._wakeup.notify_all()  # close() waits for the lent ones
                 if w is not None:
                     w.wake.release()
                 elif closing:
@@ -449,6 +451,8 @@ class Pool(PoolBase):
                     with masked(), self._lock:
                         holder._slot = None
                         w = self._state.give_back(slot, _monotonic())
+                        if self._state.closed:
+                            self._wakeup.notify_all()  # close() waits for the lent ones
                     if w is not None:
                         w.wake.release()
                 else:

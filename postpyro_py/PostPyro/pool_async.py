@@ -42,8 +42,6 @@ _ref = weakref.ref
 
 # The longest the filler task sleeps between looks at the pool.
 _FILLER_NAP = 2.0
-# How often wait() and close() look whether the pool has reached the size they wait for.
-_POLL = 0.01
 
 
 class AsyncPool(PoolBase):
@@ -62,6 +60,9 @@ class AsyncPool(PoolBase):
         self._shield: Any = None    # trio: a shielded scope for returns
         self._filler: Any = None
         self._nudge: Any = None     # the filler's waker while it sleeps
+        # the wakers of wait() and close() calls: woken when a connection opens, fails to
+        # open, comes back or goes, and when the pool closes
+        self._watchers: List[Any] = []
 
     def _open_at_once(self) -> None:
         self._start(running_loop())
@@ -96,9 +97,10 @@ class AsyncPool(PoolBase):
         while state.nconns < state.min_size:
             if state.closed:
                 raise e.InterfaceError("the pool %r is closed" % self.name)
-            if _monotonic() >= deadline:
+            left = deadline - _monotonic()
+            if left <= 0:
                 raise self._too_few(timeout)
-            await self._loop.sleep(_POLL)
+            await self._next_change(left)
 
     async def close(self, timeout: float = 5.0) -> None:
         """Close the pool: waiting checkouts fail (``InterfaceError``), idle connections
@@ -113,6 +115,7 @@ class AsyncPool(PoolBase):
         idle = state.close()
         for w in state.take_waiters(e.InterfaceError("the pool %r was closed" % self.name)):
             self._loop.wake(w.wake)
+        self._changed()
         if self._filler is not None:
             await self._loop.stop(self._filler, timeout)
         for slot in idle:
@@ -120,7 +123,7 @@ class AsyncPool(PoolBase):
         await self._reclaim_orphans()
         deadline = _monotonic() + timeout
         while state.lent and _monotonic() < deadline:
-            await self._loop.sleep(_POLL)
+            await self._next_change(deadline - _monotonic())
         for slot in list(state.out):  # still lent after timeout: closed under the borrower
             await _close(slot.conn)
 
@@ -204,7 +207,29 @@ class AsyncPool(PoolBase):
             slot.holder = _ref(holder)
         return slot
 
+    async def _next_change(self, timeout: float) -> None:
+        """Wait until the pool's connections change (see ``_watchers``), at most
+        ``timeout`` seconds."""
+        waker = self._loop.waker()
+        self._watchers.append(waker)
+        try:
+            await self._loop.wait(waker, timeout)
+        finally:
+            try:
+                self._watchers.remove(waker)
+            except ValueError:  # woken: _changed took it
+                pass
+
+    def _changed(self) -> None:
+        """A connection opened, failed to open, came back or went, or the pool closed:
+        wait() and close() look again."""
+        if self._watchers:
+            watchers, self._watchers = self._watchers, []
+            for waker in watchers:
+                self._loop.wake(waker)
+
     def _hand_on(self, slot: Slot, w: Optional[Waiter]) -> None:
+        self._changed()
         if w is not None:
             self._loop.wake(w.wake)
         elif self._state.closed:  # the pool closed meanwhile: closed, not kept
@@ -337,6 +362,7 @@ class AsyncPool(PoolBase):
         self._state.closed_idle(len(stale), dead)
         if w is not None:
             self._loop.wake(w.wake)
+        self._changed()
         self._poke()
 
     async def _reclaim_orphans(self) -> None:
@@ -419,6 +445,7 @@ class AsyncPool(PoolBase):
         except Exception as exc:
             logger.warning("pool %r: connect failed: %s", self.name, exc)
             delay = state.connect_failed(_monotonic(), exc)
+            self._changed()
             if delay is None and self._reconnect_failed is not None:
                 try:
                     done = self._reconnect_failed(self)
@@ -436,6 +463,7 @@ class AsyncPool(PoolBase):
             return
         now = _monotonic()
         w = state.connected(state.new_slot(conn, now), now, started)
+        self._changed()
         if w is not None:
             self._loop.wake(w.wake)
 

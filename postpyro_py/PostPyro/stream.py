@@ -15,10 +15,17 @@ How: ``DECLARE <cursor> NO SCROLL CURSOR FOR <sql>`` and then ``FETCH FORWARD ch
 until the rows run out, each FETCH a cached prepared statement whose rows come in binary and
 are converted a column at a time like any other result. A cursor lives in a transaction:
 when the connection is idle in autocommit mode the stream begins one and commits it when
-the rows run out, when :meth:`Stream.close` is called, or when the stream is garbage
-collected (statements you run on the connection meanwhile are part of that transaction);
+the rows run out, when :meth:`Stream.close` is called, or when the stream is dropped
+(statements you run on the connection meanwhile are part of that transaction);
 inside your own transaction (``conn.begin()``, or PEP 249 mode) the stream uses it and only
 closes its cursor. An error while fetching rolls back the transaction the stream began.
+
+A stream dropped while open (a ``for`` loop left early, a stream never closed) is ended by its
+finalizer only where that is safe: on the thread that uses it, between two operations on the
+connection. Anywhere else (the garbage collector running on another thread, or in the middle
+of an operation on the connection: PyPy runs finalizers at arbitrary points) the finalizer
+does no I/O: the connection's next statement in that transaction ends it first, on its own
+thread (``Turns.pending``).
 
 ``conn.cursor(name="…")`` gives the same as a PEP 249 cursor (like psycopg2's named
 cursors): :class:`ServerCursor`.
@@ -27,6 +34,8 @@ cursors): :class:`ServerCursor`.
 from __future__ import annotations
 
 import itertools
+import weakref
+from functools import partial
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
@@ -73,6 +82,7 @@ class Stream:
         self._state = "new"      # new -> open -> closed
         self._own_tx = False     # the stream began the transaction (and ends it)
         self._owner = None       # the thread using it (see _turns), once open
+        self._tx = 0             # the connection's transaction it is in (Turns.tx), once open
         self._buf: list = []     # rows fetched for __next__, not handed out yet
         self._pos = 0
         #: Rows fetched from the server so far.
@@ -107,6 +117,7 @@ class Stream:
                 raise
             self._state = "open"
             self._owner = conn._lock.current()
+            self._tx = conn._lock.tx
         # The FETCH is a cached prepared statement whose result types were described for
         # this cursor: a later cursor of the same name (ServerCursor.execute again) must
         # not reuse it, so its text is made unique.
@@ -144,8 +155,8 @@ class Stream:
                 if not rows:
                     return
                 yield rows
-        finally:
-            self.close()
+        finally:  # a `for` loop left early: this generator is finalized with the stream
+            self._release()
 
     def __iter__(self) -> Iterator[Any]:
         # The iterator refers to the stream, not the other way round: when a `for` loop
@@ -180,27 +191,42 @@ class Stream:
         if conn is None or conn._closed:
             return
         try:
-            h = conn._handle()
+            conn._handle()
         except e.Error:
             return
-        if self._owner is not conn._lock.current():  # e.g. a generator closed by the GC
+        if self._owner is not conn._lock.current():  # used last by another thread
             if not self._own_tx:
                 return  # inside another thread's transaction: the cursor ends with it
             self._owner = conn._lock.take_over(self._owner)
         with conn._lock:
-            status = lib.pp_transaction_status(h)
-            if status not in (_INTRANS, _INERROR):
-                return  # the transaction already ended (the cursor with it)
-            if self._own_tx and not conn._tx_stack:
-                if status == _INERROR or failed:
-                    try:
-                        conn._execute("ROLLBACK", begin=False)
-                    except e.Error:
-                        pass
-                else:
-                    conn._commit_sql()  # COMMIT also closes the cursor
-            elif status == _INTRANS and not failed:
-                conn._execute("CLOSE %s" % self._qname, begin=False)
+            _end(conn, self._qname, self._own_tx, failed)
+
+    def _release(self) -> None:
+        """End a stream dropped while open, from a finalizer (``__del__``, or the generator
+        of a ``for`` loop left early): at once when called on the stream's thread with no
+        operation running on the connection, else by the connection's next statement in the
+        stream's transaction (``Turns.pending``), with no I/O here."""
+        if self._state != "open":
+            return
+        self._state = "closed"
+        conn = self._conn
+        if conn is None or conn._closed:
+            return
+        turns = conn._lock
+        end = partial(_end_dropped, weakref.ref(conn), self._qname, self._own_tx, self._owner)
+        lock = turns.lock
+        me = turns.current()
+        if me is self._owner and not lock._is_owned() and lock.acquire(blocking=False):
+            try:  # this thread, between two operations: no one else can be using it
+                holder = turns.owner
+                if holder is None or turns.tx != self._tx:
+                    return  # its transaction ended (the cursor with it)
+                if holder is me:
+                    end()
+                    return
+            finally:
+                lock.release()
+        turns.pending.append((self._tx, end))
 
     def __enter__(self) -> "Stream":
         self.open()
@@ -210,13 +236,9 @@ class Stream:
         self.close()
 
     def __del__(self) -> None:
-        # Dropped while open (a `for` loop left early, say): end it now so its transaction
-        # does not stay open. Never while a statement runs on the connection.
         try:
-            if self._state == "open" and self._conn is not None and not self._conn._closed:
-                if lib.pp_transaction_status(self._conn._conn) != _ACTIVE:
-                    self.close()
-        except Exception:
+            self._release()
+        except Exception:  # a finalizer raises nowhere useful
             pass
 
     @property
@@ -226,6 +248,51 @@ class Stream:
     def __repr__(self) -> str:
         return "<PostPyro.Stream %s %s, %d rows fetched>" % (self.name, self._state,
                                                             self.rownumber)
+
+
+def _end(conn: "Connection", qname: str, own_tx: bool, failed: bool) -> None:
+    """(The connection's lock held, by the thread whose turn it is.) End a stream's cursor:
+    end the transaction it began (COMMIT, or ROLLBACK when it failed), or CLOSE the cursor
+    inside the caller's transaction; nothing when the transaction already ended."""
+    status = lib.pp_transaction_status(conn._conn)
+    if status not in (_INTRANS, _INERROR):
+        return  # the transaction already ended (the cursor with it)
+    if own_tx and not conn._tx_stack:
+        if status == _INERROR or failed:
+            try:
+                conn._execute("ROLLBACK", begin=False)
+            except e.Error:
+                pass
+        else:
+            conn._commit_sql()  # COMMIT also closes the cursor
+    elif status == _INTRANS and not failed:
+        conn._execute("CLOSE %s" % qname, begin=False)
+
+
+def _end_dropped(conn_ref: Any, qname: str, own_tx: bool, owner: Any) -> None:
+    """What a dropped stream's finalizer leaves to run (Turns.pending, lock held): end it
+    as close() would, on the thread that runs it. A transaction the stream began, still
+    held by the stream's thread, moves to the caller (as the garbage collector's close
+    did: that thread may never come back); anything else waits for the next statement of
+    the thread that holds the transaction. Errors are dropped: the statement that follows
+    meets any that lasts."""
+    conn = conn_ref()
+    if conn is None or conn._closed:
+        return
+    turns = conn._lock
+    me = turns.current()
+    holder = turns.owner
+    if lib.pp_transaction_status(conn._conn) == _ACTIVE or (
+            holder is not me and (holder is not owner or not own_tx)):
+        # a COPY in progress, or a turn in that transaction that is not the caller's to
+        # take: the next statement (after the COPY, of the thread whose turn it is) does it
+        turns.pending.append((turns.tx, partial(_end_dropped, conn_ref, qname, own_tx, owner)))
+        return
+    turns.owner = me
+    try:
+        _end(conn, qname, own_tx, False)
+    except e.Error:
+        pass
 
 
 def stream(conn: "Connection", sql: str, params: "Params" = None,

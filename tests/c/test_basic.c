@@ -432,6 +432,42 @@ static void test_untyped_null(pp_conn *c)
     pp_result_free(run(c, "COMMIT"));
 }
 
+/* Types the cannot-infer fallback declared from a run's values are reused only for values of
+ * those types: `SELECT $1 IS NULL, $2` cached with (false, 5) ($2 bigint) then runs with
+ * (true, 'a') as text. A NULL the server cannot type where it is first used (`$1 IS NULL OR
+ * n = $1`) fails with the server's 42P08, not with the text PostPyro tried. */
+static void test_declared_types(pp_conn *c)
+{
+    const char *sql = "SELECT $1 IS NULL, $2";
+    pp_value p[2] = {{.tag = PP_BOOL, .i = 0}, {.tag = PP_INT, .i = 5}};
+    pp_result *r = NULL;
+    pp_error *err = NULL;
+    pp_value v;
+    for (int k = 0; k < 3; k++) { /* the third run finds it cached */
+        CHECK_OK(pp_exec(c, sql, 2, p, 0, &r, &err), err);
+        CHECK_OK(pp_result_value(r, 0, 1, &v, &err), err);
+        CHECK(v.tag == PP_INT && v.i == 5);
+        pp_result_free(r);
+    }
+    p[1] = (pp_value){.tag = PP_TEXT, .ptr = "a", .len = 1};
+    CHECK_OK(pp_exec(c, sql, 2, p, 0, &r, &err), err);
+    CHECK(pp_result_column_type(r, 1) == 25);
+    CHECK_OK(pp_result_value(r, 0, 1, &v, &err), err);
+    CHECK(v.tag == PP_TEXT && v.len == 1 && v.ptr[0] == 'a');
+    pp_result_free(r);
+    pp_value null = {.tag = PP_NULL};
+    for (int k = 0; k < 2; k++) { /* then inside a transaction (the tries under a savepoint) */
+        if (k == 1)
+            pp_result_free(run(c, "BEGIN"));
+        CHECK(pp_exec(c, "SELECT count(*) FROM generate_series(1, 2) n WHERE $1 IS NULL OR "
+                         "n = $1", 1, &null, 0, &r, &err) == PP_ERROR);
+        CHECK(err != NULL && strcmp(pp_error_sqlstate(err), "42P08") == 0);
+        pp_error_free(err);
+        err = NULL;
+    }
+    pp_result_free(run(c, "ROLLBACK"));
+}
+
 int main(void)
 {
     test_versions();
@@ -446,6 +482,7 @@ int main(void)
     test_exec_many_columns(c);
     test_prepared(c);
     test_untyped_null(c);
+    test_declared_types(c);
     test_multi_statement(c);
     test_poll_status(c);
     test_info_ping_close(c);
