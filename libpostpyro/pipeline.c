@@ -5,7 +5,6 @@
  * signal (PP_PENDING, finished by pp_resume). */
 #include "internal.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,13 +150,8 @@ static int pipe_run(pp_conn *conn, pp_pipe *p, bool interruptible)
         short events = (short)((need_read ? POLLIN : 0) | (p->want_write ? POLLOUT : 0));
         if (events == 0)
             continue;
-        struct pollfd pfd = {.fd = PQsocket(pg), .events = events};
-        if (!p->synced && !p->want_write) {
-            /* more to send: only look whether answers are there */
-            if (poll(&pfd, 1, 0) < 0 && errno != EINTR)
-                return PP_ERROR;
-            continue;
-        }
+        if (!p->synced && !p->want_write)
+            continue; /* more to send: the next read takes what has arrived meanwhile */
         int w = pp__wait_socket(conn, events, interruptible);
         if (w < 0)
             return PP_ERROR;

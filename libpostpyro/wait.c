@@ -406,7 +406,9 @@ static int sliced_wait(pp_conn *conn, short events, int timeout, bool resumed)
     }
 }
 
-int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
+/* pp__wait_socket; look_first false: on the fiber in nonblocking mode, switch back at once
+ * without a poll(0) first (the caller has just found nothing to read). */
+static int wait_socket(pp_conn *conn, short events, bool interruptible, bool look_first)
 {
     PGconn *pg = conn->pg;
     if (interruptible && conn->interrupted) { /* a signal came during Parse/Describe */
@@ -428,7 +430,7 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
         }
         if (pp__fiber_current(atomic_load(&conn->fiber))) {
             if (atomic_load(&conn->nonblocking))
-                return nb_wait(conn, events, true);
+                return nb_wait(conn, events, look_first);
             int w = sliced_wait(conn, events, timeout, resumed);
             if (w != 1)
                 return w;
@@ -462,11 +464,33 @@ int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
     }
 }
 
+int pp__wait_socket(pp_conn *conn, short events, bool interruptible)
+{
+    return wait_socket(conn, events, interruptible, true);
+}
+
 int pp__wait_ready(pp_conn *conn, bool interruptible)
 {
     PGconn *pg = conn->pg;
     if (PQisnonblocking(pg) && pp__wait_flush(conn) != 0)
         return -1; /* a nonblocking send may have left part of the request in libpq */
+    if (atomic_load(&conn->nonblocking) && pp__fiber_current(atomic_load(&conn->fiber)) &&
+        !(interruptible && conn->interrupted)) {
+        /* On the fiber (the async front end), where a wait is a switch back, not a poll():
+         * read first (a recv that finds nothing costs what poll(0) did), so an answer that
+         * is already there costs one system call instead of two. */
+        while (PQisBusy(pg)) {
+            if (!PQconsumeInput(pg))
+                return -1;
+            pp__notify_collect(conn);
+            if (!PQisBusy(pg))
+                break;
+            int w = wait_socket(conn, POLLIN, interruptible, false);
+            if (w != 0)
+                return w;
+        }
+        return 0;
+    }
     /* Poll first: right after a send the answer is rarely there yet, and reading before it
      * arrives is a wasted system call. */
     while (PQisBusy(pg)) {

@@ -42,6 +42,10 @@ def poll_wait(conn: Any, rc: int, resume: Callable[..., int], args: Any) -> int:
     return rc
 
 
+# PP_WAIT_* bits (READ 1, WRITE 2) -> poll() events
+_POLL_MASKS = (0, select.POLLIN, select.POLLOUT, select.POLLIN | select.POLLOUT)
+
+
 class Waker:
     """Where a waiting call leaves a way to wake it (close() from another task uses it)."""
 
@@ -166,7 +170,7 @@ class AsyncioSocket:
     """
 
     __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid",
-                 "_idle")
+                 "_idle", "_idle_mask")
 
     def __init__(self, running_loop: Callable[[], Any], fd: int) -> None:
         self._running_loop = running_loop
@@ -178,18 +182,21 @@ class AsyncioSocket:
         self._poll.register(self.fd, select.POLLIN)
         self._pid = os.getpid()
         self._idle: Any = None    # for idle_wait: a poll of this socket and the loop's epoll
+        self._idle_mask = 0       # the events _idle watches on this socket
 
-    def idle_wait(self) -> bool:
-        """Wait for this socket to be readable without a loop trip, when the loop has
-        nothing else to do (called on the loop's thread, inside a task's step: the call
-        on the fiber, before it would switch back to wait the loop's way).
+    def idle_wait(self, events: int) -> bool:
+        """Wait for this socket to be ready for ``events`` (PP_WAIT_* bits: a statement
+        waits to read, a pipeline whose output fills the socket to write as well) without
+        a loop trip, when the loop has nothing else to do (called on the loop's thread,
+        inside a task's step: the call on the fiber, before it would switch back to wait
+        the loop's way).
 
         When the loop has no callback ready, it would only sleep in its selector until a
         socket of its own is ready or its next timer is due: wait that way here, on the
         loop's epoll (readable as soon as any socket the loop watches is, its self-pipe
         too: another thread's call_soon_threadsafe, a signal) and on this socket, for at
-        most _IDLE_WAIT_MS and never past the next timer. True: this socket is readable
-        (the caller reads it now: no future, no two loop turns, no stale callback after);
+        most _IDLE_WAIT_MS and never past the next timer. True: this socket is ready
+        (the caller goes on now: no future, no two loop turns, no stale callback after);
         False: wait the loop's way (something else is ready, a timer is due, the time is
         up, the loop is not a plain epoll one)."""
         idle = self._idle
@@ -210,6 +217,10 @@ class AsyncioSocket:
                     return False
                 timeout = due
         fd = self.fd
+        mask = _POLL_MASKS[events & 3]
+        if mask != self._idle_mask:  # select.poll keeps it in memory: no system call
+            idle.modify(fd, mask)
+            self._idle_mask = mask
         try:
             found = idle.poll(timeout)
         except KeyboardInterrupt:  # where the loop's select would have seen it: out of the
@@ -231,6 +242,7 @@ class AsyncioSocket:
         idle.register(self.fd, select.POLLIN)
         idle.register(sel.fileno(), select.POLLIN)
         self._idle = idle
+        self._idle_mask = select.POLLIN
 
     def _on_read(self) -> None:
         if not self._poll.poll(0):

@@ -193,6 +193,7 @@ def encode_row_values(rows: Sequence[Sequence[Any]], ncols: int, first_row: Opti
 # ---- rows of Python values -> pp_column[] (pp_copy_put_columns) ------------------------------
 
 _ZERO = {int: 0, bool: False, float: 0.0, str: ""}
+_SEQUENCES = frozenset((tuple, list))
 
 
 def encode_columns(columns: List[list], n: int,
@@ -259,9 +260,13 @@ def dump_many(seq_of_params: Any, adapters: Any = None) -> Tuple[bool, Any, int,
     """Rows of parameters for executemany, laid out like COPY rows: column by column (a
     ``pp_column[]`` for pp_exec_many_columns) when every column allows it, else row by row
     (a ``pp_value[]`` for pp_exec_many). Dumped with ``adapters`` (None: the global map).
-    Returns (by_columns, array, nparams, nrows, keep-alive list)."""
-    check = _types.check_params
-    rows = [check(p) for p in seq_of_params]
+    ``seq_of_params`` is a list or tuple (bind_many's). Returns (by_columns, array, nparams,
+    nrows, keep-alive list)."""
+    if set(map(type, seq_of_params)) <= _SEQUENCES:
+        rows = seq_of_params  # the usual case, without a call per row
+    else:
+        check = _types.check_params
+        rows = [check(p) for p in seq_of_params]
     nrows = len(rows)
     if nrows == 0:
         return False, ffi.NULL, 0, 0, []

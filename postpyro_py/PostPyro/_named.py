@@ -224,6 +224,9 @@ def bind(sql: Any, params: Any, prepared: Optional[Dict[str, str]] = None
     return (sql if text is not None else p.sql), values
 
 
+_SEQUENCES = frozenset((tuple, list))
+
+
 def bind_many(sql: Any, seq_of_params: Any) -> Tuple[Any, Any]:
     """(SQL to send, rows) for executemany(): rows that are mappings bind ``$name``
     placeholders. Rows that are sequences come back unchanged (as a list when the input was
@@ -234,6 +237,8 @@ def bind_many(sql: Any, seq_of_params: Any) -> Tuple[Any, Any]:
     rows: Sequence[Any] = seq_of_params if isinstance(seq_of_params, (list, tuple)) \
         else list(seq_of_params)
     if not rows or not isinstance(rows[0], Mapping):
+        if set(map(type, rows)) <= _SEQUENCES:
+            return sql, rows  # the usual case, without an isinstance per row
         for k, row in enumerate(rows):
             if isinstance(row, Mapping):
                 raise e.ProgrammingError("executemany(): row %d is a mapping but row 0 is "

@@ -57,7 +57,6 @@ _MOVING_GC = platform.python_implementation() == "PyPy"
 _OPEN = (1, 2, 3)
 # How long a cancelled statement may take to end before the connection is given up.
 _SETTLE_SECONDS = 5.0
-_READ = lib.PP_WAIT_READ
 # A cancel that changed nothing is sent again after this long: libpostpyro fails a statement
 # whose cancel came during its Parse/Describe, but one that reaches the server after that
 # check and before the backend reads the Bind is still ignored there.
@@ -91,7 +90,7 @@ class _LoopConnection(Connection):
         idle = self._idle
         while rc == PP_PENDING:
             events = lib.pp_wait_events(conn)
-            if events != _READ or idle is None or not idle():
+            if idle is None or not idle(events):
                 fiber.suspend(events)  # wait the loop's way (AsyncConnection._drive)
             rc = resume(*args)
         return rc

@@ -21,11 +21,13 @@ import pytest
 
 import PostPyro as pg
 from PostPyro import _aio
+from PostPyro._ffi import lib
 
 from test_async import run_asyncio
 
 LONG = 1.0   # the statement (seconds)
 SOON = 0.1   # when the other thing becomes due
+READ = lib.PP_WAIT_READ
 
 
 @pytest.fixture
@@ -155,3 +157,35 @@ def test_ctrl_c_in_an_idle_wait_leaves_the_loop_as_it_would_from_its_select(sdsn
     finally:
         signal.signal(signal.SIGINT, old)
         loop.close()
+
+
+def test_a_pipeline_that_fills_the_socket_waits_to_write_without_a_loop_trip(sdsn, long_idle):
+    # executemany's rows outrun the server: the pipeline waits for the socket to take more
+    # (and for answers) in the idle wait too, not through a future and two loop turns
+    async def main():
+        async with await _connected(sdsn) as conn:
+            await conn.execute("CREATE TEMP TABLE idle_fill (k int, t text)")
+            seen = []
+            idle = conn._idle
+
+            def recording_idle(*events):
+                seen.append(events[0] if events else READ)
+                return idle(*events)
+            conn._idle = recording_idle
+            steps = 0
+            step = conn._step
+
+            def counting_step():
+                nonlocal steps
+                steps += 1
+                return step()
+            conn._step = counting_step
+            big = "x" * 8000
+            n = await conn.executemany("INSERT INTO idle_fill VALUES ($1, $2)",
+                                       [(k, big) for k in range(3000)])
+            count = (await conn.query_one("SELECT count(*) FROM idle_fill"))[0]
+            return n, count, steps, seen
+    n, count, steps, seen = run_asyncio(main)
+    assert n == count == 3000
+    assert any(ev & lib.PP_WAIT_WRITE for ev in seen)  # it did wait to write …
+    assert steps == 0   # … and never through the loop
