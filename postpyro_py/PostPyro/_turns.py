@@ -47,7 +47,7 @@ class Turns:
     records who owns the transaction the statements left open, if any."""
 
     __slots__ = ("lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
-                 "_alive", "tx", "pending", "finalizer_io")
+                 "_alive", "tx", "pending")
 
     def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
                  alive: Callable[[Any], bool] = _thread_alive) -> None:
@@ -72,9 +72,6 @@ class Turns:
         #: of transaction tx (dropped when another transaction is open by then); ``again``:
         #: what to keep in its place when an exception interrupts it (None: nothing).
         self.pending: list = []
-        #: False: finalizers leave all their I/O here, even between operations (an event
-        #: loop's connection: a blocking wait in a finalizer would stall the loop).
-        self.finalizer_io = True
 
     def current(self) -> Any:
         """The calling owner (the current thread)."""

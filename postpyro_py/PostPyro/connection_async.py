@@ -75,7 +75,6 @@ class _LoopConnection(Connection):
         self._dsnb, self._flags = self._init_state(dsn, autocommit, statement_cache,
                                                    row_factory)
         self._lock = Turns()  # one thread: the tasks' turns are AsyncConnection's
-        self._lock.finalizer_io = False  # a finalizer's wait would block the loop
         self._reader = None
         self._fiber: Optional[Fiber] = None  # the fiber running now, if any
         # the running call's wait without a loop trip while the loop is idle (see

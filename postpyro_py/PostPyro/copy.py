@@ -37,7 +37,7 @@ out the next chunk while the C library sends the current one.
 
 While a COPY runs its connection does nothing else: other statements on it fail with
 InterfaceError until the COPY ends. A COPY dropped while running (no ``with``) is aborted:
-by its finalizer only on its own thread between two operations on a sync Connection;
+by its finalizer only on the thread that used it, between two operations on the connection;
 anywhere else the connection's next statement aborts it first (``Turns.pending``).
 """
 
@@ -232,8 +232,8 @@ class Copy:
         lock = turns.lock
         end = partial(_end_dropped, weakref.ref(conn), self.direction == "in", self._in_tx,
                       self._owner)
-        if turns.finalizer_io and turns.current() is self._owner and not lock._is_owned() \
-                and lock.acquire(blocking=False):
+        if turns.current() is self._owner and not lock._is_owned() and \
+                lock.acquire(blocking=False):
             try:  # this thread, between two operations: no one else can be using it
                 end()
                 return
