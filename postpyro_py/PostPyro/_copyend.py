@@ -14,12 +14,12 @@ from ._ffi import PP_OK, ffi, lib
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
-__all__ = ["_end_copy", "_end_dropped"]
+__all__ = ["abort_copy", "abort_dropped"]
 
 _ACTIVE = 1  # pp_transaction_status: a COPY (or a statement) in progress
 
 
-def _end_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: str) -> None:
+def abort_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: str) -> None:
     """Abort the COPY running on ``h``: the server stores nothing of a COPY FROM, what is
     left of a COPY TO is dropped; the connection stays usable."""
     err = ffi.new("pp_error **")
@@ -48,7 +48,7 @@ def _end_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: st
             lib.pp_error_free(err[0])
 
 
-def _end_dropped(conn_ref: Any, copy_in: bool, in_tx: bool, owner: Any) -> None:
+def abort_dropped(conn_ref: Any, copy_in: bool, in_tx: bool, owner: Any) -> None:
     """A dropped COPY's abort (the lock held; from Copy._release or Turns.pending), on the
     thread that runs it, when the COPY still runs. A COPY outside a transaction blocks
     every thread: whichever comes takes it over; one inside a transaction waits for the
@@ -64,11 +64,11 @@ def _end_dropped(conn_ref: Any, copy_in: bool, in_tx: bool, owner: Any) -> None:
     me = turns.current()
     holder = turns.owner
     if holder is not me and (holder is not owner or in_tx) and holder is not None:
-        end = partial(_end_dropped, conn_ref, copy_in, in_tx, owner)
+        end = partial(abort_dropped, conn_ref, copy_in, in_tx, owner)
         turns.pending.append((turns.tx, end, end))
         return
     turns.owner = me
     try:
-        _end_copy(conn, h, copy_in, in_tx, "COPY abandoned by the client")
+        abort_copy(conn, h, copy_in, in_tx, "COPY abandoned by the client")
     except e.Error:
         pass

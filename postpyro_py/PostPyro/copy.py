@@ -55,7 +55,7 @@ from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
 from ._layout import check_rows, encode_columns, encode_row_values, transpose
-from ._copyend import _end_copy, _end_dropped
+from ._copyend import abort_copy, abort_dropped
 from ._copysql import (COLUMNS_SQL, FROM_STDIN_OPTIONS, NOT_TEXT, TO_STDOUT, fits_binary,
                        is_copy_sql, table_sql)
 from ._sql import check_utf8, quote_identifier, sql_bytes
@@ -216,7 +216,7 @@ class Copy:
         self._owner = self._conn._lock.take_over(self._owner)
         self._state = "done"
         self._rows = []
-        _end_copy(self._conn, self._h, self.direction == "in", self._in_tx, reason)
+        abort_copy(self._conn, self._h, self.direction == "in", self._in_tx, reason)
 
     def _release(self) -> None:
         """Abort a COPY dropped while running, from its finalizer: at once on the COPY's
@@ -230,7 +230,7 @@ class Copy:
             return
         turns = conn._lock
         lock = turns.lock
-        end = partial(_end_dropped, weakref.ref(conn), self.direction == "in", self._in_tx,
+        end = partial(abort_dropped, weakref.ref(conn), self.direction == "in", self._in_tx,
                       self._owner)
         if turns.current() is self._owner and not lock._is_owned() and \
                 lock.acquire(blocking=False):

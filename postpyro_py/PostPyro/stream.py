@@ -250,7 +250,7 @@ class Stream:
                                                             self.rownumber)
 
 
-def _end(conn: "Connection", qname: str, own_tx: bool, failed: bool) -> None:
+def _end(conn: "Connection", qname: Optional[str], own_tx: bool, failed: bool) -> None:
     """(The connection's lock held, by the thread whose turn it is.) End a stream's cursor:
     end the transaction it began (COMMIT, or ROLLBACK when it failed), or CLOSE the cursor
     inside the caller's transaction (not when ``qname`` is None); nothing when the
@@ -270,7 +270,7 @@ def _end(conn: "Connection", qname: str, own_tx: bool, failed: bool) -> None:
         conn._execute("CLOSE %s" % qname, begin=False)
 
 
-def _end_dropped(conn_ref: Any, qname: str, own_tx: bool, owner: Any) -> None:
+def _end_dropped(conn_ref: Any, qname: Optional[str], own_tx: bool, owner: Any) -> None:
     """What a dropped stream's finalizer leaves to run (Turns.pending, lock held): end it
     as close() would, on the thread that runs it. A transaction the stream began, still
     held by the stream's thread, moves to the caller (as the garbage collector's close
