@@ -150,6 +150,27 @@ def test_a_copy_dropped_in_the_caller_s_transaction_fails_only_that_transaction(
     assert kept.query_one("SELECT array_agg(n) FROM kept")[0] == [7]
 
 
+def test_ctrl_c_in_a_pending_abort_keeps_it_for_the_next_statement(kept):
+    box = [dropped_copy_from(kept)]
+    with kept._lock:
+        box.clear()
+        collect()
+    run, hit = kept._call_batch, []
+
+    def interrupted(*args):
+        if not hit:
+            hit.append(1)
+            raise KeyboardInterrupt  # Ctrl-C as the abort begins
+        return run(*args)
+    kept._call_batch = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        kept.query_one("SELECT 1")
+    assert hit and kept.transaction_status == "active"
+    assert kept.query_one("SELECT 41 + 1")[0] == 42  # the abort ran first (was: refused)
+    assert kept.transaction_status == "idle"
+    assert kept.query_one("SELECT count(*) FROM kept")[0] == 0
+
+
 def test_a_copy_in_a_transaction_dropped_is_left_to_that_transaction_s_thread(kept):
     # another thread's statement does not abort it (that would fail this thread's
     # transaction under it): it waits its turn; this thread's next statement aborts it
