@@ -15,11 +15,12 @@ transaction: a transaction whose thread ended without ending it is rolled back b
 thread that waits for it (the connection's ``orphaned`` callback), instead of blocking every
 other thread forever.
 
-What a finalizer cannot do where it runs (a stream dropped while open: the garbage collector
-may run on any thread, inside any operation) waits in ``pending``, tagged with the
+What a finalizer cannot do where it runs (a stream or a COPY dropped while open: the garbage
+collector may run on any thread, inside any operation) waits in ``pending``, tagged with the
 transaction it belongs to (``tx``, a count of the transactions opened): the next statement
 that enters while that transaction is open runs it first (``wait_turn``), on its own thread,
-in its own turn.
+in its own turn. An exception there (Ctrl-C) keeps the entries not run yet for the statement
+after; the one it interrupted is kept only in the form that is safe to run twice.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ class Turns:
         self._alive = alive
         #: Transactions opened so far (the one open now, while ``owner`` is set).
         self.tx = 0
-        #: (tx, fn) left by finalizers: fn() runs, lock held, before the next statement of
-        #: transaction tx (dropped when another transaction is open by then).
+        #: (tx, fn, again) left by finalizers: fn() runs, lock held, before the next statement
+        #: of transaction tx (dropped when another transaction is open by then); ``again``:
+        #: what to keep in its place when an exception interrupts it (None: nothing).
         self.pending: list = []
 
     def current(self) -> Any:
@@ -153,8 +155,20 @@ class Turns:
 
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),
-        each once, in the order they were left; the others are stale: dropped."""
+        each once, in the order they were left; the others are stale: dropped. An exception
+        (Ctrl-C) leaves the entries not run yet, and the interrupted one's ``again``, for
+        the next statement (else a transaction a dropped stream began stayed open)."""
         todo, self.pending = self.pending, []
-        for tx, fn in todo:
-            if tx == self.tx and self.owner is not None:
-                fn()
+        done = 0
+        try:
+            for tx, fn, _ in todo:
+                if tx == self.tx and self.owner is not None:
+                    fn()
+                done += 1
+        except BaseException:
+            tx, _, again = todo[done]
+            kept = todo[done + 1:]
+            if again is not None:
+                kept.insert(0, (tx, again, again))
+            self.pending[:0] = kept
+            raise

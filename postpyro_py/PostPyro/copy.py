@@ -36,13 +36,17 @@ value by value on PyPy, where that is faster). From the second chunk on a helper
 out the next chunk while the C library sends the current one.
 
 While a COPY runs its connection does nothing else: other statements on it fail with
-InterfaceError until the COPY ends.
+InterfaceError until the COPY ends. A COPY dropped while running (no ``with``) is aborted:
+by its finalizer only on the thread that used it, between two operations on the connection;
+anywhere else the connection's next statement aborts it first (``Turns.pending``).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import weakref
+from functools import partial
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -51,6 +55,7 @@ from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
 from ._layout import check_rows, encode_columns, encode_row_values, transpose
+from ._copyend import abort_copy, abort_dropped
 from ._copysql import (COLUMNS_SQL, FROM_STDIN_OPTIONS, NOT_TEXT, TO_STDOUT, fits_binary,
                        is_copy_sql, table_sql)
 from ._sql import check_utf8, quote_identifier, sql_bytes
@@ -121,6 +126,7 @@ class Copy:
         self._in_tx = False
         self._binary = False
         self._owner = None
+        self._tx = 0  # the connection's transaction it runs in (Turns.tx), once started
 
     # -- life cycle --
 
@@ -143,6 +149,7 @@ class Copy:
         self._h = h
         self._state = "running"
         self._owner = conn._lock.current()  # the thread using it (see _turns)
+        self._tx = conn._lock.tx
         return self
 
     def __enter__(self) -> "Copy":
@@ -206,42 +213,38 @@ class Copy:
             self._abandon(reason)
 
     def _abandon(self, reason: str) -> None:
-        h = self._h
         self._owner = self._conn._lock.take_over(self._owner)
         self._state = "done"
         self._rows = []
-        err = ffi.new("pp_error **")
-        if self.direction == "in":
-            conn = self._conn
-            r = conn._cstr(reason.replace("\0", " ").encode("utf-8", "replace"))
-            # The server reads the CopyFail only once it reads again: not while it waits
-            # (a row lock, a full disk), so a cancel ends the COPY too (both fail it)
-            lib.pp_cancel(h, ffi.NULL)
-            with conn._lock:
-                rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, r, ffi.NULL, err), err)
-            if rc != PP_OK:  # the expected outcome: the server's "COPY … aborted" error
-                lib.pp_error_free(err[0])
-        else:
-            # Outside a transaction, stop the server sending (a cancel); inside one, a
-            # cancel would fail the transaction, so only read (and drop) what is left.
-            if not self._in_tx:
-                lib.pp_cancel(h, ffi.NULL)
-            data = ffi.new("const char **")
-            n = ffi.new("int64_t *")
-            with self._conn._lock:
-                while True:
-                    rc = self._conn._copy_read(h, data, n, ffi.NULL, err)
-                    if rc != 1:
-                        break
-            if rc != 0 and err[0] != ffi.NULL:
-                lib.pp_error_free(err[0])
+        abort_copy(self._conn, self._h, self.direction == "in", self._in_tx, reason)
+
+    def _release(self) -> None:
+        """Abort a COPY dropped while running, from its finalizer: at once on the COPY's
+        thread with no operation running on the connection, else by the connection's next
+        statement (``Turns.pending``), with no I/O here."""
+        if self._state != "running":
+            return
+        self._state = "done"
+        conn = self._conn
+        if conn._closed:
+            return
+        turns = conn._lock
+        lock = turns.lock
+        end = partial(abort_dropped, weakref.ref(conn), self.direction == "in", self._in_tx,
+                      self._owner)
+        if turns.current() is self._owner and not lock._is_owned() and \
+                lock.acquire(blocking=False):
+            try:  # this thread, between two operations: no one else can be using it
+                end()
+                return
+            finally:
+                lock.release()
+        turns.pending.append((self._tx, end, end))
 
     def __del__(self) -> None:
-        # Not ended (no `with`, and dropped): abort, so the connection is usable again.
         try:
-            if self._state == "running" and not self._conn._closed:
-                self._abandon("COPY abandoned by the client")
-        except Exception:
+            self._release()
+        except Exception:  # a finalizer raises nowhere useful
             pass
 
     # -- COPY FROM STDIN --

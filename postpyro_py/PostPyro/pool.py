@@ -451,10 +451,13 @@ class Pool(PoolBase):
                     with masked(), self._lock:
                         holder._slot = None
                         w = self._state.give_back(slot, _monotonic())
-                        if self._state.closed:
+                        closing = self._state.closed
+                        if closing:
                             self._wakeup.notify_all()  # close() waits for the lent ones
                     if w is not None:
                         w.wake.release()
+                    elif closing:  # the pool closed meanwhile: uncounted, so closed here
+                        _close_quietly(slot.conn)
                 else:
                     self._drop(holder, lost=True, bad=False)
 

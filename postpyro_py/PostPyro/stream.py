@@ -226,7 +226,7 @@ class Stream:
                     return
             finally:
                 lock.release()
-        turns.pending.append((self._tx, end))
+        turns.pending.append((self._tx, end, _again(end)))
 
     def __enter__(self) -> "Stream":
         self.open()
@@ -250,10 +250,11 @@ class Stream:
                                                             self.rownumber)
 
 
-def _end(conn: "Connection", qname: str, own_tx: bool, failed: bool) -> None:
+def _end(conn: "Connection", qname: Optional[str], own_tx: bool, failed: bool) -> None:
     """(The connection's lock held, by the thread whose turn it is.) End a stream's cursor:
     end the transaction it began (COMMIT, or ROLLBACK when it failed), or CLOSE the cursor
-    inside the caller's transaction; nothing when the transaction already ended."""
+    inside the caller's transaction (not when ``qname`` is None); nothing when the
+    transaction already ended."""
     status = lib.pp_transaction_status(conn._conn)
     if status not in (_INTRANS, _INERROR):
         return  # the transaction already ended (the cursor with it)
@@ -265,11 +266,11 @@ def _end(conn: "Connection", qname: str, own_tx: bool, failed: bool) -> None:
                 pass
         else:
             conn._commit_sql()  # COMMIT also closes the cursor
-    elif status == _INTRANS and not failed:
+    elif status == _INTRANS and not failed and qname is not None:
         conn._execute("CLOSE %s" % qname, begin=False)
 
 
-def _end_dropped(conn_ref: Any, qname: str, own_tx: bool, owner: Any) -> None:
+def _end_dropped(conn_ref: Any, qname: Optional[str], own_tx: bool, owner: Any) -> None:
     """What a dropped stream's finalizer leaves to run (Turns.pending, lock held): end it
     as close() would, on the thread that runs it. A transaction the stream began, still
     held by the stream's thread, moves to the caller (as the garbage collector's close
@@ -286,13 +287,22 @@ def _end_dropped(conn_ref: Any, qname: str, own_tx: bool, owner: Any) -> None:
             holder is not me and (holder is not owner or not own_tx)):
         # a COPY in progress, or a turn in that transaction that is not the caller's to
         # take: the next statement (after the COPY, of the thread whose turn it is) does it
-        turns.pending.append((turns.tx, partial(_end_dropped, conn_ref, qname, own_tx, owner)))
+        end = partial(_end_dropped, conn_ref, qname, own_tx, owner)
+        turns.pending.append((turns.tx, end, _again(end)))
         return
     turns.owner = me
     try:
         _end(conn, qname, own_tx, False)
     except e.Error:
         pass
+
+
+def _again(end: partial) -> Optional[partial]:
+    """What of a dropped stream's end may run again after an exception interrupted it:
+    ending the transaction the stream began (it looks whether it is still open), not a
+    CLOSE (when it ran, a second one would fail the caller's transaction)."""
+    conn_ref, qname, own_tx, owner = end.args
+    return partial(_end_dropped, conn_ref, None, True, owner) if own_tx else None
 
 
 def stream(conn: "Connection", sql: str, params: "Params" = None,

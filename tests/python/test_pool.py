@@ -557,6 +557,34 @@ def test_check_connection_and_pool_check(make_pool, admin, app):
     consistent(pool, admin, app)
 
 
+def test_a_connection_checked_while_the_pool_closes_is_closed(make_pool, admin, app,
+                                                              monkeypatch):
+    # close() runs while check() pings an idle connection it took: that connection comes
+    # back to a closed pool and must be closed (was: uncounted, but left open: a leaked
+    # session)
+    pool = make_pool(min_size=1, max_size=1)
+    pool.wait(10)
+    assert eventually(lambda: sessions(admin, app) == 1)
+    pinged, closers = [], []
+    ping = pg.Connection.ping
+
+    def ping_while_closing(conn):
+        if not pinged:
+            pinged.append(conn)
+            t = threading.Thread(target=pool.close, args=(30,))
+            t.start()
+            closers.append(t)
+            assert eventually(lambda: pool._state.closed)
+        return ping(conn)
+    monkeypatch.setattr(pg.Connection, "ping", ping_while_closing)
+    pool.check()
+    closers[0].join(10)
+    assert not closers[0].is_alive()  # close() saw it come back
+    assert pinged[0].closed
+    assert pool.stats()["pool_size"] == 0 and pool.stats()["pool_in_use"] == 0
+    assert eventually(lambda: sessions(admin, app) == 0), sessions(admin, app)
+
+
 def test_a_function_gives_the_conninfo_for_each_new_connection(dsn, admin, app):
     names = iter("%s_%d" % (app, i) for i in range(100))
     made = []

@@ -6,6 +6,8 @@ progress) the connection's next statement ends it first, on its own thread."""
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sys
 import threading
 import time
@@ -198,3 +200,60 @@ def test_a_stream_dropped_while_another_thread_holds_its_transaction_never_block
         assert got == [1, 42]
         assert c.transaction_status == "idle"  # the holder's statement committed it first
         assert c.query_one("SELECT count(*) FROM generate_series(1, 4)")[0] == 4
+
+
+def interrupt_once(conn, verb, how):
+    """Ctrl-C as the connection's first statement starting with ``verb`` begins: raised
+    there ("raise"), or a real SIGINT sent to this process just before it runs ("signal":
+    the handler raises as the statement starts or inside its wait, which cancels it)."""
+    run = conn._execute
+    hit = []
+
+    def spy(sql, *args, **kwargs):
+        if sql.startswith(verb) and not hit:
+            hit.append(sql)
+            if how == "raise":
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
+        return run(sql, *args, **kwargs)
+    conn._execute = spy
+    return hit
+
+
+@pytest.mark.parametrize("how", ["raise", "signal"])
+def test_ctrl_c_while_pending_ends_run_keeps_the_ones_not_run(sdsn, how):
+    # s1 began the transaction, s2 runs in it; both dropped inside an operation: the next
+    # statement runs s2's CLOSE, then s1's COMMIT. Ctrl-C in the CLOSE must not lose the
+    # COMMIT (was: dropped, and the autocommit connection stayed in that transaction)
+    with pg.Connection(sdsn) as c:
+        s1 = dropped_in_a_cycle(c)
+        s2 = dropped_in_a_cycle(c)
+        with c._lock:
+            del s2
+            gc.collect()
+            del s1
+            gc.collect()
+        assert len(c._lock.pending) == 2
+        hit = interrupt_once(c, "CLOSE", how)
+        with pytest.raises(KeyboardInterrupt):
+            c.query_one("SELECT 1")
+            time.sleep(1)  # "signal": the handler's exception comes at the latest here
+        assert hit
+        assert c.query_one("SELECT 41 + 1")[0] == 42  # the COMMIT (or ROLLBACK) ran first
+        assert c.transaction_status == "idle"
+        assert c.query_one(CURSORS)[0] == 0
+
+
+def test_ctrl_c_in_a_pending_commit_keeps_it_for_the_next_statement(sdsn):
+    with pg.Connection(sdsn) as c:
+        s = dropped_in_a_cycle(c)
+        with c._lock:
+            del s
+            gc.collect()
+        hit = interrupt_once(c, "COMMIT", "raise")
+        with pytest.raises(KeyboardInterrupt):
+            c.query_one("SELECT 1")
+        assert hit
+        assert c.transaction_status == "intransaction"
+        assert c.query_one("SELECT 41 + 1")[0] == 42
+        assert c.transaction_status == "idle"  # was: intransaction, for good
