@@ -51,6 +51,9 @@ __all__ = ["make_dump", "make_fast"]
 
 # PyPy makes rows faster by index than through zip() (see row.py's _unrolled_rows).
 _BY_INDEX = sys.implementation.name == "pypy"
+# CPython: a result's loader-less text columns decoded and split together (see _source);
+# PyPy keeps strings() per column, which slices ASCII text (split is slow there).
+_JOIN_TEXT = not _BY_INDEX
 
 # How a column of each kind is converted when it has no NULL (a NULL anywhere: the general
 # convert_column): what convert_column does then, without its checks. Text only for types
@@ -81,24 +84,57 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
              "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
-    sized = ["cols[%d].data_len" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
-    if sized:  # big values: the general way, which does not keep them (_result._hold)
-        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
-                  "            return None"]
+    texts = [k for k, (tag, _, plain) in enumerate(kinds) if plain and tag == PP_TEXT]
+    joined = _JOIN_TEXT and bool(texts)
+    convs = []  # the conversions, after every column is checked
     for k, (tag, oid, plain) in enumerate(kinds):
-        lines.append("        c = cols[%d]" % k)
+        lines.append("        c%d = c = cols[%d]" % (k, k))
         if plain:
             # the oid of a text column: another type may have a loader
             check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
             lines.append("        if c.tag != %d%s or c.count != n:" % (tag, check))
             lines.append("            return None")
-            lines.append("        v%d = %s if not c.nulls else convert(c)" % (k, _PLAIN[tag]))
+            if tag == PP_TEXT and joined:
+                lines.append("        d%d = c.data_len" % k)
+                continue  # converted with the other text columns, below
+            convs.append("        v%d = %s if not c%d.nulls else convert(c%d)"
+                         % (k, _PLAIN[tag].replace("c,", "c%d," % k).replace("(c.", "(c%d." % k),
+                            k, k))
         else:
             lines.append("        if c.tag != %d or c.oid != %d:" % (tag, oid))
             lines.append("            return None")
-            lines.append("        v%d = convert(c)" % k)
-            lines.append("        if len(v%d) != n:" % k)
-            lines.append("            return None")
+            convs += ["        v%d = convert(c%d)" % (k, k),
+                      "        if len(v%d) != n:" % k,
+                      "            return None"]
+    sized = [("d%d" if joined and k in texts else "c%d.data_len") % k
+             for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if sized:  # big values: the general way, which does not keep them (_result._hold)
+        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+                  "            return None"]
+    if joined:
+        # The text of every such column decoded and split at once (each column's data is
+        # its values, each followed by a NUL, which text cannot hold): per column, one
+        # Python step less than strings() each. A NULL is an empty value there: a column
+        # with NULLs is converted again the general way. Anything malformed: the general
+        # way too, which says what is wrong.
+        data = ["unpack(c%d.data, d%d)" % (k, k) for k in texts]
+        lines += ["        try:",
+                  "            p = %s.decode('utf-8').split('\\0')"
+                  % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
+                  "        except UnicodeDecodeError:",
+                  "            return None",
+                  "        if len(p) != %s + 1 or p.pop():" % ("%d * n" % len(texts) if len(texts) > 1
+                                                              else "n"),
+                  "            return None"]
+        if len(texts) == 1:
+            lines.append("        v%d = p if not c%d.nulls else convert(c%d)"
+                         % (texts[0], texts[0], texts[0]))
+        else:
+            bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
+            for j, k in enumerate(texts):
+                lines.append("        v%d = p[%s:%s] if not c%d.nulls else convert(c%d)"
+                             % (k, bounds[j], bounds[j + 1], k, k))
+    lines += convs
     if _BY_INDEX:
         items = "".join("v%d[i], " % k for k in range(len(kinds)))
         lines.append("        return [make((%s)) for i in range(n)]" % items)
