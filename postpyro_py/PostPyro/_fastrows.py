@@ -22,6 +22,9 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
+On CPython, the text columns without a loader are decoded together: one decode and one
+split of their data joined (_joined), each column a slice of it.
+
 It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
 of text and other variable-size values, a column of another type
 after an ALTER, a loader registered since): the caller converts the general way and makes a
@@ -77,6 +80,78 @@ _made: Dict[Any, Callable] = {}
 _MAX_MADE = 256
 
 
+def _check(tag: int, oid: int, plain: bool) -> list:
+    """Lines returning None unless the column in c is of the kind it was when made."""
+    if not plain:
+        return ["        if c.tag != %d or c.oid != %d:" % (tag, oid), "            return None"]
+    # the oid of a text column: another type may have a loader
+    check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
+    return ["        if c.tag != %d%s or c.count != n:" % (tag, check), "            return None"]
+
+
+def _by_column(kinds: Tuple[Tuple[int, int, bool], ...]) -> list:
+    """The body converting each column on its own."""
+    lines = []
+    sized = ["cols[%d].data_len" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if sized:  # big values: the general way, which does not keep them (_result._hold)
+        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+                  "            return None"]
+    for k, (tag, oid, plain) in enumerate(kinds):
+        lines.append("        c = cols[%d]" % k)
+        lines += _check(tag, oid, plain)
+        if plain:
+            lines.append("        v%d = %s if not c.nulls else convert(c)" % (k, _PLAIN[tag]))
+        else:
+            lines += ["        v%d = convert(c)" % k,
+                      "        if len(v%d) != n:" % k,
+                      "            return None"]
+    return lines
+
+
+def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
+    """The body converting the plain text columns (``texts``, their indexes) together: the
+    data of each is its values, each followed by a NUL (which text cannot hold), so the
+    data of all, decoded and split at once, holds their values one column after the other.
+    Per column, the Python steps of strings() less. A NULL is an empty value there: a
+    column with NULLs is converted again the general way; anything malformed returns None
+    (the general way says what is wrong)."""
+    lines = []
+    for k, (tag, oid, plain) in enumerate(kinds):
+        lines.append("        c%d = c = cols[%d]" % (k, k))
+        lines += _check(tag, oid, plain)
+        if k in texts:
+            lines.append("        d%d = c.data_len" % k)
+    sized = [("d%d" if k in texts else "c%d.data_len") % k
+             for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+              "            return None"]
+    data = ["unpack(c%d.data, d%d)" % (k, k) for k in texts]
+    lines += ["        try:",
+              "            p = %s.decode('utf-8').split('\\0')"
+              % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
+              "        except UnicodeDecodeError:",
+              "            return None",
+              "        if len(p) != %s + 1 or p.pop():"
+              % ("%d * n" % len(texts) if len(texts) > 1 else "n"),
+              "            return None"]
+    bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
+    for j, k in enumerate(texts):
+        part = "p" if len(texts) == 1 else "p[%s:%s]" % (bounds[j], bounds[j + 1])
+        lines.append("        v%d = %s if not c%d.nulls else convert(c%d)" % (k, part, k, k))
+    for k, (tag, oid, plain) in enumerate(kinds):
+        if k in texts:
+            continue
+        if plain:
+            lines.append("        v%d = %s if not c%d.nulls else convert(c%d)"
+                         % (k, _PLAIN[tag].replace("(c.", "(c%d." % k).replace("(c,", "(c%d," % k),
+                            k, k))
+        else:
+            lines += ["        v%d = convert(c%d)" % (k, k),
+                      "        if len(v%d) != n:" % k,
+                      "            return None"]
+    return lines
+
+
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
     lines = ["def made(raw, make, convert, gen):",
              "    def rows(info, cols):",
@@ -85,56 +160,7 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
     texts = [k for k, (tag, _, plain) in enumerate(kinds) if plain and tag == PP_TEXT]
-    joined = _JOIN_TEXT and bool(texts)
-    convs = []  # the conversions, after every column is checked
-    for k, (tag, oid, plain) in enumerate(kinds):
-        lines.append("        c%d = c = cols[%d]" % (k, k))
-        if plain:
-            # the oid of a text column: another type may have a loader
-            check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
-            lines.append("        if c.tag != %d%s or c.count != n:" % (tag, check))
-            lines.append("            return None")
-            if tag == PP_TEXT and joined:
-                lines.append("        d%d = c.data_len" % k)
-                continue  # converted with the other text columns, below
-            convs.append("        v%d = %s if not c%d.nulls else convert(c%d)"
-                         % (k, _PLAIN[tag].replace("c,", "c%d," % k).replace("(c.", "(c%d." % k),
-                            k, k))
-        else:
-            lines.append("        if c.tag != %d or c.oid != %d:" % (tag, oid))
-            lines.append("            return None")
-            convs += ["        v%d = convert(c%d)" % (k, k),
-                      "        if len(v%d) != n:" % k,
-                      "            return None"]
-    sized = [("d%d" if joined and k in texts else "c%d.data_len") % k
-             for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
-    if sized:  # big values: the general way, which does not keep them (_result._hold)
-        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
-                  "            return None"]
-    if joined:
-        # The text of every such column decoded and split at once (each column's data is
-        # its values, each followed by a NUL, which text cannot hold): per column, one
-        # Python step less than strings() each. A NULL is an empty value there: a column
-        # with NULLs is converted again the general way. Anything malformed: the general
-        # way too, which says what is wrong.
-        data = ["unpack(c%d.data, d%d)" % (k, k) for k in texts]
-        lines += ["        try:",
-                  "            p = %s.decode('utf-8').split('\\0')"
-                  % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
-                  "        except UnicodeDecodeError:",
-                  "            return None",
-                  "        if len(p) != %s + 1 or p.pop():" % ("%d * n" % len(texts) if len(texts) > 1
-                                                              else "n"),
-                  "            return None"]
-        if len(texts) == 1:
-            lines.append("        v%d = p if not c%d.nulls else convert(c%d)"
-                         % (texts[0], texts[0], texts[0]))
-        else:
-            bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
-            for j, k in enumerate(texts):
-                lines.append("        v%d = p[%s:%s] if not c%d.nulls else convert(c%d)"
-                             % (k, bounds[j], bounds[j + 1], k, k))
-    lines += convs
+    lines += _joined(kinds, texts) if _JOIN_TEXT and texts else _by_column(kinds)
     if _BY_INDEX:
         items = "".join("v%d[i], " % k for k in range(len(kinds)))
         lines.append("        return [make((%s)) for i in range(n)]" % items)
