@@ -22,6 +22,9 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
+On CPython, the text columns without a loader are decoded together: one decode and one
+split of their data joined (_joined), each column a slice of it.
+
 It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
 of text and other variable-size values, a column of another type
 after an ALTER, a loader registered since): the caller converts the general way and makes a
@@ -51,6 +54,9 @@ __all__ = ["make_dump", "make_fast"]
 
 # PyPy makes rows faster by index than through zip() (see row.py's _unrolled_rows).
 _BY_INDEX = sys.implementation.name == "pypy"
+# CPython: a result's loader-less text columns decoded and split together (see _source);
+# PyPy keeps strings() per column, which slices ASCII text (split is slow there).
+_JOIN_TEXT = not _BY_INDEX
 
 # How a column of each kind is converted when it has no NULL (a NULL anywhere: the general
 # convert_column): what convert_column does then, without its checks. Text only for types
@@ -74,6 +80,78 @@ _made: Dict[Any, Callable] = {}
 _MAX_MADE = 256
 
 
+def _check(tag: int, oid: int, plain: bool) -> list:
+    """Lines returning None unless the column in c is of the kind it was when made."""
+    if not plain:
+        return ["        if c.tag != %d or c.oid != %d:" % (tag, oid), "            return None"]
+    # the oid of a text column: another type may have a loader
+    check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
+    return ["        if c.tag != %d%s or c.count != n:" % (tag, check), "            return None"]
+
+
+def _by_column(kinds: Tuple[Tuple[int, int, bool], ...]) -> list:
+    """The body converting each column on its own."""
+    lines = []
+    sized = ["cols[%d].data_len" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if sized:  # big values: the general way, which does not keep them (_result._hold)
+        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+                  "            return None"]
+    for k, (tag, oid, plain) in enumerate(kinds):
+        lines.append("        c = cols[%d]" % k)
+        lines += _check(tag, oid, plain)
+        if plain:
+            lines.append("        v%d = %s if not c.nulls else convert(c)" % (k, _PLAIN[tag]))
+        else:
+            lines += ["        v%d = convert(c)" % k,
+                      "        if len(v%d) != n:" % k,
+                      "            return None"]
+    return lines
+
+
+def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
+    """The body converting the plain text columns (``texts``, their indexes) together: the
+    data of each is its values, each followed by a NUL (which text cannot hold), so the
+    data of all, decoded and split at once, holds their values one column after the other.
+    Per column, the Python steps of strings() less. A NULL is an empty value there: a
+    column with NULLs is converted again the general way; anything malformed returns None
+    (the general way says what is wrong)."""
+    lines = []
+    for k, (tag, oid, plain) in enumerate(kinds):
+        lines.append("        c%d = c = cols[%d]" % (k, k))
+        lines += _check(tag, oid, plain)
+        if k in texts:
+            lines.append("        d%d = c.data_len" % k)
+    sized = [("d%d" if k in texts else "c%d.data_len") % k
+             for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+              "            return None"]
+    data = ["unpack(c%d.data, d%d)" % (k, k) for k in texts]
+    lines += ["        try:",
+              "            p = %s.decode('utf-8').split('\\0')"
+              % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
+              "        except UnicodeDecodeError:",
+              "            return None",
+              "        if len(p) != %s + 1 or p.pop():"
+              % ("%d * n" % len(texts) if len(texts) > 1 else "n"),
+              "            return None"]
+    bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
+    for j, k in enumerate(texts):
+        part = "p" if len(texts) == 1 else "p[%s:%s]" % (bounds[j], bounds[j + 1])
+        lines.append("        v%d = %s if not c%d.nulls else convert(c%d)" % (k, part, k, k))
+    for k, (tag, oid, plain) in enumerate(kinds):
+        if k in texts:
+            continue
+        if plain:
+            lines.append("        v%d = %s if not c%d.nulls else convert(c%d)"
+                         % (k, _PLAIN[tag].replace("(c.", "(c%d." % k).replace("(c,", "(c%d," % k),
+                            k, k))
+        else:
+            lines += ["        v%d = convert(c%d)" % (k, k),
+                      "        if len(v%d) != n:" % k,
+                      "            return None"]
+    return lines
+
+
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
     lines = ["def made(raw, make, convert, gen):",
              "    def rows(info, cols):",
@@ -81,24 +159,8 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
              "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
-    sized = ["cols[%d].data_len" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
-    if sized:  # big values: the general way, which does not keep them (_result._hold)
-        lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
-                  "            return None"]
-    for k, (tag, oid, plain) in enumerate(kinds):
-        lines.append("        c = cols[%d]" % k)
-        if plain:
-            # the oid of a text column: another type may have a loader
-            check = " or c.oid != %d" % oid if tag == PP_TEXT else ""
-            lines.append("        if c.tag != %d%s or c.count != n:" % (tag, check))
-            lines.append("            return None")
-            lines.append("        v%d = %s if not c.nulls else convert(c)" % (k, _PLAIN[tag]))
-        else:
-            lines.append("        if c.tag != %d or c.oid != %d:" % (tag, oid))
-            lines.append("            return None")
-            lines.append("        v%d = convert(c)" % k)
-            lines.append("        if len(v%d) != n:" % k)
-            lines.append("            return None")
+    texts = [k for k, (tag, _, plain) in enumerate(kinds) if plain and tag == PP_TEXT]
+    lines += _joined(kinds, texts) if _JOIN_TEXT and texts else _by_column(kinds)
     if _BY_INDEX:
         items = "".join("v%d[i], " % k for k in range(len(kinds)))
         lines.append("        return [make((%s)) for i in range(n)]" % items)

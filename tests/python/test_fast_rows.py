@@ -127,6 +127,32 @@ def test_values_of_every_kind_on_a_known_plan(sdsn):
         assert _made(c, sql)
 
 
+def test_text_columns_of_a_known_plan_keep_their_values(sdsn):
+    # CPython decodes a small result's loader-less text columns together (one split): each
+    # column must get its own values, NULLs, empty strings and all, whatever the others hold
+    sql = ("SELECT g AS i, CASE WHEN g = $2 THEN NULL ELSE $1 || g END AS a, "
+           "(CASE WHEN g % 2 = 0 THEN '' ELSE 'é€😀 ' || g END)::varchar AS b, "
+           "repeat(chr(1) || chr(127) || chr(255), g)::text AS c, "
+           "CASE WHEN g = $3 THEN NULL ELSE 'x' END AS d, "
+           "'[1,2)'::int4range AS r FROM generate_series(1, $4::int4) g")
+
+    def want(prefix, null_a, null_d, n):
+        return [(g, None if g == null_a else prefix + str(g),
+                 "" if g % 2 == 0 else "é€😀 %d" % g, "\x01\x7fÿ" * g,
+                 None if g == null_d else "x", Range(1, 2, "[)")) for g in range(1, n + 1)]
+    with pg.Connection(sdsn) as c:
+        for params in ([" v", 0, 0, 3], ["", 0, 0, 3], ["a\nb\tc", 0, 0, 3],
+                       [" v", 2, 0, 3], [" v", 0, 3, 3], [" v", 1, 1, 1], [" v", 0, 0, 40],
+                       ["ü", 5, 7, 10], [" v", 0, 0, 3]):
+            assert c.query(sql, params) == want(*params)
+        assert _made(c, sql)
+        # only text columns, one of them all NULL, one row and several
+        sql = "SELECT $1::text AS a, NULL::text AS b, '' AS c FROM generate_series(1, $2::int4)"
+        for n in (1, 1, 1, 5, 1):
+            assert c.query(sql, ["é", n]) == [("é", None, "")] * n
+        assert _made(c, sql)
+
+
 def test_row_factory_and_wide_results(sdsn):
     with pg.Connection(sdsn) as c:
         sql32 = "SELECT " + ", ".join("%d AS c%d" % (k, k) for k in range(32))
