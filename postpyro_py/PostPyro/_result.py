@@ -392,6 +392,11 @@ def plan_rows(res, buffers, plan: Any, adapters: Any, row_factory: Optional[Call
                                       min(_PAUSE_GC_ROWS - 1, _KEEP_CELLS // ncols))
         else:
             columns = _columns(res, buffers[1], ncols, nrows, adapters)
+        if not keep:  # too big to keep: its decoded columns go before the rows are made
+            keep = True  # (freed here, not again below)
+            _unhold(id(buffers[2]))
+            lib.pp_result_free(res)
+            buffers[2][0] = ffi.NULL
         if nrows >= _PAUSE_GC_ROWS:
             with _gc_paused(_PAUSE_GC_CELLS):
                 return make_rows(shape[1], columns, nrows, row_factory)

@@ -238,6 +238,44 @@ static int chunks_of(pp_conn *c, int64_t n)
     return chunks_of_sql(c, "SELECT g, repeat('x', 10000) FROM generate_series(1, $1::int) g", n);
 }
 
+/* The rows of the biggest chunk of a chunked statement of n rows (columns not decoded). */
+static int64_t biggest_chunk(pp_conn *c, const char *sql, int64_t n)
+{
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[1]; /* wider results are described, not decoded */
+    int64_t seen = 0, most = 0;
+    int rc = pp_query(c, sql, 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, 1, &err);
+    while (rc == PP_MORE || rc == PP_OK) {
+        seen += info.nrows;
+        most = info.nrows > most ? info.nrows : most;
+        pp_result_free(r);
+        r = NULL;
+        if (rc == PP_OK)
+            break;
+        rc = pp_query_next(c, &r, &info, cols, 1, &err);
+    }
+    CHECK(rc == PP_OK && seen == n);
+    pp_error_free(err);
+    return most;
+}
+
+/* A chunk holds at most 50 000 values, whatever its rows' width: 2 500 rows of 20 columns
+ * (a bound in rows let them grow to 50 000 rows, a million values, converted far outside
+ * the CPU's caches), and still more than that of one column (chunks grow with the rows
+ * handed out before them: 200 000 rows, about 20 000 rows in the biggest). */
+static void test_chunks_bounded_in_values(pp_conn *c)
+{
+    char wide[1024] = "SELECT g";
+    for (int k = 1; k < 20; k++)
+        snprintf(wide + strlen(wide), sizeof wide - strlen(wide), ", g + %d", k);
+    strcat(wide, " FROM generate_series(1, 200000) g /* 20 columns */");
+    CHECK(biggest_chunk(c, wide, 200000) <= 2500);
+    CHECK(biggest_chunk(c, "SELECT g FROM generate_series(1, 200000) g /* 1 column */",
+                        200000) > 2500);
+}
+
 /* In single-row mode chunks only guard memory: a million narrow rows (a PGresult of about
  * 32 MB) are read whole once their size is known; 30 000 rows of 10 000 bytes (300 MB)
  * are not. With chunked rows mode both stay in chunks (2 000 rows or more). */
@@ -307,6 +345,7 @@ int main(void)
 {
     pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE);
     test_rows_in_chunks(c);
+    test_chunks_bounded_in_values(c);
     test_small_and_rowless(c);
     test_error_midway(c);
     test_close_midway(c);

@@ -13,7 +13,8 @@ import PostPyro as pg
 from PostPyro import types as pgtypes
 from PostPyro._ffi import ffi, lib
 
-# More rows than libpostpyro puts in one chunk (50 000), so there are always several.
+# More rows than libpostpyro puts in one chunk (50 000 values: 12 500 rows of these four
+# columns), so there are always several.
 N = 120_000
 MANY = ("SELECT g, 'r' || g AS label, g * 0.5::float8 AS half, "
         "CASE WHEN g %% 7 = 0 THEN NULL ELSE ARRAY[g, -g] END AS pair "
