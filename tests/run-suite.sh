@@ -81,16 +81,45 @@ run_pytest() {
         echo "FAIL: $POSTPYRO_LIBRARY is missing (run make first)"; failed=1; return
     fi
     banner "pytest under $name: $py ($("$py" -c 'import sys, platform; print(platform.python_implementation(), sys.version.split()[0])'))"
+    local state rc
+    state=$(mktemp) || { failed=1; return; }
     # -p no:cacheprovider: write nothing into the source tree (read-only in make distcheck).
     # shellcheck disable=SC2086
-    PYTHONPATH="$pkgpath${extra:+:$extra}" timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" \
+    PP_PYTEST_STATE=$state PYTHONPATH="$pkgpath${extra:+:$extra}" \
+        timeout --foreground "${PP_PYTEST_TIMEOUT:-1800}" \
         "$py" -m pytest -q -ra -p no:cacheprovider ${PYTEST_ARGS:-} "$pytests"
-    local rc=$?
+    rc=$?
     case $rc in
         0) ;;
-        124) echo "FAIL: pytest under $name timed out after ${PP_PYTEST_TIMEOUT:-1800}s"; failed=1 ;;
-        *) echo "FAIL: pytest under $name (exit status $rc$(signal_name $rc))"; failed=1 ;;
+        124) echo "FAIL: pytest under $name timed out after ${PP_PYTEST_TIMEOUT:-1800}s$(pytest_where "$state" $rc)"; failed=1 ;;
+        *) echo "FAIL: pytest under $name (exit status $rc$(signal_name $rc))$(pytest_where "$state" $rc)"; failed=1 ;;
     esac
+    rm -f "$state"
+}
+
+# pytest_where STATE RC: where a failed pytest run was, from STATE (tests/python/conftest.py
+# writes "running NODEID" as each test starts, then "finished STATUS" when pytest is done),
+# so that a run a signal, the exit watchdog or the timeout ended, which prints no summary,
+# still names its test.
+pytest_where() {
+    local test status
+    test=$(sed -n 's/^running //p' "$1")
+    status=$(sed -n 's/^finished //p' "$1")
+    if [ -z "$status" ]; then
+        [ -z "$test" ] || printf ', in %s' "$test"
+    elif [ "$status" != "$2" ] && [ "$2" -gt 128 ]; then
+        printf ', after pytest had finished (its status: %s): a crash at exit' "$status"
+    elif [ "$status" != "$2" ]; then
+        printf ', after pytest had finished (its status: %s): the interpreter did not exit (or failed to), every thread'"'"'s stack above (the exit watchdog, conftest.py)' "$status"
+    else
+        case $status in
+            1) printf ': tests failed (the FAILED/ERROR lines above)' ;;
+            2) printf ': interrupted (a KeyboardInterrupt) in %s' "$test" ;;
+            3) printf ': internal error in pytest or a plugin (traceback above)' ;;
+            4) printf ': pytest usage error' ;;
+            5) printf ': no tests collected' ;;
+        esac
+    fi
 }
 
 # signal_name RC: ", killed by SIGSEGV" when RC is 128 + a signal's number (as a shell

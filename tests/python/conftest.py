@@ -247,6 +247,25 @@ def users(conn):
     return conn
 
 
+# Where pytest is, for run-suite.sh to say when the interpreter dies or hangs (a signal, the
+# exit watchdog below, a timeout), which leaves no summary: the test running now, then
+# pytest's own exit status once it is done.
+_STATE_FILE = os.environ.get("PP_PYTEST_STATE")
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if _STATE_FILE:
+        with open(_STATE_FILE, "w") as f:
+            f.write("running %s\n" % nodeid)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if _STATE_FILE:
+        with open(_STATE_FILE, "a") as f:
+            f.write("finished %d\n" % exitstatus)
+
+
 # Seconds the interpreter may take to exit once pytest is done.
 EXIT_BOUND = 120
 

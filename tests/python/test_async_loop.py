@@ -39,16 +39,36 @@ def test_one_fiber_runs_every_call_of_a_connection(sdsn):
 
 
 def _order_of_turns(gather):
+    # Task 0 holds the turn (its statement waits for an advisory lock) while tasks 1-7 queue
+    # up, each once the one before is in the queue; then the lock goes. (Timed queueing,
+    # task i after 0.05 + 0.01 * i s, failed on a loaded machine: tasks whose sleeps ended
+    # in the same loop iteration start in any order, trio even shuffles them on purpose.)
     async def main(sdsn):
+        sleep = asyncio.sleep if gather is _asyncio_gather else trio.sleep
         order = []
-        async with await pg.AsyncConnection.connect(sdsn) as conn:
+        async with await pg.AsyncConnection.connect(sdsn) as conn, \
+                await pg.AsyncConnection.connect(sdsn) as locker:
+            await locker.execute("SELECT pg_advisory_lock(7101)")
+            turns = conn._turns
+
+            async def until(ready):
+                for _ in range(6000):  # 30 s
+                    if ready():
+                        return
+                    await sleep(0.005)
+                raise AssertionError("the tasks never queued up")
+
             async def one(i):
-                if i > 0:  # queue up behind the first one, in order
-                    await (asyncio.sleep if gather is _asyncio_gather else trio.sleep)(
-                        0.05 + 0.01 * i)
-                await conn.query("SELECT pg_sleep($1)", [0.3 if i == 0 else 0])
+                if i == 8:  # not a task of the order: ends task 0's wait once all queue
+                    await until(lambda: len(turns.queue) == 7)
+                    await locker.execute("SELECT pg_advisory_unlock(7101)")
+                    return
+                if i > 0:
+                    await until(lambda: turns.busy and len(turns.queue) == i - 1)
+                await conn.query("SELECT pg_advisory_lock(7101), pg_advisory_unlock(7101)"
+                                 if i == 0 else "SELECT 1")
                 order.append(i)
-            await gather(one, range(8))
+            await gather(one, range(9))
         return order
     return main
 

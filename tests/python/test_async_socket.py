@@ -98,9 +98,9 @@ def test_a_readiness_already_read_wakes_no_call(sdsn):
                                              [k]))[0] == k
             return steps
     steps = run_asyncio(main)
-    # at most one wake-up per statement (a few more if a reply is split); fewer when a loaded
-    # machine runs the call's first look at the socket after the answer came
-    assert steps <= 55
+    # at most one wake-up per statement (a few more if a reply is split); fewer when the
+    # answer was there before the statement's first read (a loaded machine: 36 and 39 of 40)
+    assert 0 < steps <= 55
 
 
 def test_an_idle_socket_with_data_does_not_spin_the_loop(sdsn):

@@ -34,8 +34,10 @@ PROGRAM = textwrap.dedent("""
     for _ in range(5):
         pg.Connection(dsn).query("SELECT 1")  # dropped, left to the collector
     pool = pg.Pool(dsn, min_size=2)  # its filler thread, never closed
-    held = pool.connection()  # kept: a checkout dropped half-way is taken back (and its
-    held.__enter__().query("SELECT 1")  # running statement cancelled) by the filler thread
+    # a checkout never returned (kept: a dropped one is the filler's to take back, which
+    # cancelled this query when it came first)
+    held = pool.connection()
+    held.__enter__().query("SELECT 1")
 
     # async: connections of asyncio and trio event loops that still run in their threads,
     # each with a call left suspended on its fiber (a stream half-read)
