@@ -176,3 +176,56 @@ def test_a_dropped_copy_in_the_owner_s_transaction_ends_only_the_copy(sdsn, libr
         finally:
             await c.close()
     Loop(library).run(main)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_dropped_stream_in_the_owner_s_transaction_closes_only_its_cursor(sdsn, library):
+    # begin(): the transaction is the owner's. The other task closes the dropped stream's
+    # cursor, then waits for the owner's commit, and goes on after it.
+    async def main(loop):
+        c = await pg.AsyncConnection.connect(sdsn)
+        try:
+            tx = await c.begin()
+            s = c.stream("SELECT g FROM generate_series(1, 1000) g", chunk_size=10)
+            assert (await s.__anext__())[0] == 1
+            s._stream.cycle = s
+            box = [s]
+            del s
+            drop_on_another_thread(box)
+            turns = c._engine._lock
+            assert turns.pending  # left for the next call
+            got = []
+
+            async def other():
+                got.append((await c.query_one(CURSORS))[0])
+
+            async def owner():
+                for _ in range(BOUND * 10):
+                    await loop.sleep(0.1)
+                    if not turns.pending:
+                        break
+                assert not turns.pending  # the other task ran the stream's end (CLOSE)
+                assert c.transaction_status == "intransaction"  # not the owner's COMMIT
+                await loop.sleep(0.3)
+                assert got == []  # still waiting for the owner's transaction
+                await tx.commit()
+                for _ in range(BOUND * 10):
+                    if got:
+                        break
+                    await loop.sleep(0.1)
+                return got
+
+            if loop.library == "asyncio":
+                import asyncio
+                task = asyncio.ensure_future(other())
+                assert await owner() == [0]
+                await task
+            else:
+                import trio
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(other)
+                    assert await owner() == [0]
+            assert c.transaction_status == "idle"
+        finally:
+            await c.close()
+    Loop(library).run(main)
