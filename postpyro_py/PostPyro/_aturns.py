@@ -13,14 +13,23 @@ A task that ends with its transaction open (``asyncio.wait_for`` before Python 3
 ``create_task`` run a call in a task of their own) gives it to the next task that takes the
 turn, which goes on with it: its statements were the caller's. Tasks set aside look again
 every _ASIDE_LOOK seconds, as nothing tells them that the owner ended.
+
+What a finalizer left for the owner's transaction (``Turns.pending``: an AsyncCopy or an
+AsyncStream dropped and collected on another thread) does not keep a task aside: the task
+whose turn it is runs it first, on the connection's fiber (``end_dropped``). A stream or
+COPY that began the transaction (autocommit) ends it, and the task goes on; inside a
+transaction the owner opened (``begin()``, PEP 249 mode) only the cursor or the COPY ends
+(an aborted COPY FROM fails that transaction), and the task waits until the owner ends it, as
+it would for any open transaction: an owner that awaits such a task meanwhile waits for
+ever, by its own program.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, List
+from typing import Any, Awaitable, Callable, List, Optional
 
-__all__ = ["AsyncTurns"]
+__all__ = ["AsyncTurns", "end_dropped"]
 
 _ASIDE_LOOK = 0.25
 
@@ -28,17 +37,20 @@ _ASIDE_LOOK = 0.25
 class AsyncTurns:
     """The turn: ``busy`` (a task has it), ``queue`` (the events of tasks waiting for it)
     and ``owner`` (the task whose transaction is open, or None). ``backend``: the event
-    loop library's (see _aio); ``tx_open()``: whether a transaction is open on the server."""
+    loop library's (see _aio); ``tx_open()``: whether a transaction is open on the server;
+    ``dropped()``: awaited in a task's turn, runs the ends finalizers left (end_dropped)."""
 
-    __slots__ = ("busy", "queue", "owner", "_b", "_tx_open", "_aside")
+    __slots__ = ("busy", "queue", "owner", "_b", "_tx_open", "_aside", "_dropped")
 
-    def __init__(self, backend: Any, tx_open: Callable[[], bool]) -> None:
+    def __init__(self, backend: Any, tx_open: Callable[[], bool],
+                 dropped: Optional[Callable[[], Awaitable[bool]]] = None) -> None:
         self.busy = False
         self.queue: deque = deque()
         self.owner: Any = None
         self._b = backend
         self._tx_open = tx_open
         self._aside: List[Any] = []  # events of tasks waiting for a transaction to end
+        self._dropped = dropped
 
     def free_for(self, holder: Any) -> bool:
         """True when the calling task may take the turn at once, without awaiting (then it
@@ -83,8 +95,15 @@ class AsyncTurns:
                 owner = self.owner = me
             if owner is None or owner is me:
                 return me
+            if self._dropped is not None and self._tx_open():
+                try:
+                    await self._dropped()  # may end the owner's transaction (see above)
+                except BaseException:
+                    self.hand_on()
+                    raise
             if not self._tx_open():  # it ended (e.g. the connection closed)
                 self.owner = None
+                self._wake_aside()
                 return me
             ev = b.event()  # another task's transaction: wait until it ends
             self._aside.append(ev)
@@ -104,11 +123,15 @@ class AsyncTurns:
                     self.owner = self._b.current_task()
             elif self.owner is not None:
                 self.owner = None
-                aside, self._aside = self._aside, []
-                for ev in aside:
-                    ev.set()
+                self._wake_aside()
         finally:
             self.hand_on()
+
+    def _wake_aside(self) -> None:
+        """No transaction is open: the tasks set aside queue again."""
+        aside, self._aside = self._aside, []
+        for ev in aside:
+            ev.set()
 
     def hand_on(self) -> None:
         """Give the turn to the first waiting task (it stays busy), or free it."""
@@ -116,3 +139,27 @@ class AsyncTurns:
             self.queue.popleft().set()
         else:
             self.busy = False
+
+
+async def end_dropped(conn: Any) -> bool:
+    """``AsyncConnection._end_dropped``, in the calling task's turn: runs on the connection's
+    fiber what finalizers on other threads left for its open transaction (``Turns.pending``:
+    a dropped AsyncCopy's abort, an AsyncStream's end). False when nothing was left."""
+    eng = conn._engine
+    turns = eng._lock
+    if not turns.pending or turns.owner is None:
+        return False
+    eng._fiber = fiber = conn._fiber
+    eng._idle = conn._idle
+    try:
+        try:
+            done, value = fiber.run(turns.settle, ())
+        finally:
+            eng._fiber = None
+        if not done:
+            await conn._drive(value, None)
+    except BaseException:
+        if fiber.in_call:  # abandoned mid-call: never resumed by the next call
+            conn._fiber = type(fiber)()
+        raise
+    return True

@@ -153,6 +153,12 @@ class Turns:
                 continue
             self._cond.wait(_RECHECK_SECONDS)
 
+    def settle(self) -> None:
+        """Runs ``pending`` now, in the caller's turn (entering does), and records the status
+        the ends left: for a task that would otherwise wait for the transaction they end."""
+        with self:
+            pass
+
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),
         each once, in the order they were left; the others are stale: dropped. An exception

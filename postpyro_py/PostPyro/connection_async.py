@@ -35,7 +35,7 @@ from . import _dsn, _reclaim
 from . import errors as e
 from ._aio import Waker, backend, poll_wait
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
-from ._aturns import AsyncTurns
+from ._aturns import AsyncTurns, end_dropped
 from ._fiber import Fiber
 from ._listen_async import AsyncNotifications
 from ._result import _free_out
@@ -144,7 +144,7 @@ class AsyncConnection(AsyncNotifications):
         # a connection dropped without close(): the loop forgets its socket (see _aio)
         weakref.finalize(self, self._sock.release_soon)
         self._fiber = Fiber()             # runs the calls, one after another
-        self._turns = AsyncTurns(b, self._tx_open)
+        self._turns = AsyncTurns(b, self._tx_open, self._end_dropped)
         self._checkpoint = b.checkpoint   # awaited first by every call (trio)
         self._waker = Waker()
         self._running = False       # a call is waiting for the server
@@ -217,6 +217,8 @@ class AsyncConnection(AsyncNotifications):
 
     def _release(self, me: Any) -> None:
         self._turns.release()
+
+    _end_dropped = end_dropped  # what finalizers left pending, run in a task's turn
 
     def _tx_open(self) -> bool:
         eng = self._engine
