@@ -6,12 +6,11 @@ waiting for the owner for ever (see _aturns). Each wait here is bounded: a hang 
 
 from __future__ import annotations
 
-import gc
-import threading
 
 import pytest
 
 import PostPyro as pg
+from dropping import start_dropper
 
 BOUND = 20  # seconds: far more than any of these calls needs on a loaded machine
 CURSORS = "SELECT count(*) FROM pg_cursors WHERE name LIKE 'pp_stream%'"
@@ -19,13 +18,7 @@ CURSORS = "SELECT count(*) FROM pg_cursors WHERE name LIKE 'pp_stream%'"
 
 def drop_on_another_thread(box):
     """The only reference goes, and the collector runs, on a thread that is not the loop's."""
-    def drop():
-        box.clear()
-        gc.collect()
-        gc.collect()
-    t = threading.Thread(target=drop, name="dropper")
-    t.start()
-    t.join()
+    start_dropper(box).join()
 
 
 class Loop:

@@ -6,7 +6,6 @@ own thread. Nothing of an abandoned COPY FROM is stored, and the connection goes
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -14,20 +13,9 @@ import time
 import pytest
 
 import PostPyro as pg
+from dropping import collect, spy_statements, start_dropper
 
 IS_PYPY = sys.implementation.name == "pypy"
-
-
-def spy_statements(conn):
-    """Records (thread name, what) of every COPY end and statement run the general way."""
-    seen = []
-    run = conn._execute
-
-    def spy(sql, *args, **kwargs):
-        seen.append((threading.current_thread().name, sql))
-        return run(sql, *args, **kwargs)
-    conn._execute = spy
-    return seen
 
 
 def aborts_seen(conn):
@@ -54,11 +42,6 @@ def dropped_copy_to(conn):
     assert cp.read()
     cp.cycle = cp
     return cp
-
-
-def collect():
-    gc.collect()
-    gc.collect()
 
 
 @pytest.fixture
@@ -99,11 +82,7 @@ def test_a_copy_dropped_on_another_thread_does_no_io_there(kept):
     box = [dropped_copy_from(kept)]
     aborts = aborts_seen(kept)
 
-    def drop():
-        box.clear()
-        collect()
-    t = threading.Thread(target=drop, name="dropper")
-    t.start()
+    t = start_dropper(box)
     t.join(10)
     assert not t.is_alive()  # no hang
     assert "dropper" not in aborts  # was: the abort ran there
@@ -212,11 +191,7 @@ def test_an_async_copy_dropped_on_another_thread_is_aborted_by_the_next_call(sds
             del cp
             aborts = aborts_seen(c._engine)
 
-            def drop():
-                box.clear()
-                collect()
-            t = threading.Thread(target=drop, name="dropper")
-            t.start()
+            t = start_dropper(box)
             while t.is_alive():
                 await sleep(0.01)
             assert "dropper" not in aborts

@@ -15,23 +15,11 @@ import time
 import pytest
 
 import PostPyro as pg
+from dropping import spy_statements, start_dropper
 
 IS_PYPY = sys.implementation.name == "pypy"
 SQL = "SELECT g FROM generate_series(1, 1000) g"
 CURSORS = "SELECT count(*) FROM pg_cursors WHERE name LIKE 'pp_stream%'"
-
-
-def spy_statements(conn):
-    """Records (thread name, SQL) of every statement conn runs the general way (COMMIT,
-    CLOSE and first runs all do)."""
-    seen = []
-    run = conn._execute
-
-    def spy(sql, *args, **kwargs):
-        seen.append((threading.current_thread().name, sql))
-        return run(sql, *args, **kwargs)
-    conn._execute = spy
-    return seen
 
 
 def dropped_in_a_cycle(conn):
@@ -66,12 +54,7 @@ def test_a_stream_dropped_on_another_thread_does_no_io_there(sdsn):
         box = [dropped_in_a_cycle(c)]
         seen = spy_statements(c)
 
-        def drop():
-            box.clear()
-            gc.collect()
-            gc.collect()
-        t = threading.Thread(target=drop, name="dropper")
-        t.start()
+        t = start_dropper(box)
         t.join(10)
         assert not t.is_alive()
         assert [x for x in seen if x[0] == "dropper"] == []  # was: COMMIT from there
