@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 import uuid
 
 import pytest
@@ -276,6 +277,26 @@ def pytest_unconfigure(config):
     later, it prints every thread's stack and exits with status 1, so that a hang at exit
     (one PyPy run of the whole suite once stayed alive after its summary, not reproduced
     since; test_exit.py checks what the library leaves behind) fails the run with the
-    stacks that say why, instead of hanging it. A normal exit cancels it."""
+    stacks that say why, instead of hanging it. A normal exit cancels it. PyPy's faulthandler
+    prints only the thread it runs in, so a daemon thread prints every Python thread's stack,
+    and what threading still joins, a little before."""
     import faulthandler
     faulthandler.dump_traceback_later(EXIT_BOUND, exit=True, file=sys.__stderr__)
+    threading.Thread(target=_dump_threads_later, args=(EXIT_BOUND - 10,), daemon=True).start()
+
+
+def _dump_threads_later(seconds: float) -> None:
+    import time
+    import traceback
+    time.sleep(seconds)
+    out = sys.__stderr__
+    out.write("exit watchdog: the interpreter has not exited %d s after pytest; threading "
+              "still has %d thread(s) to join and these atexit calls: %r\n"
+              % (seconds, len(getattr(threading, "_shutdown_locks", ())),
+                 getattr(threading, "_threading_atexits", None)))
+    frames = sys._current_frames()
+    for t in threading.enumerate():
+        out.write("-- %r (daemon=%s, target %r)\n" % (t, t.daemon, getattr(t, "_target", None)))
+        if t.ident in frames:
+            out.write("".join(traceback.format_stack(frames[t.ident])))
+    out.flush()
