@@ -260,8 +260,28 @@ def pytest_runtest_logstart(nodeid, location):
             f.write("running %s\n" % nodeid)
 
 
+# Every non-daemon thread's thread-state lock, which threading._shutdown waits for at exit
+# (the interpreter releases it when the thread's state goes): what the exit watchdog names
+# when the interpreter waits for a thread that has ended. PyPy once in a few whole runs
+# waits there for a lock no live thread holds (gdb: no other OS thread exists).
+_TSTATE_LOCKS: list = []
+_PYTEST_STATUS: list = []
+_set_tstate_lock = threading.Thread._set_tstate_lock
+
+
+def _remember_tstate_lock(self) -> None:
+    _set_tstate_lock(self)
+    if not self.daemon:
+        _TSTATE_LOCKS[:] = [x for x in _TSTATE_LOCKS if x[0].locked()]
+        _TSTATE_LOCKS.append((self._tstate_lock, "%s (target %r)" % (self.name, self._target)))
+
+
+threading.Thread._set_tstate_lock = _remember_tstate_lock
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    _PYTEST_STATUS.append(int(exitstatus))
     if _STATE_FILE:
         with open(_STATE_FILE, "a") as f:
             f.write("finished %d\n" % exitstatus)
@@ -279,17 +299,41 @@ def pytest_unconfigure(config):
     since; test_exit.py checks what the library leaves behind) fails the run with the
     stacks that say why, instead of hanging it. A normal exit cancels it. PyPy's faulthandler
     prints only the thread it runs in, so a daemon thread prints every Python thread's stack,
-    and what threading still joins, a little before."""
+    and what threading still joins, a little before. One case is only reported: threading
+    waiting for an ended thread's thread-state lock while nothing runs (PyPy, a few whole
+    runs in ten): the watchdog names the thread and exits with pytest's own status."""
     import faulthandler
     faulthandler.dump_traceback_later(EXIT_BOUND, exit=True, file=sys.__stderr__)
     threading.Thread(target=_dump_threads_later, args=(EXIT_BOUND - 10,), daemon=True).start()
 
 
+def _orphaned_tstate_locks() -> list:
+    """Once threading._shutdown runs (the main thread marked stopped) and no non-daemon
+    thread is alive: the ended threads whose thread-state lock is still held."""
+    if not threading.main_thread()._is_stopped:
+        return []
+    if any(not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
+        return []
+    return [what for lock, what in _TSTATE_LOCKS if lock.locked()]
+
+
 def _dump_threads_later(seconds: float) -> None:
     import time
     import traceback
-    time.sleep(seconds)
     out = sys.__stderr__
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        time.sleep(1)
+        orphans = _orphaned_tstate_locks() if time.monotonic() - start > 10 else []
+        if orphans and _PYTEST_STATUS:
+            # Nothing runs: threading waits for the thread-state lock of a thread that has
+            # ended (PyPy's bookkeeping, not a hang of ours). Said loudly, it does not turn a
+            # passed run into a failed one; any other hang at exit does (below).
+            out.write("exit watchdog: WARNING: no thread is left to wait for, yet threading "
+                      "waits for the thread-state lock of ended thread(s): %s; exiting with "
+                      "pytest's status %d\n" % ("; ".join(orphans), _PYTEST_STATUS[0]))
+            out.flush()
+            os._exit(_PYTEST_STATUS[0])
     out.write("exit watchdog: the interpreter has not exited %d s after pytest; threading "
               "still has %d thread(s) to join and these atexit calls: %r\n"
               % (seconds, len(getattr(threading, "_shutdown_locks", ())),
