@@ -160,10 +160,13 @@ class Turns:
             self._cond.wait(_RECHECK_SECONDS)
 
     def settle(self) -> None:
-        """Runs ``pending`` now, in the caller's turn (entering does), and records the status
-        the ends left: for a task that would otherwise wait for the transaction they end."""
-        with self:
-            pass
+        """Runs ``pending`` now, in the caller's turn, and records the status the ends left:
+        for a task that would otherwise wait for the transaction they end."""
+        self.lock.acquire()
+        try:
+            self.run_pending()
+        finally:
+            self.__exit__()  # records the status they left, releases the lock
 
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),
