@@ -634,7 +634,9 @@ def test_a_coroutine_closed_while_holding_gives_its_connection_back(make, admin,
                 assert (await conn.query_one("SELECT 1"))[0] == 1
             await consistent(pool, admin, app)
 
-            # a checkout object dropped without leaving its block: found and closed
+            # a checkout object dropped without leaving its block, and its connection
+            # unreachable too (the one pool connection: `conn` above still referenced it)
+            del conn
             await pool.connection().__aenter__()
             gc.collect()
             assert await eventually(lambda: pool.stats()["pool_in_use"] == 0, 10)
