@@ -205,12 +205,18 @@ class Pool(PoolBase):
         closed them (see _pool_core.Slot); replacements open."""
         if not self._state.out:
             return
-        with masked(), self._lock:
+        with masked(), self._lock:  # found and counted gone at once: Ctrl-C cannot part them
             orphans = self._state.orphans()
-        for slot in orphans:
+            now = _monotonic()
+            woken = [self._state.drop(slot, now, bad=True) for slot in orphans]
+            if orphans:
+                self._wakeup.notify_all()
+        for w in woken:
+            if w is not None:
+                w.wake.release()
+        for _ in orphans:
             logger.warning("pool %r: a checkout was dropped without giving its connection "
                            "back; the connection is closed", self.name)
-            self._forget(slot, lost=False, bad=True)
 
     def _settle(self, w: Waiter, got: Optional[bool], holder: Checkout) -> Optional[Slot]:
         """The end of w's wait (``got``: woken; False: timed out; None: interrupted): out
