@@ -599,7 +599,10 @@ int32_t pp_transaction_status(pp_conn *conn)
     if (conn == NULL || !in_owner_process(conn))
         return PQTRANS_UNKNOWN;
     pthread_mutex_lock(&conn->lock);
+    /* a COPY TO whose end came with its last chunk is idle for libpq, not for the caller:
+     * it runs until pp_copy_out_read says it ended */
     int32_t s = conn->closed || conn->pg == NULL ? PQTRANS_UNKNOWN
+                : conn->copy_state != PP_COPY_NONE ? PQTRANS_ACTIVE
                                                    : (int32_t)PQtransactionStatus(conn->pg);
     pthread_mutex_unlock(&conn->lock);
     return s;

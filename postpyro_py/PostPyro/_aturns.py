@@ -15,7 +15,8 @@ turn, which goes on with it: its statements were the caller's. Tasks set aside l
 every _ASIDE_LOOK seconds, as nothing tells them that the owner ended.
 
 What a finalizer left for the owner's transaction (``Turns.pending``: an AsyncCopy or an
-AsyncStream dropped and collected on another thread) does not keep a task aside: the task
+AsyncStream dropped and collected, on any thread: a finalizer of an AsyncConnection's object
+never does I/O, see ``Turns.defer``) does not keep a task aside: the task
 whose turn it is runs it first, on the connection's fiber (``end_dropped``). A stream or
 COPY that began the transaction (autocommit) ends it, and the task goes on; inside a
 transaction the owner opened (``begin()``, PEP 249 mode) only the cursor or the COPY ends
@@ -143,7 +144,7 @@ class AsyncTurns:
 
 async def end_dropped(conn: Any) -> bool:
     """``AsyncConnection._end_dropped``, in the calling task's turn: runs on the connection's
-    fiber what finalizers on other threads left for its open transaction (``Turns.pending``:
+    fiber what finalizers left for its open transaction (``Turns.pending``:
     a dropped AsyncCopy's abort, an AsyncStream's end). False when nothing was left."""
     eng = conn._engine
     turns = eng._lock

@@ -328,7 +328,8 @@ char *pp_conn_info(pp_conn *conn, const char *key);
 
 /* PQtransactionStatus of the connection, one of: */
 #define PP_TRANS_IDLE 0       /* no transaction open */
-#define PP_TRANS_ACTIVE 1     /* a statement is running (another thread's, or PP_PENDING) */
+#define PP_TRANS_ACTIVE 1     /* a statement or a COPY runs (another thread's, PP_PENDING, a COPY
+                               * until its end is read: pp_copy_end, pp_copy_out_read 0) */
 #define PP_TRANS_INTRANS 2    /* in a transaction block */
 #define PP_TRANS_INERROR 3    /* in a failed transaction block (only ROLLBACK works) */
 #define PP_TRANS_UNKNOWN 4    /* closed, broken, or conn NULL */

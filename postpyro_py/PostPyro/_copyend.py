@@ -58,7 +58,9 @@ def abort_dropped(conn_ref: Any, copy_in: bool, in_tx: bool, owner: Any) -> None
     if conn is None or conn._closed:
         return
     h = conn._conn
-    if lib.pp_transaction_status(h) != _ACTIVE:  # not active: the COPY ended
+    # not active: the COPY ended (pp_poll_status, not pp_transaction_status: the end may
+    # have come with the last chunk read, which libpq counts as idle and libpostpyro not)
+    if lib.pp_poll_status(h) != _ACTIVE:
         return
     turns = conn._lock
     me = turns.current()

@@ -70,12 +70,13 @@ def masked() -> Any:
 class Checkout:
     """``pool.connection()``: the connection for a ``with`` block."""
 
-    __slots__ = ("_pool", "_timeout", "_slot", "__weakref__")
+    __slots__ = ("_pool", "_timeout", "_slot", "_conn")
 
     def __init__(self, pool: Any, timeout: Optional[float]) -> None:
         self._pool = pool
         self._timeout = timeout
         self._slot: Any = None  # set and cleared by the pool, signals masked
+        self._conn: Any = None  # the connection lent (the pool's reference is weak: Slot)
 
     def __enter__(self) -> Any:
         if self._slot is not None:
@@ -110,5 +111,6 @@ class Checkout:
             except BaseException as exc:
                 if pending is None:
                     pending = exc
+        self._conn = None
         if pending is not None:
             raise pending

@@ -25,12 +25,13 @@ __all__ = ["AsyncCheckout"]
 class AsyncCheckout:
     """``pool.connection()``: the connection for an ``async with`` block."""
 
-    __slots__ = ("_pool", "_timeout", "_slot", "__weakref__")
+    __slots__ = ("_pool", "_timeout", "_slot", "_conn")
 
     def __init__(self, pool: Any, timeout: Optional[float]) -> None:
         self._pool = pool
         self._timeout = timeout
         self._slot: Optional["Slot"] = None  # set and cleared by the pool, never across an await
+        self._conn: Any = None  # the connection lent (the pool's reference is weak: Slot)
 
     async def __aenter__(self) -> "AsyncConnection":
         if self._slot is not None:
@@ -75,5 +76,6 @@ class AsyncCheckout:
                 closing = closing or isinstance(exc, GeneratorExit)
                 if pending is None:
                     pending = exc
+        self._conn = None
         if pending is not None:
             raise pending

@@ -23,6 +23,7 @@ the permit to the oldest waiter.
 from __future__ import annotations
 
 import random
+import weakref
 from collections import deque
 from typing import Any, Callable, Dict, List, Optional
 
@@ -32,19 +33,47 @@ __all__ = ["Slot", "Waiter", "PERMIT", "Backoff", "PoolState"]
 
 
 class Slot:
-    """One connection the pool owns."""
+    """One connection the pool owns.
 
-    __slots__ = ("conn", "created", "expires", "idle_since", "lent_at", "holder")
+    While lent to a checkout the pool holds the connection only weakly (``holder``): the
+    checkout holds it, and so does whatever the borrower keeps. A checkout object dropped
+    while its connection is still referenced (``conn = pool.connection().__enter__()``)
+    leaves the connection to that user; once nothing references it either, the collector
+    closes it (its session ends) and ``orphans`` finds the slot, for the pool to count it
+    gone and open another."""
+
+    __slots__ = ("_conn", "created", "expires", "idle_since", "lent_at", "holder")
 
     def __init__(self, conn: Any, now: float, expires: float) -> None:
-        self.conn = conn
-        #: while lent: a weak reference to the front end's object that holds it, so that a
-        #: holder dropped mid-hand-over is found (``orphans``)
+        self._conn = conn  # None while lent
+        #: while lent: a weak reference to the connection (see above)
         self.holder: Any = None
         self.created = now
         self.expires = expires
         self.idle_since = now
         self.lent_at = now
+
+    @property
+    def conn(self) -> Any:
+        """The connection (None once a leaked one was collected)."""
+        conn = self._conn
+        if conn is None and self.holder is not None:
+            return self.holder()
+        return conn
+
+    def lend(self, checkout: Any) -> None:
+        """Lent to ``checkout`` (its ``_conn`` holds the connection from now on), with the
+        hand-over: the pool keeps only a weak reference."""
+        conn = self._conn
+        checkout._conn = conn
+        self.holder = weakref.ref(conn)
+        self._conn = None
+
+    def unlend(self) -> None:
+        """Back to the pool, the connection held strongly again (when still there)."""
+        ref, self.holder = self.holder, None
+        if ref is not None and self._conn is None:
+            self._conn = ref()
 
 
 #: What a NullPool waiter receives instead of a Slot: it may open a connection itself.
@@ -219,7 +248,7 @@ class PoolState:
     def give_back(self, slot: Slot, now: float) -> Optional[Waiter]:
         """A lent connection comes back healthy: to the oldest waiter, or idle."""
         self.out.discard(slot)
-        slot.holder = None
+        slot.unlend()
         self.counters["usage_ms"] += (now - slot.lent_at) * 1000.0
         if self.closed:
             self.nconns -= 1
@@ -231,7 +260,7 @@ class PoolState:
         """A lent connection will be closed (broken: ``lost``; returned in a state that was
         not fixed: ``bad``). NullPool: returns the waiter that now holds the permit."""
         self.out.discard(slot)
-        slot.holder = None
+        slot.unlend()
         self.nconns -= 1
         self.counters["usage_ms"] += (now - slot.lent_at) * 1000.0
         if lost:
@@ -254,11 +283,13 @@ class PoolState:
         return None
 
     def orphans(self) -> List[Slot]:
-        """Lent slots whose holder is gone without giving them back (an interrupt that
-        came mid-hand-over): the caller takes them back as returns."""
+        """Lent slots whose connection the collector freed (closed) without it being given
+        back: neither the checkout nor the connection was referenced any more (a checkout
+        dropped unfinished, an interrupt that came mid-hand-over). The caller counts them
+        gone (``drop``)."""
         out = [s for s in self.out if s.holder is not None and s.holder() is None]
         for slot in out:
-            slot.holder = None
+            slot.holder = None  # found once
         return out
 
     @property

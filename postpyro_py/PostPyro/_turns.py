@@ -20,7 +20,10 @@ collector may run on any thread, inside any operation) waits in ``pending``, tag
 transaction it belongs to (``tx``, a count of the transactions opened): the next statement
 that enters while that transaction is open runs it first (``wait_turn``), on its own thread,
 in its own turn. An exception there (Ctrl-C) keeps the entries not run yet for the statement
-after; the one it interrupted is kept only in the form that is safe to run twice.
+after; the one it interrupted is kept only in the form that is safe to run twice. With
+``defer`` (an AsyncConnection's: every wait there must be the event loop's, and the collector
+runs on the loop's thread too) a finalizer never ends anything itself: everything waits in
+``pending`` for the connection's next call, which runs it awaited.
 """
 
 from __future__ import annotations
@@ -47,10 +50,10 @@ class Turns:
     records who owns the transaction the statements left open, if any."""
 
     __slots__ = ("lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
-                 "_alive", "tx", "pending")
+                 "_alive", "tx", "pending", "defer")
 
     def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
-                 alive: Callable[[Any], bool] = _thread_alive) -> None:
+                 alive: Callable[[Any], bool] = _thread_alive, defer: bool = False) -> None:
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
         #: pp_transaction_status of the connection (set once it is connected).
@@ -72,6 +75,9 @@ class Turns:
         #: of transaction tx (dropped when another transaction is open by then); ``again``:
         #: what to keep in its place when an exception interrupts it (None: nothing).
         self.pending: list = []
+        #: True: a finalizer leaves its end in ``pending`` even on the thread that used the
+        #: object between two operations (no blocking I/O in a finalizer: an event loop's).
+        self.defer = defer
 
     def current(self) -> Any:
         """The calling owner (the current thread)."""
@@ -154,10 +160,13 @@ class Turns:
             self._cond.wait(_RECHECK_SECONDS)
 
     def settle(self) -> None:
-        """Runs ``pending`` now, in the caller's turn (entering does), and records the status
-        the ends left: for a task that would otherwise wait for the transaction they end."""
-        with self:
-            pass
+        """Runs ``pending`` now, in the caller's turn, and records the status the ends left:
+        for a task that would otherwise wait for the transaction they end."""
+        self.lock.acquire()
+        try:
+            self.run_pending()
+        finally:
+            self.__exit__()  # records the status they left, releases the lock
 
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),

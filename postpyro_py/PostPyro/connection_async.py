@@ -73,7 +73,9 @@ class _LoopConnection(Connection):
         self._closed = True
         self._dsnb, self._flags = self._init_state(dsn, autocommit, statement_cache,
                                                    row_factory)
-        self._lock = Turns()  # one thread: the tasks' turns are AsyncConnection's
+        # one thread: the tasks' turns are AsyncConnection's; a finalizer (a dropped stream
+        # or COPY) never blocks the loop: the next call ends it, awaited
+        self._lock = Turns(defer=True)
         self._reader = None
         self._fiber: Optional[Fiber] = None  # the fiber running now, if any
         # the running call's wait without a loop trip while the loop is idle (see

@@ -38,7 +38,8 @@ out the next chunk while the C library sends the current one.
 While a COPY runs its connection does nothing else: other statements on it fail with
 InterfaceError until the COPY ends. A COPY dropped while running (no ``with``) is aborted:
 by its finalizer only on the thread that used it, between two operations on the connection;
-anywhere else the connection's next statement aborts it first (``Turns.pending``).
+anywhere else, and always for an AsyncConnection's COPY (no blocking wait on the event
+loop's thread), the connection's next statement aborts it first (``Turns.pending``).
 """
 
 from __future__ import annotations
@@ -220,8 +221,9 @@ class Copy:
 
     def _release(self) -> None:
         """Abort a COPY dropped while running, from its finalizer: at once on the COPY's
-        thread with no operation running on the connection, else by the connection's next
-        statement (``Turns.pending``), with no I/O here."""
+        thread with no operation running on the connection (not an AsyncConnection's:
+        ``Turns.defer``), else by the connection's next statement (``Turns.pending``), with
+        no I/O here."""
         if self._state != "running":
             return
         self._state = "done"
@@ -232,8 +234,8 @@ class Copy:
         lock = turns.lock
         end = partial(abort_dropped, weakref.ref(conn), self.direction == "in", self._in_tx,
                       self._owner)
-        if turns.current() is self._owner and not lock._is_owned() and \
-                lock.acquire(blocking=False):
+        if turns.current() is self._owner and not turns.defer and not lock._is_owned() \
+                and lock.acquire(blocking=False):
             try:  # this thread, between two operations: no one else can be using it
                 end()
                 return

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Union
 from . import errors as e
 from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT
-from .pool import Pool, _monotonic, _ref
+from .pool import Pool, _monotonic
 
 __all__ = ["NullPool"]
 
@@ -60,5 +60,5 @@ class NullPool(Pool):
                         self._release_permit(holder, error)
                     else:
                         slot = holder._slot = self._state.new_slot(conn, _monotonic())
-                        slot.holder = _ref(holder)
+                        slot.lend(holder)
                         self._state.connected(slot, _monotonic(), started)

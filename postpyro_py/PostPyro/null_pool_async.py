@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, Union
 
 from . import errors as e
 from ._pool_core import PERMIT
-from .pool_async import AsyncCheckout, AsyncPool, _monotonic, _ref
+from .pool_async import AsyncCheckout, AsyncPool, _monotonic
 
 __all__ = ["AsyncNullPool"]
 
@@ -51,5 +51,5 @@ class AsyncNullPool(AsyncPool):
                 else:
                     now = _monotonic()
                     slot = holder._slot = state.new_slot(conn, now)
-                    slot.holder = _ref(holder)
+                    slot.lend(holder)
                     state.connected(slot, now, started)

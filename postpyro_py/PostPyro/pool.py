@@ -31,7 +31,6 @@ from .connection import Connection, connect
 __all__ = ["Pool"]
 
 _monotonic = time.monotonic
-_ref = weakref.ref
 
 # The longest the filler sleeps between looks at the pool (it also ends when the pool is
 # garbage: it only holds a weak reference between looks).
@@ -161,7 +160,7 @@ class Pool(PoolBase):
                     if slot is None:
                         w = self._enqueue(front)
                     else:
-                        slot.holder = _ref(holder)
+                        slot.lend(holder)
                 if slot is None:
                     if deadline is None:
                         deadline = _monotonic() + timeout if timeout else None
@@ -201,15 +200,23 @@ class Pool(PoolBase):
         raise self._none_in_time(w)
 
     def _reclaim_orphans(self) -> None:
-        """Take back connections whose holder vanished mid-hand-over (see _pool_checkout)."""
+        """Count gone the connections lent and never given back that nothing references
+        any more (the checkout object and the connection both dropped): the collector
+        closed them (see _pool_core.Slot); replacements open."""
         if not self._state.out:
             return
-        with self._lock:
+        with masked(), self._lock:  # found and counted gone at once: Ctrl-C cannot part them
             orphans = self._state.orphans()
-        for slot in orphans:
-            holder = Checkout(self, None)
-            holder._slot = slot
-            holder._give_back()
+            now = _monotonic()
+            woken = [self._state.drop(slot, now, bad=True) for slot in orphans]
+            if orphans:
+                self._wakeup.notify_all()
+        for w in woken:
+            if w is not None:
+                w.wake.release()
+        for _ in orphans:
+            logger.warning("pool %r: a checkout was dropped without giving its connection "
+                           "back; the connection is closed", self.name)
 
     def _settle(self, w: Waiter, got: Optional[bool], holder: Checkout) -> Optional[Slot]:
         """The end of w's wait (``got``: woken; False: timed out; None: interrupted): out
@@ -226,7 +233,7 @@ class Pool(PoolBase):
                 slot = self._state.cancel(w, now, timed_out=got is False)
             holder._slot = slot  # (served just as the time ran out: used)
             if slot is not None and slot is not PERMIT:
-                slot.holder = _ref(holder)
+                slot.lend(holder)
         return slot
 
     def _release_permit(self, holder: Checkout, error: Optional[BaseException]) -> None:
@@ -271,7 +278,8 @@ class Pool(PoolBase):
         if cancel and not self._null:
             with masked(), self._lock:
                 self._to_close.append((slot, lost, bad))
-                holder._slot = slot.holder = None  # the filler's now
+                slot.unlend()
+                holder._slot = None  # the filler's now
                 self._wakeup.notify_all()
             return
         stale: List[Slot] = []

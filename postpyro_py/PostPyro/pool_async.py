@@ -22,7 +22,6 @@ cancellation goes on.
 from __future__ import annotations
 
 import time
-import weakref
 from inspect import isawaitable
 from typing import Any, List, Optional
 
@@ -38,7 +37,6 @@ from .connection_async import AsyncConnection
 __all__ = ["AsyncPool", "AsyncCheckout"]
 
 _monotonic = time.monotonic
-_ref = weakref.ref
 
 # The longest the filler task sleeps between looks at the pool.
 _FILLER_NAP = 2.0
@@ -158,7 +156,7 @@ class AsyncPool(PoolBase):
             slot = state.take(_monotonic())
             if slot is not None:
                 holder._slot = slot
-                slot.holder = _ref(holder)
+                slot.lend(holder)
             else:
                 if deadline is None and timeout:
                     deadline = _monotonic() + timeout
@@ -204,7 +202,7 @@ class AsyncPool(PoolBase):
             return None
         holder._slot = slot
         if slot is not PERMIT:
-            slot.holder = _ref(holder)
+            slot.lend(holder)
         return slot
 
     async def _next_change(self, timeout: float) -> None:
@@ -366,14 +364,14 @@ class AsyncPool(PoolBase):
         self._poke()
 
     async def _reclaim_orphans(self) -> None:
-        """Close the connections whose checkout object vanished without giving them back
-        (``pool.connection().__aenter__()`` called by hand, its result dropped)."""
+        """Count gone the connections lent and never given back that nothing references
+        any more (``pool.connection().__aenter__()`` called by hand, the checkout object
+        and the connection dropped): the collector closed them (see _pool_core.Slot)."""
         if not self._state.out:
             return
         for slot in self._state.orphans():
             logger.warning("pool %r: a checkout was dropped without giving its connection "
                            "back; the connection is closed", self.name)
-            await _close(slot.conn)
             self._forget(None, slot, lost=False, bad=True)
 
     reset_session = staticmethod(reset_session_async)

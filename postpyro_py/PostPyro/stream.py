@@ -23,9 +23,10 @@ closes its cursor. An error while fetching rolls back the transaction the stream
 A stream dropped while open (a ``for`` loop left early, a stream never closed) is ended by its
 finalizer only where that is safe: on the thread that uses it, between two operations on the
 connection. Anywhere else (the garbage collector running on another thread, or in the middle
-of an operation on the connection: PyPy runs finalizers at arbitrary points) the finalizer
+of an operation on the connection: PyPy runs finalizers at arbitrary points), and always for
+an AsyncConnection's stream (no blocking wait on the event loop's thread), the finalizer
 does no I/O: the connection's next statement in that transaction ends it first, on its own
-thread (``Turns.pending``).
+thread (``Turns.pending``; an AsyncConnection's next call, awaited).
 
 ``conn.cursor(name="…")`` gives the same as a PEP 249 cursor (like psycopg2's named
 cursors): :class:`ServerCursor`.
@@ -204,8 +205,9 @@ class Stream:
     def _release(self) -> None:
         """End a stream dropped while open, from a finalizer (``__del__``, or the generator
         of a ``for`` loop left early): at once when called on the stream's thread with no
-        operation running on the connection, else by the connection's next statement in the
-        stream's transaction (``Turns.pending``), with no I/O here."""
+        operation running on the connection (not an AsyncConnection's: ``Turns.defer``),
+        else by the connection's next statement in the stream's transaction
+        (``Turns.pending``), with no I/O here."""
         if self._state != "open":
             return
         self._state = "closed"
@@ -216,7 +218,8 @@ class Stream:
         end = partial(_end_dropped, weakref.ref(conn), self._qname, self._own_tx, self._owner)
         lock = turns.lock
         me = turns.current()
-        if me is self._owner and not lock._is_owned() and lock.acquire(blocking=False):
+        if me is self._owner and not turns.defer and not lock._is_owned() and \
+                lock.acquire(blocking=False):
             try:  # this thread, between two operations: no one else can be using it
                 holder = turns.owner
                 if holder is None or turns.tx != self._tx:
@@ -283,7 +286,7 @@ def _end_dropped(conn_ref: Any, qname: Optional[str], own_tx: bool, owner: Any) 
     turns = conn._lock
     me = turns.current()
     holder = turns.owner
-    if lib.pp_transaction_status(conn._conn) == _ACTIVE or (
+    if lib.pp_poll_status(conn._conn) == _ACTIVE or (  # (the end of a COPY read or not)
             holder is not me and (holder is not owner or not own_tx)):
         # a COPY in progress, or a turn in that transaction that is not the caller's to
         # take: the next statement (after the COPY, of the thread whose turn it is) does it

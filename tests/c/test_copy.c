@@ -507,6 +507,21 @@ static void test_copy_out(pp_conn *c)
     CHECK(pp_ping(c) == 1);
 }
 
+/* A COPY TO whose end comes with its last chunk: libpq is idle then, the COPY is not
+ * (statements are refused until a read returns 0), and pp_transaction_status says so. */
+static void test_copy_out_status_until_its_end_is_read(pp_conn *c)
+{
+    pp_error *err = NULL;
+    CHECK_OK(pp_copy_out_start(c, "COPY (SELECT 1) TO STDOUT", &err), err);
+    const char *data;
+    int64_t len, rows = 0;
+    CHECK(pp_copy_out_read(c, &data, &len, &rows, &err) == 1 && len == 2);
+    CHECK(pp_transaction_status(c) == PP_TRANS_ACTIVE); /* was: idle */
+    CHECK(pp_copy_out_read(c, &data, &len, &rows, &err) == 0 && rows == 1);
+    CHECK(pp_transaction_status(c) == PP_TRANS_IDLE);
+    CHECK(pp_ping(c) == 1);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
@@ -516,6 +531,7 @@ int main(void)
     test_copy_columns_same_as_rows(c, true);
     test_copy_columns_errors(c);
     test_copy_out(c);
+    test_copy_out_status_until_its_end_is_read(c);
     pp_conn_free(c);
     return test_summary();
 }

@@ -67,141 +67,101 @@ class Loop:
 LIBRARIES = ["asyncio", "trio"]
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
-def test_a_dropped_copy_s_abort_does_not_keep_another_task_waiting(sdsn, library):
-    # was: the other task's call waited until the owner made a call, which it never did
-    async def main(loop):
-        c = await pg.AsyncConnection.connect(sdsn)
-        try:
-            await c.execute("CREATE TEMP TABLE kept (n int)")
-            cp = c.copy("COPY kept (n) FROM STDIN")
-            await cp.start()
-            await cp.write(b"1\n2\n")
-            cp._copy.cycle = cp
-            box = [cp]
-            del cp
-            drop_on_another_thread(box)
-            assert c.transaction_status == "active"  # no I/O on the dropper's thread
-
-            async def other():
-                return (await c.query_one("SELECT 41 + 1"))[0]
-            assert await loop.in_another_task(other) == 42
-            assert c.transaction_status == "idle"
-            assert (await c.query_one("SELECT count(*) FROM kept"))[0] == 0
-        finally:
-            await c.close()
-    Loop(library).run(main)
-
-
-@pytest.mark.parametrize("library", LIBRARIES)
-def test_a_dropped_stream_s_end_does_not_keep_another_task_waiting(sdsn, library):
-    # the stream began its transaction (autocommit): the other task's turn ends it
-    async def main(loop):
-        c = await pg.AsyncConnection.connect(sdsn)
-        try:
-            s = c.stream("SELECT g FROM generate_series(1, 1000) g", chunk_size=10)
-            assert (await s.__anext__())[0] == 1
-            s._stream.cycle = s
-            box = [s]
-            del s
-            drop_on_another_thread(box)
-            assert c.transaction_status == "intransaction"
-
-            async def other():
-                return (await c.query_one(CURSORS))[0]
-            assert await loop.in_another_task(other) == 0
-            assert c.transaction_status == "idle"
-        finally:
-            await c.close()
-    Loop(library).run(main)
-
-
-@pytest.mark.parametrize("library", LIBRARIES)
-def test_a_dropped_copy_in_the_owner_s_transaction_ends_only_the_copy(sdsn, library):
-    # PEP 249 mode: the transaction is the owner's. The other task aborts the COPY (which
-    # fails that transaction) but neither commits nor rolls it back: it waits its turn
-    # until the owner ends it, and then goes on.
-    async def main(loop):
-        c = await pg.AsyncConnection.connect(sdsn, autocommit=False)
-        try:
-            await c.execute("CREATE TEMP TABLE kept (n int)")
+async def dropped(c, kind, owners):
+    """An AsyncCopy (COPY FROM, rows sent) or an AsyncStream (one row read) dropped and
+    collected on another thread; ``owners``: inside the transaction the calling task opened
+    (PEP 249 mode for the COPY, ``begin()`` for the stream), else in one of its own
+    (autocommit). Returns what ends the owner's transaction (or None)."""
+    end = None
+    if kind == "copy":
+        await c.execute("CREATE TEMP TABLE kept (n int)")
+        if owners:
             await c.commit()
             await c.execute("INSERT INTO kept VALUES (7)")  # the owner's transaction
-            cp = c.copy("COPY kept (n) FROM STDIN")
-            await cp.start()
-            await cp.write(b"1\n2\n")
-            cp._copy.cycle = cp
-            box = [cp]
-            del cp
-            drop_on_another_thread(box)
-            got = []
+            end = c.rollback
+        obj = c.copy("COPY kept (n) FROM STDIN")
+        await obj.start()
+        await obj.write(b"1\n2\n")
+        obj._copy.cycle = obj
+    else:
+        if owners:
+            end = (await c.begin()).commit
+        obj = c.stream("SELECT g FROM generate_series(1, 1000) g", chunk_size=10)
+        assert (await obj.__anext__())[0] == 1
+        obj._stream.cycle = obj
+    box = [obj]
+    del obj
+    drop_on_another_thread(box)
+    return end
+
+
+# the other task's statement, and what it returns once it ran
+OTHER = {"copy": ("SELECT 41 + 1", 42), "stream": (CURSORS, 0)}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("kind", ["copy", "stream"])
+def test_a_dropped_object_s_end_does_not_keep_another_task_waiting(sdsn, library, kind):
+    # the COPY or stream began its transaction (autocommit): the other task's turn ends it
+    # (was: the other task's call waited until the owner made a call, which it never did)
+    async def main(loop):
+        c = await pg.AsyncConnection.connect(sdsn)
+        try:
+            await dropped(c, kind, owners=False)
+            # no I/O on the dropper's thread
+            assert c.transaction_status == ("active" if kind == "copy" else "intransaction")
+            sql, value = OTHER[kind]
 
             async def other():
-                got.append((await c.query_one("SELECT count(*) FROM kept"))[0])
-                await c.rollback()
-
-            async def owner():
-                for _ in range(BOUND * 10):
-                    await loop.sleep(0.1)
-                    if c.transaction_status != "active":
-                        break
-                assert c.transaction_status == "inerror"  # the COPY aborted, nothing more
-                await loop.sleep(0.3)
-                assert got == []  # still waiting for the owner's transaction
-                await c.rollback()  # the owner ends its transaction
-                for _ in range(BOUND * 10):
-                    if got:
-                        break
-                    await loop.sleep(0.1)
-                return got
-
-            if loop.library == "asyncio":
-                import asyncio
-                task = asyncio.ensure_future(other())
-                assert await owner() == [0]
-                await task
-            else:
-                import trio
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(other)
-                    assert await owner() == [0]
+                return (await c.query_one(sql))[0]
+            assert await loop.in_another_task(other) == value
             assert c.transaction_status == "idle"
+            if kind == "copy":
+                assert (await c.query_one("SELECT count(*) FROM kept"))[0] == 0
         finally:
             await c.close()
     Loop(library).run(main)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_a_dropped_stream_in_the_owner_s_transaction_closes_only_its_cursor(sdsn, library):
-    # begin(): the transaction is the owner's. The other task closes the dropped stream's
-    # cursor, then waits for the owner's commit, and goes on after it.
+@pytest.mark.parametrize("kind", ["copy", "stream"])
+def test_a_dropped_object_in_the_owner_s_transaction_ends_only_itself(sdsn, library, kind):
+    # The transaction is the owner's. The other task aborts the COPY (which fails that
+    # transaction) or closes the stream's cursor, but neither commits nor rolls back: it
+    # waits its turn until the owner ends its transaction, and then goes on.
     async def main(loop):
-        c = await pg.AsyncConnection.connect(sdsn)
+        c = await pg.AsyncConnection.connect(sdsn, autocommit=kind == "stream")
         try:
-            tx = await c.begin()
-            s = c.stream("SELECT g FROM generate_series(1, 1000) g", chunk_size=10)
-            assert (await s.__anext__())[0] == 1
-            s._stream.cycle = s
-            box = [s]
-            del s
-            drop_on_another_thread(box)
+            end = await dropped(c, kind, owners=True)
             turns = c._engine._lock
-            assert turns.pending  # left for the next call
+            if kind == "stream":
+                assert turns.pending  # left for the next call
             got = []
 
             async def other():
-                got.append((await c.query_one(CURSORS))[0])
+                if kind == "copy":
+                    got.append((await c.query_one("SELECT count(*) FROM kept"))[0])
+                    await c.rollback()
+                else:
+                    got.append((await c.query_one(CURSORS))[0])
+
+            def ended():  # the other task ran the dropped object's end
+                return (c.transaction_status != "active" if kind == "copy"
+                        else not turns.pending)
 
             async def owner():
                 for _ in range(BOUND * 10):
                     await loop.sleep(0.1)
-                    if not turns.pending:
+                    if ended():
                         break
-                assert not turns.pending  # the other task ran the stream's end (CLOSE)
-                assert c.transaction_status == "intransaction"  # not the owner's COMMIT
+                if kind == "copy":
+                    assert c.transaction_status == "inerror"  # the COPY aborted, nothing more
+                else:
+                    assert not turns.pending  # the other task ran the stream's end (CLOSE)
+                    assert c.transaction_status == "intransaction"  # not the owner's COMMIT
                 await loop.sleep(0.3)
                 assert got == []  # still waiting for the owner's transaction
-                await tx.commit()
+                await end()  # the owner ends its transaction
                 for _ in range(BOUND * 10):
                     if got:
                         break

@@ -23,6 +23,7 @@ import PostPyro as pg
 from PostPyro import _aio
 from PostPyro._ffi import lib
 
+from stepcount import StepCount
 from test_async import run_asyncio
 
 LONG = 1.0   # the statement (seconds)
@@ -63,18 +64,11 @@ def _done_before_the_statement(setup, sdsn):
 def test_an_answer_that_comes_while_the_loop_is_idle_takes_no_loop_trip(sdsn, long_idle):
     async def main():
         async with await _connected(sdsn) as conn:
-            steps = 0
-            step = conn._step
-
-            def counting_step():
-                nonlocal steps
-                steps += 1
-                return step()
-            conn._step = counting_step
+            steps = StepCount(conn)
             waits = conn._engine._waits
             for k in range(30):
                 assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.005)", [k]))[0] == k
-            return steps, conn._engine._waits - waits
+            return steps.n, conn._engine._waits - waits
     steps, waits = run_asyncio(main)
     # statements waited for their answers (on a loaded machine an answer may already be
     # there when libpostpyro first looks: that one does not wait at all) …
@@ -172,19 +166,12 @@ def test_a_pipeline_that_fills_the_socket_waits_to_write_without_a_loop_trip(sds
                 seen.append(events[0] if events else READ)
                 return idle(*events)
             conn._idle = recording_idle
-            steps = 0
-            step = conn._step
-
-            def counting_step():
-                nonlocal steps
-                steps += 1
-                return step()
-            conn._step = counting_step
+            steps = StepCount(conn)
             big = "x" * 8000
             n = await conn.executemany("INSERT INTO idle_fill VALUES ($1, $2)",
                                        [(k, big) for k in range(3000)])
             count = (await conn.query_one("SELECT count(*) FROM idle_fill"))[0]
-            return n, count, steps, seen
+            return n, count, steps.n, seen
     n, count, steps, seen = run_asyncio(main)
     assert n == count == 3000
     assert any(ev & lib.PP_WAIT_WRITE for ev in seen)  # it did wait to write …

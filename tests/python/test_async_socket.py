@@ -19,6 +19,7 @@ import pytest
 import PostPyro as pg
 from PostPyro._ffi import lib
 
+from stepcount import StepCount
 from test_async import run_asyncio, run_trio, trio
 
 # A bound for "is reported ready": far more than a loaded machine needs, far less than a hang.
@@ -83,20 +84,13 @@ def test_a_readiness_already_read_wakes_no_call(sdsn):
     async def main():
         async with await pg.AsyncConnection.connect(sdsn) as conn:
             conn._idle = None  # every wait the loop's way (not test_async_idle's)
-            steps = 0
-            step = conn._step
-
-            def counting_step():
-                nonlocal steps
-                steps += 1
-                return step()
-            conn._step = counting_step
+            steps = StepCount(conn)
             await conn.query_one("SELECT $1::int4, pg_sleep(0.005)", [0])  # prepared
-            steps = 0
+            steps.n = 0
             for k in range(40):
                 assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.005)",
                                              [k]))[0] == k
-            return steps
+            return steps.n
     steps = run_asyncio(main)
     # at most one wake-up per statement (a few more if a reply is split); fewer when the
     # answer was there before the statement's first read (a loaded machine: 36 and 39 of 40)

@@ -61,6 +61,27 @@ def test_a_copy_dropped_between_operations_is_aborted_at_once(kept):
     assert kept.query_one("SELECT count(*) FROM kept")[0] == 0  # nothing stored
 
 
+@pytest.mark.parametrize("where", ["between operations", "in the next statement"])
+def test_a_copy_to_dropped_after_its_last_chunk_is_ended(kept, where):
+    # the end came with the last chunk read (libpq: idle, libpostpyro: the COPY runs until
+    # a read says so): was ignored as "ended", and every statement after failed with
+    # "connection is busy with a COPY"
+    cp = kept.copy("COPY (SELECT 1) TO STDOUT").start()
+    assert cp.read() == b"1\n"
+    cp.cycle = cp
+    box = [cp]
+    del cp
+    if where == "between operations":
+        box.clear()
+        collect()
+    else:
+        with kept._lock:
+            box.clear()
+            collect()
+    assert kept.query_one("SELECT 41 + 1")[0] == 42
+    assert kept.transaction_status == "idle"
+
+
 @pytest.mark.parametrize("direction", ["from", "to"])
 def test_a_copy_dropped_during_an_operation_is_aborted_by_the_next_statement(
         kept, direction):

@@ -764,6 +764,45 @@ def test_a_forked_child_cannot_use_the_pool_and_leaves_the_parents_sessions(make
             assert conn.info()["backend_pid"] in pids
 
 
+def test_a_checkout_dropped_after_enter_leaves_its_connection_to_its_user(make_pool, admin,
+                                                                           app, caplog):
+    # `pool.connection().__enter__()`: the checkout object is garbage at once while its
+    # connection is in use. Was: the pool took it back (a waiting checkout, the filler) and
+    # cancelled its statement (QueryCanceled), or lent it to another borrower meanwhile.
+    pool = make_pool(min_size=1, max_size=1, timeout=10)
+    pool.wait(10)
+    conn = pool.connection().__enter__()
+    gc.collect()
+    got = []
+
+    def use():
+        try:
+            got.append(conn.query_one("SELECT 1 FROM pg_sleep(1)")[0])
+        except Exception as exc:
+            got.append(exc)
+    t = threading.Thread(target=use)
+    t.start()
+    assert eventually(lambda: admin.query_one(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+        "AND query LIKE '%pg_sleep(1)'", [app])[0] == 1)
+    with pytest.raises(pg.PoolTimeout):  # a waiting checkout looks for dropped ones
+        with pool.connection(timeout=0.5):
+            pass
+    t.join(10)
+    assert got == [1]
+    assert conn.query_one("SELECT 6 * 7")[0] == 42  # still its user's
+    assert pool.stats()["pool_in_use"] == 1
+    assert "dropped without" not in caplog.text
+    # truly leaked, the connection unreachable too: the collector closes it, the pool
+    # counts it gone (with a warning) and opens another
+    del conn
+    gc.collect()
+    with pool.connection(timeout=10) as conn:
+        assert conn.query_one("SELECT 1")[0] == 1
+    consistent(pool, admin, app)
+    assert "a checkout was dropped without giving its connection back" in caplog.text
+
+
 # ---- NullPool ----------------------------------------------------------------------------------
 
 

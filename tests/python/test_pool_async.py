@@ -634,7 +634,9 @@ def test_a_coroutine_closed_while_holding_gives_its_connection_back(make, admin,
                 assert (await conn.query_one("SELECT 1"))[0] == 1
             await consistent(pool, admin, app)
 
-            # a checkout object dropped without leaving its block: found and closed
+            # a checkout object dropped without leaving its block, and its connection
+            # unreachable too (the one pool connection: `conn` above still referenced it)
+            del conn
             await pool.connection().__aenter__()
             gc.collect()
             assert await eventually(lambda: pool.stats()["pool_in_use"] == 0, 10)
@@ -670,6 +672,38 @@ def test_a_forked_child_cannot_use_the_pool_and_leaves_the_parents_sessions(make
                 async with pool.connection() as conn:
                     assert conn.info()["backend_pid"] in pids
     run(main)
+
+
+def test_a_checkout_dropped_after_aenter_leaves_its_connection_to_its_user(make, admin, app,
+                                                                            caplog):
+    # the checkout object of `await pool.connection().__aenter__()` is garbage at once while
+    # its connection is in use. Was: the filler closed the connection under its user.
+    async def main():
+        async with make(min_size=1, max_size=1, timeout=10) as pool:
+            await pool.wait(10)
+            conn = await pool.connection().__aenter__()
+            gc.collect()
+
+            async def meanwhile():
+                await asyncio.sleep(0.3)
+                await pool._reclaim_orphans()  # what each round of the filler does first
+                with pytest.raises(pg.PoolTimeout):
+                    async with pool.connection(timeout=0.3):
+                        pass
+            task = asyncio.ensure_future(meanwhile())
+            assert (await conn.query_one("SELECT 1 FROM pg_sleep(1)"))[0] == 1
+            await task
+            assert (await conn.query_one("SELECT 6 * 7"))[0] == 42  # still its user's
+            assert pool.stats()["pool_in_use"] == 1
+            assert "dropped without" not in caplog.text
+            # truly leaked, the connection unreachable too: closed, counted gone, replaced
+            del conn
+            gc.collect()
+            async with pool.connection(timeout=10) as conn:
+                assert (await conn.query_one("SELECT 1"))[0] == 1
+            await consistent(pool, admin, app)
+    run(main)
+    assert "a checkout was dropped without giving its connection back" in caplog.text
 
 
 # ---- AsyncNullPool -----------------------------------------------------------------------------
