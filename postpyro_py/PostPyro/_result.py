@@ -35,7 +35,8 @@ _PYPY_GC = platform.python_implementation() == "PyPy" and _pypygc.usable()
 _PAUSE_GC = platform.python_implementation() == "CPython" or _PYPY_GC
 _PAUSE_GC_CELLS = 5000
 # PyPy: from 100 000 values (from 1 000, the pause measured slower: text × 1 × 1 000 1.2 ×,
-# × 10 000 1.1 ×; rows pass their cells too, which on CPython pause from _PAUSE_GC_ROWS)
+# × 10 000 1.1 ×; rows pass their cells too, which on CPython pause from _PAUSE_GC_ROWS).
+# A result read in chunks (Connection._read_chunks) passes _PAUSE_CELLS: always paused.
 _PAUSE_CELLS = 100000 if _PYPY_GC else _PAUSE_GC_CELLS
 # Rows (each a tracked object, unlike most values) pause it from fewer: 1 000 one-column
 # rows take 0.19 ms of CPU with the collector's passes over them, 0.11 ms without (the
