@@ -7,11 +7,13 @@ converted with them on pays PyPy's incremental major collection again and again:
 nursery (sized from the CPU cache, 1 MB on small machines) makes every value and row a
 survivor, and with a small heap a major starts every 8–16 MB promoted, each marking the
 result built so far. Paused, they would starve (nearly all minor collections fall inside
-the pauses): so after each pause, once the heap has grown past the limit set at the last
-catch-up, the major collection is run to its end here, and the next limit is set as PyPy
+the pauses): so before each pause, once the heap has grown past the limit set at the last
+catch-up, the major collection is run to its end here (before, not after: a result just
+made is alive and would be marked whole; the one before is most likely garbage by the
+next), and the next limit is set as PyPy
 sets its own (1.82 x what is left, PYPY_GC_MAJOR_COLLECT) but at least _SLACK above it. The
 heap thus grows at most _SLACK (or 82 %) past what is alive between these collections (plus
-the statement under way), never without bound.
+the result under way), never without bound; between pauses PyPy's own collections run.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def usable() -> bool:
 
 
 def catch_up() -> None:
-    """After a pause (the collector on again): run the deferred major collection to its
+    """Before a pause (the collector still on): run the deferred major collection to its
     end if the heap has grown past the limit; set the next limit."""
     used = _stats(False).total_gc_memory
     if used <= _limit[0]:

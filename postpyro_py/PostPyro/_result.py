@@ -64,6 +64,8 @@ class _gc_paused:
     def __enter__(self) -> None:
         if self.on:
             global _gc_pausers, _gc_ours
+            if _PYPY_GC and _gc_pausers == 0:  # before the pause: the last result is
+                _pypygc.catch_up()              # most likely garbage by now
             with _gc_lock:
                 if _gc_pausers == 0:
                     _gc_ours = gc.isenabled()
@@ -76,12 +78,9 @@ class _gc_paused:
             global _gc_pausers, _gc_ours
             with _gc_lock:
                 _gc_pausers -= 1
-                last = _gc_pausers == 0 and _gc_ours
-                if last:
+                if _gc_pausers == 0 and _gc_ours:
                     _gc_ours = False
                     gc.enable()
-            if last and _PYPY_GC:  # outside the lock: it may run a major collection
-                _pypygc.catch_up()
 
 
 class _Result:
