@@ -424,7 +424,7 @@ def add_chunk(whole: Optional[_Result], res, info, cols, describe: bool,
               adapters: Any = None) -> _Result:
     """One more chunk of a PP_EXEC_CHUNKED result converted (``res`` is freed) and merged
     into ``whole`` (None for the first); returns the merged result. Call under
-    ``_gc_paused(_PAUSE_GC_CELLS)``: every chunk stays alive."""
+    ``_gc_paused(_PAUSE_CELLS)``: every chunk stays alive."""
     try:
         part = _convert(res, info, cols, describe, adapters)
     finally:
