@@ -26,7 +26,7 @@ from ._ffi import (PP_MORE, PP_OK, PP_PENDING, T_ERROR_PP, T_INT32_P, T_RESULT_I
 from ._listen import Notifications
 from ._planned import PlannedQuery
 from ._raise import SIGNALLED, later, raise_error
-from ._result import (_PAUSE_GC_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
+from ._result import (_PAUSE_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
                       _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
                       take_counts, take_result)
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
@@ -200,7 +200,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
         whole = None
         try:
-            with _gc_paused(_PAUSE_GC_CELLS):  # for every chunk: they all stay alive
+            with _gc_paused(_PAUSE_CELLS):  # for every chunk: they all stay alive
                 while True:
                     res, rc, info, cols = chunk
                     whole = add_chunk(whole, res, info, cols, describe, adapters)
