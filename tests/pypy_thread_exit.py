@@ -22,8 +22,8 @@ py3.10 branches):
    the GIL goes to ``t`` meanwhile), that call finds the lock held and keeps it in
    ``threading._shutdown_locks``; at exit ``threading._shutdown()`` waits for it for ever.
 
-Step 2 alone (a held lock nobody waits for) is harmless and common: about 1 join in 200 that
-a signal interrupts, in a loop on this machine. Step 3 is a narrow window; the test suite's
+Step 2 alone (a held lock nobody waits for) is harmless and common: in a loop on this machine,
+from 1 join in 200 that a signal interrupts (idle) to most of them (a CPU hog on the core). Step 3 is a narrow window; the test suite's
 Ctrl-C tests (test_pool.py sends 400 signals at random moments while the main thread joins
 the Timer threads that send them) hit it in about 3 whole PyPy runs in 10. The reproducer
 holds ``_shutdown_locks_lock`` from another thread until ``t`` has ended, to open the window
