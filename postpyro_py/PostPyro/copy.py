@@ -373,10 +373,10 @@ class Copy:
             for chunk in chunks:
                 self._send_rows(chunk)
             return
-        from concurrent.futures import ThreadPoolExecutor
+        from ._worker import Worker
         ncols = self._ncols
         queued = self._sent_rows
-        with ThreadPoolExecutor(1, thread_name_prefix="PostPyro-copy") as worker:
+        with Worker("PostPyro-copy") as worker:
             adapters = self._conn._adapters
             pending = worker.submit(layout_rows, second, ncols, queued, adapters)
             queued += len(second)

@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 import uuid
+import weakref
 
 import pytest
 
@@ -29,8 +30,12 @@ import PostPyro as pg  # noqa: E402
 
 sys.path.append(os.path.join(TOP_SRCDIR, "tests"))  # shared test helpers
 from pypy_greenlet import use_pypy_greenlet  # noqa: E402
+from pypy_thread_exit import forget_stopped_threads_at_exit  # noqa: E402
 
 use_pypy_greenlet()
+# PyPy hung at exit after a signal handler's exception (the Ctrl-C tests') interrupted a join
+# of a thread that ended just then (tests/pypy_thread_exit.py says how, and reproduces it)
+forget_stopped_threads_at_exit()
 
 
 def dsn_with(dsn: str, **params: str) -> str:
@@ -262,8 +267,9 @@ def pytest_runtest_logstart(nodeid, location):
 
 # Every non-daemon thread's thread-state lock, which threading._shutdown waits for at exit
 # (the interpreter releases it when the thread's state goes): what the exit watchdog names
-# when the interpreter waits for a thread that has ended. PyPy once in a few whole runs
-# waits there for a lock no live thread holds (gdb: no other OS thread exists).
+# when the interpreter waits for a thread that has ended. PyPy did, in about 3 whole runs in
+# 10, for a lock no live thread held (tests/pypy_thread_exit.py: PyPy's bug, worked around
+# above); the watchdog stays for any other such case.
 _TSTATE_LOCKS: list = []
 _PYTEST_STATUS: list = []
 _set_tstate_lock = threading.Thread._set_tstate_lock
@@ -273,7 +279,8 @@ def _remember_tstate_lock(self) -> None:
     _set_tstate_lock(self)
     if not self.daemon:
         _TSTATE_LOCKS[:] = [x for x in _TSTATE_LOCKS if x[0].locked()]
-        _TSTATE_LOCKS.append((self._tstate_lock, "%s (target %r)" % (self.name, self._target)))
+        _TSTATE_LOCKS.append((self._tstate_lock, weakref.ref(self),
+                              "%s (target %r)" % (self.name, self._target)))
 
 
 threading.Thread._set_tstate_lock = _remember_tstate_lock
@@ -300,8 +307,9 @@ def pytest_unconfigure(config):
     stacks that say why, instead of hanging it. A normal exit cancels it. PyPy's faulthandler
     prints only the thread it runs in, so a daemon thread prints every Python thread's stack,
     and what threading still joins, a little before. One case is only reported: threading
-    waiting for an ended thread's thread-state lock while nothing runs (PyPy, a few whole
-    runs in ten): the watchdog names the thread and exits with pytest's own status."""
+    waiting for an ended thread's thread-state lock while nothing runs (PyPy did, in a few
+    whole runs in ten, before forget_stopped_threads_at_exit): the watchdog names the thread
+    and exits with pytest's own status."""
     import faulthandler
     faulthandler.dump_traceback_later(EXIT_BOUND, exit=True, file=sys.__stderr__)
     threading.Thread(target=_dump_threads_later, args=(EXIT_BOUND - 10,), daemon=True).start()
@@ -309,12 +317,14 @@ def pytest_unconfigure(config):
 
 def _orphaned_tstate_locks() -> list:
     """Once threading._shutdown runs (the main thread marked stopped) and no non-daemon
-    thread is alive: the ended threads whose thread-state lock is still held."""
+    thread is alive: the ended threads whose thread-state lock is still held, but for those
+    threading marked stopped, which exit no longer waits for (forget_stopped_threads_at_exit)."""
     if not threading.main_thread()._is_stopped:
         return []
     if any(not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
         return []
-    return [what for lock, what in _TSTATE_LOCKS if lock.locked()]
+    return [what for lock, thread, what in _TSTATE_LOCKS
+            if lock.locked() and not getattr(thread(), "_is_stopped", False)]
 
 
 def _dump_threads_later(seconds: float) -> None:
@@ -327,7 +337,8 @@ def _dump_threads_later(seconds: float) -> None:
         orphans = _orphaned_tstate_locks() if time.monotonic() - start > 10 else []
         if orphans and _PYTEST_STATUS:
             # Nothing runs: threading waits for the thread-state lock of a thread that has
-            # ended (PyPy's bookkeeping, not a hang of ours). Said loudly, it does not turn a
+            # ended (PyPy's bookkeeping, as in tests/pypy_thread_exit.py, but for a thread
+            # the workaround does not cover: not marked stopped). Said loudly, it does not turn a
             # passed run into a failed one; any other hang at exit does (below).
             out.write("exit watchdog: WARNING: no thread is left to wait for, yet threading "
                       "waits for the thread-state lock of ended thread(s): %s; exiting with "

@@ -39,6 +39,7 @@ def run_suite(tmp_path, test: str, status: int = 1) -> str:
     (top / "tests" / "python").mkdir(parents=True)
     shutil.copy(os.path.join(HERE, "conftest.py"), top / "tests" / "python")
     shutil.copy(os.path.join(TESTS, "pypy_greenlet.py"), top / "tests")
+    shutil.copy(os.path.join(TESTS, "pypy_thread_exit.py"), top / "tests")
     (top / "tests" / "python" / "test_scratch.py").write_text(SCRATCH_TESTS)
     library = os.environ["POSTPYRO_LIBRARY"]  # run-suite.sh sets it: .../libpostpyro/.libs/
     builddir = os.path.dirname(os.path.dirname(os.path.dirname(library)))
