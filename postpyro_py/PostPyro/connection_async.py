@@ -185,10 +185,12 @@ class AsyncConnection(AsyncNotifications):
         if self._checkpoint is not None:
             await self._checkpoint()
         turns = self._turns
-        if not turns.free_for(holder):
+        if not turns.busy and not turns.queue and turns.owner is None:
+            turns.busy = True  # free_for(holder)'s commonest case, without its call
+        elif not turns.free_for(holder):
             await turns.acquire(holder)
+        eng = self._engine
         try:
-            eng = self._engine
             eng._fiber = fiber = self._fiber
             eng._idle = self._idle if timeout is None else None
             try:
@@ -207,7 +209,11 @@ class AsyncConnection(AsyncNotifications):
                 self._fiber = Fiber()  # that call must never be resumed by the next one
             elif self._closing:
                 self._fiber.end()  # the last call of a closed connection
-            turns.release()
+            if turns.queue or turns.owner is not None or (
+                    not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN):
+                turns.release()
+            else:  # what release() does when nobody waits and no transaction is open
+                turns.busy = False
 
     async def _acquire(self, holder: Any) -> Any:
         """Wait for this task's turn (see AsyncTurns.acquire); returns the task."""
