@@ -171,6 +171,13 @@ else:
             if g.parent is not me:
                 g.parent = me
             g.switch()
+            box = self._box
+            done, value, exc = box.pop()  # as in run()
+            if exc is None:
+                if done:
+                    self.in_call = False
+                return done, value
+            box.append((done, value, exc))
             return self._result()
 
         def suspend(self, value: Any) -> None:
