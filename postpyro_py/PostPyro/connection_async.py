@@ -179,9 +179,8 @@ class AsyncConnection(AsyncNotifications):
                    holder: Any = None) -> Any:
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
         ``holder``: the task that made the object whose method this is (see AsyncTurns).
-        When the turn is free and the call needs no wait (the server's answer is there when
-        libpostpyro looks), nothing here awaits on asyncio; on trio the call is a checkpoint
-        all the same."""
+        When the turn is free and the call needs no wait (the answer is there when
+        libpostpyro looks), nothing awaits on asyncio (on trio the call is a checkpoint)."""
         if self._checkpoint is not None:
             await self._checkpoint()
         turns = self._turns
