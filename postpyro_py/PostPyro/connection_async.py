@@ -181,16 +181,17 @@ class AsyncConnection(AsyncNotifications):
                    holder: Any = None) -> Any:
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
         ``holder``: the task that made the object whose method this is (see AsyncTurns).
-        When the turn is free and the call needs no wait (the server's answer is there when
-        libpostpyro looks), nothing here awaits on asyncio; on trio the call is a checkpoint
-        all the same."""
+        When the turn is free and the call needs no wait (the answer is there when
+        libpostpyro looks), nothing awaits on asyncio (on trio the call is a checkpoint)."""
         if self._checkpoint is not None:
             await self._checkpoint()
         turns = self._turns
-        if not turns.free_for(holder):
+        if not turns.busy and not turns.queue and turns.owner is None:
+            turns.busy = True  # free_for(holder)'s commonest case, without its call
+        elif not turns.free_for(holder):
             await turns.acquire(holder)
+        eng = self._engine
         try:
-            eng = self._engine
             eng._fiber = fiber = self._fiber
             eng._idle = self._idle if timeout is None else None
             try:
@@ -209,7 +210,11 @@ class AsyncConnection(AsyncNotifications):
                 self._fiber = Fiber()  # that call must never be resumed by the next one
             elif self._closing:
                 self._fiber.end()  # the last call of a closed connection
-            turns.release()
+            if turns.queue or turns.owner is not None or (
+                    not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN):
+                turns.release()
+            else:  # what release() does when nobody waits and no transaction is open
+                turns.busy = False
 
     async def _acquire(self, holder: Any) -> Any:
         """Wait for this task's turn (see AsyncTurns.acquire); returns the task."""
