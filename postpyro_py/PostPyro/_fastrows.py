@@ -164,9 +164,12 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
     if _BY_INDEX:
         items = "".join("v%d[i], " % k for k in range(len(kinds)))
         lines.append("        return [make((%s)) for i in range(n)]" % items)
-    else:
-        lines.append("        return list(map(make, zip(%s)))"
-                     % ", ".join("v%d" % k for k in range(len(kinds))))
+    else:  # one row: without zip's and map's objects (a third of the time of making it)
+        lines += ["        if n == 1:",
+                  "            return [make((%s))]" % "".join("v%d[0], " % k
+                                                         for k in range(len(kinds))),
+                  "        return list(map(make, zip(%s)))"
+                  % ", ".join("v%d" % k for k in range(len(kinds)))]
     lines.append("    return rows")
     return "\n".join(lines) + "\n"
 
