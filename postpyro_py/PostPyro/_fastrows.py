@@ -22,8 +22,9 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
-On CPython, the text columns without a loader are decoded together: one decode and one
-split of their data joined (_joined), each column a slice of it.
+On CPython, the text columns without a loader and the numeric columns are decoded
+together: one decode and one split of their data joined (_joined), each column a slice of
+it (numeric: the Decimals of the slice, as _conv_numeric makes them on CPython).
 
 It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
 of text and other variable-size values, a column of another type
@@ -41,14 +42,15 @@ wrong.
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from ._ffi import T_VALUE_ARRAY, newp, unpack
 from .types._adapters import _generation
-from .types._base import PP_INT, PP_TEXT, _strings
+from .types._base import PP_INT, PP_NUMERIC, PP_TEXT, _strings
 from .types._loaders import _CONVERTERS, _WITH_ADAPTERS, convert_column
 from .types._dumpers import _dump_none
-from .types._numbers import _dump_int
+from .types._numbers import _FAST_DECIMAL, _dump_int
 
 __all__ = ["make_dump", "make_fast"]
 
@@ -109,7 +111,8 @@ def _by_column(kinds: Tuple[Tuple[int, int, bool], ...]) -> list:
 
 
 def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
-    """The body converting the plain text columns (``texts``, their indexes) together: the
+    """The body converting the plain text and numeric columns (``texts``, their indexes)
+    together: the
     data of each is its values, each followed by a NUL (which text cannot hold), so the
     data of all, decoded and split at once, holds their values one column after the other.
     Per column, the Python steps of strings() less. A NULL is an empty value there: a
@@ -135,9 +138,16 @@ def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
               % ("%d * n" % len(texts) if len(texts) > 1 else "n"),
               "            return None"]
     bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
+    numeric = False
     for j, k in enumerate(texts):
         part = "p" if len(texts) == 1 else "p[%s:%s]" % (bounds[j], bounds[j + 1])
+        if kinds[k][0] == PP_NUMERIC:  # a bad value: the general way says what is wrong
+            part = "list(map(Decimal, %s))" % part
+            numeric = True
         lines.append("        v%d = %s if not c%d.nulls else convert(c%d)" % (k, part, k, k))
+    if numeric:
+        lines[-len(texts):] = (["        try:"] + ["    " + x for x in lines[-len(texts):]]
+                               + ["        except ArithmeticError:", "            return None"])
     for k, (tag, oid, plain) in enumerate(kinds):
         if k in texts:
             continue
@@ -159,7 +169,8 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
              "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
-    texts = [k for k, (tag, _, plain) in enumerate(kinds) if plain and tag == PP_TEXT]
+    texts = [k for k, (tag, _, plain) in enumerate(kinds)
+             if plain and (tag == PP_TEXT or (tag == PP_NUMERIC and not _FAST_DECIMAL))]
     lines += _joined(kinds, texts) if _JOIN_TEXT and texts else _by_column(kinds)
     if _BY_INDEX:
         items = "".join("v%d[i], " % k for k in range(len(kinds)))
@@ -178,7 +189,8 @@ def _factory(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> Callabl
     key = (kinds, max_rows)
     f = _made.get(key)
     if f is None:
-        ns: Dict[str, Any] = {"unpack": unpack, "strings": _strings, "generation": _generation}
+        ns: Dict[str, Any] = {"unpack": unpack, "strings": _strings, "generation": _generation,
+                              "Decimal": Decimal}
         ns.update(("conv_%d" % tag, conv) for tag, conv in _CONVERTERS.items())
         exec(_source(kinds, max_rows), ns)
         f = ns["made"]
