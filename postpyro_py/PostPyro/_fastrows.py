@@ -47,10 +47,11 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from ._ffi import T_VALUE_ARRAY, newp, unpack
 from .types._adapters import _generation
-from .types._base import PP_INT, PP_NUMERIC, PP_TEXT, _strings
+from .types._base import PP_INT, PP_NUMERIC, PP_TEXT, PP_UUID, _strings
 from .types._loaders import _CONVERTERS, _WITH_ADAPTERS, convert_column
 from .types._dumpers import _dump_none
 from .types._numbers import _FAST_DECIMAL, _dump_int
+from .types._uuid import _conv_uuid, _uuid_from_bytes
 
 __all__ = ["make_dump", "make_fast"]
 
@@ -70,6 +71,21 @@ _PLAIN = {
 }
 _PLAIN.update((tag, "conv_%d(c, n, None)" % tag) for tag in _CONVERTERS
               if tag not in _WITH_ADAPTERS and tag not in _PLAIN)
+if not _BY_INDEX:
+    _PLAIN[PP_UUID] = "uuids(c, n)"
+
+
+def _uuids(col: Any, n: int) -> list:
+    """CPython: the UUIDs of a uuid column without NULLs, as _conv_uuid makes them, cut
+    from one copy of its data (C checked that each value has 16 bytes, back to back)
+    without reading its offsets: half the time of _conv_uuid for a few values."""
+    size = col.data_len
+    if size != 16 * n:
+        return _conv_uuid(col, n, None)  # says what is wrong
+    raw = unpack(col.data, size)
+    if n == 1:
+        return [_uuid_from_bytes(raw)]
+    return [_uuid_from_bytes(raw[k:k + 16]) for k in range(0, size, 16)]
 
 # The most bytes of variable-size values a result made here may have: it stays in its
 # buffer set for the next statement (_planned), uncounted, so it must stay below
@@ -190,7 +206,7 @@ def _factory(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> Callabl
     f = _made.get(key)
     if f is None:
         ns: Dict[str, Any] = {"unpack": unpack, "strings": _strings, "generation": _generation,
-                              "Decimal": Decimal}
+                              "Decimal": Decimal, "uuids": _uuids}
         ns.update(("conv_%d" % tag, conv) for tag, conv in _CONVERTERS.items())
         exec(_source(kinds, max_rows), ns)
         f = ns["made"]
