@@ -7,6 +7,7 @@ no rows, a loader registered since, another row factory)."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import uuid
 from decimal import Decimal
 
@@ -150,6 +151,37 @@ def test_text_columns_of_a_known_plan_keep_their_values(sdsn):
         sql = "SELECT $1::text AS a, NULL::text AS b, '' AS c FROM generate_series(1, $2::int4)"
         for n in (1, 1, 1, 5, 1):
             assert c.query(sql, ["é", n]) == [("é", None, "")] * n
+        assert _made(c, sql)
+
+
+def test_numeric_and_uuid_columns_of_a_known_plan_keep_their_values(sdsn):
+    # CPython decodes a small result's numeric columns with its text columns (one split),
+    # and cuts a uuid column's values from one copy of its data: each gets its own values,
+    # special values, NULLs and all, one row and several
+    sql = ("SELECT (ARRAY['-12.500', 'NaN', 'Infinity', '-Infinity', '0', "
+           "'0.00000000000000000001', '123456789012345678901234567890.5'])"
+           "[1 + (g + $1) % 7]::numeric AS a, "
+           "'t' || g AS t, CASE WHEN g = $2 THEN NULL ELSE g / 4.0 END AS b, "
+           "g AS i, CASE WHEN g = $2 + 1 THEN NULL ELSE md5(g::text)::uuid END AS u "
+           "FROM generate_series(1, $3::int4) g")
+    vals = ["-12.500", "NaN", "Infinity", "-Infinity", "0", "1E-20",
+            "123456789012345678901234567890.5"]
+
+    def want(shift, null_b, n):
+        return [(vals[(g + shift) % 7], "t%d" % g,
+                 None if g == null_b else Decimal(g) / 4, g,
+                 None if g == null_b + 1 else uuid.UUID(hashlib.md5(b"%d" % g).hexdigest()))
+                for g in range(1, n + 1)]
+
+    def got(rows):
+        return [(str(a), t, b, i, u) for a, t, b, i, u in rows]
+    with pg.Connection(sdsn) as c:
+        for params in ([0, 0, 1], [1, 0, 1], [2, 0, 1], [0, 1, 1], [3, 0, 9], [0, 4, 9],
+                       [5, 0, 1], [6, 0, 3], [0, 0, 1]):
+            rows = c.query(sql, params)
+            assert got(rows) == want(*params)
+            assert all(type(r[0]) is Decimal for r in rows)
+            assert all(type(r[4]) is uuid.UUID for r in rows if r[4] is not None)
         assert _made(c, sql)
 
 
