@@ -73,8 +73,7 @@ class _LoopConnection(Connection):
         self._closed = True
         self._dsnb, self._flags = self._init_state(dsn, autocommit, statement_cache,
                                                    row_factory)
-        # one thread: the tasks' turns are AsyncConnection's; a finalizer (a dropped stream
-        # or COPY) never blocks the loop: the next call ends it, awaited
+        # tasks' turns are AsyncConnection's; a dropped stream's/COPY's end waits for the next call
         self._lock = Turns(defer=True)
         self._reader = None
         self._fiber: Optional[Fiber] = None  # the fiber running now, if any
@@ -181,8 +180,7 @@ class AsyncConnection(AsyncNotifications):
                    holder: Any = None) -> Any:
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
         ``holder``: the task that made the object whose method this is (see AsyncTurns).
-        When the turn is free and the call needs no wait (the answer is there when
-        libpostpyro looks), nothing awaits on asyncio (on trio the call is a checkpoint)."""
+        A free turn and an answer there at once: nothing awaits (trio: a checkpoint)."""
         if self._checkpoint is not None:
             await self._checkpoint()
         turns = self._turns
