@@ -11,6 +11,7 @@ from conftest import TOP_SRCDIR
 
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "bench"))
 
+import bench_async  # noqa: E402
 import bench_threads  # noqa: E402
 from benchlib import paired_ratio, rotated  # noqa: E402
 
@@ -76,3 +77,12 @@ def test_threads_failed_run_drops_its_repeat():
         "total": {"catalog": 100}, "order": "rotated"})
     assert "rotated between repeats" in text and "| catalog, 1 thr: time ÷ psycopg2" in text
 
+
+def test_async_ratio_pairs_each_repeat():
+    results = {("async", "small"): [{"seconds": 1.0, "cpu": 1.0}, {"seconds": 2.0, "cpu": 2.0},
+                                    {"seconds": 1.2, "cpu": 1.2}],
+               ("asyncpg", "small"): [{"seconds": 1.0, "cpu": 1.0}, {"error": "boom"},
+                                      {"seconds": 1.0, "cpu": 0.6}]}
+    assert bench_async.ratio(results, ("async", "small"), ("asyncpg", "small")) == pytest.approx(1.1)
+    assert bench_async.ratio(results, ("async", "small"), ("asyncpg", "small"), "cpu") == 1.5
+    assert bench_async.ratio(results, ("async", "small"), ("sync", "small")) is None
