@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "bench"))
 
 import bench_async  # noqa: E402
 import bench_threads  # noqa: E402
+import sweep  # noqa: E402
 from benchlib import paired_ratio, rotated  # noqa: E402
 
 
@@ -86,3 +87,19 @@ def test_async_ratio_pairs_each_repeat():
     assert bench_async.ratio(results, ("async", "small"), ("asyncpg", "small")) == pytest.approx(1.1)
     assert bench_async.ratio(results, ("async", "small"), ("asyncpg", "small"), "cpu") == 1.5
     assert bench_async.ratio(results, ("async", "small"), ("sync", "small")) is None
+
+
+def test_sweep_ratio_pairs_each_repeat():
+    results = {}
+    # PostPyro ran in repeats 0 and 2 (repeat 1 failed); psycopg2 in all three.
+    for rep, cpu in ((0, [2.0, 2.0, 2.0]), (2, [6.0, 6.0, 6.0])):
+        sweep.add_cell(results, "int/1/postpyro/10", {"rows": 10, "wall": cpu, "cpu": cpu}, rep)
+    for rep, cpu in ((0, [1.0, 1.0, 1.0]), (1, [9.0, 9.0, 9.0]), (2, [2.0, 2.0, 2.0])):
+        sweep.add_cell(results, "int/1/psycopg2/10", {"rows": 10, "wall": cpu, "cpu": cpu}, rep)
+    assert results["int/1/postpyro/10"]["cpu_rep"] == [2.0, None, 6.0]
+    assert results["int/1/postpyro/10"]["cpu"] == 4.0  # pooled rounds: their median
+    # Side by side: 2 / 1 and 6 / 2; the pooled medians would give 4 / 2.
+    assert sweep.ratio(results, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 2.5
+    # A run saved without per-repeat medians: the ratio of the medians, as before.
+    old = {"int/1/postpyro/10": {"cpu": 3.0}, "int/1/psycopg2/10": {"cpu": 2.0}}
+    assert sweep.ratio(old, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 1.5
