@@ -11,6 +11,7 @@ from conftest import TOP_SRCDIR
 
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "bench"))
 
+import bench  # noqa: E402
 import bench_async  # noqa: E402
 import bench_threads  # noqa: E402
 import sweep  # noqa: E402
@@ -103,3 +104,17 @@ def test_sweep_ratio_pairs_each_repeat():
     # A run saved without per-repeat medians: the ratio of the medians, as before.
     old = {"int/1/postpyro/10": {"cpu": 3.0}, "int/1/psycopg2/10": {"cpu": 2.0}}
     assert sweep.ratio(old, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 1.5
+
+
+def test_bench_ratios_pair_each_repeat():
+    def runs(*secs):
+        return [{"seconds": x} if x is not None else {"error": "boom"} for x in secs]
+    med = bench.summarize({("large", "postpyro"): runs(1.0, None, 3.0, 1.2),
+                           ("large", "psycopg2"): runs(1.0, 9.0, 3.0, 1.0)})
+    # Each driver's own median: 1.2 and 2.0 (a ratio of medians would say 0.6).
+    assert med[("large", "postpyro")]["seconds"] == 1.2
+    assert med[("large", "psycopg2")]["seconds"] == 2.0
+    # Side by side: 1, 1, 1.2 (the failed repeat dropped).
+    assert bench.rsec(med, ("large", "postpyro"), ("large", "psycopg2")) == 1.0
+    rows = {name: value for name, value, _, _ in bench.targets(med, False)}
+    assert rows["large / psycopg2"] == 1.0
