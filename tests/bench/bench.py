@@ -10,8 +10,10 @@ asyncpg, and ``c`` — tests/bench/c_client.c, plain libpq doing the same work a
 no Python objects (the floor). Each (driver, workload) runs in its own process, so its peak
 memory (ru_maxrss) is its own; every process first runs the workload once at a tenth of its
 size (warm-up: caches, PyPy's JIT), collects garbage, and then times it. Runs are
-interleaved — repeat 1 of every (workload, driver), then repeat 2, … — so noise on a shared
-machine hits everyone alike; the median is reported.
+interleaved — repeat 1 of every (workload, driver), then repeat 2, …, the drivers of a
+workload one after another in an order rotated between repeats (ABCD, BCDA, …) — so noise
+on a shared machine hits everyone alike; the median is reported, and each ratio is the
+median of the ratios of the runs made side by side in each repeat.
 
 Results: a table of medians and ratios on the terminal and in docs/benchmarks.md (with the
 machine, the date and which targets are met), the raw numbers in docs/benchmarks.json and a
@@ -35,7 +37,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import kv_dsn
+from benchlib import kv_dsn, paired_ratio, rotated
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
@@ -675,8 +677,16 @@ def summarize(results):
         rss = [r["maxrss_kb"] for r in ok if r.get("maxrss_kb")]
         med[(w, d)] = {"seconds": median(secs), "all": secs,
                        "maxrss_mb": median(rss) / 1024 if rss else None,
-                       "min": min(secs), "max": max(secs)}
+                       "min": min(secs), "max": max(secs),
+                       # one per repeat, None for a failed run: for rsec()'s pairs
+                       "runs": [r["seconds"] if r and "seconds" in r else None for r in runs]}
     return med
+
+
+def rsec(med, a, b):
+    """Time of a ÷ time of b (each a (workload, driver)): the median of the ratios of their
+    runs in the same repeat (side by side), not the ratio of their medians."""
+    return paired_ratio((med.get(a) or {}).get("runs", []), (med.get(b) or {}).get("runs", []))
 
 
 def sec(med, w, d):
@@ -706,6 +716,12 @@ def threads_gain(med, d):
     return N_THREADS * t1 / t4
 
 
+def threads_gains(med, d):
+    """threads_gain per repeat (None where a run failed)."""
+    runs = [(med.get((w, d)) or {}).get("runs", []) for w in ("small", "threads")]
+    return [N_THREADS * t1 / t4 if t1 and t4 else None for t1, t4 in zip(*runs)]
+
+
 def targets(med, quick):
     pp, pypy = "postpyro", "postpyro-pypy"
     out = []
@@ -713,45 +729,46 @@ def targets(med, quick):
     def add(name, value, limit, ok):
         out.append((name, value, limit, ok))
 
-    def le(name, a, b, limit):
-        r = ratio(a, b)
+    def le(name, r, limit):
         add(name, r, "≤ %.2f" % limit, None if r is None else r <= limit)
 
-    le("large / psycopg2", sec(med, "large", pp), sec(med, "large", "psycopg2"), 0.8)
-    le("large / asyncpg", sec(med, "large", pp), sec(med, "large", "asyncpg"), 0.9)
-    le("catalog / psycopg2", sec(med, "catalog", pp), sec(med, "catalog", "psycopg2"), 0.8)
-    le("types / asyncpg", sec(med, "types", pp), sec(med, "types", "asyncpg"), 1.0)
-    le("small / C", sec(med, "small", pp), sec(med, "small", "c"), 1.05)
-    le("insert / C (pipeline)", sec(med, "insert", pp), sec(med, "insert", "c"), 1.2)
-    le("insert / asyncpg", sec(med, "insert", pp), sec(med, "insert", "asyncpg"), 1.0)
-    le("batch / one-by-one", sec(med, "batch", pp), sec(med, "batch_loop", pp), 0.3)
-    ins, cp = sec(med, "insert", pp), sec(med, "copy", pp)
-    speed = None
-    if ins and cp:
-        speed = (ins / N_INSERT) / (cp / N_COPY)
+    def vs(w, d, w2=None):  # PostPyro's w ÷ d's w2 (default: the same workload)
+        return rsec(med, (w, pp), (w2 or w, d))
+
+    le("large / psycopg2", vs("large", "psycopg2"), 0.8)
+    le("large / asyncpg", vs("large", "asyncpg"), 0.9)
+    le("catalog / psycopg2", vs("catalog", "psycopg2"), 0.8)
+    le("types / asyncpg", vs("types", "asyncpg"), 1.0)
+    le("small / C", vs("small", "c"), 1.05)
+    le("insert / C (pipeline)", vs("insert", "c"), 1.2)
+    le("insert / asyncpg", vs("insert", "asyncpg"), 1.0)
+    le("batch / one-by-one", vs("batch", pp, "batch_loop"), 0.3)
+    speed = vs("insert", pp, "copy")  # (insert per row) ÷ (copy per row)
+    if speed is not None:
+        speed *= N_COPY / N_INSERT
     add("copy per row: times faster than insert", speed, "≥ 5", None if speed is None
         else speed >= 5)
-    le("copy / asyncpg", sec(med, "copy", pp), sec(med, "copy", "asyncpg"), 1.0)
-    le("connect / C", sec(med, "connect", pp), sec(med, "connect", "c"), 1.1)
+    le("copy / asyncpg", vs("copy", "asyncpg"), 1.0)
+    le("connect / C", vs("connect", "c"), 1.1)
     m = med.get(("stream", pp), {})
     rss = m.get("maxrss_mb")
     add("stream: peak RSS (MB)", rss, "< 150", None if rss is None else rss < 150)
     a, b = med.get(("large", pp), {}).get("maxrss_mb"), med.get(("large", "psycopg2"),
                                                                 {}).get("maxrss_mb")
-    le("large: peak RSS / psycopg2's", a, b, 1.2)
+    le("large: peak RSS / psycopg2's", ratio(a, b), 1.2)
     g_pp, g_p2 = threads_gain(med, pp), threads_gain(med, "psycopg2")
+    g = paired_ratio(threads_gains(med, pp), threads_gains(med, "psycopg2"))
     add("threads: gain (PostPyro %s, psycopg2 %s)" % (fmt_r(g_pp), fmt_r(g_p2)),
-        ratio(g_pp, g_p2), "≥ 1.00 (gain / psycopg2's)",
-        None if g_pp is None or g_p2 is None else g_pp >= g_p2)
+        g, "≥ 1.00 (gain / psycopg2's)", None if g is None else g >= 1.0)
     slower = []
     any_pypy = False
     for w in WORKLOADS:
-        a, b = sec(med, w, pypy), sec(med, w, pp)
-        if a is None or b is None:
+        r = rsec(med, (w, pypy), (w, pp))
+        if r is None:
             continue
         any_pypy = True
-        if a > b:
-            slower.append("%s %.2f" % (w, a / b))
+        if r > 1.0:
+            slower.append("%s %.2f" % (w, r))
     add("PyPy at least as fast as CPython (PyPy/CPython > 1: %s)"
         % (", ".join(slower) or "none"), None, "every workload",
         None if not any_pypy else not slower)
@@ -772,11 +789,17 @@ def render(med, drivers, workloads, info, quick, args):
                      "only; the C floor runs at full size and its time is divided by the "
                      "scale.\n" % (args.scale, args.repeats or 1))
     lines.append("Medians of %s runs per cell (each in its own process, after an in-process "
-                 "warm-up at a tenth of the size and a gc.collect()), in seconds; ratios are "
-                 "PostPyro (CPython) / the other, so below 1 means PostPyro is faster. The "
-                 "machine is shared and noisy: compare ratios, not absolute times.\n"
+                 "warm-up at a tenth of the size and a gc.collect()), in seconds; in each "
+                 "repeat every driver runs a workload once, one after another, in %s. "
+                 "Ratios are PostPyro (CPython) / "
+                 "the other, so below 1 means PostPyro is faster, each the median of the "
+                 "ratios of the two runs made side by side in each repeat. The machine is "
+                 "shared and noisy: compare ratios, not absolute times.\n"
                  % (args.repeats or "%d (%s)" % (DEFAULT_REPEATS, ", ".join(
-                     "%s %d" % kv for kv in sorted(REPEATS.items())))))
+                     "%s %d" % kv for kv in sorted(REPEATS.items()))),
+                    # runs saved before the order rotated (--from-json) say so
+                    "an order rotated between repeats (ABCD, BCDA, …)"
+                    if info.get("order") == "rotated" else "the same order in every repeat"))
     desc = {
         "small": "%d × SELECT $1::int4" % N_SMALL,
         "catalog": "%d × SELECT * FROM pg_type" % N_CATALOG,
@@ -813,9 +836,9 @@ def render(med, drivers, workloads, info, quick, args):
                 row.append(fmt_s(m["seconds"]))
         for d, _ in rheads:
             if d == "postpyro-pypy":
-                row.append(fmt_r(ratio(sec(med, w, d), sec(med, w, pp))))
+                row.append(fmt_r(rsec(med, (w, d), (w, pp))))
             else:
-                row.append(fmt_r(ratio(sec(med, w, pp), sec(med, w, d))))
+                row.append(fmt_r(rsec(med, (w, pp), (w, d))))
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     # memory
@@ -855,12 +878,12 @@ def render(med, drivers, workloads, info, quick, args):
 
 
 def plot(med, drivers, workloads, path_png, path_svg):
-    """Bars: each driver's median time relative to PostPyro (CPython), per workload."""
+    """Bars: each driver's time relative to PostPyro (CPython), per workload (rsec)."""
     series = []
     for d in drivers:
         vals = []
         for w in workloads:
-            vals.append(ratio(sec(med, w, d), sec(med, w, "postpyro")))
+            vals.append(rsec(med, (w, d), (w, "postpyro")))
         series.append((DRIVER_LABEL[d], vals))
     try:
         import matplotlib
@@ -975,6 +998,7 @@ def parent_main(args):
         drivers.remove("c")
         c_client = None
     info = machine_info(py, pypy)
+    info["order"] = "rotated"
     try:
         info["server"] = subprocess.run(
             [py, "-c", "import psycopg2,sys; c=psycopg2.connect(sys.argv[1]); cur=c.cursor(); "
@@ -991,7 +1015,7 @@ def parent_main(args):
         for w in workloads:
             if rep >= repeats[w]:
                 continue
-            for d in drivers:
+            for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
                 if d == "c" and w not in C_WORKLOADS:
                     continue
                 done += 1

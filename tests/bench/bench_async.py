@@ -8,8 +8,10 @@ AsyncConnection, in the same run (issue 12's targets).
 
 Each (driver, workload) run is its own process: the workload runs once at a tenth of its size
 (warm caches, PyPy's JIT), then once timed (``time.perf_counter`` around the work only).
-Repeats are interleaved (repeat 1 of everything, then repeat 2, …) so a loaded machine's
-noise falls on every driver alike; the report gives medians and the ratios the issue asks.
+Rounds: for each repeat and each workload, every driver runs once, one after another, in an
+order rotated between repeats (ABCD, BCDA, …). The report gives each driver's median over
+repeats, and the ratios the issue asks, each the median of the ratios formed within each
+repeat (two runs made side by side), never a ratio of medians taken at different moments.
 
 Workloads:
   small   20 000 × ``SELECT $1::int4``, one connection, one statement at a time
@@ -34,7 +36,7 @@ import sys
 import threading
 import time
 
-from benchlib import ASYNC_MARK as MARK, kv_dsn
+from benchlib import ASYNC_MARK as MARK, kv_dsn, paired_ratio, rotated
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
@@ -358,10 +360,11 @@ def summarize(results, key="seconds"):
     return med
 
 
-def ratio(med, a, b):
-    if a in med and b in med and med[b] > 0:
-        return med[a] / med[b]
-    return None
+def ratio(results, a, b, key="seconds"):
+    """The median of a's time ÷ b's over the repeats (side-by-side runs); None if none."""
+    def per_round(k):
+        return [r.get(key) if r else None for r in results.get(k, [])]
+    return paired_ratio(per_round(a), per_round(b))
 
 
 TARGETS = [  # (label, numerator, denominator, bound, "<=" or ">=" on the throughput)
@@ -384,8 +387,10 @@ TARGETS = [  # (label, numerator, denominator, bound, "<=" or ">=" on the throug
 def render(results, med, drivers, workloads, info):
     cpu = summarize(results, "cpu")
     lines = ["### Async run: %s" % info["date"], "",
-             "%s; load average before %s, after %s; %d repeat(s), medians, seconds (lower "
-             "is better). CPython %s, PyPy %s; asyncpg %s, psycopg %s."
+             "%s; load average before %s, after %s; %d repeat(s): in each, every driver "
+             "runs once per workload, one after another, in an order rotated between "
+             "repeats (ABCD, BCDA, …); medians, seconds (lower is better). CPython %s, "
+             "PyPy %s; asyncpg %s, psycopg %s."
              % (info["host"], info["load_before"], info["load_after"], info["repeats"],
                 info["cpython"], info["pypy"], info["asyncpg"], info["psycopg"]), "",
              "| workload | " + " | ".join(LABEL[d] for d in drivers) + " |",
@@ -415,14 +420,15 @@ def render(results, med, drivers, workloads, info):
         lines.append("| %s | %s |" % (w, " | ".join(
             "%.3f" % cpu[(d, w)] if (d, w) in cpu else "—" for d in drivers)))
     lines += ["", "Ratios (time of the first over time of the second; below 1: faster), "
-              "wall clock and client CPU:", "",
+              "wall clock and client CPU; each the median of the ratios of the two runs "
+              "made side by side in each repeat:", "",
               "| target | wall ratio | met | CPU ratio |", "|---|---:|---|---:|"]
     for label, a, b, bound in TARGETS:
-        r = ratio(med, a, b)
+        r = ratio(results, a, b)
         if r is None:
             continue
         met = "—" if bound is None else ("yes" if r <= bound else "**no**")
-        rc = ratio(cpu, a, b)
+        rc = ratio(results, a, b, "cpu")
         lines.append("| %s | %.2f | %s | %s |" % (label, r, met,
                                                   "—" if rc is None else "%.2f" % rc))
     return "\n".join(lines) + "\n"
@@ -434,13 +440,13 @@ def parent_main(args):
     pypy = shutil.which("pypy3")
     drivers = args.drivers.split(",") if args.drivers else DRIVERS
     workloads = args.workloads.split(",") if args.workloads else WORKLOADS
-    results = {}
+    results = {}  # (driver, workload) → one run per repeat, in repeat order
     info = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
             "host": "%d cores" % os.cpu_count(), "load_before": loadavg(),
             "repeats": args.repeats}
     for rep in range(args.repeats):
         for w in workloads:
-            for d in drivers:
+            for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
                 r = run_one(d, w, args, py, pypy)
                 if r is None:
                     continue

@@ -14,10 +14,14 @@ connection (asyncpg: as many tasks on one event loop, one connection each):
 A run is one process (driver, statement, threads): each thread warms up (a tenth of its
 statements: caches, prepared statements, PyPy's JIT), all wait at a barrier, then each runs
 its share of the statements; the run reports the wall time from the barrier until the last
-thread ends and the process's CPU time (user + system, ``getrusage``) over that span. Runs are
-interleaved (repeat 1 of everything, then repeat 2, …) and the report gives medians:
-statements per second, µs per statement, the scaling (throughput at N threads ÷ at 1) and
-the ratios to the peers.
+thread ends and the process's CPU time (user + system, ``getrusage``) over that span.
+
+Rounds: for each repeat and each (statement, threads), every driver runs once, one after
+another, in an order rotated between repeats (ABCD, BCDA, …). The tables give each driver's
+median over repeats (statements per second, µs per statement, the scaling: throughput at N
+threads ÷ at 1); every ratio to a peer is the median of the ratios formed within each repeat
+(PostPyro's run ÷ the peer's run next to it), never a ratio of medians taken at different
+moments: on a shared machine separate moments move client CPU by 20–40 %.
 
 This is a benchmark, not a test: nothing in ``make check`` runs it.
 """
@@ -37,7 +41,7 @@ import sys
 import threading
 import time
 
-from benchlib import kv_dsn, put_section
+from benchlib import kv_dsn, paired_ratio, put_section, rotated
 
 SQL_TRIVIAL = "SELECT $1::int4"
 SQL_CATALOG = ("SELECT c.oid, c.relname, c.relnamespace, c.reltype, c.relowner, c.relpages, "
@@ -233,11 +237,17 @@ def report(results, drivers, stmts, threads, info):
     w = out.append
     if info.get("date"):
         w("Run: %s." % info["date"])
-    w("Machine: %s; %s; CPython %s, PyPy %s; peers %s. %d repeats, medians. The machine "
-      "has **2 cores** shared with other work (wall times are noisy; CPU is the client "
-      "process's user + system time over the timed span)." % (
+    # Runs saved before the order rotated (--from-json of an older run) say so.
+    order = ("an order rotated between repeats (ABCD, BCDA, …)"
+             if info.get("order") == "rotated" else "the same order in every repeat")
+    w("Machine: %s; %s; CPython %s, PyPy %s; peers %s. %d repeats: in each, every driver "
+      "runs once per statement and thread count, one after another, in %s. Per-driver "
+      "figures are medians over the repeats; every ratio is the median of the ratios formed "
+      "within each repeat (runs made side by side). The machine has **2 cores** shared with "
+      "other work (wall times are noisy; CPU is the client process's user + system time "
+      "over the timed span)." % (
           info["cpu"], info["os"], info["cpython"], info["pypy"] or "n/a", info["peers"],
-          info["repeats"]))
+          info["repeats"], order))
     w("")
     for s in stmts:
         w("**%s** (%s; %d statements a run, shared between the threads)"
@@ -254,10 +264,10 @@ def report(results, drivers, stmts, threads, info):
             for t in threads:
                 runs = results.get((d, s, t), [])
                 wall = med(runs, "wall")
-                cells.append("%.0f" % (runs[0]["statements"] / wall) if wall else "—")
+                cells.append("%.0f" % (statements(runs) / wall) if wall else "—")
             runs1 = results.get((d, s, 1), [])
             wall1, cpu1 = med(runs1, "wall"), med(runs1, "cpu")
-            n1 = runs1[0].get("statements") if runs1 and wall1 else None
+            n1 = statements(runs1) if wall1 else None
             per = ("%.1f / %.1f" % (wall1 / n1 * 1e6, cpu1 / n1 * 1e6)) if n1 else "—"
             sc = scaling(results, d, s, max(threads))
             cells.append(per)
@@ -266,8 +276,8 @@ def report(results, drivers, stmts, threads, info):
             cells.append("%.2f" % sc if sc else "—")
             w("| %s | %s |" % (LABEL[d], " | ".join(cells)))
         w("")
-    w("Ratios (PostPyro ÷ peer: throughput for scaling, time per statement otherwise; "
-      "target column says what the issue asks):")
+    w("Ratios (PostPyro ÷ peer: throughput for scaling, time per statement otherwise; the "
+      "median of the repeats' side-by-side ratios; target column says what the issue asks):")
     w("")
     w("| what | ratio | target | met |")
     w("|---|---:|---|---|")
@@ -280,28 +290,45 @@ def report(results, drivers, stmts, threads, info):
     return "\n".join(out)
 
 
+def statements(runs):
+    """Statements a run of these made (the same in every run of one cell)."""
+    return next((r["statements"] for r in runs if "error" not in r), None)
+
+
 def scaling(results, d, s, t):
-    w1, wt = med(results.get((d, s, 1), []), "wall"), med(results.get((d, s, t), []), "wall")
-    if not w1 or not wt:
-        return None
-    n1 = results[(d, s, 1)][0]["statements"]
-    nt = results[(d, s, t)][0]["statements"]
-    return (nt / wt) / (n1 / w1)
+    """Median over repeats of the throughput at t threads ÷ at 1."""
+    vals = [v for v in scaling_rounds(results, d, s, t) if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def scaling_rounds(results, d, s, t):
+    """Per repeat: throughput at t threads ÷ at 1 (None where a run failed)."""
+    return [None if "error" in r1 or "error" in rt or not r1["wall"] or not rt["wall"]
+            else (rt["statements"] / rt["wall"]) / (r1["statements"] / r1["wall"])
+            for r1, rt in zip(results.get((d, s, 1), []), results.get((d, s, t), []))]
 
 
 def per_stmt(results, d, s, t, key="wall"):
     runs = results.get((d, s, t), [])
     v = med(runs, key)
-    return v / runs[0]["statements"] if v else None
+    return v / statements(runs) if v else None
+
+
+def per_stmt_rounds(results, d, s, t, key="wall"):
+    """Per repeat: seconds per statement (None where the run failed)."""
+    return [None if "error" in r else r[key] / r["statements"]
+            for r in results.get((d, s, t), [])]
 
 
 def targets(results, stmts, threads, drivers):
+    """Rows (what, ratio, target, met) of the issue's targets; each ratio is the median of
+    the per-repeat ratios of runs made side by side (paired_ratio)."""
     rows = []
 
     def add(what, a, b, goal, ok):
-        if a is None or b is None:
+        r = paired_ratio(a, b)
+        if r is None:
             return
-        r = a / b
         rows.append((what, "%.2f" % r, goal, "—" if ok is None else "met" if ok(r) else
                      "**no**"))
     pp, pypy = "postpyro", "postpyro-pypy"
@@ -309,7 +336,8 @@ def targets(results, stmts, threads, drivers):
         for peer in ("psycopg2", "psycopg", "asyncpg"):
             if "trivial" in stmts and peer in drivers:
                 add("trivial: scaling %d thr ÷ %s's" % (t, LABEL[peer]),
-                    scaling(results, pp, "trivial", t), scaling(results, peer, "trivial", t),
+                    scaling_rounds(results, pp, "trivial", t),
+                    scaling_rounds(results, peer, "trivial", t),
                     "≥ 1 (psycopg2)" if peer == "psycopg2" else "(for reference)",
                     (lambda r: r >= 1.0) if peer == "psycopg2" else None)
     for s in stmts:
@@ -318,12 +346,13 @@ def targets(results, stmts, threads, drivers):
                 if peer in drivers:
                     for key in ("wall", "cpu"):
                         add("%s, %d thr: time ÷ %s (%s)" % (s, t, LABEL[peer], key),
-                            per_stmt(results, pp, s, t, key), per_stmt(results, peer, s, t, key),
-                            "≤ 1", lambda r: r <= 1.0)
+                            per_stmt_rounds(results, pp, s, t, key),
+                            per_stmt_rounds(results, peer, s, t, key), "≤ 1",
+                            lambda r: r <= 1.0)
             if pypy in drivers:
                 add("%s, %d thr: PyPy ÷ CPython (wall)" % (s, t),
-                    per_stmt(results, pypy, s, t), per_stmt(results, pp, s, t), "≤ 1",
-                    lambda r: r <= 1.0)
+                    per_stmt_rounds(results, pypy, s, t), per_stmt_rounds(results, pp, s, t),
+                    "≤ 1", lambda r: r <= 1.0)
     return rows
 
 
@@ -413,13 +442,13 @@ def main():
     repeats = 1 if args.quick else args.repeats
     total = {s: TOTAL[s] // (10 if args.quick else 1) for s in stmts}
     info = machine(py, pypy)
-    info.update(repeats=repeats, total=total,
+    info.update(repeats=repeats, total=total, order="rotated",
                 date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    results = {}
+    results = {}  # (driver, stmt, threads) → one run per repeat, in repeat order
     for rep in range(repeats):
         for s in stmts:
             for t in threads:
-                for d in drivers:
+                for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
                     r = measure(d, s, t, total[s], args, py, pypy)
                     results.setdefault((d, s, t), []).append(r)
                     if "rows" in r:

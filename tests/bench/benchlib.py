@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: MIT
 """What the benchmark scripts of this directory share (they import it as ``benchlib``: a
-script's own directory is first on sys.path): reading a key=value DSN, and putting a
-report's section into docs/benchmarks.md."""
+script's own directory is first on sys.path): reading a key=value DSN, the order of the
+drivers in each round and the ratios of side-by-side runs, and putting a report's section
+into docs/benchmarks.md."""
 
 import re
+import statistics
 
 # Where bench_async.py's section starts; it keeps it at the end of docs/benchmarks.md.
 ASYNC_MARK = "<!-- the async run (tests/bench/bench_async.py --into) from here to the end -->"
@@ -19,6 +21,26 @@ def kv_dsn(dsn):
             v = re.sub(r"\\(.)", r"\1", v[1:-1])
         out[m.group(1)] = v
     return out
+
+
+def rotated(items, k):
+    """The order of round ``k``: ``items`` rotated left by k (ABCD, BCDA, CDAB, …). Over as
+    many rounds as items, each runs once in every position, so whatever favours a place in
+    the order (first after a pause, right after a heavy neighbour) falls on all alike."""
+    items = list(items)
+    if not items:
+        return items
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def paired_ratio(a, b):
+    """The median over rounds i of ``a[i] / b[i]`` (two drivers' values from the same round,
+    None where a run failed), skipping rounds without both: every ratio compares runs made
+    side by side, minutes apart at most, instead of medians taken at different moments.
+    None when no round has both."""
+    rs = [x / y for x, y in zip(a, b) if x is not None and y]
+    return statistics.median(rs) if rs else None
 
 
 def put_section(path, begin, end, block):

@@ -7,6 +7,8 @@
 #       --md /tmp/sweep.md --svg docs/benchmarks-sweep.svg      the docs run (≈ 30 min on 2 cores)
 #   tests/bench/run-sweep.sh --kinds int --cols 1,5 --drivers postpyro,psycopg2
 #   tests/bench/run-sweep.sh --kinds text --cols 20 --rows 1000,10000      a few cells
+#   tests/bench/run-sweep.sh --kinds int --cols 1 --rows 1,10 --per-cell --repeat 3
+#                                  each cell's drivers side by side, order rotated per repeat
 #
 # Builds the C floor (tests/bench/c_sweep.c, plain libpq) with cc -O2, uses the server in
 # $PP_BENCH_DSN or else starts a throwaway one (tests/run-with-server.sh), and runs sweep.py

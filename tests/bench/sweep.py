@@ -12,13 +12,18 @@ Each (driver, kind, columns) is its own process, which runs every row count in t
 warm-up, then rounds of N statements (N so that a round reads ≈ 30 000 rows, at least one
 statement); per cell it reports the median over rounds of the wall time and of the client
 process's CPU time per statement. The drivers of one (kind, columns) run one after the
-other, so the load of a shared machine falls on all of them alike within minutes. The
-profile "quick" (for iterating) has fewer rounds and no 1 000 000-row cells.
+other, so the load of a shared machine falls on all of them alike within minutes; with
+--per-cell each (driver, kind, columns, rows) is its own process instead and the drivers of
+one cell run side by side, seconds apart. With --repeat N this happens N times, the drivers'
+order rotated between repeats (ABCD, BCDA, …), and a ratio is the median of the ratios
+formed within each repeat. The profile "quick" (for iterating) has fewer rounds and no
+1 000 000-row cells.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -27,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import kv_dsn, put_section
+from benchlib import kv_dsn, paired_ratio, put_section, rotated
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
@@ -76,11 +81,13 @@ def row_counts(prof: dict, only: str = "") -> list:
     return [r for r in ROWS if r <= prof["max_rows"] and r in wanted]
 
 
-def plan(rows: int, prof: dict) -> tuple:
-    """(statements per round, rounds, warm-up statements) for a row count."""
+def plan(rows: int, prof: dict, first: bool = False) -> tuple:
+    """(statements per round, rounds, warm-up statements) for a row count; ``first``: no
+    smaller cell ran before it in this process."""
     n = max(1, min(MAX_PER_ROUND, prof["round_rows"] // rows))
     rounds = prof["big_rounds"] if rows >= 100000 else prof["rounds"]
-    warm = n if rows < 100000 else 0  # the smaller cells before it warmed this process up
+    # A big cell after smaller ones: they warmed this process up.
+    warm = n if rows < 100000 or first else 0
     return n, rounds, warm
 
 
@@ -127,8 +134,9 @@ def child(args) -> None:
     run = make_runner(args.driver, args.dsn, sweep_sql(args.kind, args.cols),
                       sweep_sql(args.kind, args.cols, "%"))
     batched = args.driver == "asyncpg"
-    for rows in row_counts(prof, args.rows):
-        n, rounds, warm = plan(rows, prof)
+    counts = row_counts(prof, args.rows)
+    for rows in counts:
+        n, rounds, warm = plan(rows, prof, rows == counts[0])
         if batched:
             if warm:
                 run(rows, warm)
@@ -153,8 +161,9 @@ def child(args) -> None:
 
 def c_cells(c_sweep: str, dsn: str, kind: str, ncols: int, prof: dict, only: str) -> list:
     out = []
-    for rows in row_counts(prof, only):
-        n, rounds, warm = plan(rows, prof)
+    counts = row_counts(prof, only)
+    for rows in counts:
+        n, rounds, warm = plan(rows, prof, rows == counts[0])
         p = subprocess.run([c_sweep, dsn, sweep_sql(kind, ncols), str(rows), str(n),
                             str(rounds), str(max(warm, 1))], capture_output=True, text=True,
                            timeout=3600)
@@ -200,43 +209,61 @@ def run_all(args) -> dict:
     cols = [int(c) for c in args.cols.split(",")]
     results: dict = {}
     started = time.time()
-    for kind in kinds:
-        for ncols in cols:
-            for d in drivers * args.repeat:  # with --repeat, in turn: A/B/A/B
-                key = "%s/%d/%s" % (kind, ncols, d)
-                t0 = time.time()
-                if d == "c":
-                    if not args.c_sweep:
-                        continue
-                    cells = c_cells(args.c_sweep, args.dsn, kind, ncols, prof, args.rows)
-                else:
-                    on_pypy = d.startswith("postpyro-pypy")
-                    interp = pypy if on_pypy else py
-                    if interp is None or (d.endswith("-base") and not args.base):
-                        continue
-                    p = subprocess.run(
-                        [interp, os.path.abspath(__file__), "--child", "--driver", d,
-                         "--kind", kind, "--cols", str(ncols), "--profile", args.profile,
-                         "--rows", args.rows, "--dsn", args.dsn], capture_output=True, text=True,
-                        env=envs.get(d) or (env_pypy if on_pypy else env), timeout=3600)
-                    if p.returncode != 0:
-                        sys.stderr.write("%s failed:\n%s\n" % (key, p.stderr[-3000:]))
-                        continue
-                    cells = [json.loads(line[5:]) for line in p.stdout.split("\n")
-                             if line.startswith("CELL ")]
-                for c in cells:  # a repeat's rounds join the earlier ones
-                    old = results.get("%s/%d" % (key, c["rows"]))
-                    walls = (old["wall_all"] if old else []) + c["wall"]
-                    cpus = (old["cpu_all"] if old else []) + c["cpu"]
-                    results["%s/%d" % (key, c["rows"])] = {
-                        "wall": median(walls), "cpu": median(cpus),
-                        "wall_all": walls, "cpu_all": cpus}
+    # One process per (driver, kind, columns) runs these row counts ("": all of them); with
+    # --per-cell one process per row count, so the drivers of a cell run seconds apart.
+    groups = [str(r) for r in row_counts(prof, args.rows)] if args.per_cell else [args.rows]
+    for kind, ncols, rep, only in itertools.product(kinds, cols, range(args.repeat), groups):
+        for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
+            key = "%s/%d/%s" % (kind, ncols, d)
+            t0 = time.time()
+            cells = run_driver(args, d, kind, ncols, prof, only, py, pypy, envs, env, env_pypy)
+            for c in cells:
+                add_cell(results, "%s/%d" % (key, c["rows"]), c, rep)
+            if cells:
                 sys.stderr.write("%-22s %5.1f s  (%.0f s so far)\n"
-                                 % (key, time.time() - t0, time.time() - started))
+                                 % (key + ("/" + only if args.per_cell else ""),
+                                    time.time() - t0, time.time() - started))
     return {"profile": args.profile, "drivers": drivers, "kinds": kinds, "cols": cols,
-            "rows": row_counts(prof, args.rows), "results": results,
-            "machine": machine_info(py, pypy), "date": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                     time.gmtime())}
+            "rows": row_counts(prof, args.rows), "results": results, "repeat": args.repeat,
+            "per_cell": args.per_cell, "machine": machine_info(py, pypy),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def run_driver(args, d, kind, ncols, prof, only, py, pypy, envs, env, env_pypy) -> list:
+    """One process of driver d: its cells (rows, wall and cpu of every round); [] when the
+    driver cannot run here or failed (reported on stderr)."""
+    key = "%s/%d/%s" % (kind, ncols, d)
+    if d == "c":
+        if not args.c_sweep:
+            return []
+        return c_cells(args.c_sweep, args.dsn, kind, ncols, prof, only)
+    on_pypy = d.startswith("postpyro-pypy")
+    interp = pypy if on_pypy else py
+    if interp is None or (d.endswith("-base") and not args.base):
+        return []
+    p = subprocess.run(
+        [interp, os.path.abspath(__file__), "--child", "--driver", d, "--kind", kind,
+         "--cols", str(ncols), "--profile", args.profile, "--rows", only, "--dsn", args.dsn],
+        capture_output=True, text=True, env=envs.get(d) or (env_pypy if on_pypy else env),
+        timeout=3600)
+    if p.returncode != 0:
+        sys.stderr.write("%s failed:\n%s\n" % (key, p.stderr[-3000:]))
+        return []
+    return [json.loads(line[5:]) for line in p.stdout.split("\n") if line.startswith("CELL ")]
+
+
+def add_cell(results: dict, key: str, cell: dict, rep: int) -> None:
+    """Adds repeat ``rep``'s rounds of a cell: medians over every round so far (wall, cpu),
+    and the repeat's own medians at index rep of wall_rep/cpu_rep (None for a repeat whose
+    run failed), which ratio() pairs with another driver's of the same repeat."""
+    old = results.get(key) or {"wall_all": [], "cpu_all": [], "wall_rep": [], "cpu_rep": []}
+    new = {}
+    for what in ("wall", "cpu"):
+        every = old[what + "_all"] + cell[what]
+        reps = old.get(what + "_rep", [])
+        reps = reps + [None] * (rep - len(reps)) + [median(cell[what])]
+        new.update({what: median(every), what + "_all": every, what + "_rep": reps})
+    results[key] = new
 
 
 def machine_info(py, pypy) -> dict:
@@ -269,11 +296,13 @@ def panels(data: dict) -> list:
 
 
 def ratio(res: dict, a: str, b: str, kind: str, ncols: int, rows: int, what: str):
+    """a's time ÷ b's in a cell: the median of the repeats' ratios (runs side by side);
+    with one repeat (or a run saved without per-repeat medians) the ratio of the medians."""
     x = res.get("%s/%d/%s/%d" % (kind, ncols, a, rows))
     y = res.get("%s/%d/%s/%d" % (kind, ncols, b, rows))
-    if not x or not y or not y[what]:
+    if not x or not y:
         return None
-    return x[what] / y[what]
+    return paired_ratio(x.get(what + "_rep") or [x[what]], y.get(what + "_rep") or [y[what]])
 
 
 def fmt_rows(r: int) -> str:
@@ -339,11 +368,11 @@ def markdown(data: dict, svg_name: str) -> str:
              "the end %.1f on %s cores; a Unix socket to a local server). Each cell: one "
              "`SELECT … FROM generate_series(1, $1)` of that many rows and columns, read "
              "whole into Python rows (C: every value read from the PGresult), the median "
-             "of the rounds' time per statement. Kinds: `int` (int4), `text` "
+             "of the rounds' time per statement.%s Kinds: `int` (int4), `text` "
              "(`'value ' || g`), `mix` (columns cycle through int4, text, numeric, "
              "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
-                m["cpus"], "" if "postpyro-pypy-nursery" not in data["drivers"] else
+                m["cpus"], order_text(data), "" if "postpyro-pypy-nursery" not in data["drivers"] else
                 " \"PostPyro PyPy 64 MB nursery\" is PostPyro on PyPy started with "
                 "`PYPY_GC_NURSERY=%s` (PyPy sized its nursery to 1 MB on this machine), "
                 "run separately right after the others." % NURSERY), "",
@@ -380,6 +409,21 @@ def markdown(data: dict, svg_name: str) -> str:
                 lines.append("| %s × %d × %s | %s |" % (k, c, fmt_rows(r), " | ".join(cells)))
     lines += [""] + targets(data)
     return "\n".join(lines) + "\n"
+
+
+def order_text(data: dict) -> str:
+    """How the drivers' runs were ordered, for the report ("" for a run saved before that
+    was recorded)."""
+    if "repeat" not in data:
+        return ""
+    text = (" The drivers of each %s ran one after another, each in its own process"
+            % ("cell" if data.get("per_cell") else
+               "kind × columns (every row count in one process)"))
+    if data["repeat"] > 1:
+        text += ("; %d repeats, the drivers' order rotated between them (ABCD, BCDA, …): a "
+                 "cell's time is the median of all its rounds, a ratio the median of the "
+                 "ratios formed within each repeat" % data["repeat"])
+    return text + "."
 
 
 def targets(data: dict) -> list:
@@ -426,7 +470,11 @@ def main() -> None:
     ap.add_argument("--base", help="another build tree: drivers postpyro-base and "
                     "postpyro-pypy-base run its PostPyro and libpostpyro (A/B in one run)")
     ap.add_argument("--repeat", type=int, default=1, help="run each (kind, columns)'s "
-                    "drivers this many times in turn, pooling their rounds")
+                    "drivers this many times in turn, in an order rotated between repeats, "
+                    "pooling their rounds; ratios: the median of the repeats' ratios")
+    ap.add_argument("--per-cell", action="store_true", help="one process per (driver, kind, "
+                    "columns, rows) instead of one per (driver, kind, columns): the drivers "
+                    "of each cell run side by side")
     ap.add_argument("--rows", default="", help="only these row counts (1000,10000); "
                     "default: all of the profile's")
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
