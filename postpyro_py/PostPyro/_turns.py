@@ -168,6 +168,21 @@ class Turns:
         finally:
             self.__exit__()  # records the status they left, releases the lock
 
+    def end_now(self, bounded: Any) -> bool:
+        """Runs ``pending`` now (as settle), for a pool taking the connection back, only
+        when no thread uses the connection (its lock is free, not held by the caller
+        either), inside ``bounded`` (a context manager: the bound of their waits). False,
+        with nothing done, when nothing was left or the connection is in use."""
+        lock = self.lock
+        if not self.pending or lock._is_owned() or not lock.acquire(blocking=False):
+            return False
+        try:
+            with bounded:
+                self.run_pending()
+        finally:
+            self.__exit__()  # records the status they left, releases the lock
+        return True
+
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),
         each once, in the order they were left; the others are stale: dropped. An exception

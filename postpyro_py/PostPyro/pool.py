@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import errors as e
-from ._pool_base import PoolBase, forked as _forked, logger
+from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
 from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
@@ -325,6 +325,9 @@ class Pool(PoolBase):
         ok = lost = bad = cancel = False
         try:
             status = conn.transaction_status
+            if status == "active" and not (self._null or self._state.closed) and \
+                    conn._end_pending(PENDING_END_SECONDS):  # a dropped COPY's end
+                status = conn.transaction_status
             if status == "unknown":
                 lost = bad = True
             elif status == "active":  # a statement still runs (another thread, a stream)

@@ -26,7 +26,8 @@ from inspect import isawaitable
 from typing import Any, List, Optional
 
 from . import errors as e
-from ._pool_base import PoolBase, forked as _forked, logger
+from ._aturns import end_pending
+from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
 from ._pool_checkout_async import AsyncCheckout
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_loop import running_loop
@@ -285,6 +286,9 @@ class AsyncPool(PoolBase):
         bad = True  # until the connection is known clean
         try:
             status = conn.transaction_status
+            if status == "active" and not (self._null or self._state.closed) and \
+                    await end_pending(conn, PENDING_END_SECONDS):  # a dropped COPY's end
+                status = conn.transaction_status
             if status == "unknown":
                 lost = True
             elif status == "active":  # a call still runs (another task): close cancels it
