@@ -116,11 +116,14 @@ class Pool(PoolBase):
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join(timeout)
         deadline = _monotonic() + timeout
-        self._reclaim_orphans()
-        with self._lock:
-            while self._state.lent and _monotonic() < deadline:
-                self._wakeup.wait(deadline - _monotonic())  # notified by each return
-            stragglers = [slot.conn for slot in self._state.out]
+        while True:  # the filler is gone: leaked connections are looked for here
+            self._reclaim_orphans()
+            with self._lock:
+                left = deadline - _monotonic()
+                if not self._state.lent or left <= 0:
+                    stragglers = [slot.conn for slot in self._state.out]
+                    break
+                self._wakeup.wait(min(left, _FILLER_NAP))  # notified by each return
         for conn in stragglers:  # still lent after timeout: closed under the borrower
             _close_quietly(conn)
 

@@ -121,8 +121,9 @@ class AsyncPool(PoolBase):
             await _close(slot.conn)
         await self._reclaim_orphans()
         deadline = _monotonic() + timeout
-        while state.lent and _monotonic() < deadline:
-            await self._next_change(deadline - _monotonic())
+        while state.lent and _monotonic() < deadline:  # (no filler: leaked ones looked for here)
+            await self._next_change(min(deadline - _monotonic(), _FILLER_NAP))
+            await self._reclaim_orphans()
         for slot in list(state.out):  # still lent after timeout: closed under the borrower
             await _close(slot.conn)
 
