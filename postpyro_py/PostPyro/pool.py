@@ -329,7 +329,7 @@ class Pool(PoolBase):
         try:
             status = conn.transaction_status
             if status == "active" and not (self._null or self._state.closed) and \
-                    conn._end_pending(PENDING_END_SECONDS):  # a dropped COPY's end
+                    self._end_pending(conn):
                 status = conn.transaction_status
             if status == "unknown":
                 lost = bad = True
@@ -365,6 +365,13 @@ class Pool(PoolBase):
                     _close_quietly(conn)
             else:
                 self._drop(holder, lost=lost, bad=bad, cancel=cancel)
+
+    @staticmethod
+    def _end_pending(conn: Connection) -> bool:
+        """A connection "active" at the end of its block: a COPY dropped half-way whose
+        abort its finalizer left pending (collected on another thread) is run now, when no
+        other thread uses the connection (see Connection._end_pending). True when run."""
+        return conn._end_pending(PENDING_END_SECONDS)
 
     def _restore(self, conn: Connection) -> None:
         """What the next borrower must not see: client-side settings, notices, then the

@@ -288,7 +288,7 @@ class AsyncPool(PoolBase):
         try:
             status = conn.transaction_status
             if status == "active" and not (self._null or self._state.closed) and \
-                    await end_pending(conn, PENDING_END_SECONDS):  # a dropped COPY's end
+                    await self._end_pending(conn):
                 status = conn.transaction_status
             if status == "unknown":
                 lost = True
@@ -324,6 +324,13 @@ class AsyncPool(PoolBase):
                 self._hand_on(slot, self._state.give_back(slot, _monotonic()))  # type: ignore
             else:
                 await self._drop(holder, lost=lost, bad=bad)
+
+    @staticmethod
+    async def _end_pending(conn: AsyncConnection) -> bool:
+        """A connection "active" at the end of its block: a dropped AsyncCopy's abort left
+        pending by its finalizer is run now, awaited, when no other task's call or
+        transaction holds the connection (see _aturns.end_pending). True when run."""
+        return await end_pending(conn, PENDING_END_SECONDS)
 
     async def _drop(self, holder: AsyncCheckout, lost: bool, bad: bool,
                     invalidate: bool = False) -> None:

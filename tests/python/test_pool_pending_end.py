@@ -215,3 +215,48 @@ def test_a_sync_pending_end_waits_not_for_another_thread_s_statement(dsn, admin,
         t.join(10)
         assert errors and not t.is_alive()
         assert pool.stats()["returns_bad"] == 1
+
+
+@pytest.fixture
+def table(admin):
+    name = "pp_pend_" + uuid.uuid4().hex[:10]
+    admin.execute("CREATE TABLE %s (v int)" % name)
+    yield name
+    admin.execute("DROP TABLE %s" % name)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_pep249_block_that_dropped_a_copy_commits_after_its_end(dsn, admin, app, table,
+                                                                 library):
+    """PEP 249 mode: the block ended normally, so it commits (as ``with conn:`` does: the
+    COMMIT runs the dropped COPY's end first). Was: the connection was closed, its
+    transaction lost."""
+    async def main():
+        async with pg.AsyncPool(dsn, min_size=1, max_size=1, application_name=app,
+                                autocommit=False) as pool:
+            async with pool.connection() as conn:
+                pid = conn.info()["backend_pid"]
+                await conn.execute("INSERT INTO %s VALUES (1)" % table)
+                await drop_copy_half_way(conn)
+            assert admin.query("SELECT v FROM %s" % table) == [(1,)]
+            async with pool.connection(timeout=10) as conn:
+                assert conn.info()["backend_pid"] == pid
+            assert pool.stats()["returns_bad"] == 0
+    run(library, main)
+
+
+def test_a_sync_pep249_block_that_dropped_a_copy_commits_after_its_end(dsn, admin, app,
+                                                                      table):
+    with pg.Pool(dsn, min_size=1, max_size=1, application_name=app,
+                 autocommit=False) as pool:
+        with pool.connection() as conn:
+            pid = conn.info()["backend_pid"]
+            conn.execute("INSERT INTO %s VALUES (1)" % table)
+            box = [conn.copy(COPY_TO).start()]
+            assert box[0].read()
+            start_dropper(box).join(10)
+            assert conn.transaction_status == "active"
+        assert admin.query("SELECT v FROM %s" % table) == [(1,)]
+        with pool.connection(timeout=10) as conn:
+            assert conn.info()["backend_pid"] == pid
+        assert pool.stats()["returns_bad"] == 0
