@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Awaitable, Callable, List, Optional
 
-__all__ = ["AsyncTurns", "end_dropped"]
+__all__ = ["AsyncTurns", "end_dropped", "end_pending"]
 
 _ASIDE_LOOK = 0.25
 
@@ -146,21 +146,43 @@ async def end_dropped(conn: Any) -> bool:
     """``AsyncConnection._end_dropped``, in the calling task's turn: runs on the connection's
     fiber what finalizers left for its open transaction (``Turns.pending``:
     a dropped AsyncCopy's abort, an AsyncStream's end). False when nothing was left."""
-    eng = conn._engine
-    turns = eng._lock
+    turns = conn._engine._lock
     if not turns.pending or turns.owner is None:
         return False
+    await _settle(conn, None)
+    return True
+
+
+async def end_pending(conn: Any, timeout: Optional[float]) -> bool:
+    """For a pool taking ``conn`` back: runs now, awaited, what finalizers left pending (a
+    dropped AsyncCopy's abort, an AsyncStream's end), at most ``timeout`` seconds (then
+    the server is asked to cancel it; None: no bound but the connection's own). Only when
+    no call runs and no other task's transaction is open: False, with nothing done, when
+    there was nothing to run or the connection is in use (the pool then closes it). An
+    end's errors are dropped: the status it leaves tells the pool what it did."""
+    turns = conn._turns
+    if not conn._engine._lock.pending or not turns.free_for(None):
+        return False
+    try:
+        await _settle(conn, timeout)
+    finally:
+        turns.release()
+    return True
+
+
+async def _settle(conn: Any, timeout: Optional[float]) -> None:
+    """``Turns.settle`` on the connection's fiber, awaited, in the caller's turn."""
+    eng = conn._engine
     eng._fiber = fiber = conn._fiber
-    eng._idle = conn._idle
+    eng._idle = conn._idle if timeout is None else None
     try:
         try:
-            done, value = fiber.run(turns.settle, ())
+            done, value = fiber.run(eng._lock.settle, ())
         finally:
             eng._fiber = None
         if not done:
-            await conn._drive(value, None)
+            await conn._drive(value, timeout)
     except BaseException:
         if fiber.in_call:  # abandoned mid-call: never resumed by the next call
             conn._fiber = type(fiber)()
         raise
-    return True

@@ -15,7 +15,7 @@ from . import errors as e
 from ._pool_core import PoolState, Waiter
 from ._pool_session import check_pool_args
 
-__all__ = ["PoolBase", "forked", "logger"]
+__all__ = ["PoolBase", "forked", "logger", "PENDING_END_SECONDS"]
 
 _monotonic = time.monotonic
 
@@ -32,6 +32,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _names = itertools.count(1)
+
+# The longest a returned connection's pending end (a COPY dropped half-way: its abort, see
+# _turns' ``pending``) may run before the server is asked to cancel it; the connection is
+# kept when that leaves it idle (or rolled back), else closed and replaced.
+PENDING_END_SECONDS = 5.0
 
 # Failures the pool handles by itself (a check, a reset or a connect that failed) are logged
 # here, so that a broken hook or a wrong password is not silent.

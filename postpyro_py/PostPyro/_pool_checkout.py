@@ -96,9 +96,12 @@ class Checkout:
             conn = self._slot.conn
             # PEP 249 mode: commit at the end of a block that ended normally (psycopg_pool's
             # and `with conn:`'s rule); on an exception the return rolls back
-            if exc_type is None and not conn.autocommit \
-                    and conn.transaction_status in ("intransaction", "inerror"):
-                conn.commit()
+            if exc_type is None and not conn.autocommit:
+                status = conn.transaction_status
+                if status == "active" and self._pool._end_pending(conn):  # a dropped COPY
+                    status = conn.transaction_status
+                if status in ("intransaction", "inerror"):
+                    conn.commit()
         finally:
             self._give_back()
 

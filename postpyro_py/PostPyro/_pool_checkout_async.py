@@ -52,9 +52,12 @@ class AsyncCheckout:
         try:
             conn = slot.conn
             # PEP 249 mode: commit at the end of a block that ended normally (as Pool)
-            if exc_type is None and not conn.autocommit \
-                    and conn.transaction_status in ("intransaction", "inerror"):
-                await conn.commit()
+            if exc_type is None and not conn.autocommit:
+                status = conn.transaction_status
+                if status == "active" and await self._pool._end_pending(conn):  # dropped COPY
+                    status = conn.transaction_status
+                if status in ("intransaction", "inerror"):
+                    await conn.commit()
         finally:
             await self._give_back(closing)
 

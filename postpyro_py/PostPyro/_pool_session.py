@@ -24,7 +24,16 @@ def reset_session(conn: Any) -> None:
     ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN`` and the notifications received but not
     read, session advisory locks, temporary tables, held cursors, sequence state — in one
     round trip. When the server refuses one of them (the whole string then fails), the
-    others run one by one."""
+    others run one by one. In PEP 249 mode they run in autocommit: else they would open a
+    transaction, and the pool would close the connection as left in one."""
+    if not conn.autocommit:
+        conn.autocommit = True
+        try:
+            reset_session(conn)
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+        return
     try:
         conn.execute(RESET_SQL)
     except e.OperationalError:
@@ -43,6 +52,14 @@ def reset_session(conn: Any) -> None:
 
 async def reset_session_async(conn: Any) -> None:
     """``reset_session`` for an AsyncConnection."""
+    if not conn.autocommit:  # (see reset_session)
+        conn.autocommit = True
+        try:
+            await reset_session_async(conn)
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+        return
     try:
         await conn.execute(RESET_SQL)
     except e.OperationalError:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _named
 from . import errors as e
@@ -220,6 +221,13 @@ class BaseConnection:
             tx._state = "closed"
         del self._tx_stack[:]
 
+    def _end_pending(self, bound: float) -> bool:
+        """For a pool taking the connection back: runs now, on this thread, what finalizers
+        left pending (a dropped COPY's abort, a stream's end: ``Turns.end_now``), each
+        wait bounded by ``bound`` seconds (or the connection's shorter timeout). False,
+        with nothing done, when nothing was left or another thread uses the connection."""
+        return not self._closed and self._lock.end_now(_waits_bounded(self._conn, bound))
+
     def _check_open_to_end(self, what: str) -> None:
         """commit()/rollback() on a closed or broken connection: InterfaceError saying what
         became of the transaction; nothing is ever reported as committed that the server
@@ -423,6 +431,19 @@ def _int_or_none(s: Optional[str]) -> Optional[int]:
         return int(s) if s is not None else None
     except ValueError:
         return None
+
+
+@contextmanager
+def _waits_bounded(conn: Any, seconds: float) -> Iterator[None]:
+    """The connection's timeout (pp_set_timeout) at most ``seconds`` meanwhile."""
+    own = lib.pp_timeout(conn)
+    ms = _timeout_ms(seconds)
+    if own == 0 or own > ms:
+        lib.pp_set_timeout(conn, ms, ffi.NULL)
+    try:
+        yield
+    finally:
+        lib.pp_set_timeout(conn, own, ffi.NULL)
 
 
 def _timeout_ms(seconds: Optional[float]) -> int:

@@ -50,7 +50,7 @@ class Turns:
     records who owns the transaction the statements left open, if any."""
 
     __slots__ = ("lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
-                 "_alive", "tx", "pending", "defer")
+                 "_alive", "tx", "pending", "defer", "_ending")
 
     def __init__(self, owner_of: Callable[[], Any] = threading.current_thread,
                  alive: Callable[[Any], bool] = _thread_alive, defer: bool = False) -> None:
@@ -78,6 +78,7 @@ class Turns:
         #: True: a finalizer leaves its end in ``pending`` even on the thread that used the
         #: object between two operations (no blocking I/O in a finalizer: an event loop's).
         self.defer = defer
+        self._ending = False  # run_pending is running an end
 
     def current(self) -> Any:
         """The calling owner (the current thread)."""
@@ -168,22 +169,42 @@ class Turns:
         finally:
             self.__exit__()  # records the status they left, releases the lock
 
+    def end_now(self, bounded: Any) -> bool:
+        """Runs ``pending`` now (as settle), for a pool taking the connection back, only
+        when no thread uses the connection (its lock is free, not held by the caller
+        either), inside ``bounded`` (a context manager: the bound of their waits). False,
+        with nothing done, when nothing was left or the connection is in use."""
+        lock = self.lock
+        if not self.pending or lock._is_owned() or not lock.acquire(blocking=False):
+            return False
+        try:
+            with bounded:
+                self.run_pending()
+        finally:
+            self.__exit__()  # records the status they left, releases the lock
+        return True
+
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),
         each once, in the order they were left; the others are stale: dropped. An exception
         (Ctrl-C) leaves the entries not run yet, and the interrupted one's ``again``, for
         the next statement (else a transaction a dropped stream began stayed open)."""
-        todo, self.pending = self.pending, []
-        done = 0
+        if self._ending:
+            return  # an end's own statements (they enter the turn): not the others
+        # Taken from the list in place, never a new list: a finalizer on another thread
+        # may have read the list and append to it after (an end swapped out was lost). Only
+        # the entries there now: an end that re-queues itself waits for the next statement.
+        pending = self.pending
+        self._ending = True
         try:
-            for tx, fn, _ in todo:
+            for _ in range(len(pending)):
+                tx, fn, again = pending.pop(0)
                 if tx == self.tx and self.owner is not None:
-                    fn()
-                done += 1
-        except BaseException:
-            tx, _, again = todo[done]
-            kept = todo[done + 1:]
-            if again is not None:
-                kept.insert(0, (tx, again, again))
-            self.pending[:0] = kept
-            raise
+                    try:
+                        fn()
+                    except BaseException:
+                        if again is not None:
+                            pending.insert(0, (tx, again, again))
+                        raise
+        finally:
+            self._ending = False

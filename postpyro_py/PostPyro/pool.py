@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import errors as e
-from ._pool_base import PoolBase, forked as _forked, logger
+from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
 from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
@@ -116,11 +116,14 @@ class Pool(PoolBase):
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join(timeout)
         deadline = _monotonic() + timeout
-        self._reclaim_orphans()
-        with self._lock:
-            while self._state.lent and _monotonic() < deadline:
-                self._wakeup.wait(deadline - _monotonic())  # notified by each return
-            stragglers = [slot.conn for slot in self._state.out]
+        while True:  # the filler is gone: leaked connections are looked for here
+            self._reclaim_orphans()
+            with self._lock:
+                left = deadline - _monotonic()
+                if not self._state.lent or left <= 0:
+                    stragglers = [slot.conn for slot in self._state.out]
+                    break
+                self._wakeup.wait(min(left, _FILLER_NAP))  # notified by each return
         for conn in stragglers:  # still lent after timeout: closed under the borrower
             _close_quietly(conn)
 
@@ -325,6 +328,9 @@ class Pool(PoolBase):
         ok = lost = bad = cancel = False
         try:
             status = conn.transaction_status
+            if status == "active" and not (self._null or self._state.closed) and \
+                    self._end_pending(conn):
+                status = conn.transaction_status
             if status == "unknown":
                 lost = bad = True
             elif status == "active":  # a statement still runs (another thread, a stream)
@@ -359,6 +365,13 @@ class Pool(PoolBase):
                     _close_quietly(conn)
             else:
                 self._drop(holder, lost=lost, bad=bad, cancel=cancel)
+
+    @staticmethod
+    def _end_pending(conn: Connection) -> bool:
+        """A connection "active" at the end of its block: a COPY dropped half-way whose
+        abort its finalizer left pending (collected on another thread) is run now, when no
+        other thread uses the connection (see Connection._end_pending). True when run."""
+        return conn._end_pending(PENDING_END_SECONDS)
 
     def _restore(self, conn: Connection) -> None:
         """What the next borrower must not see: client-side settings, notices, then the

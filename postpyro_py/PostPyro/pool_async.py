@@ -26,7 +26,8 @@ from inspect import isawaitable
 from typing import Any, List, Optional
 
 from . import errors as e
-from ._pool_base import PoolBase, forked as _forked, logger
+from ._aturns import end_pending
+from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
 from ._pool_checkout_async import AsyncCheckout
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_loop import running_loop
@@ -120,8 +121,9 @@ class AsyncPool(PoolBase):
             await _close(slot.conn)
         await self._reclaim_orphans()
         deadline = _monotonic() + timeout
-        while state.lent and _monotonic() < deadline:
-            await self._next_change(deadline - _monotonic())
+        while state.lent and _monotonic() < deadline:  # (no filler: leaked ones looked for here)
+            await self._next_change(min(deadline - _monotonic(), _FILLER_NAP))
+            await self._reclaim_orphans()
         for slot in list(state.out):  # still lent after timeout: closed under the borrower
             await _close(slot.conn)
 
@@ -285,6 +287,9 @@ class AsyncPool(PoolBase):
         bad = True  # until the connection is known clean
         try:
             status = conn.transaction_status
+            if status == "active" and not (self._null or self._state.closed) and \
+                    await self._end_pending(conn):
+                status = conn.transaction_status
             if status == "unknown":
                 lost = True
             elif status == "active":  # a call still runs (another task): close cancels it
@@ -319,6 +324,13 @@ class AsyncPool(PoolBase):
                 self._hand_on(slot, self._state.give_back(slot, _monotonic()))  # type: ignore
             else:
                 await self._drop(holder, lost=lost, bad=bad)
+
+    @staticmethod
+    async def _end_pending(conn: AsyncConnection) -> bool:
+        """A connection "active" at the end of its block: a dropped AsyncCopy's abort left
+        pending by its finalizer is run now, awaited, when no other task's call or
+        transaction holds the connection (see _aturns.end_pending). True when run."""
+        return await end_pending(conn, PENDING_END_SECONDS)
 
     async def _drop(self, holder: AsyncCheckout, lost: bool, bad: bool,
                     invalidate: bool = False) -> None:
