@@ -16,6 +16,7 @@ import os
 import select
 import selectors
 import socket
+from threading import get_ident
 from typing import Any, Callable, List, Optional, Tuple
 
 from ._ffi import PP_PENDING, lib
@@ -206,7 +207,9 @@ class AsyncioSocket:
         ready = loop._ready
         if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
             return False  # something to run (this socket's stale callback is not)
-        if loop._stopping or self._running_loop() is not loop:
+        # running now, in this thread: `self._running_loop() is not loop` without
+        # get_running_loop's getpid() system call (CPython 3.11)
+        if loop._stopping or loop._thread_id != get_ident():
             return False
         timeout = _IDLE_WAIT_MS
         scheduled = loop._scheduled
@@ -236,7 +239,8 @@ class AsyncioSocket:
         self._idle = None
         sel = getattr(loop, "_selector", None)
         if not (isinstance(sel, selectors.EpollSelector) and hasattr(loop, "_ready")
-                and hasattr(loop, "_scheduled") and hasattr(loop, "_stopping")):
+                and hasattr(loop, "_scheduled") and hasattr(loop, "_stopping")
+                and hasattr(loop, "_thread_id")):
             return
         idle = select.poll()
         idle.register(self.fd, select.POLLIN)
@@ -256,7 +260,9 @@ class AsyncioSocket:
 
     async def wait(self, events: int, timeout_ms: int, waker: Waker) -> bool:
         """See AsyncioBackend.wait_fd (False at once once released)."""
-        loop = self._running_loop()
+        loop = self._loop
+        if self._idle is None or loop._thread_id != get_ident():  # (as in idle_wait)
+            loop = self._running_loop()
         fd = self.fd
         if fd < 0:
             await self._sleep0()

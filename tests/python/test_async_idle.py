@@ -176,3 +176,53 @@ def test_a_pipeline_that_fills_the_socket_waits_to_write_without_a_loop_trip(sds
     assert n == count == 3000
     assert any(ev & lib.PP_WAIT_WRITE for ev in seen)  # it did wait to write …
     assert steps == 0   # … and never through the loop
+
+
+def test_a_wait_finds_the_running_loop_without_get_running_loop(sdsn):
+    # CPython 3.11's get_running_loop makes a getpid() system call: a statement's wait, the
+    # idle way or the loop's way, asks the loop it is registered with instead …
+    async def main():
+        async with await _connected(sdsn) as conn:
+            sock = conn._sock
+            asked = []
+            running_loop = sock._running_loop
+
+            def counting():
+                asked.append(1)
+                return running_loop()
+            sock._running_loop = counting
+            for idle in (conn._idle, None):  # the idle way, then the loop's way
+                conn._idle = idle
+                for k in range(5):
+                    assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.002)",
+                                                 [k]))[0] == k
+            waits = conn._engine._waits
+            return len(asked), waits
+    asked, waits = run_asyncio(main)
+    assert waits > 0
+    assert asked == 0
+
+
+def test_a_connection_taken_to_another_loop_waits_on_that_one(sdsn):
+    # the loop a wait is registered with is asked first (see above): once another loop
+    # runs the connection, its waits must be that loop's, the idle way and the loop's way
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        conn = first.run_until_complete(_connected(sdsn))
+        idle_way = conn._idle
+
+        async def statements():
+            for idle in (idle_way, None):
+                conn._idle = idle
+                for k in range(3):
+                    assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.002)",
+                                                 [k]))[0] == k
+            return conn._sock._loop
+        waits = conn._engine._waits
+        assert first.run_until_complete(asyncio.wait_for(statements(), 10)) is first
+        assert second.run_until_complete(asyncio.wait_for(statements(), 10)) is second
+        assert conn._engine._waits > waits
+        second.run_until_complete(conn.close())
+    finally:
+        first.close()
+        second.close()
