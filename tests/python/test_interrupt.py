@@ -11,31 +11,92 @@ import pytest
 import PostPyro as pg
 
 
-def interrupt_main_thread_after(seconds):
-    main = threading.get_ident()
-    timer = threading.Timer(seconds, lambda: signal.pthread_kill(main, signal.SIGINT))
-    timer.start()
-    return timer
+class ctrl_c_after:
+    """``with ctrl_c_after(seconds) as ctrl_c:`` — Ctrl-C (SIGINT to the main thread, as a
+    terminal sends it) ``seconds`` into the block, which must then end with the
+    KeyboardInterrupt (taken here; ``ctrl_c.elapsed`` is how long after the signal it came).
+
+    The signal never outlives the block: when the block ends first (it failed, or returned:
+    "did not raise"), the signal is called off, or, if it was on its way, its
+    KeyboardInterrupt is waited for and taken here, so that the block's own failure is
+    reported. A plain Timer left running there sent its signal into pytest's reporting of
+    that failure: the whole session ended "interrupted", and the failure went unseen."""
+
+    def __init__(self, seconds: float) -> None:
+        self._main = threading.get_ident()
+        self._lock = threading.Lock()  # the signal is sent, or called off, not both
+        self._off = False
+        self.sent = None  # time.monotonic() when the signal went
+        self.elapsed = None
+        self._sender = threading.Timer(seconds, self._send)
+
+    def _send(self) -> None:
+        with self._lock:
+            if not self._off:
+                self.sent = time.monotonic()  # first: the handler may run before kill returns
+                signal.pthread_kill(self._main, signal.SIGINT)
+
+    def __enter__(self) -> "ctrl_c_after":
+        self._sender.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._came = exc_type is KeyboardInterrupt and self.sent is not None
+        if self._came:
+            self.elapsed = time.monotonic() - self.sent
+        for step in (self._call_off, self._sender.join, self._wait_for_the_signal):
+            while True:
+                try:
+                    step()
+                    break
+                except KeyboardInterrupt:  # the signal, after the block had ended
+                    if self.sent is None or self._came:
+                        raise  # not ours (or a second one): a real Ctrl-C
+                    self._came = True
+        if exc_type is None:
+            pytest.fail("the block ended before its Ctrl-C, %.1f s in" % self._sender.interval)
+        # a KeyboardInterrupt before the signal went is not ours; any other exception is
+        # the block's failure, to report
+        return exc_type is KeyboardInterrupt and self.sent is not None
+
+    def _call_off(self) -> None:
+        with self._lock:
+            self._off = True
+
+    def _wait_for_the_signal(self) -> None:
+        """Once the signal went, its handler's KeyboardInterrupt comes (bounded)."""
+        if self.sent is None or self._came:
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        pytest.fail("the Ctrl-C sent %.1f s in raised nothing" % self._sender.interval)
+
+
+@pytest.mark.parametrize("ending", ["raises", "returns"])
+def test_a_block_that_ends_before_its_ctrl_c_is_reported_and_the_signal_never_comes(ending):
+    # what a CI run lost: a block that failed at once, whose signal then ended the session
+    # from inside pytest's report of that failure, as an "interrupted" run
+    expected = RuntimeError if ending == "raises" else pytest.fail.Exception
+    with pytest.raises(expected):
+        with ctrl_c_after(0.3):
+            if ending == "raises":
+                raise RuntimeError("failed before Ctrl-C")
+    time.sleep(1)  # a signal still on its way would raise KeyboardInterrupt here
 
 
 def test_ctrl_c_interrupts_a_long_query_and_leaves_the_connection_usable(conn):
-    timer = interrupt_main_thread_after(0.3)
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
+    with ctrl_c_after(0.3) as ctrl_c:
         conn.query("SELECT pg_sleep(20)")
-    elapsed = time.monotonic() - start
-    timer.join()
-    assert elapsed < 5
+    assert ctrl_c.elapsed < 5
     assert conn.query_one("SELECT 1")[0] == 1
     assert conn.info()["transaction_status"] == "idle"
 
 
 def test_the_interrupted_statement_was_cancelled_on_the_server(conn, admin):
     pid = conn.info()["backend_pid"]
-    timer = interrupt_main_thread_after(0.3)
-    with pytest.raises(KeyboardInterrupt):
+    with ctrl_c_after(0.3):
         conn.query("SELECT pg_sleep(20)")
-    timer.join()
     state = admin.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", [pid])[0]
     assert state == "idle"
 
@@ -44,10 +105,8 @@ def test_ctrl_c_inside_a_transaction_leaves_it_to_roll_back(conn):
     conn.execute("CREATE TABLE t (a int)")
     tx = conn.begin()
     tx.execute("INSERT INTO t VALUES (1)")
-    timer = interrupt_main_thread_after(0.3)
-    with pytest.raises(KeyboardInterrupt):
+    with ctrl_c_after(0.3):
         tx.query("SELECT pg_sleep(20)")
-    timer.join()
     # the cancelled statement failed the transaction: nothing in it can be committed
     assert conn.info()["transaction_status"] == "inerror"
     with pytest.raises(pg.errors.InFailedSqlTransaction):
@@ -58,25 +117,17 @@ def test_ctrl_c_inside_a_transaction_leaves_it_to_roll_back(conn):
 
 def test_ctrl_c_interrupts_execute_batch_and_nothing_is_kept(conn):
     conn.execute("CREATE TABLE t (a int)")
-    timer = interrupt_main_thread_after(0.3)
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
+    with ctrl_c_after(0.3) as ctrl_c:
         conn.execute_batch(["INSERT INTO t VALUES (1)", "SELECT pg_sleep(5)"])
-    elapsed = time.monotonic() - start
-    timer.join()
-    assert elapsed < 3
+    assert ctrl_c.elapsed < 3
     assert conn.query_one("SELECT count(*) FROM t")[0] == 0
 
 
 def test_ctrl_c_interrupts_executemany_and_nothing_is_kept(conn):
     conn.execute("CREATE TABLE t (a int)")
-    timer = interrupt_main_thread_after(0.3)
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
+    with ctrl_c_after(0.3) as ctrl_c:
         conn.executemany("INSERT INTO t SELECT $1 FROM pg_sleep($2)", [[1, 0], [2, 5]])
-    elapsed = time.monotonic() - start
-    timer.join()
-    assert elapsed < 3
+    assert ctrl_c.elapsed < 3
     assert conn.query_one("SELECT count(*) FROM t")[0] == 0
 
 
