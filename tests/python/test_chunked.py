@@ -3,7 +3,6 @@
 the next. The rows must come out whole and in order, and a failure in the middle (the
 server's, a loader's, Ctrl-C) must leave the connection usable."""
 
-import signal
 import threading
 import time
 
@@ -12,6 +11,7 @@ import pytest
 import PostPyro as pg
 from PostPyro import types as pgtypes
 from PostPyro._ffi import ffi, lib
+from ctrlc import ctrl_c_after
 
 # More rows than libpostpyro puts in one chunk (50 000 values: 12 500 rows of these four
 # columns), so there are always several.
@@ -131,16 +131,11 @@ def test_ctrl_c_while_converting_a_chunk_cancels_the_rest(conn, mood):
 
 
 def test_ctrl_c_while_waiting_for_the_next_chunk_cancels_the_statement(conn):
-    main = threading.get_ident()
-    timer = threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT))
-    timer.start()
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
+    with ctrl_c_after(0.5) as ctrl_c:
         # the first 2000 rows come at once (a chunk), then the server sleeps
         conn.query("SELECT g, pg_sleep(CASE WHEN g = 2000 THEN 20 ELSE 0 END) "
                    "FROM generate_series(1, 3000) g")
-    timer.join()
-    assert time.monotonic() - start < 5
+    assert ctrl_c.elapsed < 5
     assert conn.query_one("SELECT 1")[0] == 1
 
 
