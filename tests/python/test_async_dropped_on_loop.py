@@ -23,8 +23,10 @@ async def open_copy_to(c):
     the rest, as a cancel would fail the transaction."""
     tx = await c.begin()
     n = 100
-    # 2 kB rows: the server sends them as its 8 kB buffer fills, not all at the end
-    cp = c.copy("COPY (SELECT repeat('x', 2000), pg_sleep(%r) FROM generate_series(1, %d))"
+    # 64 kB rows: a few fill the socket's buffers, so the server (sleeping per row) makes
+    # the rest only as the end reads them, however late that end comes (2 kB rows all fit:
+    # on a loaded machine the server had finished before the end began, and no tick came)
+    cp = c.copy("COPY (SELECT repeat('x', 65536), pg_sleep(%r) FROM generate_series(1, %d))"
                 " TO STDOUT" % (SLOW_SECONDS / n, n))
     await cp.start()
     assert await cp.read()  # the first row
