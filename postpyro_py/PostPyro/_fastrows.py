@@ -9,8 +9,8 @@ function, made for those columns from source text compiled once per column kinds
 for, converts each column without the per-result checks of convert_columns (the adapters'
 state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
 
-    def made(raw, make, convert, gen):
-        def rows(info, cols):
+    def made(raw, make, convert, gen, key):
+        def rows(info, cols, pack):
             n = info.nrows
             if not 0 < n <= 499 or generation[0] != gen \\
                     or unpack(info.names, info.names_len) != raw:
@@ -22,8 +22,12 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
-On CPython, the text columns without a loader and the numeric columns are decoded
-together: one decode and one split of their data joined (_joined), each column a slice of
+On CPython it first reads the int64 array pp_query_pack filled (``pack``) with one
+unpack: when the result has no NULL, one slice of it compared with ``key`` checks its
+column count, names (their 64-bit hash), tags and OIDs, and the int columns' values are
+slices of it; only the other columns are read from ``cols``. Else (a NULL, nothing packed,
+another shape) it goes on as above. Also on CPython, the text columns without a loader and
+the numeric columns are decoded together: one decode and one split of their data joined (_joined), each column a slice of
 it (numeric: the Decimals of the slice, as _conv_numeric makes them on CPython).
 
 It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
@@ -224,7 +228,8 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
     for k, (tag, oid, plain) in enumerate(kinds):
         if tag == PP_INT:
             one.append("p[%d]" % (base + j))
-            many.append("p[%d + %d * n:%d + %d * n]" % (base, j, base, j + 1))
+            many.append("p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base,
+                                              _times(j + 1)))
             j += 1
             continue
         one.append("v%d[0]" % k)
@@ -242,6 +247,10 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
               pad + "    return [make((%s,))]" % ", ".join(one),
               pad + "return list(map(make, zip(%s)))" % ", ".join(many)]
     return lines
+
+
+def _times(j: int) -> str:
+    return "n" if j == 1 else "%d * n" % j
 
 
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:

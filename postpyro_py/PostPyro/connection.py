@@ -149,7 +149,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
         buffers = (newp(T_RESULT_INFO_P, None), ffi.NULL, newp(T_RESULT_PP, None),
-                   newp(T_ERROR_PP, None))
+                   newp(T_ERROR_PP, None), None)
         return self._query(conn, sql, n, arr, flags, buffers, 0)  # never chunked
 
     def _maybe_begin(self, conn) -> None:
