@@ -504,9 +504,10 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
  *   in column order, its nrows values (0 where NULL).
  * So 5 + 4 * ncols + nrows * (PP_INT columns) values are needed; the columns in cols and
  * info stay filled as by pp_query_reuse, and a caller may read either. pack[0] is set to 0
- * on entry (pack may be NULL when pack_len is 0). pack_len < 0: PP_ERR_INTERFACE, nothing
- * run. Errors, ownership and everything else: as pp_query_reuse (pack is the caller's, only
- * written during the call). */
+ * on entry (pack may be NULL when pack_len is 0). pack_len < 0, or pack NULL with pack_len
+ * > 0: PP_ERROR (PP_ERR_INTERFACE) before anything else (*out not freed, nothing sent).
+ * Errors, ownership and everything else: as pp_query_reuse (pack is the caller's, written
+ * only during the call). */
 int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
                   uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
                   int32_t max_cols, int32_t *txstatus, int64_t *pack, int32_t pack_len,

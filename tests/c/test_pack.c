@@ -93,9 +93,12 @@ static void test_bad_arguments(pp_conn *c)
     pack_loop l = {0};
     pp_error *err = NULL;
     int32_t st = 7;
+    CHECK(run_pack(c, &l, MIXED, 2, 4, 64) == PP_OK);
+    pp_result *held = l.r;
     CHECK(pp_query_pack(c, "SELECT 1", 0, NULL, 0, &l.r, &l.info, l.cols, 4, &st, l.pack, -1,
                         &err) == PP_ERROR);
     CHECK(err != NULL && pp_error_category(err) == PP_ERR_INTERFACE && st == -1);
+    CHECK(l.r == held && pp_result_nrows(held) == 2); /* not freed (valgrind would say) */
     pp_error_free(err);
     err = NULL;
     CHECK(pp_query_pack(c, "SELECT 1", 0, NULL, 0, &l.r, &l.info, l.cols, 4, NULL, NULL, 8,
