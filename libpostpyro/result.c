@@ -330,8 +330,12 @@ void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t
 {
     int32_t ncols = info->ncols;
     int64_t nrows = info->nrows, nints = 0, nulls = 0;
-    for (int32_t k = 0; k < ncols; k++)
+    for (int32_t k = 0; k < ncols; k++) {
         nints += cols[k].tag == PP_INT;
+        nulls += cols[k].nulls != NULL;
+    }
+    if (nulls > 0)
+        nints = 0; /* no values: a caller meeting a NULL reads the columns */
     int64_t need = 5 + 4 * (int64_t)ncols;
     if (nints > 0 && nrows > (len - need) / nints) /* also when need > len */
         return;
@@ -346,9 +350,8 @@ void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t
         tags[k] = c->tag;
         oids[k] = c->oid;
         flags[k] = c->nulls != NULL;
-        nulls += c->nulls != NULL;
         lens[k] = c->data_len;
-        if (c->tag == PP_INT && nrows > 0) {
+        if (c->tag == PP_INT && nints > 0 && nrows > 0) {
             memcpy(values, c->ints, (size_t)nrows * sizeof *values);
             values += nrows;
         }

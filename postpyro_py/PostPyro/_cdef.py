@@ -443,8 +443,9 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
  *            (its names_len bytes, NULs included; stored as int64)
  *   pack[4]  how many columns have a NULL
  *   then ncols tags, ncols type OIDs, ncols NULL flags (1: the column has a NULL, else 0),
- *   ncols data_len (pp_column.data_len), each in column order; then, for each PP_INT column
- *   in column order, its nrows values (0 where NULL).
+ *   ncols data_len (pp_column.data_len), each in column order; then, when no column has a
+ *   NULL, for each PP_INT column in column order, its nrows values (with a NULL anywhere:
+ *   none, so that a caller going to the columns' null maps has not paid for them).
  * So 5 + 4 * ncols + nrows * (PP_INT columns) values are needed; the columns in cols and
  * info stay filled as by pp_query_reuse, and a caller may read either. pack[0] is set to 0
  * on entry (pack may be NULL when pack_len is 0). pack_len < 0, or pack NULL with pack_len

@@ -191,7 +191,7 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
     ncols = len(kinds)
     lens, base = 5 + 3 * ncols, 5 + 4 * ncols  # pack's data_len, then the int values
     lines = ["        m = pack[0]",
-             "        if m and not pack[4]:  # packed, no NULL (else unpack would be lost)",
+             "        if m:",
              "            p = unpack(pack, m)",
              "            n = p[1]",
              "            if 0 < n <= %d and p[2:%d] == key and generation[0] == gen:"

@@ -40,7 +40,7 @@ static void test_layout(pp_conn *c)
     pack_loop l = {0};
     CHECK(run_pack(c, &l, MIXED, 3, 4, 64) == PP_OK);
     const int64_t *p = l.pack;
-    CHECK(p[0] == 5 + 4 * 4 + 3 * 3); /* three int columns of three rows */
+    CHECK(p[0] == 5 + 4 * 4); /* NULLs: no values */
     CHECK(p[1] == 3 && p[2] == 4 && p[4] == 2);
     CHECK(p[3] == fnv(l.info.names, l.info.names_len));
     const int64_t *tags = p + 5, *oids = tags + 4, *flags = oids + 4, *lens = flags + 4;
@@ -51,12 +51,17 @@ static void test_layout(pp_conn *c)
     CHECK(tags[0] == PP_INT && tags[1] == PP_TEXT && oids[0] == 23 && oids[1] == 25);
     CHECK(flags[0] == 0 && flags[1] == 1 && flags[2] == 1 && flags[3] == 0);
     CHECK(lens[1] == (int64_t)sizeof "x1" + 1 + (int64_t)sizeof "x3"); /* NULL: its NUL */
-    const int64_t *v = lens + 4;
-    CHECK(v[0] == 1 && v[1] == 2 && v[2] == 3);     /* g */
-    CHECK(v[3] == 1 && v[4] == 0 && v[5] == 3);     /* NULLIF: 0 where NULL */
-    CHECK(v[6] == 2 && v[7] == 4 && v[8] == 6);     /* g * 2 */
     /* the columns are filled as by pp_query_reuse */
     CHECK(l.info.nrows == 3 && l.cols[3].ints[2] == 6 && l.cols[2].nulls[1] == 1);
+    /* no NULL (rows 3 and 4 only): the int columns' values follow */
+    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 4, 4, 64) == PP_OK);
+    CHECK(p[0] == 5 + 4 * 4 + 3 * 2 && p[1] == 2 && p[4] == 0);
+    CHECK(flags[0] == 0 && flags[1] == 0 && flags[2] == 0 && flags[3] == 0);
+    CHECK(lens[1] == (int64_t)sizeof "x3" + (int64_t)sizeof "x4");
+    const int64_t *v = lens + 4;
+    CHECK(v[0] == 3 && v[1] == 4);     /* g */
+    CHECK(v[2] == 3 && v[3] == 4);     /* NULLIF */
+    CHECK(v[4] == 6 && v[5] == 8);     /* g * 2 */
     pp_result_free(l.r);
 }
 
@@ -64,9 +69,12 @@ static void test_nothing_packed(pp_conn *c)
 {
     pack_loop l = {0};
     /* too small for the values (the facts alone would fit): nothing, columns still there */
-    CHECK(run_pack(c, &l, MIXED, 10, 4, 5 + 16 + 29) == PP_OK);
-    CHECK(l.pack[0] == 0 && l.info.nrows == 10 && l.cols[0].ints[9] == 10);
-    CHECK(run_pack(c, &l, MIXED, 10, 4, 5 + 16 + 30) == PP_OK && l.pack[0] == 5 + 16 + 30);
+    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 5 + 16 + 29) == PP_OK);
+    CHECK(l.pack[0] == 0 && l.info.nrows == 10 && l.cols[0].ints[9] == 12);
+    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 5 + 16 + 30) == PP_OK);
+    CHECK(l.pack[0] == 5 + 16 + 30);
+    /* with a NULL the facts fit where the values would not */
+    CHECK(run_pack(c, &l, MIXED, 10, 4, 5 + 16) == PP_OK && l.pack[0] == 5 + 16);
     /* more columns than max_cols: not decoded, not packed */
     CHECK(run_pack(c, &l, MIXED, 3, 2, 64) == PP_OK && l.pack[0] == 0 && l.info.ncols == 4);
     /* no rows: the facts, no values */
