@@ -606,6 +606,25 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
     return rc;
 }
 
+int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                  uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+                  int32_t max_cols, int32_t *txstatus, int64_t *pack, int32_t pack_len,
+                  pp_error **err)
+{
+    if (pack_len < 0 || (pack_len > 0 && pack == NULL)) {
+        if (txstatus != NULL)
+            *txstatus = -1;
+        return pp__fail(err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_pack: bad arguments"));
+    }
+    if (pack_len > 0)
+        pack[0] = 0;
+    int rc = pp_query_reuse(conn, sql, nparams, params, flags, out, info, cols, max_cols,
+                            txstatus, err);
+    if (rc == PP_OK && pack_len > 0 && info->has_rows && info->ncols <= max_cols)
+        pp__pack_columns(info, cols, pack, pack_len);
+    return rc;
+}
+
 /* Ends a pending statement: wakes the callers waiting for the connection. */
 static void end_pending(pp_conn *conn)
 {

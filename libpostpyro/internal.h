@@ -637,6 +637,11 @@ pp_colbuf **pp__result_take_columns(pp_result *res, int32_t *n, int64_t max_byte
 /* pp_result_columns, decoding into the spares' arrays (see pp__decode_columns). */
 int pp__result_columns_reusing(pp_result *res, pp_column *out, pp_colbuf **spares,
                                int32_t nspares, pp_error **err);
+/* pp_query_pack's packing of the result described by info, whose columns are decoded in
+ * cols[0 … info->ncols-1], into pack[0 … len-1] (see postpyro.h); pack[0] stays 0 when it
+ * does not fit. */
+void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t *pack,
+                      int32_t len);
 
 /* ---- time helpers (encode.c) ---- */
 void pp__days_to_ymd(int64_t days, int64_t *y, int *m, int *d);

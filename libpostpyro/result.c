@@ -314,6 +314,55 @@ int pp_result_columns(pp_result *res, pp_column *out, pp_error **err)
     return pp__result_columns_reusing(res, out, NULL, 0, err);
 }
 
+/* FNV-1a, 64 bits: pp_query_pack's hash of the column names. */
+static uint64_t names_hash(const char *names, int64_t len)
+{
+    uint64_t h = 14695981039346656037u;
+    for (int64_t k = 0; k < len; k++) {
+        h ^= (unsigned char)names[k];
+        h *= 1099511628211u;
+    }
+    return h;
+}
+
+void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t *pack,
+                      int32_t len)
+{
+    int32_t ncols = info->ncols;
+    int64_t nrows = info->nrows, nints = 0, nulls = 0;
+    for (int32_t k = 0; k < ncols; k++) {
+        nints += cols[k].tag == PP_INT;
+        nulls += cols[k].nulls != NULL;
+    }
+    if (nulls > 0)
+        nints = 0; /* no values: a caller meeting a NULL reads the columns */
+    int64_t need = 5 + 4 * (int64_t)ncols;
+    if (nints > 0 && nrows > (len - need) / nints) /* also when need > len */
+        return;
+    need += nrows * nints;
+    if (need > len)
+        return;
+    uint64_t h = names_hash(info->names, info->names_len);
+    int64_t *tags = pack + 5, *oids = tags + ncols, *flags = oids + ncols;
+    int64_t *lens = flags + ncols, *values = lens + ncols;
+    for (int32_t k = 0; k < ncols; k++) {
+        const pp_column *c = &cols[k];
+        tags[k] = c->tag;
+        oids[k] = c->oid;
+        flags[k] = c->nulls != NULL;
+        lens[k] = c->data_len;
+        if (c->tag == PP_INT && nints > 0 && nrows > 0) {
+            memcpy(values, c->ints, (size_t)nrows * sizeof *values);
+            values += nrows;
+        }
+    }
+    memcpy(&pack[3], &h, sizeof h); /* the same bits, as int64 */
+    pack[1] = nrows;
+    pack[2] = ncols;
+    pack[4] = nulls;
+    pack[0] = need;
+}
+
 int pp__result_columns_reusing(pp_result *res, pp_column *out, pp_colbuf **spares,
                                int32_t nspares, pp_error **err)
 {

@@ -433,6 +433,30 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
                    uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
                    int32_t max_cols, int32_t *txstatus, pp_error **err);
 
+/* pp_query_reuse, then (on PP_OK, when the result has rows, at most max_cols columns and
+ * fits) the facts a caller reads column by column packed into the caller's array pack of
+ * pack_len int64 values, so that a language binding reads them with one call (cffi's
+ * ffi.unpack) instead of several field reads per column:
+ *   pack[0]  the number of values written (header and values), or 0 when nothing was packed
+ *            (another return code, no rows, more than max_cols columns, pack_len too small)
+ *   pack[1]  nrows        pack[2]  ncols        pack[3]  a 64-bit FNV-1a hash of info->names
+ *            (its names_len bytes, NULs included; stored as int64)
+ *   pack[4]  how many columns have a NULL
+ *   then ncols tags, ncols type OIDs, ncols NULL flags (1: the column has a NULL, else 0),
+ *   ncols data_len (pp_column.data_len), each in column order; then, when no column has a
+ *   NULL, for each PP_INT column in column order, its nrows values (with a NULL anywhere:
+ *   none, so that a caller going to the columns' null maps has not paid for them).
+ * So 5 + 4 * ncols + nrows * (PP_INT columns) values are needed; the columns in cols and
+ * info stay filled as by pp_query_reuse, and a caller may read either. pack[0] is set to 0
+ * on entry (pack may be NULL when pack_len is 0). pack_len < 0, or pack NULL with pack_len
+ * > 0: PP_ERROR (PP_ERR_INTERFACE) before anything else (*out not freed, nothing sent).
+ * Errors, ownership and everything else: as pp_query_reuse (pack is the caller's, written
+ * only during the call). */
+int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                  uint32_t flags, pp_result **out, pp_result_info *info, pp_column *cols,
+                  int32_t max_cols, int32_t *txstatus, int64_t *pack, int32_t pack_len,
+                  pp_error **err);
+
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
  * nothing is pending fails with PP_ERR_INTERFACE. After PP_MORE (PP_EXEC_CHUNKED) it reads the
  * next chunk: PP_MORE again, PP_OK with the last rows, PP_ERROR when the statement failed

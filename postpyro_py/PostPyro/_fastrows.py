@@ -9,8 +9,8 @@ function, made for those columns from source text compiled once per column kinds
 for, converts each column without the per-result checks of convert_columns (the adapters'
 state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
 
-    def made(raw, make, convert, gen):
-        def rows(info, cols):
+    def made(raw, make, convert, gen, key):
+        def rows(info, cols, pack):
             n = info.nrows
             if not 0 < n <= 499 or generation[0] != gen \\
                     or unpack(info.names, info.names_len) != raw:
@@ -22,8 +22,12 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
-On CPython, the text columns without a loader and the numeric columns are decoded
-together: one decode and one split of their data joined (_joined), each column a slice of
+On CPython it first reads the int64 array pp_query_pack filled (``pack``) with one
+unpack: when the result has no NULL, one slice of it compared with ``key`` checks its
+column count, names (their 64-bit hash), tags and OIDs, and the int columns' values are
+slices of it; only the other columns are read from ``cols``. Else (a NULL, nothing packed,
+another shape) it goes on as above. Also on CPython, the text columns without a loader and
+the numeric columns are decoded together: one decode and one split of their data joined (_joined), each column a slice of
 it (numeric: the Decimals of the slice, as _conv_numeric makes them on CPython).
 
 It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
@@ -178,10 +182,83 @@ def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
     return lines
 
 
+def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
+    """CPython: the body making the rows from pp_query_pack's ``pack`` when it holds the
+    result (its int values and each column's facts, read with one unpack) and the result
+    has the columns it was made for (ncols, names' hash, tags, OIDs) and no NULL: one slice
+    compared with ``key`` checks them all. Anything else goes on to the body reading
+    ``cols`` column by column (_joined, _by_column), which handles NULLs."""
+    ncols = len(kinds)
+    lens, base = 5 + 3 * ncols, 5 + 4 * ncols  # pack's data_len, then the int values
+    lines = ["        m = pack[0]",
+             "        if m:",
+             "            p = unpack(pack, m)",
+             "            n = p[1]",
+             "            if 0 < n <= %d and p[2:%d] == key and generation[0] == gen:"
+             % (max_rows, 5 + 2 * ncols)]
+    pad = "                "
+    sized = ["p[%d]" % (lens + k) for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if sized:
+        lines += [pad + "if %s > %d:" % (" + ".join(sized), _MAX_DATA),
+                  pad + "    return None"]
+    texts = [k for k, (tag, _, plain) in enumerate(kinds)
+             if plain and (tag == PP_TEXT or (tag == PP_NUMERIC and not _FAST_DECIMAL))]
+    if texts:
+        data = ["unpack(cols[%d].data, p[%d])" % (k, lens + k) for k in texts]
+        lines += [pad + "try:",
+                  pad + "    t = %s.decode('utf-8').split('\\0')"
+                  % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
+                  pad + "except UnicodeDecodeError:",
+                  pad + "    return None",
+                  pad + "if len(t) != %s + 1 or t.pop():"
+                  % ("%d * n" % len(texts) if len(texts) > 1 else "n"),
+                  pad + "    return None"]
+        bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
+        numeric = [k for k in texts if kinds[k][0] == PP_NUMERIC]
+        if numeric:
+            lines.append(pad + "try:")
+        for j, k in enumerate(texts):
+            part = "t" if len(texts) == 1 else "t[%s:%s]" % (bounds[j], bounds[j + 1])
+            if kinds[k][0] == PP_NUMERIC:  # a bad value: the general way says what is wrong
+                part = "list(map(Decimal, %s))" % part
+            lines.append(pad + ("    " if numeric else "") + "v%d = %s" % (k, part))
+        if numeric:
+            lines += [pad + "except ArithmeticError:", pad + "    return None"]
+    one, many, j = [], [], 0
+    for k, (tag, oid, plain) in enumerate(kinds):
+        if tag == PP_INT:
+            one.append("p[%d]" % (base + j))
+            many.append("p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base,
+                                              _times(j + 1)))
+            j += 1
+            continue
+        one.append("v%d[0]" % k)
+        many.append("v%d" % k)
+        if k in texts:
+            continue
+        if plain:
+            lines.append(pad + "v%d = %s" % (k, _PLAIN[tag].replace("(c.", "(cols[%d]." % k)
+                                              .replace("(c,", "(cols[%d]," % k)))
+        else:
+            lines += [pad + "v%d = convert(cols[%d])" % (k, k),
+                      pad + "if len(v%d) != n:" % k,
+                      pad + "    return None"]
+    lines += [pad + "if n == 1:",
+              pad + "    return [make((%s,))]" % ", ".join(one),
+              pad + "return list(map(make, zip(%s)))" % ", ".join(many)]
+    return lines
+
+
+def _times(j: int) -> str:
+    return "n" if j == 1 else "%d * n" % j
+
+
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
-    lines = ["def made(raw, make, convert, gen):",
-             "    def rows(info, cols):",
-             "        n = info.nrows",
+    lines = ["def made(raw, make, convert, gen, key):",
+             "    def rows(info, cols, pack):"]
+    if _JOIN_TEXT:
+        lines += _packed(kinds, max_rows)
+    lines += ["        n = info.nrows",
              "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
@@ -221,8 +298,8 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
     """The function a plan keeps (Plan.fast) to make the rows of results named as ``shape``
     says (_result._shape's (raw names, names, Row class)) whose decoded columns look like
     ``cols[0 … ncols-1]`` (a ``pp_column`` array just converted with ``adapters``), of 1 …
-    ``max_rows`` rows: ``rows(info, cols)`` returns the Rows, or None for a result it is
-    not for. None when it cannot have one (a user loader is registered)."""
+    ``max_rows`` rows: ``rows(info, cols, pack)`` (pack: the int64 array pp_query_pack
+    filled) returns the Rows, or None for a result it is not for. None when it cannot have one (a user loader is registered)."""
     gen = adapters._gen
     if gen != _generation[0] or adapters.user_loaders:
         return None
@@ -237,7 +314,17 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
 
     def convert(col: Any) -> list:
         return convert_column(col, adapters)
-    return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen)
+    # what pp_query_pack's pack[2 …] holds for such a result without NULLs
+    key = [ncols, _names_hash(shape[0]), 0] + [t for t, _, _ in kinds] + [o for _, o, _ in kinds]
+    return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen, key)
+
+
+def _names_hash(raw: bytes) -> int:
+    """pp_query_pack's hash of the column names ``raw`` (FNV-1a, 64 bits, as an int64)."""
+    h = 14695981039346656037
+    for b in raw:
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h - (1 << 64) if h >= 1 << 63 else h
 
 
 # ---- parameters ---------------------------------------------------------------------------

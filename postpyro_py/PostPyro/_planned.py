@@ -20,8 +20,8 @@ from . import errors as e
 from ._fastrows import make_dump
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib
 from ._raise import SIGNALLED
-from ._result import (_QUERY_COLS, _kept, _spare_buffers, _unhold, finish_query, plan_rows,
-                      take_buffers)
+from ._result import (_PACK_LEN, _QUERY_COLS, _kept, _spare_buffers, _unhold, finish_query,
+                      plan_rows, take_buffers)
 from ._sql import Params
 from .row import Row
 from .types._dumpers import dump_list
@@ -63,7 +63,7 @@ class PlannedQuery:
             buffers = _spare_buffers.pop()
         except IndexError:
             buffers = take_buffers()
-        info, cols, out, err = buffers
+        info, cols, out, err, pack = buffers
         turns = self._lock
         with turns.lock:  # `with turns:` without its two Python calls
             if turns.owner is not None:
@@ -74,8 +74,8 @@ class PlannedQuery:
                     self._maybe_begin(conn)
                 rc = None
                 try:  # self._query(conn, plan.csql, …), inlined
-                    rc = lib.pp_query_reuse(conn, plan.csql, n, arr, plan.how, out, info, cols,
-                                            _QUERY_COLS, known, err)
+                    rc = lib.pp_query_pack(conn, plan.csql, n, arr, plan.how, out, info, cols,
+                                           _QUERY_COLS, known, pack, _PACK_LEN, err)
                     if rc == PP_PENDING:
                         rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
                                         _QUERY_COLS, err)
@@ -101,7 +101,7 @@ class PlannedQuery:
         fast = plan.fast
         if fast is not None and self._row_factory is None:  # a small result: _fastrows
             try:
-                rows = fast(info, cols)
+                rows = fast(info, cols, pack)
             except BaseException:
                 _spare_buffers.append(buffers)  # as plan_rows does
                 raise

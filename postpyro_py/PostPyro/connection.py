@@ -149,7 +149,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
         buffers = (newp(T_RESULT_INFO_P, None), ffi.NULL, newp(T_RESULT_PP, None),
-                   newp(T_ERROR_PP, None))
+                   newp(T_ERROR_PP, None), None)
         return self._query(conn, sql, n, arr, flags, buffers, 0)  # never chunked
 
     def _maybe_begin(self, conn) -> None:
@@ -194,7 +194,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         """The whole result of a statement whose pp_query returned PP_MORE (its first chunk
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
-        info, cols, out, _ = buffers
+        info, cols, out, _, _ = buffers
         chunk = (out[0], PP_MORE, info, cols)
         out[0] = ffi.NULL  # add_chunk frees it (not the buffer set's `out` when dropped)
         reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
@@ -218,10 +218,10 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
     def _query(self, conn, sql: bytes, n: int, arr, flags: int, buffers, max_cols: int):
         """pp_query_reuse (free the result still in out[0], run, describe, decode up to
         max_cols columns, say the transaction status the statement left: one C call) with
-        the PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out, err). Returns the
+        the PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out, err, pack). Returns the
         pp_result * to free, or None for PP_MORE: the first chunk of a PP_EXEC_CHUNKED
         statement is in out[0], more to read."""
-        info, cols, out, err = buffers
+        info, cols, out, err, _ = buffers
         rc = None
         try:
             rc = lib.pp_query_reuse(conn, sql, n, arr, flags, out, info, cols, max_cols,

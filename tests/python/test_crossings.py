@@ -48,6 +48,11 @@ def counted(monkeypatch):
     return counter
 
 
+def _runs(counted) -> int:
+    """Statements run: pp_query_reuse, or pp_query_pack for a known plan."""
+    return counted.calls["pp_query_reuse"] + counted.calls["pp_query_pack"]
+
+
 def test_small_statement_is_one_call(sdsn, counted):
     with pg.Connection(sdsn) as c:  # made after the patch: its partials count too
         c.query("SELECT $1::int4", [0])  # first run: prepared, buffers made
@@ -56,7 +61,9 @@ def test_small_statement_is_one_call(sdsn, counted):
             assert c.query("SELECT $1::int4", [k]) == [(k,)]
             assert c.query_one("SELECT $1::text || 'x'", ["a"])[0] == "ax"
             assert c.execute("SELECT 1") == 1
-        assert dict(counted.calls) == {"pp_query_reuse": 60}
+        # a statement whose plan is known: pp_query_pack (pp_query_reuse packing the facts)
+        assert set(counted.calls) == {"pp_query_reuse", "pp_query_pack"}
+        assert sum(counted.calls.values()) == 60
 
 
 def test_large_result_is_freed_at_once(sdsn, counted):
@@ -68,7 +75,7 @@ def test_large_result_is_freed_at_once(sdsn, counted):
         counted.calls.clear()
         assert len(c.query(sql)) == 2000
         # (only these two: PyPy's collector may free other tests' connections meanwhile)
-        assert (counted.calls["pp_query_reuse"], counted.calls["pp_result_free"]) == (1, 1)
+        assert (_runs(counted), counted.calls["pp_result_free"]) == (1, 1)
 
 
 def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
@@ -81,7 +88,7 @@ def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
         for n in (5000, 4000):
             rows = c.query(sql, [n])
             assert len(rows) == n and rows[-1] == (n, 2 * n)
-        assert (counted.calls["pp_query_reuse"], counted.calls["pp_result_free"]) == (2, 0)
+        assert (_runs(counted), counted.calls["pp_result_free"]) == (2, 0)
 
 
 def test_raw_begin_still_makes_the_connection_the_threads(sdsn, counted):

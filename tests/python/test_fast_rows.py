@@ -34,6 +34,36 @@ def test_column_type_changed_under_the_same_name(sdsn):
         assert c.query(sql) == [("1",)]
 
 
+def test_column_renamed_with_the_same_type(sdsn):
+    # pp_query_pack's facts match but for the names' hash: the rows get the new name
+    with pg.Connection(sdsn) as c:
+        c.execute("CREATE TABLE t (a int, b int)")
+        c.execute("INSERT INTO t VALUES (1, 2)")
+        sql = "SELECT * FROM t"
+        for _ in range(3):
+            assert c.query(sql)[0].to_dict() == {"a": 1, "b": 2}
+        assert _made(c, sql)
+        c.execute("ALTER TABLE t RENAME a TO c")
+        for _ in range(3):
+            assert c.query(sql)[0].to_dict() == {"c": 1, "b": 2}
+
+
+def test_int_columns_of_a_known_plan_with_and_without_nulls(sdsn):
+    # the int values cut from pp_query_pack's array (no NULL), the columns read one by one
+    # (a NULL): the same rows, of 1 to 400 rows
+    sql = ("SELECT g, g::int8 * 1000000000000 AS big, -g::int2 AS small, "
+           "CASE WHEN g % $2 = 0 THEN NULL ELSE g END AS maybe "
+           "FROM generate_series(1, $1::int4) g")
+    with pg.Connection(sdsn) as c:
+        for n in (1, 2, 7, 400, 1, 3):
+            for every in (n + 1, 2, n + 1):
+                rows = c.query(sql, [n, every])
+                assert rows == [(g, g * 10 ** 12, -g, None if g % every == 0 else g)
+                                for g in range(1, n + 1)]
+                assert rows[-1].keys() == ["g", "big", "small", "maybe"]
+        assert _made(c, sql)
+
+
 def test_text_column_becomes_a_type_with_a_loader(sdsn):
     # both come as text (tag PP_TEXT): only the type OID tells the range from the str
     with pg.Connection(sdsn) as c:
