@@ -20,7 +20,8 @@ gcc $flags -fPIC -shared -fvisibility=hidden $pq_cflags -o "$work/libpostpyro.so
     $pq_libs -pthread -Wl,-soname,libpostpyro.so.1 \
     -Wl,--version-script="$top/libpostpyro/libpostpyro.sym"
 for t in test_basic test_types test_errors test_copy test_chunked test_waits test_hostile \
-         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_reuse; do
+         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_reuse \
+         test_pack; do
     # shellcheck disable=SC2086
     gcc $flags $pq_cflags -I"$top/libpostpyro" -DPP_FAKESERVER="\"$top/tests/fakeserver.py\"" \
         -o "$work/$t" "$top/tests/c/$t.c" \
@@ -42,7 +43,8 @@ done
 cat > "$work/run.sh" <<RUN
 set -eo pipefail # a failing test fails the run (not only the last line printed)
 for t in test_basic test_types test_errors test_copy test_chunked test_fuzz test_waits test_hostile \\
-         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_fiber test_reuse; do
+         test_signals test_nonblock test_product test_lifetimes test_close_cancel test_fiber test_reuse \\
+         test_pack; do
     echo "---- \$t (ASan+UBSan)"; "$work/\$t" | tail -1
 done
 for t in test_fiber test_nonblock; do # locals on ASan's fake stacks: the fiber annotations
