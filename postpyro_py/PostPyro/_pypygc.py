@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""PyPy: catching up, at a statement's end, on the major collections a result's pause
-deferred (see _result._gc_paused).
+"""PyPy: catching up, before a result's pause begins, on the major collections the earlier
+pauses deferred (see _result._gc_paused).
 
 On PyPy ``gc.disable()`` stops major collections only; minor ones go on. A big result
 converted with them on pays PyPy's incremental major collection again and again: its
