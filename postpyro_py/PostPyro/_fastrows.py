@@ -130,6 +130,41 @@ def _by_column(kinds: Tuple[Tuple[int, int, bool], ...]) -> list:
     return lines
 
 
+def _texts(kinds: Tuple[Tuple[int, int, bool], ...]) -> list:
+    """The indexes of the columns decoded together (_split_joined): plain text, and numeric
+    where Decimal is made from text."""
+    return [k for k, (tag, _, plain) in enumerate(kinds)
+            if plain and (tag == PP_TEXT or (tag == PP_NUMERIC and not _FAST_DECIMAL))]
+
+
+def _split_joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list, data: list,
+                  var: str, pad: str, assign: Callable[[int, str], str]) -> list:
+    """Lines (indented ``pad``) decoding the data of the columns ``texts`` (their bytes
+    expressions ``data``) at once into ``var``, split at the NULs, then ``assign(k, part)``
+    for each: ``part`` its slice (numeric: the Decimals of it). Anything malformed returns
+    None (the general way says what is wrong)."""
+    lines = [pad + "try:",
+             pad + "    %s = %s.decode('utf-8').split('\\0')"
+             % (var, data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
+             pad + "except UnicodeDecodeError:",
+             pad + "    return None",
+             pad + "if len(%s) != %s + 1 or %s.pop():"
+             % (var, "%d * n" % len(texts) if len(texts) > 1 else "n", var),
+             pad + "    return None"]
+    bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
+    numeric = any(kinds[k][0] == PP_NUMERIC for k in texts)
+    if numeric:  # a bad value: the general way says what is wrong
+        lines.append(pad + "try:")
+    for j, k in enumerate(texts):
+        part = var if len(texts) == 1 else "%s[%s:%s]" % (var, bounds[j], bounds[j + 1])
+        if kinds[k][0] == PP_NUMERIC:
+            part = "list(map(Decimal, %s))" % part
+        lines.append(pad + ("    " if numeric else "") + assign(k, part))
+    if numeric:
+        lines += [pad + "except ArithmeticError:", pad + "    return None"]
+    return lines
+
+
 def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
     """The body converting the plain text and numeric columns (``texts``, their indexes)
     together: the
@@ -148,26 +183,10 @@ def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
              for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
     lines += ["        if %s > %d:" % (" + ".join(sized), _MAX_DATA),
               "            return None"]
-    data = ["unpack(c%d.data, d%d)" % (k, k) for k in texts]
-    lines += ["        try:",
-              "            p = %s.decode('utf-8').split('\\0')"
-              % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
-              "        except UnicodeDecodeError:",
-              "            return None",
-              "        if len(p) != %s + 1 or p.pop():"
-              % ("%d * n" % len(texts) if len(texts) > 1 else "n"),
-              "            return None"]
-    bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
-    numeric = False
-    for j, k in enumerate(texts):
-        part = "p" if len(texts) == 1 else "p[%s:%s]" % (bounds[j], bounds[j + 1])
-        if kinds[k][0] == PP_NUMERIC:  # a bad value: the general way says what is wrong
-            part = "list(map(Decimal, %s))" % part
-            numeric = True
-        lines.append("        v%d = %s if not c%d.nulls else convert(c%d)" % (k, part, k, k))
-    if numeric:
-        lines[-len(texts):] = (["        try:"] + ["    " + x for x in lines[-len(texts):]]
-                               + ["        except ArithmeticError:", "            return None"])
+    lines += _split_joined(kinds, texts, ["unpack(c%d.data, d%d)" % (k, k) for k in texts],
+                           "p", "        ",
+                           lambda k, part: "v%d = %s if not c%d.nulls else convert(c%d)"
+                           % (k, part, k, k))
     for k, (tag, oid, plain) in enumerate(kinds):
         if k in texts:
             continue
@@ -201,29 +220,11 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
     if sized:
         lines += [pad + "if %s > %d:" % (" + ".join(sized), _MAX_DATA),
                   pad + "    return None"]
-    texts = [k for k, (tag, _, plain) in enumerate(kinds)
-             if plain and (tag == PP_TEXT or (tag == PP_NUMERIC and not _FAST_DECIMAL))]
+    texts = _texts(kinds)
     if texts:
-        data = ["unpack(cols[%d].data, p[%d])" % (k, lens + k) for k in texts]
-        lines += [pad + "try:",
-                  pad + "    t = %s.decode('utf-8').split('\\0')"
-                  % (data[0] if len(data) == 1 else "b''.join((%s,))" % ", ".join(data)),
-                  pad + "except UnicodeDecodeError:",
-                  pad + "    return None",
-                  pad + "if len(t) != %s + 1 or t.pop():"
-                  % ("%d * n" % len(texts) if len(texts) > 1 else "n"),
-                  pad + "    return None"]
-        bounds = ["", "n"] + ["%d * n" % j for j in range(2, len(texts))] + [""]
-        numeric = [k for k in texts if kinds[k][0] == PP_NUMERIC]
-        if numeric:
-            lines.append(pad + "try:")
-        for j, k in enumerate(texts):
-            part = "t" if len(texts) == 1 else "t[%s:%s]" % (bounds[j], bounds[j + 1])
-            if kinds[k][0] == PP_NUMERIC:  # a bad value: the general way says what is wrong
-                part = "list(map(Decimal, %s))" % part
-            lines.append(pad + ("    " if numeric else "") + "v%d = %s" % (k, part))
-        if numeric:
-            lines += [pad + "except ArithmeticError:", pad + "    return None"]
+        lines += _split_joined(kinds, texts,
+                               ["unpack(cols[%d].data, p[%d])" % (k, lens + k) for k in texts],
+                               "t", pad, lambda k, part: "v%d = %s" % (k, part))
     one, many, j = [], [], 0
     for k, (tag, oid, plain) in enumerate(kinds):
         if tag == PP_INT:
@@ -262,8 +263,7 @@ def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
              "        if not 0 < n <= %d or generation[0] != gen \\" % max_rows,
              "                or unpack(info.names, info.names_len) != raw:",
              "            return None"]
-    texts = [k for k, (tag, _, plain) in enumerate(kinds)
-             if plain and (tag == PP_TEXT or (tag == PP_NUMERIC and not _FAST_DECIMAL))]
+    texts = _texts(kinds)
     lines += _joined(kinds, texts) if _JOIN_TEXT and texts else _by_column(kinds)
     if _BY_INDEX:
         items = "".join("v%d[i], " % k for k in range(len(kinds)))
