@@ -184,5 +184,5 @@ async def _settle(conn: Any, timeout: Optional[float]) -> None:
             await conn._drive(value, timeout)
     except BaseException:
         if fiber.in_call:  # abandoned mid-call: never resumed by the next call
-            conn._fiber = type(fiber)()
+            conn._fiber = fiber.renewed()
         raise

@@ -205,7 +205,7 @@ class AsyncConnection(AsyncNotifications):
             raise
         finally:
             if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
-                self._fiber = Fiber()  # that call must never be resumed by the next one
+                self._fiber = self._fiber.renewed()  # that call is never resumed
             elif self._closing:
                 self._fiber.end()  # the last call of a closed connection
             if turns.queue or turns.owner is not None or (
@@ -416,7 +416,7 @@ class AsyncConnection(AsyncNotifications):
             return
         self._closing = True
         if self._running:
-            await self._send_cancel()  # so that pp_close does not wait for the statement
+            await self._send_cancel()  # delivered, awaited (pp_close sends one, never waits)
         else:
             self._fiber.end()  # no idle fiber left to the collector (see Fiber.end)
         self._sock.release()  # the loop forgets the socket before libpq closes it
