@@ -35,7 +35,7 @@ from . import _dsn, _reclaim
 from . import errors as e
 from ._aio import Waker, backend, poll_wait
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
-from ._aturns import AsyncTurns, end_dropped
+from ._aturns import AsyncTurns, end_dropped, end_pending
 from ._fiber import Fiber
 from ._listen_async import AsyncNotifications
 from ._result import _free_out
@@ -223,7 +223,7 @@ class AsyncConnection(AsyncNotifications):
     def _release(self, me: Any) -> None:
         self._turns.release()
 
-    _end_dropped = end_dropped  # what finalizers left pending, run in a task's turn
+    _end_dropped, _end_pending = end_dropped, end_pending  # finalizers' ends (see _aturns)
 
     def _tx_open(self) -> bool:
         eng = self._engine

@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import errors as e
-from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
+from ._pool_base import PoolBase, forked as _forked, logger
 from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
@@ -365,13 +365,6 @@ class Pool(PoolBase):
                     _close_quietly(conn)
             else:
                 self._drop(holder, lost=lost, bad=bad, cancel=cancel)
-
-    @staticmethod
-    def _end_pending(conn: Connection) -> bool:
-        """A connection "active" at the end of its block: a COPY dropped half-way whose
-        abort its finalizer left pending (collected on another thread) is run now, when no
-        other thread uses the connection (see Connection._end_pending). True when run."""
-        return conn._end_pending(PENDING_END_SECONDS)
 
     def _restore(self, conn: Connection) -> None:
         """What the next borrower must not see: client-side settings, notices, then the
