@@ -353,18 +353,23 @@ class Pool(PoolBase):
             bad = True
         finally:
             if ok:
-                with masked(), self._lock:
-                    holder._slot = None
-                    w = self._state.give_back(slot, _monotonic())
-                    closing = self._state.closed
-                    if closing:
-                        self._wakeup.notify_all()  # close() waits for the lent ones
-                if w is not None:
-                    w.wake.release()
-                elif closing:
-                    _close_quietly(conn)
+                self._give_back(holder, slot, conn)
             else:
                 self._drop(holder, lost=lost, bad=bad, cancel=cancel)
+
+    def _give_back(self, holder: Checkout, slot: Any, conn: Connection) -> None:
+        """``conn``, lent to ``holder``, is clean: idle again, or handed to the first waiting
+        checkout; when the pool closed meanwhile, closed here (it is no longer counted)."""
+        with masked(), self._lock:
+            holder._slot = None
+            w = self._state.give_back(slot, _monotonic())
+            closing = self._state.closed
+            if closing:
+                self._wakeup.notify_all()  # close() waits for the lent ones
+        if w is not None:
+            w.wake.release()
+        elif closing:
+            _close_quietly(conn)
 
     def _restore(self, conn: Connection) -> None:
         """What the next borrower must not see: client-side settings, notices, then the
@@ -462,16 +467,7 @@ class Pool(PoolBase):
                 alive = slot.conn.ping()
             finally:
                 if alive:
-                    with masked(), self._lock:
-                        holder._slot = None
-                        w = self._state.give_back(slot, _monotonic())
-                        closing = self._state.closed
-                        if closing:
-                            self._wakeup.notify_all()  # close() waits for the lent ones
-                    if w is not None:
-                        w.wake.release()
-                    elif closing:  # the pool closed meanwhile: uncounted, so closed here
-                        _close_quietly(slot.conn)
+                    self._give_back(holder, slot, slot.conn)
                 else:
                     self._drop(holder, lost=True, bad=False)
 
