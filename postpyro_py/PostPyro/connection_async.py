@@ -200,13 +200,13 @@ class AsyncConnection(AsyncNotifications):
                 return value
             return await self._drive(value, timeout)
         except BaseException:
+            if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …): that
+                self._fiber = self._fiber.renewed(eng.close)  # call never ends: closed
             if eng._closed or lib.pp_is_closed(eng._conn):  # libpq closed its socket
                 self._sock.release_soon()
             raise
         finally:
-            if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
-                self._fiber = self._fiber.renewed()  # that call is never resumed
-            elif self._closing:
+            if self._closing:
                 self._fiber.end()  # the last call of a closed connection
             if turns.queue or turns.owner is not None or (
                     not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN):

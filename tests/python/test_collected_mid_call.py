@@ -168,3 +168,23 @@ def test_a_connection_collected_with_its_statement_pending_never_waits_for_the_c
         await cancelled_in_the_background(loop, admin, pid)
         assert out[0] == ffi.NULL and err[0] == ffi.NULL
     run("asyncio", main)
+
+
+def test_a_call_abandoned_by_an_exception_closes_its_connection(proxy, admin):
+    # an exception thrown into the call's wait that is not a cancellation (trio's
+    # KeyboardInterrupt at a checkpoint, say) leaves a call that can never end: the
+    # connection is closed at once, its statement cancelled on the server (was: left open,
+    # refusing every call, the statement running on)
+    async def main(loop):
+        c = await pg.AsyncConnection.connect(proxy.dsn())
+        pid = (await c.query_one("SELECT pg_backend_pid()"))[0]
+        call = c.query(SLEEP)
+        call.send(None)
+        await sleeping(loop, admin, pid)
+        with pytest.raises(RuntimeError):
+            call.throw(RuntimeError("abandoned"))
+        assert c.closed
+        with pytest.raises(pg.InterfaceError, match="closed"):
+            await c.query_one("SELECT 1")
+        await wait_until(loop, lambda: backend(admin, pid) == [], 10)
+    run("asyncio", main)
