@@ -313,10 +313,11 @@ static void end_nonblocking_call(pp_conn *conn)
     conn->nb_err = NULL;
 }
 
-void pp_close(pp_conn *conn)
+/* pp_close; with may_wait false (pp_conn_free, which garbage collectors call, maybe on an
+ * event loop's thread) the cancel of an unfinished statement is only sent, never waited for;
+ * in nonblocking mode it never is (nothing of an event loop's connection may block it). */
+static void close_conn(pp_conn *conn, bool may_wait)
 {
-    if (conn == NULL)
-        return;
     if (!in_owner_process(conn)) {
         forget_in_child(conn);
         return;
@@ -330,11 +331,13 @@ void pp_close(pp_conn *conn)
     }
     if (conn->pending && conn->pg != NULL) {
         /* A statement interrupted by a signal, or a nonblocking call, is still running: stop
-         * it, then close. */
+         * it, then close. Unless waited for (bounded), the request goes on alone on its
+         * helper thread. */
         pp__canceller *c = pp__canceller_get(conn);
         if (c != NULL) {
             char msg[256];
-            pp__cancel_bounded(c, pp__cancel_wait_ms(conn), msg, sizeof msg);
+            bool wait = may_wait && !atomic_load(&conn->nonblocking);
+            pp__cancel_bounded(c, wait ? pp__cancel_wait_ms(conn) : 0, msg, sizeof msg);
             pp__canceller_unref(c);
         }
         end_nonblocking_call(conn);
@@ -344,6 +347,12 @@ void pp_close(pp_conn *conn)
     close_locked(conn);
     pthread_cond_broadcast(&conn->idle);
     pthread_mutex_unlock(&conn->lock);
+}
+
+void pp_close(pp_conn *conn)
+{
+    if (conn != NULL)
+        close_conn(conn, true);
 }
 
 int32_t pp_is_closed(pp_conn *conn)
@@ -370,7 +379,7 @@ void pp_conn_free(pp_conn *conn)
         forget_in_child(conn);
         return;
     }
-    pp_close(conn);
+    close_conn(conn, false);
     conn_free_memory(conn);
 }
 

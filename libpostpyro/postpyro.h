@@ -310,11 +310,12 @@ int pp_connect_resume(pp_conn *conn, pp_error **err);
 /* Closes the connection to the server. Safe to call twice. Results stay valid. When another
  * thread is in a call on conn (maybe blocked on a dead network), the socket is shut down
  * first: that call fails at once (PP_ERR_INTERFACE, 08003) and pp_close returns without
- * waiting on the network. A statement left PP_PENDING is cancelled first (waiting for the
- * cancel request as pp_cancel does). In a process forked from the one that connected, it
- * takes no lock and says nothing to the server: it closes the child's copy of the socket
- * and forgets the connection (the parent keeps its session); every other call there fails
- * with PP_ERR_INTERFACE. */
+ * waiting on the network. A statement left PP_PENDING is cancelled first: in blocking mode
+ * pp_close waits for the cancel request as pp_cancel does; in nonblocking mode it never
+ * waits (the request goes on from a helper thread). In a process forked from the one that
+ * connected, it takes no lock and says nothing to the server: it closes the child's copy
+ * of the socket and forgets the connection (the parent keeps its session); every other
+ * call there fails with PP_ERR_INTERFACE. */
 void pp_close(pp_conn *conn);
 
 /* 1 when pp_close() was called, a call found the connection broken, or it is not
@@ -327,9 +328,12 @@ void pp_close(pp_conn *conn);
  * ending it. */
 int32_t pp_is_closed(pp_conn *conn);
 
-/* Closes (if needed) and frees the handle. The caller must not use conn afterwards. In a
- * forked child it only forgets the connection, as pp_close does (the parent's memory
- * stays allocated there). */
+/* Closes (if needed) and frees the handle. The caller must not use conn afterwards. It never
+ * waits on the network, whatever the mode (garbage collectors call it, maybe on an event
+ * loop's thread): the cancel request of a statement left PP_PENDING is sent from a helper
+ * thread and not waited for (call pp_close first to wait for it). In a forked child it
+ * only forgets the connection, as pp_close does (the parent's memory stays allocated
+ * there). */
 void pp_conn_free(pp_conn *conn);
 
 /* Round trip to the server: 1 when it answered, 0 when closed or dead. Never fails. */
@@ -761,8 +765,8 @@ void pp_free(void *ptr);
  * While a call is unfinished, every other call on the connection that talks to the server
  * fails with PP_ERR_INTERFACE (whatever the thread), and pp_resume must come from the thread
  * that made the call. pp_close may come from any thread at any time: it cancels the
- * unfinished call (waiting up to 5 s, or the timeout, for the cancel request: use
- * pp_cancel_start first not to wait), and ends it as failed.
+ * unfinished call (without waiting for the cancel request, which goes on from a helper
+ * thread: use pp_cancel_start first to know it was delivered), and ends it as failed.
  * Timeouts: pp_set_timeout works as in blocking mode, driven by the caller: when the socket
  * stays silent, call pp_resume once pp_wait_timeout_ms has passed; it then sends the cancel
  * request (on a helper thread), and after the grace period gives the connection up.

@@ -183,6 +183,6 @@ async def _settle(conn: Any, timeout: Optional[float]) -> None:
         if not done:
             await conn._drive(value, timeout)
     except BaseException:
-        if fiber.in_call:  # abandoned mid-call: never resumed by the next call
-            conn._fiber = type(fiber)()
+        if fiber.in_call:  # abandoned mid-call: it never ends, the connection is closed
+            conn._fiber = fiber.renewed(eng.close)
         raise

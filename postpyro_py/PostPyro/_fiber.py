@@ -115,6 +115,15 @@ if continulet is not None:
                 self._box.append(None)
                 c.switch()
 
+        def renewed(self, first: Callable[[], Any]) -> "Fiber":
+            """Drops the call left suspended (its driver gave it up: it is never resumed),
+            after ``first()`` (the caller's: what makes that safe, e.g. closing the
+            connection the call uses); a new Fiber for the next calls. PyPy collects the
+            call's frames with this one."""
+            first()
+            self._c = None
+            return Fiber()
+
 else:
 
     def _serve(box: list) -> None:
@@ -198,3 +207,19 @@ else:
                     g.switch()
                 except (ValueError, error):  # another thread's fiber: the collector's
                     self._box.pop()
+
+        def renewed(self, first: Callable[[], Any]) -> "Fiber":
+            # A suspended greenlet whose frames hold its Fiber (suspend's self) is a cycle
+            # greenlet's collector never frees: the call's frames, their connection and its
+            # server session would stay for good. Unwind the call now (GreenletExit at its
+            # suspend), once first() made that safe (a closed connection: nothing the
+            # unwinding code tries can wait).
+            first()
+            g, self._g = self._g, None
+            if g is not None and not g.dead:
+                try:
+                    g.parent = getcurrent()
+                    g.throw()
+                except (ValueError, error):  # another thread's fiber: left to its thread
+                    pass
+            return Fiber()

@@ -55,6 +55,15 @@ class PoolBase:
     _null = False
     _open_hint = "call open() or use it in a with block"
 
+    @staticmethod
+    def _end_pending(conn: Any) -> Any:
+        """A connection "active" at the end of its block: what finalizers left pending (a
+        COPY or stream dropped half-way: its abort or end, see _turns) runs now, within
+        PENDING_END_SECONDS in all, unless another thread's statement, or another task's
+        call or transaction, holds the connection. True when run (AsyncPool awaits it:
+        ``AsyncConnection._end_pending`` is _aturns.end_pending)."""
+        return conn._end_pending(PENDING_END_SECONDS)
+
     def __init__(self, dsn_or_callable: Union[str, Callable[[], Any]] = "", min_size: int = 4,
                  max_size: int = 10, timeout: float = 30.0, max_waiting: int = 0,
                  max_idle: Optional[float] = 600.0, max_lifetime: Optional[float] = 3600.0,

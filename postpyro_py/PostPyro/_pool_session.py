@@ -4,7 +4,8 @@ the checks a pool runs. Used by ``pool.py`` and, awaited, by ``pool_async.py``."
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 from . import errors as e
 
@@ -19,59 +20,59 @@ RESET = ("CLOSE ALL", "SET SESSION AUTHORIZATION DEFAULT", "RESET ALL", "UNLISTE
 RESET_SQL = "; ".join(RESET)
 
 
+@contextmanager
+def _autocommit(conn: Any) -> Iterator[None]:
+    """In autocommit meanwhile (PEP 249 mode: the reset's statements would open a
+    transaction, and the pool would close the connection as left in one)."""
+    if conn.autocommit:
+        yield
+        return
+    conn.autocommit = True
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.autocommit = False
+
+
 def reset_session(conn: Any) -> None:
     """The default ``reset``: undo what a session can carry — settings (``RESET ALL``,
     ``SET SESSION AUTHORIZATION DEFAULT``), ``LISTEN`` and the notifications received but not
     read, session advisory locks, temporary tables, held cursors, sequence state — in one
     round trip. When the server refuses one of them (the whole string then fails), the
-    others run one by one. In PEP 249 mode they run in autocommit: else they would open a
-    transaction, and the pool would close the connection as left in one."""
-    if not conn.autocommit:
-        conn.autocommit = True
+    others run one by one. In autocommit, also in PEP 249 mode."""
+    with _autocommit(conn):
         try:
-            reset_session(conn)
-        finally:
-            if not conn.closed:
-                conn.autocommit = False
-        return
-    try:
-        conn.execute(RESET_SQL)
-    except e.OperationalError:
-        raise
-    except e.DatabaseError:  # one failed: the others were rolled back with it
-        for sql in RESET:
-            try:
-                conn.execute(sql)
-            except e.OperationalError:
-                raise
-            except e.DatabaseError:
-                pass
+            conn.execute(RESET_SQL)
+        except e.OperationalError:
+            raise
+        except e.DatabaseError:  # one failed: the others were rolled back with it
+            for sql in RESET:
+                try:
+                    conn.execute(sql)
+                except e.OperationalError:
+                    raise
+                except e.DatabaseError:
+                    pass
     for _ in conn.notifies(timeout=0):  # after UNLISTEN *: no more can come
         pass
 
 
 async def reset_session_async(conn: Any) -> None:
     """``reset_session`` for an AsyncConnection."""
-    if not conn.autocommit:  # (see reset_session)
-        conn.autocommit = True
+    with _autocommit(conn):
         try:
-            await reset_session_async(conn)
-        finally:
-            if not conn.closed:
-                conn.autocommit = False
-        return
-    try:
-        await conn.execute(RESET_SQL)
-    except e.OperationalError:
-        raise
-    except e.DatabaseError:
-        for sql in RESET:
-            try:
-                await conn.execute(sql)
-            except e.OperationalError:
-                raise
-            except e.DatabaseError:
-                pass
+            await conn.execute(RESET_SQL)
+        except e.OperationalError:
+            raise
+        except e.DatabaseError:
+            for sql in RESET:
+                try:
+                    await conn.execute(sql)
+                except e.OperationalError:
+                    raise
+                except e.DatabaseError:
+                    pass
     async for _ in conn.notifies(timeout=0):
         pass
 

@@ -223,10 +223,10 @@ class BaseConnection:
 
     def _end_pending(self, bound: float) -> bool:
         """For a pool taking the connection back: runs now, on this thread, what finalizers
-        left pending (a dropped COPY's abort, a stream's end: ``Turns.end_now``), each
-        wait bounded by ``bound`` seconds (or the connection's shorter timeout). False,
-        with nothing done, when nothing was left or another thread uses the connection."""
-        return not self._closed and self._lock.end_now(_waits_bounded(self._conn, bound))
+        left pending (a dropped COPY's abort, a stream's end: ``Turns.end_now``), bounded
+        by ``bound`` seconds in all (then cancelled, see _bounded). False, with nothing
+        done, when nothing was left or another thread uses the connection."""
+        return not self._closed and self._lock.end_now(_bounded(self._conn, bound))
 
     def _check_open_to_end(self, what: str) -> None:
         """commit()/rollback() on a closed or broken connection: InterfaceError saying what
@@ -434,16 +434,32 @@ def _int_or_none(s: Optional[str]) -> Optional[int]:
 
 
 @contextmanager
-def _waits_bounded(conn: Any, seconds: float) -> Iterator[None]:
-    """The connection's timeout (pp_set_timeout) at most ``seconds`` meanwhile."""
+def _bounded(conn: Any, seconds: float) -> Iterator[None]:
+    """Meanwhile, each call at most ``seconds`` (the connection's timeout, pp_set_timeout,
+    unless shorter), and all of them together about as long: once ``seconds`` have passed
+    (a server trickling data keeps each call short), a helper thread sets the timeout to
+    1 ms, so that the next call's first wait sends the cancel (see pp_set_timeout)."""
     own = lib.pp_timeout(conn)
     ms = _timeout_ms(seconds)
     if own == 0 or own > ms:
         lib.pp_set_timeout(conn, ms, ffi.NULL)
+    guard = threading.Lock()  # the deadline never acts once the bounded code has ended
+    ended = []
+
+    def deadline() -> None:
+        with guard:
+            if not ended:
+                lib.pp_set_timeout(conn, 1, ffi.NULL)
+    timer = threading.Timer(seconds, deadline)
+    timer.daemon = True
+    timer.start()
     try:
         yield
     finally:
-        lib.pp_set_timeout(conn, own, ffi.NULL)
+        timer.cancel()
+        with guard:
+            ended.append(True)
+            lib.pp_set_timeout(conn, own, ffi.NULL)
 
 
 def _timeout_ms(seconds: Optional[float]) -> int:

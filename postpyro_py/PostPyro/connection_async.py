@@ -35,7 +35,7 @@ from . import _dsn, _reclaim
 from . import errors as e
 from ._aio import Waker, backend, poll_wait
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
-from ._aturns import AsyncTurns, end_dropped
+from ._aturns import AsyncTurns, end_dropped, end_pending
 from ._fiber import Fiber
 from ._listen_async import AsyncNotifications
 from ._result import _free_out
@@ -200,13 +200,13 @@ class AsyncConnection(AsyncNotifications):
                 return value
             return await self._drive(value, timeout)
         except BaseException:
+            if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …): that
+                self._fiber = self._fiber.renewed(eng.close)  # call never ends: closed
             if eng._closed or lib.pp_is_closed(eng._conn):  # libpq closed its socket
                 self._sock.release_soon()
             raise
         finally:
-            if self._fiber.in_call:  # abandoned mid-call (the coroutine was closed, …):
-                self._fiber = Fiber()  # that call must never be resumed by the next one
-            elif self._closing:
+            if self._closing:
                 self._fiber.end()  # the last call of a closed connection
             if turns.queue or turns.owner is not None or (
                     not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN):
@@ -223,7 +223,7 @@ class AsyncConnection(AsyncNotifications):
     def _release(self, me: Any) -> None:
         self._turns.release()
 
-    _end_dropped = end_dropped  # what finalizers left pending, run in a task's turn
+    _end_dropped, _end_pending = end_dropped, end_pending  # finalizers' ends (see _aturns)
 
     def _tx_open(self) -> bool:
         eng = self._engine
@@ -416,7 +416,7 @@ class AsyncConnection(AsyncNotifications):
             return
         self._closing = True
         if self._running:
-            await self._send_cancel()  # so that pp_close does not wait for the statement
+            await self._send_cancel()  # delivered, awaited (pp_close sends one, never waits)
         else:
             self._fiber.end()  # no idle fiber left to the collector (see Fiber.end)
         self._sock.release()  # the loop forgets the socket before libpq closes it

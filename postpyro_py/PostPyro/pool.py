@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import errors as e
-from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
+from ._pool_base import PoolBase, forked as _forked, logger
 from ._pool_checkout import Checkout, masked
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_session import (check_connection, close_quietly as _close_quietly, reset_session,
@@ -353,25 +353,23 @@ class Pool(PoolBase):
             bad = True
         finally:
             if ok:
-                with masked(), self._lock:
-                    holder._slot = None
-                    w = self._state.give_back(slot, _monotonic())
-                    closing = self._state.closed
-                    if closing:
-                        self._wakeup.notify_all()  # close() waits for the lent ones
-                if w is not None:
-                    w.wake.release()
-                elif closing:
-                    _close_quietly(conn)
+                self._give_back(holder, slot, conn)
             else:
                 self._drop(holder, lost=lost, bad=bad, cancel=cancel)
 
-    @staticmethod
-    def _end_pending(conn: Connection) -> bool:
-        """A connection "active" at the end of its block: a COPY dropped half-way whose
-        abort its finalizer left pending (collected on another thread) is run now, when no
-        other thread uses the connection (see Connection._end_pending). True when run."""
-        return conn._end_pending(PENDING_END_SECONDS)
+    def _give_back(self, holder: Checkout, slot: Any, conn: Connection) -> None:
+        """``conn``, lent to ``holder``, is clean: idle again, or handed to the first waiting
+        checkout; when the pool closed meanwhile, closed here (it is no longer counted)."""
+        with masked(), self._lock:
+            holder._slot = None
+            w = self._state.give_back(slot, _monotonic())
+            closing = self._state.closed
+            if closing:
+                self._wakeup.notify_all()  # close() waits for the lent ones
+        if w is not None:
+            w.wake.release()
+        elif closing:
+            _close_quietly(conn)
 
     def _restore(self, conn: Connection) -> None:
         """What the next borrower must not see: client-side settings, notices, then the
@@ -469,16 +467,7 @@ class Pool(PoolBase):
                 alive = slot.conn.ping()
             finally:
                 if alive:
-                    with masked(), self._lock:
-                        holder._slot = None
-                        w = self._state.give_back(slot, _monotonic())
-                        closing = self._state.closed
-                        if closing:
-                            self._wakeup.notify_all()  # close() waits for the lent ones
-                    if w is not None:
-                        w.wake.release()
-                    elif closing:  # the pool closed meanwhile: uncounted, so closed here
-                        _close_quietly(slot.conn)
+                    self._give_back(holder, slot, slot.conn)
                 else:
                     self._drop(holder, lost=True, bad=False)
 

@@ -26,8 +26,7 @@ from inspect import isawaitable
 from typing import Any, List, Optional
 
 from . import errors as e
-from ._aturns import end_pending
-from ._pool_base import PENDING_END_SECONDS, PoolBase, forked as _forked, logger
+from ._pool_base import PoolBase, forked as _forked, logger
 from ._pool_checkout_async import AsyncCheckout
 from ._pool_core import PERMIT, Slot, Waiter
 from ._pool_loop import running_loop
@@ -324,13 +323,6 @@ class AsyncPool(PoolBase):
                 self._hand_on(slot, self._state.give_back(slot, _monotonic()))  # type: ignore
             else:
                 await self._drop(holder, lost=lost, bad=bad)
-
-    @staticmethod
-    async def _end_pending(conn: AsyncConnection) -> bool:
-        """A connection "active" at the end of its block: a dropped AsyncCopy's abort left
-        pending by its finalizer is run now, awaited, when no other task's call or
-        transaction holds the connection (see _aturns.end_pending). True when run."""
-        return await end_pending(conn, PENDING_END_SECONDS)
 
     async def _drop(self, holder: AsyncCheckout, lost: bool, bad: bool,
                     invalidate: bool = False) -> None:

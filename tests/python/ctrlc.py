@@ -5,6 +5,8 @@ outlives the block (see ctrl_c_after)."""
 import signal
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 
@@ -69,3 +71,15 @@ class ctrl_c_after:
         while time.monotonic() < deadline:
             time.sleep(0.01)
         pytest.fail("the Ctrl-C sent %.1f s in raised nothing" % self._sender.interval)
+
+
+@contextmanager
+def python_sigint_handler() -> Iterator[None]:
+    """Python's own SIGINT handler (KeyboardInterrupt) meanwhile, which a Ctrl-C test needs:
+    a runner may have another one (a suite started as a background job begins with SIGINT
+    ignored, and Python keeps that). The previous one comes back after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -10,11 +10,11 @@ import pytest
 
 import PostPyro as pg
 from dropping import collect
+from ticking import TICK, run
 
 CURSORS = "SELECT count(*) FROM pg_cursors WHERE name LIKE 'pp_stream%'"
 # what the end waits for on the server: well over many ticks of TICK
 SLOW_SECONDS = 1.0
-TICK = 0.01
 LIBRARIES = ["asyncio", "trio"]
 
 
@@ -47,26 +47,10 @@ async def open_stream(c):
     return None, s
 
 
-def run(library, main):
-    if library == "asyncio":
-        import asyncio
-        asyncio.run(main(asyncio.sleep, asyncio.ensure_future))
-    else:
-        import trio
-
-        async def in_nursery():
-            async with trio.open_nursery() as nursery:
-                def spawn(coro):
-                    nursery.start_soon(lambda: coro)
-                await main(trio.sleep, spawn)
-                nursery.cancel_scope.cancel()
-        trio.run(in_nursery)
-
-
 @pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("kind", ["copy", "stream"])
 def test_a_dropped_object_s_end_runs_awaited_while_other_tasks_go_on(sdsn, library, kind):
-    async def main(sleep, spawn):
+    async def main(loop):
         c = await pg.AsyncConnection.connect(sdsn)
         try:
             tx, obj = await (open_copy_to(c) if kind == "copy" else open_stream(c))
@@ -77,10 +61,10 @@ def test_a_dropped_object_s_end_runs_awaited_while_other_tasks_go_on(sdsn, libra
 
             async def ticker():
                 while not stop:
-                    await sleep(TICK)
+                    await loop.sleep(TICK)
                     ticks[0] += 1
-            spawn(ticker())
-            await sleep(TICK * 5)
+            loop.spawn(ticker())
+            await loop.sleep(TICK * 5)
             assert ticks[0] > 0
 
             getattr(obj, "_" + kind).cycle = obj  # only the collector frees it
@@ -114,7 +98,7 @@ def test_a_dropped_object_s_end_runs_awaited_while_other_tasks_go_on(sdsn, libra
 @pytest.mark.parametrize("kind", ["copy", "stream"])
 def test_a_dropped_object_s_end_is_left_to_close(sdsn, library, kind):
     # nothing runs it before close(): close() ends the session, the server the rest
-    async def main(sleep, spawn):
+    async def main(loop):
         c = await pg.AsyncConnection.connect(sdsn)
         try:
             _, obj = await (open_copy_to(c) if kind == "copy" else open_stream(c))

@@ -11,7 +11,7 @@ import pytest
 import PostPyro as pg
 from PostPyro import types as pgtypes
 from PostPyro._ffi import ffi, lib
-from ctrlc import ctrl_c_after
+from ctrlc import ctrl_c_after, python_sigint_handler
 
 # More rows than libpostpyro puts in one chunk (50 000 values: 12 500 rows of these four
 # columns), so there are always several.
@@ -131,7 +131,7 @@ def test_ctrl_c_while_converting_a_chunk_cancels_the_rest(conn, mood):
 
 
 def test_ctrl_c_while_waiting_for_the_next_chunk_cancels_the_statement(conn):
-    with ctrl_c_after(0.5) as ctrl_c:
+    with python_sigint_handler(), ctrl_c_after(0.5) as ctrl_c:
         # the first 2000 rows come at once (a chunk), then the server sleeps
         conn.query("SELECT g, pg_sleep(CASE WHEN g = 2000 THEN 20 ELSE 0 END) "
                    "FROM generate_series(1, 3000) g")

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import PostPyro as pg
-from ctrlc import ctrl_c_after
+from ctrlc import ctrl_c_after, python_sigint_handler
 
 
 @pytest.fixture
@@ -204,13 +204,9 @@ def test_server_closing_the_connection_ends_the_wait(listener, admin, channel):
 def test_ctrl_c_interrupts_the_wait(listener, channel):
     listener.listen(channel)
     # Python's own handler, also when the suite runs as a background job (SIGINT ignored)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with ctrl_c_after(0.3) as ctrl_c:
-            list(listener.notifies(timeout=10))
-        assert ctrl_c.elapsed < 3
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with python_sigint_handler(), ctrl_c_after(0.3) as ctrl_c:
+        list(listener.notifies(timeout=10))
+    assert ctrl_c.elapsed < 3
     assert listener.query_one("SELECT 1")[0] == 1  # still usable
 
 

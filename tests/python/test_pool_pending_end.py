@@ -7,28 +7,18 @@ connection to be replaced, as before. Each wait is bounded: a hang fails."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
 import PostPyro as pg
+import PostPyro._pool_base
 from dropping import collect, start_dropper
+from ticking import run
 
 COPY_TO = "COPY (SELECT g FROM generate_series(1, 200000) g) TO STDOUT"
 LIBRARIES = ["asyncio", "trio"]
-
-
-def run(library, main):
-    if library == "asyncio":
-        import asyncio
-        asyncio.run(asyncio.wait_for(main(), 60))
-    else:
-        import trio
-
-        async def bounded():
-            with trio.fail_after(60):
-                await main()
-        trio.run(bounded)
 
 
 def sessions(admin, app):
@@ -41,10 +31,55 @@ def app():
     return "pp_pend_" + uuid.uuid4().hex[:10]
 
 
-async def drop_copy_half_way(conn):
+def one_conn_pool(cls, dsn, app, **options):
+    """A pool of one connection, its sessions named ``app``."""
+    return cls(dsn, min_size=1, max_size=1, application_name=app, **options)
+
+
+def drop_copy_on_another_thread(conn, sql=COPY_TO):
+    """A COPY TO started, one row read, then dropped and collected on another thread: its
+    end waits in the connection's pending list."""
+    box = [conn.copy(sql).start()]
+    assert box[0].read()
+    start_dropper(box).join(10)  # collected there: no I/O, the end waits
+    assert conn.transaction_status == "active"
+    assert conn._lock.pending
+
+
+def same_session_back(pool, pid):
+    """The next checkout gets the same server session, idle and usable."""
+    with pool.connection(timeout=10) as conn:
+        assert conn.info()["backend_pid"] == pid
+        assert conn.transaction_status == "idle"
+        assert not conn._lock.pending
+        assert conn.query_one("SELECT 41 + 1") == (42,)
+
+
+async def same_session_back_async(pool, pid):
+    async with pool.connection(timeout=10) as conn:
+        assert conn.info()["backend_pid"] == pid
+        assert conn.transaction_status == "idle"
+        assert not conn._engine._lock.pending
+        assert await conn.query_one("SELECT 41 + 1") == (42,)
+
+
+def outcome(pool, admin, app, end):
+    """The pool's counts after its connection's dropped COPY ended (kept) or failed
+    (lost, replaced)."""
+    stats = pool.stats()
+    if end == "succeeds":
+        assert stats["returns_bad"] == 0, stats
+        assert stats["connections_num"] == 1, stats
+        assert sessions(admin, app) == 1
+    else:
+        assert stats["connections_lost"] == 1, stats
+        assert stats["connections_num"] == 2, stats
+
+
+async def drop_copy_half_way(conn, sql=COPY_TO):
     """A COPY TO started, one row read, then dropped and collected in this task: its end
     waits in the connection's pending list."""
-    cp = conn.copy(COPY_TO)
+    cp = conn.copy(sql)
     await cp.start()
     assert await cp.read()
     del cp
@@ -54,41 +89,24 @@ async def drop_copy_half_way(conn):
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_an_async_copy_dropped_half_way_in_a_pool_block_leaves_the_connection_reused(
-        dsn, admin, app, library):
-    async def main():
-        async with pg.AsyncPool(dsn, min_size=1, max_size=1, application_name=app) as pool:
+@pytest.mark.parametrize("end", ["succeeds", "fails"])
+def test_an_async_copy_dropped_half_way_in_a_pool_block(dsn, admin, app, library, end):
+    """Its end runs on return and the connection is kept (was: replaced); an end that
+    fails (the server session ended under the COPY) leaves it replaced, as before."""
+    async def main(loop):
+        async with one_conn_pool(pg.AsyncPool, dsn, app) as pool:
             async with pool.connection() as conn:
                 pid = conn.info()["backend_pid"]
                 await drop_copy_half_way(conn)
-            async with pool.connection(timeout=10) as conn:
-                assert conn.info()["backend_pid"] == pid
-                assert conn.transaction_status == "idle"
-                assert not conn._engine._lock.pending
-                assert await conn.query_one("SELECT 41 + 1") == (42,)
-            stats = pool.stats()
-            assert stats["returns_bad"] == 0, stats
-            assert stats["connections_num"] == 1, stats
-            assert sessions(admin, app) == 1
-    run(library, main)
-
-
-@pytest.mark.parametrize("library", LIBRARIES)
-def test_an_async_copy_whose_pending_end_fails_leaves_the_connection_replaced(
-        dsn, admin, app, library):
-    async def main():
-        async with pg.AsyncPool(dsn, min_size=1, max_size=1, application_name=app) as pool:
-            async with pool.connection() as conn:
-                pid = conn.info()["backend_pid"]
-                await drop_copy_half_way(conn)
-                # the server session ends under the COPY: its end cannot succeed
-                assert admin.query_one("SELECT pg_terminate_backend($1)", [pid])[0]
-            async with pool.connection(timeout=10) as conn:
-                assert conn.info()["backend_pid"] != pid
-                assert await conn.query_one("SELECT 41 + 1") == (42,)
-            stats = pool.stats()
-            assert stats["connections_lost"] == 1, stats
-            assert stats["connections_num"] == 2, stats
+                if end == "fails":
+                    assert admin.query_one("SELECT pg_terminate_backend($1)", [pid])[0]
+            if end == "succeeds":
+                await same_session_back_async(pool, pid)
+            else:
+                async with pool.connection(timeout=10) as conn:
+                    assert conn.info()["backend_pid"] != pid
+                    assert await conn.query_one("SELECT 41 + 1") == (42,)
+            outcome(pool, admin, app, end)
     run(library, main)
 
 
@@ -97,8 +115,8 @@ def test_an_async_copy_pending_end_waits_not_for_another_task_s_call(dsn, admin,
     to run the end (it closes the connection, cancelling that call, as before)."""
     import asyncio
 
-    async def main():
-        async with pg.AsyncPool(dsn, min_size=1, max_size=1, application_name=app) as pool:
+    async def main(loop):
+        async with one_conn_pool(pg.AsyncPool, dsn, app) as pool:
             async with pool.connection() as conn:
                 pid = conn.info()["backend_pid"]
                 await drop_copy_half_way(conn)
@@ -114,89 +132,76 @@ def test_an_async_copy_pending_end_waits_not_for_another_task_s_call(dsn, admin,
     run("asyncio", main)
 
 
-def test_a_copy_dropped_on_another_thread_in_a_pool_block_leaves_the_connection_reused(
-        dsn, admin, app):
-    with pg.Pool(dsn, min_size=1, max_size=1, application_name=app) as pool:
+@pytest.mark.parametrize("end", ["succeeds", "fails"])
+def test_a_copy_dropped_on_another_thread_in_a_pool_block(dsn, admin, app, end):
+    with one_conn_pool(pg.Pool, dsn, app) as pool:
         with pool.connection() as conn:
             pid = conn.info()["backend_pid"]
-            box = [conn.copy(COPY_TO).start()]
-            assert box[0].read()
-            start_dropper(box).join(10)  # collected there: no I/O, the end waits
-            assert conn.transaction_status == "active"
-            assert conn._lock.pending
-        with pool.connection(timeout=10) as conn:
-            assert conn.info()["backend_pid"] == pid
-            assert conn.transaction_status == "idle"
-            assert conn.query_one("SELECT 41 + 1") == (42,)
-        stats = pool.stats()
-        assert stats["returns_bad"] == 0, stats
-        assert stats["connections_num"] == 1, stats
-        assert sessions(admin, app) == 1
-
-
-def test_a_sync_copy_whose_pending_end_fails_leaves_the_connection_replaced(dsn, admin, app):
-    with pg.Pool(dsn, min_size=1, max_size=1, application_name=app) as pool:
-        with pool.connection() as conn:
-            pid = conn.info()["backend_pid"]
-            box = [conn.copy(COPY_TO).start()]
-            assert box[0].read()
-            start_dropper(box).join(10)
-            assert admin.query_one("SELECT pg_terminate_backend($1)", [pid])[0]
-        with pool.connection(timeout=10) as conn:
-            assert conn.info()["backend_pid"] != pid
-            assert conn.query_one("SELECT 41 + 1") == (42,)
-        stats = pool.stats()
-        assert stats["connections_lost"] == 1, stats
-        assert stats["connections_num"] == 2, stats
+            drop_copy_on_another_thread(conn)
+            if end == "fails":
+                assert admin.query_one("SELECT pg_terminate_backend($1)", [pid])[0]
+        if end == "succeeds":
+            same_session_back(pool, pid)
+        else:
+            with pool.connection(timeout=10) as conn:
+                assert conn.info()["backend_pid"] != pid
+                assert conn.query_one("SELECT 41 + 1") == (42,)
+        outcome(pool, admin, app, end)
 
 
 SLOW_COPY_TO = ("COPY (SELECT repeat('x', 2000), pg_sleep(0.05) FROM generate_series(1, 600))"
                 " TO STDOUT")  # 30 s of rows
 
 
+@pytest.fixture
+def short_end(monkeypatch):
+    monkeypatch.setattr(PostPyro._pool_base, "PENDING_END_SECONDS", 0.5)
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_an_async_pending_end_that_runs_too_long_is_cancelled_and_the_connection_kept(
-        dsn, admin, app, library, monkeypatch):
+        dsn, admin, app, library, short_end):
     """A COPY TO dropped inside a transaction: its end reads the rest (a cancel would fail
-    the transaction), 30 s here. The pool cancels it after PENDING_END_SECONDS, rolls the
-    failed transaction back and keeps the connection."""
-    import time
-    import PostPyro.pool_async
-    monkeypatch.setattr(PostPyro.pool_async, "PENDING_END_SECONDS", 0.5)
-
-    async def main():
-        async with pg.AsyncPool(dsn, min_size=1, max_size=1, application_name=app) as pool:
+    the transaction), 30 s here, a row every 50 ms. The pool cancels it after
+    PENDING_END_SECONDS, rolls the failed transaction back and keeps the connection."""
+    async def main(loop):
+        async with one_conn_pool(pg.AsyncPool, dsn, app) as pool:
             async with pool.connection() as conn:
                 pid = conn.info()["backend_pid"]
                 await conn.begin()
-                cp = conn.copy(SLOW_COPY_TO)
-                await cp.start()
-                assert await cp.read()
-                del cp
-                collect()
-                assert conn._engine._lock.pending
+                await drop_copy_half_way(conn, SLOW_COPY_TO)
                 left = time.monotonic()
             assert time.monotonic() - left < 10
-            async with pool.connection(timeout=10) as conn:
-                assert conn.info()["backend_pid"] == pid
-                assert conn.transaction_status == "idle"
-                assert await conn.query_one("SELECT 41 + 1") == (42,)
+            await same_session_back_async(pool, pid)
             stats = pool.stats()
             assert stats["connections_num"] == 1, stats
     run(library, main)
+
+
+def test_a_sync_pending_end_that_runs_too_long_is_cancelled_and_the_connection_kept(
+        dsn, admin, app, short_end):
+    """As above, on Pool. Was: the bound was the connection's timeout, per call: each row
+    came well within it, and the return read all 30 s of them."""
+    with one_conn_pool(pg.Pool, dsn, app) as pool:
+        with pool.connection() as conn:
+            pid = conn.info()["backend_pid"]
+            conn.begin().__enter__()
+            drop_copy_on_another_thread(conn, SLOW_COPY_TO)
+            left = time.monotonic()
+        assert time.monotonic() - left < 10
+        same_session_back(pool, pid)
+        stats = pool.stats()
+        assert stats["connections_num"] == 1, stats
 
 
 def test_a_sync_pending_end_waits_not_for_another_thread_s_statement(dsn, admin, app):
     """Another thread's statement runs when the block ends: the pool does not wait for it
     to run the end (the filler cancels and closes the connection, as before)."""
     import threading
-    import time
-    with pg.Pool(dsn, min_size=1, max_size=1, application_name=app) as pool:
+    with one_conn_pool(pg.Pool, dsn, app) as pool:
         with pool.connection() as conn:
             pid = conn.info()["backend_pid"]
-            box = [conn.copy(COPY_TO).start()]
-            assert box[0].read()
-            start_dropper(box).join(10)
+            drop_copy_on_another_thread(conn)
             errors = []
 
             def sleeper():
@@ -231,9 +236,9 @@ def test_a_pep249_block_that_dropped_a_copy_commits_after_its_end(dsn, admin, ap
     """PEP 249 mode: the block ended normally, so it commits (as ``with conn:`` does: the
     COMMIT runs the dropped COPY's end first). Was: the connection was closed, its
     transaction lost."""
-    async def main():
-        async with pg.AsyncPool(dsn, min_size=1, max_size=1, application_name=app,
-                                autocommit=False) as pool:
+    async def main(loop):
+        async with one_conn_pool(pg.AsyncPool, dsn, app,
+                                                  autocommit=False) as pool:
             async with pool.connection() as conn:
                 pid = conn.info()["backend_pid"]
                 await conn.execute("INSERT INTO %s VALUES (1)" % table)
@@ -247,15 +252,11 @@ def test_a_pep249_block_that_dropped_a_copy_commits_after_its_end(dsn, admin, ap
 
 def test_a_sync_pep249_block_that_dropped_a_copy_commits_after_its_end(dsn, admin, app,
                                                                       table):
-    with pg.Pool(dsn, min_size=1, max_size=1, application_name=app,
-                 autocommit=False) as pool:
+    with one_conn_pool(pg.Pool, dsn, app, autocommit=False) as pool:
         with pool.connection() as conn:
             pid = conn.info()["backend_pid"]
             conn.execute("INSERT INTO %s VALUES (1)" % table)
-            box = [conn.copy(COPY_TO).start()]
-            assert box[0].read()
-            start_dropper(box).join(10)
-            assert conn.transaction_status == "active"
+            drop_copy_on_another_thread(conn)
         assert admin.query("SELECT v FROM %s" % table) == [(1,)]
         with pool.connection(timeout=10) as conn:
             assert conn.info()["backend_pid"] == pid
