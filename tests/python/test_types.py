@@ -3,6 +3,7 @@
 results, and the simple protocol of multi-statement strings)."""
 
 import math
+import struct
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -990,6 +991,27 @@ def test_void_is_none(conn, path):
 def test_float4_is_the_same_exact_value_on_both_paths(conn):
     assert literal(conn, "binary", "3.3::float4") == literal(conn, "text", "3.3::float4") \
         == 3.299999952316284
+
+
+def test_float4_and_bool_columns_keep_every_value_nulls_and_order(conn, path):
+    # PyPy rounds a real column in a C float[] and reads bools by index: each value must
+    # still be the float4's exact value (text path: rounded from the server's digits)
+    sql = ("SELECT v::float4, b, k FROM unnest($1::float8[], $2::bool[]) WITH ORDINALITY "
+           "AS t(v, b, k) ORDER BY k")
+    floats = [3.3, None, -0.0, 0.1, 1e-40, 3.4028234663852886e38, -1.5, float("inf"),
+              float("-inf"), float("nan"), 16777217.0] * 60
+    bools = [True, False, None, True, None, False, False, True, True, None, True] * 60
+    if path == "binary":
+        rows = conn.query(sql, [floats, bools])
+    else:
+        rows = conn._rows(sql, [floats, bools], flags=lib.PP_EXEC_TEXT)
+    f4 = struct.Struct("f")
+    want = [None if v is None else f4.unpack(f4.pack(v))[0] for v in floats]
+    got = [r[0] for r in rows]
+    assert [repr(v) for v in got] == [repr(v) for v in want]  # -0.0 and nan too
+    assert all(type(v) is float for v in got if v is not None)
+    assert [r[1] for r in rows] == bools
+    assert all(type(v) is bool for r in rows for v in [r[1]] if v is not None)
 
 
 # ---- what cannot be sent fails before sending, naming the parameter ----------------------------
