@@ -210,22 +210,9 @@ class AsyncioSocket:
         idle = self._idle
         if idle is None:
             return False
-        loop = self._loop
-        ready = loop._ready
-        if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
-            return False  # something to run (this socket's stale callback is not)
-        # running now, in this thread: `self._running_loop() is not loop` without
-        # get_running_loop's getpid() system call (CPython 3.11)
-        if loop._stopping or loop._thread_id != get_ident():
+        timeout = self._idle_ms()
+        if timeout <= 0:
             return False
-        timeout = _IDLE_WAIT_MS
-        scheduled = loop._scheduled
-        if scheduled:
-            due = (scheduled[0]._when - loop.time()) * 1000.0
-            if due < timeout:
-                if due <= 0:
-                    return False
-                timeout = due
         fd = self.fd
         mask = _POLL_MASKS[events & 3]
         if mask != self._idle_mask:  # select.poll keeps it in memory: no system call
@@ -234,7 +221,7 @@ class AsyncioSocket:
         try:
             found = idle.poll(timeout)
         except KeyboardInterrupt:  # where the loop's select would have seen it: out of the
-            loop.call_soon(_interrupt)  # loop, this task left waiting the loop's way
+            self._loop.call_soon(_interrupt)  # loop, this task left waiting the loop's way
             return False
         for got, _ in found:
             if got == fd:
@@ -251,24 +238,30 @@ class AsyncioSocket:
         signals wake the loop's epoll. Not under Python's default SIGINT handler: its
         KeyboardInterrupt would then be raised on the fiber (closing the connection), where
         idle_wait's poll hands it to the loop (see idle_wait)."""
-        if self._idle is None:
+        if self._idle is None or getsignal(SIGINT) is default_int_handler:
             return
+        ms = int(self._idle_ms())
+        if ms > 0:
+            lib.pp_set_idle_wait(conn, self._epfd, ms)
+
+    def _idle_ms(self) -> float:
+        """How long (ms) a wait may take without a loop trip now (see idle_wait); 0 or
+        less when the loop has something to run (this socket's stale callback is not),
+        does not run in this thread, is stopping, or a timer is due."""
         loop = self._loop
         ready = loop._ready
         if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
-            return
-        if loop._stopping or loop._thread_id != get_ident() \
-                or getsignal(SIGINT) is default_int_handler:
-            return
-        timeout = _IDLE_WAIT_MS
+            return 0
+        # running now, in this thread: `self._running_loop() is not loop` without
+        # get_running_loop's getpid() system call (CPython 3.11)
+        if loop._stopping or loop._thread_id != get_ident():
+            return 0
         scheduled = loop._scheduled
         if scheduled:
-            due = int((scheduled[0]._when - loop.time()) * 1000.0)
-            if due < timeout:
-                if due <= 0:
-                    return
-                timeout = due
-        lib.pp_set_idle_wait(conn, self._epfd, timeout)
+            due = (scheduled[0]._when - loop.time()) * 1000.0
+            if due < _IDLE_WAIT_MS:
+                return due
+        return _IDLE_WAIT_MS
 
     def _watch_idle(self, loop: Any) -> None:
         """Set up idle_wait for ``loop`` (an epoll-based selector loop), or leave it off."""
