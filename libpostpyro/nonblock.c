@@ -63,6 +63,7 @@ int pp__nb_run(pp_conn *conn, void (*fn)(void *), void *arg, bool resume, pp_res
     int y = go_on ? pp__fiber_resume(f) : pp__fiber_start(f, fn, arg);
     if (y == 1)
         return PP_PENDING; /* it waits; its wait let the lock go */
+    atomic_store(&conn->idle_until_ms, 0); /* pp_set_idle_wait's setting ends with the call */
     pthread_mutex_lock(&conn->lock);
     conn->nb_busy = false;
     pthread_cond_broadcast(&conn->idle);
@@ -131,6 +132,15 @@ int32_t pp_socket(pp_conn *conn)
     fd = conn->pg != NULL && !conn->closed && conn->connecting ? PQsocket(conn->pg) : -1;
     pthread_mutex_unlock(&conn->lock);
     return fd;
+}
+
+int pp_set_idle_wait(pp_conn *conn, int32_t fd, int32_t ms)
+{
+    if (conn == NULL)
+        return PP_ERROR;
+    atomic_store(&conn->idle_fd, fd);
+    atomic_store(&conn->idle_until_ms, ms > 0 ? pp__now_ms() + ms : 0);
+    return PP_OK;
 }
 
 int32_t pp_wait_events(pp_conn *conn)

@@ -327,6 +327,28 @@ static int deadline_passed(pp_conn *conn)
     return -1;
 }
 
+/* pp_set_idle_wait: poll the socket for `events` and conn->idle_fd until the time set
+ * (never past the call's deadline). True when the socket is ready first; otherwise the
+ * setting is spent (the caller's descriptor is readable, the time is up, a signal came). */
+static bool idle_wait(pp_conn *conn, int sock, short events)
+{
+    int64_t until = atomic_exchange(&conn->idle_until_ms, 0);
+    if (until == 0)
+        return false;
+    if (conn->deadline_ms != 0 && conn->deadline_ms < until)
+        until = conn->deadline_ms;
+    int64_t left = until - pp__now_ms();
+    if (left <= 0)
+        return false;
+    struct pollfd p[2] = {{.fd = sock, .events = events},
+                          {.fd = atomic_load(&conn->idle_fd), .events = POLLIN}};
+    int n = poll(p, p[1].fd >= 0 ? 2 : 1, (int)left);
+    if (n <= 0 || p[0].revents == 0)
+        return false;
+    atomic_store(&conn->idle_until_ms, until); /* for the call's next wait */
+    return true;
+}
+
 /* The wait of a call on the fiber (nonblocking mode): unless the socket is ready now
  * (`look_first`), switch back to the caller with the lock let go and the call marked pending (other calls
  * refuse or wait meanwhile); the caller's pp_resume switches in again. 0, or -1 when
@@ -339,6 +361,8 @@ static int nb_wait(pp_conn *conn, short events, bool look_first)
     if (p.fd < 0)
         return -1;
     if (look_first && poll(&p, 1, 0) > 0)
+        return 0;
+    if (idle_wait(conn, p.fd, events))
         return 0;
     pp__notify_collect(conn); /* the caller may read them while this call waits */
     atomic_store(&conn->want_events, ((events & POLLIN) ? PP_WAIT_READ : 0) |

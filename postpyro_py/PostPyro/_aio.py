@@ -16,10 +16,16 @@ import os
 import select
 import selectors
 import socket
+from signal import SIGINT, default_int_handler
 from threading import get_ident
 from typing import Any, Callable, List, Optional, Tuple
 
 from ._ffi import PP_PENDING, lib
+
+try:  # signal.getsignal without its enum conversion (an exception raised per call)
+    from _signal import getsignal
+except ImportError:  # pragma: no cover
+    from signal import getsignal
 
 __all__ = ["backend", "poll_wait"]
 
@@ -171,7 +177,7 @@ class AsyncioSocket:
     """
 
     __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid",
-                 "_idle", "_idle_mask")
+                 "_idle", "_idle_mask", "_epfd")
 
     def __init__(self, running_loop: Callable[[], Any], fd: int) -> None:
         self._running_loop = running_loop
@@ -184,6 +190,7 @@ class AsyncioSocket:
         self._pid = os.getpid()
         self._idle: Any = None    # for idle_wait: a poll of this socket and the loop's epoll
         self._idle_mask = 0       # the events _idle watches on this socket
+        self._epfd = -1           # the loop's epoll descriptor, while _idle is set up
 
     def idle_wait(self, events: int) -> bool:
         """Wait for this socket to be ready for ``events`` (PP_WAIT_* bits: a statement
@@ -203,22 +210,9 @@ class AsyncioSocket:
         idle = self._idle
         if idle is None:
             return False
-        loop = self._loop
-        ready = loop._ready
-        if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
-            return False  # something to run (this socket's stale callback is not)
-        # running now, in this thread: `self._running_loop() is not loop` without
-        # get_running_loop's getpid() system call (CPython 3.11)
-        if loop._stopping or loop._thread_id != get_ident():
+        timeout = self._idle_ms()
+        if timeout <= 0:
             return False
-        timeout = _IDLE_WAIT_MS
-        scheduled = loop._scheduled
-        if scheduled:
-            due = (scheduled[0]._when - loop.time()) * 1000.0
-            if due < timeout:
-                if due <= 0:
-                    return False
-                timeout = due
         fd = self.fd
         mask = _POLL_MASKS[events & 3]
         if mask != self._idle_mask:  # select.poll keeps it in memory: no system call
@@ -227,12 +221,47 @@ class AsyncioSocket:
         try:
             found = idle.poll(timeout)
         except KeyboardInterrupt:  # where the loop's select would have seen it: out of the
-            loop.call_soon(_interrupt)  # loop, this task left waiting the loop's way
+            self._loop.call_soon(_interrupt)  # loop, this task left waiting the loop's way
             return False
         for got, _ in found:
             if got == fd:
                 return True
         return False
+
+    def arm(self, conn: Any) -> None:
+        """Before a call (in a task's step, on the loop's thread): when the loop has nothing
+        to run, let the call's first waits be idle_wait's, done in libpostpyro
+        (pp_set_idle_wait: poll this socket and the loop's epoll, never past the next
+        timer): a statement whose answer comes meanwhile goes on without returning
+        PP_PENDING, so without _wait, idle_wait, pp_resume and two C fiber switches. While
+        the call runs, nothing of this thread can make a callback ready; other threads and
+        signals wake the loop's epoll. Not under Python's default SIGINT handler: its
+        KeyboardInterrupt would then be raised on the fiber (closing the connection), where
+        idle_wait's poll hands it to the loop (see idle_wait)."""
+        if self._idle is None or getsignal(SIGINT) is default_int_handler:
+            return
+        ms = int(self._idle_ms())
+        if ms > 0:
+            lib.pp_set_idle_wait(conn, self._epfd, ms)
+
+    def _idle_ms(self) -> float:
+        """How long (ms) a wait may take without a loop trip now (see idle_wait); 0 or
+        less when the loop has something to run (this socket's stale callback is not),
+        does not run in this thread, is stopping, or a timer is due."""
+        loop = self._loop
+        ready = loop._ready
+        if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
+            return 0
+        # running now, in this thread: `self._running_loop() is not loop` without
+        # get_running_loop's getpid() system call (CPython 3.11)
+        if loop._stopping or loop._thread_id != get_ident():
+            return 0
+        scheduled = loop._scheduled
+        if scheduled:
+            due = (scheduled[0]._when - loop.time()) * 1000.0
+            if due < _IDLE_WAIT_MS:
+                return due
+        return _IDLE_WAIT_MS
 
     def _watch_idle(self, loop: Any) -> None:
         """Set up idle_wait for ``loop`` (an epoll-based selector loop), or leave it off."""
@@ -247,6 +276,7 @@ class AsyncioSocket:
         idle.register(sel.fileno(), select.POLLIN)
         self._idle = idle
         self._idle_mask = select.POLLIN
+        self._epfd = sel.fileno()
 
     def _on_read(self) -> None:
         if not self._poll.poll(0):

@@ -153,10 +153,8 @@ class AsyncConnection(AsyncNotifications):
         self._timed = lib.pp_timeout(engine._conn) > 0
         self._set_idle()
 
-    def _set_idle(self) -> None:
-        """What a call without timeout= waits with first (see _LoopConnection._wait)."""
-        idle = getattr(self._sock, "idle_wait", None)  # asyncio's
-        self._idle = None if self._timed else idle
+    def _set_idle(self) -> None:  # what a call without timeout= waits with first (_wait)
+        self._idle = None if self._timed else getattr(self._sock, "idle_wait", None)
 
     @classmethod
     async def connect(cls, dsn: str = "", *, autocommit: bool = True,
@@ -191,7 +189,9 @@ class AsyncConnection(AsyncNotifications):
         eng = self._engine
         try:
             eng._fiber = fiber = self._fiber
-            eng._idle = self._idle if timeout is None else None
+            eng._idle = idle = self._idle if timeout is None else None
+            if idle is not None and not eng._closed:
+                self._sock.arm(eng._conn)  # the first waits in C (see AsyncioSocket.arm)
             try:
                 done, value = fiber.run(fn, args)
             finally:

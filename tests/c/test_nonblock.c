@@ -341,6 +341,48 @@ static void timeout_in_the_loop(pp_conn *c)
     pp_result_free(nb_exec(c, "SELECT 1", 0, NULL));
 }
 
+/* pp_set_idle_wait: the next call waits in itself, on its socket and the caller's
+ * descriptor, before it returns PP_PENDING; never past the time given, and not at all once
+ * that descriptor is readable; the setting ends with the call. */
+static void idle_waits(pp_conn *c)
+{
+    pp_error *err = NULL;
+    pp_result *r = NULL;
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    CHECK(pp_set_idle_wait(NULL, -1, 10) == PP_ERROR);
+    /* the answer comes within the time: the call ends without returning PP_PENDING */
+    CHECK(pp_set_idle_wait(c, fds[0], 5000) == PP_OK);
+    CHECK(pp_exec(c, "SELECT pg_sleep(0.05)", 0, NULL, 0, &r, &err) == PP_OK && r != NULL);
+    pp_result_free(r);
+    r = NULL;
+    /* spent by that call: the next one returns PP_PENDING */
+    int rc = pp_exec(c, "SELECT pg_sleep(0.05)", 0, NULL, 0, &r, &err);
+    CHECK(rc == PP_PENDING);
+    CHECK(finish(c, rc, &r, &err) == PP_OK);
+    pp_result_free(r);
+    r = NULL;
+    /* the caller's descriptor is readable: PP_PENDING at once */
+    CHECK(write(fds[1], "x", 1) == 1);
+    CHECK(pp_set_idle_wait(c, fds[0], 5000) == PP_OK);
+    int64_t t0 = now_ms();
+    rc = pp_exec(c, "SELECT pg_sleep(0.3)", 0, NULL, 0, &r, &err);
+    CHECK(rc == PP_PENDING && now_ms() - t0 < 250);
+    CHECK(finish(c, rc, &r, &err) == PP_OK);
+    pp_result_free(r);
+    r = NULL;
+    /* the time is up: PP_PENDING then */
+    CHECK(pp_set_idle_wait(c, -1, 30) == PP_OK);
+    t0 = now_ms();
+    rc = pp_exec(c, "SELECT pg_sleep(0.5)", 0, NULL, 0, &r, &err);
+    int64_t took = now_ms() - t0;
+    CHECK(rc == PP_PENDING && took >= 25 && took < 450);
+    CHECK(finish(c, rc, &r, &err) == PP_OK);
+    pp_result_free(r);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 static void close_while_pending(void)
 {
     pp_error *err = NULL;
@@ -524,6 +566,7 @@ int main(int argc, char **argv)
     cancel_without_blocking(c);
     timeout_in_the_loop(c);
     notifications(c);
+    idle_waits(c);
     close_while_pending();
     epoll_several_connections();
     /* pp_reset would wait for its connect: refused in this mode, the connection still works */
