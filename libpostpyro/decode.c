@@ -762,26 +762,163 @@ pp_error *pp__colbuf_add(pp_colbuf *b, const char *v, int64_t len, bool is_null)
     return add_value(b, v, len, is_null);
 }
 
+/* The fixed-size integer values (binary, not NULL, of `size` bytes) of rows row … end-1 of
+ * column col appended to b, up to the first value that is not one (or no room is
+ * reserved); returns the row it stopped at. add_common's work for each of a column's rows in
+ * a loop whose state stays in registers (add_common reloads b's fields after each store):
+ * 1 000 rows x 1 int4 column, about 105 -> 22 instructions a value besides libpq's. */
+static inline int ints_run(pp_colbuf *b, const PGresult *r, int col, int row, int end, int size)
+{
+    int64_t k = b->count, room = b->cap - k;
+    int64_t *ints = b->ints;
+    uint8_t *nulls = b->nulls;
+    if (room < end - row)
+        end = row + (int)room;
+    for (; row < end; row++, k++) {
+        if (PQgetlength(r, row, col) != size)
+            break;
+        const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+        ints[k] = size == 8 ? (int64_t)be64(p) : size == 4 ? (int64_t)(int32_t)be32(p)
+                                                            : (int16_t)((uint16_t)p[0] << 8 | p[1]);
+        nulls[k] = 0;
+    }
+    b->count = k;
+    return row;
+}
+
+/* Whether one of the bytes of w is 0. */
+static inline bool has_zero64(uint64_t w)
+{
+    return ((w - 0x0101010101010101u) & ~w & 0x8080808080808080u) != 0;
+}
+
+static inline bool has_zero32(uint32_t w)
+{
+    return ((w - 0x01010101u) & ~w & 0x80808080u) != 0;
+}
+
+/* Copies the len (> 0) bytes of a text value to dst a word at a time (the last word
+ * overlapping the one before), never reading past them; false when they hold a NUL (which
+ * text cannot: the general path takes it). A long value: memchr and memcpy. */
+static inline bool copy_text(char *dst, const char *src, int len)
+{
+    if (len > 64) {
+        if (memchr(src, '\0', (size_t)len) != NULL)
+            return false;
+        memcpy(dst, src, (size_t)len);
+        return true;
+    }
+    if (len >= 8) {
+        uint64_t w;
+        for (int i = 0; i + 8 < len; i += 8) {
+            memcpy(&w, src + i, 8);
+            if (has_zero64(w))
+                return false;
+            memcpy(dst + i, &w, 8);
+        }
+        memcpy(&w, src + len - 8, 8);
+        if (has_zero64(w))
+            return false;
+        memcpy(dst + len - 8, &w, 8);
+        return true;
+    }
+    if (len >= 4) {
+        uint32_t head, tail;
+        memcpy(&head, src, 4);
+        memcpy(&tail, src + len - 4, 4);
+        if (has_zero32(head) || has_zero32(tail))
+            return false;
+        memcpy(dst, &head, 4);
+        memcpy(dst + len - 4, &tail, 4);
+        return true;
+    }
+    for (int i = 0; i < len; i++) {
+        if (src[i] == '\0')
+            return false;
+        dst[i] = src[i];
+    }
+    return true;
+}
+
+/* ints_run for text values (binary, not NULL, not empty, without NUL) while they fit in
+ * b's data: each copied with its NUL, as add_common does. */
+static int text_run(pp_colbuf *b, const PGresult *r, int col, int row, int end)
+{
+    int64_t k = b->count, room = b->cap - k, len_sum = b->data_len, cap = b->data_cap;
+    char *data = b->data;
+    int64_t *offsets = b->offsets;
+    uint8_t *nulls = b->nulls;
+    if (room < end - row)
+        end = row + (int)room;
+    for (; row < end; row++, k++) {
+        int len = PQgetlength(r, row, col);
+        if (len <= 0 || len >= cap - len_sum ||
+            !copy_text(data + len_sum, PQgetvalue(r, row, col), len))
+            break;
+        len_sum += len;
+        data[len_sum++] = '\0';
+        offsets[k + 1] = len_sum;
+        nulls[k] = 0;
+    }
+    b->count = k;
+    b->data_len = len_sum;
+    return row;
+}
+
+/* The run of rows from row (< end) that column col's kind decodes in a loop of its own
+ * (ints_run, text_run); returns the row it stopped at (row itself: none). */
+static int fast_run(pp_colbuf *b, const PGresult *r, int col, int row, int end)
+{
+    if (!b->binary)
+        return row;
+    switch (b->oid) {
+    case OID_INT4: case OID_DATE: return ints_run(b, r, col, row, end, 4);
+    case OID_INT8: case OID_TIMESTAMP: case OID_TIMESTAMPTZ: case OID_TIME:
+        return ints_run(b, r, col, row, end, 8);
+    case OID_INT2: return ints_run(b, r, col, row, end, 2);
+    case OID_TEXT: case OID_VARCHAR: case OID_BPCHAR: return text_run(b, r, col, row, end);
+    default: return row;
+    }
+}
+
+/* Rows row … end-1 of column col of r appended to b (which holds the rows before). */
+static pp_error *decode_rows(pp_colbuf *b, const PGresult *r, int col, int row, int end)
+{
+    while (row < end) {
+        row = fast_run(b, r, col, row, end);
+        if (row == end)
+            break;
+        int len = PQgetlength(r, row, col); /* 0 for a NULL */
+        const char *v = PQgetvalue(r, row, col);
+        if (!(len > 0 && add_common(b, v, len))) {
+            pp_error *e = add_value(b, v, len, PQgetisnull(r, row, col));
+            if (e != NULL)
+                return e;
+        }
+        row++;
+    }
+    return NULL;
+}
+
 pp_colbuf *pp__decode_column(const PGresult *r, int32_t col, bool binary, pp_error **err)
 {
     int64_t nrows = PQntuples(r);
     pp_colbuf *b = pp__colbuf_begin(PQftype(r, col), binary, nrows, err);
     if (b == NULL)
         return NULL;
-    for (int64_t row = 0; row < nrows; row++) {
-        int len = PQgetlength(r, (int)row, col); /* 0 for a NULL */
-        const char *v = PQgetvalue(r, (int)row, col);
-        if (len > 0 && add_common(b, v, len))
-            continue;
-        pp_error *e = add_value(b, v, len, PQgetisnull(r, (int)row, col));
-        if (e != NULL) {
-            pp__colbuf_free(b);
-            pp__fail(err, e);
-            return NULL;
-        }
+    pp_error *e = decode_rows(b, r, col, 0, (int)nrows);
+    if (e != NULL) {
+        pp__colbuf_free(b);
+        pp__fail(err, e);
+        return NULL;
     }
     return b;
 }
+
+/* pp__decode_columns decodes this many rows of each column in turn: column by column the
+ * loops of fast_run stay short of state, and a block's part of the PGresult stays in the
+ * cache while its columns are read. */
+#define DECODE_BLOCK_ROWS 256
 
 int pp__decode_columns(const PGresult *r, bool binary, pp_colbuf **cols, pp_colbuf **spares,
                        int32_t nspares, pp_error **err)
@@ -796,19 +933,16 @@ int pp__decode_columns(const PGresult *r, bool binary, pp_colbuf **cols, pp_colb
         if ((cols[k] = pp__colbuf_reuse(spare, PQftype(r, k), binary, nrows, err)) == NULL)
             goto fail;
     }
-    /* row by row: the PGresult is read once, in the order libpq stored it */
-    for (int row = 0; row < nrows; row++)
+    for (int row = 0; row < nrows; row += DECODE_BLOCK_ROWS) {
+        int end = nrows - row < DECODE_BLOCK_ROWS ? nrows : row + DECODE_BLOCK_ROWS;
         for (int k = 0; k < ncols; k++) {
-            int len = PQgetlength(r, row, k); /* 0 for a NULL */
-            const char *v = PQgetvalue(r, row, k);
-            if (len > 0 && add_common(cols[k], v, len))
-                continue;
-            pp_error *e = add_value(cols[k], v, len, PQgetisnull(r, row, k));
+            pp_error *e = decode_rows(cols[k], r, k, row, end);
             if (e != NULL) {
                 pp__fail(err, e);
                 goto fail;
             }
         }
+    }
     return PP_OK;
 fail:
     for (int k = 0; k < ncols; k++) {

@@ -61,6 +61,14 @@ SCENARIOS = {
         ("D", [b"12\0junk", b"(1,2)"]),
         ("C", "SELECT 1")],
 }
+# Binary text values with a NUL byte, after good ones, at each place libpostpyro's copy of
+# text values looks for one: in a value of 3, 7 and 13 bytes (byte by byte, two 4-byte
+# words, words), and of 76 bytes (memchr).
+for _name, _bad in (("nul_bin_short", b"a\0b"), ("nul_bin_word", b"abc\0efg"),
+                    ("nul_bin_tail", b"abcdefghijk\0m"), ("nul_bin_long", b"x" * 70 + b"\0yyyyy")):
+    SCENARIOS[_name] = [("T", [("t", TEXT)]), ("D", [b"good value"]), ("D", [b"ok"]),
+                        ("D", [_bad]), ("D", [b"after"]), ("C", "SELECT 4")]
+del _name, _bad
 DEFAULT = [("T", [("?column?", INT4)]), ("D", [1]), ("C", "SELECT 1")]
 
 

@@ -204,6 +204,32 @@ static void test_nul_in_text(pp_conn *c)
     }
 }
 
+/* Binary text values with a NUL byte (after good values, wherever in the value the copy
+ * of text looks for one) are refused too, by pp_query's decoding and by pp_result_column. */
+static void test_nul_in_binary_text(pp_conn *c)
+{
+    static const char *const sqls[] = {
+        "SELECT 'nul_bin_short'", "SELECT 'nul_bin_word'", "SELECT 'nul_bin_tail'",
+        "SELECT 'nul_bin_long'",
+    };
+    for (size_t k = 0; k < sizeof sqls / sizeof *sqls; k++) {
+        pp_result *r = NULL;
+        pp_error *err = NULL;
+        pp_result_info info;
+        pp_column col;
+        CHECK(pp_query(c, sqls[k], 0, NULL, 0, &r, &info, &col, 1, &err) == PP_ERROR &&
+              r == NULL && is_violation(err));
+        pp_error_free(err);
+        err = NULL;
+        r = run(c, sqls[k]);
+        CHECK(r != NULL && pp_result_nrows(r) == 4);
+        CHECK(pp_result_column(r, 0, &col, &err) == PP_ERROR && is_violation(err));
+        pp_error_free(err);
+        pp_result_free(r);
+        check_usable(c);
+    }
+}
+
 /* ---- against the real server ---- */
 
 static int exec_params(pp_conn *c, const char *sql, int32_t n, const pp_value *params,
@@ -426,6 +452,7 @@ int main(void)
     pp_conn *fake = fake_connect(port);
     test_shape_change(fake);
     test_nul_in_text(fake);
+    test_nul_in_binary_text(fake);
     pp_conn_free(fake);
     stop_fake_server();
 

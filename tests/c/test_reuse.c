@@ -4,6 +4,8 @@
  * were: more or fewer rows, NULLs then none, text, arrays, other types, other shapes. */
 #include "harness.h"
 
+#include <inttypes.h>
+
 typedef struct {
     pp_result *r;
     pp_result_info info;
@@ -95,6 +97,78 @@ static void test_other_shapes(pp_conn *c)
     pp_result_free(l.r);
 }
 
+/* Every kind of column the decoder copies in runs of its own (text of 0 … 82 bytes, ASCII or
+ * not; int2, int4, int8, date, timestamp), with NULLs and empty strings between, over more
+ * rows than it decodes at a time (256): each value lands in its row, in fresh memory, in
+ * reused memory (fewer rows, then more), and with one column decoded alone. */
+#define RUNS "SELECT CASE WHEN g % 7 = 3 THEN NULL ELSE " \
+             "CASE WHEN g % 3 = 0 THEN 'é' ELSE '' END || repeat('x', g % 83) END, " \
+             "CASE WHEN g % 11 = 0 THEN NULL ELSE (g - 300)::int2 END, g::int8 * 3000000000, " \
+             "CASE WHEN g % 13 = 0 THEN NULL ELSE g END, date '2000-01-01' + g, " \
+             "timestamp '2000-01-01' + g * interval '1 second' FROM generate_series(1, $1) g"
+
+/* Whether value row of text column col is what RUNS makes of g. */
+static bool text_value_ok(const pp_column *col, int64_t row, int64_t g)
+{
+    char want[100] = "";
+    if (g % 3 == 0)
+        strcpy(want, "\xc3\xa9");
+    memset(want + strlen(want), 'x', (size_t)(g % 83));
+    const char *got = col->data + col->offsets[row];
+    int64_t len = col->offsets[row + 1] - col->offsets[row] - 1;
+    if (g % 7 == 3)
+        return col->nulls != NULL && col->nulls[row] == 1 && len == 0;
+    return (col->nulls == NULL || col->nulls[row] == 0) && len == (int64_t)strlen(want) &&
+           strcmp(got, want) == 0;
+}
+
+/* The first row (counted from 0) of RUNS' first n rows in cols that is wrong, or -1. */
+static int64_t wrong_row(const pp_column *cols, int64_t n)
+{
+    if (cols[0].count != n || cols[1].count != n || cols[5].count != n ||
+        cols[4].tag != PP_DATE || cols[5].tag != PP_TIMESTAMP)
+        return 0;
+    for (int64_t row = 0; row < n; row++) {
+        int64_t g = row + 1;
+        if (!text_value_ok(&cols[0], row, g) ||
+            cols[1].nulls[row] != (g % 11 == 0) || (g % 11 != 0 && cols[1].ints[row] != g - 300) ||
+            cols[2].ints[row] != g * 3000000000 ||
+            cols[3].nulls[row] != (g % 13 == 0) || (g % 13 != 0 && cols[3].ints[row] != g) ||
+            cols[4].ints[row] != g || cols[5].ints[row] != g * 1000000)
+            return row;
+    }
+    return -1;
+}
+
+static void test_runs_of_values(pp_conn *c)
+{
+    pp_result *r = NULL;
+    pp_result_info info;
+    pp_column cols[6];
+    static const int64_t sizes[] = {1000, 300, 1700};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        pp_error *err = NULL;
+        pp_value p = {.tag = PP_INT, .i = sizes[k]};
+        CHECK_OK(pp_query_reuse(c, RUNS, 1, &p, 0, &r, &info, cols, 6, NULL, &err), err);
+        CHECK(info.nrows == sizes[k]);
+        int64_t row = wrong_row(cols, sizes[k]);
+        CHECK(row == -1);
+        if (row != -1)
+            fprintf(stderr, "  %" PRId64 " rows: row %" PRId64 " is wrong\n", sizes[k], row);
+    }
+    pp_result_free(r);
+    pp_error *err = NULL;
+    pp_value p = {.tag = PP_INT, .i = 600};
+    r = NULL;
+    CHECK_OK(pp_exec(c, RUNS, 1, &p, 0, &r, &err), err);
+    CHECK_OK(pp_result_column(r, 0, &cols[0], &err), err);
+    bool ok = cols[0].count == 600;
+    for (int64_t row = 0; ok && row < 600; row++)
+        ok = text_value_ok(&cols[0], row, row + 1);
+    CHECK(ok);
+    pp_result_free(r);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
@@ -102,6 +176,7 @@ int main(void)
     test_offsets_only_for_data(c);
     test_values_after_reuse(c);
     test_other_shapes(c);
+    test_runs_of_values(c);
     pp_conn_free(c);
     return test_summary();
 }

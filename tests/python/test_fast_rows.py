@@ -103,6 +103,22 @@ def test_more_rows_no_rows_and_back(sdsn):
         assert rows == [(1, "1"), (2, "2")] and rows[1].keys() == ["i", "s"]
 
 
+def test_bigger_results_between_small_ones_of_a_known_plan(sdsn):
+    # a result of more rows than the function takes (its int values packed, or too many to
+    # pack) goes the general way, and the function stays for the small ones after it
+    sql = "SELECT g, g::int8 * 2 AS d FROM generate_series(1, $1::int4) g"
+    with pg.Connection(sdsn) as c:
+        c.query(sql, [3])
+        c.query(sql, [3])
+        fast = c._plans[sql].fast
+        assert fast is not None
+        for n in (1000, 3, 600, 5, 2000, 1, 499, 500, 2):
+            rows = c.query(sql, [n])
+            assert rows == [(g, 2 * g) for g in range(1, n + 1)]
+            assert rows[-1]["d"] == 2 * n
+            assert c._plans[sql].fast is fast
+
+
 def test_loader_registered_after_the_function_was_made(sdsn):
     with pg.Connection(sdsn) as c:
         sql = "SELECT $1::int4 AS n, $2::text AS t"

@@ -26,6 +26,10 @@ HOSTILE = {
     "SELECT 'nul_int'": True,               # int4 "12\0junk"
     "SELECT 'nul_text'; SELECT 1": True,    # the same through the simple-query protocol
     "SELECT 'nul_int'; SELECT 1": True,
+    "SELECT 'nul_bin_short'": True,         # NUL inside a binary text value, wherever
+    "SELECT 'nul_bin_word'": True,          # libpostpyro's copy of text looks for it
+    "SELECT 'nul_bin_tail'": True,
+    "SELECT 'nul_bin_long'": True,
 }
 
 
