@@ -436,10 +436,13 @@ def rounds_text(data: dict) -> str:
             "%s rows, %d of at least %s values each (a row counting as one more), so that "
             "every round holds several of PyPy's major collections (one every 1–15 "
             "statements at 10 000 rows) and pays its share of them as a program running on "
-            "would; before them a warm-up of a round (at most %s statements)."
+            "would. Before them a warm-up: ≈ %s rows (at most %s statements) below %s rows, "
+            "one round from there on (none from 100 000 rows after smaller cells in the "
+            "same process)."
             % (fmt_n(p["big_rows"]), p["rounds"], fmt_n(p["round_rows"]),
                fmt_n(p["max_per_round"]), fmt_n(p["big_rows"]), p["big_rounds"],
-               fmt_n(p["big_values"]), fmt_n(MAX_WARM)))
+               fmt_n(p["big_values"]), fmt_n(p["round_rows"]), fmt_n(MAX_WARM),
+               fmt_n(p["big_rows"])))
 
 
 def fmt_n(n: int) -> str:
