@@ -11,10 +11,14 @@ connection (asyncpg: as many tasks on one event loop, one connection each):
 - ``catalog``: a query with two parameters returning a few hundred rows of 12 catalog
   columns (oid, name, int2/int4, float4, "char", bool), see SQL_CATALOG.
 
-A run is one process (driver, statement, threads): each thread warms up (a tenth of its
-statements: caches, prepared statements, PyPy's JIT), all wait at a barrier, then each runs
-its share of the statements; the run reports the wall time from the barrier until the last
-thread ends and the process's CPU time (user + system, ``getrusage``) over that span.
+A run is one process (driver, statement, threads). It first warms up until it runs in
+steady state (warmed_up: windows of 100 catalog or 1 000 trivial statements on one
+connection, until a window's CPU time has stopped falling; PyPy's JIT needs 500–1 200
+catalog statements, CPython and the peers stop at or near the minimum of three windows; the
+same rule for every driver), then every thread warms its own connection (a tenth of a
+window: caches, prepared statements), all wait at a barrier, and each runs its share of the
+statements; the run reports the wall time from the barrier until the last thread ends and
+the process's CPU time (user + system, ``getrusage``) over that span.
 
 Rounds: for each repeat and each (statement, threads), every driver runs once, one after
 another, in an order rotated between repeats (ABCD, BCDA, …). The tables give each driver's
@@ -51,9 +55,18 @@ SQL_CATALOG = ("SELECT c.oid, c.relname, c.relnamespace, c.reltype, c.relowner, 
 CATALOG_PARAMS = (0, "no such schema")
 
 STATEMENTS = ["trivial", "catalog"]
-# Statements per run, shared between the threads (the warm-up adds a tenth per thread).
+# Statements per run, shared between the threads (before it: warmed_up's windows, then a
+# tenth of a window per thread).
 TOTAL = {"trivial": 20000, "catalog": 1000}
 THREADS = [1, 2, 4, 8]
+# The warm-up before a run (warmed_up): windows of WARM_WINDOW statements (≈ 50 ms each on
+# PyPy: long enough that a collection does not decide it); it stops once WARM_PATIENCE
+# windows in a row have not beaten the fastest window so far by WARM_GAIN, and after
+# WARM_MAX_WINDOWS at most.
+WARM_WINDOW = {"trivial": 1000, "catalog": 100}
+WARM_PATIENCE = 2
+WARM_GAIN = 0.05
+WARM_MAX_WINDOWS = 20
 DRIVERS = ["postpyro", "postpyro-pypy", "psycopg2", "psycopg", "asyncpg"]
 LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy", "psycopg2": "psycopg2",
          "psycopg": "psycopg 3", "asyncpg": "asyncpg"}
@@ -121,18 +134,43 @@ def _cpu():
     return ru.ru_utime + ru.ru_stime
 
 
+def warm_window(stmt, n):
+    """Statements in a warm-up window of a run of n statements (fewer with --quick)."""
+    return max(1, n * WARM_WINDOW[stmt] // TOTAL[stmt])
+
+
+def warmed_up(times):
+    """True once the warm-up windows' CPU times (in order) have stopped falling:
+    WARM_PATIENCE windows in a row none of which beat the fastest window before it by
+    WARM_GAIN (the first windows are slower: PyPy's JIT tracing and compiling, caches
+    filling), or after WARM_MAX_WINDOWS windows in any case."""
+    best, stale = None, 0
+    for t in times:
+        if best is None or t < best * (1 - WARM_GAIN):
+            best, stale = t, 0
+        else:
+            stale += 1
+    return len(times) >= WARM_MAX_WINDOWS or (best is not None and stale >= WARM_PATIENCE)
+
+
 def run_threads(dsn, driver, stmt, nthreads, n):
     """Each of nthreads threads on its own connection runs n // nthreads statements."""
     connect, loop = postpyro_loop(dsn) if driver.startswith("postpyro") else \
         dbapi_loop(dsn, driver)
     conns = [connect() for _ in range(nthreads)]
     share = max(1, n // nthreads)
+    window = warm_window(stmt, n)
+    warm = []  # until steady, on one connection (PyPy's JIT is the process's)
+    while not warmed_up(warm):
+        t0 = time.thread_time()
+        loop(conns[0], stmt, window)
+        warm.append(time.thread_time() - t0)
     start = threading.Barrier(nthreads + 1)
     errors, rows = [], []
 
     def work(c):
         try:
-            loop(c, stmt, max(1, share // 10))  # warm-up
+            loop(c, stmt, max(1, window // 10))  # this connection's caches
             start.wait()
             rows.append(loop(c, stmt, share))
         except BaseException as exc:  # reported by the parent
@@ -155,8 +193,8 @@ def run_threads(dsn, driver, stmt, nthreads, n):
         c.close()
     if errors:
         raise errors[0]
-    return {"wall": wall, "cpu": c1 - c0,
-            "statements": share * nthreads, "rows": rows[0]}
+    return {"wall": wall, "cpu": c1 - c0, "statements": share * nthreads, "rows": rows[0],
+            "warm": len(warm) * window}
 
 
 def run_asyncpg(dsn, stmt, ntasks, n):
@@ -186,15 +224,20 @@ def run_asyncpg(dsn, stmt, ntasks, n):
     async def main():
         conns = [await connect() for _ in range(ntasks)]
         share = max(1, n // ntasks)
-        await asyncio.gather(*[loop(c, max(1, share // 10)) for c in conns])
+        window, warm = warm_window(stmt, n), []
+        while not warmed_up(warm):  # the threads' rule, on one connection
+            t0 = time.process_time()
+            await loop(conns[0], window)
+            warm.append(time.process_time() - t0)
+        await asyncio.gather(*[loop(c, max(1, window // 10)) for c in conns])
         c0, t0 = _cpu(), time.perf_counter()
         rows = await asyncio.gather(*[loop(c, share) for c in conns])
         wall = time.perf_counter() - t0
         c1 = _cpu()
         for c in conns:
             await c.close()
-        return {"wall": wall, "cpu": c1 - c0,
-                "statements": share * ntasks, "rows": rows[0]}
+        return {"wall": wall, "cpu": c1 - c0, "statements": share * ntasks, "rows": rows[0],
+                "warm": len(warm) * window}
     return asyncio.new_event_loop().run_until_complete(main())
 
 
@@ -240,14 +283,25 @@ def report(results, drivers, stmts, threads, info):
     # Runs saved before the order rotated (--from-json of an older run) say so.
     order = ("an order rotated between repeats (ABCD, BCDA, …)"
              if info.get("order") == "rotated" else "the same order in every repeat")
+    # Runs saved before the warm-up ran to steady state (--from-json) say what they did.
+    warm = ("Each run first warms up on one connection in windows of %s statements until "
+            "a window's CPU time stops falling (%d windows in a row not %d %% faster than the "
+            "fastest before; at most %d windows; the same rule for every driver), so that "
+            "PyPy's JIT is measured in steady state, not while it traces and compiles; then "
+            "each thread warms its own connection with a tenth of a window." % (
+                " or ".join("%d %s" % (warm_window(s, info["total"][s]), s) for s in stmts
+                            if s in info["total"]),
+                WARM_PATIENCE, WARM_GAIN * 100, WARM_MAX_WINDOWS)
+            if info.get("warmup") == "steady" else
+            "Each thread warms up with a tenth of its statements before the timed span.")
     w("Machine: %s; %s; CPython %s, PyPy %s; peers %s. %d repeats: in each, every driver "
-      "runs once per statement and thread count, one after another, in %s. Per-driver "
+      "runs once per statement and thread count, one after another, in %s. %s Per-driver "
       "figures are medians over the repeats; every ratio is the median of the ratios formed "
       "within each repeat (runs made side by side). The machine has **2 cores** shared with "
       "other work (wall times are noisy; CPU is the client process's user + system time "
       "over the timed span)." % (
           info["cpu"], info["os"], info["cpython"], info["pypy"] or "n/a", info["peers"],
-          info["repeats"], order))
+          info["repeats"], order, warm))
     w("")
     for s in stmts:
         w("**%s** (%s; %d statements a run, shared between the threads)"
@@ -276,6 +330,10 @@ def report(results, drivers, stmts, threads, info):
             cells.append("%.2f" % sc if sc else "—")
             w("| %s | %s |" % (LABEL[d], " | ".join(cells)))
         w("")
+        warmed = warm_text(results, drivers, s, threads)
+        if warmed:
+            w(warmed)
+            w("")
     w("Ratios (PostPyro ÷ peer: throughput for scaling, time per statement otherwise; the "
       "median of the repeats' side-by-side ratios; target column says what the issue asks):")
     w("")
@@ -288,6 +346,18 @@ def report(results, drivers, stmts, threads, info):
       "tests/bench/NOTES.md, \"Threads and the cost of one statement\".")
     w("")
     return "\n".join(out)
+
+
+def warm_text(results, drivers, s, threads):
+    """The warm-up's length per driver (statements before the run, median over its runs of
+    statement s), "" for runs saved without it."""
+    parts = []
+    for d in drivers:
+        ws = [r["warm"] for t in threads for r in results.get((d, s, t), []) if "warm" in r]
+        if ws:
+            parts.append("%s %d" % (LABEL[d], statistics.median(ws)))
+    return ("Warm-up until steady (statements, median over runs): %s." % ", ".join(parts)
+            if parts else "")
 
 
 def statements(runs):
@@ -442,7 +512,7 @@ def main():
     repeats = 1 if args.quick else args.repeats
     total = {s: TOTAL[s] // (10 if args.quick else 1) for s in stmts}
     info = machine(py, pypy)
-    info.update(repeats=repeats, total=total, order="rotated",
+    info.update(repeats=repeats, total=total, order="rotated", warmup="steady",
                 date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     results = {}  # (driver, stmt, threads) → one run per repeat, in repeat order
     for rep in range(repeats):

@@ -9,8 +9,9 @@ PostPyro on CPython and PyPy, psycopg2, asyncpg and plain libpq (c_sweep.c), in 
              --svg docs/benchmarks-sweep.svg       (render only, into the docs' sweep section)
 
 Each (driver, kind, columns) is its own process, which runs every row count in turn: a
-warm-up, then rounds of N statements (N so that a round reads ≈ 30 000 rows, at least one
-statement); per cell it reports the median over rounds of the wall time and of the client
+warm-up, then rounds of N statements (N so that a round reads ≈ 30 000 rows, at most 1 000
+statements; from 10 000 rows, so that it reads at least 1 500 000 values and holds several of
+PyPy's major collections, see plan); per cell it reports the median over rounds of the wall time and of the client
 process's CPU time per statement. The drivers of one (kind, columns) run one after the
 other, so the load of a shared machine falls on all of them alike within minutes; with
 --per-cell each (driver, kind, columns, rows) is its own process instead and the drivers of
@@ -51,11 +52,16 @@ LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy",
 # the application's knob; this driver shows what it does.
 NURSERY = "64MB"
 PROFILES = {
-    # rows per round, rounds (for ≥ 100 000 rows: big_rounds), largest row count
-    "quick": {"round_rows": 20000, "rounds": 3, "big_rounds": 1, "max_rows": 100000},
-    "full": {"round_rows": 30000, "rounds": 5, "big_rounds": 3, "max_rows": 1000000},
+    # Below BIG_ROWS rows: rounds of ≈ round_rows rows; from BIG_ROWS rows: big_rounds rounds
+    # of at least big_values values each (see plan); the largest row count.
+    "quick": {"round_rows": 20000, "rounds": 3, "big_values": 500000, "big_rounds": 1,
+              "max_rows": 100000},
+    "full": {"round_rows": 30000, "rounds": 5, "big_values": 1500000, "big_rounds": 3,
+             "max_rows": 1000000},
 }
-MAX_PER_ROUND = 2000  # statements per round at most (1-row cells)
+BIG_ROWS = 10000
+MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells)
+MAX_WARM = 2000  # warm-up statements at most (the first cell's also warms PyPy's JIT up)
 
 
 def column_expr(kind: str, k: int) -> str:
@@ -81,14 +87,21 @@ def row_counts(prof: dict, only: str = "") -> list:
     return [r for r in ROWS if r <= prof["max_rows"] and r in wanted]
 
 
-def plan(rows: int, prof: dict, first: bool = False) -> tuple:
-    """(statements per round, rounds, warm-up statements) for a row count; ``first``: no
-    smaller cell ran before it in this process."""
-    n = max(1, min(MAX_PER_ROUND, prof["round_rows"] // rows))
-    rounds = prof["big_rounds"] if rows >= 100000 else prof["rounds"]
+def plan(rows: int, cols: int, prof: dict, first: bool = False) -> tuple:
+    """(statements per round, rounds, warm-up statements) for a cell of rows × cols;
+    ``first``: no smaller cell ran before it in this process."""
+    if rows < BIG_ROWS:
+        n = max(1, min(MAX_PER_ROUND, prof["round_rows"] // rows))
+        return n, prof["rounds"], max(1, min(MAX_WARM, prof["round_rows"] // rows))
+    # PyPy's major collections come every 1–15 statements at 10 000 rows (more often the
+    # wider the rows), each doubling a statement's time or more: a round of a few statements
+    # held none or one of them, and its time swung 2 ×. A round reads at least big_values
+    # values (a row counting as one more: its tuple), which is several collections' worth at
+    # every shape, so each round pays its share of them, as a program running on would.
+    n = max(1, -(-prof["big_values"] // (rows * (cols + 1))))
     # A big cell after smaller ones: they warmed this process up.
     warm = n if rows < 100000 or first else 0
-    return n, rounds, warm
+    return n, prof["big_rounds"], warm
 
 
 # ---- child: one driver, one (kind, columns), every row count --------------------------------
@@ -136,7 +149,7 @@ def child(args) -> None:
     batched = args.driver == "asyncpg"
     counts = row_counts(prof, args.rows)
     for rows in counts:
-        n, rounds, warm = plan(rows, prof, rows == counts[0])
+        n, rounds, warm = plan(rows, args.cols, prof, rows == counts[0])
         if batched:
             if warm:
                 run(rows, warm)
@@ -163,7 +176,7 @@ def c_cells(c_sweep: str, dsn: str, kind: str, ncols: int, prof: dict, only: str
     out = []
     counts = row_counts(prof, only)
     for rows in counts:
-        n, rounds, warm = plan(rows, prof, rows == counts[0])
+        n, rounds, warm = plan(rows, ncols, prof, rows == counts[0])
         p = subprocess.run([c_sweep, dsn, sweep_sql(kind, ncols), str(rows), str(n),
                             str(rounds), str(max(warm, 1))], capture_output=True, text=True,
                            timeout=3600)
@@ -225,7 +238,9 @@ def run_all(args) -> dict:
                                     time.time() - t0, time.time() - started))
     return {"profile": args.profile, "drivers": drivers, "kinds": kinds, "cols": cols,
             "rows": row_counts(prof, args.rows), "results": results, "repeat": args.repeat,
-            "per_cell": args.per_cell, "machine": machine_info(py, pypy),
+            "per_cell": args.per_cell, "plan": dict(prof, big_rows=BIG_ROWS,
+                                                    max_per_round=MAX_PER_ROUND),
+            "machine": machine_info(py, pypy),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
@@ -368,11 +383,11 @@ def markdown(data: dict, svg_name: str) -> str:
              "the end %.1f on %s cores; a Unix socket to a local server). Each cell: one "
              "`SELECT … FROM generate_series(1, $1)` of that many rows and columns, read "
              "whole into Python rows (C: every value read from the PGresult), the median "
-             "of the rounds' time per statement.%s Kinds: `int` (int4), `text` "
+             "of the rounds' time per statement.%s%s Kinds: `int` (int4), `text` "
              "(`'value ' || g`), `mix` (columns cycle through int4, text, numeric, "
              "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
-                m["cpus"], order_text(data), "" if "postpyro-pypy-nursery" not in data["drivers"] else
+                m["cpus"], rounds_text(data), order_text(data), "" if "postpyro-pypy-nursery" not in data["drivers"] else
                 " \"PostPyro PyPy 64 MB nursery\" is PostPyro on PyPy started with "
                 "`PYPY_GC_NURSERY=%s` (PyPy sized its nursery to 1 MB on this machine), "
                 "run separately right after the others." % NURSERY), "",
@@ -409,6 +424,30 @@ def markdown(data: dict, svg_name: str) -> str:
                 lines.append("| %s × %d × %s | %s |" % (k, c, fmt_rows(r), " | ".join(cells)))
     lines += [""] + targets(data)
     return "\n".join(lines) + "\n"
+
+
+def rounds_text(data: dict) -> str:
+    """How many statements a round timed, for the report ("" for a run saved before that
+    was recorded)."""
+    p = data.get("plan")
+    if not p:
+        return ""
+    return (" Rounds: below %s rows, %d of ≈ %s rows each (at most %s statements); from "
+            "%s rows, %d of at least %s values each (a row counting as one more), so that "
+            "every round holds several of PyPy's major collections (one every 1–15 "
+            "statements at 10 000 rows) and pays its share of them as a program running on "
+            "would. Before them a warm-up: ≈ %s rows (at most %s statements) below %s rows, "
+            "one round from there on (none from 100 000 rows after smaller cells in the "
+            "same process)."
+            % (fmt_n(p["big_rows"]), p["rounds"], fmt_n(p["round_rows"]),
+               fmt_n(p["max_per_round"]), fmt_n(p["big_rows"]), p["big_rounds"],
+               fmt_n(p["big_values"]), fmt_n(p["round_rows"]), fmt_n(MAX_WARM),
+               fmt_n(p["big_rows"])))
+
+
+def fmt_n(n: int) -> str:
+    """1500000 → "1 500 000" (the docs' thousands separator)."""
+    return "{:,}".format(n).replace(",", " ")
 
 
 def order_text(data: dict) -> str:

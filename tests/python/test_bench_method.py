@@ -118,3 +118,72 @@ def test_bench_ratios_pair_each_repeat():
     assert bench.rsec(med, ("large", "postpyro"), ("large", "psycopg2")) == 1.0
     rows = {name: value for name, value, _, _ in bench.targets(med, False)}
     assert rows["large / psycopg2"] == 1.0
+
+
+def test_threads_warm_up_runs_until_a_window_stops_falling():
+    warmed_up = bench_threads.warmed_up
+    patience = bench_threads.WARM_PATIENCE
+    assert not warmed_up([])
+    # PyPy's catalog windows (µs per statement, measured): still falling after 4 windows;
+    # a window within 5 % of the best does not count as falling.
+    jit = [771, 707, 642, 440, 590, 366, 472, 465, 353, 461, 368]
+    stops = next(k for k in range(len(jit) + 1) if warmed_up(jit[:k]))
+    assert stops > 6  # not while the JIT still compiles (366 came at window 6)
+    assert all(not warmed_up(jit[:k]) for k in range(stops))
+    # Steady from the start (CPython, the peers): the minimum, the first window and
+    # `patience` more that do not beat it.
+    flat = [404, 400, 396, 405, 399]
+    assert [warmed_up(flat[:k]) for k in range(1, 2 + patience)] \
+        == [False] * patience + [True]
+    # Bounded: a window 6 % faster every time still stops at the maximum.
+    falling = [1000 * 0.94 ** k for k in range(bench_threads.WARM_MAX_WINDOWS)]
+    assert not warmed_up(falling[:-1]) and warmed_up(falling)
+
+
+def test_threads_report_says_how_it_warmed_up():
+    runs = [dict(_run(1.0, 1.0), warm=1200), dict(_run(1.0, 1.0), warm=1400)]
+    results = {("postpyro-pypy", "catalog", 1): runs}
+    info = {"cpu": "x", "os": "y", "cpython": "3", "pypy": "3.9", "peers": "p", "repeats": 2,
+            "total": {"catalog": 1000}, "order": "rotated", "warmup": "steady"}
+    text = bench_threads.report(results, ["postpyro-pypy"], ["catalog"], [1], info)
+    assert "windows of 100 catalog statements until a window's CPU time stops falling" in text
+    assert "Warm-up until steady (statements, median over runs): PostPyro PyPy 1300." in text
+    # A run saved before (no "warmup" in its info) says what it did then.
+    del info["warmup"]
+    old = bench_threads.report({("postpyro-pypy", "catalog", 1): [_run(1.0, 1.0)]},
+                               ["postpyro-pypy"], ["catalog"], [1], info)
+    assert "warms up with a tenth of its statements" in old and "until steady" not in old
+
+
+def test_sweep_big_cells_time_enough_statements_to_hold_pypy_collections():
+    full = sweep.PROFILES["full"]
+    for cols in sweep.COLS:
+        for rows in (10000, 100000):
+            n, rounds, _ = sweep.plan(rows, cols, full)
+            # Every round reads at least 1 500 000 values (a row counting as one): several of
+            # PyPy's major collections, which came every 1–15 statements of 10 000 rows.
+            assert n * rows * (cols + 1) >= 1500000
+            assert n * rows * (cols + 1) < 1500000 + rows * (cols + 1)
+    assert sweep.plan(10000, 5, full)[:2] == (25, 3)  # was 3 statements × 5 rounds
+    assert sweep.plan(1000000, 20, full) == (1, 3, 0)  # one statement holds many already
+    # Small cells: rounds of ≈ 30 000 rows, at most 1 000 statements; the first cell's
+    # warm-up (PyPy's JIT) stays 2 000 statements.
+    assert sweep.plan(1000, 5, full) == (30, 5, 30)
+    assert sweep.plan(1, 1, full, first=True) == (1000, 5, 2000)
+    # A process whose first cell is big warms up; after smaller cells a 100 000-row one
+    # does not need to.
+    assert sweep.plan(100000, 5, full, first=True)[2] == 3
+    assert sweep.plan(100000, 5, full)[2] == 0
+
+
+def test_sweep_report_says_how_long_its_rounds_are():
+    data = {"profile": "full", "date": "d", "drivers": ["postpyro"], "kinds": ["int"],
+            "cols": [1], "rows": [10], "repeat": 1, "per_cell": False,
+            "machine": {"python": "3", "pypy": None, "load": [1.0], "cpus": 2},
+            "results": {"int/1/postpyro/10": {"wall": 1e-5, "cpu": 1e-5}}}
+    assert "Rounds:" not in sweep.markdown(dict(data), "s.svg")  # a run saved before
+    data["plan"] = dict(sweep.PROFILES["full"], big_rows=sweep.BIG_ROWS,
+                        max_per_round=sweep.MAX_PER_ROUND)
+    text = sweep.markdown(data, "s.svg")
+    assert ("from 10 000 rows, 3 of at least 1 500 000 values each (a row counting as one "
+            "more)") in text
