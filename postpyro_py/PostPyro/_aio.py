@@ -160,7 +160,7 @@ class AsyncioBackend:
 
 
 # asyncio.Runner's SIGINT handler (3.11+), once AsyncioBackend has imported asyncio
-_RUNNER_ON_SIGINT: Any = None
+_RUNNER_ON_SIGINT = None
 
 class AsyncioSocket:
     """A connection's socket on asyncio, for its waits (:meth:`wait` as

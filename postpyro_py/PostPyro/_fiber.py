@@ -38,20 +38,25 @@ def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, 
 
 # What a call gives back travels in a list (``box``), not as an argument of switch(): a
 # suspended frame keeps its arguments alive, and a result kept by the idle fiber (a
-# stream, say) would escape the collector's finalization.
+# stream, say) would escape the collector's finalization. One slot, box[0] (None: empty),
+# never emptied: a list popped to empty frees its array (CPython: malloc/free per call).
+
+_END = "end"  # in the box: Fiber.end
 
 class _Base:
     __slots__ = ("_box", "in_call")
 
     def __init__(self) -> None:
-        self._box: list = []
+        self._box: list = [None]
         #: a call started and has not ended (it is suspended, or running): a fiber left so
         #: (its driver abandoned it) must be replaced, never run() again
         self.in_call = False
 
     def _result(self) -> Tuple[bool, Any]:
         """What the fiber left in the box: (done, value), or the call's exception raised."""
-        done, value, exc = self._box.pop()
+        box = self._box
+        done, value, exc = box[0]
+        box[0] = None
         if done:
             self.in_call = False
         if exc is not None:
@@ -67,11 +72,12 @@ if continulet is not None:
     def _serve(c: Any, box: list) -> None:
         while True:
             c.switch()  # wait for the next call (the first switch primes this)
-            call = box.pop()
-            if call is None:  # Fiber.end
+            call = box[0]
+            box[0] = None
+            if call is _END:
                 return
             fn, args = call
-            box.append(_outcome(fn, args))
+            box[0] = _outcome(fn, args)
             fn = args = call = None
 
     class Fiber(_Base):
@@ -91,7 +97,7 @@ if continulet is not None:
             if c is None or not c.is_pending():
                 c = self._c = continulet(_serve, self._box)
                 c.switch()
-            self._box.append((fn, args))
+            self._box[0] = (fn, args)
             self.in_call = True
             c.switch()
             return self._result()
@@ -104,7 +110,7 @@ if continulet is not None:
         def suspend(self, value: Any) -> None:
             """(Inside the call.) Give ``value`` to the caller of run()/switch(); returns at
             the next switch()."""
-            self._box.append((False, value, None))
+            self._box[0] = (False, value, None)
             self._c.switch()
 
         def end(self) -> None:
@@ -112,7 +118,7 @@ if continulet is not None:
             frame goes at once, not when the collector gets to it."""
             c, self._c = self._c, None
             if c is not None and c.is_pending() and not self.in_call:
-                self._box.append(None)
+                self._box[0] = _END
                 c.switch()
 
         def renewed(self, first: Callable[[], Any]) -> "Fiber":
@@ -129,16 +135,17 @@ else:
     def _serve(box: list) -> None:
         # no reference to the Fiber or the greenlet itself: no cycle to keep it alive
         while True:
-            call = box.pop()
-            if call is None:  # Fiber.end
+            call = box[0]
+            box[0] = None
+            if call is _END:
                 return
             fn, args = call
             try:  # _outcome(fn, args), inlined: one Python call less per statement
-                box.append((True, fn(*args), None))
+                box[0] = (True, fn(*args), None)
             except GreenletExit:
                 raise  # the fiber is being killed (abandoned mid-call, then collected)
             except BaseException as exc:  # noqa: B902 - re-raised by the driver
-                box.append((True, None, exc))
+                box[0] = (True, None, exc)
             fn = args = call = None
             try:
                 getcurrent().parent.switch()
@@ -155,7 +162,7 @@ else:
         def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
             g = self._g
             box = self._box
-            box.append((fn, args))
+            box[0] = (fn, args)
             self.in_call = True
             if g is None or g.dead:
                 g = self._g = greenlet(_serve)
@@ -166,12 +173,12 @@ else:
                 if g.parent is not me:  # whoever drives it now gets control back
                     g.parent = me
                 g.switch()
-            done, value, exc = box.pop()  # _result(), inlined but for an exception
+            done, value, exc = box[0]  # _result(), inlined but for an exception
             if exc is None:
+                box[0] = None
                 if done:
                     self.in_call = False
                 return done, value
-            box.append((done, value, exc))
             return self._result()
 
         def switch(self) -> Tuple[bool, Any]:
@@ -181,16 +188,16 @@ else:
                 g.parent = me
             g.switch()
             box = self._box
-            done, value, exc = box.pop()  # as in run()
+            done, value, exc = box[0]  # as in run()
             if exc is None:
+                box[0] = None
                 if done:
                     self.in_call = False
                 return done, value
-            box.append((done, value, exc))
             return self._result()
 
         def suspend(self, value: Any) -> None:
-            self._box.append((False, value, None))
+            self._box[0] = (False, value, None)
             self._g.parent.switch()
 
         def end(self) -> None:
@@ -201,12 +208,12 @@ else:
             # whatever the switch raises while idle ends the fiber quietly.
             g, self._g = self._g, None
             if g is not None and not g.dead and not self.in_call:
-                self._box.append(None)
+                self._box[0] = _END
                 try:
                     g.parent = getcurrent()
                     g.switch()
                 except (ValueError, error):  # another thread's fiber: the collector's
-                    self._box.pop()
+                    self._box[0] = None
 
         def renewed(self, first: Callable[[], Any]) -> "Fiber":
             # A suspended greenlet whose frames hold its Fiber (suspend's self) is a cycle
