@@ -38,25 +38,25 @@ def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, 
 
 # What a call gives back travels in a list (``box``), not as an argument of switch(): a
 # suspended frame keeps its arguments alive, and a result kept by the idle fiber (a
-# stream, say) would escape the collector's finalization. One slot, box[0] (None: empty),
-# never emptied: a list popped to empty frees its array (CPython: malloc/free per call).
-
-_END = "end"  # in the box: Fiber.end
+# stream, say) would escape the collector's finalization. On CPython the box is one slot,
+# box[0] (None: empty), never emptied: a list popped to empty frees its array, and CPython
+# takes that to libc's malloc/realloc, four times per call.
 
 class _Base:
     __slots__ = ("_box", "in_call")
 
     def __init__(self) -> None:
-        self._box: list = [None]
+        self._box: list = []
         #: a call started and has not ended (it is suspended, or running): a fiber left so
         #: (its driver abandoned it) must be replaced, never run() again
         self.in_call = False
 
     def _result(self) -> Tuple[bool, Any]:
         """What the fiber left in the box: (done, value), or the call's exception raised."""
-        box = self._box
-        done, value, exc = box[0]
-        box[0] = None
+        return self._unpack(self._box.pop())
+
+    def _unpack(self, got: Tuple[bool, Any, Any]) -> Tuple[bool, Any]:
+        done, value, exc = got
         if done:
             self.in_call = False
         if exc is not None:
@@ -72,12 +72,11 @@ if continulet is not None:
     def _serve(c: Any, box: list) -> None:
         while True:
             c.switch()  # wait for the next call (the first switch primes this)
-            call = box[0]
-            box[0] = None
-            if call is _END:
+            call = box.pop()
+            if call is None:  # Fiber.end
                 return
             fn, args = call
-            box[0] = _outcome(fn, args)
+            box.append(_outcome(fn, args))
             fn = args = call = None
 
     class Fiber(_Base):
@@ -97,7 +96,7 @@ if continulet is not None:
             if c is None or not c.is_pending():
                 c = self._c = continulet(_serve, self._box)
                 c.switch()
-            self._box[0] = (fn, args)
+            self._box.append((fn, args))
             self.in_call = True
             c.switch()
             return self._result()
@@ -110,7 +109,7 @@ if continulet is not None:
         def suspend(self, value: Any) -> None:
             """(Inside the call.) Give ``value`` to the caller of run()/switch(); returns at
             the next switch()."""
-            self._box[0] = (False, value, None)
+            self._box.append((False, value, None))
             self._c.switch()
 
         def end(self) -> None:
@@ -118,7 +117,7 @@ if continulet is not None:
             frame goes at once, not when the collector gets to it."""
             c, self._c = self._c, None
             if c is not None and c.is_pending() and not self.in_call:
-                self._box[0] = _END
+                self._box.append(None)
                 c.switch()
 
         def renewed(self, first: Callable[[], Any]) -> "Fiber":
@@ -131,6 +130,8 @@ if continulet is not None:
             return Fiber()
 
 else:
+
+    _END = "end"  # in the box: Fiber.end
 
     def _serve(box: list) -> None:
         # no reference to the Fiber or the greenlet itself: no cycle to keep it alive
@@ -158,6 +159,7 @@ else:
         def __init__(self) -> None:
             super().__init__()
             self._g = None
+            self._box = [None]  # one slot (see above)
 
         def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
             g = self._g
@@ -173,13 +175,14 @@ else:
                 if g.parent is not me:  # whoever drives it now gets control back
                     g.parent = me
                 g.switch()
-            done, value, exc = box[0]  # _result(), inlined but for an exception
+            got = box[0]
+            box[0] = None
+            done, value, exc = got  # _unpack(got), inlined but for an exception
             if exc is None:
-                box[0] = None
                 if done:
                     self.in_call = False
                 return done, value
-            return self._result()
+            return self._unpack(got)
 
         def switch(self) -> Tuple[bool, Any]:
             g = self._g
@@ -188,13 +191,14 @@ else:
                 g.parent = me
             g.switch()
             box = self._box
-            done, value, exc = box[0]  # as in run()
+            got = box[0]
+            box[0] = None
+            done, value, exc = got  # as in run()
             if exc is None:
-                box[0] = None
                 if done:
                     self.in_call = False
                 return done, value
-            return self._result()
+            return self._unpack(got)
 
         def suspend(self, value: Any) -> None:
             self._box[0] = (False, value, None)
