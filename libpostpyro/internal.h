@@ -350,8 +350,10 @@ struct pp_conn {
     pthread_t nb_thread;         /* the thread that started it (the only one to go on) */
     _Atomic int32_t want_events; /* PP_WAIT_* the suspended call (or connect) waits for */
     _Atomic int64_t wait_deadline_ms; /* and until when (pp__now_ms), 0: no deadline */
-    /* pp_set_idle_wait: until when (pp__now_ms, 0: off) the next call's waits poll the
-     * socket with idle_fd before switching back (nb_wait) */
+    /* pp_set_idle_wait: how long (ms, 0: off) each call's waits may poll the socket with
+     * idle_fd before switching back (nb_wait), and until when (pp__now_ms, 0: off) the
+     * running call's may (set when a call starts; spent as pp_set_idle_wait says) */
+    _Atomic int32_t idle_ms;
     _Atomic int64_t idle_until_ms;
     _Atomic int32_t idle_fd;
     int nb_rc;                   /* the ended call's outcome, until handed out */

@@ -57,13 +57,17 @@ int pp__nb_run(pp_conn *conn, void (*fn)(void *), void *arg, bool resume, pp_res
         return pp__fail(err, e);
     }
     pp__fiber *f = atomic_load(&conn->fiber);
+    if (!go_on) { /* a new call: pp_set_idle_wait's bound counts from its start */
+        int32_t idle_ms = atomic_load(&conn->idle_ms);
+        atomic_store(&conn->idle_until_ms, idle_ms > 0 ? pp__now_ms() + idle_ms : 0);
+    }
     conn->nb_busy = true;
     conn->nb_thread = pthread_self();
     pthread_mutex_unlock(&conn->lock); /* the call on the fiber takes it as usual */
     int y = go_on ? pp__fiber_resume(f) : pp__fiber_start(f, fn, arg);
     if (y == 1)
         return PP_PENDING; /* it waits; its wait let the lock go */
-    atomic_store(&conn->idle_until_ms, 0); /* pp_set_idle_wait's setting ends with the call */
+    atomic_store(&conn->idle_until_ms, 0); /* the next call counts its own bound */
     pthread_mutex_lock(&conn->lock);
     conn->nb_busy = false;
     pthread_cond_broadcast(&conn->idle);
@@ -139,7 +143,8 @@ int pp_set_idle_wait(pp_conn *conn, int32_t fd, int32_t ms)
     if (conn == NULL)
         return PP_ERROR;
     atomic_store(&conn->idle_fd, fd);
-    atomic_store(&conn->idle_until_ms, ms > 0 ? pp__now_ms() + ms : 0);
+    atomic_store(&conn->idle_ms, ms > 0 ? ms : 0);
+    atomic_store(&conn->idle_until_ms, ms > 0 ? pp__now_ms() + ms : 0); /* the running call's */
     return PP_OK;
 }
 

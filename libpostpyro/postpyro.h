@@ -818,19 +818,21 @@ int32_t pp_wait_events(pp_conn *conn);
  * it has passed, -1 when there is none. */
 int32_t pp_wait_timeout_ms(pp_conn *conn);
 
-/* Lets the next nonblocking call on conn (or the unfinished one, when there is one) wait in
- * itself, for a while, before it returns PP_PENDING: each time that call would return
- * PP_PENDING (from the call or from pp_resume), it first poll()s its socket for the events
- * it needs together with `fd` for reading (an event loop's own descriptor, e.g. its epoll
- * set; -1: the socket alone), until `ms` milliseconds from now. When the socket is ready
- * first, the call goes on without returning; when `fd` is readable, the time is up, or a
- * signal interrupts the poll, it returns PP_PENDING as usual (then the setting is spent).
- * For an event loop with nothing else to do: it would sleep in `fd` until the same events,
- * and a statement whose answer comes meanwhile needs no return to the loop. Spent when the
- * call ends (a setting no call used ends with its time); ms <= 0 turns it off. Never past
- * the call's timeout (pp_set_timeout). Blocking mode ignores it. Call it from the thread
- * that makes the call. Returns PP_OK, or PP_ERROR for a NULL conn (nothing else is
- * checked: a closed connection's next call fails as usual). */
+/* Lets every nonblocking call on conn from now on (and the unfinished one, when there is
+ * one) wait in itself, for a while, before it returns PP_PENDING, until set again: each
+ * time a call would return PP_PENDING (from the call or from pp_resume), it first poll()s
+ * its socket for the events it needs together with `fd` for reading (an event loop's own
+ * descriptor, e.g. its epoll set; -1: the socket alone), until `ms` milliseconds from the
+ * call's start (for the unfinished call: from now). When the socket is ready first, the
+ * call goes on without returning; when `fd` is readable, the time is up, or a signal
+ * interrupts the poll, it returns PP_PENDING as usual (then the rest of that call waits
+ * the usual way). For an event loop with nothing else to do: it would sleep in `fd` until
+ * the same events, and a statement whose answer comes meanwhile needs no return to the
+ * loop. The setting stays (a caller sets it again only when it changes, e.g. before a
+ * call when its loop has something else to do: ms <= 0 turns it off). Never past the
+ * call's timeout (pp_set_timeout). Blocking mode ignores it. Call it from the thread that
+ * makes the calls. Returns PP_OK, or PP_ERROR for a NULL conn (nothing else is checked: a
+ * closed connection's next call fails as usual). */
 int pp_set_idle_wait(pp_conn *conn, int32_t fd, int32_t ms);
 
 /* Sends a cancel request for the statement running on conn without waiting for it: returns

@@ -16,8 +16,10 @@ import os
 import select
 import selectors
 import socket
-from signal import SIGINT, default_int_handler
+from functools import partial
+from signal import SIGINT
 from threading import get_ident
+from types import MethodType
 from typing import Any, Callable, List, Optional, Tuple
 
 from ._ffi import PP_PENDING, lib
@@ -93,7 +95,9 @@ class AsyncioBackend:
 
     def __init__(self) -> None:
         import asyncio
+        global _RUNNER_ON_SIGINT
         self._asyncio = asyncio
+        _RUNNER_ON_SIGINT = getattr(getattr(asyncio, "Runner", None), "_on_sigint", None)
         self.cancelled = asyncio.CancelledError
         self.current_task = asyncio.current_task
 
@@ -155,6 +159,9 @@ class AsyncioBackend:
             host, port, type=socket.SOCK_STREAM)
 
 
+# asyncio.Runner's SIGINT handler (3.11+), once AsyncioBackend has imported asyncio
+_RUNNER_ON_SIGINT = None
+
 class AsyncioSocket:
     """A connection's socket on asyncio, for its waits (:meth:`wait` as
     AsyncioBackend.wait_fd). The reader stays registered with the loop between waits, as
@@ -177,7 +184,7 @@ class AsyncioSocket:
     """
 
     __slots__ = ("fd", "_running_loop", "_loop", "_fut", "_reading", "_poll", "_pid",
-                 "_idle", "_idle_mask", "_epfd")
+                 "_idle", "_idle_mask", "_epfd", "_armed")
 
     def __init__(self, running_loop: Callable[[], Any], fd: int) -> None:
         self._running_loop = running_loop
@@ -191,6 +198,7 @@ class AsyncioSocket:
         self._idle: Any = None    # for idle_wait: a poll of this socket and the loop's epoll
         self._idle_mask = 0       # the events _idle watches on this socket
         self._epfd = -1           # the loop's epoll descriptor, while _idle is set up
+        self._armed = 0           # the pp_set_idle_wait setting libpostpyro holds (see arm)
 
     def idle_wait(self, events: int) -> bool:
         """Wait for this socket to be ready for ``events`` (PP_WAIT_* bits: a statement
@@ -228,29 +236,47 @@ class AsyncioSocket:
                 return True
         return False
 
-    def arm(self, conn: Any) -> None:
-        """Before a call (in a task's step, on the loop's thread): when the loop has nothing
-        to run, let the call's first waits be idle_wait's, done in libpostpyro
+    def arm(self, conn: Any, wanted: bool) -> None:
+        """Before every call (in a task's step, on the loop's thread; ``wanted``: False for
+        a call that must wait the loop's way, e.g. one with a timeout=): when the loop has
+        nothing to run, let the call's first waits be idle_wait's, done in libpostpyro
         (pp_set_idle_wait: poll this socket and the loop's epoll, never past the next
         timer): a statement whose answer comes meanwhile goes on without returning
         PP_PENDING, so without _wait, idle_wait, pp_resume and two C fiber switches. While
         the call runs, nothing of this thread can make a callback ready; other threads and
-        signals wake the loop's epoll. Not under Python's default SIGINT handler: its
-        KeyboardInterrupt would then be raised on the fiber (closing the connection), where
-        idle_wait's poll hands it to the loop (see idle_wait)."""
-        if self._idle is None or getsignal(SIGINT) is default_int_handler:
-            return
-        ms = int(self._idle_ms())
-        if ms > 0:
-            lib.pp_set_idle_wait(conn, self._epfd, ms)
+        signals wake the loop's epoll. libpostpyro keeps the setting from call to call:
+        it is set again (a C call) only when it changes, so the loop's state is read here
+        before every call, and the setting turned off when the call must not use it.
 
-    def _idle_ms(self) -> float:
+        Only while no Python code of the program handles SIGINT: a Python handler runs at
+        the first Python step after the signal ends the C wait, which is on the fiber, and
+        an exception it raises there abandons the call (closing the connection), where
+        idle_wait's poll hands a KeyboardInterrupt to the loop. So: armed under no Python
+        handler (SIG_DFL, SIG_IGN, one set in C) and under asyncio.run's (it cancels the
+        main task on the first Ctrl-C, raising nothing); not under Python's default handler
+        nor the program's own, which may raise."""
+        ms = 0
+        if wanted and self._idle is not None:
+            handler = getsignal(SIGINT)
+            if handler.__class__ is partial:  # asyncio.run's: partial(runner._on_sigint, …)
+                func = handler.func
+                if func.__class__ is MethodType and func.__func__ is _RUNNER_ON_SIGINT:
+                    ms = self._idle_ms()
+            elif not callable(handler):
+                ms = self._idle_ms()
+            if ms < 0:
+                ms = 0
+        if ms != self._armed:
+            lib.pp_set_idle_wait(conn, self._epfd, ms)
+            self._armed = ms
+
+    def _idle_ms(self) -> int:
         """How long (ms) a wait may take without a loop trip now (see idle_wait); 0 or
         less when the loop has something to run (this socket's stale callback is not),
         does not run in this thread, is stopping, or a timer is due."""
         loop = self._loop
         ready = loop._ready
-        if ready and (len(ready) > 1 or getattr(ready[0], "_callback", None) != self._on_read):
+        if ready and (len(ready) > 1 or ready[0]._callback != self._on_read):
             return 0
         # running now, in this thread: `self._running_loop() is not loop` without
         # get_running_loop's getpid() system call (CPython 3.11)
@@ -260,7 +286,7 @@ class AsyncioSocket:
         if scheduled:
             due = (scheduled[0]._when - loop.time()) * 1000.0
             if due < _IDLE_WAIT_MS:
-                return due
+                return int(due)
         return _IDLE_WAIT_MS
 
     def _watch_idle(self, loop: Any) -> None:
@@ -277,6 +303,7 @@ class AsyncioSocket:
         self._idle = idle
         self._idle_mask = select.POLLIN
         self._epfd = sel.fileno()
+        self._armed = -1  # set it again, with this epoll
 
     def _on_read(self) -> None:
         if not self._poll.poll(0):

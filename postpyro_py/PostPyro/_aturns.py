@@ -175,6 +175,8 @@ async def _settle(conn: Any, timeout: Optional[float]) -> None:
     eng = conn._engine
     eng._fiber = fiber = conn._fiber
     eng._idle = conn._idle if timeout is None else None
+    if conn._arm is not None and not eng._closed:  # as AsyncConnection._run
+        conn._arm(eng._conn, eng._idle is not None)
     try:
         try:
             done, value = fiber.run(eng._lock.settle, ())

@@ -38,7 +38,9 @@ def _outcome(fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any, 
 
 # What a call gives back travels in a list (``box``), not as an argument of switch(): a
 # suspended frame keeps its arguments alive, and a result kept by the idle fiber (a
-# stream, say) would escape the collector's finalization.
+# stream, say) would escape the collector's finalization. On CPython the box is one slot,
+# box[0] (None: empty), never emptied: a list popped to empty frees its array, and CPython
+# takes that to libc's malloc/realloc, four times per call.
 
 class _Base:
     __slots__ = ("_box", "in_call")
@@ -51,7 +53,10 @@ class _Base:
 
     def _result(self) -> Tuple[bool, Any]:
         """What the fiber left in the box: (done, value), or the call's exception raised."""
-        done, value, exc = self._box.pop()
+        return self._unpack(self._box.pop())
+
+    def _unpack(self, got: Tuple[bool, Any, Any]) -> Tuple[bool, Any]:
+        done, value, exc = got
         if done:
             self.in_call = False
         if exc is not None:
@@ -126,19 +131,22 @@ if continulet is not None:
 
 else:
 
+    _END = "end"  # in the box: Fiber.end
+
     def _serve(box: list) -> None:
         # no reference to the Fiber or the greenlet itself: no cycle to keep it alive
         while True:
-            call = box.pop()
-            if call is None:  # Fiber.end
+            call = box[0]
+            box[0] = None
+            if call is _END:
                 return
             fn, args = call
             try:  # _outcome(fn, args), inlined: one Python call less per statement
-                box.append((True, fn(*args), None))
+                box[0] = (True, fn(*args), None)
             except GreenletExit:
                 raise  # the fiber is being killed (abandoned mid-call, then collected)
             except BaseException as exc:  # noqa: B902 - re-raised by the driver
-                box.append((True, None, exc))
+                box[0] = (True, None, exc)
             fn = args = call = None
             try:
                 getcurrent().parent.switch()
@@ -151,11 +159,12 @@ else:
         def __init__(self) -> None:
             super().__init__()
             self._g = None
+            self._box = [None]  # one slot (see above)
 
         def run(self, fn: Callable[..., Any], args: Tuple[Any, ...]) -> Tuple[bool, Any]:
             g = self._g
             box = self._box
-            box.append((fn, args))
+            box[0] = (fn, args)
             self.in_call = True
             if g is None or g.dead:
                 g = self._g = greenlet(_serve)
@@ -166,13 +175,14 @@ else:
                 if g.parent is not me:  # whoever drives it now gets control back
                     g.parent = me
                 g.switch()
-            done, value, exc = box.pop()  # _result(), inlined but for an exception
+            got = box[0]
+            box[0] = None
+            done, value, exc = got  # _unpack(got), inlined but for an exception
             if exc is None:
                 if done:
                     self.in_call = False
                 return done, value
-            box.append((done, value, exc))
-            return self._result()
+            return self._unpack(got)
 
         def switch(self) -> Tuple[bool, Any]:
             g = self._g
@@ -181,16 +191,17 @@ else:
                 g.parent = me
             g.switch()
             box = self._box
-            done, value, exc = box.pop()  # as in run()
+            got = box[0]
+            box[0] = None
+            done, value, exc = got  # as in run()
             if exc is None:
                 if done:
                     self.in_call = False
                 return done, value
-            box.append((done, value, exc))
-            return self._result()
+            return self._unpack(got)
 
         def suspend(self, value: Any) -> None:
-            self._box.append((False, value, None))
+            self._box[0] = (False, value, None)
             self._g.parent.switch()
 
         def end(self) -> None:
@@ -201,12 +212,12 @@ else:
             # whatever the switch raises while idle ends the fiber quietly.
             g, self._g = self._g, None
             if g is not None and not g.dead and not self.in_call:
-                self._box.append(None)
+                self._box[0] = _END
                 try:
                     g.parent = getcurrent()
                     g.switch()
                 except (ValueError, error):  # another thread's fiber: the collector's
-                    self._box.pop()
+                    self._box[0] = None
 
         def renewed(self, first: Callable[[], Any]) -> "Fiber":
             # A suspended greenlet whose frames hold its Fiber (suspend's self) is a cycle

@@ -152,6 +152,7 @@ class AsyncConnection(AsyncNotifications):
         self._closing = False       # close() was called
         self._timed = lib.pp_timeout(engine._conn) > 0
         self._set_idle()
+        self._arm = getattr(self._sock, "arm", None)  # set before each call, asyncio
 
     def _set_idle(self) -> None:  # what a call without timeout= waits with first (_wait)
         self._idle = None if self._timed else getattr(self._sock, "idle_wait", None)
@@ -190,8 +191,8 @@ class AsyncConnection(AsyncNotifications):
         try:
             eng._fiber = fiber = self._fiber
             eng._idle = idle = self._idle if timeout is None else None
-            if idle is not None and not eng._closed:
-                self._sock.arm(eng._conn)  # the first waits in C (see AsyncioSocket.arm)
+            if self._arm is not None and not eng._closed:  # asyncio: the first waits in C
+                self._arm(eng._conn, idle is not None)  # (see AsyncioSocket.arm)
             try:
                 done, value = fiber.run(fn, args)
             finally:
@@ -208,8 +209,8 @@ class AsyncConnection(AsyncNotifications):
         finally:
             if self._closing:
                 self._fiber.end()  # the last call of a closed connection
-            if turns.queue or turns.owner is not None or (
-                    not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN):
+            # the engine's Turns (every statement runs in it) knows if a transaction may be open
+            if turns.queue or turns.owner is not None or eng._lock.owner is not None:
                 turns.release()
             else:  # what release() does when nobody waits and no transaction is open
                 turns.busy = False
@@ -273,10 +274,9 @@ class AsyncConnection(AsyncNotifications):
             self._running = False
 
     async def _settle(self, events: int) -> Any:
-        """The running statement is cancelled on the server, and the fiber driven until
-        it ends (its error, QueryCanceled, is expected): (True, its result) or (False, its
-        exception). Shielded, and bounded by _SETTLE_SECONDS: then the connection is closed,
-        which ends the call as failed."""
+        """The running statement is cancelled on the server, and the fiber driven until it
+        ends (its error, QueryCanceled, is expected): (True, its result) or (False, its
+        exception). Shielded, bounded by _SETTLE_SECONDS: then the connection is closed."""
         b = self._b
         eng = self._engine
         with b.shielded():

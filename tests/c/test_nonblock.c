@@ -356,7 +356,13 @@ static void idle_waits(pp_conn *c)
     CHECK(pp_exec(c, "SELECT pg_sleep(0.05)", 0, NULL, 0, &r, &err) == PP_OK && r != NULL);
     pp_result_free(r);
     r = NULL;
-    /* spent by that call: the next one returns PP_PENDING */
+    /* the setting stays: the next call's bound counts from its own start (the first
+     * call's 50 ms do not shorten it) */
+    CHECK(pp_exec(c, "SELECT pg_sleep(0.05)", 0, NULL, 0, &r, &err) == PP_OK && r != NULL);
+    pp_result_free(r);
+    r = NULL;
+    /* until turned off: then a call returns PP_PENDING */
+    CHECK(pp_set_idle_wait(c, fds[0], 0) == PP_OK);
     int rc = pp_exec(c, "SELECT pg_sleep(0.05)", 0, NULL, 0, &r, &err);
     CHECK(rc == PP_PENDING);
     CHECK(finish(c, rc, &r, &err) == PP_OK);
@@ -379,6 +385,7 @@ static void idle_waits(pp_conn *c)
     CHECK(rc == PP_PENDING && took >= 25 && took < 450);
     CHECK(finish(c, rc, &r, &err) == PP_OK);
     pp_result_free(r);
+    CHECK(pp_set_idle_wait(c, -1, 0) == PP_OK); /* off for the tests after this one */
     close(fds[0]);
     close(fds[1]);
 }

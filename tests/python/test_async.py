@@ -366,6 +366,32 @@ def test_a_transaction_belongs_to_its_task(sdsn):
 
 
 
+def test_a_transaction_opened_by_a_statement_belongs_to_its_task(sdsn):
+    # BEGIN sent as a plain statement (query's fast path, execute): the turn's end learns
+    # from the engine's Turns that a transaction is open, and keeps it the task's
+    async def main():
+        async with await pg.AsyncConnection.connect(sdsn) as conn:
+            await conn.execute("CREATE TABLE t (a int)")
+            order = []
+
+            async def owner(begin):
+                await begin("BEGIN")
+                await conn.query("INSERT INTO t VALUES (1)")
+                await asyncio.sleep(0.3)  # the other task tries meanwhile
+                order.append("owner commits")
+                await conn.query("COMMIT")
+
+            async def other():
+                await asyncio.sleep(0.1)
+                n = (await conn.query_one("SELECT count(*) FROM t"))[0]
+                order.append("other saw %d" % n)
+
+            for begin in (conn.query, conn.execute):
+                await asyncio.gather(owner(begin), other())
+            assert order == ["owner commits", "other saw 1", "owner commits", "other saw 2"]
+    run_asyncio(main)
+
+
 def test_a_transaction_left_open_by_a_finished_task_passes_to_the_next(sdsn):
     # asyncio.wait_for (before 3.12) and create_task run a call in a task of their own,
     # which opens the PEP 249 transaction and ends: the caller goes on with it (it used

@@ -31,22 +31,22 @@ SOON = 0.1   # when the other thing becomes due
 READ = lib.PP_WAIT_READ
 
 
-def _ignore(signum, frame):
-    pass
+def _programs_own(signum, frame):
+    raise KeyboardInterrupt  # a program's own SIGINT handler (logs, then stops, say)
 
 
 @pytest.fixture(params=["python", "c"])
 def long_idle(request, monkeypatch):
     """Both ways of the idle wait: idle_wait's poll in Python after the call returned
     PP_PENDING, and the call's own wait in libpostpyro (AsyncioSocket.arm), which is taken
-    unless SIGINT's handler is Python's default (set another one here: PyPy's asyncio.run
-    installs none)."""
+    only when no Python code handles SIGINT, or asyncio.run's does (SIG_IGN here: PyPy's
+    asyncio.run installs no handler, and run_asyncio may not use asyncio.run)."""
     monkeypatch.setattr(_aio, "_IDLE_WAIT_MS", 10_000)
     if request.param == "python":
-        monkeypatch.setattr(_aio.AsyncioSocket, "arm", lambda self, conn: None)
+        monkeypatch.setattr(_aio.AsyncioSocket, "arm", lambda self, conn, wanted: None)
         yield request.param
         return
-    old = signal.signal(signal.SIGINT, _ignore)
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield request.param
     finally:
@@ -92,6 +92,43 @@ def test_an_answer_that_comes_while_the_loop_is_idle_takes_no_loop_trip(sdsn, lo
     else:  # statements waited for their answers (on a loaded machine an answer may already
         assert waits > 0  # be there when libpostpyro first looks: that one does not wait)
     assert steps == 0   # … and none of them through the loop
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "Runner"), reason="asyncio.run installs no SIGINT "
+                    "handler before Python 3.11: Python's default one stays (not armed)")
+def test_asyncio_runs_own_sigint_handler_lets_the_waits_be_done_in_c(sdsn, monkeypatch):
+    # asyncio.run replaces Python's default handler with one that cancels the main task
+    # (raising nothing on the first Ctrl-C): the waits are armed in C under it
+    monkeypatch.setattr(_aio, "_IDLE_WAIT_MS", 10_000)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    async def main():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        async with await _connected(sdsn) as conn:
+            waits = conn._engine._waits
+            for k in range(10):
+                assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.005)", [k]))[0] == k
+            return conn._engine._waits - waits
+    try:
+        assert asyncio.run(main()) == 0
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def test_a_call_with_a_timeout_waits_the_loops_way_between_calls_armed_in_c(sdsn, long_idle):
+    # libpostpyro keeps the setting from call to call (AsyncioSocket.arm sets it only when
+    # it changes): a call that must not use it (timeout=) has it turned off, the next
+    # call without one has it again
+    async def main():
+        async with await _connected(sdsn) as conn:
+            seen = []
+            for timeout in (None, 30, None, 30):
+                waits = conn._engine._waits
+                assert (await conn.query_one("SELECT $1::int4, pg_sleep(0.005)", [7],
+                                             timeout=timeout))[0] == 7
+                seen.append(conn._engine._waits - waits)
+            return seen
+    assert run_asyncio(main) == ([0, 1, 0, 1] if long_idle == "c" else [1, 1, 1, 1])
 
 
 def test_a_ready_callback_runs_before_a_statement_that_waits_ends(sdsn, long_idle):
@@ -148,12 +185,16 @@ def test_a_timeout_cancels_a_statement_in_an_idle_wait(sdsn, long_idle):
     assert row[0] == 42
 
 
-def test_ctrl_c_in_an_idle_wait_leaves_the_loop_as_it_would_from_its_select(sdsn, long_idle):
-    # with Python's own SIGINT handler (no asyncio.run on 3.9), KeyboardInterrupt comes out
-    # of run_until_complete and the task stays waiting, as when the loop's select saw it:
-    # running the loop again finishes the statement, and the connection is usable
+@pytest.mark.parametrize("handler", [signal.default_int_handler, _programs_own])
+def test_ctrl_c_in_an_idle_wait_leaves_the_loop_as_it_would_from_its_select(sdsn, long_idle,
+                                                                           handler):
+    # with Python's own SIGINT handler (no asyncio.run on 3.9), or the program's own that
+    # raises, KeyboardInterrupt comes out of run_until_complete and the task stays waiting,
+    # as when the loop's select saw it: running the loop again finishes the statement, and
+    # the connection is usable (a wait armed in C would have it raised on the fiber,
+    # abandoning the call and closing the connection: not armed under either handler)
     loop = asyncio.new_event_loop()
-    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    old = signal.signal(signal.SIGINT, handler)
     try:
         conn = loop.run_until_complete(_connected(sdsn))
         task = loop.create_task(conn.query_one("SELECT $1::int4, pg_sleep(0.5)", [5]))
