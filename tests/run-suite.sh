@@ -30,7 +30,8 @@
 # run, default 1800 s).
 # Every step runs even if an earlier one failed; the exit status is 1 if any failed. Nothing is
 # printed after pytest's own summary line but a "FAIL: ..." line naming a step that failed
-# (run-tests.sh collects those lines at its end).
+# (run-tests.sh collects those lines at its end) and the step's time ("run-suite: STEP took
+# N s").
 set -uo pipefail
 
 : "${TOP_SRCDIR:?}" "${TOP_BUILDDIR:?}" "${PP_TEST_DSN:?run me under run-with-server.sh}"
@@ -191,6 +192,7 @@ run_sqla_async_suite() {
 }
 
 for step in "$@"; do
+    step_start=$SECONDS
     case $step in
         c)
             banner "C tests (PP_TEST_DSN=$PP_TEST_DSN)"
@@ -235,5 +237,6 @@ for step in "$@"; do
             ;;
         *) echo "run-suite.sh: unknown step '$step'" >&2; exit 2 ;;
     esac
+    echo "run-suite: $step took $((SECONDS - step_start)) s"
 done
 exit $failed
