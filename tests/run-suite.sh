@@ -56,16 +56,17 @@ missing() {  # a tool the step needs is not there: skip, or fail under PP_REQUIR
 
 # run_c_tests [WRAPPER...]: each program in $C_TESTS, optionally under a wrapper command.
 run_c_tests() {
-    local t rc pass=0 fail=0 skip=0
+    local t t0 rc pass=0 fail=0 skip=0
     for t in ${C_TESTS:-}; do
         echo "---- $t"
         if [ ! -x "$t" ]; then
             echo "FAIL: $t was not built"; fail=$((fail + 1)); continue
         fi
+        t0=$SECONDS
         timeout --foreground "${PP_TEST_TIMEOUT:-900}" "$@" "./$t"
         rc=$?
         case $rc in
-            0)  echo "PASS: $t"; pass=$((pass + 1)) ;;
+            0)  echo "PASS: $t ($((SECONDS - t0)) s)"; pass=$((pass + 1)) ;;
             77) echo "SKIP: $t"; skip=$((skip + 1)) ;;
             124) echo "FAIL: $t (timed out after ${PP_TEST_TIMEOUT:-900}s)"; fail=$((fail + 1)) ;;
             *)  echo "FAIL: $t (exit status $rc$(signal_name $rc))"; fail=$((fail + 1)) ;;
