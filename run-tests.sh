@@ -3,11 +3,11 @@
 # ./run-tests.sh — from a fresh clone: install missing Debian packages (as root), build; then,
 # while servers 13-18, libpq 18 and the fault suite run in the background from start to end
 # (make check-extra, tests/run-extra.sh; mostly waiting): the C tests under valgrind (make
-# check-valgrind); installs into temporary directories, never over a real prefix: `make
+# check-valgrind) beside installs into temporary directories, never over a real prefix: `make
 # install` into a temporary prefix and staged with DESTDIR, each followed by `make
 # installcheck` (a C program built with pkg-config and the installed Python package run a
 # query, man finds the pages) and `make uninstall` (which must leave no file behind); `make
-# check-pip` (both pip routes into fresh CPython and PyPy venvs); `make check` (the export
+# check-pip` (both pip routes into fresh CPython and PyPy venvs); then `make check` (the export
 # check, the C tests, pytest under CPython and the SQLAlchemy suites beside pytest under
 # PyPy, against throwaway PostgreSQL servers that are always stopped afterwards); last each
 # libFuzzer target briefly (make fuzz-check) beside the Debian packages (make deb, and as root
@@ -59,8 +59,13 @@ export PP_REQUIRE_ALL=1
 extra_start=$SECONDS
 make -s -C tests check-extra >check-extra.log 2>&1 &
 extra_pid=$!
+# The C tests under valgrind (about 2 min, one core, much of it waiting on the server) beside
+# the install checks and check-pip (tests/ only: nothing is built there meanwhile); their
+# output when they end.
 if [ "$memcheck" = yes ]; then
-    stage check-valgrind make -s -j"$jobs" check-valgrind || fail "make check-valgrind"
+    valgrind_start=$SECONDS
+    make -s -C tests check-valgrind >check-valgrind.log 2>&1 &
+    valgrind_pid=$!
 fi
 # Install, check, uninstall: into a temporary prefix (found through the recorded path and
 # the .pc's rpath), then the default prefix staged under DESTDIR (found by soname).
@@ -81,6 +86,13 @@ stage "install/installcheck/uninstall DESTDIR=TMP" install_check "DESTDIR=$inst/
 # pip: `pip install .` and the self-contained wheel (make wheel), each into fresh CPython and
 # PyPy venvs, run a query (tests/pip-check.sh).
 stage check-pip make -s check-pip || fail "make check-pip"
+if [ "$memcheck" = yes ]; then
+    valgrind_status=0
+    wait "$valgrind_pid" || valgrind_status=$?
+    took "make check-valgrind (beside the install checks)" "$valgrind_start"
+    cat check-valgrind.log
+    [ $valgrind_status -eq 0 ] || fail "make check-valgrind (check-valgrind.log)"
+fi
 # make check's two halves side by side (tests/Makefile.am), each half's output whole
 # (-Otarget); also in check.log, for the summary at the end.
 check() {
@@ -133,7 +145,7 @@ else
     # set -e and pipefail: grep finding nothing must not end the script, and awk reads
     # everything (head would leave grep to die of SIGPIPE).
     { grep -hE '^FAIL:|^(FAILED|ERROR) |^REGRESSION\b|^======== .*: FAILED in |Fatal Python error|Segmentation fault|AddressSanitizer' \
-        check.log check-extra.log 2>/dev/null || true; } |
+        check-valgrind.log check.log check-extra.log fuzz-check.log 2>/dev/null || true; } |
         awk '!/^(FAILED|ERROR) test_suite\.py::/ && n++ < 60'
     printf '%s\n' "${failures[@]}"
     echo "run-tests: FAILED (exit status $status): the lines above, each in its step's log"
