@@ -45,6 +45,21 @@ stage() {
     took "$name" "$start"
     return $rc
 }
+# beside NAME LOG CMD...: a stage run in the background, its output (ending with its time)
+# in LOG; `joined NAME LOG PID` waits for it, shows LOG and records the time.
+beside() {
+    local name=$1 log=$2; shift 2
+    { start=$SECONDS; rc=0; "$@" || rc=$?
+      echo "run-tests: $name took $((SECONDS - start)) s"; exit $rc; } >"$log" 2>&1 &
+}
+joined() {
+    local rc=0 secs
+    wait "$3" || rc=$?
+    cat "$2"
+    secs=$(sed -n "s/^run-tests: $1 took \([0-9]*\) s\$/\1/p" "$2")
+    times+=("$(printf '%6s s  %s (beside)' "${secs:-?}" "$1")")
+    return $rc
+}
 
 stage install-deps bash .ci/install-deps.sh
 stage build bash .ci/build.sh
@@ -56,15 +71,13 @@ export PP_REQUIRE_ALL=1
 # waiting (servers starting, restarts, timeouts), so it runs beside all the steps below, each
 # part printing its time; its log is shown when it ends. (A background job starts with
 # SIGINT ignored: the Ctrl-C tests set Python's handler themselves.)
-extra_start=$SECONDS
-make -s -C tests check-extra >check-extra.log 2>&1 &
+beside "make check-extra" check-extra.log make -s -C tests check-extra
 extra_pid=$!
 # The C tests under valgrind (about 2 min, one core, much of it waiting on the server) beside
 # the install checks and check-pip (tests/ only: nothing is built there meanwhile); their
 # output when they end.
 if [ "$memcheck" = yes ]; then
-    valgrind_start=$SECONDS
-    make -s -C tests check-valgrind >check-valgrind.log 2>&1 &
+    beside "make check-valgrind" check-valgrind.log make -s -C tests check-valgrind
     valgrind_pid=$!
 fi
 # Install, check, uninstall: into a temporary prefix (found through the recorded path and
@@ -87,11 +100,8 @@ stage "install/installcheck/uninstall DESTDIR=TMP" install_check "DESTDIR=$inst/
 # PyPy venvs, run a query (tests/pip-check.sh).
 stage check-pip make -s check-pip || fail "make check-pip"
 if [ "$memcheck" = yes ]; then
-    valgrind_status=0
-    wait "$valgrind_pid" || valgrind_status=$?
-    took "make check-valgrind (beside the install checks)" "$valgrind_start"
-    cat check-valgrind.log
-    [ $valgrind_status -eq 0 ] || fail "make check-valgrind (check-valgrind.log)"
+    joined "make check-valgrind" check-valgrind.log "$valgrind_pid" ||
+        fail "make check-valgrind (check-valgrind.log)"
 fi
 # make check's two halves side by side (tests/Makefile.am), each half's output whole
 # (-Otarget); also in check.log, for the summary at the end.
@@ -105,8 +115,7 @@ grep -h '^run-suite: .* took ' check.log || true
 # beside the Debian packages (about a minute, log in deb-build.log): built from the tarball
 # with dpkg-buildpackage and checked by lintian (make deb); as root also installed with
 # dpkg -i, tried and purged again (make deb-check). Both mostly one core each.
-fuzz_start=$SECONDS
-make -s -C tests fuzz-check >fuzz-check.log 2>&1 &
+beside "make fuzz-check" fuzz-check.log make -s -C tests fuzz-check
 fuzz_pid=$!
 if [ "$(id -u)" = 0 ]; then deb_target=deb-check; else deb_target=deb; fi
 echo "run-tests: make $deb_target (log: deb-build.log)"
@@ -116,17 +125,9 @@ if stage "make $deb_target" deb; then
 else
     tail -40 deb-build.log; fail "make $deb_target (deb-build.log)"
 fi
-fuzz_status=0
-wait "$fuzz_pid" || fuzz_status=$?
-took "make fuzz-check" "$fuzz_start"
-cat fuzz-check.log
-[ $fuzz_status -eq 0 ] || fail "make fuzz-check (fuzz-check.log)"
+joined "make fuzz-check" fuzz-check.log "$fuzz_pid" || fail "make fuzz-check (fuzz-check.log)"
 echo "run-tests: waiting for make check-extra (log: check-extra.log)"
-extra_status=0
-wait "$extra_pid" || extra_status=$?
-took "make check-extra (beside the steps since the build)" "$extra_start"
-cat check-extra.log
-[ $extra_status -eq 0 ] ||
+joined "make check-extra" check-extra.log "$extra_pid" ||
     fail "make check-extra (servers 13-18, libpq 18, fault suite: check-extra.log)"
 
 # The end of a long log is what people (and CI pages) see first: every step that failed,
