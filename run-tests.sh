@@ -63,6 +63,7 @@ joined() {
 
 stage install-deps bash .ci/install-deps.sh
 stage build bash .ci/build.sh
+stage "build the C tests" make -s -j"$(nproc 2>/dev/null || echo 2)" -C tests check-programs
 jobs=$(nproc 2>/dev/null || echo 2)
 # Every part must run: a missing pytest or PyPy is a failure here, not a skip.
 export PP_REQUIRE_ALL=1
