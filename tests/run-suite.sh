@@ -30,7 +30,8 @@
 # run, default 1800 s).
 # Every step runs even if an earlier one failed; the exit status is 1 if any failed. Nothing is
 # printed after pytest's own summary line but a "FAIL: ..." line naming a step that failed
-# (run-tests.sh collects those lines at its end).
+# (run-tests.sh collects those lines at its end) and the step's time ("run-suite: STEP took
+# N s").
 set -uo pipefail
 
 : "${TOP_SRCDIR:?}" "${TOP_BUILDDIR:?}" "${PP_TEST_DSN:?run me under run-with-server.sh}"
@@ -55,16 +56,17 @@ missing() {  # a tool the step needs is not there: skip, or fail under PP_REQUIR
 
 # run_c_tests [WRAPPER...]: each program in $C_TESTS, optionally under a wrapper command.
 run_c_tests() {
-    local t rc pass=0 fail=0 skip=0
+    local t t0 rc pass=0 fail=0 skip=0
     for t in ${C_TESTS:-}; do
         echo "---- $t"
         if [ ! -x "$t" ]; then
             echo "FAIL: $t was not built"; fail=$((fail + 1)); continue
         fi
+        t0=$SECONDS
         timeout --foreground "${PP_TEST_TIMEOUT:-900}" "$@" "./$t"
         rc=$?
         case $rc in
-            0)  echo "PASS: $t"; pass=$((pass + 1)) ;;
+            0)  echo "PASS: $t ($((SECONDS - t0)) s)"; pass=$((pass + 1)) ;;
             77) echo "SKIP: $t"; skip=$((skip + 1)) ;;
             124) echo "FAIL: $t (timed out after ${PP_TEST_TIMEOUT:-900}s)"; fail=$((fail + 1)) ;;
             *)  echo "FAIL: $t (exit status $rc$(signal_name $rc))"; fail=$((fail + 1)) ;;
@@ -191,6 +193,7 @@ run_sqla_async_suite() {
 }
 
 for step in "$@"; do
+    step_start=$SECONDS
     case $step in
         c)
             banner "C tests (PP_TEST_DSN=$PP_TEST_DSN)"
@@ -235,5 +238,6 @@ for step in "$@"; do
             ;;
         *) echo "run-suite.sh: unknown step '$step'" >&2; exit 2 ;;
     esac
+    echo "run-suite: $step took $((SECONDS - step_start)) s"
 done
 exit $failed

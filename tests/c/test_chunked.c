@@ -8,6 +8,14 @@
 
 #define MAX_COLS 8
 
+/* The rows of a big statement: enough for many chunks (they grow to about 20 000 rows). Under
+ * valgrind 40 000, still several chunks and the 50 000-value bound reached, at a fifth of
+ * the memcheck step's time (make check runs the full count). */
+static int64_t big = 200000;
+
+/* SQL_BIG(buf, fmt, rows): buf = fmt (a printf format taking one long long) with rows. */
+#define SQL_BIG(buf, fmt, rows) snprintf(buf, sizeof buf, fmt, (long long)(rows))
+
 /* Reads a whole chunked statement, checking that its rows are 1, 2, 3, … in column 0.
  * Returns the rows read, or -1 when a chunk broke the sequence; *chunks counts the chunks,
  * *last_rc is the final status and *tag the last chunk's command tag (caller frees). */
@@ -48,17 +56,19 @@ static void test_rows_in_chunks(pp_conn *c)
     pp_error *err = NULL;
     int chunks, rc;
     char *tag;
-    const char *sql = "SELECT g, 'row ' || g, g * 0.5::float8, "
-                      "CASE WHEN g % 3 = 0 THEN NULL ELSE ARRAY[g, g + 1] END "
-                      "FROM generate_series(1, 200000) g";
+    char sql[256], want_tag[32];
+    SQL_BIG(sql, "SELECT g, 'row ' || g, g * 0.5::float8, "
+                 "CASE WHEN g %% 3 = 0 THEN NULL ELSE ARRAY[g, g + 1] END "
+                 "FROM generate_series(1, %lld) g", big);
+    SQL_BIG(want_tag, "SELECT %lld", big);
     /* twice: first as the unnamed statement, then prepared from the cache */
     for (int run = 0; run < 2; run++) {
         int64_t n = read_all(c, sql, 0, NULL, 0, &chunks, &rc, &tag, &err);
-        CHECK(rc == PP_OK && n == 200000);
-        CHECK(chunks >= 2); /* 200 000 rows never fit in one chunk */
+        CHECK(rc == PP_OK && n == big);
+        CHECK(chunks >= 2); /* big never fits in one chunk */
         /* each chunk but the last holds 1 000 rows or an eighth of those before it */
         CHECK(chunks <= 40);
-        CHECK(tag != NULL && strcmp(tag, "SELECT 200000") == 0);
+        CHECK(tag != NULL && strcmp(tag, want_tag) == 0);
         free(tag);
     }
     /* every value of a chunk, NULLs and arrays included (SQL not run before: the cached one
@@ -66,9 +76,10 @@ static void test_rows_in_chunks(pp_conn *c)
     pp_result *r = NULL;
     pp_result_info info;
     pp_column cols[MAX_COLS];
-    const char *fresh = "SELECT g, 'row ' || g, g * 0.5::float8, "
-                        "CASE WHEN g % 3 = 0 THEN NULL ELSE ARRAY[g, g + 1] END "
-                        "FROM generate_series(1, 200000) g /* values */";
+    char fresh[256];
+    SQL_BIG(fresh, "SELECT g, 'row ' || g, g * 0.5::float8, "
+                   "CASE WHEN g %% 3 = 0 THEN NULL ELSE ARRAY[g, g + 1] END "
+                   "FROM generate_series(1, %lld) g /* values */", big);
     rc = pp_query(c, fresh, 0, NULL, PP_EXEC_CHUNKED, &r, &info, cols, MAX_COLS, &err);
     CHECK(rc == PP_MORE && info.ncols == 4 && info.nrows > 3);
     CHECK(strcmp(pp_result_column_name(r, 1), "?column?") == 0 && info.types[2] == 701);
@@ -135,10 +146,12 @@ static void test_error_midway(pp_conn *c)
     pp_error *err = NULL;
     int chunks, rc;
     char *tag;
-    int64_t n = read_all(c, "SELECT g, 1 / (150000 - g) FROM generate_series(1, 200000) g", 0,
-                         NULL, 0, &chunks, &rc, &tag, &err);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT g, 1 / (%lld - g) FROM generate_series(1, %lld) g",
+             (long long)(big * 3 / 4), (long long)big);
+    int64_t n = read_all(c, sql, 0, NULL, 0, &chunks, &rc, &tag, &err);
     CHECK(rc == PP_ERROR && strcmp(pp_error_sqlstate(err), "22012") == 0);
-    CHECK(chunks >= 1 && n < 150000 && tag == NULL);
+    CHECK(chunks >= 1 && n < big * 3 / 4 && tag == NULL);
     pp_error_free(err);
     err = NULL;
     CHECK(scalar(c, "SELECT 42") == 42);
@@ -161,7 +174,9 @@ static void test_close_midway(pp_conn *c)
 {
     pp_error *err = NULL;
     pp_result *r = NULL;
-    start_chunked(c, "SELECT g FROM generate_series(1, 300000) g");
+    char sql[128];
+    SQL_BIG(sql, "SELECT g FROM generate_series(1, %lld) g", big * 3 / 2);
+    start_chunked(c, sql);
     /* the same thread cannot run another statement meanwhile (it would wait forever) */
     CHECK(pp_exec(c, "SELECT 1", 0, NULL, 0, &r, &err) == PP_ERROR &&
           pp_error_category(err) == PP_ERR_INTERFACE && r == NULL);
@@ -197,7 +212,9 @@ static void test_other_thread_waits(pp_conn *c)
     pp_result *r = NULL;
     pp_result_info info;
     pp_column cols[MAX_COLS];
-    start_chunked(c, "SELECT g FROM generate_series(1, 100000) g");
+    char sql[128];
+    SQL_BIG(sql, "SELECT g FROM generate_series(1, %lld) g", big / 2);
+    start_chunked(c, sql);
     int rc = PP_MORE;
     struct waiter w = {c, 99};
     pthread_t t;
@@ -264,16 +281,18 @@ static int64_t biggest_chunk(pp_conn *c, const char *sql, int64_t n)
 /* A chunk holds at most 50 000 values, whatever its rows' width: 2 500 rows of 20 columns
  * (a bound in rows let them grow to 50 000 rows, a million values, converted far outside
  * the CPU's caches), and still more than that of one column (chunks grow with the rows
- * handed out before them: 200 000 rows, about 20 000 rows in the biggest). */
+ * handed out before them: 200 000 rows, about 20 000 rows in the biggest; 40 000, over
+ * 4 000). */
 static void test_chunks_bounded_in_values(pp_conn *c)
 {
-    char wide[1024] = "SELECT g";
+    char wide[1024] = "SELECT g", narrow[128];
     for (int k = 1; k < 20; k++)
         snprintf(wide + strlen(wide), sizeof wide - strlen(wide), ", g + %d", k);
-    strcat(wide, " FROM generate_series(1, 200000) g /* 20 columns */");
-    CHECK(biggest_chunk(c, wide, 200000) <= 2500);
-    CHECK(biggest_chunk(c, "SELECT g FROM generate_series(1, 200000) g /* 1 column */",
-                        200000) > 2500);
+    snprintf(wide + strlen(wide), sizeof wide - strlen(wide),
+             " FROM generate_series(1, %lld) g /* 20 columns */", (long long)big);
+    SQL_BIG(narrow, "SELECT g FROM generate_series(1, %lld) g /* 1 column */", big);
+    CHECK(biggest_chunk(c, wide, big) <= 2500);
+    CHECK(biggest_chunk(c, narrow, big) > 2500);
 }
 
 /* In single-row mode chunks only guard memory: a million narrow rows (a PGresult of about
@@ -344,6 +363,8 @@ static void test_signal_between_rows(pp_conn *c)
 int main(void)
 {
     pp_conn *c = test_connect_flags(PP_CONNECT_INTERRUPTIBLE);
+    if (getenv("PP_UNDER_VALGRIND") != NULL)
+        big = 40000;
     test_rows_in_chunks(c);
     test_chunks_bounded_in_values(c);
     test_small_and_rowless(c);

@@ -196,6 +196,20 @@ TRIO_MODULES = {"test_seed_examples", "test_transaction", "test_stream"}
 def pytest_configure(config):
     config.addinivalue_line("markers", "sync_only(reason): the test is about the sync "
                             "front end; it does not run on AsyncConnection")
+    config.addinivalue_line("markers", "source_check: the test reads the project's files "
+                            "only, the same under any interpreter: run under CPython only")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under PyPy, the tests marked source_check are left out (reported as deselected):
+    they only read the project's files (sources, man pages), which cannot differ by
+    interpreter, and make check runs them under CPython."""
+    if sys.implementation.name != "pypy":
+        return
+    dropped = [item for item in items if item.get_closest_marker("source_check")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("source_check")]
 
 
 def pytest_generate_tests(metafunc):

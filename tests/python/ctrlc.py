@@ -83,3 +83,15 @@ def python_sigint_handler() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(autouse=True)
+def sigint_raises() -> Iterator[None]:
+    """Imported by a test module whose every test sends SIGINT: python_sigint_handler
+    around each of its tests (autouse there)."""
+    with python_sigint_handler():
+        yield
+
+# A program a test starts inherits SIGINT ignored too: its first line then sets Python's own
+# handler (its Ctrl-C must raise KeyboardInterrupt).
+SIGINT_RAISES_LINE = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"

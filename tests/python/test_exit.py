@@ -17,10 +17,11 @@ from typing import List, Tuple
 import pytest
 
 from conftest import TOP_SRCDIR
+from ctrlc import SIGINT_RAISES_LINE
 
 BOUND = 60  # seconds: an exit that hangs never ends; PyPy starts slowly on a loaded machine
 
-PROGRAM = textwrap.dedent("""
+PROGRAM = SIGINT_RAISES_LINE + textwrap.dedent("""
     import asyncio, os, signal, socket, sys, threading, time
     import PostPyro as pg
     dsn = os.environ["PP_TEST_DSN"]
@@ -115,7 +116,7 @@ def test_the_interpreter_exits_with_postpyro_things_left_behind(dsn):
 # moment open: the helper thread cannot end (threading's _delete) until the main thread is
 # past the interrupted join, and the main thread's Thread._stop() of a non-daemon thread
 # waits meanwhile (tests/pypy_thread_exit.py says why PyPy then never exits).
-COPY_PROGRAM = textwrap.dedent("""
+COPY_PROGRAM = SIGINT_RAISES_LINE + textwrap.dedent("""
     import os, signal, sys, threading, time
     import PostPyro as pg
 

@@ -14,6 +14,7 @@ import time
 import pytest
 
 import PostPyro as pg
+from ctrlc import sigint_raises  # noqa: F401 (autouse: every test here sends SIGINT)
 
 
 class SilentServer:

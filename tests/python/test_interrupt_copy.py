@@ -14,6 +14,7 @@ import time
 import pytest
 
 from copylock import locked_table, rows_text  # noqa: F401 (a fixture)
+from ctrlc import sigint_raises  # noqa: F401 (autouse: every test here sends SIGINT)
 
 # ~100 KB of rows (more than the server buffers before sending), then a long sleep
 SLOW_COPY_TO = ("SELECT repeat('x', 100) FROM generate_series(1, 1000) "

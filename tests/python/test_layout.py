@@ -13,7 +13,11 @@ it imports everything, so a module importing it would be a circle.
 import ast
 import os
 
+import pytest
+
 import PostPyro
+
+pytestmark = pytest.mark.source_check  # the package's source files only
 
 PKG_DIR = os.path.dirname(os.path.realpath(PostPyro.__file__))
 MAX_LINES = 600

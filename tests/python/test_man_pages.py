@@ -10,6 +10,9 @@ import pytest
 
 from conftest import TOP_SRCDIR
 
+# The pages and the header are files; docs/gen_man.py runs at build time ($(PYTHON)).
+pytestmark = pytest.mark.source_check
+
 HEADER = os.path.join(TOP_SRCDIR, "libpostpyro", "postpyro.h")
 
 

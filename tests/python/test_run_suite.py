@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 
+import PostPyro as pg
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 
@@ -41,14 +43,21 @@ def run_suite(tmp_path, test: str, status: int = 1) -> str:
     shutil.copy(os.path.join(TESTS, "pypy_greenlet.py"), top / "tests")
     shutil.copy(os.path.join(TESTS, "pypy_thread_exit.py"), top / "tests")
     (top / "tests" / "python" / "test_scratch.py").write_text(SCRATCH_TESTS)
-    library = os.environ["POSTPYRO_LIBRARY"]  # run-suite.sh sets it: .../libpostpyro/.libs/
-    builddir = os.path.dirname(os.path.dirname(os.path.dirname(library)))
+    # run-suite.sh takes the library and the package from TOP_BUILDDIR's layout: a scratch
+    # one holding this run's own (tests/asan.sh's library is a copy outside any build tree)
+    library = os.environ["POSTPYRO_LIBRARY"]
+    (top / "libpostpyro" / ".libs").mkdir(parents=True)
+    (top / "libpostpyro" / ".libs" / os.path.basename(library)).symlink_to(library)
+    (top / "postpyro_py").mkdir()
+    (top / "postpyro_py" / "inplace").symlink_to(os.path.dirname(os.path.dirname(pg.__file__)))
     pypy = sys.implementation.name == "pypy"
-    env = dict(os.environ, TOP_SRCDIR=str(top), TOP_BUILDDIR=builddir,
+    env = dict(os.environ, TOP_SRCDIR=str(top), TOP_BUILDDIR=str(top),
                PP_SONAME=os.path.basename(library), PYTEST_ARGS="-k " + test,
                PYTHON=sys.executable, HAVE_PYTEST="yes", HAVE_PYPY="yes" if pypy else "no",
                PYPY=sys.executable if pypy else "",
                PYPY_PYTHONPATH=os.environ.get("PYTHONPATH", ""))
+    if "ASAN_OPTIONS" in env:  # under tests/asan.sh: the crash must end the process (a
+        env["ASAN_OPTIONS"] += ":handle_segv=0"  # SIGSEGV), not ASan's report (status 1)
 
     def no_core():  # the crash is on purpose: no core file
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

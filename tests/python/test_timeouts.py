@@ -21,6 +21,7 @@ import time
 import pytest
 
 import PostPyro as pg
+from ctrlc import SIGINT_RAISES_LINE
 from tcpproxy import TcpProxy
 
 
@@ -172,7 +173,7 @@ def test_connect_honours_the_timeout(proxy):
     assert 1.9 < time.monotonic() - start < 4.0
 
 
-CONNECT_AND_WAIT = textwrap.dedent("""
+CONNECT_AND_WAIT = SIGINT_RAISES_LINE + textwrap.dedent("""
     import socket, sys, time
     import PostPyro as pg
     quiet = socket.socket()          # accepts (the kernel does) and never answers
