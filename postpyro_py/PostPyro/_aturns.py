@@ -173,11 +173,10 @@ async def end_pending(conn: Any, timeout: Optional[float]) -> bool:
 async def _settle(conn: Any, timeout: Optional[float]) -> None:
     """``Turns.settle`` on the connection's fiber, awaited, in the caller's turn."""
     eng = conn._engine
-    eng._fiber = fiber = conn._fiber
-    eng._idle = conn._idle if timeout is None else None
-    if conn._arm is not None and not eng._closed:  # as AsyncConnection._run
-        conn._arm(eng._conn, eng._idle is not None)
+    fiber = conn._fiber
     try:
+        conn._prime(timeout)
+        eng._fiber = fiber
         try:
             done, value = fiber.run(eng._lock.settle, ())
         finally:

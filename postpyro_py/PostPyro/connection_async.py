@@ -31,15 +31,15 @@ import platform
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
-from . import _dsn, _reclaim
 from . import errors as e
+from ._aconnect import connect_nb, resolved
 from ._aio import Waker, backend, poll_wait
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
 from ._aturns import AsyncTurns, end_dropped, end_pending
 from ._fiber import Fiber
 from ._listen_async import AsyncNotifications
 from ._result import _free_out
-from ._session import BaseConnection, _timeout_ms, connect_error, dsn_with
+from ._session import BaseConnection, _timeout_ms, dsn_with
 from ._sql import Params
 from ._turns import Turns
 from .connection import Connection
@@ -169,8 +169,8 @@ class AsyncConnection(AsyncNotifications):
             dsn = dsn_with(dsn, kwargs)
         b = backend()
         engine = _LoopConnection(dsn, autocommit, statement_cache, row_factory)
-        dsnb = await _resolved(b, dsn, engine._dsnb)
-        engine._attach(await _connect(b, dsnb, engine._flags, _timeout_ms(timeout)))
+        dsnb = await resolved(b, dsn, engine._dsnb)
+        engine._attach(await connect_nb(b, dsnb, engine._flags, _timeout_ms(timeout)))
         return cls(engine, b)
 
     # ---- running the sync code on a fiber -------------------------------------------------
@@ -189,10 +189,8 @@ class AsyncConnection(AsyncNotifications):
             await turns.acquire(holder)
         eng = self._engine
         try:
+            self._prime(timeout)
             eng._fiber = fiber = self._fiber
-            eng._idle = idle = self._idle if timeout is None else None
-            if self._arm is not None and not eng._closed:  # asyncio: the first waits in C
-                self._arm(eng._conn, idle is not None)  # (see AsyncioSocket.arm)
             try:
                 done, value = fiber.run(fn, args)
             finally:
@@ -214,6 +212,14 @@ class AsyncConnection(AsyncNotifications):
                 turns.release()
             else:  # what release() does when nobody waits and no transaction is open
                 turns.busy = False
+
+    def _prime(self, timeout: Optional[float]) -> None:
+        """Before a call starts on the fiber: how its waits begin (_LoopConnection._wait);
+        asyncio: the first ones in C while the loop is idle (see AsyncioSocket.arm)."""
+        eng = self._engine
+        eng._idle = idle = self._idle if timeout is None else None
+        if self._arm is not None and not eng._closed:
+            self._arm(eng._conn, idle is not None)
 
     async def _acquire(self, holder: Any) -> Any:
         """Wait for this task's turn (see AsyncTurns.acquire); returns the task."""
@@ -547,54 +553,4 @@ class AsyncConnection(AsyncNotifications):
 
     def __repr__(self) -> str:
         return repr(self._engine).replace("PostPyro.Connection", "PostPyro.AsyncConnection")
-
-
-async def _resolved(b: Any, dsn: str, dsnb: bytes) -> bytes:
-    """The connection string with the addresses of its host names, found with the loop's
-    getaddrinfo (libpq's own lookup would block the loop)."""
-    import socket
-    where = _dsn.hosts(dsn)
-    if where is None:
-        return dsnb
-    names, ports = where
-    found = []
-    for name, port in zip(names, ports):
-        if not _dsn._needs_resolving(name):
-            found.append([])
-            continue
-        try:
-            infos = await b.getaddrinfo(name, int(port) if port.isdigit() else 5432)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise e.OperationalError('could not translate host name "%s" to address: %s'
-                                     % (name, exc)) from None
-        addrs: List[str] = []
-        for info in infos:
-            if info[4][0] not in addrs:
-                addrs.append(info[4][0])
-        found.append(addrs)
-    return dsn_with(dsn, _dsn.with_addresses(names, ports, found)).encode("utf-8")
-
-
-async def _connect(b: Any, dsnb: bytes, flags: int, timeout_ms: int) -> Any:
-    """pp_connect_start in nonblocking mode, stepped as the socket becomes ready."""
-    out = ffi.new("pp_conn **")
-    err = ffi.new("pp_error **")
-    waker = Waker()
-    try:
-        rc = lib.pp_connect_start(dsnb, flags | lib.PP_CONNECT_NONBLOCKING, timeout_ms, out,
-                                  err)
-        while rc == PP_PENDING:
-            c = out[0]  # the socket changes when libpq moves to the next host
-            await b.wait_fd(lib.pp_socket(c), lib.pp_wait_events(c), lib.pp_wait_timeout_ms(c),
-                            waker)
-            rc = lib.pp_connect_resume(c, err)
-    except BaseException:
-        if out[0] != ffi.NULL:
-            lib.pp_conn_free(out[0])
-        raise
-    if rc != PP_OK:
-        if out[0] != ffi.NULL:
-            lib.pp_conn_free(out[0])
-        raise connect_error(err)
-    return _reclaim.own(out[0])
 
