@@ -633,6 +633,15 @@ int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
     return rc;
 }
 
+int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                  uint32_t flags, pp_query_buffers *b)
+{
+    if (b == NULL)
+        return PP_ERROR;
+    return pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols,
+                         b->max_cols, &b->txstatus, b->pack, b->pack_len, b->err);
+}
+
 /* Ends a pending statement: wakes the callers waiting for the connection. */
 static void end_pending(pp_conn *conn)
 {

@@ -461,6 +461,31 @@ int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
                   int32_t max_cols, int32_t *txstatus, int64_t *pack, int32_t pack_len,
                   pp_error **err);
 
+/* The arguments of pp_query_pack that a statement loop passes unchanged from one statement to
+ * the next (its buffers), gathered for pp_query_call; the caller owns the struct and what
+ * each pointer points to. txstatus is written by each pp_query_call (see there). */
+typedef struct pp_query_buffers {
+    pp_result **out;
+    pp_result_info *info;
+    pp_column *cols;
+    int32_t max_cols;
+    int32_t txstatus;
+    int64_t *pack;
+    int32_t pack_len;
+    pp_error **err;
+} pp_query_buffers;
+
+/* pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols, b->max_cols,
+ * &b->txstatus, b->pack, b->pack_len, b->err): the same call with 6 arguments instead of 13,
+ * for callers whose cost per call grows with its arguments (cffi converts each one, libffi
+ * places each one: about 300 machine instructions an argument with CPython, measured). b NULL: PP_ERROR
+ * (PP_ERR_INTERFACE) with nothing else done and nothing written (no error either: there is
+ * nowhere to put it). Everything else (results, errors, ownership, PP_PENDING with
+ * pp_query_next(conn, b->out, b->info, b->cols, b->max_cols, b->err), b->txstatus as
+ * *txstatus): as pp_query_pack. */
+int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                  uint32_t flags, pp_query_buffers *b);
+
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
  * nothing is pending fails with PP_ERR_INTERFACE. After PP_MORE (PP_EXEC_CHUNKED) it reads the
  * next chunk: PP_MORE again, PP_OK with the last rows, PP_ERROR when the statement failed
