@@ -638,8 +638,17 @@ int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
 {
     if (b == NULL)
         return PP_ERROR;
-    return pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols,
-                         b->max_cols, &b->txstatus, b->pack, b->pack_len, b->err);
+    b->shape = 0;
+    int rc = pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols,
+                           b->max_cols, &b->txstatus, b->pack, b->pack_len, b->err);
+    if (rc == PP_OK && b->pack_len > 0 && b->pack[0] > 0) {
+        const int64_t *p = b->pack;
+        uint64_t h = 14695981039346656037u;
+        for (int64_t k = 2; k < 5 + 3 * p[2]; k++)
+            h = (h ^ (uint64_t)p[k]) * 1099511628211u;
+        memcpy(&b->shape, &h, sizeof h);
+    }
+    return rc;
 }
 
 /* Ends a pending statement: wakes the callers waiting for the connection. */

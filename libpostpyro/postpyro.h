@@ -520,7 +520,7 @@ int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
 
 /* The arguments of pp_query_pack that a statement loop passes unchanged from one statement to
  * the next (its buffers), gathered for pp_query_call; the caller owns the struct and what
- * each pointer points to. txstatus is written by each pp_query_call (see there). */
+ * each pointer points to. txstatus and shape are written by each pp_query_call (see there). */
 typedef struct pp_query_buffers {
     pp_result **out;
     pp_result_info *info;
@@ -530,6 +530,7 @@ typedef struct pp_query_buffers {
     int64_t *pack;
     int32_t pack_len;
     pp_error **err;
+    int64_t shape;
 } pp_query_buffers;
 
 /* pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols, b->max_cols,
@@ -539,7 +540,12 @@ typedef struct pp_query_buffers {
  * (PP_ERR_INTERFACE) with nothing else done and nothing written (no error either: there is
  * nowhere to put it). Everything else (results, errors, ownership, PP_PENDING with
  * pp_query_next(conn, b->out, b->info, b->cols, b->max_cols, b->err), b->txstatus as
- * *txstatus): as pp_query_pack. */
+ * *txstatus): as pp_query_pack. Also sets b->shape: 0 unless the result was packed
+ * (b->pack[0] > 0), else a 64-bit hash of the result's shape, the ncols * 3 + 3 values
+ * b->pack[2 … 4 + 3 * ncols] (ncols, names hash, NULL count, tags, OIDs, NULL flags): h =
+ * 14695981039346656037, then for each value v in turn h = (h ^ v) * 1099511628211 (FNV-1a
+ * over whole values, modulo 2^64), stored as int64. So a caller compares one number with
+ * the one its own known shape gives, instead of reading 3 * ncols + 3 values. */
 int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
                   uint32_t flags, pp_query_buffers *b);
 

@@ -10,7 +10,7 @@ for, converts each column without the per-result checks of convert_columns (the 
 state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
 
     def made(raw, make, convert, gen, key):
-        def rows(info, cols, pack):
+        def rows(info, cols, pack, call):
             n = info.nrows
             if not 0 < n <= 499 or generation[0] != gen \\
                     or unpack(info.names, info.names_len) != raw:
@@ -22,11 +22,12 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
-On CPython it first reads the int64 array pp_query_pack filled (``pack``) with one
-unpack: when the result has no NULL, one slice of it compared with ``key`` checks its
-column count, names (their 64-bit hash), tags and OIDs, and the int columns' values are
-slices of it; only the other columns are read from ``cols``. Else (a NULL, nothing packed,
-another shape) it goes on as above. Also on CPython, the text columns without a loader and
+On CPython it first compares pp_query_call's ``call.shape`` (a hash of the result's column
+count, names' hash, tags, OIDs and NULL flags, 0 when nothing was packed) with ``key``, the
+same of the shape it was made for: when equal, the result has no NULL and the int64 array
+pp_query_call filled (``pack``) holds the int columns' values (one row of a few ints: read
+one by one; else with one unpack, the values slices of it); only the other columns are read
+from ``cols``. Else (a NULL, nothing packed, another shape) it goes on as above. Also on CPython, the text columns without a loader and
 the numeric columns are decoded together: one decode and one split of their data joined (_joined), each column a slice of
 it (numeric: the Decimals of the slice, as _conv_numeric makes them on CPython).
 
@@ -90,6 +91,11 @@ def _uuids(col: Any, n: int) -> list:
     if n == 1:
         return [_uuid_from_bytes(raw)]
     return [_uuid_from_bytes(raw[k:k + 16]) for k in range(0, size, 16)]
+
+# One row of at most this many int columns (and nothing else) reads its values from the pack
+# one by one (an index each), not with an unpack of the facts and values (1.6k machine
+# instructions for 10 values, against ≈ 200 an index, callgrind).
+_MAX_SINGLE = 4
 
 # The most bytes of variable-size values a result made here may have: it stays in its
 # buffer set for the next statement (_planned), uncounted, so it must stay below
@@ -202,26 +208,26 @@ def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
 
 
 def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
-    """CPython: the body making the rows from pp_query_pack's ``pack`` when it holds the
-    result (its int values and each column's facts, read with one unpack) and the result
-    has the columns it was made for (ncols, names' hash, tags, OIDs) and no NULL: one slice
-    compared with ``key`` checks them all. Anything else goes on to the body reading
-    ``cols`` column by column (_joined, _by_column), which handles NULLs."""
+    """CPython: the body making the rows from pp_query_call's ``pack`` when it holds the
+    result (its int values and each column's facts) and the result has the columns it was
+    made for (ncols, names' hash, tags, OIDs) and no NULL: pp_query_call's ``shape``, a
+    hash of those facts, compared with ``key`` checks them all. One row of at most
+    _MAX_SINGLE int columns reads its values from ``pack`` one by one; else one unpack
+    reads the facts and values. Anything else goes on to the body reading ``cols`` column by
+    column (_joined, _by_column), which handles NULLs."""
     ncols = len(kinds)
     lens, base = 5 + 3 * ncols, 5 + 4 * ncols  # pack's data_len, then the int values
-    # pack[0], the int64 values filled: more than a result of max_rows rows of these
-    # columns fills is a bigger result (or another one), which the function is not for:
-    # returned at once, without unpacking its values (1 000 rows x 1 int: a third of the
-    # Python time of the statement's rows, lost)
-    most = 5 + 4 * ncols + max_rows * sum(tag == PP_INT for tag, _, _ in kinds)
-    lines = ["        m = pack[0]",
-             "        if m > %d:" % most,
-             "            return None",
-             "        if m:",
-             "            p = unpack(pack, m)",
-             "            n = p[1]",
-             "            if 0 < n <= %d and p[2:%d] == key and generation[0] == gen:"
-             % (max_rows, 5 + 2 * ncols)]
+    nints = sum(tag == PP_INT for tag, _, _ in kinds)
+    lines = ["        if call.shape == key and generation[0] == gen:",
+             "            n = pack[1]"]
+    single = nints == ncols and ncols <= _MAX_SINGLE
+    if single:  # one row: a pack read a value, no list
+        lines += ["            if n == 1:",
+                  "                return [make((%s,))]"
+                  % ", ".join("pack[%d]" % (base + j) for j in range(ncols))]
+    lines += ["            if 0 < n <= %d:" % max_rows,
+              "                p = unpack(pack, %d%s)" % (base, " + %s" % _times(nints)
+                                                          if nints else "")]
     pad = "                "
     sized = ["p[%d]" % (lens + k) for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
     if sized:
@@ -251,9 +257,10 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
             lines += [pad + "v%d = convert(cols[%d])" % (k, k),
                       pad + "if len(v%d) != n:" % k,
                       pad + "    return None"]
-    lines += [pad + "if n == 1:",
-              pad + "    return [make((%s,))]" % ", ".join(one),
-              pad + "return list(map(make, zip(%s)))" % ", ".join(many)]
+    if not single:
+        lines += [pad + "if n == 1:",
+                  pad + "    return [make((%s,))]" % ", ".join(one)]
+    lines.append(pad + "return list(map(make, zip(%s)))" % ", ".join(many))
     return lines
 
 
@@ -263,7 +270,7 @@ def _times(j: int) -> str:
 
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
     lines = ["def made(raw, make, convert, gen, key):",
-             "    def rows(info, cols, pack):"]
+             "    def rows(info, cols, pack, call):"]
     if _JOIN_TEXT:
         lines += _packed(kinds, max_rows)
     lines += ["        n = info.nrows",
@@ -305,8 +312,8 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
     """The function a plan keeps (Plan.fast) to make the rows of results named as ``shape``
     says (_result._shape's (raw names, names, Row class)) whose decoded columns look like
     ``cols[0 … ncols-1]`` (a ``pp_column`` array just converted with ``adapters``), of 1 …
-    ``max_rows`` rows: ``rows(info, cols, pack)`` (pack: the int64 array pp_query_pack
-    filled) returns the Rows, or None for a result it is not for. None when it cannot have one (a user loader is registered)."""
+    ``max_rows`` rows: ``rows(info, cols, pack, call)`` (pack: the int64 array
+    pp_query_call filled, call: its pp_query_buffers) returns the Rows, or None for a result it is not for. None when it cannot have one (a user loader is registered)."""
     gen = adapters._gen
     if gen != _generation[0] or adapters.user_loaders:
         return None
@@ -321,16 +328,19 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
 
     def convert(col: Any) -> list:
         return convert_column(col, adapters)
-    # what pp_query_pack's pack[2 …] holds for such a result without NULLs
-    key = [ncols, _names_hash(shape[0]), 0] + [t for t, _, _ in kinds] + [o for _, o, _ in kinds]
+    # pp_query_call's shape of such a result without NULLs: the hash of what pack[2 …]
+    # holds (ncols, names' hash, NULL count, tags, OIDs, NULL flags)
+    key = _fnv([ncols, _fnv(shape[0]), 0] + [t for t, _, _ in kinds] +
+               [o for _, o, _ in kinds] + [0] * ncols)
     return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen, key)
 
 
-def _names_hash(raw: bytes) -> int:
-    """pp_query_pack's hash of the column names ``raw`` (FNV-1a, 64 bits, as an int64)."""
+def _fnv(values) -> int:
+    """FNV-1a, 64 bits, as an int64: of the bytes ``values`` (pp_query_pack's hash of the
+    column names), or of a list of int64s taken whole (pp_query_call's shape)."""
     h = 14695981039346656037
-    for b in raw:
-        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    for v in values:
+        h = ((h ^ (v & 0xFFFFFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h - (1 << 64) if h >= 1 << 63 else h
 
 

@@ -100,7 +100,7 @@ class PlannedQuery:
         fast = plan.fast
         if fast is not None and self._row_factory is None:  # a small result: _fastrows
             try:
-                rows = fast(info, cols, pack)
+                rows = fast(info, cols, pack, call)
             except BaseException:
                 _spare_buffers.append(buffers)  # as plan_rows does
                 raise
