@@ -38,7 +38,8 @@ new one. It is made only while no user loader is registered in the connection's 
 
 The parameters of a plan are, as often, of the Python types of the last run: its ``dump``
 function checks that they are, then fills the ``pp_value`` array with the dumpers found
-last time (an int inlined; None, a NULL, taken anywhere), without dump_list's lookups.
+last time (an int inlined; None, a NULL, taken anywhere), without dump_list's lookups; up
+to _INT_PARAMS ints alone go into the statement's buffer set's array, already tagged.
 For anything else (another type or count of parameters, a value a dumper refuses, a dumper
 registered since) it returns None and query() dumps with dump_list, which says what is
 wrong.
@@ -346,6 +347,9 @@ def _fnv(values) -> int:
 
 # ---- parameters ---------------------------------------------------------------------------
 
+# At most this many int parameters go into a buffer set's pre-tagged pp_value array.
+_INT_PARAMS = 8
+
 # Dump factories made so far, by which parameters are ints dumped inline and whether None
 # is taken anywhere (bounded).
 _dumps: Dict[Tuple[Tuple[bool, ...], bool], Callable] = {}
@@ -360,15 +364,27 @@ def _dump_source(inline: Tuple[bool, ...], none_ok: bool) -> str:
     lines = ["def made(gen, types, fns, adapters):",
              "    %s = types" % "".join("t%d, " % k for k in range(n)),
              "    %s = fns" % "".join("f%d, " % k for k in range(n)),
-             "    def dump(params):",
+             "    def dump(params, ints):",
              "        if generation[0] != gen or len(params) != %d:" % n,
              "            return None",
              "        %s = params" % xs,
              "        if %s:" % " or ".join(other.replace("%d", str(k)) for k in range(n)),
-             "            return None",
-             "        arr = newp(T_VALUE_ARRAY, %d)" % n,
-             "        keep = [arr]",
-             "        try:"]
+             "            return None"]
+    if all(inline) and n <= _INT_PARAMS:
+        # ints alone (no None): into the buffer set's own pp_value array, whose values are
+        # tagged PP_INT once and for all (_result.int_params): one store a value, instead
+        # of a new array, an item and two stores (1.8k machine instructions less a statement
+        # of one int parameter, callgrind)
+        lines.append("        if %s:" % " and ".join("x%d is not None" % k for k in range(n))
+                     if none_ok else "        if True:")
+        lines += ["            try:"]
+        lines += ["                ints[%d].i = x%d" % (k + 1, k) for k in range(n)]
+        lines += ["            except OverflowError:  # dump_list says what is wrong",
+                  "                return None",
+                  "            return ints[0], None"]
+    lines += ["        arr = newp(T_VALUE_ARRAY, %d)" % n,
+              "        keep = [arr]",
+              "        try:"]
     for k, is_int in enumerate(inline):
         pad = "            "
         if none_ok:
@@ -390,8 +406,10 @@ def _dump_source(inline: Tuple[bool, ...], none_ok: bool) -> str:
 def make_dump(params: Any, adapters: Any) -> Optional[Callable]:
     """The function a plan keeps (Plan.dump) to dump parameters of the types of
     ``params`` (a non-empty list or tuple just dumped by dump_list with ``adapters``):
-    ``dump(params)`` returns (``pp_value[]``, keep-alive list) as dump_list does, or None
-    for parameters it is not for. None when it cannot have one."""
+    ``dump(params, ints)`` returns (``pp_value[]``, keep-alive list) as dump_list does, or
+    None for parameters it is not for (``ints``: a buffer set's _result.int_params, into
+    which ints alone go; the array returned is then ints[0], valid while the set is held).
+    None when it cannot have one."""
     gen = adapters._gen
     if gen != _generation[0] or len(params) > 64:
         return None

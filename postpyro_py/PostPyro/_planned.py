@@ -49,21 +49,25 @@ class PlannedQuery:
             return self._execute(sql, params, describe=False).rows(self._row_factory)
         conn = self._conn
         adapters = self._adapters
+        try:
+            buffers = _spare_buffers.pop()
+        except IndexError:
+            buffers = take_buffers()
+        info, cols, out, err, pack, call, ints = buffers
         if params:
             dump = plan.dump  # see _fastrows
-            got = None if dump is None else dump(params)
+            got = None if dump is None else dump(params, ints)
             if got is None:
-                got = dump_list(params, adapters)
+                try:
+                    got = dump_list(params, adapters)
+                except BaseException:
+                    _spare_buffers.append(buffers)  # unused
+                    raise
                 plan.dump = make_dump(params, adapters)
             arr, keep = got
             n = len(params)
         else:
             arr, n, keep = ffi.NULL, 0, None
-        try:
-            buffers = _spare_buffers.pop()
-        except IndexError:
-            buffers = take_buffers()
-        info, cols, out, err, pack, call = buffers
         turns = self._lock
         with turns.lock:  # `with turns:` without its two Python calls
             if turns.owner is not None:

@@ -151,7 +151,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         info, out, err = (newp(T_RESULT_INFO_P, None), newp(T_RESULT_PP, None),
                           newp(T_ERROR_PP, None))
         buffers = (info, ffi.NULL, out, err, None,
-                   call_buffers(info, ffi.NULL, 0, out, err, ffi.NULL, 0))
+                   call_buffers(info, ffi.NULL, 0, out, err, ffi.NULL, 0), None)
         return self._query(conn, sql, n, arr, flags, buffers, 0)  # never chunked
 
     def _maybe_begin(self, conn) -> None:
@@ -197,7 +197,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         """The whole result of a statement whose pp_query returned PP_MORE (its first chunk
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
-        info, cols, out, _, _, _ = buffers
+        info, cols, out, _, _, _, _ = buffers
         chunk = (out[0], PP_MORE, info, cols)
         out[0] = ffi.NULL  # add_chunk frees it (not the buffer set's `out` when dropped)
         reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
@@ -222,10 +222,10 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         """pp_query_call (free the result still in out[0], run, describe, decode up to
         max_cols columns, say the transaction status the statement left in call.txstatus:
         one C call) with the PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out,
-        err, pack, call; call's max_cols is max_cols). Returns the pp_result * to free, or
+        err, pack, call, ints; call's max_cols is max_cols). Returns the pp_result * to free, or
         None for PP_MORE: the first chunk of a PP_EXEC_CHUNKED statement is in out[0], more
         to read."""
-        info, cols, out, err, _, call = buffers
+        info, cols, out, err, _, call, _ = buffers
         rc = None
         try:
             rc = lib.pp_query_call(conn, sql, n, arr, flags, call)
