@@ -93,10 +93,10 @@ def _uuids(col: Any, n: int) -> list:
         return [_uuid_from_bytes(raw)]
     return [_uuid_from_bytes(raw[k:k + 16]) for k in range(0, size, 16)]
 
-# One row of at most this many int columns (and nothing else) reads its values from the pack
-# one by one (an index each), not with an unpack of the facts and values (1.6k machine
-# instructions for 10 values, against ≈ 200 an index, callgrind).
-_MAX_SINGLE = 4
+# One row of at most this many columns reads what it needs of the pack (int values, data
+# lengths) one by one, an index each, not with an unpack of the facts and values (1.6k
+# machine instructions for 10 values, against ≈ 200 an index, callgrind).
+_MAX_SINGLE = 5
 
 # The most bytes of variable-size values a result made here may have: it stays in its
 # buffer set for the next statement (_planned), uncounted, so it must stay below
@@ -212,37 +212,50 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
     """CPython: the body making the rows from pp_query_call's ``pack`` when it holds the
     result (its int values and each column's facts) and the result has the columns it was
     made for (ncols, names' hash, tags, OIDs) and no NULL: pp_query_call's ``shape``, a
-    hash of those facts, compared with ``key`` checks them all. One row of at most
-    _MAX_SINGLE int columns reads its values from ``pack`` one by one; else one unpack
-    reads the facts and values. Anything else goes on to the body reading ``cols`` column by
-    column (_joined, _by_column), which handles NULLs."""
+    hash of those facts, compared with ``key`` checks them all. One row needing at most
+    _MAX_SINGLE values of ``pack`` (int values, data lengths) reads them one by one; else one
+    unpack reads the facts and values. Anything else goes on to the body reading ``cols``
+    column by column (_joined, _by_column), which handles NULLs."""
     ncols = len(kinds)
     lens, base = 5 + 3 * ncols, 5 + 4 * ncols  # pack's data_len, then the int values
     nints = sum(tag == PP_INT for tag, _, _ in kinds)
     lines = ["        if call.shape == key and generation[0] == gen:",
              "            n = pack[1]"]
-    single = nints == ncols and ncols <= _MAX_SINGLE
-    if single:  # one row: a pack read a value, no list
-        lines += ["            if n == 1:",
-                  "                return [make((%s,))]"
-                  % ", ".join("pack[%d]" % (base + j) for j in range(ncols))]
+    if ncols <= _MAX_SINGLE:  # one row: a pack read a value, no list
+        lines.append("            if n == 1:")
+        lines += _packed_body(kinds, "                ", "pack", True)
     lines += ["            if 0 < n <= %d:" % max_rows,
               "                p = unpack(pack, %d%s)" % (base, " + %s" % _times(nints)
                                                           if nints else "")]
-    pad = "                "
-    sized = ["p[%d]" % (lens + k) for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    return lines + _packed_body(kinds, "                ", "p", False)
+
+
+def _packed_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str,
+                 single: bool) -> list:
+    """The lines (indented ``pad``) of _packed making the rows from ``p`` (``pack``, or the
+    list unpacked from it): ``single``, one row (the values of ``p`` read one by one)."""
+    ncols = len(kinds)
+    lens, base = 5 + 3 * ncols, 5 + 4 * ncols
+    lines = []
+    sized = ["%s[%d]" % (p, lens + k) for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if single and sized:  # each read once
+        lines += [pad + "d%d = %s[%d]" % (k, p, lens + k)
+                  for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+        sized = ["d%d" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
     if sized:
         lines += [pad + "if %s > %d:" % (" + ".join(sized), _MAX_DATA),
                   pad + "    return None"]
     texts = _texts(kinds)
     if texts:
         lines += _split_joined(kinds, texts,
-                               ["unpack(cols[%d].data, p[%d])" % (k, lens + k) for k in texts],
+                               ["unpack(cols[%d].data, %s)"
+                                % (k, "d%d" % k if single else "%s[%d]" % (p, lens + k))
+                                for k in texts],
                                "t", pad, lambda k, part: "v%d = %s" % (k, part))
     one, many, j = [], [], 0
     for k, (tag, oid, plain) in enumerate(kinds):
         if tag == PP_INT:
-            one.append("p[%d]" % (base + j))
+            one.append("%s[%d]" % (p, base + j))
             many.append("p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base,
                                               _times(j + 1)))
             j += 1
@@ -258,11 +271,11 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
             lines += [pad + "v%d = convert(cols[%d])" % (k, k),
                       pad + "if len(v%d) != n:" % k,
                       pad + "    return None"]
-    if not single:
-        lines += [pad + "if n == 1:",
-                  pad + "    return [make((%s,))]" % ", ".join(one)]
-    lines.append(pad + "return list(map(make, zip(%s)))" % ", ".join(many))
-    return lines
+    if single:
+        return lines + [pad + "return [make((%s,))]" % ", ".join(one)]
+    return lines + [pad + "if n == 1:",
+                    pad + "    return [make((%s,))]" % ", ".join(one),
+                    pad + "return list(map(make, zip(%s)))" % ", ".join(many)]
 
 
 def _times(j: int) -> str:
