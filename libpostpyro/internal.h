@@ -341,6 +341,8 @@ struct pp_conn {
     uint32_t *copy_oids;         /* binary COPY FROM: the column types, else NULL */
     int32_t copy_ncols;
     int64_t copy_rows;
+    int utf8_code;               /* 1 + PQclientEncoding() when check_encoding (exec.c) last
+                                  * found client_encoding UTF8; 0: not known */
     char *scratch;               /* parameter encoding buffer, reused */
     size_t scratch_cap;
     /* nonblocking mode (nonblock.c) */

@@ -19,7 +19,8 @@ struct pp_result {
     pthread_mutex_t lock; /* guards cols, decoded and r */
     pp_colbuf **cols;
     pp_result *next;      /* PP_EXEC_ALL_RESULTS: the following statement's result */
-    char *command;        /* the shape, copied at creation so r can go early */
+    char *command;        /* the shape, copied at creation so r can go early, in the
+                           * same allocation as the pp_result (new_with_shape) */
     char *names;          /* NUL-separated column names */
     int64_t names_len;
     const char **name_at; /* each name's start in names */
@@ -34,64 +35,69 @@ int64_t pp__result_wire_bytes(const pp_result *res)
     return res != NULL && res->r != NULL ? (int64_t)PQresultMemorySize(res->r) : 0;
 }
 
-/* Everything but the columns and the PGresult. */
-static void free_shape(pp_result *res)
+/* A zeroed pp_result and its copy of what describes r (command tag, counts, column names,
+ * types, modifiers) in one allocation, freed with it: the shape used to take five more
+ * (a tenth of a one-row statement's C instructions went to malloc and free). NULL when
+ * out of memory. */
+static pp_result *new_with_shape(const PGresult *r, int32_t n)
 {
-    free(res->command);
-    free(res->names);
-    free(res->name_at);
-    free(res->types);
-    free(res->typmods);
-}
-
-/* Copies what describes r (command tag, counts, column names, types, modifiers). */
-static bool copy_shape(pp_result *res, const PGresult *r)
-{
-    int32_t n = res->ncols;
     size_t len = 0;
     for (int32_t k = 0; k < n; k++)
         len += strlen(PQfname(r, k)) + 1;
     const char *tag = PQcmdStatus((PGresult *)r);
-    const char *affected = PQcmdTuples((PGresult *)r);
-    res->command = strdup(tag != NULL ? tag : "");
-    res->names = malloc(len + 1);
-    res->name_at = malloc(sizeof *res->name_at * (size_t)(n + 1));
-    res->types = malloc(sizeof *res->types * (size_t)(n + 1));
-    res->typmods = malloc(sizeof *res->typmods * (size_t)(n + 1));
-    if (res->command == NULL || res->names == NULL || res->name_at == NULL ||
-        res->types == NULL || res->typmods == NULL)
-        return false;
-    size_t at = 0;
+    if (tag == NULL)
+        tag = "";
+    size_t tag_size = strlen(tag) + 1, slots = (size_t)n + 1;
+    /* pp_result holds pointers, so its size keeps the name pointers after it aligned */
+    size_t size = sizeof(pp_result) + slots * (sizeof(const char *) + sizeof(uint32_t) +
+                                               sizeof(int32_t)) + len + 1 + tag_size;
+    char *block = calloc(1, size);
+    if (block == NULL)
+        return NULL;
+    pp_result *res = (pp_result *)block;
+    char *at = block + sizeof *res;
+    res->name_at = (const char **)(void *)at;
+    at += slots * sizeof(const char *);
+    res->types = (uint32_t *)(void *)at;
+    at += slots * sizeof(uint32_t);
+    res->typmods = (int32_t *)(void *)at;
+    at += slots * sizeof(int32_t);
+    res->names = at;
+    res->command = at + len + 1;
+    memcpy(res->command, tag, tag_size);
+    res->ncols = n;
+    size_t pos = 0;
     for (int32_t k = 0; k < n; k++) {
         const char *name = PQfname(r, k);
         size_t l = strlen(name) + 1;
-        memcpy(res->names + at, name, l);
-        res->name_at[k] = res->names + at;
-        at += l;
+        memcpy(res->names + pos, name, l);
+        res->name_at[k] = res->names + pos;
+        pos += l;
         res->types[k] = PQftype(r, k);
         res->typmods[k] = PQfmod(r, k);
     }
     res->names_len = (int64_t)len;
+    const char *affected = PQcmdTuples((PGresult *)r);
     res->rows_affected = affected[0] ? strtoll(affected, NULL, 10) : -1;
     ExecStatusType st = PQresultStatus(r);
     res->has_rows = st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE ||
                     st == (ExecStatusType)PP__PGRES_TUPLES_CHUNK;
-    return true;
+    if (pthread_mutex_init(&res->lock, NULL) != 0) {
+        free(block);
+        return NULL;
+    }
+    return res;
 }
 
 pp_result *pp__result_new(PGresult *r, bool binary)
 {
-    pp_result *res = calloc(1, sizeof *res);
+    pp_result *res = new_with_shape(r, PQnfields(r));
     if (res == NULL)
         return NULL;
-    res->ncols = PQnfields(r);
     res->nrows = PQntuples(r);
     res->binary = binary;
-    if ((res->ncols > 0 && (res->cols = calloc((size_t)res->ncols, sizeof *res->cols)) == NULL) ||
-        !copy_shape(res, r) || pthread_mutex_init(&res->lock, NULL) != 0) {
-        free(res->cols);
-        free_shape(res);
-        free(res);
+    if (res->ncols > 0 && (res->cols = calloc((size_t)res->ncols, sizeof *res->cols)) == NULL) {
+        free_one(res);
         return NULL;
     }
     res->r = r;
@@ -103,17 +109,11 @@ pp_result *pp__result_from_columns(const PGresult *shape, bool binary, int64_t n
 {
     if (ncols != PQnfields(shape))
         return NULL; /* names and types would not describe the columns */
-    pp_result *res = calloc(1, sizeof *res);
+    pp_result *res = new_with_shape(shape, ncols);
     if (res == NULL)
         return NULL;
-    res->ncols = ncols;
     res->nrows = nrows;
     res->binary = binary;
-    if (!copy_shape(res, shape) || pthread_mutex_init(&res->lock, NULL) != 0) {
-        free_shape(res);
-        free(res);
-        return NULL;
-    }
     res->cols = cols;
     res->decoded = res->ncols;
     return res;
@@ -143,7 +143,6 @@ static void free_one(pp_result *res)
     for (int32_t k = 0; res->cols != NULL && k < res->ncols; k++)
         pp__colbuf_free(res->cols[k]);
     free(res->cols);
-    free_shape(res);
     PQclear(res->r);
     pthread_mutex_destroy(&res->lock);
     free(res);

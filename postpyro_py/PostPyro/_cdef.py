@@ -461,6 +461,37 @@ int pp_query_pack(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
                   int32_t max_cols, int32_t *txstatus, int64_t *pack, int32_t pack_len,
                   pp_error **err);
 
+/* The arguments of pp_query_pack that a statement loop passes unchanged from one statement to
+ * the next (its buffers), gathered for pp_query_call; the caller owns the struct and what
+ * each pointer points to. txstatus and shape are written by each pp_query_call (see there). */
+typedef struct pp_query_buffers {
+    pp_result **out;
+    pp_result_info *info;
+    pp_column *cols;
+    int32_t max_cols;
+    int32_t txstatus;
+    int64_t *pack;
+    int32_t pack_len;
+    pp_error **err;
+    int64_t shape;
+} pp_query_buffers;
+
+/* pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols, b->max_cols,
+ * &b->txstatus, b->pack, b->pack_len, b->err): the same call with 6 arguments instead of 13,
+ * for callers whose cost per call grows with its arguments (cffi converts each one, libffi
+ * places each one: about 300 machine instructions an argument with CPython, measured). b NULL: PP_ERROR
+ * (PP_ERR_INTERFACE) with nothing else done and nothing written (no error either: there is
+ * nowhere to put it). Everything else (results, errors, ownership, PP_PENDING with
+ * pp_query_next(conn, b->out, b->info, b->cols, b->max_cols, b->err), b->txstatus as
+ * *txstatus): as pp_query_pack. Also sets b->shape: 0 unless the result was packed
+ * (b->pack[0] > 0), else a 64-bit hash of the result's shape, the ncols * 3 + 3 values
+ * b->pack[2 … 4 + 3 * ncols] (ncols, names hash, NULL count, tags, OIDs, NULL flags): h =
+ * 14695981039346656037, then for each value v in turn h = (h ^ v) * 1099511628211 (FNV-1a
+ * over whole values, modulo 2^64), stored as int64. So a caller compares one number with
+ * the one its own known shape gives, instead of reading 3 * ncols + 3 values. */
+int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
+                  uint32_t flags, pp_query_buffers *b);
+
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
  * nothing is pending fails with PP_ERR_INTERFACE. After PP_MORE (PP_EXEC_CHUNKED) it reads the
  * next chunk: PP_MORE again, PP_OK with the last rows, PP_ERROR when the statement failed

@@ -10,7 +10,7 @@ for, converts each column without the per-result checks of convert_columns (the 
 state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
 
     def made(raw, make, convert, gen, key):
-        def rows(info, cols, pack):
+        def rows(info, cols, pack, call):
             n = info.nrows
             if not 0 < n <= 499 or generation[0] != gen \\
                     or unpack(info.names, info.names_len) != raw:
@@ -22,11 +22,12 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
             return list(map(make, zip(v0)))
         return rows
 
-On CPython it first reads the int64 array pp_query_pack filled (``pack``) with one
-unpack: when the result has no NULL, one slice of it compared with ``key`` checks its
-column count, names (their 64-bit hash), tags and OIDs, and the int columns' values are
-slices of it; only the other columns are read from ``cols``. Else (a NULL, nothing packed,
-another shape) it goes on as above. Also on CPython, the text columns without a loader and
+On CPython it first compares pp_query_call's ``call.shape`` (a hash of the result's column
+count, names' hash, tags, OIDs and NULL flags, 0 when nothing was packed) with ``key``, the
+same of the shape it was made for: when equal, the result has no NULL and the int64 array
+pp_query_call filled (``pack``) holds the int columns' values (one row of a few ints: read
+one by one; else with one unpack, the values slices of it); only the other columns are read
+from ``cols``. Else (a NULL, nothing packed, another shape) it goes on as above. Also on CPython, the text columns without a loader and
 the numeric columns are decoded together: one decode and one split of their data joined (_joined), each column a slice of
 it (numeric: the Decimals of the slice, as _conv_numeric makes them on CPython).
 
@@ -37,7 +38,8 @@ new one. It is made only while no user loader is registered in the connection's 
 
 The parameters of a plan are, as often, of the Python types of the last run: its ``dump``
 function checks that they are, then fills the ``pp_value`` array with the dumpers found
-last time (an int inlined; None, a NULL, taken anywhere), without dump_list's lookups.
+last time (an int inlined; None, a NULL, taken anywhere), without dump_list's lookups; up
+to _INT_PARAMS ints alone go into the statement's buffer set's array, already tagged.
 For anything else (another type or count of parameters, a value a dumper refuses, a dumper
 registered since) it returns None and query() dumps with dump_list, which says what is
 wrong.
@@ -90,6 +92,11 @@ def _uuids(col: Any, n: int) -> list:
     if n == 1:
         return [_uuid_from_bytes(raw)]
     return [_uuid_from_bytes(raw[k:k + 16]) for k in range(0, size, 16)]
+
+# One row of at most this many columns reads what it needs of the pack (int values, data
+# lengths) one by one, an index each, not with an unpack of the facts and values (1.6k
+# machine instructions for 10 values, against ≈ 200 an index, callgrind).
+_MAX_SINGLE = 5
 
 # The most bytes of variable-size values a result made here may have: it stays in its
 # buffer set for the next statement (_planned), uncounted, so it must stay below
@@ -202,40 +209,53 @@ def _joined(kinds: Tuple[Tuple[int, int, bool], ...], texts: list) -> list:
 
 
 def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
-    """CPython: the body making the rows from pp_query_pack's ``pack`` when it holds the
-    result (its int values and each column's facts, read with one unpack) and the result
-    has the columns it was made for (ncols, names' hash, tags, OIDs) and no NULL: one slice
-    compared with ``key`` checks them all. Anything else goes on to the body reading
-    ``cols`` column by column (_joined, _by_column), which handles NULLs."""
+    """CPython: the body making the rows from pp_query_call's ``pack`` when it holds the
+    result (its int values and each column's facts) and the result has the columns it was
+    made for (ncols, names' hash, tags, OIDs) and no NULL: pp_query_call's ``shape``, a
+    hash of those facts, compared with ``key`` checks them all. One row needing at most
+    _MAX_SINGLE values of ``pack`` (int values, data lengths) reads them one by one; else one
+    unpack reads the facts and values. Anything else goes on to the body reading ``cols``
+    column by column (_joined, _by_column), which handles NULLs."""
     ncols = len(kinds)
     lens, base = 5 + 3 * ncols, 5 + 4 * ncols  # pack's data_len, then the int values
-    # pack[0], the int64 values filled: more than a result of max_rows rows of these
-    # columns fills is a bigger result (or another one), which the function is not for:
-    # returned at once, without unpacking its values (1 000 rows x 1 int: a third of the
-    # Python time of the statement's rows, lost)
-    most = 5 + 4 * ncols + max_rows * sum(tag == PP_INT for tag, _, _ in kinds)
-    lines = ["        m = pack[0]",
-             "        if m > %d:" % most,
-             "            return None",
-             "        if m:",
-             "            p = unpack(pack, m)",
-             "            n = p[1]",
-             "            if 0 < n <= %d and p[2:%d] == key and generation[0] == gen:"
-             % (max_rows, 5 + 2 * ncols)]
-    pad = "                "
-    sized = ["p[%d]" % (lens + k) for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    nints = sum(tag == PP_INT for tag, _, _ in kinds)
+    lines = ["        if call.shape == key and generation[0] == gen:",
+             "            n = pack[1]"]
+    if ncols <= _MAX_SINGLE:  # one row: a pack read a value, no list
+        lines.append("            if n == 1:")
+        lines += _packed_body(kinds, "                ", "pack", True)
+    lines += ["            if 0 < n <= %d:" % max_rows,
+              "                p = unpack(pack, %d%s)" % (base, " + %s" % _times(nints)
+                                                          if nints else "")]
+    return lines + _packed_body(kinds, "                ", "p", False)
+
+
+def _packed_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str,
+                 single: bool) -> list:
+    """The lines (indented ``pad``) of _packed making the rows from ``p`` (``pack``, or the
+    list unpacked from it): ``single``, one row (the values of ``p`` read one by one)."""
+    ncols = len(kinds)
+    lens, base = 5 + 3 * ncols, 5 + 4 * ncols
+    lines = []
+    sized = ["%s[%d]" % (p, lens + k) for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+    if single and sized:  # each read once
+        lines += [pad + "d%d = %s[%d]" % (k, p, lens + k)
+                  for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
+        sized = ["d%d" % k for k, (tag, _, _) in enumerate(kinds) if tag != PP_INT]
     if sized:
         lines += [pad + "if %s > %d:" % (" + ".join(sized), _MAX_DATA),
                   pad + "    return None"]
     texts = _texts(kinds)
     if texts:
         lines += _split_joined(kinds, texts,
-                               ["unpack(cols[%d].data, p[%d])" % (k, lens + k) for k in texts],
+                               ["unpack(cols[%d].data, %s)"
+                                % (k, "d%d" % k if single else "%s[%d]" % (p, lens + k))
+                                for k in texts],
                                "t", pad, lambda k, part: "v%d = %s" % (k, part))
     one, many, j = [], [], 0
     for k, (tag, oid, plain) in enumerate(kinds):
         if tag == PP_INT:
-            one.append("p[%d]" % (base + j))
+            one.append("%s[%d]" % (p, base + j))
             many.append("p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base,
                                               _times(j + 1)))
             j += 1
@@ -251,10 +271,11 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
             lines += [pad + "v%d = convert(cols[%d])" % (k, k),
                       pad + "if len(v%d) != n:" % k,
                       pad + "    return None"]
-    lines += [pad + "if n == 1:",
-              pad + "    return [make((%s,))]" % ", ".join(one),
-              pad + "return list(map(make, zip(%s)))" % ", ".join(many)]
-    return lines
+    if single:
+        return lines + [pad + "return [make((%s,))]" % ", ".join(one)]
+    return lines + [pad + "if n == 1:",
+                    pad + "    return [make((%s,))]" % ", ".join(one),
+                    pad + "return list(map(make, zip(%s)))" % ", ".join(many)]
 
 
 def _times(j: int) -> str:
@@ -263,7 +284,7 @@ def _times(j: int) -> str:
 
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
     lines = ["def made(raw, make, convert, gen, key):",
-             "    def rows(info, cols, pack):"]
+             "    def rows(info, cols, pack, call):"]
     if _JOIN_TEXT:
         lines += _packed(kinds, max_rows)
     lines += ["        n = info.nrows",
@@ -305,8 +326,8 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
     """The function a plan keeps (Plan.fast) to make the rows of results named as ``shape``
     says (_result._shape's (raw names, names, Row class)) whose decoded columns look like
     ``cols[0 … ncols-1]`` (a ``pp_column`` array just converted with ``adapters``), of 1 …
-    ``max_rows`` rows: ``rows(info, cols, pack)`` (pack: the int64 array pp_query_pack
-    filled) returns the Rows, or None for a result it is not for. None when it cannot have one (a user loader is registered)."""
+    ``max_rows`` rows: ``rows(info, cols, pack, call)`` (pack: the int64 array
+    pp_query_call filled, call: its pp_query_buffers) returns the Rows, or None for a result it is not for. None when it cannot have one (a user loader is registered)."""
     gen = adapters._gen
     if gen != _generation[0] or adapters.user_loaders:
         return None
@@ -321,20 +342,26 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
 
     def convert(col: Any) -> list:
         return convert_column(col, adapters)
-    # what pp_query_pack's pack[2 …] holds for such a result without NULLs
-    key = [ncols, _names_hash(shape[0]), 0] + [t for t, _, _ in kinds] + [o for _, o, _ in kinds]
+    # pp_query_call's shape of such a result without NULLs: the hash of what pack[2 …]
+    # holds (ncols, names' hash, NULL count, tags, OIDs, NULL flags)
+    key = _fnv([ncols, _fnv(shape[0]), 0] + [t for t, _, _ in kinds] +
+               [o for _, o, _ in kinds] + [0] * ncols)
     return _factory(tuple(kinds), max_rows)(shape[0], shape[2], convert, gen, key)
 
 
-def _names_hash(raw: bytes) -> int:
-    """pp_query_pack's hash of the column names ``raw`` (FNV-1a, 64 bits, as an int64)."""
+def _fnv(values) -> int:
+    """FNV-1a, 64 bits, as an int64: of the bytes ``values`` (pp_query_pack's hash of the
+    column names), or of a list of int64s taken whole (pp_query_call's shape)."""
     h = 14695981039346656037
-    for b in raw:
-        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    for v in values:
+        h = ((h ^ (v & 0xFFFFFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
 # ---- parameters ---------------------------------------------------------------------------
+
+# At most this many int parameters go into a buffer set's pre-tagged pp_value array.
+_INT_PARAMS = 8
 
 # Dump factories made so far, by which parameters are ints dumped inline and whether None
 # is taken anywhere (bounded).
@@ -350,15 +377,27 @@ def _dump_source(inline: Tuple[bool, ...], none_ok: bool) -> str:
     lines = ["def made(gen, types, fns, adapters):",
              "    %s = types" % "".join("t%d, " % k for k in range(n)),
              "    %s = fns" % "".join("f%d, " % k for k in range(n)),
-             "    def dump(params):",
+             "    def dump(params, ints):",
              "        if generation[0] != gen or len(params) != %d:" % n,
              "            return None",
              "        %s = params" % xs,
              "        if %s:" % " or ".join(other.replace("%d", str(k)) for k in range(n)),
-             "            return None",
-             "        arr = newp(T_VALUE_ARRAY, %d)" % n,
-             "        keep = [arr]",
-             "        try:"]
+             "            return None"]
+    if all(inline) and n <= _INT_PARAMS:
+        # ints alone (no None): into the buffer set's own pp_value array, whose values are
+        # tagged PP_INT once and for all (_result.int_params): one store a value, instead
+        # of a new array, an item and two stores (1.8k machine instructions less a statement
+        # of one int parameter, callgrind)
+        lines.append("        if %s:" % " and ".join("x%d is not None" % k for k in range(n))
+                     if none_ok else "        if True:")
+        lines += ["            try:"]
+        lines += ["                ints[%d].i = x%d" % (k + 1, k) for k in range(n)]
+        lines += ["            except OverflowError:  # dump_list says what is wrong",
+                  "                return None",
+                  "            return ints[0], None"]
+    lines += ["        arr = newp(T_VALUE_ARRAY, %d)" % n,
+              "        keep = [arr]",
+              "        try:"]
     for k, is_int in enumerate(inline):
         pad = "            "
         if none_ok:
@@ -380,8 +419,10 @@ def _dump_source(inline: Tuple[bool, ...], none_ok: bool) -> str:
 def make_dump(params: Any, adapters: Any) -> Optional[Callable]:
     """The function a plan keeps (Plan.dump) to dump parameters of the types of
     ``params`` (a non-empty list or tuple just dumped by dump_list with ``adapters``):
-    ``dump(params)`` returns (``pp_value[]``, keep-alive list) as dump_list does, or None
-    for parameters it is not for. None when it cannot have one."""
+    ``dump(params, ints)`` returns (``pp_value[]``, keep-alive list) as dump_list does, or
+    None for parameters it is not for (``ints``: a buffer set's _result.int_params, into
+    which ints alone go; the array returned is then ints[0], valid while the set is held).
+    None when it cannot have one."""
     gen = adapters._gen
     if gen != _generation[0] or len(params) > 64:
         return None

@@ -3,7 +3,7 @@
 
 A statement whose SQL text ran before on the connection has a plan (_session.Plan); query()
 then takes every step of _execute + _Result.rows itself — dump the parameters, enter the
-connection's lock, run pp_query_reuse, wait on PP_PENDING with the front end's ``_wait``,
+connection's lock, run pp_query_call, wait on PP_PENDING with the front end's ``_wait``,
 record the transaction status on leaving, make the rows with the function the plan made
 for its small results (_fastrows), else with the names and Row class it kept
 (_result.plan_rows) — with fewer Python steps: under threads, the Python a
@@ -20,8 +20,8 @@ from . import errors as e
 from ._fastrows import make_dump
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, ffi, lib
 from ._raise import SIGNALLED
-from ._result import (_PACK_LEN, _QUERY_COLS, _kept, _spare_buffers, _unhold, finish_query,
-                      plan_rows, take_buffers)
+from ._result import (_QUERY_COLS, _kept, _spare_buffers, _unhold, finish_query, plan_rows,
+                      take_buffers)
 from ._sql import Params
 from .row import Row
 from .types._dumpers import dump_list
@@ -49,33 +49,35 @@ class PlannedQuery:
             return self._execute(sql, params, describe=False).rows(self._row_factory)
         conn = self._conn
         adapters = self._adapters
+        try:
+            buffers = _spare_buffers.pop()
+        except IndexError:
+            buffers = take_buffers()
+        info, cols, out, err, pack, call, ints = buffers
         if params:
             dump = plan.dump  # see _fastrows
-            got = None if dump is None else dump(params)
+            got = None if dump is None else dump(params, ints)
             if got is None:
-                got = dump_list(params, adapters)
+                try:
+                    got = dump_list(params, adapters)
+                except BaseException:
+                    _spare_buffers.append(buffers)  # unused
+                    raise
                 plan.dump = make_dump(params, adapters)
             arr, keep = got
             n = len(params)
         else:
             arr, n, keep = ffi.NULL, 0, None
-        try:
-            buffers = _spare_buffers.pop()
-        except IndexError:
-            buffers = take_buffers()
-        info, cols, out, err, pack = buffers
         turns = self._lock
         with turns.lock:  # `with turns:` without its two Python calls
             if turns.owner is not None:
                 turns.wait_turn()
-            known = turns.known
+            rc = None
             try:
                 if not self._autocommit and turns.owner is None:  # else BEGIN is done
                     self._maybe_begin(conn)
-                rc = None
                 try:  # self._query(conn, plan.csql, …), inlined
-                    rc = lib.pp_query_pack(conn, plan.csql, n, arr, plan.how, out, info, cols,
-                                           _QUERY_COLS, known, pack, _PACK_LEN, err)
+                    rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
                     if rc == PP_PENDING:
                         rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
                                         _QUERY_COLS, err)
@@ -91,8 +93,9 @@ class PlannedQuery:
                         _named.explain_syntax_error(sql, params, exc)
                         raise
             finally:  # what `with turns:` does on leaving
-                st = known[0]
-                known[0] = -1
+                # the status the statement left (-1: not known, e.g. an exception before
+                # rc was set: then asked)
+                st = -1 if rc is None else call.txstatus
                 if st != 0 or turns.owner is not None:
                     turns.record(st)
             del keep
@@ -101,7 +104,7 @@ class PlannedQuery:
         fast = plan.fast
         if fast is not None and self._row_factory is None:  # a small result: _fastrows
             try:
-                rows = fast(info, cols, pack)
+                rows = fast(info, cols, pack, call)
             except BaseException:
                 _spare_buffers.append(buffers)  # as plan_rows does
                 raise

@@ -16,11 +16,11 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 from . import errors as e
-from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP, ffi,
-                   lib, newp, unpack)
+from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, T_RESULT_PP,
+                   T_VALUE_ARRAY, ffi, lib, newp, unpack)
 from . import _pypygc
 from ._raise import raise_error
-from ._fastrows import make_fast
+from ._fastrows import _INT_PARAMS, make_fast
 from .row import make_rows, row_class
 from .types._adapters import _generation
 from .types._loaders import convert_columns
@@ -114,16 +114,19 @@ _QUERY_COLS = 32
 # _QUERY_COLS columns and the int values of the _KEEP_CELLS a plan's fast function takes.
 _PACK_LEN = 5 + 4 * _QUERY_COLS + 1024
 _T_PACK = ffi.typeof("int64_t[]")
+_T_CALL = ffi.typeof("pp_query_buffers *")
 
 # Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **,
-# int64_t[_PACK_LEN]) sets for pp_query_reuse / pp_query_pack, reused: making them (a zeroed 3.6 KB array) cost more than the rest of a
+# int64_t[_PACK_LEN], the pp_query_buffers * pointing at them all, int_params()) sets for pp_query_call
+# (6 arguments where pp_query_pack takes 13: CPython's cffi call 2.3k machine instructions
+# cheaper, 7 % of a small statement), reused: making them (a zeroed 3.6 KB array) cost more than the rest of a
 # small statement's Python. A statement takes a set (a nested one, e.g. a loader's query,
 # takes another) and puts it back once its result is converted without an error (*err is
 # NULL again). A small result stays in *out (see take_result): the set's next
 # pp_query_reuse frees it, in the same call, or the set's `out` when it is dropped. A
 # deque: its append and pop are atomic (documented, not a GIL accident), so two threads
 # never take the same set; beyond 8 spares the oldest is dropped.
-_spare_buffers: Deque[Tuple[Any, Any, Any, Any, Any]] = deque(maxlen=8)
+_spare_buffers: Deque[Tuple[Any, Any, Any, Any, Any, Any, Any]] = deque(maxlen=8)
 
 # A converted result is left in its buffer set's *out: the set's next pp_query_reuse frees
 # it in the same call (not a call into C of its own, and under threads a turn of the GIL, a
@@ -215,12 +218,33 @@ def _free_held(out, key: int) -> None:
         out[0] = ffi.NULL
 
 
-def _new_buffers() -> Tuple[Any, Any, Any, Any, Any]:
+def _new_buffers() -> Tuple[Any, Any, Any, Any, Any, Any, Any]:
     key = []  # the id of the set's out, for its destructor
     out = ffi.gc(newp(T_RESULT_PP, None), lambda raw: _free_held(raw, key[0]))
     key.append(id(out))
-    return (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS), out,
-            newp(T_ERROR_PP, None), newp(_T_PACK, _PACK_LEN))
+    info, cols, err, pack = (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
+                             newp(T_ERROR_PP, None), newp(_T_PACK, _PACK_LEN))
+    return (info, cols, out, err, pack,
+            call_buffers(info, cols, _QUERY_COLS, out, err, pack, _PACK_LEN), int_params())
+
+
+def int_params() -> tuple:
+    """A buffer set's (``pp_value[_INT_PARAMS]`` array, then its items): every value tagged
+    PP_INT, so that a plan's dump function (_fastrows.make_dump) puts up to _INT_PARAMS
+    ints into it with one store each (the items hold no reference to the array: the tuple
+    keeps it)."""
+    arr = newp(T_VALUE_ARRAY, _INT_PARAMS)
+    items = tuple(arr[k] for k in range(_INT_PARAMS))
+    for v in items:
+        v.tag = lib.PP_INT
+    return (arr,) + items
+
+
+def call_buffers(info, cols, max_cols: int, out, err, pack, pack_len: int) -> Any:
+    """The ``pp_query_buffers *`` of pp_query_call pointing at the buffers of a set (which
+    keeps them alive: the struct only points at them)."""
+    return newp(_T_CALL, {"out": out, "info": info, "cols": cols, "max_cols": max_cols,
+                          "txstatus": -1, "pack": pack, "pack_len": pack_len, "err": err})
 
 
 def read_result(res, adapters: Any = None) -> _Result:
@@ -324,8 +348,9 @@ def _free_out(out, err) -> None:
         err[0] = ffi.NULL
 
 
-def take_buffers() -> Tuple[Any, Any, Any, Any, Any]:
-    """A spare (info, cols, out, err, pack) set for pp_query (:func:`take_result` puts it back)."""
+def take_buffers() -> Tuple[Any, Any, Any, Any, Any, Any, Any]:
+    """A spare (info, cols, out, err, pack, call, ints) set for pp_query_call
+    (:func:`take_result` puts it back)."""
     try:
         return _spare_buffers.pop()
     except IndexError:

@@ -27,8 +27,8 @@ from ._listen import Notifications
 from ._planned import PlannedQuery
 from ._raise import SIGNALLED, later, raise_error
 from ._result import (_PAUSE_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
-                      _spare_buffers, add_chunk, end_chunks, finish_query, one_row, take_buffers,
-                      take_counts, take_result)
+                      _spare_buffers, add_chunk, call_buffers, end_chunks, finish_query, one_row,
+                      take_buffers, take_counts, take_result)
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
                        connect_error, dsn_with)
 from ._sql import Params
@@ -148,8 +148,10 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
 
     def _exec(self, conn, sql: bytes, n: int, arr, flags: int):
         """pp_exec with the PP_PENDING / Ctrl-C protocol. Returns a pp_result * to free."""
-        buffers = (newp(T_RESULT_INFO_P, None), ffi.NULL, newp(T_RESULT_PP, None),
-                   newp(T_ERROR_PP, None), None)
+        info, out, err = (newp(T_RESULT_INFO_P, None), newp(T_RESULT_PP, None),
+                          newp(T_ERROR_PP, None))
+        buffers = (info, ffi.NULL, out, err, None,
+                   call_buffers(info, ffi.NULL, 0, out, err, ffi.NULL, 0), None)
         return self._query(conn, sql, n, arr, flags, buffers, 0)  # never chunked
 
     def _maybe_begin(self, conn) -> None:
@@ -185,6 +187,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
             except e.ProgrammingError as exc:
                 _named.explain_syntax_error(sql, params, exc)
                 raise
+            self._lock.known[0] = buffers[5].txstatus  # for leaving the lock
             del keep
             if res is None:  # PP_MORE: the first chunk of several
                 return self._read_chunks(conn, buffers, describe, adapters)
@@ -194,7 +197,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         """The whole result of a statement whose pp_query returned PP_MORE (its first chunk
         is in ``buffers``), converted chunk by chunk: the server sends the next rows while
         this converts the previous ones."""
-        info, cols, out, _, _ = buffers
+        info, cols, out, _, _, _, _ = buffers
         chunk = (out[0], PP_MORE, info, cols)
         out[0] = ffi.NULL  # add_chunk frees it (not the buffer set's `out` when dropped)
         reader = self._reader = ChunkReader(conn, _QUERY_COLS, self._wait)
@@ -216,16 +219,16 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         return end_chunks(whole)
 
     def _query(self, conn, sql: bytes, n: int, arr, flags: int, buffers, max_cols: int):
-        """pp_query_reuse (free the result still in out[0], run, describe, decode up to
-        max_cols columns, say the transaction status the statement left: one C call) with
-        the PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out, err, pack). Returns the
-        pp_result * to free, or None for PP_MORE: the first chunk of a PP_EXEC_CHUNKED
-        statement is in out[0], more to read."""
-        info, cols, out, err, _ = buffers
+        """pp_query_call (free the result still in out[0], run, describe, decode up to
+        max_cols columns, say the transaction status the statement left in call.txstatus:
+        one C call) with the PP_PENDING / Ctrl-C protocol, into ``buffers`` (info, cols, out,
+        err, pack, call, ints; call's max_cols is max_cols). Returns the pp_result * to free, or
+        None for PP_MORE: the first chunk of a PP_EXEC_CHUNKED statement is in out[0], more
+        to read."""
+        info, cols, out, err, _, call, _ = buffers
         rc = None
         try:
-            rc = lib.pp_query_reuse(conn, sql, n, arr, flags, out, info, cols, max_cols,
-                                    self._lock.known, err)
+            rc = lib.pp_query_call(conn, sql, n, arr, flags, call)
             if rc == PP_PENDING:
                 rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols, max_cols, err)
         except SIGNALLED:  # Ctrl-C, or another signal handler's exception

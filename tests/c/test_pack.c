@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_pack.c — pp_query_pack: the per-column facts and int values of a small result in one
  * int64 array (layout in postpyro.h), nothing packed when the result does not fit or has no
- * rows or the statement failed, and its bad arguments. */
+ * rows or the statement failed, and its bad arguments; pp_query_call, the same call with its
+ * buffers in a pp_query_buffers struct. */
 #include "harness.h"
 
 typedef struct {
@@ -118,12 +119,69 @@ static void test_bad_arguments(pp_conn *c)
     pp_result_free(l.r);
 }
 
+/* pp_query_call's shape of a packed result, as postpyro.h says it is made. */
+static int64_t shape_of(const int64_t *p)
+{
+    uint64_t h = 14695981039346656037u;
+    for (int64_t k = 2; k < 5 + 3 * p[2]; k++)
+        h = (h ^ (uint64_t)p[k]) * 1099511628211u;
+    int64_t out;
+    memcpy(&out, &h, sizeof out);
+    return out;
+}
+
+/* pp_query_call: what pp_query_pack does, from the struct's buffers; txstatus and shape
+ * written. */
+static void test_call(pp_conn *c)
+{
+    pack_loop l = {0}, k = {0};
+    pp_error *err = NULL;
+    pp_query_buffers b = {.out = &l.r, .info = &l.info, .cols = l.cols, .max_cols = 4,
+                          .txstatus = 7, .pack = l.pack, .pack_len = 64, .err = &err};
+    pp_value p = {.tag = PP_INT, .i = 3};
+    CHECK_OK(pp_query_call(c, MIXED, 1, &p, 0, &b), err);
+    CHECK(run_pack(c, &k, MIXED, 3, 4, 64) == PP_OK);
+    CHECK(b.txstatus == PP_TRANS_IDLE && l.info.nrows == 3 && l.pack[0] == 5 + 4 * 4);
+    CHECK(memcmp(l.pack, k.pack, sizeof(int64_t) * (size_t)l.pack[0]) == 0);
+    CHECK(l.cols[3].ints[2] == 6);
+    CHECK(b.shape != 0 && b.shape == shape_of(l.pack));
+    int64_t mixed = b.shape;
+    CHECK_OK(pp_query_call(c, MIXED, 1, &p, 0, &b), err); /* the same shape again */
+    CHECK(b.shape == mixed);
+    p.i = 1; /* no NULL in this one: another shape */
+    CHECK_OK(pp_query_call(c, MIXED, 1, &p, 0, &b), err);
+    CHECK(b.shape == shape_of(l.pack) && b.shape != mixed && l.pack[4] == 0);
+    /* the next call frees the result held in *b.out (valgrind would say otherwise) */
+    CHECK_OK(pp_query_call(c, "BEGIN", 0, NULL, 0, &b), err);
+    CHECK(b.txstatus == PP_TRANS_INTRANS && l.info.has_rows == 0 && l.pack[0] == 0);
+    CHECK(b.shape == 0); /* nothing packed */
+    p.i = 1;
+    CHECK(pp_query_call(c, "SELECT 1 / ($1::int4 - 1)", 1, &p, 0, &b) == PP_ERROR);
+    CHECK(err != NULL && pp_error_category(err) == PP_ERR_DATA && l.r == NULL);
+    CHECK(b.txstatus == PP_TRANS_INERROR);
+    pp_error_free(err);
+    err = NULL;
+    CHECK_OK(pp_query_call(c, "ROLLBACK", 0, NULL, 0, &b), err);
+    CHECK(b.txstatus == PP_TRANS_IDLE);
+    /* a bad argument inside the struct: as pp_query_pack says */
+    b.pack_len = -1;
+    CHECK(pp_query_call(c, "SELECT 1", 0, NULL, 0, &b) == PP_ERROR);
+    CHECK(err != NULL && pp_error_category(err) == PP_ERR_INTERFACE && b.txstatus == -1);
+    pp_error_free(err);
+    /* no struct: PP_ERROR, nothing else */
+    CHECK(pp_query_call(c, "SELECT 1", 0, NULL, 0, NULL) == PP_ERROR);
+    CHECK(run_pack(c, &l, MIXED, 1, 4, 64) == PP_OK && l.pack[1] == 1);
+    pp_result_free(l.r);
+    pp_result_free(k.r);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
     test_layout(c);
     test_nothing_packed(c);
     test_bad_arguments(c);
+    test_call(c);
     pp_conn_free(c);
     return test_summary();
 }

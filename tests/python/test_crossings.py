@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Calls into libpostpyro per statement (issue 20). cffi releases and retakes the GIL around
 every C call, so under threads each call is a turn of the GIL: a small statement makes one
-(pp_query_reuse frees the previous result and says the transaction status in the same
+(pp_query_call frees the previous result and says the transaction status in the same
 call), and the transaction bookkeeping that used to need a second call stays right."""
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def counted(monkeypatch):
 
 
 def _runs(counted) -> int:
-    """Statements run: pp_query_reuse, or pp_query_pack for a known plan."""
-    return counted.calls["pp_query_reuse"] + counted.calls["pp_query_pack"]
+    """Statements run (pp_query_call: pp_query_pack with its buffers in one struct)."""
+    return counted.calls["pp_query_call"]
 
 
 def test_small_statement_is_one_call(sdsn, counted):
@@ -61,8 +61,8 @@ def test_small_statement_is_one_call(sdsn, counted):
             assert c.query("SELECT $1::int4", [k]) == [(k,)]
             assert c.query_one("SELECT $1::text || 'x'", ["a"])[0] == "ax"
             assert c.execute("SELECT 1") == 1
-        # a statement whose plan is known: pp_query_pack (pp_query_reuse packing the facts)
-        assert set(counted.calls) == {"pp_query_reuse", "pp_query_pack"}
+        # known plan or not: pp_query_call (pp_query_reuse packing the facts, 6 arguments)
+        assert set(counted.calls) == {"pp_query_call"}
         assert sum(counted.calls.values()) == 60
 
 
@@ -92,7 +92,7 @@ def test_mid_size_result_is_kept_for_the_next_statement(sdsn, counted):
 
 
 def test_raw_begin_still_makes_the_connection_the_threads(sdsn, counted):
-    # the status now comes from pp_query_reuse; another thread still waits for the
+    # the status now comes from pp_query_call; another thread still waits for the
     # transaction a raw BEGIN opened
     with pg.Connection(sdsn) as c:
         c.execute("BEGIN")

@@ -11,6 +11,8 @@ import hashlib
 import uuid
 from decimal import Decimal
 
+import pytest
+
 import PostPyro as pg
 from PostPyro import Range
 from PostPyro.rows import tuple_row
@@ -272,6 +274,34 @@ def test_int_beyond_int64_on_a_known_plan(sdsn):
         assert c.query(sql, [2]) == [(Decimal(2),)]
         assert c.query(sql, [2 ** 70]) == [(Decimal(2 ** 70),)]
         assert c.query(sql, [-2 ** 63]) == [(Decimal(-2 ** 63),)]
+
+
+def test_int_parameters_of_a_known_plan_in_the_buffer_sets_array(sdsn):
+    # up to _INT_PARAMS ints alone go into the buffer set's pre-tagged pp_value array; a
+    # None, a bigger int, another type or more parameters take the general way, and the
+    # array's values never leak into another statement's
+    from PostPyro import _fastrows, _result
+    n = _fastrows._INT_PARAMS
+    many = "SELECT " + ", ".join("$%d::int8" % (k + 1) for k in range(n))
+    more = "SELECT " + ", ".join("$%d::int8" % (k + 1) for k in range(n + 1))
+    with pg.Connection(sdsn) as c:
+        for k in range(3):
+            assert c.query(many, list(range(k, k + n))) == [tuple(range(k, k + n))]
+            assert c.query("SELECT $1::int4, $2::int8", [k, -k]) == [(k, -k)]
+            assert c.query(more, list(range(n + 1))) == [tuple(range(n + 1))]
+            assert c.query(many, [None] + list(range(1, n))) == [(None,) + tuple(range(1, n))]
+            assert c.query("SELECT $1::int8", [-2 ** 63]) == [(-2 ** 63,)]
+            with pytest.raises(pg.DataError):
+                c.query("SELECT $1::int8", [2 ** 63])
+            assert c.query("SELECT $1::numeric", [2 ** 63]) == [(Decimal(2 ** 63),)]
+            assert c.query("SELECT $1::int8", ["5"]) == [(5,)]
+            assert c.query("SELECT $1::bool", [True]) == [(True,)]
+            with pytest.raises(pg.DataError):  # refused on the server, the int ok
+                c.query("SELECT $1::int2", [2 ** 20])
+        # the arrays of the spare sets still hold PP_INT everywhere
+        for buffers in _result._spare_buffers:
+            ints = buffers[6]
+            assert all(v.tag == pg._ffi.lib.PP_INT for v in ints[1:])
 
 
 def test_refused_parameter_on_a_known_plan_says_why(sdsn):

@@ -1088,6 +1088,18 @@ def test_changing_client_encoding_is_refused_and_undone(conn):
         ("UTF8", "é☕")
 
 
+def test_changing_client_encoding_is_refused_after_statements_and_again(conn):
+    # C remembers the encoding number it last found UTF8 (exec.c check_encoding): a change
+    # after many statements, and a second one after the first was undone, are still seen
+    for k in range(3):
+        assert conn.query("SELECT $1::int4", [k]) == [(k,)]
+    for enc in ("LATIN1", "SQL_ASCII"):
+        with pytest.raises(pg.NotSupportedError, match="client_encoding"):
+            conn.execute("SET client_encoding TO '%s'" % enc)
+        assert conn.query_one("SELECT current_setting('client_encoding'), $1::text",
+                              ["é☕"])[:] == ("UTF8", "é☕")
+
+
 # ---- the text-form parsers on their own -------------------------------------------------------
 # ---- the text-form parsers on their own -------------------------------------------------------
 
