@@ -394,11 +394,10 @@ static int nb_wait(pp_conn *conn, short events, bool look_first)
 /* pp__settle_late_cancel for a call on the fiber in nonblocking mode (an event loop's
  * thread, where a blocking wait would stall every task): wait as the call's own steps,
  * switching back to the caller (PP_PENDING) until the request is done or wait_ms passed.
- * With a timeout set, the caller is to call pp_resume at pp_wait_timeout_ms (every
- * SETTLE_STEP_MS) or when the socket is readable; without one a caller may ignore
- * pp_wait_timeout_ms (it is -1 then between calls): wait for the writable socket, which
- * has the caller resume at its next turn. Never pp_set_idle_wait's wait in C here: it would
- * find the socket ready at once, or wait on the loop's thread. */
+ * Each step waits for the readable socket (what comes is consumed: notifications) or
+ * pp_wait_timeout_ms, SETTLE_STEP_MS: never for a writable one, ready at once, which would
+ * have the caller resume at once, the loop spin until the request is delivered. Never
+ * pp_set_idle_wait's wait in C here either: the steps go the caller's way. */
 static void settle_late_cancel_nb(pp_conn *conn, int32_t wait_ms)
 {
     int64_t until = pp__now_ms() + wait_ms;
@@ -407,12 +406,11 @@ static void settle_late_cancel_nb(pp_conn *conn, int32_t wait_ms)
         int64_t now = pp__now_ms();
         if (now >= until)
             break;
-        bool timed = atomic_load(&conn->timeout_ms) > 0;
         conn->deadline_ms = now + SETTLE_STEP_MS < until ? now + SETTLE_STEP_MS : until;
-        if (nb_wait(conn, timed ? POLLIN : POLLOUT, false) != 0)
+        if (nb_wait(conn, POLLIN, false) != 0)
             break; /* pp_close */
         atomic_store(&conn->idle_until_ms, 0);
-        if (timed && !PQconsumeInput(conn->pg))
+        if (!PQconsumeInput(conn->pg))
             break; /* the connection broke: the call reports it */
         pp__notify_collect(conn);
     }
