@@ -4,8 +4,14 @@
 A thread of its own for each (``threading.Timer``) cost about 170 µs of CPU to start and
 end, which every ``for`` loop left early over a stream paid: its finalizer ends the stream
 within a bound. Here a deadline costs a heap push and, only when it is due before the time
-the thread sleeps until, a wake-up. The thread ends once nothing is due (it starts again
-with the next deadline); a forked child starts its own.
+the thread sleeps until, a wake-up.
+
+``after`` never starts the thread: it runs in finalizers, and ``Thread.start`` takes
+threading's locks, which are not reentrant (a finalizer run by the collector inside another
+``Thread.start`` on the same thread would wait for ever). ``start`` does, where a thread may
+start: when a Copy or Stream, whose finalizer may need a deadline, is made. The thread then
+stays (idle, it waits without a timeout); a forked child starts its own the same way. Without
+it a deadline waits for the next ``start`` (``_bounded``'s per-call bound still holds).
 """
 
 from __future__ import annotations
@@ -17,30 +23,35 @@ import threading
 import time
 from typing import Any, Callable, List, Optional
 
-__all__ = ["after"]
+__all__ = ["after", "start"]
 
-_IDLE_SECONDS = 1.0  # how long the thread waits for another deadline before it ends
-
-# Reentrant: after() may run in a finalizer that the collector started on a thread that is
-# inside after() itself (the wait is the thread's own, never a finalizer's).
+# Reentrant: after() may run in a finalizer that the collector started on a thread that
+# holds it (inside after() or start()); the wait is the thread's own, never a finalizer's.
 _cond = threading.Condition(threading.RLock())
 _due: List[List[Any]] = []  # a heap of [when, number, fn]
 _numbers = itertools.count()
 _running = False  # the thread runs (in this process)
-_sleep_until = 0.0  # when the thread wakes up by itself
+_sleep_until = float("inf")  # when the thread wakes up by itself
+
+
+def start() -> None:
+    """Starts the deadlines thread unless it runs (never from a finalizer)."""
+    global _running
+    if _running:
+        return
+    with _cond:
+        if not _running:
+            threading.Thread(target=_run, name="PostPyro deadlines", daemon=True).start()
+            _running = True
 
 
 def after(seconds: float, fn: Callable[[], None]) -> Callable[[], None]:
-    """Runs ``fn()`` on the deadlines thread about ``seconds`` from now, unless the function
-    returned is called before it is due."""
-    global _running
+    """Runs ``fn()`` on the deadlines thread about ``seconds`` from now (once ``start`` has
+    started it), unless the function returned is called before it is due."""
     entry = [time.monotonic() + seconds, next(_numbers), fn]
     with _cond:
         heapq.heappush(_due, entry)
-        if not _running:
-            _running = True
-            threading.Thread(target=_run, name="PostPyro deadlines", daemon=True).start()
-        elif entry[0] < _sleep_until:
+        if entry[0] < _sleep_until:
             _cond.notify()
 
     def cancel() -> None:
@@ -49,46 +60,36 @@ def after(seconds: float, fn: Callable[[], None]) -> Callable[[], None]:
 
 
 def _next() -> Optional[Callable[[], None]]:
-    """(Lock held.) Waits until a deadline is due and returns its fn (None: cancelled); or
-    None with _running False after _IDLE_SECONDS with nothing due."""
-    global _running, _sleep_until
-    idle_since = None
+    """(Lock held.) Waits until a deadline is due and returns its fn (None: cancelled)."""
+    global _sleep_until
     while True:
         now = time.monotonic()
-        if _due:
-            if _due[0][0] <= now:
-                return heapq.heappop(_due)[2]
-            idle_since = None
-            _sleep_until = _due[0][0]
-        else:
-            if idle_since is None:
-                idle_since = now
-            elif now - idle_since >= _IDLE_SECONDS:
-                _running = False  # the next after() starts another thread
-                return None
-            _sleep_until = idle_since + _IDLE_SECONDS
-        _cond.wait(_sleep_until - now)
+        if _due and _due[0][0] <= now:
+            _sleep_until = now
+            return heapq.heappop(_due)[2]
+        _sleep_until = _due[0][0] if _due else float("inf")
+        _cond.wait(_sleep_until - now if _due else None)
 
 
 def _run() -> None:
     while True:
         with _cond:
             fn = _next()
-            if not _running:
-                return
         if fn is not None:
             try:
                 fn()
             except Exception:  # a deadline's failure is nobody's to see
                 pass
+        fn = None  # nothing kept while waiting
 
 
 def _after_fork_in_child() -> None:
     # the parent's thread does not exist here, and its lock may have been held at the fork
-    global _cond, _due, _running
+    global _cond, _due, _running, _sleep_until
     _cond = threading.Condition(threading.RLock())
     _due = []
     _running = False
+    _sleep_until = float("inf")
 
 
 if hasattr(os, "register_at_fork"):

@@ -52,6 +52,7 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import errors as e
+from . import _deadlines
 from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
@@ -128,6 +129,7 @@ class Copy:
         self._binary = False
         self._owner = None
         self._tx = 0  # the connection's transaction it runs in (Turns.tx), once started
+        _deadlines.start()  # here, not in the finalizer that may need it (end_bounded)
 
     # -- life cycle --
 

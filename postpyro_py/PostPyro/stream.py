@@ -40,6 +40,7 @@ from functools import partial
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
+from . import _deadlines
 from . import errors as e
 from ._copyend import end_bounded
 from ._ffi import lib
@@ -93,6 +94,7 @@ class Stream:
         self.names: tuple = ()
         self.types: list = []
         self.typmods: list = []
+        _deadlines.start()  # here, not in the finalizer that may need it (end_bounded)
 
     # ---- life cycle --------------------------------------------------------------------
 
