@@ -370,7 +370,9 @@ int pp_cancel(pp_conn *conn, pp_error **err);
  * error 57014 (the message names the timeout) and the connection stays usable; without an
  * answer the connection is closed and the call fails with PP_ERR_TIMEOUT (08006). When the
  * statement ends before that cancel request arrives, the next call first waits (at most the
- * timeout, or 5 s) until it has been delivered, so that it cannot cancel the next statement.
+ * timeout, or 5 s) until it has been delivered, so that it cannot cancel the next statement;
+ * in nonblocking mode that wait is part of the call (PP_PENDING: call pp_resume when
+ * pp_wait_timeout_ms passed or pp_wait_events is met on pp_socket), never a blocking one.
  * Each chunk of PP_EXEC_CHUNKED, and each COPY call, has its own bound. Not bounded: sending a
  * statement whose parameters do not fit in the socket's buffer (pp_close ends that). */
 int pp_set_timeout(pp_conn *conn, int32_t timeout_ms, pp_error **err);

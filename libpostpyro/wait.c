@@ -32,6 +32,9 @@
 #define FIRST_SLICE_MS 500
 /* A cancel asked while a statement runs is sent again this often until the statement ends. */
 #define RESEND_MS 200
+/* In nonblocking mode, how often a call that waits for a late cancel request looks again
+ * whether it has been delivered. */
+#define SETTLE_STEP_MS 10
 
 int64_t pp__now_ms(void)
 {
@@ -45,8 +48,13 @@ int64_t pp__slice_end(bool resumed)
     return pp__now_ms() + (resumed ? SLICE_MS : FIRST_SLICE_MS);
 }
 
+static void settle_late_cancel_nb(pp_conn *conn, int32_t wait_ms);
+
 void pp__arm_deadline(pp_conn *conn)
 {
+    if (conn->late_cancel != NULL && atomic_load(&conn->nonblocking) &&
+        pp__fiber_current(atomic_load(&conn->fiber)))
+        settle_late_cancel_nb(conn, pp__cancel_wait_ms(conn));
     pp__settle_late_cancel(conn, pp__cancel_wait_ms(conn));
     int32_t ms = atomic_load(&conn->timeout_ms);
     conn->deadline_ms = ms > 0 ? pp__now_ms() + ms : 0;
@@ -381,6 +389,33 @@ static int nb_wait(pp_conn *conn, short events, bool look_first)
     if (!was)
         pthread_cond_broadcast(&conn->idle);
     return atomic_load(&conn->closing) ? -1 : 0;
+}
+
+/* pp__settle_late_cancel for a call on the fiber in nonblocking mode (an event loop's
+ * thread, where a blocking wait would stall every task): wait as the call's own steps,
+ * switching back to the caller (PP_PENDING) until the request is done or wait_ms passed.
+ * Each step waits for the readable socket (what comes is consumed: notifications) or
+ * pp_wait_timeout_ms, SETTLE_STEP_MS: never for a writable one, ready at once, which would
+ * have the caller resume at once, the loop spin until the request is delivered. Never
+ * pp_set_idle_wait's wait in C here either: the steps go the caller's way. */
+static void settle_late_cancel_nb(pp_conn *conn, int32_t wait_ms)
+{
+    int64_t until = pp__now_ms() + wait_ms;
+    int64_t idle = atomic_exchange(&conn->idle_until_ms, 0);
+    while (conn->late_cancel != NULL && !req_done(conn->late_cancel)) {
+        int64_t now = pp__now_ms();
+        if (now >= until)
+            break;
+        conn->deadline_ms = now + SETTLE_STEP_MS < until ? now + SETTLE_STEP_MS : until;
+        if (nb_wait(conn, POLLIN, false) != 0)
+            break; /* pp_close */
+        atomic_store(&conn->idle_until_ms, 0);
+        if (!PQconsumeInput(conn->pg))
+            break; /* the connection broke: the call reports it */
+        pp__notify_collect(conn);
+    }
+    atomic_store(&conn->idle_until_ms, idle);
+    pp__settle_late_cancel(conn, 0);
 }
 
 bool pp__sliced_call_pending(pp_conn *conn)

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Aborting a running COPY: for Copy.abort / an exception in its block, and for a COPY
 dropped while running (its finalizer, or the connection's next statement when the
-finalizer may not do I/O where it runs: see Copy._release and _turns)."""
+finalizer may not do I/O where it runs: see Copy._release and _turns). Also the bound of
+any end a dropped COPY or stream left (``end_bounded``, ``PENDING_END_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,28 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors as e
 from ._ffi import PP_OK, ffi, lib
+from ._session import _bounded
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
-__all__ = ["abort_copy", "abort_dropped"]
+__all__ = ["abort_copy", "abort_dropped", "end_bounded", "PENDING_END_SECONDS"]
 
 _ACTIVE = 1  # pp_transaction_status: a COPY (or a statement) in progress
+
+# The longest the end of a COPY or stream dropped half-way may wait for the server, in all,
+# when its finalizer runs it (end_bounded) or a pool takes the connection back (_pool_base):
+# then the server is asked to cancel it, and without an answer within 1 s the connection is
+# closed (_session._bounded, pp_set_timeout). A finalizer never waits for ever.
+PENDING_END_SECONDS = 5.0
+
+
+def end_bounded(conn: "Connection", end: Any) -> None:
+    """Runs ``end()`` (a dropped COPY's abort or stream's end, from its finalizer: at any
+    point of the program) within PENDING_END_SECONDS in all, even on a dead network and
+    without a connection timeout."""
+    with _bounded(conn._conn, PENDING_END_SECONDS):
+        end()
 
 
 def abort_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: str) -> None:

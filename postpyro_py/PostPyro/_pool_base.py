@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import errors as e
+from ._copyend import PENDING_END_SECONDS
 from ._pool_core import PoolState, Waiter
 from ._pool_session import check_pool_args
 
@@ -33,10 +34,10 @@ if hasattr(os, "register_at_fork"):
 
 _names = itertools.count(1)
 
-# The longest a returned connection's pending end (a COPY dropped half-way: its abort, see
-# _turns' ``pending``) may run before the server is asked to cancel it; the connection is
-# kept when that leaves it idle (or rolled back), else closed and replaced.
-PENDING_END_SECONDS = 5.0
+# PENDING_END_SECONDS: the longest a returned connection's pending end (a COPY dropped
+# half-way: its abort, see _turns' ``pending``) may run before the server is asked to cancel
+# it; the connection is kept when that leaves it idle (or rolled back), else closed and
+# replaced. (The same bound as a finalizer's end: _copyend.)
 
 # Failures the pool handles by itself (a check, a reset or a connect that failed) are logged
 # here, so that a broken hook or a wrong password is not silent.

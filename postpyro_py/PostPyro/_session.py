@@ -18,7 +18,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import _named
+from . import _deadlines, _named
 from . import errors as e
 from ._ffi import ffi, lib, take_string
 from ._layout import dump_many
@@ -438,7 +438,8 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
     """Meanwhile, each call at most ``seconds`` (the connection's timeout, pp_set_timeout,
     unless shorter), and all of them together about as long: once ``seconds`` have passed
     (a server trickling data keeps each call short), a helper thread sets the timeout to
-    1 ms, so that the next call's first wait sends the cancel (see pp_set_timeout)."""
+    1 ms, so that the next call's first wait sends the cancel (see pp_set_timeout; the
+    helper thread: _deadlines)."""
     own = lib.pp_timeout(conn)
     ms = _timeout_ms(seconds)
     if own == 0 or own > ms:
@@ -450,13 +451,11 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
         with guard:
             if not ended:
                 lib.pp_set_timeout(conn, 1, ffi.NULL)
-    timer = threading.Timer(seconds, deadline)
-    timer.daemon = True
-    timer.start()
+    cancel = _deadlines.after(seconds, deadline)
     try:
         yield
     finally:
-        timer.cancel()
+        cancel()
         with guard:
             ended.append(True)
             lib.pp_set_timeout(conn, own, ffi.NULL)

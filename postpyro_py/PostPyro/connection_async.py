@@ -259,7 +259,7 @@ class AsyncConnection(AsyncNotifications):
         try:
             deadline = None if timeout is None else b.now() + timeout
             while True:
-                t = lib.pp_wait_timeout_ms(self._engine._conn) if self._timed else -1
+                t = lib.pp_wait_timeout_ms(self._engine._conn)  # also with no timeout
                 if deadline is not None:
                     left = max(0, int((deadline - b.now()) * 1000))
                     t = left if t < 0 else min(t, left)

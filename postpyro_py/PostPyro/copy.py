@@ -52,11 +52,12 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import errors as e
+from . import _deadlines
 from . import types as _types
 from ._ffi import PP_OK, ffi, lib
 from ._raise import raise_error
 from ._layout import check_rows, encode_columns, encode_row_values, transpose
-from ._copyend import abort_copy, abort_dropped
+from ._copyend import abort_copy, abort_dropped, end_bounded
 from ._copysql import (COLUMNS_SQL, FROM_STDIN_OPTIONS, NOT_TEXT, TO_STDOUT, fits_binary,
                        is_copy_sql, table_sql)
 from ._sql import check_utf8, quote_identifier, sql_bytes
@@ -128,6 +129,7 @@ class Copy:
         self._binary = False
         self._owner = None
         self._tx = 0  # the connection's transaction it runs in (Turns.tx), once started
+        _deadlines.start()  # here, not in the finalizer that may need it (end_bounded)
 
     # -- life cycle --
 
@@ -222,8 +224,8 @@ class Copy:
     def _release(self) -> None:
         """Abort a COPY dropped while running, from its finalizer: at once on the COPY's
         thread with no operation running on the connection (not an AsyncConnection's:
-        ``Turns.defer``), else by the connection's next statement (``Turns.pending``), with
-        no I/O here."""
+        ``Turns.defer``; bounded: ``end_bounded``), else by the connection's next statement
+        (``Turns.pending``), with no I/O here."""
         if self._state != "running":
             return
         self._state = "done"
@@ -237,7 +239,7 @@ class Copy:
         if turns.current() is self._owner and not turns.defer and not lock._is_owned() \
                 and lock.acquire(blocking=False):
             try:  # this thread, between two operations: no one else can be using it
-                end()
+                end_bounded(conn, end)
                 return
             finally:
                 lock.release()

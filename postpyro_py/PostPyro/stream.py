@@ -40,7 +40,9 @@ from functools import partial
 from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
+from . import _deadlines
 from . import errors as e
+from ._copyend import end_bounded
 from ._ffi import lib
 from ._sql import quote_identifier
 
@@ -92,6 +94,7 @@ class Stream:
         self.names: tuple = ()
         self.types: list = []
         self.typmods: list = []
+        _deadlines.start()  # here, not in the finalizer that may need it (end_bounded)
 
     # ---- life cycle --------------------------------------------------------------------
 
@@ -205,9 +208,9 @@ class Stream:
     def _release(self) -> None:
         """End a stream dropped while open, from a finalizer (``__del__``, or the generator
         of a ``for`` loop left early): at once when called on the stream's thread with no
-        operation running on the connection (not an AsyncConnection's: ``Turns.defer``),
-        else by the connection's next statement in the stream's transaction
-        (``Turns.pending``), with no I/O here."""
+        operation running on the connection (not an AsyncConnection's: ``Turns.defer``;
+        bounded: ``end_bounded``), else by the connection's next statement in the stream's
+        transaction (``Turns.pending``), with no I/O here."""
         if self._state != "open":
             return
         self._state = "closed"
@@ -225,7 +228,7 @@ class Stream:
                 if holder is None or turns.tx != self._tx:
                     return  # its transaction ended (the cursor with it)
                 if holder is me:
-                    end()
+                    end_bounded(conn, end)
                     return
             finally:
                 lock.release()

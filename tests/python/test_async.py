@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import pytest
 
@@ -253,13 +254,14 @@ def test_statement_text_stays_valid_while_the_collector_runs(sdsn):
 
 
 async def _idle_wait(sdsn):
+    channel = "pp_async_idle_" + uuid.uuid4().hex[:8]  # suites share the server
     async with await pg.AsyncConnection.connect(sdsn) as conn, \
             await pg.AsyncConnection.connect(sdsn) as other:
-        await conn.execute("LISTEN pp_async_idle")
+        await conn.execute("LISTEN " + channel)
         me = await conn._acquire(None)
         try:
             assert await conn._wait_readable(0.2) is False  # nothing came
-            await other.execute("NOTIFY pp_async_idle")
+            await other.execute("NOTIFY " + channel)
             assert await conn._wait_readable(5) is True
         finally:
             conn._release(me)

@@ -13,6 +13,7 @@ import asyncio
 import gc
 import os
 import socket
+import uuid
 
 import pytest
 
@@ -21,6 +22,8 @@ from PostPyro._ffi import lib
 
 from stepcount import StepCount
 from test_async import run_asyncio, run_trio, trio
+
+RUN = uuid.uuid4().hex[:8]  # in channel names: suites running at once share the server
 
 # A bound for "is reported ready": far more than a loaded machine needs, far less than a hang.
 READY_WITHIN = 5.0
@@ -103,9 +106,9 @@ def test_an_idle_socket_with_data_does_not_spin_the_loop(sdsn):
     async def main():
         conn = await _registered(sdsn)
         async with await pg.AsyncConnection.connect(sdsn) as other:
-            await conn.execute("LISTEN areg_idle")
+            await conn.execute("LISTEN areg_idle_" + RUN)
             await conn.query("SELECT pg_sleep(0.01)")
-            await other.execute("NOTIFY areg_idle, 'hello'")
+            await other.execute("NOTIFY areg_idle_%s, 'hello'" % RUN)
             loop = asyncio.get_running_loop()
             selector = loop._selector
             turns = 0
@@ -173,7 +176,7 @@ def test_a_wait_ending_after_close_unregisters_no_other_socket(sdsn):
         numbers = [lib.pp_socket(conn._engine._conn), conn._sock.fd]
 
         async def listen():
-            await conn.execute("LISTEN areg_late")
+            await conn.execute("LISTEN areg_late_" + RUN)
             with pytest.raises(pg.InterfaceError):
                 async for _ in conn.notifies(timeout=30):
                     pass
@@ -190,7 +193,7 @@ def test_a_wait_ending_after_close_unregisters_no_other_socket(sdsn):
 def test_close_ends_a_wait_for_notifications_on_trio_too(sdsn):
     async def main():
         conn = await pg.AsyncConnection.connect(sdsn)
-        await conn.execute("LISTEN areg_trio")
+        await conn.execute("LISTEN areg_trio_" + RUN)
         ended = trio.Event()
 
         async def listen():

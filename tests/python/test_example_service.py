@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -29,15 +30,22 @@ def load_example():
     return module
 
 
+# A suite running at the same time on the same server (make -j2 check) has its own table
+# (a schema of its own) and channel.
+RUN = "pp_service_" + uuid.uuid4().hex[:8]
+
+
 @pytest.fixture
 def service_dsn(dsn, admin):
-    admin.execute("DROP TABLE IF EXISTS async_notes")
-    yield dsn
-    admin.execute("DROP TABLE IF EXISTS async_notes")
+    from conftest import dsn_with
+    admin.execute("CREATE SCHEMA %s" % RUN)
+    yield dsn_with(dsn, options="-c search_path=%s" % RUN)
+    admin.execute("DROP SCHEMA %s CASCADE" % RUN)
 
 
 def test_service_routes_concurrency_and_events(service_dsn, admin):
     mod = load_example()
+    mod.CHANNEL = RUN
 
     async def main():
         service = mod.Service(service_dsn)
@@ -75,7 +83,7 @@ def test_service_routes_concurrency_and_events(service_dsn, admin):
             await service.stop()
 
     asyncio.run(main())
-    assert admin.query_one("SELECT count(*) FROM async_notes")[0] == 20
+    assert admin.query_one("SELECT count(*) FROM %s.async_notes" % RUN)[0] == 20
 
 
 def test_service_runs_as_a_program(service_dsn):

@@ -167,8 +167,8 @@ def test_unlisten_stops_delivery(run, dsn, channel):
     run(main)
 
 
-def test_hostile_channel_name_is_quoted(run, dsn, admin):
-    name = 'evil"; DROP TABLE pp_victim_a; --'
+def test_hostile_channel_name_is_quoted(run, dsn, admin, channel):
+    name = 'evil"; DROP TABLE pp_victim_a; --' + channel  # another suite may run meanwhile
     admin.execute("CREATE TABLE IF NOT EXISTS pp_victim_a (x int)")
 
     async def main():
@@ -185,8 +185,8 @@ def test_hostile_channel_name_is_quoted(run, dsn, admin):
     assert admin.query_one("SELECT to_regclass('pp_victim_a') IS NOT NULL")[0]
 
 
-def test_a_channel_name_over_63_bytes_is_refused_everywhere(run, dsn):
-    name = "c" * 62 + "é"  # 64 bytes in UTF-8
+def test_a_channel_name_over_63_bytes_is_refused_everywhere(run, dsn, channel):
+    name = channel + "c" * (62 - len(channel)) + "é"  # 64 bytes in UTF-8
 
     async def main():
         listener, sender = await pair(dsn)

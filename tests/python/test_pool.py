@@ -303,8 +303,8 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make_pool, a
             conn.execute("SET search_path = pg_catalog")
             conn.execute("SET statement_timeout = '123s'")
             conn.execute("SET ROLE pg_monitor")
-            conn.execute("LISTEN pp_pool_channel")
-            admin.execute("NOTIFY pp_pool_channel, 'for the first borrower'")
+            conn.execute("LISTEN %s" % name)  # unique: suites share the server
+            admin.execute("NOTIFY %s, 'for the first borrower'" % name)
             time.sleep(0.05)  # it arrives; the block ends without reading it
             conn.execute("SELECT pg_advisory_lock(4242)")
             conn.execute("CREATE TEMP TABLE pp_pool_temp (x int)")

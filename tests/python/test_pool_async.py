@@ -303,8 +303,8 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make, admin)
                 await conn.execute("SET search_path = pg_catalog")
                 await conn.execute("SET statement_timeout = '123s'")
                 await conn.execute("SET ROLE pg_monitor")
-                await conn.listen("pp_apool_channel")
-                admin.execute("NOTIFY pp_apool_channel, 'for the first borrower'")
+                await conn.listen(name)  # unique: suites share the server
+                admin.execute("NOTIFY %s, 'for the first borrower'" % name)
                 await asyncio.sleep(0.05)  # it arrives; the block ends without reading it
                 await conn.execute("SELECT pg_advisory_lock(4242)")
                 await conn.execute("CREATE TEMP TABLE pp_apool_temp (x int)")

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: MIT
+"""A COPY or stream dropped half-way, on the thread that used it, is ended by its finalizer
+(test_copy_finalizer, test_stream_finalizer). On a dead network (the proxy forwards nothing
+any more) and with no timeout set, that end would wait for ever inside a finalizer, i.e. at
+whatever point of the program the collector ran: it is bounded in all (_copyend's
+PENDING_END_SECONDS, shortened here), then the statement is cancelled and the connection
+closed. Each test takes about 1.2 s: the bound plus the 1 s libpostpyro gives a cancel
+request before it gives the connection up."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import PostPyro as pg
+from PostPyro import _copyend
+from dropping import collect
+from tcpproxy import TcpProxy
+
+BOUND = 0.2
+
+
+@pytest.fixture
+def proxy(tcp_port):
+    p = TcpProxy(tcp_port)
+    yield p
+    p.close()  # also ends a finalizer still waiting (before the fix: for ever)
+
+
+@pytest.fixture(autouse=True)
+def short_bound(monkeypatch):
+    monkeypatch.setattr(_copyend, "PENDING_END_SECONDS", BOUND)
+
+
+def drop_on_a_dead_network(proxy, conn, make) -> None:
+    """On one thread: make the object, kill the network, drop it (the collector finalizes
+    it there, between two operations: its end runs at once). That thread must end soon."""
+    def run():
+        box = [make()]
+        proxy.mode = "blackhole"
+        box.clear()
+        collect()
+    t = threading.Thread(target=run, daemon=True)
+    start = time.monotonic()
+    t.start()
+    t.join(8)
+    assert not t.is_alive(), "the finalizer's end waits for ever on a dead network"
+    # BOUND, not the default 5 s, plus the 1 s grace (margin: a loaded machine)
+    assert time.monotonic() - start < BOUND + 1 + 2.5
+    assert "cancel" in proxy.kinds  # the statement was asked to stop
+    assert conn.closed
+    with pytest.raises(pg.InterfaceError):
+        conn.query_one("SELECT 1")
+
+
+def test_a_dropped_copy_from_on_a_dead_network_ends_within_the_bound(proxy):
+    conn = pg.Connection(proxy.dsn())  # no timeout
+    conn.execute("CREATE TEMP TABLE t (n int)")
+
+    def make():
+        cp = conn.copy("COPY t (n) FROM STDIN").start()
+        cp.write(b"1\n2\n")
+        cp.cycle = cp  # only the collector frees it
+        return cp
+    drop_on_a_dead_network(proxy, conn, make)
+    conn.close()
+
+
+def test_a_dropped_copy_to_on_a_dead_network_ends_within_the_bound(proxy):
+    conn = pg.Connection(proxy.dsn())
+
+    def make():
+        cp = conn.copy("COPY (SELECT g FROM generate_series(1, 1000000) g) TO STDOUT").start()
+        assert cp.read()
+        cp.cycle = cp
+        return cp
+    drop_on_a_dead_network(proxy, conn, make)
+    conn.close()
+
+
+def test_a_dropped_stream_on_a_dead_network_ends_within_the_bound(proxy):
+    conn = pg.Connection(proxy.dsn())
+
+    def make():
+        s = conn.stream("SELECT g FROM generate_series(1, 100) g", chunk_size=10)
+        assert next(s)[0] == 1
+        s.cycle = s
+        return s
+    drop_on_a_dead_network(proxy, conn, make)
+    conn.close()
