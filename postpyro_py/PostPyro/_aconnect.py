@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from . import _dsn, _reclaim
+from . import _dsn
 from . import errors as e
 from ._aio import Waker
-from ._ffi import PP_OK, PP_PENDING, ffi, lib
-from ._session import connect_error, dsn_with
+from ._ffi import PP_PENDING, ffi, lib
+from ._session import connected, dsn_with, free_half_open
 
 __all__ = ["connect_nb", "resolved"]
 
@@ -55,12 +55,7 @@ async def connect_nb(b: Any, dsnb: bytes, flags: int, timeout_ms: int) -> Any:
                             waker)
             rc = lib.pp_connect_resume(c, err)
     except BaseException:
-        if out[0] != ffi.NULL:
-            lib.pp_conn_free(out[0])
+        free_half_open(out)
         raise
-    if rc != PP_OK:
-        if out[0] != ffi.NULL:
-            lib.pp_conn_free(out[0])
-        raise connect_error(err)
-    return _reclaim.own(out[0])
+    return connected(rc, out, err)
 

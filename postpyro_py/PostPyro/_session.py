@@ -18,9 +18,9 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from . import _deadlines, _named
+from . import _deadlines, _named, _reclaim
 from . import errors as e
-from ._ffi import ffi, lib, take_string
+from ._ffi import PP_OK, ffi, lib, take_string
 from ._layout import dump_many
 from ._raise import build_error
 from ._sql import Params, sql_bytes
@@ -407,6 +407,22 @@ def connect_error(err) -> e.Error:
     if isinstance(exc, e.DatabaseError) and not isinstance(exc, e.OperationalError):
         exc = e.OperationalError(str(exc), sqlstate=exc.sqlstate, diag=exc.diag)
     return exc
+
+
+def free_half_open(out) -> None:
+    """Frees the connection pp_connect_start left in ``out`` (if any): a connect abandoned
+    (an exception while it waited) or failed."""
+    if out[0] != ffi.NULL:
+        lib.pp_conn_free(out[0])
+
+
+def connected(rc: int, out, err) -> Any:
+    """What pp_connect_start / pp_connect_resume ended with ``rc``: the connection (owned,
+    freed when collected), or the half-open one freed and connect_error raised."""
+    if rc != PP_OK:
+        free_half_open(out)
+        raise connect_error(err)
+    return _reclaim.own(out[0])
 
 
 _DSN_FORMS = ("a URL (postgresql://user:password@host:5432/dbname?sslmode=require), "

@@ -30,7 +30,7 @@ from ._result import (_PAUSE_CELLS, _QUERY_COLS, _Result, _free_out, _gc_paused,
                       _spare_buffers, add_chunk, call_buffers, end_chunks, finish_query, one_row,
                       take_buffers, take_counts, take_result)
 from ._session import (_IN_TRANSACTION, CONNECTION_OPTIONS, BaseConnection, _timeout_ms,
-                       connect_error, dsn_with)
+                       connected, dsn_with, free_half_open)
 from ._sql import Params
 from ._turns import Turns
 from .row import Row
@@ -575,14 +575,9 @@ def _open(dsn: bytes, flags: int, timeout_ms: int):
         if rc == PP_PENDING:  # a signal; its Python handler runs (and may raise) here
             rc = Connection._wait(rc, lambda: lib.pp_connect_resume(out[0], err))
     except BaseException:
-        if out[0] != ffi.NULL:
-            lib.pp_conn_free(out[0])
+        free_half_open(out)
         raise
-    if rc != PP_OK:
-        if out[0] != ffi.NULL:
-            lib.pp_conn_free(out[0])
-        raise connect_error(err)
-    return _reclaim.own(out[0])
+    return connected(rc, out, err)
 
 
 def connect(dsn: str = "", *, autocommit: bool = False, **kwargs: Any) -> Connection:
