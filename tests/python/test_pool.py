@@ -694,7 +694,10 @@ def test_ctrl_c_at_random_points_of_a_checkout_leaks_nothing(make_pool, admin, a
     class Interrupt(BaseException):
         pass
 
+    handled = [0]
+
     def handler(signum, frame):
+        handled[0] += 1
         raise Interrupt()
 
     rnd = random.Random(13)
@@ -705,11 +708,11 @@ def test_ctrl_c_at_random_points_of_a_checkout_leaks_nothing(make_pool, admin, a
     timers = []
     try:
         for i in range(400):
-            timer = threading.Timer(rnd.uniform(0, 0.002), signal.pthread_kill,
-                                    (main, signal.SIGUSR1))
-            timers.append(timer)
             try:
                 try:
+                    timer = threading.Timer(rnd.uniform(0, 0.002), signal.pthread_kill,
+                                            (main, signal.SIGUSR1))
+                    timers.append(timer)
                     timer.start()
                     with pool.connection(timeout=10) as conn:
                         conn.query("SELECT 1")
@@ -717,7 +720,11 @@ def test_ctrl_c_at_random_points_of_a_checkout_leaks_nothing(make_pool, admin, a
                 except Interrupt:
                     interrupted += 1
                 timer.join()
-                time.sleep(0)  # a signal still on its way lands here, outside the pool
+                # A signal sent but not yet handled lands here, outside the pool, before the
+                # next timer: PyPy runs handlers only at its periodic checks (a loop's back
+                # edge, a call), which may come after time.sleep(0) has returned.
+                while handled[0] < len(timers):
+                    time.sleep(0.0001)
             except Interrupt:
                 interrupted += 1
     finally:
@@ -725,7 +732,8 @@ def test_ctrl_c_at_random_points_of_a_checkout_leaks_nothing(make_pool, admin, a
             try:
                 for timer in timers:
                     timer.join()
-                time.sleep(0.05)
+                while handled[0] < len(timers):
+                    time.sleep(0.0001)
                 break
             except Interrupt:
                 interrupted += 1
