@@ -54,8 +54,9 @@ void pp__arm_deadline(pp_conn *conn)
 {
     if (conn->late_cancel != NULL && atomic_load(&conn->nonblocking) &&
         pp__fiber_current(atomic_load(&conn->fiber)))
-        settle_late_cancel_nb(conn, pp__cancel_wait_ms(conn));
-    pp__settle_late_cancel(conn, pp__cancel_wait_ms(conn));
+        settle_late_cancel_nb(conn, pp__cancel_wait_ms(conn)); /* ends with it settled */
+    else
+        pp__settle_late_cancel(conn, pp__cancel_wait_ms(conn));
     int32_t ms = atomic_load(&conn->timeout_ms);
     conn->deadline_ms = ms > 0 ? pp__now_ms() + ms : 0;
     conn->cancel_sent = false;

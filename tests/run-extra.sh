@@ -12,7 +12,8 @@
 #             tracking of them) under CPython with libpq 18 loaded at
 #             run time (LD_LIBRARY_PATH), against Debian's server 15; and the C tests
 #             c/test_nonblock (libpq 18's own nonblocking cancel), c/test_close_cancel
-#             (PQsendClosePrepared) and c/test_chunked (libpq 18's chunked rows mode)
+#             (PQsendClosePrepared) and c/test_chunked (libpq 18's chunked rows mode); one
+#             of those not built is a note, a failure under PP_REQUIRE_ALL=1 (run-tests.sh)
 #   faults    the fault-injection suite (tests/faults), profile $PP_FAULTS_PROFILE (short),
 #             on CPython, then on PyPy ($PYPY, when HAVE_PYPY=yes; a failure when it is
 #             missing under PP_REQUIRE_ALL=1); PP_FAULTS_SUMMARY names the file CPython's
@@ -107,14 +108,14 @@ v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 1800
     # The nonblocking C API with libpq 17+'s own cancel, and statements closed with
     # PQsendClosePrepared (each test runs itself again with each libpq in PP_LIBPQ_NEWER);
     # built by make check / check-valgrind.
-    local t nb
+    local t nb rc=0
     for t in test_nonblock test_close_cancel; do
         nb=$TOP_BUILDDIR/tests/c/$t
         if [ -x "$nb" ]; then
             LD_LIBRARY_PATH=$libs PP_LIBPQ_NEWER=$dir bash "$here/run-with-server.sh" "$nb" ||
                 return 1
         else
-            echo "note: $nb not built (make check builds it): its libpq 18 run skipped"
+            not_built "$nb" || rc=1
         fi
     done
     # Chunked results in libpq 17+'s chunked rows mode (make check runs it with single-row
@@ -123,8 +124,19 @@ v = pg.libpq_version(); print("libpq loaded at run time:", v); sys.exit(v < 1800
     if [ -x "$ch" ]; then
         bash "$here/run-with-server.sh" "$ch" || return 1
     else
-        echo "note: $ch not built (make check builds it): its libpq 18 run skipped"
+        not_built "$ch" || rc=1
     fi
+    return $rc
+}
+
+not_built() {  # not_built PROGRAM: a C test program to run is missing: a note (its libpq 18
+    # run skipped), or under PP_REQUIRE_ALL=1 (run-tests.sh, so CI) a FAIL line and status 1
+    if [ "${PP_REQUIRE_ALL:-0}" = 1 ]; then
+        echo "FAIL: $1 was not built (make -C tests check-programs builds it; PP_REQUIRE_ALL=1): its libpq 18 run cannot run"
+        return 1
+    fi
+    echo "note: $1 not built (make check builds it): its libpq 18 run skipped"
+    return 0
 }
 
 faults() {

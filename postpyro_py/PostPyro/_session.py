@@ -455,18 +455,25 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
     unless shorter), and all of them together about as long: once ``seconds`` have passed
     (a server trickling data keeps each call short), a helper thread sets the timeout to
     1 ms, so that the next call's first wait sends the cancel (see pp_set_timeout; the
-    helper thread: _deadlines)."""
+    helper thread: _deadlines). Then the timeout it found comes back, unless another thread
+    set one meanwhile (``Connection.timeout``, settable from any thread): that one stays."""
     own = lib.pp_timeout(conn)
     ms = _timeout_ms(seconds)
+    state = [own, own]  # [the timeout to come back, the one set here last]
     if own == 0 or own > ms:
         lib.pp_set_timeout(conn, ms, ffi.NULL)
+        state[1] = ms
     guard = threading.Lock()  # the deadline never acts once the bounded code has ended
     ended = []
 
     def deadline() -> None:
         with guard:
             if not ended:
+                now = lib.pp_timeout(conn)
+                if now != state[1]:
+                    state[0] = now  # another thread's, to come back
                 lib.pp_set_timeout(conn, 1, ffi.NULL)
+                state[1] = 1
     cancel = _deadlines.after(seconds, deadline)
     try:
         yield
@@ -474,7 +481,8 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
         cancel()
         with guard:
             ended.append(True)
-            lib.pp_set_timeout(conn, own, ffi.NULL)
+            if lib.pp_timeout(conn) == state[1]:
+                lib.pp_set_timeout(conn, state[0], ffi.NULL)
 
 
 def _timeout_ms(seconds: Optional[float]) -> int:

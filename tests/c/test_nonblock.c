@@ -404,13 +404,16 @@ static void close_while_pending(void)
     pp_conn_free(c);
 }
 
+/* The channel: unique per process, since test runs at once may share the server. */
+static char nb_chan[32];
+
 static int64_t drain_notifications(pp_conn *c, const char *want_payload)
 {
     int64_t n = 0;
     pp_notify *note = NULL;
     pp_error *err = NULL;
     while (pp_notify_take(c, &note, &err) == PP_OK && note != NULL) {
-        CHECK(strcmp(note->channel, "nb_chan") == 0 && note->pid > 0);
+        CHECK(strcmp(note->channel, nb_chan) == 0 && note->pid > 0);
         if (want_payload != NULL)
             CHECK(strcmp(note->payload, want_payload) == 0);
         n++;
@@ -422,27 +425,34 @@ static int64_t drain_notifications(pp_conn *c, const char *want_payload)
 static void notifications(pp_conn *c)
 {
     pp_conn *other = test_connect();
-    pp_result_free(nb_exec(c, "LISTEN nb_chan", 0, NULL));
+    char sql[256];
+    snprintf(nb_chan, sizeof nb_chan, "nb_chan_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "LISTEN %s", nb_chan);
+    pp_result_free(nb_exec(c, sql, 0, NULL));
     /* sent during a long query: the server delivers it when the query's transaction ends,
      * and the call's own reading collects it (no pp_consume_input needed) */
     pp_result *r = NULL;
     pp_error *err = NULL;
     int rc = pp_exec(c, "SELECT pg_sleep(0.5)", 0, NULL, 0, &r, &err);
     CHECK(rc == PP_PENDING);
-    pp_result_free(run(other, "NOTIFY nb_chan, 'during'"));
+    snprintf(sql, sizeof sql, "NOTIFY %s, 'during'", nb_chan);
+    pp_result_free(run(other, sql));
     CHECK(finish(c, rc, &r, &err) == PP_OK);
     pp_result_free(r);
     CHECK(pp_notify_count(c) == 1 && drain_notifications(c, "during") == 1);
     /* while idle: the socket turns readable, pp_consume_input reads it */
-    pp_result_free(run(other, "NOTIFY nb_chan, 'idle'"));
+    snprintf(sql, sizeof sql, "NOTIFY %s, 'idle'", nb_chan);
+    pp_result_free(run(other, sql));
     struct pollfd p = {.fd = pp_socket(c), .events = POLLIN};
     CHECK(poll(&p, 1, 5000) == 1);
     CHECK_OK(pp_consume_input(c, &err), err);
     CHECK(pp_notify_count(c) == 1 && drain_notifications(c, "idle") == 1);
     /* overflow: counted, never silent */
     CHECK_OK(pp_set_notify_limit(c, 3, &err), err);
-    pp_result_free(run(other, "BEGIN; NOTIFY nb_chan, '1'; NOTIFY nb_chan, '2'; NOTIFY nb_chan, "
-                              "'3'; NOTIFY nb_chan, '4'; NOTIFY nb_chan, '5'; COMMIT"));
+    snprintf(sql, sizeof sql, "BEGIN; NOTIFY %s, '1'; NOTIFY %s, '2'; NOTIFY %s, '3'; "
+             "NOTIFY %s, '4'; NOTIFY %s, '5'; COMMIT", nb_chan, nb_chan, nb_chan, nb_chan,
+             nb_chan);
+    pp_result_free(run(other, sql));
     pp_result_free(nb_exec(c, "SELECT pg_sleep(0.2)", 0, NULL)); /* they arrive meanwhile */
     CHECK(pp_notify_count(c) == 3 && pp_notify_dropped(c) == 2);
     CHECK(drain_notifications(c, NULL) == 3);

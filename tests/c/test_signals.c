@@ -261,18 +261,23 @@ static void copy_from_waits_in_slices(void)
     pp_conn *holder = test_connect();
     pp_error *err = NULL;
     int none = 0;
-    char st[6];
-    pp_result_free(run(holder, "DROP TABLE IF EXISTS slices_copy"));
-    pp_result_free(run(holder, "CREATE TABLE slices_copy (id int PRIMARY KEY, pad text)"));
+    char st[6], table[32], sql[128];
+    /* unique per process: test runs at once may share the server */
+    snprintf(table, sizeof table, "slices_copy_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", table);
+    pp_result_free(run(holder, sql));
+    snprintf(sql, sizeof sql, "CREATE TABLE %s (id int PRIMARY KEY, pad text)", table);
+    pp_result_free(run(holder, sql));
     pp_result_free(run(holder, "BEGIN"));
-    pp_result_free(run(holder, "INSERT INTO slices_copy VALUES (1, '')"));
+    snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (1, '')", table);
+    pp_result_free(run(holder, sql));
     size_t n = 32u << 20, at = 0; /* more than every buffer on the way holds */
     char *data = malloc(n + 32);
     CHECK(data != NULL);
     for (int id = 1; at < n; id++) /* the first row waits for the holder's */
         at += (size_t)snprintf(data + at, 32, "%d\tx\n", id);
-    CHECK(settled(c, pp_copy_in_start(c, "COPY slices_copy FROM STDIN", &err), &err, &none) ==
-          PP_OK);
+    snprintf(sql, sizeof sql, "COPY %s FROM STDIN", table);
+    CHECK(settled(c, pp_copy_in_start(c, sql, &err), &err, &none) == PP_OK);
     CHECK(pp_copy_put(c, data, (int64_t)at, &err) == PP_PENDING && err == NULL);
     CHECK_OK(pp_cancel(c, &err), err);
     resume_all(c, &err, &none); /* PP_OK: the server drops the rest; or PP_ERROR */
@@ -283,7 +288,8 @@ static void copy_from_waits_in_slices(void)
     err = NULL;
     CHECK(scalar(c, "SELECT 7") == 7);
     pp_result_free(run(holder, "ROLLBACK"));
-    pp_result_free(run(holder, "DROP TABLE slices_copy"));
+    snprintf(sql, sizeof sql, "DROP TABLE %s", table);
+    pp_result_free(run(holder, sql));
     free(data);
     pp_conn_free(holder);
     pp_conn_free(c);

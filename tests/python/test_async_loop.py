@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -46,9 +47,10 @@ def _order_of_turns(gather):
     async def main(sdsn):
         sleep = asyncio.sleep if gather is _asyncio_gather else trio.sleep
         order = []
+        key = uuid.uuid4().int >> 66  # an advisory lock's, unique: suites share the server
         async with await pg.AsyncConnection.connect(sdsn) as conn, \
                 await pg.AsyncConnection.connect(sdsn) as locker:
-            await locker.execute("SELECT pg_advisory_lock(7101)")
+            await locker.execute("SELECT pg_advisory_lock(%d)" % key)
             turns = conn._turns
 
             async def until(ready):
@@ -61,12 +63,12 @@ def _order_of_turns(gather):
             async def one(i):
                 if i == 8:  # not a task of the order: ends task 0's wait once all queue
                     await until(lambda: len(turns.queue) == 7)
-                    await locker.execute("SELECT pg_advisory_unlock(7101)")
+                    await locker.execute("SELECT pg_advisory_unlock(%d)" % key)
                     return
                 if i > 0:
                     await until(lambda: turns.busy and len(turns.queue) == i - 1)
-                await conn.query("SELECT pg_advisory_lock(7101), pg_advisory_unlock(7101)"
-                                 if i == 0 else "SELECT 1")
+                await conn.query("SELECT pg_advisory_lock(%d), pg_advisory_unlock(%d)"
+                                 % (key, key) if i == 0 else "SELECT 1")
                 order.append(i)
             await gather(one, range(9))
         return order

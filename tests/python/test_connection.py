@@ -5,6 +5,7 @@ import os
 import re
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -535,8 +536,10 @@ def test_connections_in_threads_run_in_parallel(sdsn):
     # releasing its own: both statements end only if they run at the same time (one at a
     # time, the first waits for a lock nobody can release until lock_timeout fails it).
     conns = [pg.Connection(dsn_with(sdsn, options="-c lock_timeout=10s")) for _ in range(2)]
-    conns[0].query("SELECT pg_advisory_lock(17001)")
-    conns[1].query("SELECT pg_advisory_lock(17002)")
+    one = uuid.uuid4().int >> 66  # unique (bigints): suites share the server
+    two = one + 1
+    conns[0].query("SELECT pg_advisory_lock($1)", [one])
+    conns[1].query("SELECT pg_advisory_lock($1)", [two])
     results, errors = [], []
 
     def swap(c, mine, theirs):
@@ -546,15 +549,15 @@ def test_connections_in_threads_run_in_parallel(sdsn):
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=swap, args=(conns[0], 17001, 17002)),
-               threading.Thread(target=swap, args=(conns[1], 17002, 17001))]
+    threads = [threading.Thread(target=swap, args=(conns[0], one, two)),
+               threading.Thread(target=swap, args=(conns[1], two, one))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     for c in conns:
         c.close()
-    assert errors == [] and sorted(results) == [17001, 17002]
+    assert errors == [] and sorted(results) == [one, two]
 
 
 @pytest.mark.sync_only("fork(): the facade's event loop thread is not in the child")

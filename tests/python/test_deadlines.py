@@ -6,6 +6,7 @@ finalizers)."""
 
 from __future__ import annotations
 
+import heapq
 import os
 import threading
 import time
@@ -73,3 +74,34 @@ def test_a_forked_child_runs_its_own():
         os._exit(0 if wait_for(lambda: ran == [1], 3.0) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_an_after_inside_an_after_leaves_every_deadline_on_time(monkeypatch):
+    # A finalizer may run after() at any allocation, also inside another after() on the
+    # same thread. PyPy's heapq is pure Python: a push is an append and then a sift, and a
+    # push nested between the two left the outer entry unsifted (below a later one): it
+    # ran when that later one did. Here the nested after() runs where a finalizer could,
+    # between the append and the sift of whichever heap push comes first.
+    _deadlines.start()
+    real_sift = heapq._siftdown
+    nested = []
+    ran = {}
+    start = time.monotonic()
+
+    def mark(name):
+        return lambda: ran.setdefault(name, time.monotonic() - start)
+
+    def push(heap, item):  # heapq.heappush as PyPy runs it (lib-python's heapq.py)
+        heap.append(item)
+        if not nested and item[2] is not None and item[2] is first:
+            nested.append(_deadlines.after(1.5, mark("nested")))  # "a finalizer"
+        real_sift(heap, 0, len(heap) - 1)
+    _deadlines.after(30, lambda: None)()  # never due here: the heap is not empty
+    first = mark("first")
+    monkeypatch.setattr(heapq, "heappush", push)
+    _deadlines.after(0.1, first)
+    assert wait_for(lambda: len(ran) == 2)
+    assert nested, "the nested after() never ran"
+    assert list(ran) == ["first", "nested"]
+    # each within a loaded machine's margin of its time: late, the first ran at 1.5 s
+    assert 0.1 <= ran["first"] < 0.9 and 1.5 <= ran["nested"] < 2.3, ran

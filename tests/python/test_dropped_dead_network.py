@@ -5,7 +5,8 @@ any more) and with no timeout set, that end would wait for ever inside a finaliz
 whatever point of the program the collector ran: it is bounded in all (_copyend's
 PENDING_END_SECONDS, shortened here), then the statement is cancelled and the connection
 closed. Each test takes about 1.2 s: the bound plus the 1 s libpostpyro gives a cancel
-request before it gives the connection up."""
+request before it gives the connection up. Also: the bound's timeout, set on the connection
+meanwhile, never replaces one another thread set then."""
 
 from __future__ import annotations
 
@@ -90,3 +91,27 @@ def test_a_dropped_stream_on_a_dead_network_ends_within_the_bound(proxy):
         return s
     drop_on_a_dead_network(proxy, conn, make)
     conn.close()
+
+
+def set_from_another_thread(conn, seconds) -> None:
+    t = threading.Thread(target=setattr, args=(conn, "timeout", seconds))
+    t.start()
+    t.join()
+
+
+@pytest.mark.parametrize("when", ["before the bound", "after the bound", "never"])
+def test_the_bounded_end_keeps_a_timeout_another_thread_set_meanwhile(conn, when):
+    # end_bounded shortens the connection's timeout while the end runs (and past the bound
+    # sets 1 ms), then puts back the one it found: not over one another thread set
+    # meanwhile (Connection.timeout may be set from any thread at any time)
+    conn.timeout = 30
+
+    def end():
+        if when == "before the bound":
+            set_from_another_thread(conn, 42)
+        time.sleep(BOUND + 0.3)  # the bound passes: the deadline sets 1 ms
+        if when == "after the bound":
+            set_from_another_thread(conn, 42)
+    _copyend.end_bounded(conn, end)
+    assert conn.timeout == (30 if when == "never" else 42)
+    assert conn.query_one("SELECT 2")[0] == 2

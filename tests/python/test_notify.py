@@ -163,18 +163,21 @@ def test_unlisten_stops_delivery(listener, sender, channel):
     assert list(listener.notifies(timeout=0.5)) == []
 
 
-@pytest.mark.parametrize("name", ['evil"; DROP TABLE pp_victim; --', "MixedCase", "a b",
+@pytest.mark.parametrize("name", ['evil"; DROP TABLE {victim}; --', "MixedCase", "a b",
                                   "sélection", "UNLISTEN"])
 def test_hostile_channel_names_are_quoted(listener, sender, admin, name):
-    admin.execute("CREATE TABLE IF NOT EXISTS pp_victim (x int)")
+    victim = "pp_victim_" + uuid.uuid4().hex[:8]  # unique: suites share the server
+    name = name.format(victim=victim)
+    admin.execute("CREATE TABLE %s (x int)" % victim)
     try:
         listener.listen(name)
         sender.notify(name, "it's $1 \\ 'quoted'")
         got = from_pid(listener, sender.info()["backend_pid"])
         assert got[:2] == (name, "it's $1 \\ 'quoted'")
-        assert admin.query_one("SELECT to_regclass('pp_victim') IS NOT NULL")[0]
+        assert admin.query_one("SELECT to_regclass($1) IS NOT NULL", [victim])[0]
     finally:
         listener.unlisten()
+        admin.execute("DROP TABLE IF EXISTS " + victim)
 
 
 def test_bad_channel_and_payload_are_refused(listener):

@@ -168,8 +168,9 @@ def test_unlisten_stops_delivery(run, dsn, channel):
 
 
 def test_hostile_channel_name_is_quoted(run, dsn, admin, channel):
-    name = 'evil"; DROP TABLE pp_victim_a; --' + channel  # another suite may run meanwhile
-    admin.execute("CREATE TABLE IF NOT EXISTS pp_victim_a (x int)")
+    victim = "pp_victim_" + channel[-8:]  # unique: another suite may run meanwhile
+    name = 'evil"; DROP TABLE %s; --' % victim + channel
+    admin.execute("CREATE TABLE %s (x int)" % victim)
 
     async def main():
         listener, sender = await pair(dsn)
@@ -181,8 +182,11 @@ def test_hostile_channel_name_is_quoted(run, dsn, admin, channel):
         finally:
             await listener.close()
             await sender.close()
-    run(main)
-    assert admin.query_one("SELECT to_regclass('pp_victim_a') IS NOT NULL")[0]
+    try:
+        run(main)
+        assert admin.query_one("SELECT to_regclass($1) IS NOT NULL", [victim])[0]
+    finally:
+        admin.execute("DROP TABLE IF EXISTS " + victim)
 
 
 def test_a_channel_name_over_63_bytes_is_refused_everywhere(run, dsn, channel):

@@ -306,7 +306,8 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make_pool, a
             conn.execute("LISTEN %s" % name)  # unique: suites share the server
             admin.execute("NOTIFY %s, 'for the first borrower'" % name)
             time.sleep(0.05)  # it arrives; the block ends without reading it
-            conn.execute("SELECT pg_advisory_lock(4242)")
+            key = uuid.uuid4().int >> 66  # unique (a bigint): suites share the server
+            conn.execute("SELECT pg_advisory_lock(%d)" % key)
             conn.execute("CREATE TEMP TABLE pp_pool_temp (x int)")
             conn.row_factory = dict_row
             conn.timeout = 77

@@ -306,7 +306,8 @@ def test_the_next_borrower_sees_none_of_the_previous_sessions_state(make, admin)
                 await conn.listen(name)  # unique: suites share the server
                 admin.execute("NOTIFY %s, 'for the first borrower'" % name)
                 await asyncio.sleep(0.05)  # it arrives; the block ends without reading it
-                await conn.execute("SELECT pg_advisory_lock(4242)")
+                key = uuid.uuid4().int >> 66  # unique (a bigint): suites share the server
+                await conn.execute("SELECT pg_advisory_lock(%d)" % key)
                 await conn.execute("CREATE TEMP TABLE pp_apool_temp (x int)")
                 conn.row_factory = dict_row
                 conn.timeout = 77
