@@ -524,16 +524,17 @@ def svg(data: dict, what: str) -> str:
     ph = top_pad + ch * len(groups)
     per_row = 2
     width = per_row * pw + (per_row - 1) * gap + 20
-    height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 40
+    height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 56
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="11">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="13">Shape sweep: time ratio per statement (%s; '
-           'green: faster, red: slower; small: the lowest–highest per-round ratio, dashed: '
-           'rounds on both sides of 1)</text>' % ("client CPU" if what == "cpu" else "wall")]
+           'green: faster, red: slower)</text>' % ("client CPU" if what == "cpu" else "wall"),
+           '<text x="10" y="34" font-size="10">median of the per-round ratios; small: the '
+           'lowest–highest of them; dashed: rounds on both sides of 1</text>']
     for p, (title, a, b) in enumerate(panels(data)):
         x0 = 10 + (p % per_row) * (pw + gap)
-        y0 = 30 + (p // per_row) * (ph + gap)
+        y0 = 46 + (p // per_row) * (ph + gap)
         out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (x0, y0 + 14, title))
         for j, r in enumerate(rows):
             out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
