@@ -61,12 +61,12 @@ PROFILES = {
     # moment moves most, and cheap: 7 of them. The 1 000 000-row cells are 60 % of the full
     # profile's ≈ 16 min with 3 rounds of one statement each.
     "quick": {"round_rows": 10000, "rounds": 5, "big_values": 300000, "big_rounds": 3,
-              "max_rows": 100000},
+              "max_rows": 100000, "max_per_round": 300},
     "full": {"round_rows": 30000, "rounds": 7, "big_values": 1500000, "big_rounds": 3,
              "max_rows": 1000000},
 }
 BIG_ROWS = 10000
-MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells)
+MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells; quick: 300)
 MAX_WARM = 2000  # warm-up statements at most (the first cell's also warms PyPy's JIT up)
 
 
@@ -97,7 +97,7 @@ def plan(rows: int, cols: int, prof: dict, first: bool = False) -> tuple:
     """(statements per round, rounds, warm-up statements) for a cell of rows × cols;
     ``first``: no smaller cell ran before it in this process."""
     if rows < BIG_ROWS:
-        n = max(1, min(MAX_PER_ROUND, prof["round_rows"] // rows))
+        n = max(1, min(prof.get("max_per_round", MAX_PER_ROUND), prof["round_rows"] // rows))
         return n, prof["rounds"], max(1, min(MAX_WARM, prof["round_rows"] // rows))
     # PyPy's major collections come every 1–15 statements at 10 000 rows (more often the
     # wider the rows), each doubling a statement's time or more: a round of a few statements
@@ -339,7 +339,8 @@ def run_all(args) -> dict:
             "kinds": kinds, "cols": cols,
             "rows": row_counts(prof, args.rows), "results": results,
             "method": "alternating", "seed": seed, "seconds": round(time.time() - started),
-            "plan": dict(prof, big_rows=BIG_ROWS, max_per_round=MAX_PER_ROUND),
+            "plan": dict(prof, big_rows=BIG_ROWS,
+                         max_per_round=prof.get("max_per_round", MAX_PER_ROUND)),
             "machine": machine_info(py, pypy),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 

@@ -313,6 +313,7 @@ def test_sweep_big_cells_time_enough_statements_to_hold_pypy_collections():
     # does not need to.
     assert sweep.plan(100000, 5, full, first=True)[2] == 3
     assert sweep.plan(100000, 5, full)[2] == 0
+    assert sweep.plan(1, 1, sweep.PROFILES["quick"])[0] == 300  # quick: short small rounds
     # Every cell of every profile has rounds enough for a median and a spread.
     for prof in sweep.PROFILES.values():
         for rows in sweep.row_counts(prof):
