@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: MIT
 # run-sweep.sh [sweep.py options] — the shape sweep (tests/bench/sweep.py) in one command.
 #
-#   tests/bench/run-sweep.sh                       quick profile, report on the terminal (≈ 5 min)
+#   tests/bench/run-sweep.sh                       quick profile, report on the terminal (≈ 4 min)
 #   tests/bench/run-sweep.sh --profile full --json docs/benchmarks-sweep.json \
-#       --md /tmp/sweep.md --svg docs/benchmarks-sweep.svg      the docs run (≈ 30 min on 2 cores)
+#       --svg docs/benchmarks-sweep.svg --into docs/benchmarks.md   the docs run (≈ 16 min on 2 cores)
 #   tests/bench/run-sweep.sh --kinds int --cols 1,5 --drivers postpyro,psycopg2
-#   tests/bench/run-sweep.sh --kinds text --cols 20 --rows 1000,10000      a few cells
-#   tests/bench/run-sweep.sh --kinds int --cols 1 --rows 1,10 --per-cell --repeat 3
-#                                  each cell's drivers side by side, order rotated per repeat
+#   tests/bench/run-sweep.sh --kinds text --cols 20 --rows 1000,10000 --rounds 9    a few cells
+#
+# Every driver is one worker process, connected once; in each cell the drivers run in rounds
+# that alternate between them (order shuffled per round), and a ratio is the median of the
+# per-round ratios (tests/bench/README.md, "The shape sweep").
 #
 # Builds the C floor (tests/bench/c_sweep.c, plain libpq) with cc -O2, uses the server in
 # $PP_BENCH_DSN or else starts a throwaway one (tests/run-with-server.sh), and runs sweep.py

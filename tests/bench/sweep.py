@@ -8,17 +8,17 @@ PostPyro on CPython and PyPy, psycopg2, asyncpg and plain libpq (c_sweep.c), in 
     sweep.py --from-json docs/benchmarks-sweep.json --into docs/benchmarks.md
              --svg docs/benchmarks-sweep.svg       (render only, into the docs' sweep section)
 
-Each (driver, kind, columns) is its own process, which runs every row count in turn: a
-warm-up, then rounds of N statements (N so that a round reads ≈ 30 000 rows, at most 1 000
-statements; from 10 000 rows, so that it reads at least 1 500 000 values and holds several of
-PyPy's major collections, see plan); per cell it reports the median over rounds of the wall time and of the client
-process's CPU time per statement. The drivers of one (kind, columns) run one after the
-other, so the load of a shared machine falls on all of them alike within minutes; with
---per-cell each (driver, kind, columns, rows) is its own process instead and the drivers of
-one cell run side by side, seconds apart. With --repeat N this happens N times, the drivers'
-order rotated between repeats (ABCD, BCDA, …), and a ratio is the median of the ratios
-formed within each repeat. The profile "quick" (for iterating) has fewer rounds and no
-1 000 000-row cells.
+Every driver is one worker process (c_sweep.c for plain libpq), started once and connected
+once; the coordinator (this script) takes the cells one at a time, and in each cell asks
+the workers for a warm-up, then for rounds: in every round each driver in turn, in an order
+shuffled per round, runs N statements (N so that a round reads ≈ 30 000 rows, at most 1 000
+statements; from 10 000 rows, so that it reads at least 1 500 000 values and holds several
+of PyPy's major collections, see plan) and reports the wall time and its own process's CPU
+time (user + system) they took. So the drivers' runs of a round are seconds apart and
+share that moment's load. A driver's time in a cell is the median over its rounds; a ratio
+of two drivers is the median of the per-round ratios, reported with the lowest and highest
+of them (see run_cell, round_ratios). The profile "quick" (for iterating) has fewer and
+shorter rounds and no 1 000 000-row cells.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ import itertools
 import json
 import math
 import os
+import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
-from benchlib import kv_dsn, paired_ratio, put_section, rotated
+from benchlib import kv_dsn, put_section
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
@@ -54,13 +56,17 @@ NURSERY = "64MB"
 PROFILES = {
     # Below BIG_ROWS rows: rounds of ≈ round_rows rows; from BIG_ROWS rows: big_rounds rounds
     # of at least big_values values each (see plan); the largest row count.
-    "quick": {"round_rows": 20000, "rounds": 3, "big_values": 500000, "big_rounds": 1,
-              "max_rows": 100000},
-    "full": {"round_rows": 30000, "rounds": 5, "big_values": 1500000, "big_rounds": 3,
+    # Every cell has 3 rounds or more: a median and a spread of the per-round ratios. The
+    # small cells' rounds are short (≈ 25–100 ms at 1–100 rows), the ones the machine's
+    # moment moves most, and cheap: 7 of them. The 1 000 000-row cells are 60 % of the full
+    # profile's ≈ 16 min with 3 rounds of one statement each.
+    "quick": {"round_rows": 10000, "rounds": 5, "big_values": 300000, "big_rounds": 3,
+              "max_rows": 100000, "max_per_round": 300},
+    "full": {"round_rows": 30000, "rounds": 7, "big_values": 1500000, "big_rounds": 3,
              "max_rows": 1000000},
 }
 BIG_ROWS = 10000
-MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells)
+MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells; quick: 300)
 MAX_WARM = 2000  # warm-up statements at most (the first cell's also warms PyPy's JIT up)
 
 
@@ -91,7 +97,7 @@ def plan(rows: int, cols: int, prof: dict, first: bool = False) -> tuple:
     """(statements per round, rounds, warm-up statements) for a cell of rows × cols;
     ``first``: no smaller cell ran before it in this process."""
     if rows < BIG_ROWS:
-        n = max(1, min(MAX_PER_ROUND, prof["round_rows"] // rows))
+        n = max(1, min(prof.get("max_per_round", MAX_PER_ROUND), prof["round_rows"] // rows))
         return n, prof["rounds"], max(1, min(MAX_WARM, prof["round_rows"] // rows))
     # PyPy's major collections come every 1–15 statements at 10 000 rows (more often the
     # wider the rows), each doubling a statement's time or more: a round of a few statements
@@ -104,14 +110,22 @@ def plan(rows: int, cols: int, prof: dict, first: bool = False) -> tuple:
     return n, prof["big_rounds"], warm
 
 
-# ---- child: one driver, one (kind, columns), every row count --------------------------------
+# ---- worker: one driver, connected once, answering the coordinator -------------------------
 
-def make_runner(driver: str, dsn: str, sql_dollar: str, sql_pct: str):
-    """A function run(rows) doing one statement and reading every row."""
+def connect(driver: str, dsn: str):
+    """Connects once; returns make(sql_dollar, sql_pct) → run(rows, n), which runs the
+    statement n times and reads every row each time."""
     if driver.startswith("postpyro"):
         import PostPyro as pg
         conn = pg.Connection(dsn)
-        return lambda rows: conn.query(sql_dollar, [rows])
+
+        def make(sql_dollar, sql_pct):
+            def run(rows, n):
+                q, params = conn.query, [rows]
+                for _ in range(n):
+                    q(sql_dollar, params)
+            return run
+        return make
     if driver == "psycopg2":
         import psycopg2
         import psycopg2.extras
@@ -120,10 +134,14 @@ def make_runner(driver: str, dsn: str, sql_dollar: str, sql_pct: str):
         conn.autocommit = True
         cur = conn.cursor()
 
-        def run(rows):
-            cur.execute(sql_pct, (rows,))
-            return cur.fetchall()
-        return run
+        def make(sql_dollar, sql_pct):
+            def run(rows, n):
+                params = (rows,)
+                for _ in range(n):
+                    cur.execute(sql_pct, params)
+                    cur.fetchall()
+            return run
+        return make
     if driver == "asyncpg":
         import asyncio
         import asyncpg
@@ -133,59 +151,145 @@ def make_runner(driver: str, dsn: str, sql_dollar: str, sql_pct: str):
             host=kv.get("host"), port=int(kv.get("port", 5432)), database=kv.get("dbname"),
             user=kv.get("user"), password=kv.get("password")))
 
-        async def loop_n(rows, n):
-            for _ in range(n):
-                await conn.fetch(sql_dollar, rows)
-        # asyncpg's loop runs inside one coroutine: the timing covers the awaits only
-        return lambda rows, n=1: loop.run_until_complete(loop_n(rows, n))
+        def make(sql_dollar, sql_pct):
+            async def loop_n(rows, n):
+                for _ in range(n):
+                    await conn.fetch(sql_dollar, rows)
+            # the loop runs inside one coroutine: the timing covers the awaits only
+            return lambda rows, n: loop.run_until_complete(loop_n(rows, n))
+        return make
     raise SystemExit("unknown driver %s" % driver)
 
 
-def child(args) -> None:
+def worker(args) -> None:
+    """The worker's loop: "READY" once connected, then one answer line per command line
+    (the protocol of c_sweep.c): "S kind cols" → "OK" (this shape's statement from now on),
+    "R rows n" → "T wall cpu" (n statements: seconds of wall time and of this process's CPU,
+    user + system), "G" → "OK" (a full collection); "E message" when a command failed."""
     import gc
-    prof = PROFILES[args.profile]
-    run = make_runner(args.driver, args.dsn, sweep_sql(args.kind, args.cols),
-                      sweep_sql(args.kind, args.cols, "%"))
-    batched = args.driver == "asyncpg"
-    counts = row_counts(prof, args.rows)
-    for rows in counts:
-        n, rounds, warm = plan(rows, args.cols, prof, rows == counts[0])
-        if batched:
-            if warm:
-                run(rows, warm)
-        else:
-            for _ in range(warm):
-                run(rows)
-        gc.collect()
-        walls, cpus = [], []
-        for _ in range(rounds):
-            w0, c0 = time.perf_counter(), time.process_time()
-            if batched:
+    make = connect(args.driver, args.dsn)
+    run = None
+    out = sys.stdout
+    out.write("READY\n")
+    out.flush()
+    for line in iter(sys.stdin.readline, ""):
+        cmd = line.split()
+        try:
+            if cmd[0] == "S":
+                k, c = cmd[1], int(cmd[2])
+                run = make(sweep_sql(k, c), sweep_sql(k, c, "%"))
+                reply = "OK"
+            elif cmd[0] == "R" and run is not None:
+                rows, n = int(cmd[1]), int(cmd[2])
+                w0, c0 = time.perf_counter(), time.process_time()
                 run(rows, n)
+                reply = "T %.9f %.9f" % (time.perf_counter() - w0, time.process_time() - c0)
+            elif cmd[0] == "G":
+                gc.collect()
+                reply = "OK"
             else:
-                for _ in range(n):
-                    run(rows)
-            walls.append((time.perf_counter() - w0) / n)
-            cpus.append((time.process_time() - c0) / n)
-        print("CELL " + json.dumps({"rows": rows, "wall": walls, "cpu": cpus}), flush=True)
+                reply = "E bad command: " + line.strip()
+        except Exception as exc:  # the coordinator records the round as failed
+            reply = "E " + repr(exc).replace("\n", " ")
+        out.write(reply + "\n")
+        out.flush()
 
 
-# ---- parent: every child in turn, the results, the report ------------------------------------
+# ---- coordinator: the workers, the rounds, the results ----------------------------------------
 
-def c_cells(c_sweep: str, dsn: str, kind: str, ncols: int, prof: dict, only: str) -> list:
-    out = []
-    counts = row_counts(prof, only)
-    for rows in counts:
-        n, rounds, warm = plan(rows, ncols, prof, rows == counts[0])
-        p = subprocess.run([c_sweep, dsn, sweep_sql(kind, ncols), str(rows), str(n),
-                            str(rounds), str(max(warm, 1))], capture_output=True, text=True,
-                           timeout=3600)
-        if p.returncode != 0:
-            raise RuntimeError("c_sweep: " + p.stderr)
-        pairs = [tuple(map(float, line.split())) for line in p.stdout.split("\n") if line]
-        out.append({"rows": rows, "wall": [w / n for w, _ in pairs],
-                    "cpu": [c / n for _, c in pairs]})
-    return out
+class WorkerDied(Exception):
+    pass
+
+
+class Worker:
+    """One long-lived worker process of a driver, asked one command at a time."""
+
+    def __init__(self, driver: str, cmd: list, env: dict):
+        self.driver = driver
+        self.is_c = driver == "c"
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, env=env, text=True, bufsize=1)
+        if self.ask(None) != "READY":
+            raise WorkerDied("no READY")
+
+    def ask(self, line):
+        """Sends a command (None: none), returns the answer line; WorkerDied when the
+        worker ended."""
+        try:
+            if line is not None:
+                self.proc.stdin.write(line + "\n")
+                self.proc.stdin.flush()
+            reply = self.proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            reply = ""
+        if not reply:
+            raise WorkerDied(self.stderr_tail())
+        return reply.rstrip("\n")
+
+    def prepare(self, kind: str, ncols: int) -> None:
+        cmd = "S " + (sweep_sql(kind, ncols) if self.is_c else "%s %d" % (kind, ncols))
+        self.check(self.ask(cmd))
+
+    def run(self, rows: int, n: int) -> tuple:
+        """(wall, cpu) seconds of n statements of rows rows."""
+        reply = self.check(self.ask("R %d %d" % (rows, n)))
+        _, wall, cpu = reply.split()
+        return float(wall), float(cpu)
+
+    def collect(self) -> None:
+        self.check(self.ask("G"))
+
+    @staticmethod
+    def check(reply: str) -> str:
+        if reply.startswith("E "):
+            raise RuntimeError(reply[2:])
+        return reply
+
+    def stderr_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-3000:]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def worker_command(args, d, py, pypy, envs, env, env_pypy):
+    """(command, environment) of driver d's worker; None when it cannot run here."""
+    if d == "c":
+        return ([args.c_sweep, args.dsn], env) if args.c_sweep else None
+    on_pypy = d.startswith("postpyro-pypy")
+    interp = pypy if on_pypy else py
+    if interp is None or (d.endswith("-base") and not args.base):
+        return None
+    return ([interp, os.path.abspath(__file__), "--worker", "--driver", d, "--dsn", args.dsn],
+            envs.get(d) or (env_pypy if on_pypy else env))
+
+
+def environments(args, env):
+    """The environments of the PyPy drivers and the --base ones."""
+    env_pypy = dict(env)
+    env_pypy["PYTHONPATH"] = env["PYTHONPATH"] + ":/usr/lib/python3/dist-packages"
+    env_pypy.pop("PYPY_GC_NURSERY", None)
+    envs = {"postpyro-pypy-nursery": dict(env_pypy, PYPY_GC_NURSERY=NURSERY)}
+    if args.base:  # A/B: the same package and library from another build tree
+        libs = os.path.join(os.path.abspath(args.base), "libpostpyro", ".libs")
+        envs["postpyro-base"] = dict(env, PYTHONPATH=os.path.join(
+            os.path.abspath(args.base), "postpyro_py", "inplace"),
+            POSTPYRO_LIBRARY=os.path.join(libs, "libpostpyro.so.1"), LD_LIBRARY_PATH=libs)
+        envs["postpyro-pypy-base"] = dict(envs["postpyro-base"], PYTHONPATH=envs[
+            "postpyro-base"]["PYTHONPATH"] + ":/usr/lib/python3/dist-packages")
+        envs["postpyro-pypy-base"].pop("PYPY_GC_NURSERY", None)
+    return envs, env_pypy
 
 
 def median(xs):
@@ -194,91 +298,128 @@ def median(xs):
 
 
 def run_all(args) -> dict:
-    prof = PROFILES[args.profile]
+    prof = dict(PROFILES[args.profile])
+    if args.rounds:
+        prof.update(rounds=args.rounds, big_rounds=args.rounds)
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     pypy = shutil.which("pypy3")
     env = dict(os.environ)
     env.setdefault("PYTHONPATH", os.path.join(TOP, "postpyro_py", "inplace"))
     env.setdefault("POSTPYRO_LIBRARY", os.path.join(TOP, "libpostpyro", ".libs",
                                                     "libpostpyro.so.1"))
-    env_pypy = dict(env)
-    env_pypy["PYTHONPATH"] = env["PYTHONPATH"] + ":/usr/lib/python3/dist-packages"
-    env_pypy.pop("PYPY_GC_NURSERY", None)
-    env_nursery = dict(env_pypy, PYPY_GC_NURSERY=NURSERY)
-    env_base = env_pypy_base = None
-    if args.base:  # A/B: the same package and library from another build tree
-        libs = os.path.join(os.path.abspath(args.base), "libpostpyro", ".libs")
-        env_base = dict(env, PYTHONPATH=os.path.join(os.path.abspath(args.base), "postpyro_py",
-                                                     "inplace"),
-                        POSTPYRO_LIBRARY=os.path.join(libs, "libpostpyro.so.1"),
-                        LD_LIBRARY_PATH=libs)
-        env_pypy_base = dict(env_base, PYTHONPATH=env_base["PYTHONPATH"] +
-                             ":/usr/lib/python3/dist-packages")
-        env_pypy_base.pop("PYPY_GC_NURSERY", None)
-    envs = {"postpyro-pypy-nursery": env_nursery, "postpyro-base": env_base,
-            "postpyro-pypy-base": env_pypy_base}
+    envs, env_pypy = environments(args, env)
     drivers = args.drivers.split(",")
     kinds = args.kinds.split(",")
     cols = [int(c) for c in args.cols.split(",")]
+    seed = args.seed if args.seed is not None else int(time.time())
+    rng = random.Random(seed)
+    workers: dict = {}
     results: dict = {}
     started = time.time()
-    # One process per (driver, kind, columns) runs these row counts ("": all of them); with
-    # --per-cell one process per row count, so the drivers of a cell run seconds apart.
-    groups = [str(r) for r in row_counts(prof, args.rows)] if args.per_cell else [args.rows]
-    for kind, ncols, rep, only in itertools.product(kinds, cols, range(args.repeat), groups):
-        for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
-            key = "%s/%d/%s" % (kind, ncols, d)
-            t0 = time.time()
-            cells = run_driver(args, d, kind, ncols, prof, only, py, pypy, envs, env, env_pypy)
-            for c in cells:
-                add_cell(results, "%s/%d" % (key, c["rows"]), c, rep)
-            if cells:
-                sys.stderr.write("%-22s %5.1f s  (%.0f s so far)\n"
-                                 % (key + ("/" + only if args.per_cell else ""),
-                                    time.time() - t0, time.time() - started))
-    return {"profile": args.profile, "drivers": drivers, "kinds": kinds, "cols": cols,
-            "rows": row_counts(prof, args.rows), "results": results, "repeat": args.repeat,
-            "per_cell": args.per_cell, "plan": dict(prof, big_rows=BIG_ROWS,
-                                                    max_per_round=MAX_PER_ROUND),
+    try:
+        for kind, ncols in itertools.product(kinds, cols):
+            live = start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env,
+                                 env_pypy)
+            counts = row_counts(prof, args.rows)
+            for rows in counts:
+                n, rounds, warm = plan(rows, ncols, prof, rows == counts[0])
+                t0 = time.time()
+                cell = run_cell(workers, live, rows, n, rounds, warm, rng)
+                for d, c in cell.items():
+                    add_rounds(results, "%s/%d/%s/%d" % (kind, ncols, d, rows), c)
+                sys.stderr.write("%-14s %d × %d × %d statements in %5.1f s (%.0f s so far)%s\n"
+                                 % ("%s/%d/%d" % (kind, ncols, rows), rounds, len(live), n,
+                                    time.time() - t0, time.time() - started,
+                                    progress_ratio(results, kind, ncols, rows, live)))
+    finally:
+        for w in workers.values():
+            w.close()
+    ran = {key.split("/")[2] for key in results}
+    return {"profile": args.profile, "drivers": [d for d in drivers if d in ran],
+            "kinds": kinds, "cols": cols,
+            "rows": row_counts(prof, args.rows), "results": results,
+            "method": "alternating", "seed": seed, "seconds": round(time.time() - started),
+            "plan": dict(prof, big_rows=BIG_ROWS,
+                         max_per_round=prof.get("max_per_round", MAX_PER_ROUND)),
             "machine": machine_info(py, pypy),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def run_driver(args, d, kind, ncols, prof, only, py, pypy, envs, env, env_pypy) -> list:
-    """One process of driver d: its cells (rows, wall and cpu of every round); [] when the
-    driver cannot run here or failed (reported on stderr)."""
-    key = "%s/%d/%s" % (kind, ncols, d)
-    if d == "c":
-        if not args.c_sweep:
-            return []
-        return c_cells(args.c_sweep, args.dsn, kind, ncols, prof, only)
-    on_pypy = d.startswith("postpyro-pypy")
-    interp = pypy if on_pypy else py
-    if interp is None or (d.endswith("-base") and not args.base):
-        return []
-    p = subprocess.run(
-        [interp, os.path.abspath(__file__), "--child", "--driver", d, "--kind", kind,
-         "--cols", str(ncols), "--profile", args.profile, "--rows", only, "--dsn", args.dsn],
-        capture_output=True, text=True, env=envs.get(d) or (env_pypy if on_pypy else env),
-        timeout=3600)
-    if p.returncode != 0:
-        sys.stderr.write("%s failed:\n%s\n" % (key, p.stderr[-3000:]))
-        return []
-    return [json.loads(line[5:]) for line in p.stdout.split("\n") if line.startswith("CELL ")]
+def start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env, env_pypy) -> list:
+    """The drivers whose worker is up and has this shape's statement (each started once, and
+    started again after it died); the others are reported on stderr and left out."""
+    live = []
+    for d in drivers:
+        try:
+            if d not in workers:
+                how = worker_command(args, d, py, pypy, envs, env, env_pypy)
+                if how is None:
+                    continue
+                workers[d] = Worker(d, *how)
+            workers[d].prepare(kind, ncols)
+            live.append(d)
+        except (WorkerDied, RuntimeError, OSError) as exc:
+            sys.stderr.write("%s failed (%s/%d): %s\n" % (d, kind, ncols, exc))
+            if d in workers and workers[d].proc.poll() is not None:
+                workers.pop(d).close()
+    return live
 
 
-def add_cell(results: dict, key: str, cell: dict, rep: int) -> None:
-    """Adds repeat ``rep``'s rounds of a cell: medians over every round so far (wall, cpu),
-    and the repeat's own medians at index rep of wall_rep/cpu_rep (None for a repeat whose
-    run failed), which ratio() pairs with another driver's of the same repeat."""
-    old = results.get(key) or {"wall_all": [], "cpu_all": [], "wall_rep": [], "cpu_rep": []}
-    new = {}
+def run_cell(workers, live, rows, n, rounds, warm, rng) -> dict:
+    """One cell: every driver's warm-up, then `rounds` rounds, in each of which every driver
+    runs n statements, one driver after another in an order shuffled per round; per driver
+    the wall and CPU time per statement of each round (None where it failed)."""
+    out = {d: {"wall": [], "cpu": []} for d in live}
+    failed = set()
+
+    def ask(d, what):
+        if d in failed:
+            return None
+        try:
+            return what(workers[d])
+        except (WorkerDied, RuntimeError) as exc:
+            sys.stderr.write("%s failed (%d rows): %s\n" % (d, rows, exc))
+            failed.add(d)
+            return None
+    for d in shuffled(live, rng):
+        if warm:
+            ask(d, lambda w: w.run(rows, warm))
+        ask(d, lambda w: w.collect())
+    for _ in range(rounds):
+        for d in shuffled(live, rng):
+            t = ask(d, lambda w: w.run(rows, n))
+            out[d]["wall"].append(t[0] / n if t else None)
+            out[d]["cpu"].append(t[1] / n if t else None)
+    return out
+
+
+def shuffled(items, rng) -> list:
+    items = list(items)
+    rng.shuffle(items)
+    return items
+
+
+def add_rounds(results: dict, key: str, cell: dict) -> None:
+    """A cell of one driver: its rounds' times per statement, in round order (None where it
+    failed: wall_rounds, cpu_rounds, which ratio() pairs with another driver's of the same
+    round) and their medians (wall, cpu)."""
+    entry = {}
     for what in ("wall", "cpu"):
-        every = old[what + "_all"] + cell[what]
-        reps = old.get(what + "_rep", [])
-        reps = reps + [None] * (rep - len(reps)) + [median(cell[what])]
-        new.update({what: median(every), what + "_all": every, what + "_rep": reps})
-    results[key] = new
+        ok = [v for v in cell[what] if v is not None]
+        entry[what] = median(ok) if ok else None
+        entry[what + "_rounds"] = cell[what]
+    if entry["cpu"] is not None:
+        results[key] = entry
+
+
+def progress_ratio(results, kind, ncols, rows, live) -> str:
+    """The cell's first panel on CPU, for the progress line."""
+    for title, a, b in PANELS:
+        if a in live and b in live:
+            s = ratio_spread(results, a, b, kind, ncols, rows, "cpu")
+            if s:
+                return "  %s (cpu) %s" % (title, fmt_spread(s))
+    return ""
 
 
 def machine_info(py, pypy) -> dict:
@@ -310,14 +451,50 @@ def panels(data: dict) -> list:
     return [p for p in PANELS if p[1] in data["drivers"] and p[2] in data["drivers"]]
 
 
-def ratio(res: dict, a: str, b: str, kind: str, ncols: int, rows: int, what: str):
-    """a's time ÷ b's in a cell: the median of the repeats' ratios (runs side by side);
-    with one repeat (or a run saved without per-repeat medians) the ratio of the medians."""
+def round_ratios(res: dict, a: str, b: str, kind: str, ncols: int, rows: int,
+                 what: str) -> list:
+    """a's time ÷ b's in a cell, one ratio per round (the two drivers' runs of that round,
+    seconds apart; a round where either failed is dropped). For a run saved before the
+    rounds alternated: one per repeat (``_rep``); for two drivers of different runs
+    (--merge-json) or without either: the ratio of the two medians."""
     x = res.get("%s/%d/%s/%d" % (kind, ncols, a, rows))
     y = res.get("%s/%d/%s/%d" % (kind, ncols, b, rows))
     if not x or not y:
-        return None
-    return paired_ratio(x.get(what + "_rep") or [x[what]], y.get(what + "_rep") or [y[what]])
+        return []
+    for key in (what + "_rounds", what + "_rep"):
+        if key in x and key in y and x.get("run") == y.get("run"):
+            return [p / q for p, q in zip(x[key], y[key]) if p is not None and q]
+    return [x[what] / y[what]] if x.get(what) is not None and y.get(what) else []
+
+
+def ratio(res: dict, a: str, b: str, kind: str, ncols: int, rows: int, what: str):
+    """a's time ÷ b's in a cell: the median of the per-round ratios (None: not measured).
+    The median, not the mean or the ratio of summed times: a round that a burst of load
+    hit (one driver's run slowed, the other's not) moves it by one rank at most."""
+    rs = round_ratios(res, a, b, kind, ncols, rows, what)
+    return median(rs) if rs else None
+
+
+def ratio_spread(res: dict, a: str, b: str, kind: str, ncols: int, rows: int, what: str):
+    """(median, lowest, highest) of the cell's per-round ratios; None: not measured."""
+    rs = round_ratios(res, a, b, kind, ncols, rows, what)
+    return (median(rs), min(rs), max(rs)) if rs else None
+
+
+def undecided(spread) -> bool:
+    """The cell's per-round ratios lie on both sides of 1.0: the rounds do not agree
+    whether a is faster or slower than b."""
+    return spread is not None and spread[1] < 1.0 < spread[2]
+
+
+def fmt_spread(spread, bold: bool = False) -> str:
+    """"0.93 (0.90–0.97)": the median, then the lowest and highest per-round ratio (left
+    out when there was one round); "–": not measured; ``bold``: the median when above 1."""
+    if spread is None:
+        return "–"
+    med, lo, hi = spread
+    text = "**%.2f**" % med if bold and med > 1.0 else "%.2f" % med
+    return text if lo == hi else "%s (%.2f–%.2f)" % (text, lo, hi)
 
 
 def fmt_rows(r: int) -> str:
@@ -342,37 +519,52 @@ def color(r) -> str:
 
 def svg(data: dict, what: str) -> str:
     res, rows, kinds, cols = data["results"], data["rows"], data["kinds"], data["cols"]
-    cw, ch, left, top_pad, gap = 52, 20, 92, 46, 30
+    cw, ch, left, top_pad, gap = 56, 30, 92, 46, 30
     groups = [(k, c) for k in kinds for c in cols]
     pw = left + cw * len(rows)
     ph = top_pad + ch * len(groups)
     per_row = 2
     width = per_row * pw + (per_row - 1) * gap + 20
-    height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 40
+    height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 56
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="11">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="13">Shape sweep: time ratio per statement (%s; '
-           'green: faster, red: slower)</text>' % ("client CPU" if what == "cpu" else "wall")]
+           'green: faster, red: slower)</text>' % ("client CPU" if what == "cpu" else "wall"),
+           '<text x="10" y="34" font-size="10">median of the per-round ratios; small: the '
+           'lowest–highest of them; dashed: rounds on both sides of 1</text>']
     for p, (title, a, b) in enumerate(panels(data)):
         x0 = 10 + (p % per_row) * (pw + gap)
-        y0 = 30 + (p // per_row) * (ph + gap)
+        y0 = 46 + (p // per_row) * (ph + gap)
         out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' % (x0, y0 + 14, title))
         for j, r in enumerate(rows):
             out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
                        % (x0 + left + j * cw + cw // 2, y0 + top_pad - 6, fmt_rows(r)))
         for i, (k, c) in enumerate(groups):
             y = y0 + top_pad + i * ch
-            out.append('<text x="%d" y="%d">%s × %d</text>' % (x0, y + 14, k, c))
+            out.append('<text x="%d" y="%d">%s × %d</text>' % (x0, y + 19, k, c))
             for j, r in enumerate(rows):
-                v = ratio(res, a, b, k, c, r, what)
-                out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s" '
-                           'stroke="white"/>' % (x0 + left + j * cw, y, cw, ch, color(v)))
-                out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
-                           % (x0 + left + j * cw + cw // 2, y + 14,
-                              "–" if v is None else "%.2f" % v))
+                out += svg_cell(x0 + left + j * cw, y, cw, ch,
+                                ratio_spread(res, a, b, k, c, r, what))
     out.append('</svg>')
     return "\n".join(out) + "\n"
+
+
+def svg_cell(x: int, y: int, w: int, h: int, spread) -> list:
+    """A heatmap cell: coloured by the median ratio, which it shows, with the lowest and
+    highest per-round ratio below it, outlined dashed where they lie on both sides of 1."""
+    v = spread[0] if spread else None
+    out = ['<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="white"/>'
+           % (x, y, w, h, color(v)),
+           '<text x="%d" y="%d" text-anchor="middle">%s</text>'
+           % (x + w // 2, y + 14, "–" if v is None else "%.2f" % v)]
+    if spread and spread[1] != spread[2]:
+        out.append('<text x="%d" y="%d" text-anchor="middle" font-size="8" fill="#444">'
+                   '%.2f–%.2f</text>' % (x + w // 2, y + 25, spread[1], spread[2]))
+    if undecided(spread):
+        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333" '
+                   'stroke-dasharray="3,2"/>' % (x + 2, y + 2, w - 4, h - 4))
+    return out
 
 
 def markdown(data: dict, svg_name: str) -> str:
@@ -387,10 +579,7 @@ def markdown(data: dict, svg_name: str) -> str:
              "(`'value ' || g`), `mix` (columns cycle through int4, text, numeric, "
              "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
-                m["cpus"], rounds_text(data), order_text(data), "" if "postpyro-pypy-nursery" not in data["drivers"] else
-                " \"PostPyro PyPy 64 MB nursery\" is PostPyro on PyPy started with "
-                "`PYPY_GC_NURSERY=%s` (PyPy sized its nursery to 1 MB on this machine), "
-                "run separately right after the others." % NURSERY), "",
+                m["cpus"], rounds_text(data), order_text(data), nursery_text(data)), "",
              "The machine (2 cores) was shared with other jobs: wall times carry their load; "
              "client CPU times (first) carry less of it. Where the time goes in the cells "
              "still missed, and what would move them: tests/bench/NOTES.md, \"Shape sweep\". "
@@ -403,11 +592,8 @@ def markdown(data: dict, svg_name: str) -> str:
                       "|---|" + "---:|" * len(rows)]
             for k in data["kinds"]:
                 for c in data["cols"]:
-                    cells = []
-                    for r in rows:
-                        v = ratio(res, a, b, k, c, r, what)
-                        cells.append("–" if v is None else
-                                     ("**%.2f**" % v if v > 1.0 else "%.2f" % v))
+                    cells = [fmt_spread(ratio_spread(res, a, b, k, c, r, what), bold=True)
+                             for r in rows]
                     lines.append("| %s × %d | %s |" % (k, c, " | ".join(cells)))
             lines.append("")
     lines += ["**Time per statement (client CPU / wall)**", "",
@@ -426,6 +612,21 @@ def markdown(data: dict, svg_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def nursery_text(data: dict) -> str:
+    if "postpyro-pypy-nursery" not in data["drivers"]:
+        return ""
+    return (" \"PostPyro PyPy 64 MB nursery\" is PostPyro on PyPy started with "
+            "`PYPY_GC_NURSERY=%s` (PyPy sized its nursery to 1 MB on this machine), %s."
+            % (NURSERY, "a worker of its own beside the others" if alternating(data) else
+               "run separately right after the others"))
+
+
+def alternating(data: dict) -> bool:
+    """The run took each cell's drivers in alternating rounds (see run_cell); runs saved
+    before ran each driver's cells in a process of its own."""
+    return data.get("method") == "alternating"
+
+
 def rounds_text(data: dict) -> str:
     """How many statements a round timed, for the report ("" for a run saved before that
     was recorded)."""
@@ -437,12 +638,12 @@ def rounds_text(data: dict) -> str:
             "every round holds several of PyPy's major collections (one every 1–15 "
             "statements at 10 000 rows) and pays its share of them as a program running on "
             "would. Before them a warm-up: ≈ %s rows (at most %s statements) below %s rows, "
-            "one round from there on (none from 100 000 rows after smaller cells in the "
-            "same process)."
+            "one round from there on (none from 100 000 rows after smaller cells %s)."
             % (fmt_n(p["big_rows"]), p["rounds"], fmt_n(p["round_rows"]),
                fmt_n(p["max_per_round"]), fmt_n(p["big_rows"]), p["big_rounds"],
                fmt_n(p["big_values"]), fmt_n(p["round_rows"]), fmt_n(MAX_WARM),
-               fmt_n(p["big_rows"])))
+               fmt_n(p["big_rows"]), "of the same statement" if alternating(data) else
+               "in the same process"))
 
 
 def fmt_n(n: int) -> str:
@@ -453,6 +654,18 @@ def fmt_n(n: int) -> str:
 def order_text(data: dict) -> str:
     """How the drivers' runs were ordered, for the report ("" for a run saved before that
     was recorded)."""
+    if alternating(data):
+        return (" Each driver is one worker process, started once and connected once, which "
+                "runs what the coordinator asks: in each round of a cell every driver runs "
+                "its statements, one driver after another in an order shuffled per round "
+                "(seed %s), so the drivers' runs of one round are seconds apart and share "
+                "the machine's load of that moment (a 1 000 000-row round takes longer: "
+                "one statement each). A driver's time in a cell is the median of its "
+                "rounds; a ratio is the median of the per-round ratios (the two drivers' "
+                "runs of the same round), in parentheses the lowest and highest of them; "
+                "where these lie on both sides of 1.0 the rounds disagree and the targets "
+                "count the cell as undecided. The whole run took %.1f min."
+                % (data.get("seed"), data.get("seconds", 0) / 60))
     if "repeat" not in data:
         return ""
     text = (" The drivers of each %s ran one after another, each in its own process"
@@ -468,7 +681,10 @@ def order_text(data: dict) -> str:
 def targets(data: dict) -> list:
     """The issue's targets, counted cell by cell (CPU time and wall time)."""
     res = data["results"]
-    out = ["**Targets (cells met / cells measured)**", "",
+    alt = alternating(data)
+    out = ["**Targets (cells met / cells measured%s)**"
+           % ("; undecided: cells whose per-round ratios lie on both sides of 1.0"
+              if alt else ""), "",
            "| target | client CPU | wall |", "|---|---:|---:|"]
     for title, a, b in [("PostPyro ≤ 1.0 × psycopg2", "postpyro", "psycopg2"),
                         ("PostPyro ≤ 1.0 × asyncpg", "postpyro", "asyncpg"),
@@ -480,10 +696,11 @@ def targets(data: dict) -> list:
             continue
         row = []
         for what in ("cpu", "wall"):
-            vs = [ratio(res, a, b, k, c, r, what) for k in data["kinds"] for c in data["cols"]
-                  for r in data["rows"]]
+            vs = [ratio_spread(res, a, b, k, c, r, what) for k in data["kinds"]
+                  for c in data["cols"] for r in data["rows"]]
             vs = [v for v in vs if v is not None]
-            row.append("%d / %d" % (sum(v <= 1.0 for v in vs), len(vs)))
+            row.append("%d / %d" % (sum(v[0] <= 1.0 for v in vs), len(vs))
+                       + (" (%d undecided)" % sum(map(undecided, vs)) if alt else ""))
         out.append("| %s | %s | %s |" % (title, row[0], row[1]))
     return out + [""]
 
@@ -508,12 +725,10 @@ def main() -> None:
     ap.add_argument("--cols", default=",".join(map(str, COLS)))
     ap.add_argument("--base", help="another build tree: drivers postpyro-base and "
                     "postpyro-pypy-base run its PostPyro and libpostpyro (A/B in one run)")
-    ap.add_argument("--repeat", type=int, default=1, help="run each (kind, columns)'s "
-                    "drivers this many times in turn, in an order rotated between repeats, "
-                    "pooling their rounds; ratios: the median of the repeats' ratios")
-    ap.add_argument("--per-cell", action="store_true", help="one process per (driver, kind, "
-                    "columns, rows) instead of one per (driver, kind, columns): the drivers "
-                    "of each cell run side by side")
+    ap.add_argument("--rounds", type=int, help="rounds per cell, in place of the "
+                    "profile's (both below and from 10 000 rows)")
+    ap.add_argument("--seed", type=int, help="of the drivers' order in each round "
+                    "(default: the time; the report gives it)")
     ap.add_argument("--rows", default="", help="only these row counts (1000,10000); "
                     "default: all of the profile's")
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
@@ -525,20 +740,19 @@ def main() -> None:
     ap.add_argument("--from-json")
     ap.add_argument("--merge-json", action="append", help="with --from-json: add the results "
                     "of another run (its drivers)")
-    ap.add_argument("--child", action="store_true")
-    ap.add_argument("--driver")
-    ap.add_argument("--kind")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--driver", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child:
-        args.cols = int(args.cols)
-        return child(args)
+    if args.worker:
+        return worker(args)
     if args.from_json:
         with open(args.from_json) as f:
             data = json.load(f)
-        for extra in args.merge_json or ():  # another run's drivers (e.g. one more driver)
+        for i, extra in enumerate(args.merge_json or ()):  # another run's drivers
             with open(extra) as f:
                 more = json.load(f)
-            data["results"].update(more["results"])
+            for key, cell in more["results"].items():  # its rounds pair with its own only
+                data["results"][key] = dict(cell, run=i + 1)
             data["drivers"] += [d for d in more["drivers"] if d not in data["drivers"]]
             data["drivers"].sort(key=DRIVERS.index)
         if args.json:

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""The benchmarks' method (tests/bench): drivers run in an order rotated between repeats, and
-every ratio to a peer is the median of the ratios of runs made side by side in one repeat, not
-a ratio of medians taken at different moments. Pure functions only: nothing is run or timed."""
+"""The benchmarks' method (tests/bench): drivers run in an order rotated between repeats (the
+sweep: shuffled between rounds that alternate between the drivers), and every ratio to a peer
+is the median of the ratios of runs made side by side in one repeat or round, not a ratio of
+medians taken at different moments. Pure functions, except one test that runs the sweep's
+workers on a tiny profile against the server: nothing is timed against a bound."""
 
 import os
 import sys
@@ -90,20 +92,157 @@ def test_async_ratio_pairs_each_repeat():
     assert bench_async.ratio(results, ("async", "small"), ("sync", "small")) is None
 
 
-def test_sweep_ratio_pairs_each_repeat():
+def _sweep_results(rounds):
+    """{driver: [cpu per round]} → a sweep's results for cell int × 1 × 10 rows."""
     results = {}
-    # PostPyro ran in repeats 0 and 2 (repeat 1 failed); psycopg2 in all three.
-    for rep, cpu in ((0, [2.0, 2.0, 2.0]), (2, [6.0, 6.0, 6.0])):
-        sweep.add_cell(results, "int/1/postpyro/10", {"rows": 10, "wall": cpu, "cpu": cpu}, rep)
-    for rep, cpu in ((0, [1.0, 1.0, 1.0]), (1, [9.0, 9.0, 9.0]), (2, [2.0, 2.0, 2.0])):
-        sweep.add_cell(results, "int/1/psycopg2/10", {"rows": 10, "wall": cpu, "cpu": cpu}, rep)
-    assert results["int/1/postpyro/10"]["cpu_rep"] == [2.0, None, 6.0]
-    assert results["int/1/postpyro/10"]["cpu"] == 4.0  # pooled rounds: their median
-    # Side by side: 2 / 1 and 6 / 2; the pooled medians would give 4 / 2.
-    assert sweep.ratio(results, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 2.5
-    # A run saved without per-repeat medians: the ratio of the medians, as before.
-    old = {"int/1/postpyro/10": {"cpu": 3.0}, "int/1/psycopg2/10": {"cpu": 2.0}}
-    assert sweep.ratio(old, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 1.5
+    for d, cpu in rounds.items():
+        sweep.add_rounds(results, "int/1/%s/10" % d, {"wall": cpu, "cpu": cpu})
+    return results
+
+
+def test_sweep_ratio_is_the_median_of_per_round_ratios():
+    # Round 2 was slow for both (load): pooled medians would say 2.0 / 1.1; round by round
+    # PostPyro took 1.8, 1.9 and 2.0 × psycopg2's time. Round 4 failed for psycopg2.
+    results = _sweep_results({"postpyro": [1.8, 19.0, 2.0, 1.0],
+                              "psycopg2": [1.0, 10.0, 1.0, None]})
+    assert results["int/1/psycopg2/10"]["cpu"] == 1.0  # its median over the rounds it ran
+    assert results["int/1/psycopg2/10"]["cpu_rounds"] == [1.0, 10.0, 1.0, None]
+    assert sweep.round_ratios(results, "postpyro", "psycopg2", "int", 1, 10, "cpu") \
+        == [1.8, 1.9, 2.0]
+    assert sweep.ratio(results, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 1.9
+    spread = sweep.ratio_spread(results, "postpyro", "psycopg2", "int", 1, 10, "wall")
+    assert spread == (1.9, 1.8, 2.0) and not sweep.undecided(spread)
+    assert sweep.fmt_spread(spread, bold=True) == "**1.90** (1.80–2.00)"
+    assert sweep.ratio(results, "postpyro", "asyncpg", "int", 1, 10, "cpu") is None
+    assert sweep.fmt_spread(None) == "–"
+    # A driver whose every round failed has no cell.
+    assert "int/1/asyncpg/10" not in _sweep_results({"asyncpg": [None, None]})
+
+
+def test_sweep_cell_whose_rounds_disagree_is_undecided():
+    results = _sweep_results({"postpyro": [0.9, 1.1, 1.0], "psycopg2": [1.0, 1.0, 1.0]})
+    spread = sweep.ratio_spread(results, "postpyro", "psycopg2", "int", 1, 10, "cpu")
+    assert spread == (1.0, 0.9, 1.1) and sweep.undecided(spread)
+    assert not sweep.undecided((0.9, 0.8, 1.0))  # at most 1.0: every round met it
+    assert not sweep.undecided(None)
+    data = _sweep_data(results)
+    rows = {line.split(" | ")[0]: line for line in sweep.targets(data)}
+    assert rows["| PostPyro ≤ 1.0 × psycopg2"] \
+        == "| PostPyro ≤ 1.0 × psycopg2 | 1 / 1 (1 undecided) | 1 / 1 (1 undecided) |"
+    text = sweep.markdown(data, "s.svg")
+    assert "| int × 1 | 1.00 (0.90–1.10) |" in text
+    assert "shuffled per round (seed 7)" in text and "took 2.0 min" in text
+    pic = sweep.svg(data, "cpu")
+    assert "0.90–1.10" in pic and "stroke-dasharray" in pic
+
+
+def _sweep_data(results, **more):
+    return dict({"profile": "full", "date": "d", "drivers": ["postpyro", "psycopg2"],
+                 "kinds": ["int"], "cols": [1], "rows": [10], "method": "alternating",
+                 "seed": 7, "seconds": 120,
+                 "machine": {"python": "3", "pypy": None, "load": [1.0], "cpus": 2},
+                 "results": results}, **more)
+
+
+def test_sweep_renders_runs_saved_before_the_rounds_alternated():
+    # Per-repeat medians (--repeat): their paired median, no per-round spread kept.
+    old = {"int/1/postpyro/10": {"cpu": 4.0, "cpu_rep": [2.0, None, 6.0]},
+           "int/1/psycopg2/10": {"cpu": 2.0, "cpu_rep": [1.0, 9.0, 2.0]}}
+    assert sweep.ratio(old, "postpyro", "psycopg2", "int", 1, 10, "cpu") == 2.5
+    # No per-repeat medians: the ratio of the medians.
+    results = {"int/1/postpyro/10": {"cpu": 3.0, "wall": 3.0},
+               "int/1/psycopg2/10": {"cpu": 2.0, "wall": 2.0}}
+    assert sweep.ratio_spread(results, "postpyro", "psycopg2", "int", 1, 10, "cpu") \
+        == (1.5, 1.5, 1.5)
+    data = _sweep_data(results, method=None, repeat=1, per_cell=False)
+    text = sweep.markdown(data, "s.svg")
+    assert "| int × 1 | **1.50** |" in text and "shuffled" not in text
+    assert "each in its own process" in text
+    assert "| PostPyro ≤ 1.0 × psycopg2 | 0 / 1 | 0 / 1 |" in text
+
+
+def test_sweep_merged_run_pairs_rounds_of_its_own_run_only():
+    results = _sweep_results({"postpyro": [1.0, 3.0, 1.0], "psycopg2": [1.0, 1.0, 1.0]})
+    # Another run's driver (--merge-json): its rounds were not taken beside these.
+    results["int/1/asyncpg/10"] = {"cpu": 2.0, "cpu_rounds": [4.0, 1.0, 2.0], "run": 1}
+    assert sweep.round_ratios(results, "postpyro", "asyncpg", "int", 1, 10, "cpu") == [0.5]
+    assert sweep.round_ratios(results, "postpyro", "psycopg2", "int", 1, 10, "cpu") \
+        == [1.0, 3.0, 1.0]
+
+
+class _FakeWorker:
+    def __init__(self, name, log, fail_at=None):
+        self.name, self.log, self.fail_at = name, log, fail_at
+
+    def run(self, rows, n):
+        self.log.append((self.name, n))
+        if self.fail_at is not None and len(self.log) >= self.fail_at:
+            raise RuntimeError("boom")
+        return 2.0 * n, 1.0 * n
+
+    def collect(self):
+        pass
+
+
+def test_sweep_rounds_alternate_between_the_drivers_in_shuffled_orders():
+    import random
+    log = []
+    drivers = ["a", "b", "c", "d"]
+    workers = {d: _FakeWorker(d, log) for d in drivers}
+    out = sweep.run_cell(workers, drivers, 10, 5, 6, 3, random.Random(1))
+    warm, timed = log[:4], log[4:]
+    assert sorted(warm) == [(d, 3) for d in drivers]  # each warmed up first, once
+    rounds = [[d for d, _ in timed[i:i + 4]] for i in range(0, len(timed), 4)]
+    assert len(rounds) == 6 and all(sorted(r) == drivers for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1  # the order changes from round to round
+    assert out["a"] == {"wall": [2.0] * 6, "cpu": [1.0] * 6}  # per statement
+    # A driver that fails is asked nothing more in this cell; its rounds are None.
+    log2 = []
+    workers = {"a": _FakeWorker("a", log2), "b": _FakeWorker("b", [], fail_at=3)}
+    out = sweep.run_cell(workers, ["a", "b"], 10, 5, 4, 0, random.Random(2))
+    assert out["b"]["cpu"] == [1.0, 1.0, None, None] and out["a"]["cpu"] == [1.0] * 4
+
+
+def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
+    """The coordinator with real workers (PostPyro, psycopg2 and the C floor, each one
+    process connected once) on a tiny profile: every cell has every driver's rounds."""
+    import argparse
+    import shutil
+    import subprocess
+    c_sweep = str(tmp_path / "c_sweep")
+    flags = subprocess.run(["pg_config", "--includedir"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    libdir = subprocess.run(["pg_config", "--libdir"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    subprocess.run([shutil.which("cc") or "gcc", "-O2", "-o", c_sweep,
+                    os.path.join(TOP_SRCDIR, "tests", "bench", "c_sweep.c"), "-I" + flags,
+                    "-L" + libdir, "-lpq"], check=True)
+    monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 20, "rounds": 3,
+                                                 "big_values": 100, "big_rounds": 3,
+                                                 "max_rows": 10})
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2,c",
+                              kinds="int,mix", cols="1,5", rows="", seed=3, base=None,
+                              c_sweep=c_sweep, dsn=dsn)
+    data = sweep.run_all(args)
+    assert data["drivers"] == ["postpyro", "psycopg2", "c"] and data["rows"] == [1, 10]
+    assert data["method"] == "alternating" and data["seed"] == 3
+    assert len(data["results"]) == 2 * 2 * 2 * 3
+    for key, cell in data["results"].items():
+        assert len(cell["cpu_rounds"]) == 3 and None not in cell["cpu_rounds"], key
+        assert cell["cpu"] > 0 and cell["wall"] > 0
+    spread = sweep.ratio_spread(data["results"], "postpyro", "c", "mix", 5, 10, "cpu")
+    assert spread[1] <= spread[0] <= spread[2]
+    assert "| mix × 5 |" in sweep.markdown(data, "s.svg")
+    # A worker's failed command answers E and leaves it running.
+    how = sweep.worker_command(args, "c", None, None, {}, dict(os.environ), {})
+    w = sweep.Worker("c", *how)
+    try:
+        with pytest.raises(RuntimeError, match="bad command"):
+            w.run(1, 1)  # no statement yet
+        w.prepare("int", 1)
+        assert w.run(1, 2)[1] >= 0
+    finally:
+        w.close()
 
 
 def test_bench_ratios_pair_each_repeat():
@@ -168,17 +307,22 @@ def test_sweep_big_cells_time_enough_statements_to_hold_pypy_collections():
     assert sweep.plan(1000000, 20, full) == (1, 3, 0)  # one statement holds many already
     # Small cells: rounds of ≈ 30 000 rows, at most 1 000 statements; the first cell's
     # warm-up (PyPy's JIT) stays 2 000 statements.
-    assert sweep.plan(1000, 5, full) == (30, 5, 30)
-    assert sweep.plan(1, 1, full, first=True) == (1000, 5, 2000)
+    assert sweep.plan(1000, 5, full) == (30, 7, 30)
+    assert sweep.plan(1, 1, full, first=True) == (1000, 7, 2000)
     # A process whose first cell is big warms up; after smaller cells a 100 000-row one
     # does not need to.
     assert sweep.plan(100000, 5, full, first=True)[2] == 3
     assert sweep.plan(100000, 5, full)[2] == 0
+    assert sweep.plan(1, 1, sweep.PROFILES["quick"])[0] == 300  # quick: short small rounds
+    # Every cell of every profile has rounds enough for a median and a spread.
+    for prof in sweep.PROFILES.values():
+        for rows in sweep.row_counts(prof):
+            assert sweep.plan(rows, 20, prof)[1] >= 3
 
 
 def test_sweep_report_says_how_long_its_rounds_are():
     data = {"profile": "full", "date": "d", "drivers": ["postpyro"], "kinds": ["int"],
-            "cols": [1], "rows": [10], "repeat": 1, "per_cell": False,
+            "cols": [1], "rows": [10], "method": "alternating", "seed": 1, "seconds": 60,
             "machine": {"python": "3", "pypy": None, "load": [1.0], "cpus": 2},
             "results": {"int/1/postpyro/10": {"wall": 1e-5, "cpu": 1e-5}}}
     assert "Rounds:" not in sweep.markdown(dict(data), "s.svg")  # a run saved before
@@ -187,3 +331,4 @@ def test_sweep_report_says_how_long_its_rounds_are():
     text = sweep.markdown(data, "s.svg")
     assert ("from 10 000 rows, 3 of at least 1 500 000 values each (a row counting as one "
             "more)") in text
+    assert "below 10 000 rows, 7 of ≈ 30 000 rows each" in text
