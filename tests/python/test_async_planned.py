@@ -276,3 +276,22 @@ def test_tasks_of_a_trio_nursery_share_a_connection(sdsn):
     on_fiber, results = run_trio(main)
     assert results == {t: [t * 100 + i for i in range(5)] for t in range(20)}
     assert on_fiber == []
+
+
+def test_a_coroutine_closed_while_its_planned_statement_waits_closes_the_connection(sdsn):
+    # as for a call on the fiber: nothing can wait for the statement's end any more
+    async def main():
+        conn = await pg.AsyncConnection.connect(sdsn)
+        on_fiber = await planned(conn)
+        coro = conn.query(SLEEP, [1, 30])
+        coro.send(None)  # runs up to its wait for the server, the loop's way
+        held = conn._engine._lock.lock._is_owned()
+        coro.close()
+        after = conn._engine._lock.lock._is_owned()
+        closed = conn.closed
+        await conn.close()
+        return on_fiber, held, after, closed, conn._turns.busy
+    on_fiber, held, after, closed, busy = run_asyncio(main)
+    assert held and not after
+    assert closed and not busy
+    assert on_fiber == []
