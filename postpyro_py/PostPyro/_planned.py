@@ -2,18 +2,28 @@
 """``Connection.query()``: a statement's whole path in one method, for the commonest call.
 
 A statement whose SQL text ran before on the connection has a plan (_session.Plan); query()
-then takes every step of _execute + _Result.rows itself — dump the parameters, enter the
-connection's lock, run pp_query_call, wait on PP_PENDING with the front end's ``_wait``,
-record the transaction status on leaving, make the rows with the function the plan made
-for its small results (_fastrows), else with the names and Row class it kept
-(_result.plan_rows) — with fewer Python steps: under threads, the Python a
-statement runs holds the GIL. Anything unusual (first run, $name parameters, a closed
-connection, a loader's nested query) goes the general way, _execute.
+then takes every step of _execute + _Result.rows itself — dump the parameters
+(:meth:`PlannedQuery._query_args`), enter the connection's lock, run pp_query_call, wait on
+PP_PENDING with the front end's ``_wait``, record the transaction status on leaving, make the
+rows with the function the plan made for its small results (_fastrows), else with the names
+and Row class it kept (_result.plan_rows) (:meth:`PlannedQuery._query_rows`) — with fewer
+Python steps: under threads, the Python a statement runs holds the GIL. Anything unusual
+(first run, $name parameters, a closed connection, a loader's nested query) goes the general
+way, _execute.
+
+The steps before the lock (_query_args) and after it (_query_error, _query_rows) are also
+methods of their own, for the async front end, which runs a planned statement on the task's
+own stack and waits between them the event loop's way (_aquery); query() writes the first
+and the last out again, inline (a Python call costs ≈ 0.6 k instructions of a ≈ 25 k
+statement: callgrind, tests/bench/NOTES-async.md): change them together. The part under
+the lock is written out in each front end, inside its ``with``: a lock taken in one
+function and left in another could be left held by a signal handler's exception raised
+where a function is entered (CPython runs pending handlers there).
 """
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List, Optional, Tuple
 
 from . import _named, _session
 from . import errors as e
@@ -38,6 +48,7 @@ class PlannedQuery:
         ``params`` ($1, $2, …) may be omitted, a list or a tuple."""
         # _execute(sql, params, describe=False).rows(self._row_factory), in fewer steps for
         # a statement run before (its plan is known)
+        # (_query_args, inlined: a Python call costs ≈ 0.6 k instructions of a ≈ 25 k statement)
         try:
             plan = self._plans.get(sql)  # only a str has one (see _plan)
         except TypeError:  # unhashable: not SQL at all, _execute says so
@@ -48,7 +59,6 @@ class PlannedQuery:
                     and type(params) is not tuple):
             return self._execute(sql, params, describe=False).rows(self._row_factory)
         conn = self._conn
-        adapters = self._adapters
         try:
             buffers = _spare_buffers.pop()
         except IndexError:
@@ -59,11 +69,11 @@ class PlannedQuery:
             got = None if dump is None else dump(params, ints)
             if got is None:
                 try:
-                    got = dump_list(params, adapters)
+                    got = dump_list(params, self._adapters)
                 except BaseException:
                     _spare_buffers.append(buffers)  # unused
                     raise
-                plan.dump = make_dump(params, adapters)
+                plan.dump = make_dump(params, self._adapters)
             arr, keep = got
             n = len(params)
         else:
@@ -85,13 +95,9 @@ class PlannedQuery:
                     self._interrupted(conn, rc, out, err)
                     raise
                 if rc == PP_MORE:  # the first chunk of several
-                    whole = self._read_chunks(conn, buffers, False, adapters)
+                    whole = self._read_chunks(conn, buffers, False, self._adapters)
                 elif rc != PP_OK:
-                    try:
-                        finish_query(rc, buffers)  # raises the statement's error
-                    except e.ProgrammingError as exc:
-                        _named.explain_syntax_error(sql, params, exc)
-                        raise
+                    self._query_error(rc, buffers, sql, params)
             finally:  # what `with turns:` does on leaving
                 # the status the statement left (-1: not known, e.g. an exception before
                 # rc was set: then asked)
@@ -101,7 +107,7 @@ class PlannedQuery:
             del keep
         if rc == PP_MORE:
             return whole.rows(self._row_factory)
-        fast = plan.fast
+        fast = plan.fast  # (_query_rows, inlined)
         if fast is not None and self._row_factory is None:  # a small result: _fastrows
             try:
                 rows = fast(info, cols, pack, call)
@@ -113,4 +119,64 @@ class PlannedQuery:
                     _unhold(id(out))
                 _spare_buffers.append(buffers)
                 return rows
-        return plan_rows(out[0], buffers, plan, adapters, self._row_factory)
+        return plan_rows(out[0], buffers, plan, self._adapters, self._row_factory)
+
+    def _query_args(self, sql: str, params: Params) -> Optional[Tuple[Any, Any, Any, int, Any]]:
+        """query()'s steps before the lock: None when the statement goes the general way;
+        else (plan, buffers, arr, n, keep): its Plan, a spare buffer set, the pp_value array
+        of its ``n`` parameters (the plan's dump function, else dump_list) and what keeps
+        them alive until its call ends."""
+        try:
+            plan = self._plans.get(sql)  # only a str has one (see _plan)
+        except TypeError:  # unhashable: not SQL at all, _execute says so
+            return None
+        if plan is None or self._closed or self._reader is not None \
+                or self._generation != _session._fork_generation \
+                or (params is not None and type(params) is not list
+                    and type(params) is not tuple):
+            return None
+        try:
+            buffers = _spare_buffers.pop()
+        except IndexError:
+            buffers = take_buffers()
+        if not params:
+            return plan, buffers, ffi.NULL, 0, None
+        dump = plan.dump  # see _fastrows
+        got = None if dump is None else dump(params, buffers[6])
+        if got is None:
+            adapters = self._adapters
+            try:
+                got = dump_list(params, adapters)
+            except BaseException:
+                _spare_buffers.append(buffers)  # unused
+                raise
+            plan.dump = make_dump(params, adapters)
+        return plan, buffers, got[0], len(params), got[1]
+
+    @staticmethod
+    def _query_error(rc: int, buffers: Any, sql: str, params: Params) -> None:
+        """Raise the error of a statement whose call ended with ``rc`` (neither PP_OK nor
+        PP_MORE) into ``buffers``."""
+        try:
+            finish_query(rc, buffers)  # raises the statement's error
+        except e.ProgrammingError as exc:
+            _named.explain_syntax_error(sql, params, exc)
+            raise
+
+    def _query_rows(self, plan: Any, buffers: Any) -> List[Row]:
+        """query()'s rows, once its call ended with PP_OK into ``buffers`` (out of the
+        lock): the set goes back to the spares."""
+        fast = plan.fast
+        if fast is not None and self._row_factory is None:  # a small result: _fastrows
+            info, cols, out, _, pack, call, _ = buffers
+            try:
+                rows = fast(info, cols, pack, call)
+            except BaseException:
+                _spare_buffers.append(buffers)  # as plan_rows does
+                raise
+            if rows is not None:  # the result, small (_fastrows._MAX_DATA), stays in out
+                if _kept:  # for the next statement: the set's older big one is gone
+                    _unhold(id(out))
+                _spare_buffers.append(buffers)
+                return rows
+        return plan_rows(buffers[2][0], buffers, plan, self._adapters, self._row_factory)

@@ -7,7 +7,9 @@ not copy Connection's logic: it runs Connection's own code — in nonblocking mo
 (``_wait``): the fiber switches back here, and this awaits the socket the running event
 loop's way (asyncio: a reader that stays registered between waits, and ``add_writer``; trio:
 ``wait_readable``/``wait_writable``; see :mod:`PostPyro._aio`), then switches in again. One C
-call per readiness event.
+call per readiness event. The commonest call, ``query()`` (and ``query_one()``) of a
+statement run before, needs no fiber: Connection.query's steps run on the task's own stack
+and the pending C call is stepped from here (see :mod:`PostPyro._aquery`).
 
 Tasks sharing a connection queue in order (the library's Condition): statements never
 interleave on the wire, and a transaction belongs to the task that opened it (another
@@ -34,11 +36,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 from . import errors as e
 from ._aconnect import connect_nb, resolved
 from ._aio import Waker, backend, poll_wait
+from ._aquery import FIBER, QueryStep, run_planned
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
 from ._aturns import AsyncTurns, end_dropped, end_pending
 from ._fiber import Fiber
 from ._listen_async import AsyncNotifications
-from ._result import _free_out
+from ._result import _free_out, one_row
 from ._session import BaseConnection, _timeout_ms, dsn_with
 from ._sql import Params
 from ._turns import Turns
@@ -175,11 +178,13 @@ class AsyncConnection(AsyncNotifications):
 
     # ---- running the sync code on a fiber -------------------------------------------------
 
-    async def _run(self, fn: Callable[..., Any], *args: Any, timeout: Optional[float] = None,
-                   holder: Any = None) -> Any:
+    async def _run(self, fn: Optional[Callable[..., Any]], *args: Any,
+                   timeout: Optional[float] = None, holder: Any = None) -> Any:
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
         ``holder``: the task that made the object whose method this is (see AsyncTurns).
-        A free turn and an answer there at once: nothing awaits (trio: a checkpoint)."""
+        A free turn and an answer there at once: nothing awaits (trio: a checkpoint).
+        ``fn`` None: ``query(*args)``, on this task's stack when its plan is known (see
+        _aquery), else on the fiber."""
         if self._checkpoint is not None:
             await self._checkpoint()
         turns = self._turns
@@ -190,6 +195,13 @@ class AsyncConnection(AsyncNotifications):
         eng = self._engine
         try:
             self._prime(timeout)
+            if fn is None:
+                got = eng._query_args(*args)
+                if got is not None:
+                    rows = await run_planned(self, got, args[0], args[1], timeout)
+                    if rows is not FIBER:
+                        return rows
+                fn = eng.query
             eng._fiber = fiber = self._fiber
             try:
                 done, value = fiber.run(fn, args)
@@ -236,23 +248,29 @@ class AsyncConnection(AsyncNotifications):
         eng = self._engine
         return not eng._closed and lib.pp_transaction_status(eng._conn) in _OPEN
 
-    def _step(self) -> Any:
-        """Go on with the call suspended on the fiber: (done, value) as Fiber.switch."""
+    def _step(self, query: Optional[QueryStep] = None) -> Any:
+        """Go on with the call suspended on the fiber: (done, value) as Fiber.switch.
+        ``query``: a planned statement's call, stepped from here until its chunks are read
+        on the fiber (see _aquery)."""
         eng = self._engine
-        eng._fiber = fiber = self._fiber
         try:
-            return fiber.switch()
+            if query is not None and not query.on_fiber:
+                return query.step()
+            eng._fiber = fiber = self._fiber
+            try:
+                return fiber.switch()
+            finally:
+                eng._fiber = None
         except e.Error as exc:
             if self._closing:  # its statement was cancelled by close()
                 raise e.InterfaceError("connection is closed (close() was called while "
                                        "this call ran)") from exc
             raise
-        finally:
-            eng._fiber = None
 
-    async def _drive(self, events: int, timeout: Optional[float]) -> Any:
-        """The call on the fiber waits for ``events`` on the socket: wait, step it, until
-        it ends."""
+    async def _drive(self, events: int, timeout: Optional[float],
+                     query: Optional[QueryStep] = None) -> Any:
+        """The call on the fiber (``query``: a planned statement's, see _step) waits for
+        ``events`` on the socket: wait, step it, until it ends."""
         b = self._b
         wait = self._sock.wait
         self._running = True
@@ -266,22 +284,22 @@ class AsyncConnection(AsyncNotifications):
                 try:
                     await wait(events, t, self._waker)
                 except b.cancelled:
-                    await self._settle(events)
+                    await self._settle(events, query)
                     raise
                 except GeneratorExit:  # the coroutine was closed: nothing can wait now
                     self._engine.close()
                     raise
                 if deadline is not None and b.now() >= deadline:
-                    return await self._timed_out(events, timeout)
-                done, events = self._step()
+                    return await self._timed_out(events, timeout, query)
+                done, events = self._step(query)
                 if done:
                     return events
         finally:
             self._running = False
 
-    async def _settle(self, events: int) -> Any:
-        """The running statement is cancelled on the server, and the fiber driven until it
-        ends (its error, QueryCanceled, is expected): (True, its result) or (False, its
+    async def _settle(self, events: int, query: Optional[QueryStep] = None) -> Any:
+        """The running statement is cancelled on the server, and its call (see _drive)
+        driven until it ends (its error, QueryCanceled, is expected): (True, its result) or (False, its
         exception). Shielded, bounded by _SETTLE_SECONDS: then the connection is closed."""
         b = self._b
         eng = self._engine
@@ -300,7 +318,7 @@ class AsyncConnection(AsyncNotifications):
                     except b.cancelled:  # cancelled again (asyncio): the cleanup goes on
                         pass
                 try:
-                    done, events = self._step()
+                    done, events = self._step(query)
                 except BaseException as exc:
                     return False, exc
                 if done:
@@ -331,8 +349,9 @@ class AsyncConnection(AsyncNotifications):
             lib.pp_error_free(err[0])
         return rc == PP_OK
 
-    async def _timed_out(self, events: int, timeout: float) -> Any:
-        ok, value = await self._settle(events)
+    async def _timed_out(self, events: int, timeout: float,
+                         query: Optional[QueryStep] = None) -> Any:
+        ok, value = await self._settle(events, query)
         if ok:
             return value  # it ended by itself meanwhile
         if isinstance(value, e.QueryCanceled):
@@ -356,12 +375,12 @@ class AsyncConnection(AsyncNotifications):
     async def query(self, sql: str, params: Params = None, *,
                     timeout: Optional[float] = None) -> List[Row]:
         """All the rows of a statement (see :meth:`Connection.query`)."""
-        return await self._run(self._engine.query, sql, params, timeout=timeout)
+        return await self._run(None, sql, params, timeout=timeout)
 
     async def query_one(self, sql: str, params: Params = None, *,
                         timeout: Optional[float] = None) -> Row:
         """The only row of a statement (see :meth:`Connection.query_one`)."""
-        return await self._run(self._engine.query_one, sql, params, timeout=timeout)
+        return one_row(await self._run(None, sql, params, timeout=timeout))
 
     async def execute(self, sql: str, params: Params = None, *,
                       timeout: Optional[float] = None) -> int:

@@ -13,7 +13,7 @@ class StepCount:
         self.n = 0
         step = conn._step
 
-        def counting_step():
+        def counting_step(*query):  # (a planned statement's QueryStep, if any)
             self.n += 1
-            return step()
+            return step(*query)
         conn._step = counting_step
