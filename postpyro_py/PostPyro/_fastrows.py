@@ -336,24 +336,27 @@ def _text_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str, start
     lines = [pad + "if %s > %d:" % (" + ".join(["tot"] + ["d%d" % k for k in others]),
                                     _MAX_DATA),
              pad + "    return None",
-             pad + "if tot >= 0:"]
+             pad + "if tot %s 0:" % (">" if single and len(texts) == 1 else ">=")]
     pad += "    "
     lines.append(pad + "s = %s" % start)
     nt = len(texts)
+    alone = single and nt == 1  # one value: its text without its NUL, no split
     lines += [pad + "try:",
-              pad + "    t = text[s:s + tot].decode('utf-8').split('\\0')",
+              pad + ("    t = text[s:s + tot - 1].decode('utf-8')" if alone else
+                     "    t = text[s:s + tot].decode('utf-8').split('\\0')"),
               pad + "except UnicodeDecodeError:",
-              pad + "    return None",
-              pad + "if len(t) != %s + 1 or t.pop():" % ("%d" % nt if single else
-                                                         "%d * n" % nt if nt > 1 else "n"),
               pad + "    return None"]
+    if not alone:
+        lines += [pad + "if len(t) != %s + 1 or t.pop():" % ("%d" % nt if single else
+                                                             "%d * n" % nt if nt > 1 else "n"),
+                  pad + "    return None"]
     numeric = [k for k in texts if kinds[k][0] == PP_NUMERIC]
     if numeric:  # a bad value: the general way says what is wrong
         lines.append(pad + "try:")
         for k in numeric:
             j = texts.index(k)
             if single:
-                lines.append(pad + "    v%d = Decimal(t[%d])" % (k, j))
+                lines.append(pad + "    v%d = Decimal(%s)" % (k, "t" if alone else "t[%d]" % j))
             else:
                 lines.append(pad + "    v%d = list(map(Decimal, t[%s:%s]))"
                              % (k, _times(j) if j else "", _times(j + 1)))
@@ -371,7 +374,7 @@ def _text_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str, start
                 one.append("v%d" % k if single else "v%d[0]" % k)
                 many.append("v%d" % k)
             else:
-                one.append("t[%d]" % i)
+                one.append("t" if alone else "t[%d]" % i)
                 many.append("t" if nt == 1 else "t[%s:%s]" % (_times(i) if i else "",
                                                               _times(i + 1)))
         else:
@@ -385,7 +388,8 @@ def _text_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str, start
                           pad + "if len(v%d) != n:" % k,
                           pad + "    return None"]
     # one row of text alone: the list split made is the row's values
-    row = "t" if len(texts) == ncols and not numeric else "(%s,)" % ", ".join(one)
+    row = ("t" if len(texts) == ncols and not numeric and not alone
+           else "(%s,)" % ", ".join(one))
     if single:
         return lines + [pad + "return [make(%s)]" % row]
     return lines + [pad + "if n == 1:",

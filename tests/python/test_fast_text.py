@@ -81,3 +81,23 @@ def test_text_that_did_not_fit_is_read_from_the_columns(sdsn):
             assert fast(info, cols, (pack, text), call) is None
             pack[at] = tot
             assert fast(info, cols, (pack, text), call) == want
+
+
+@pytest.mark.parametrize("expr, want", [
+    ("''", lambda g: ""), ("'é€😀 ' || g", lambda g: "é€😀 %d" % g),
+    ("(g / 4.0)::numeric", lambda g: Decimal(g) / 4),
+    ("'NaN'::numeric", lambda g: Decimal("NaN"))])
+def test_one_text_value_a_row_of_a_known_plan(sdsn, expr, want):
+    # one row of one text or numeric value, with ints around it: its text without a split
+    sql = "SELECT g AS i, %s AS v, -g AS j FROM generate_series(1, $1::int4) g" % expr
+    with pg.Connection(sdsn) as c:
+        for n in (1, 1, 1, 2, 1):
+            rows = c.query(sql, [n])
+            fast = c._plans[sql].fast
+            if fast is not None:
+                info, cols, out, err, pack, call, ints = _last_set()
+                rows = fast(info, cols, pack, call)
+            got = [(i, str(v) if v != v else v, j) for i, v, j in rows]
+            assert got == [(g, "NaN" if want(g) != want(g) else want(g), -g)
+                           for g in range(1, n + 1)]
+        assert c._plans[sql].fast is not None
