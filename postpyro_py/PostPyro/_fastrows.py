@@ -11,6 +11,7 @@ state, the dispatch on the tag) and makes the rows. For ``SELECT $1::int4``::
 
     def made(raw, make, convert, gen, key):
         def rows(info, cols, pack, call):
+            pack, text = pack
             n = info.nrows
             if not 0 < n <= 499 or generation[0] != gen \\
                     or unpack(info.names, info.names_len) != raw:
@@ -27,9 +28,14 @@ count, names' hash, tags, OIDs and NULL flags, 0 when nothing was packed) with `
 same of the shape it was made for: when equal, the result has no NULL and the int64 array
 pp_query_call filled (``pack``) holds the int columns' values (one row of a few ints: read
 one by one; else with one unpack, the values slices of it); only the other columns are read
-from ``cols``. Else (a NULL, nothing packed, another shape) it goes on as above. Also on CPython, the text columns without a loader and
-the numeric columns are decoded together: one decode and one split of their data joined (_joined), each column a slice of
-it (numeric: the Decimals of the slice, as _conv_numeric makes them on CPython).
+from ``cols``. Else (a NULL, nothing packed, another shape) it goes on as above. Also on
+CPython, the text columns without a loader and the numeric columns are decoded together:
+one decode and one split of their data joined (_joined), each column a slice of it
+(numeric: the Decimals of the slice, as _conv_numeric makes them on CPython). When they are
+all the PP_TEXT and PP_NUMERIC columns, their data is read from the pack, where
+pp_query_pack copied it after the int values (_packed_text): one slice of the pack's bytes
+(``text``, an ffi.buffer of it kept with the buffer set) for all of them, instead of two
+field reads and an unpack a column; one value alone (one row) without a split.
 
 It returns None for any other result (more rows, other names, more than _MAX_DATA bytes
 of text and other variable-size values, a column of another type
@@ -446,8 +452,10 @@ def make_fast(cols, ncols: int, adapters: Any, shape: Tuple[bytes, Any, type],
     """The function a plan keeps (Plan.fast) to make the rows of results named as ``shape``
     says (_result._shape's (raw names, names, Row class)) whose decoded columns look like
     ``cols[0 … ncols-1]`` (a ``pp_column`` array just converted with ``adapters``), of 1 …
-    ``max_rows`` rows: ``rows(info, cols, pack, call)`` (pack: the int64 array
-    pp_query_call filled, call: its pp_query_buffers) returns the Rows, or None for a result it is not for. None when it cannot have one (a user loader is registered)."""
+    ``max_rows`` rows: ``rows(info, cols, pack, call)`` (pack: the buffer set's pair (int64
+    array pp_query_call filled, ffi.buffer of it), call: its pp_query_buffers) returns the
+    Rows, or None for a result it is not for. None when it cannot have one (a user loader is
+    registered)."""
     gen = adapters._gen
     if gen != _generation[0] or adapters.user_loaders:
         return None
