@@ -443,46 +443,74 @@ static pp_error *add_macaddr(pp_colbuf *b, const unsigned char *p, int64_t len)
     return append_data(b, out, n, true) ? NULL : pp__error_oom();
 }
 
+static inline uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t be64(const unsigned char *p)
+{
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* The size of a binary value of the types add_fixed, add_common and ints_run decode as a
+ * signed big-endian integer (be_int): 2, 4 or 8; 0 for any other type. */
+static inline int int_size(uint32_t oid)
+{
+    switch (oid) {
+    case OID_INT4: case OID_DATE: return 4;
+    case OID_INT8: case OID_TIMESTAMP: case OID_TIMESTAMPTZ: case OID_TIME: return 8;
+    case OID_INT2: return 2;
+    default: return 0;
+    }
+}
+
+/* The signed big-endian integer of `size` (int_size) bytes at p. */
+static inline int64_t be_int(const unsigned char *p, int size)
+{
+    return size == 8 ? (int64_t)be64(p) : size == 4 ? (int64_t)(int32_t)be32(p)
+                                                    : (int16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+/* The name add_fixed's error gives a malformed value of a type int_size knows. */
+static const char *int_name(uint32_t oid)
+{
+    switch (oid) {
+    case OID_INT2: return "int2";
+    case OID_INT4: return "int4";
+    case OID_DATE: return "date";
+    default: return "8-byte"; /* int8, time, timestamp, timestamptz */
+    }
+}
+
 /* A binary value of a fixed-size type (numbers, booleans, dates and times) into the column's
- * arrays; NULL, or the error for a value of the wrong size. */
+ * arrays; NULL, or the error for a value of the wrong size. Integers as add_common and
+ * ints_run decode them (int_size, be_int). */
 static pp_error *add_fixed(pp_colbuf *b, const unsigned char *p, int64_t len)
 {
     int64_t k = b->count;
+    int size = int_size(b->oid);
+    if (size != 0) {
+        if (len != size)
+            return malformed(b->oid, int_name(b->oid));
+        b->ints[k] = be_int(p, size);
+        return NULL;
+    }
     switch (b->oid) {
     case OID_BOOL:
         if (len != 1)
             return malformed(b->oid, "bool");
         b->ints[k] = p[0] != 0;
         return NULL;
-    case OID_INT2:
-        if (len != 2)
-            return malformed(b->oid, "int2");
-        b->ints[k] = (int16_t)get_be(p, 2);
-        return NULL;
-    case OID_INT4:
-        if (len != 4)
-            return malformed(b->oid, "int4");
-        b->ints[k] = (int32_t)get_be(p, 4);
-        return NULL;
     case OID_OID:
         if (len != 4)
             return malformed(b->oid, "oid");
-        b->ints[k] = (int64_t)(uint32_t)get_be(p, 4);
-        return NULL;
-    case OID_INT8: case OID_TIME: case OID_TIMESTAMP: case OID_TIMESTAMPTZ:
-        if (len != 8)
-            return malformed(b->oid, "8-byte");
-        b->ints[k] = (int64_t)get_be(p, 8);
-        return NULL;
-    case OID_DATE:
-        if (len != 4)
-            return malformed(b->oid, "date");
-        b->ints[k] = (int32_t)get_be(p, 4);
+        b->ints[k] = (int64_t)be32(p);
         return NULL;
     case OID_FLOAT4: {
         if (len != 4)
             return malformed(b->oid, "float4");
-        uint32_t u = (uint32_t)get_be(p, 4);
+        uint32_t u = be32(p);
         float f;
         memcpy(&f, &u, 4);
         b->floats[k] = f;
@@ -491,23 +519,23 @@ static pp_error *add_fixed(pp_colbuf *b, const unsigned char *p, int64_t len)
     case OID_FLOAT8: {
         if (len != 8)
             return malformed(b->oid, "float8");
-        uint64_t u = get_be(p, 8);
+        uint64_t u = be64(p);
         memcpy(&b->floats[k], &u, 8);
         return NULL;
     }
     case OID_TIMETZ:
         if (len != 12)
             return malformed(b->oid, "timetz");
-        b->ints[k] = (int64_t)get_be(p, 8);
-        b->ints2[k] = -(int64_t)(int32_t)get_be(p + 8, 4);
+        b->ints[k] = (int64_t)be64(p);
+        b->ints2[k] = -(int64_t)(int32_t)be32(p + 8);
         b->ints3[k] = 0;
         return NULL;
     case OID_INTERVAL:
         if (len != 16)
             return malformed(b->oid, "interval");
-        b->ints[k] = (int64_t)get_be(p, 8);
-        b->ints2[k] = (int32_t)get_be(p + 8, 4);
-        b->ints3[k] = (int32_t)get_be(p + 12, 4);
+        b->ints[k] = (int64_t)be64(p);
+        b->ints2[k] = (int32_t)be32(p + 8);
+        b->ints3[k] = (int32_t)be32(p + 12);
         return NULL;
     default: /* not reached: add_binary sends only these types */
         return malformed(b->oid, "fixed-size");
@@ -655,35 +683,6 @@ pp_colbuf *pp__colbuf_begin(uint32_t oid, bool binary, int64_t nrows, pp_error *
         return NULL;
     }
     return b;
-}
-
-static inline uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t be64(const unsigned char *p)
-{
-    return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-
-/* The size of a binary value of the types add_common and ints_run decode as a signed
- * big-endian integer (be_int): 2, 4 or 8; 0 for any other type. */
-static inline int int_size(uint32_t oid)
-{
-    switch (oid) {
-    case OID_INT4: case OID_DATE: return 4;
-    case OID_INT8: case OID_TIMESTAMP: case OID_TIMESTAMPTZ: case OID_TIME: return 8;
-    case OID_INT2: return 2;
-    default: return 0;
-    }
-}
-
-/* The signed big-endian integer of `size` (int_size) bytes at p. */
-static inline int64_t be_int(const unsigned char *p, int size)
-{
-    return size == 8 ? (int64_t)be64(p) : size == 4 ? (int64_t)(int32_t)be32(p)
-                                                    : (int16_t)((uint16_t)p[0] << 8 | p[1]);
 }
 
 /* The commonest values (binary, not NULL: len > 0) appended without add_value's general

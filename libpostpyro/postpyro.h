@@ -508,9 +508,15 @@ int pp_query_reuse(pp_conn *conn, const char *sql, int32_t nparams, const pp_val
  *   then ncols tags, ncols type OIDs, ncols NULL flags (1: the column has a NULL, else 0),
  *   ncols data_len (pp_column.data_len), each in column order; then, when no column has a
  *   NULL, for each PP_INT column in column order, its nrows values (with a NULL anywhere:
- *   none, so that a caller going to the columns' null maps has not paid for them).
- * So 5 + 4 * ncols + nrows * (PP_INT columns) values are needed; the columns in cols and
- * info stay filled as by pp_query_reuse, and a caller may read either. pack[0] is set to 0
+ *   none, so that a caller going to the columns' null maps has not paid for them);
+ *   then one value T: when no column has a NULL and they fit in the values after T, the
+ *   number of bytes of the PP_TEXT and PP_NUMERIC columns' data (the sum of their
+ *   data_len), which follow T from the next value on, the data of each such column after
+ *   the last's, in column order (so that a caller decodes them, NUL-separated, at once),
+ *   the last value's unused bytes 0; else -1, and nothing after it.
+ * So 6 + 4 * ncols + nrows * (PP_INT columns) values are needed, (T + 7) / 8 more for the
+ * text; pack[0] counts T and the text's values; the columns in cols and info stay filled
+ * as by pp_query_reuse, and a caller may read either. pack[0] is set to 0
  * on entry (pack may be NULL when pack_len is 0). pack_len < 0, or pack NULL with pack_len
  * > 0: PP_ERROR (PP_ERR_INTERFACE) before anything else (*out not freed, nothing sent).
  * Errors, ownership and everything else: as pp_query_reuse (pack is the caller's, written

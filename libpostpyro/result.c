@@ -324,6 +324,35 @@ static uint64_t names_hash(const char *names, int64_t len)
     return h;
 }
 
+/* The text of the PP_TEXT and PP_NUMERIC columns (no NULL anywhere), each column's data after
+ * the last, into pack from index at on, preceded by its byte count (-1 and no bytes when
+ * they do not fit in len values). Returns the index after what it wrote. */
+static int64_t pack_text(const pp_result_info *info, const pp_column *cols, int64_t nulls,
+                         int64_t *pack, int64_t at, int32_t len)
+{
+    int64_t bytes = 0;
+    for (int32_t k = 0; k < info->ncols; k++)
+        if (cols[k].tag == PP_TEXT || cols[k].tag == PP_NUMERIC)
+            bytes += cols[k].data_len;
+    int64_t words = (bytes + 7) / 8;
+    if (nulls > 0 || words > len - at - 1) {
+        pack[at] = -1;
+        return at + 1;
+    }
+    pack[at] = bytes;
+    char *text = (char *)&pack[at + 1];
+    if (words > 0)
+        pack[at + words] = 0; /* the last word's padding */
+    for (int32_t k = 0; k < info->ncols; k++) {
+        const pp_column *c = &cols[k];
+        if ((c->tag == PP_TEXT || c->tag == PP_NUMERIC) && c->data_len > 0) {
+            memcpy(text, c->data, (size_t)c->data_len);
+            text += c->data_len;
+        }
+    }
+    return at + 1 + words;
+}
+
 void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t *pack,
                       int32_t len)
 {
@@ -335,7 +364,7 @@ void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t
     }
     if (nulls > 0)
         nints = 0; /* no values: a caller meeting a NULL reads the columns */
-    int64_t need = 5 + 4 * (int64_t)ncols;
+    int64_t need = 6 + 4 * (int64_t)ncols; /* the text's byte count included */
     if (nints > 0 && nrows > (len - need) / nints) /* also when need > len */
         return;
     need += nrows * nints;
@@ -359,7 +388,7 @@ void pp__pack_columns(const pp_result_info *info, const pp_column *cols, int64_t
     pack[1] = nrows;
     pack[2] = ncols;
     pack[4] = nulls;
-    pack[0] = need;
+    pack[0] = pack_text(info, cols, nulls, pack, need - 1, len);
 }
 
 int pp__result_columns_reusing(pp_result *res, pp_column *out, pp_colbuf **spares,

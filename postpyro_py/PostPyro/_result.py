@@ -20,7 +20,7 @@ from ._ffi import (PP_MORE, PP_OK, T_COLUMN_ARRAY, T_ERROR_PP, T_RESULT_INFO_P, 
                    T_VALUE_ARRAY, ffi, lib, newp, unpack)
 from . import _pypygc
 from ._raise import raise_error
-from ._fastrows import _INT_PARAMS, make_fast
+from ._fastrows import _INT_PARAMS, _MAX_DATA, make_fast
 from .row import make_rows, row_class
 from .types._adapters import _generation
 from .types._loaders import convert_columns
@@ -111,13 +111,16 @@ _names_cache: Dict[bytes, Tuple[bytes, Tuple[str, ...], type]] = {}
 _QUERY_COLS = 32
 
 # int64 values of a buffer set's pack, for pp_query_pack (_planned): room for the facts of
-# _QUERY_COLS columns and the int values of the _KEEP_CELLS a plan's fast function takes.
-_PACK_LEN = 5 + 4 * _QUERY_COLS + 1024
+# _QUERY_COLS columns, the int values of the _KEEP_CELLS a plan's fast function takes, the
+# text's byte count and the _MAX_DATA bytes of text it takes (so that text a fast function
+# would take always fits).
+_PACK_LEN = 6 + 4 * _QUERY_COLS + 1024 + _MAX_DATA // 8
 _T_PACK = ffi.typeof("int64_t[]")
 _T_CALL = ffi.typeof("pp_query_buffers *")
 
 # Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **,
-# int64_t[_PACK_LEN], the pp_query_buffers * pointing at them all, int_params()) sets for pp_query_call
+# (int64_t[_PACK_LEN], ffi.buffer of it: the pack's text read as bytes by one slice), the
+# pp_query_buffers * pointing at them all, int_params()) sets for pp_query_call
 # (6 arguments where pp_query_pack takes 13: CPython's cffi call 2.3k machine instructions
 # cheaper, 7 % of a small statement), reused: making them (a zeroed 3.6 KB array) cost more than the rest of a
 # small statement's Python. A statement takes a set (a nested one, e.g. a loader's query,
@@ -224,7 +227,7 @@ def _new_buffers() -> Tuple[Any, Any, Any, Any, Any, Any, Any]:
     key.append(id(out))
     info, cols, err, pack = (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
                              newp(T_ERROR_PP, None), newp(_T_PACK, _PACK_LEN))
-    return (info, cols, out, err, pack,
+    return (info, cols, out, err, (pack, ffi.buffer(pack)),
             call_buffers(info, cols, _QUERY_COLS, out, err, pack, _PACK_LEN), int_params())
 
 

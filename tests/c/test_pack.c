@@ -41,7 +41,7 @@ static void test_layout(pp_conn *c)
     pack_loop l = {0};
     CHECK(run_pack(c, &l, MIXED, 3, 4, 64) == PP_OK);
     const int64_t *p = l.pack;
-    CHECK(p[0] == 5 + 4 * 4); /* NULLs: no values */
+    CHECK(p[0] == 6 + 4 * 4 && p[5 + 4 * 4] == -1); /* NULLs: no values, no text */
     CHECK(p[1] == 3 && p[2] == 4 && p[4] == 2);
     CHECK(p[3] == fnv(l.info.names, l.info.names_len));
     const int64_t *tags = p + 5, *oids = tags + 4, *flags = oids + 4, *lens = flags + 4;
@@ -56,13 +56,38 @@ static void test_layout(pp_conn *c)
     CHECK(l.info.nrows == 3 && l.cols[3].ints[2] == 6 && l.cols[2].nulls[1] == 1);
     /* no NULL (rows 3 and 4 only): the int columns' values follow */
     CHECK(run_pack(c, &l, MIXED " OFFSET 2", 4, 4, 64) == PP_OK);
-    CHECK(p[0] == 5 + 4 * 4 + 3 * 2 && p[1] == 2 && p[4] == 0);
+    CHECK(p[0] == 6 + 4 * 4 + 3 * 2 + 1 && p[1] == 2 && p[4] == 0);
     CHECK(flags[0] == 0 && flags[1] == 0 && flags[2] == 0 && flags[3] == 0);
     CHECK(lens[1] == (int64_t)sizeof "x3" + (int64_t)sizeof "x4");
     const int64_t *v = lens + 4;
     CHECK(v[0] == 3 && v[1] == 4);     /* g */
     CHECK(v[2] == 3 && v[3] == 4);     /* NULLIF */
     CHECK(v[4] == 6 && v[5] == 8);     /* g * 2 */
+    CHECK(v[6] == 6 && memcmp(&v[7], "x3\0x4\0\0\0", 8) == 0); /* the text, padded */
+    pp_result_free(l.r);
+}
+
+/* The text after the values: every PP_TEXT and PP_NUMERIC column's data (empty strings,
+ * non-ASCII, a numeric between them), not bytea's or json's, in column order. */
+static void test_text(pp_conn *c)
+{
+    pack_loop l = {0};
+    CHECK(run_pack(c, &l, "SELECT g, CASE WHEN g = 1 THEN '' ELSE 'é' || g END AS t, "
+                          "(g * 1.5)::numeric AS n, '\\x00ff'::bytea AS b FROM "
+                          "generate_series(1, $1::int4) g", 2, 4, 64) == PP_OK);
+    const int64_t *p = l.pack, *tags = p + 5;
+    CHECK(tags[0] == PP_INT && tags[1] == PP_TEXT && tags[2] == PP_NUMERIC && tags[3] == PP_BYTES);
+    const int64_t *t = p + 5 + 4 * 4 + 2;
+    const char want[] = "\0\xc3\xa9" "2\0" "1.5\0" "3.0\0";
+    CHECK(t[0] == (int64_t)sizeof want - 1);
+    CHECK(t[0] == l.cols[1].data_len + l.cols[2].data_len);
+    CHECK(memcmp(&t[1], want, sizeof want - 1) == 0);
+    CHECK(p[0] == 5 + 4 * 4 + 2 + 1 + (t[0] + 7) / 8);
+    for (int64_t k = t[0]; k < 8 * ((t[0] + 7) / 8); k++)
+        CHECK(((const char *)&t[1])[k] == 0);
+    /* json is not text here */
+    CHECK(run_pack(c, &l, "SELECT '{}'::json AS j, 'a' || $1::int4 AS t", 7, 4, 64) == PP_OK);
+    CHECK(p[0] == 6 + 8 + 1 && p[5 + 8] == 3 && memcmp(&p[6 + 8], "a7", 3) == 0);
     pp_result_free(l.r);
 }
 
@@ -70,16 +95,21 @@ static void test_nothing_packed(pp_conn *c)
 {
     pack_loop l = {0};
     /* too small for the values (the facts alone would fit): nothing, columns still there */
-    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 5 + 16 + 29) == PP_OK);
+    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 6 + 16 + 29) == PP_OK);
     CHECK(l.pack[0] == 0 && l.info.nrows == 10 && l.cols[0].ints[9] == 12);
-    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 5 + 16 + 30) == PP_OK);
-    CHECK(l.pack[0] == 5 + 16 + 30);
+    /* the values and the text's count, not its 33 bytes: -1 */
+    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 6 + 16 + 30 + 4) == PP_OK);
+    CHECK(l.pack[0] == 6 + 16 + 30 && l.pack[5 + 16 + 30] == -1);
+    CHECK(run_pack(c, &l, MIXED " OFFSET 2", 12, 4, 6 + 16 + 30 + 5) == PP_OK);
+    CHECK(l.pack[0] == 6 + 16 + 30 + 5 && l.pack[5 + 16 + 30] == 33);
     /* with a NULL the facts fit where the values would not */
-    CHECK(run_pack(c, &l, MIXED, 10, 4, 5 + 16) == PP_OK && l.pack[0] == 5 + 16);
+    CHECK(run_pack(c, &l, MIXED, 10, 4, 6 + 16) == PP_OK && l.pack[0] == 6 + 16);
+    CHECK(run_pack(c, &l, MIXED, 10, 4, 5 + 16) == PP_OK && l.pack[0] == 0);
     /* more columns than max_cols: not decoded, not packed */
     CHECK(run_pack(c, &l, MIXED, 3, 2, 64) == PP_OK && l.pack[0] == 0 && l.info.ncols == 4);
     /* no rows: the facts, no values */
-    CHECK(run_pack(c, &l, MIXED, 0, 4, 64) == PP_OK && l.pack[0] == 5 + 16 && l.pack[1] == 0);
+    CHECK(run_pack(c, &l, MIXED, 0, 4, 64) == PP_OK && l.pack[0] == 6 + 16 && l.pack[1] == 0);
+    CHECK(l.pack[5 + 16] == 0); /* no text: no bytes */
     /* a statement without rows, then a failed one: nothing */
     pp_error *err = NULL;
     l.pack[0] = 99;
@@ -141,7 +171,7 @@ static void test_call(pp_conn *c)
     pp_value p = {.tag = PP_INT, .i = 3};
     CHECK_OK(pp_query_call(c, MIXED, 1, &p, 0, &b), err);
     CHECK(run_pack(c, &k, MIXED, 3, 4, 64) == PP_OK);
-    CHECK(b.txstatus == PP_TRANS_IDLE && l.info.nrows == 3 && l.pack[0] == 5 + 4 * 4);
+    CHECK(b.txstatus == PP_TRANS_IDLE && l.info.nrows == 3 && l.pack[0] == 6 + 4 * 4);
     CHECK(memcmp(l.pack, k.pack, sizeof(int64_t) * (size_t)l.pack[0]) == 0);
     CHECK(l.cols[3].ints[2] == 6);
     CHECK(b.shape != 0 && b.shape == shape_of(l.pack));
@@ -179,6 +209,7 @@ int main(void)
 {
     pp_conn *c = test_connect();
     test_layout(c);
+    test_text(c);
     test_nothing_packed(c);
     test_bad_arguments(c);
     test_call(c);
