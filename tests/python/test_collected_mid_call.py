@@ -71,6 +71,21 @@ async def sleeping(loop, admin, pid, step=lambda: None) -> None:
     await wait_until(loop, runs, 10, lambda: activity(admin, pid))
 
 
+def started(call):
+    """Drives a call's bare coroutine (no task) as a task would, one step each time the
+    returned function is called, from its first step on (done here). A step may end before
+    the statement goes out: a statement new to the connection waits for its Parse/Describe
+    answer first, and under load that answer comes after the wait in C, so the call waits
+    the loop's way (its future) and nothing but this sends its Bind/Execute (was: a single
+    send(None), and the backend waited in ClientRead until the test gave up, PyPy, loaded)."""
+    waiting = [call.send(None)]
+
+    def step():
+        if waiting[0] is None or waiting[0].done():
+            waiting[0] = call.send(None)
+    return step
+
+
 async def cancelled_in_the_background(loop, admin, pid) -> None:
     """The statement ends long before its 60 s: the cancel request went out all the same."""
     await wait_until(loop, lambda: backend(admin, pid) == [], SLOW_CANCEL + 20)
@@ -109,8 +124,9 @@ def test_an_async_connection_dropped_with_its_running_call_never_stalls_the_loop
         box = [c, c.query(SLEEP)]
         gone = weakref.ref(c._engine)  # what holds the handle
         del c
-        box[1].send(None)  # the call runs and waits for the server, as in a task
-        await sleeping(loop, admin, pid)
+        step = started(box[1])  # the call runs and waits for the server, as in a task
+        await sleeping(loop, admin, pid, step)
+        del step
 
         def drop():
             box.clear()
@@ -197,8 +213,7 @@ def test_a_call_abandoned_by_an_exception_closes_its_connection(proxy, admin):
         c = await pg.AsyncConnection.connect(proxy.dsn())
         pid = (await c.query_one("SELECT pg_backend_pid()"))[0]
         call = c.query(SLEEP)
-        call.send(None)
-        await sleeping(loop, admin, pid)
+        await sleeping(loop, admin, pid, started(call))
         with pytest.raises(RuntimeError):
             call.throw(RuntimeError("abandoned"))
         assert c.closed
