@@ -197,7 +197,9 @@ def test_ctrl_c_in_an_idle_wait_leaves_the_loop_as_it_would_from_its_select(sdsn
     old = signal.signal(signal.SIGINT, handler)
     try:
         conn = loop.run_until_complete(_connected(sdsn))
-        task = loop.create_task(conn.query_one("SELECT $1::int4, pg_sleep(0.5)", [5]))
+        # the statement outlasts the signal's timer (a loaded machine may start that thread
+        # late: was 0.5 s; a signal after the statement's end raises outside the block)
+        task = loop.create_task(conn.query_one("SELECT $1::int4, pg_sleep(2)", [5]))
         timer = threading.Timer(SOON, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
         with pytest.raises(KeyboardInterrupt):
