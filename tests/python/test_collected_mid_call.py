@@ -85,11 +85,10 @@ async def sleeping(loop, admin, pid, step=lambda: None) -> None:
 
 def started(call):
     """Drives a call's bare coroutine (no task) as a task would, one step each time the
-    returned function is called, from its first step on (done here). A step may end before
-    the statement goes out: a statement new to the connection waits for its Parse/Describe
-    answer first, and under load that answer comes after the wait in C, so the call waits
-    the loop's way (its future) and nothing but this sends its Bind/Execute (was: a single
-    send(None), and the backend waited in ClientRead until the test gave up, PyPy, loaded)."""
+    returned function is called, from its first step on (done here). The first step may end
+    before the whole statement went out, the call then waiting the loop's way (its future),
+    which nothing but this resumes (was: a single send(None); seen under load on PyPy, the
+    backend 'active' in ClientRead with the statement's text until the test gave up)."""
     waiting = [call.send(None)]
 
     def step():
