@@ -43,16 +43,20 @@ def drop_on_a_dead_network(proxy, conn, make) -> None:
         box = [make()]
         proxy.mode = "blackhole"
         start = time.monotonic()
+        collect()  # the collector's own time on this heap, under this load: not bounded
+        collector = time.monotonic() - start
+        start = time.monotonic()
         box.clear()
         collect()
-        took.append(time.monotonic() - start)
+        took.append(time.monotonic() - start - collector)
     t = threading.Thread(target=run, daemon=True)
     t.start()
     t.join(8 + 10)  # make() too: a statement through the proxy (margin: a loaded machine)
     assert not t.is_alive(), "the finalizer's end waits for ever on a dead network"
     # BOUND, not the default 5 s, plus the 1 s grace (margin: a loaded machine). Timed from
-    # the drop (was: from the thread's start, make()'s statements included: 3.9 s once,
-    # under load)
+    # the drop, less the collector's own time (was: from the thread's start, make()'s
+    # statements included: 3.9 s once under load; then 3.9 s again from the drop, with two
+    # CPU burners beside the whole suite)
     assert took[0] < BOUND + 1 + 2.5, took
     assert "cancel" in proxy.kinds  # the statement was asked to stop
     assert conn.closed
