@@ -23,6 +23,9 @@ back to forwarding.
 At chosen moments:
   connect_delay    seconds a new connection waits before it reaches the server (e.g. a
                    cancel request arriving late)
+  connect_gate     an Event (None: none) a new connection waits for, after connect_delay,
+                   before it reaches the server (at most 60 s); ``gated`` is set once one
+                   waits there
   hold(marker)     holds back the server's answer to the next client data containing
                    marker until ``release`` is set (``holding`` is set once it waits)
   up_delay         seconds the client's next data after the held one (its Bind and
@@ -59,6 +62,8 @@ class TcpProxy:
         self.rng = random.Random(seed)
         self.garbled = 0  # bytes of random input handed to clients
         self.connect_delay = 0.0
+        self.connect_gate: Optional[threading.Event] = None
+        self.gated = threading.Event()
         self.kinds: List[str] = []
         self.marker: Optional[bytes] = None
         self.holding = threading.Event()
@@ -125,6 +130,10 @@ class TcpProxy:
     def _open(self, client: socket.socket, delay: float) -> None:
         if delay:
             time.sleep(delay)
+        gate = self.connect_gate
+        if gate is not None:
+            self.gated.set()
+            gate.wait(60)
         try:
             server = socket.create_connection(self.target, timeout=5)
             server.settimeout(None)
@@ -222,6 +231,8 @@ class TcpProxy:
     def close(self) -> None:
         self.stopped.set()
         self.release.set()
+        if self.connect_gate is not None:
+            self.connect_gate.set()
         _shut(self.listener)  # wakes the accepting thread
         self.listener.close()
         with self.lock:

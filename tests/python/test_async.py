@@ -76,7 +76,9 @@ def test_asyncio_task_cancelled_during_pg_sleep_cancels_on_the_server(sdsn, dsn)
         assert conn.info()["transaction_status"] == "idle"
         await conn.close()
         return elapsed
-    assert run_asyncio(main) < 1.0
+    # the cancel request's own backend starts under a loaded machine's load too (margin);
+    # below _SETTLE_SECONDS (5 s), where a cancel never answered ends the wait
+    assert run_asyncio(main) < 4.0
 
 
 def test_asyncio_wait_for_and_timeout_cancel_on_the_server(sdsn, dsn):
@@ -85,7 +87,8 @@ def test_asyncio_wait_for_and_timeout_cancel_on_the_server(sdsn, dsn):
             start = time.monotonic()
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(conn.execute("SELECT pg_sleep(10)"), 0.5)
-            assert time.monotonic() - start < 1.5
+            assert time.monotonic() - start < 4.0  # 0.5 s + the cancel; margin: a loaded
+            # machine (below the 5 s a cancel never answered is waited for; the sleep: 10 s)
             assert (await backend_state(dsn, conn.info()["backend_pid"]))[0] == "idle"
             assert (await conn.query_one("SELECT 'after'"))[0] == "after"
     run_asyncio(main)
@@ -160,7 +163,7 @@ def test_close_while_another_task_waits_fails_that_task_at_once(sdsn):
         await conn.close()
         with pytest.raises(pg.InterfaceError):
             await task
-        assert time.monotonic() - start < 2
+        assert time.monotonic() - start < 4  # not the 10 s sleep (margin: a loaded machine)
         assert conn.closed
     run_asyncio(main)
 

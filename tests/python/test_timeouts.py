@@ -201,7 +201,9 @@ def test_ctrl_c_interrupts_a_connect():
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         out, _ = child.communicate(timeout=10)
-        assert time.monotonic() - sent < 3.0
+        # the child's exit included (PyPy's is slow on a loaded machine: margin); not
+        # interrupted, its connect has no end (communicate's 10 s)
+        assert time.monotonic() - sent < 8.0
         assert out.startswith("interrupted"), out
         assert child.returncode == 0
     finally:
