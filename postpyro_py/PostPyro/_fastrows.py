@@ -264,8 +264,7 @@ def _packed_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str,
     for k, (tag, oid, plain) in enumerate(kinds):
         if tag == PP_INT:
             one.append("%s[%d]" % (p, base + j))
-            many.append("p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base,
-                                              _times(j + 1)))
+            many.append(_int_slice(base, j))
             j += 1
             continue
         one.append("v%d[0]" % k)
@@ -371,8 +370,7 @@ def _text_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str, start
     for k, (tag, oid, plain) in enumerate(kinds):
         if tag == PP_INT:
             one.append("%s[%d]" % (p, base + j))
-            many.append("p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base,
-                                              _times(j + 1)))
+            many.append(_int_slice(base, j))
             j += 1
         elif k in texts:
             i = texts.index(k)
@@ -405,6 +403,12 @@ def _text_body(kinds: Tuple[Tuple[int, int, bool], ...], pad: str, p: str, start
 
 def _times(j: int) -> str:
     return "n" if j == 1 else "%d * n" % j
+
+
+def _int_slice(base: int, j: int) -> str:
+    """The j-th int column's values, all rows: its slice of ``p`` (the pack's int values from
+    ``base`` on, unpacked: column after column, n each)."""
+    return "p[%d%s:%d + %s]" % (base, " + %s" % _times(j) if j else "", base, _times(j + 1))
 
 
 def _source(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> str:
