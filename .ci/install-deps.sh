@@ -16,6 +16,7 @@ packages=(
     python3-pandas                                  # the seed's pandas example (CPython)
     python3-sqlalchemy python3-psycopg2             # the SQLAlchemy dialects and their suite,
     python3-asyncpg                                 # compared with psycopg2's and asyncpg's
+    python3-psycopg                                 # the benchmarks: psycopg 3 beside them (pure-Python pq)
     python3-greenlet python3-sniffio python3-trio   # AsyncConnection (greenlet: CPython) and its trio tests
     pypy3 python3-exceptiongroup python3-tomli      # the tests under PyPy (pytest's deps)
     python3-httpx                                   # the async example service's test
