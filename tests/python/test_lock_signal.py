@@ -10,8 +10,10 @@ the main thread runs the handler the moment its acquire returns (PyPy runs it a 
 later, at one of its periodic checks: the test holds there too)."""
 
 import ast
+import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -130,3 +132,48 @@ def test_every_use_of_a_connection_takes_its_lock_in_a_with_of_its_own():
                             and (k == 0 or items[k - 1] != item + ".lock"):
                         wrong.append("%s:%d" % (os.path.relpath(path, pkg), node.lineno))
     assert not wrong
+
+
+def _raising_as_it_returns(name):
+    """A profile function raising Interrupt once, as the function ``name`` returns: where a
+    signal handler's exception comes when the handler was due during the call (CPython runs
+    it as the call returns)."""
+    def profile(frame, event, arg):
+        if event == "return" and frame.f_code.co_name == name:
+            sys.setprofile(None)
+            raise Interrupt()
+    return profile
+
+
+async def _in_transaction(c):
+    await c.execute("SELECT 1")
+
+
+async def _notifies(c):
+    async for _ in c.notifies(timeout=0):
+        pass
+
+
+@pytest.mark.parametrize("op", [_in_transaction, _notifies])
+def test_an_async_turn_is_not_left_taken_by_a_handler_raising_as_it_is_taken(sdsn, op):
+    """AsyncTurns.free_for said the turn was free and took it: an exception as it
+    returned left the turn taken (``busy``) for good, every later call queued for ever."""
+    async def main():
+        c = await pg.AsyncConnection.connect(sdsn)
+        try:
+            await c.execute("BEGIN")  # the transaction is this task's: free_for's case
+            sys.setprofile(_raising_as_it_returns("free_for"))
+            try:
+                await op(c)
+            except Interrupt:
+                pass
+            finally:
+                sys.setprofile(None)
+            assert not c._turns.busy
+            await c.execute("ROLLBACK")
+            got = await asyncio.wait_for(c.query_one("SELECT 7"), 10)  # (another task)
+            assert got[0] == 7
+        finally:
+            c._turns.busy = False  # (a failure: so that close() does not wait for ever)
+            await c.close()
+    asyncio.run(main())
