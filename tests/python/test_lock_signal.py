@@ -91,7 +91,8 @@ def test_a_handler_raising_as_the_lock_is_taken_leaves_it_free(sdsn, op):
             taken.wait(10)
             OPS[op](c)
             # PyPy: the handler may run only now, outside the call (after it returned)
-            while not handled:
+            deadline = time.monotonic() + 10
+            while not handled and time.monotonic() < deadline:
                 time.sleep(0.0001)
         except Interrupt:
             pass
