@@ -548,6 +548,13 @@ int32_t pp_timeout(pp_conn *conn)
     return conn != NULL ? atomic_load(&conn->timeout_ms) : 0;
 }
 
+int pp_set_timeout_if(pp_conn *conn, int32_t expected_ms, int32_t timeout_ms)
+{
+    if (conn == NULL || expected_ms < 0 || timeout_ms < 0)
+        return -1;
+    return atomic_compare_exchange_strong(&conn->timeout_ms, &expected_ms, timeout_ms) ? 1 : 0;
+}
+
 static const char *tx_status_name(PGTransactionStatusType s)
 {
     switch (s) {

@@ -54,8 +54,11 @@ class AsyncTurns:
         self._dropped = dropped
 
     def free_for(self, holder: Any) -> bool:
-        """True when the calling task may take the turn at once, without awaiting (then it
-        has it); otherwise it must ``await acquire(holder)``."""
+        """True when the calling task may take the turn at once, without awaiting: the
+        caller then takes it (``busy = True``) itself, in its own frame, with no call
+        between that and the ``try`` that gives it back (a signal handler's exception runs
+        at a call's return: one raised after this function took the turn would leave it
+        taken for good). Otherwise it must ``await acquire(holder)``."""
         if self.busy or self.queue:
             return False
         owner = self.owner
@@ -66,14 +69,14 @@ class AsyncTurns:
                 if owner is not holder and not b.task_done(owner):
                     return False
                 self.owner = me  # the holder's object moves it; an ended task's passes
-        self.busy = True
         return True
 
     async def acquire(self, holder: Any) -> Any:
         """Wait for the turn: the connection is free and no other task's transaction is
         open. ``holder``: the task that made the object (a transaction, a stream, …) whose
         method runs; when it owns the open transaction, the transaction moves to the
-        caller. Returns the calling task."""
+        caller. Returns the calling task, the turn taken; an exception (a cancellation, a
+        signal handler's) leaves it not taken."""
         b = self._b
         me = b.current_task()
         while True:
@@ -90,24 +93,23 @@ class AsyncTurns:
                     raise
             else:
                 self.busy = True
-            # this task's turn
-            owner = self.owner
-            if owner is not None and (owner is holder or b.task_done(owner)):
-                owner = self.owner = me
-            if owner is None or owner is me:
-                return me
-            if self._dropped is not None and self._tx_open():
-                try:
+            try:  # this task's turn (no call since it came: see free_for)
+                owner = self.owner
+                if owner is not None and (owner is holder or b.task_done(owner)):
+                    owner = self.owner = me
+                if owner is None or owner is me:
+                    return me  # the caller's await takes it with no call in between
+                if self._dropped is not None and self._tx_open():
                     await self._dropped()  # may end the owner's transaction (see above)
-                except BaseException:
-                    self.hand_on()
-                    raise
-            if not self._tx_open():  # it ended (e.g. the connection closed)
-                self.owner = None
-                self._wake_aside()
-                return me
-            ev = b.event()  # another task's transaction: wait until it ends
-            self._aside.append(ev)
+                if not self._tx_open():  # it ended (e.g. the connection closed)
+                    self.owner = None
+                    self._wake_aside()
+                    return me
+                ev = b.event()  # another task's transaction: wait until it ends
+                self._aside.append(ev)
+            except BaseException:
+                self.hand_on()
+                raise
             self.hand_on()
             try:
                 await b.wait_event(ev, _ASIDE_LOOK)
@@ -163,6 +165,7 @@ async def end_pending(conn: Any, timeout: Optional[float]) -> bool:
     turns = conn._turns
     if not conn._engine._lock.pending or not turns.free_for(None):
         return False
+    turns.busy = True  # (see AsyncTurns.free_for)
     try:
         await _settle(conn, timeout)
     finally:

@@ -323,6 +323,15 @@ int pp_set_timeout(pp_conn *conn, int32_t timeout_ms, pp_error **err);
 /* The value pp_set_timeout set (0 when none, or conn NULL). */
 int32_t pp_timeout(pp_conn *conn);
 
+/* Compare-and-set of the timeout: sets it to timeout_ms (as pp_set_timeout) only when it is
+ * expected_ms now, in one atomic step, so that a value another thread set in between is
+ * never overwritten (code that sets a timeout for a while and then gives back the one it
+ * found, unless someone else changed it meanwhile). Any thread may call it; it allocates
+ * nothing and never fails on a valid conn. Returns 1 when it set the timeout, 0 when the
+ * timeout was not expected_ms (nothing changed: read it again with pp_timeout), -1 when conn
+ * is NULL or either value is negative (no pp_error: nothing to free). */
+int pp_set_timeout_if(pp_conn *conn, int32_t expected_ms, int32_t timeout_ms);
+
 /* A property of the connection as a new string (free with pp_free), or NULL when the key is
  * unknown or the connection is closed. Keys: "host", "port", "dbname", "user",
  * "application_name", "server_version" (e.g. "150018"), "backend_pid", "client_encoding",

@@ -27,12 +27,13 @@ _ACTIVE = 1  # pp_transaction_status: a COPY (or a statement) in progress
 PENDING_END_SECONDS = 5.0
 
 
-def end_bounded(conn: "Connection", end: Any) -> None:
+def end_bounded(conn: "Connection", end: Any, answer: Any = None) -> Any:
     """Runs ``end()`` (a dropped COPY's abort or stream's end, from its finalizer: at any
     point of the program) within PENDING_END_SECONDS in all, even on a dead network and
-    without a connection timeout."""
+    without a connection timeout. Returns ``answer`` (for Turns.if_free)."""
     with _bounded(conn._conn, PENDING_END_SECONDS):
         end()
+    return answer
 
 
 def abort_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: str) -> None:
@@ -44,7 +45,7 @@ def abort_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: s
         # The server reads the CopyFail only once it reads again: not while it waits
         # (a row lock, a full disk), so a cancel ends the COPY too (both fail it)
         lib.pp_cancel(h, ffi.NULL)
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, r, ffi.NULL, err), err)
         if rc != PP_OK:  # the expected outcome: the server's "COPY … aborted" error
             lib.pp_error_free(err[0])
@@ -55,7 +56,7 @@ def abort_copy(conn: "Connection", h: Any, copy_in: bool, in_tx: bool, reason: s
             lib.pp_cancel(h, ffi.NULL)
         data = ffi.new("const char **")
         n = ffi.new("int64_t *")
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             while True:
                 rc = conn._copy_read(h, data, n, ffi.NULL, err)
                 if rc != 1:

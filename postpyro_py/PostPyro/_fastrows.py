@@ -223,7 +223,7 @@ def _packed(kinds: Tuple[Tuple[int, int, bool], ...], max_rows: int) -> list:
     unpack reads the facts and values. Anything else goes on to the body reading ``cols``
     column by column (_joined, _by_column), which handles NULLs."""
     ncols = len(kinds)
-    lens, base = 5 + 3 * ncols, 5 + 4 * ncols  # pack's data_len, then the int values
+    base = 5 + 4 * ncols  # where pack's int values begin
     nints = sum(tag == PP_INT for tag, _, _ in kinds)
     lines = ["        if call.shape == key and generation[0] == gen:",
              "            n = pack[1]"]

@@ -86,5 +86,5 @@ class Notifications(NotifyCore):
             wait = _SLICE_SECONDS if left is None else min(left, _SLICE_SECONDS)
             # Ctrl-C: poll() runs the handler, whose KeyboardInterrupt ends the iteration
             if poller.poll(int(wait * 1000.0 + 0.999)):
-                with self._lock:  # type: ignore[attr-defined]
+                with self._lock.lock, self._lock:  # type: ignore[attr-defined]
                     self._consume_input(conn)

@@ -16,7 +16,7 @@ import itertools
 import os
 import threading
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _deadlines, _named, _reclaim
 from . import errors as e
@@ -457,22 +457,18 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
     1 ms, so that the next call's first wait sends the cancel (see pp_set_timeout; the
     helper thread: _deadlines). Then the timeout it found comes back, unless another thread
     set one meanwhile (``Connection.timeout``, settable from any thread): that one stays."""
-    own = lib.pp_timeout(conn)
     ms = _timeout_ms(seconds)
-    state = [own, own]  # [the timeout to come back, the one set here last]
-    if own == 0 or own > ms:
-        lib.pp_set_timeout(conn, ms, ffi.NULL)
-        state[1] = ms
+    own = _swap_timeout(conn, lambda now: ms if now == 0 or now > ms else now)
+    state = [own, ms if own == 0 or own > ms else own]  # [to come back, the one set here last]
     guard = threading.Lock()  # the deadline never acts once the bounded code has ended
     ended = []
 
     def deadline() -> None:
         with guard:
             if not ended:
-                now = lib.pp_timeout(conn)
+                now = _swap_timeout(conn, lambda now: 1)
                 if now != state[1]:
                     state[0] = now  # another thread's, to come back
-                lib.pp_set_timeout(conn, 1, ffi.NULL)
                 state[1] = 1
     cancel = _deadlines.after(seconds, deadline)
     try:
@@ -481,8 +477,18 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
         cancel()
         with guard:
             ended.append(True)
-            if lib.pp_timeout(conn) == state[1]:
-                lib.pp_set_timeout(conn, state[0], ffi.NULL)
+            lib.pp_set_timeout_if(conn, state[1], state[0])  # unless another thread set one
+
+
+def _swap_timeout(conn: Any, new_of: Callable[[int], int]) -> int:
+    """Sets the timeout of ``conn`` to ``new_of(the one it has)`` and returns that one, in one
+    compare-and-set (pp_set_timeout_if, again when another thread changed it in between):
+    another thread's setting is never lost."""
+    while True:
+        now = lib.pp_timeout(conn)
+        new = new_of(now)
+        if new == now or lib.pp_set_timeout_if(conn, now, new) != 0:  # -1: conn NULL
+            return now
 
 
 def _timeout_ms(seconds: Optional[float]) -> int:

@@ -45,9 +45,16 @@ def _thread_alive(owner: Any) -> bool:
 
 
 class Turns:
-    """The connection's lock, held around every use of the server (``with turns:``;
-    reentrant). Entering also waits until no other owner's transaction is open; leaving
-    records who owns the transaction the statements left open, if any."""
+    """The connection's turns. Every use of the server holds ``lock`` (reentrant) and is in
+    the turn: ``with turns.lock, turns:``. Entering the turn waits until no other owner's
+    transaction is open; leaving it records who owns the transaction the statements left
+    open, if any.
+
+    The lock is taken by its own ``with`` (a C method: nothing runs between the acquire and
+    the start of the block that releases it), never by a Python ``__enter__``: CPython runs
+    a pending signal handler right after a C call returns, so a handler's exception
+    (Ctrl-C) raised there, after ``lock.acquire()`` but before the block began, would leave
+    the lock held for ever. The turn's bookkeeping, Python, runs inside that block."""
 
     __slots__ = ("lock", "_cond", "status", "known", "orphaned", "owner", "_owner_of",
                  "_alive", "tx", "pending", "defer", "_ending")
@@ -85,32 +92,23 @@ class Turns:
         return self._owner_of()
 
     def __enter__(self) -> "Turns":
-        self.lock.acquire()
         if self.owner is not None:
-            try:
-                self.wait_turn()
-            except BaseException:
-                self.lock.release()
-                raise
+            self.wait_turn()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        try:
-            known = self.known
-            if known is None:
-                self.record(-1)
-            else:
-                st = known[0]
-                known[0] = -1
-                if st != 0 or self.owner is not None:  # else idle and nobody's: nothing to do
-                    self.record(st)
-        finally:
-            self.lock.release()
+        known = self.known
+        if known is None:
+            self.record(-1)
+        else:
+            st = known[0]
+            known[0] = -1
+            if st != 0 or self.owner is not None:  # else idle and nobody's: nothing to do
+                self.record(st)
 
-    # A caller that holds ``lock`` itself (query()'s fast path: ``with turns.lock``, no Python
-    # frame for entering and leaving) calls wait_turn() after acquiring it when ``owner`` is
-    # not None, and record() before releasing it unless the status it read is 0 (idle) and
-    # ``owner`` is None.
+    # query()'s fast path writes both out inline, inside its ``with turns.lock:``: it calls
+    # wait_turn() when ``owner`` is not None, and record() before leaving unless the status
+    # it read is 0 (idle) and ``owner`` is None.
 
     def record(self, st: int) -> None:
         """With the lock held, before it is released: record who owns the transaction the
@@ -163,26 +161,48 @@ class Turns:
     def settle(self) -> None:
         """Runs ``pending`` now, in the caller's turn, and records the status the ends left:
         for a task that would otherwise wait for the transaction they end."""
-        self.lock.acquire()
-        try:
-            self.run_pending()
-        finally:
-            self.__exit__()  # records the status they left, releases the lock
+        with self.lock:
+            try:
+                self.run_pending()
+            finally:
+                self.__exit__()  # records the status they left
 
     def end_now(self, bounded: Any) -> bool:
         """Runs ``pending`` now (as settle), for a pool taking the connection back, only
-        when no thread uses the connection (its lock is free, not held by the caller
-        either), inside ``bounded`` (a context manager: the bound of their waits). False,
-        with nothing done, when nothing was left or the connection is in use."""
+        when no thread uses the connection (see if_free), inside ``bounded`` (a context
+        manager: the bound of their waits). False, with nothing done, when nothing was
+        left or the connection is in use."""
+        if not self.pending:
+            return False
+
+        def ends() -> bool:
+            try:
+                with bounded:
+                    self.run_pending()
+            finally:
+                self.__exit__()  # records the status they left
+            return True
+        return self.if_free(ends)
+
+    def if_free(self, fn: Callable[[], bool]) -> bool:
+        """``fn()``'s answer, run holding the lock, only when no thread holds it (the caller
+        neither: a finalizer may run inside any operation); False, with nothing run, when
+        one does. A non-blocking acquire has no ``with`` of its own (see the class): when a
+        signal handler's exception comes as the acquire returns, it is released here."""
         lock = self.lock
-        if not self.pending or lock._is_owned() or not lock.acquire(blocking=False):
+        if lock._is_owned():
             return False
         try:
-            with bounded:
-                self.run_pending()
-        finally:
-            self.__exit__()  # records the status they left, releases the lock
-        return True
+            if not lock.acquire(blocking=False):
+                return False
+            try:
+                return fn()
+            finally:
+                lock.release()
+        except BaseException:
+            while lock._is_owned():  # taken above (it was not before): not released yet
+                lock.release()
+            raise
 
     def run_pending(self) -> None:
         """(Lock held.) Runs what finalizers left for the open transaction (``pending``),

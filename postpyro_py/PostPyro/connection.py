@@ -179,7 +179,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
             buffers = _spare_buffers.pop()  # take_buffers(), inlined: the hot path
         except IndexError:
             buffers = take_buffers()
-        with self._lock:
+        with self._lock.lock, self._lock:
             if begin and not self._autocommit:
                 self._maybe_begin(conn)
             try:
@@ -327,7 +327,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
             return []
         n, sqls, counts, keep = self._batch_args(queries)
         err = newp(T_ERROR_PP, None)
-        with self._lock:
+        with self._lock.lock, self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(conn, lambda: lib.pp_exec_batch(conn, n, sqls, counts, err),
                                   err, counts)
@@ -354,7 +354,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         sqlb = self._cstr(sqlb)
         affected = ffi.new("int64_t *")
         err = newp(T_ERROR_PP, None)
-        with self._lock:
+        with self._lock.lock, self._lock:
             self._maybe_begin(conn)
             rc = self._call_batch(
                 conn, lambda: run(conn, sqlb, nparams, nrows, arr, affected, err), err,
@@ -375,7 +375,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         name, sqlb = self._new_prepared(sql)
         nameb, sqlb = self._cstr(name.encode("ascii")), self._cstr(sqlb)
         err = newp(T_ERROR_PP, None)
-        with self._lock:
+        with self._lock.lock, self._lock:
             if self._call_batch(conn, lambda: lib.pp_prepare(conn, nameb, sqlb, err),
                                 err) != PP_OK:
                 raise_error(err[0])
@@ -390,7 +390,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
                                      % (stmt_id,))
         idb = self._cstr(stmt_id.encode("ascii"))
         err = newp(T_ERROR_PP, None)
-        with self._lock:
+        with self._lock.lock, self._lock:
             if self._call_batch(conn, lambda: lib.pp_deallocate(conn, idb, err),
                                 err) != PP_OK:
                 raise_error(err[0])
@@ -457,7 +457,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         Another thread's open transaction is not this thread's: this waits until it ends."""
         self._check_open_to_end("commit")
         conn = self._handle()
-        with self._lock:
+        with self._lock.lock, self._lock:
             if self._tx_stack:
                 self._tx_stack[0].commit()
             elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
@@ -468,7 +468,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         or broken connection raises InterfaceError (the server rolled back on its own)."""
         self._check_open_to_end("roll back")
         conn = self._handle()
-        with self._lock:
+        with self._lock.lock, self._lock:
             if self._tx_stack:
                 self._tx_stack[0].rollback()
             elif lib.pp_transaction_status(conn) in _IN_TRANSACTION:
@@ -546,7 +546,7 @@ class Connection(PlannedQuery, BaseConnection, Notifications):
         conn = self._handle()
         size = int(size)
         err = newp(T_ERROR_PP, None)
-        with self._lock:
+        with self._lock.lock, self._lock:
             if self._call_batch(conn, lambda: lib.pp_set_statement_cache_size(conn, size, err),
                                 err) != PP_OK:
                 raise_error(err[0])

@@ -190,7 +190,9 @@ class AsyncConnection(AsyncNotifications):
         turns = self._turns
         if not turns.busy and not turns.queue and turns.owner is None:
             turns.busy = True  # free_for(holder)'s commonest case, without its call
-        elif not turns.free_for(holder):
+        elif turns.free_for(holder):
+            turns.busy = True  # here, not in free_for: see there
+        else:
             await turns.acquire(holder)
         eng = self._engine
         try:
@@ -235,9 +237,12 @@ class AsyncConnection(AsyncNotifications):
 
     async def _acquire(self, holder: Any) -> Any:
         """Wait for this task's turn (see AsyncTurns.acquire); returns the task."""
-        if self._turns.free_for(holder):
-            return self._b.current_task()
-        return await self._turns.acquire(holder)
+        turns = self._turns
+        me = self._b.current_task()
+        if turns.free_for(holder):
+            turns.busy = True  # here, with no call before the caller's try: see free_for
+            return me
+        return await turns.acquire(holder)
 
     def _release(self, me: Any) -> None:
         self._turns.release()

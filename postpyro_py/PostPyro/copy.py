@@ -140,7 +140,7 @@ class Copy:
         conn = self._conn
         h = conn._handle()
         err = ffi.new("pp_error **")
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             conn._maybe_begin(h)
             self._in_tx = lib.pp_transaction_status(h) in (2, 3)
             start = lib.pp_copy_in_start if self.direction == "in" else lib.pp_copy_out_start
@@ -202,7 +202,7 @@ class Copy:
         err = ffi.new("pp_error **")
         self._state = "done"
         conn = self._conn
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             rc = conn._call_batch(h, lambda: lib.pp_copy_end(h, ffi.NULL, rows, err), err)
         if rc != PP_OK:
             raise_error(err[0])
@@ -233,16 +233,12 @@ class Copy:
         if conn._closed:
             return
         turns = conn._lock
-        lock = turns.lock
         end = partial(abort_dropped, weakref.ref(conn), self.direction == "in", self._in_tx,
                       self._owner)
-        if turns.current() is self._owner and not turns.defer and not lock._is_owned() \
-                and lock.acquire(blocking=False):
-            try:  # this thread, between two operations: no one else can be using it
-                end_bounded(conn, end)
-                return
-            finally:
-                lock.release()
+        # this thread, between two operations (no one else can be using it): at once
+        if turns.current() is self._owner and not turns.defer \
+                and turns.if_free(partial(end_bounded, conn, end, True)):
+            return
         turns.pending.append((self._tx, end, end))
 
     def __del__(self) -> None:
@@ -269,7 +265,7 @@ class Copy:
         buf = ffi.from_buffer(data)
         err = ffi.new("pp_error **")
         conn = self._conn
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             rc = conn._call_batch(h, lambda: lib.pp_copy_put(h, buf, len(buf), err), err)
         if rc != PP_OK:
             raise_error(err[0])
@@ -290,7 +286,7 @@ class Copy:
             raise e.ProgrammingError("use_binary() needs the type of every column")
         arr = ffi.new("uint32_t[]", oids)
         err = ffi.new("pp_error **")
-        with self._conn._lock:
+        with self._conn._lock.lock, self._conn._lock:
             rc = lib.pp_copy_use_binary(h, len(oids), arr, err)
         if rc != PP_OK:
             raise_error(err[0])
@@ -352,7 +348,7 @@ class Copy:
         put = lib.pp_copy_put_columns if by_columns else lib.pp_copy_put_rows
         err = ffi.new("pp_error **")
         conn, h = self._conn, self._h
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             rc = conn._call_batch(h, lambda: put(h, ncols, n, arr, err), err)
         if rc != PP_OK:
             raise_error(err[0])
@@ -405,7 +401,7 @@ class Copy:
         n = ffi.new("int64_t *")
         rows = ffi.new("int64_t *")
         err = ffi.new("pp_error **")
-        with self._conn._lock:
+        with self._conn._lock.lock, self._conn._lock:
             rc = self._conn._copy_read(h, data, n, rows, err)
             chunk = ffi.buffer(data[0], n[0])[:] if rc == 1 else b""
         if rc == 1:

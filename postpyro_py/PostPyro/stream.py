@@ -104,7 +104,7 @@ class Stream:
             return self
         conn = self._conn
         h = conn._handle()
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             status = lib.pp_transaction_status(h)
             if status == _IDLE:
                 if conn._autocommit:
@@ -202,7 +202,7 @@ class Stream:
             if not self._own_tx:
                 return  # inside another thread's transaction: the cursor ends with it
             self._owner = conn._lock.take_over(self._owner)
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             _end(conn, self._qname, self._own_tx, failed)
 
     def _release(self) -> None:
@@ -219,20 +219,23 @@ class Stream:
             return
         turns = conn._lock
         end = partial(_end_dropped, weakref.ref(conn), self._qname, self._own_tx, self._owner)
-        lock = turns.lock
         me = turns.current()
-        if me is self._owner and not turns.defer and not lock._is_owned() and \
-                lock.acquire(blocking=False):
-            try:  # this thread, between two operations: no one else can be using it
-                holder = turns.owner
-                if holder is None or turns.tx != self._tx:
-                    return  # its transaction ended (the cursor with it)
-                if holder is me:
-                    end_bounded(conn, end)
-                    return
-            finally:
-                lock.release()
+        # this thread, between two operations (no one else can be using it): at once
+        if me is self._owner and not turns.defer and \
+                turns.if_free(partial(self._end_now, conn, end, me)):
+            return
         turns.pending.append((self._tx, end, _again(end)))
+
+    def _end_now(self, conn: "Connection", end: Any, me: Any) -> bool:
+        """(_release, the lock held.) Ends the stream now when its thread holds its
+        transaction; True when nothing is left to do (also when the transaction ended)."""
+        holder = conn._lock.owner
+        if holder is None or conn._lock.tx != self._tx:
+            return True  # its transaction ended (the cursor with it)
+        if holder is me:
+            end_bounded(conn, end)
+            return True
+        return False
 
     def __enter__(self) -> "Stream":
         self.open()

@@ -78,7 +78,7 @@ class Transaction:
         self._owner = conn._lock.current()
         conn._handle()
         level = _isolation_sql(isolation_level)
-        with conn._lock:  # waits while another thread's transaction is open
+        with conn._lock.lock, conn._lock:  # waits while another thread's transaction is open
             nested = conn._in_transaction()
             if nested:
                 if level or read_only or deferrable:
@@ -197,7 +197,7 @@ class Transaction:
         had failed inside: the server rolled the transaction back instead (a savepoint is
         rolled back to, so the enclosing transaction stays usable)."""
         conn = self._check(ending=True)
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             failed_inside = None
             try:
                 if self._savepoint is not None:
@@ -241,7 +241,7 @@ class Transaction:
     def rollback(self) -> None:
         """Roll back (to the savepoint, which is then released)."""
         conn = self._check(ending=True)
-        with conn._lock:
+        with conn._lock.lock, conn._lock:
             try:
                 if self._savepoint is not None:
                     ident = quote_ident(self._savepoint)

@@ -46,6 +46,18 @@ static void test_timeout_cancels_a_slow_statement(pp_conn *c)
     pp_error_free(err);
 }
 
+static void test_set_timeout_if_sets_only_the_expected_value(pp_conn *c)
+{
+    pp_error *err = NULL;
+    CHECK_OK(pp_set_timeout(c, 700, &err), err);
+    CHECK(pp_set_timeout_if(c, 500, 40) == 0 && pp_timeout(c) == 700); /* not 500: unchanged */
+    CHECK(pp_set_timeout_if(c, 700, 40) == 1 && pp_timeout(c) == 40);
+    CHECK(pp_set_timeout_if(c, 40, 0) == 1 && pp_timeout(c) == 0);
+    CHECK(pp_set_timeout_if(c, 0, -1) == -1 && pp_timeout(c) == 0);
+    CHECK(pp_set_timeout_if(c, -1, 5) == -1 && pp_timeout(c) == 0);
+    CHECK(pp_set_timeout_if(NULL, 0, 5) == -1);
+}
+
 /* A listening socket that never answers: the kernel completes the handshake, nobody reads. */
 static int quiet_listener(int *port)
 {
@@ -250,6 +262,7 @@ int main(void)
 {
     pp_conn *c = test_connect();
     test_timeout_cancels_a_slow_statement(c);
+    test_set_timeout_if_sets_only_the_expected_value(c);
     pp_conn_free(c);
     test_connect_timeout_and_signals();
     test_connect_errors();

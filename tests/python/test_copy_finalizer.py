@@ -75,7 +75,7 @@ def test_a_copy_to_dropped_after_its_last_chunk_is_ended(kept, where):
         box.clear()
         collect()
     else:
-        with kept._lock:
+        with kept._lock.lock, kept._lock:
             box.clear()
             collect()
     assert kept.query_one("SELECT 41 + 1")[0] == 42
@@ -88,7 +88,7 @@ def test_a_copy_dropped_during_an_operation_is_aborted_by_the_next_statement(
     box = [dropped_copy_from(kept) if direction == "from" else dropped_copy_to(kept)]
     aborts = aborts_seen(kept)
     seen = spy_statements(kept)
-    with kept._lock:  # an operation of this thread is running: the collector runs in it
+    with kept._lock.lock, kept._lock:  # an operation of this thread is running: the collector runs in it
         box.clear()
         collect()
         assert aborts == [] and seen == []  # was: the abort's I/O inside that operation
@@ -139,7 +139,7 @@ def test_a_copy_dropped_in_the_caller_s_transaction_fails_only_that_transaction(
     tx = kept.begin()
     kept.execute("INSERT INTO kept VALUES (8)")
     box = [dropped_copy_from(kept)]
-    with kept._lock:
+    with kept._lock.lock, kept._lock:
         box.clear()
         collect()
     # the abort came first: the transaction failed (an aborted COPY fails it)
@@ -152,7 +152,7 @@ def test_a_copy_dropped_in_the_caller_s_transaction_fails_only_that_transaction(
 
 def test_ctrl_c_in_a_pending_abort_keeps_it_for_the_next_statement(kept):
     box = [dropped_copy_from(kept)]
-    with kept._lock:
+    with kept._lock.lock, kept._lock:
         box.clear()
         collect()
     run, hit = kept._call_batch, []
@@ -177,7 +177,7 @@ def test_a_copy_in_a_transaction_dropped_is_left_to_that_transaction_s_thread(ke
     tx = kept.begin()
     box = [dropped_copy_from(kept)]
     aborts = aborts_seen(kept)
-    with kept._lock:
+    with kept._lock.lock, kept._lock:
         box.clear()
         collect()
     got = []

@@ -36,7 +36,7 @@ def test_a_stream_dropped_during_an_operation_is_ended_by_the_next_statement(sds
         s = dropped_in_a_cycle(c)
         seen = spy_statements(c)
         del s
-        with c._lock:  # an operation of this thread is running: the collector runs in it
+        with c._lock.lock, c._lock:  # an operation of this thread is running: the collector runs in it
             gc.collect()
             gc.collect()
             # nothing ran inside it (was: COMMIT in the middle of the operation)
@@ -95,7 +95,7 @@ def test_a_stream_dropped_in_the_caller_s_transaction_closes_only_its_cursor(sds
             c.execute("INSERT INTO kept VALUES (1)")
             s = dropped_in_a_cycle(c)
             del s
-            with c._lock:
+            with c._lock.lock, c._lock:
                 gc.collect()
                 gc.collect()
             assert c.query_one(CURSORS)[0] == 0  # its CLOSE came first
@@ -216,7 +216,7 @@ def test_ctrl_c_while_pending_ends_run_keeps_the_ones_not_run(sdsn, how):
     with pg.Connection(sdsn) as c:
         s1 = dropped_in_a_cycle(c)
         s2 = dropped_in_a_cycle(c)
-        with c._lock:
+        with c._lock.lock, c._lock:
             del s2
             gc.collect()
             del s1
@@ -235,7 +235,7 @@ def test_ctrl_c_while_pending_ends_run_keeps_the_ones_not_run(sdsn, how):
 def test_ctrl_c_in_a_pending_commit_keeps_it_for_the_next_statement(sdsn):
     with pg.Connection(sdsn) as c:
         s = dropped_in_a_cycle(c)
-        with c._lock:
+        with c._lock.lock, c._lock:
             del s
             gc.collect()
         hit = interrupt_once(c, "COMMIT", "raise")
