@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The shape sweep (issue 20): one SELECT of every shape — rows 1 … 1 000 000 × columns 1, 5,
 20 × value kinds (int, text, a mix of int, text, numeric, timestamptz and uuid) — read with
-PostPyro on CPython and PyPy, psycopg2, asyncpg and plain libpq (c_sweep.c), in one run.
+PostPyro on CPython and PyPy, psycopg2, psycopg 3, asyncpg and plain libpq (c_sweep.c), in one
+run.
 
     sweep.py --dsn DSN [--profile quick|full] [--json OUT.json] [--md OUT.md] [--svg OUT.svg]
     sweep.py --from-json docs/benchmarks-sweep.json --into docs/benchmarks.md
@@ -45,11 +46,12 @@ TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 ROWS = [1, 10, 100, 1000, 10000, 100000, 1000000]
 COLS = [1, 5, 20]
 KINDS = ["int", "text", "mix"]
-DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "asyncpg", "c",
-           "postpyro-base", "postpyro-pypy-base"]
+DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "psycopg",
+           "asyncpg", "c", "postpyro-base", "postpyro-pypy-base"]
 LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy",
          "postpyro-pypy-nursery": "PostPyro PyPy 64 MB nursery", "psycopg2": "psycopg2",
-         "asyncpg": "asyncpg", "c": "C libpq", "postpyro-base": "PostPyro (--base build)",
+         "psycopg": "psycopg 3", "asyncpg": "asyncpg", "c": "C libpq",
+         "postpyro-base": "PostPyro (--base build)",
          "postpyro-pypy-base": "PostPyro PyPy (--base build)"}
 # PyPy sizes its nursery from the CPU's last-level cache (1 MB on one 2-core VM, 150 MB on
 # another with a 300 MB L3: machine_info records it); a small one copies every row made,
@@ -69,6 +71,14 @@ PROFILES = {
              "max_rows": 1000000},
 }
 BIG_ROWS = 10000
+# Drivers far slower per value than the others: driver → (k, rows): they run a k-th of each
+# round's statements (at least one; times are per statement, and each round still pairs
+# their run with the others' runs beside it) and leave out the cells of more
+# than `rows` rows. Debian's psycopg 3 is its pure-Python build (no psycopg_c): ≈ 4 µs a
+# value, 15–30 × psycopg2's; with every statement of the full profile it would add ≈ 25 min
+# (one 1 000 000 × 20 statement ≈ 80 s), with this ≈ 2 min (≈ 4 µs a value + 100 µs a
+# statement over plan's statements). --slow-as-others: no limits.
+SLOW = {"psycopg": (10, 100000)}
 MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells; quick: 300)
 MAX_WARM = 2000  # warm-up statements at most (the first cell's also warms PyPy's JIT up)
 
@@ -135,6 +145,19 @@ def connect(driver: str, dsn: str):
         psycopg2.extras.register_uuid()
         conn = psycopg2.connect(dsn)
         conn.autocommit = True
+        cur = conn.cursor()
+
+        def make(sql_dollar, sql_pct):
+            def run(rows, n):
+                params = (rows,)
+                for _ in range(n):
+                    cur.execute(sql_pct, params)
+                    cur.fetchall()
+            return run
+        return make
+    if driver == "psycopg":  # psycopg 3, sync; its defaults (prepares after 5 executions)
+        import psycopg
+        conn = psycopg.connect(dsn, autocommit=True)
         cur = conn.cursor()
 
         def make(sql_dollar, sql_pct):
@@ -316,6 +339,7 @@ def run_all(args) -> dict:
     cols = [int(c) for c in args.cols.split(",")]
     seed = args.seed if args.seed is not None else int(time.time())
     rng = random.Random(seed)
+    slow = {} if getattr(args, "slow_as_others", False) else SLOW
     workers: dict = {}
     results: dict = {}
     started = time.time()
@@ -327,13 +351,14 @@ def run_all(args) -> dict:
             for rows in counts:
                 n, rounds, warm = plan(rows, ncols, prof, rows == counts[0])
                 t0 = time.time()
-                cell = run_cell(workers, live, rows, n, rounds, warm, rng)
+                here, share = cell_drivers(live, rows, slow)
+                cell = run_cell(workers, here, rows, n, rounds, warm, rng, share)
                 for d, c in cell.items():
                     add_rounds(results, "%s/%d/%s/%d" % (kind, ncols, d, rows), c)
                 sys.stderr.write("%-14s %d × %d × %d statements in %5.1f s (%.0f s so far)%s\n"
                                  % ("%s/%d/%d" % (kind, ncols, rows), rounds, len(live), n,
                                     time.time() - t0, time.time() - started,
-                                    progress_ratio(results, kind, ncols, rows, live)))
+                                    progress_ratio(results, kind, ncols, rows, here)))
     finally:
         for w in workers.values():
             w.close()
@@ -344,6 +369,7 @@ def run_all(args) -> dict:
             "method": "alternating", "seed": seed, "seconds": round(time.time() - started),
             "plan": dict(prof, big_rows=BIG_ROWS,
                          max_per_round=prof.get("max_per_round", MAX_PER_ROUND)),
+            "slow": {d: list(v) for d, v in slow.items() if d in drivers},
             "machine": machine_info(py, pypy),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -368,12 +394,18 @@ def start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env, env_
     return live
 
 
-def run_cell(workers, live, rows, n, rounds, warm, rng) -> dict:
+def run_cell(workers, live, rows, n, rounds, warm, rng, share=None) -> dict:
     """One cell: every driver's warm-up, then `rounds` rounds, in each of which every driver
     runs n statements, one driver after another in an order shuffled per round; per driver
-    the wall and CPU time per statement of each round (None where it failed)."""
+    the wall and CPU time per statement of each round (None where it failed). ``share``:
+    driver → k, a driver that runs n // k statements a round (at least one) and warms up
+    with warm // k (see SLOW)."""
     out = {d: {"wall": [], "cpu": []} for d in live}
     failed = set()
+    share = share or {}
+
+    def part(d, count):
+        return max(1, count // share.get(d, 1)) if count else 0
 
     def ask(d, what):
         if d in failed:
@@ -386,14 +418,23 @@ def run_cell(workers, live, rows, n, rounds, warm, rng) -> dict:
             return None
     for d in shuffled(live, rng):
         if warm:
-            ask(d, lambda w: w.run(rows, warm))
+            ask(d, lambda w: w.run(rows, part(d, warm)))
         ask(d, lambda w: w.collect())
     for _ in range(rounds):
         for d in shuffled(live, rng):
-            t = ask(d, lambda w: w.run(rows, n))
-            out[d]["wall"].append(t[0] / n if t else None)
-            out[d]["cpu"].append(t[1] / n if t else None)
+            nd = part(d, n)
+            t = ask(d, lambda w: w.run(rows, nd))
+            out[d]["wall"].append(t[0] / nd if t else None)
+            out[d]["cpu"].append(t[1] / nd if t else None)
     return out
+
+
+def cell_drivers(live, rows, slow) -> tuple:
+    """(the drivers that run a cell of this many rows, driver → k of those that run 1/k of
+    the statements): SLOW's drivers (``slow``, or {} with --slow-as-others) leave out the
+    cells above their row limit."""
+    return ([d for d in live if d not in slow or rows <= slow[d][1]],
+            {d: slow[d][0] for d in live if d in slow})
 
 
 def shuffled(items, rng) -> list:
@@ -435,7 +476,18 @@ def machine_info(py, pypy) -> dict:
             "pypy": version([pypy, "-c", "import sys; print(sys.version.split()[0], "
                              "sys.pypy_version_info[:3])"]) if pypy else None,
             "load": os.getloadavg(), "cpus": os.cpu_count(),
+            "peers": version([py, "-c", PEERS]),
             "pypy_nursery": pypy_nursery(pypy) if pypy else None}
+
+
+PEERS = ("import importlib\nout = []\n"
+         "for m in ('psycopg2', 'psycopg', 'asyncpg'):\n"
+         "    try:\n        v = importlib.import_module(m).__version__.split()[0]\n"
+         "    except ImportError:\n        continue\n"
+         "    if m == 'psycopg':\n"
+         "        v += ' (libpq wrapper: %s)' % importlib.import_module('psycopg.pq').__impl__\n"
+         "    out.append('%s %s' % (m, v))\n"
+         "print(', '.join(out))")
 
 
 def pypy_nursery(pypy: str) -> Optional[int]:
@@ -456,6 +508,7 @@ def pypy_nursery(pypy: str) -> Optional[int]:
 # The comparisons drawn: (title, driver, against, the target ratio)
 PANELS = [("PostPyro ÷ psycopg2", "postpyro", "psycopg2"),
           ("PostPyro ÷ asyncpg", "postpyro", "asyncpg"),
+          ("PostPyro ÷ psycopg 3", "postpyro", "psycopg"),
           ("PostPyro PyPy ÷ PostPyro CPython", "postpyro-pypy", "postpyro"),
           ("PostPyro ÷ C libpq", "postpyro", "c"),
           ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro"),
@@ -594,9 +647,10 @@ def markdown(data: dict, svg_name: str) -> str:
              "whole into Python rows (C: every value read from the PGresult), the median "
              "of the rounds' time per statement.%s%s Kinds: `int` (int4), `text` "
              "(`'value ' || g`), `mix` (columns cycle through int4, text, numeric, "
-             "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s"
+             "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s%s%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
-                m["cpus"], rounds_text(data), order_text(data), nursery_text(data)), "",
+                m["cpus"], rounds_text(data), order_text(data), nursery_text(data),
+                peers_text(data), slow_text(data)), "",
              "The machine (2 cores) was shared with other jobs: wall times carry their load; "
              "client CPU times (first) carry less of it. Where the time goes in the cells "
              "still missed, and what would move them: tests/bench/NOTES.md, \"Shape sweep\". "
@@ -639,6 +693,25 @@ def nursery_text(data: dict) -> str:
             "`PYPY_GC_NURSERY=%s` (PyPy sized its own nursery to %s on this machine), %s."
             % (NURSERY, chosen, "a worker of its own beside the others" if alternating(data)
                else "run separately right after the others"))
+
+
+def peers_text(data: dict) -> str:
+    p = data["machine"].get("peers")
+    return " Peers: %s." % p if p else ""
+
+
+def slow_text(data: dict) -> str:
+    """What the SLOW drivers of this run did differently ("" for none)."""
+    parts = ["%s ran a %s of each round's statements (at least one) and no cells above "
+             "%s rows" % (LABEL[d], {10: "tenth"}.get(k, "1/%d" % k), fmt_n(rows))
+             for d, (k, rows) in sorted(data.get("slow", {}).items())
+             if d in data["drivers"]]
+    if not parts:
+        return ""
+    return (" %s: far slower per value than the others (Debian's psycopg 3 is its "
+            "pure-Python build, without psycopg_c), with every statement of every cell it would have added ≈ 25 min to the run; "
+            "its per-statement times and per-round ratios are formed as the others'."
+            % "; ".join(parts))
 
 
 def alternating(data: dict) -> bool:
@@ -751,6 +824,8 @@ def main() -> None:
                     "(default: the time; the report gives it)")
     ap.add_argument("--rows", default="", help="only these row counts (1000,10000); "
                     "default: all of the profile's")
+    ap.add_argument("--slow-as-others", action="store_true", help="run psycopg 3 (SLOW) "
+                    "with every statement of every cell, as the other drivers")
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
     ap.add_argument("--json")
     ap.add_argument("--md")

@@ -6,6 +6,7 @@ medians taken at different moments. Pure functions, except one test that runs th
 workers on a tiny profile against the server: nothing is timed against a bound."""
 
 import os
+import random
 import sys
 
 import pytest
@@ -203,9 +204,41 @@ def test_sweep_rounds_alternate_between_the_drivers_in_shuffled_orders():
     assert out["b"]["cpu"] == [1.0, 1.0, None, None] and out["a"]["cpu"] == [1.0] * 4
 
 
+def test_sweep_slow_driver_runs_a_share_of_each_round_and_no_big_cells():
+    log = []
+    workers = {d: _FakeWorker(d, log) for d in ("postpyro", "psycopg")}
+    here, share = sweep.cell_drivers(["postpyro", "psycopg"], 100000, sweep.SLOW)
+    assert here == ["postpyro", "psycopg"] and share == {"psycopg": 10}
+    out = sweep.run_cell(workers, here, 100000, 25, 3, 7, random.Random(4), share)
+    ran = {}
+    for d, n in log:
+        ran.setdefault(d, []).append(n)
+    assert ran["postpyro"] == [7, 25, 25, 25] and ran["psycopg"] == [1, 2, 2, 2]
+    # Per statement, in every round, like the others: 2.0 s wall and 1.0 s CPU each.
+    assert out["psycopg"] == {"wall": [2.0] * 3, "cpu": [1.0] * 3}
+    assert sweep.cell_drivers(["postpyro", "psycopg"], 1000000, sweep.SLOW)[0] == ["postpyro"]
+    assert sweep.cell_drivers(["postpyro", "psycopg"], 1000000, {}) \
+        == (["postpyro", "psycopg"], {})
+    assert "psycopg" in sweep.DRIVERS  # in the default list
+
+
+def test_sweep_renders_psycopg3_panel_and_says_what_it_ran():
+    results = _sweep_results({"postpyro": [1.0, 1.0, 1.0], "psycopg": [10.0, 8.0, 12.0]})
+    data = _sweep_data(results, drivers=["postpyro", "psycopg"], slow={"psycopg": [10, 100000]})
+    data["machine"]["peers"] = "psycopg 3.1.7 (libpq wrapper: python)"
+    text = sweep.markdown(data, "s.svg")
+    assert "**PostPyro ÷ psycopg 3, client CPU time**" in text
+    assert "| int × 1 | 0.10 (0.08–0.12) |" in text
+    assert "psycopg 3 ran a tenth of each round's statements (at least one) and no cells " \
+        "above 100 000 rows" in text
+    assert "Peers: psycopg 3.1.7 (libpq wrapper: python)." in text
+    assert "PostPyro ÷ psycopg 3" in sweep.svg(data, "cpu")
+    assert "ran a tenth" not in sweep.markdown(dict(data, slow={}), "s.svg")
+
+
 def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
-    """The coordinator with real workers (PostPyro, psycopg2 and the C floor, each one
-    process connected once) on a tiny profile: every cell has every driver's rounds."""
+    """The coordinator with real workers (PostPyro, psycopg2, psycopg 3 and the C floor, each
+    one process connected once) on a tiny profile: every cell has every driver's rounds."""
     import argparse
     import shutil
     import subprocess
@@ -220,19 +253,21 @@ def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
     monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 20, "rounds": 3,
                                                  "big_values": 100, "big_rounds": 3,
                                                  "max_rows": 10})
-    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2,c",
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2,psycopg,c",
                               kinds="int,mix", cols="1,5", rows="", seed=3, base=None,
                               c_sweep=c_sweep, dsn=dsn)
     data = sweep.run_all(args)
-    assert data["drivers"] == ["postpyro", "psycopg2", "c"] and data["rows"] == [1, 10]
+    assert data["drivers"] == ["postpyro", "psycopg2", "psycopg", "c"]
+    assert data["rows"] == [1, 10]
     assert data["method"] == "alternating" and data["seed"] == 3
-    assert len(data["results"]) == 2 * 2 * 2 * 3
+    assert len(data["results"]) == 2 * 2 * 2 * 4
     for key, cell in data["results"].items():
         assert len(cell["cpu_rounds"]) == 3 and None not in cell["cpu_rounds"], key
         assert cell["cpu"] > 0 and cell["wall"] > 0
     spread = sweep.ratio_spread(data["results"], "postpyro", "c", "mix", 5, 10, "cpu")
     assert spread[1] <= spread[0] <= spread[2]
     assert "| mix × 5 |" in sweep.markdown(data, "s.svg")
+    assert "**PostPyro ÷ psycopg 3, client CPU time**" in sweep.markdown(data, "s.svg")
     # A worker's failed command answers E and leaves it running.
     how = sweep.worker_command(args, "c", None, None, {}, dict(os.environ), {})
     w = sweep.Worker("c", *how)
