@@ -65,11 +65,15 @@ PROFILES = {
     # small cells' rounds are short (≈ 25–100 ms at 1–100 rows), the ones the machine's
     # moment moves most, and cheap: 7 of them. The 1 000 000-row cells are 60 % of the full
     # profile's ≈ 16 min with 3 rounds of one statement each.
+    # threads: whether the thread curve (thread_curve) runs after the cells by default;
+    # thread_stmts statements a run, thread_repeats repeats (see thread_curve).
     "quick": {"round_rows": 10000, "rounds": 5, "big_values": 300000, "big_rounds": 3,
-              "max_rows": 100000, "max_per_round": 300},
+              "max_rows": 100000, "max_per_round": 300,
+              "threads": False, "thread_stmts": 2000, "thread_repeats": 3},
     "full": {"round_rows": 30000, "rounds": 7, "big_values": 1500000, "big_rounds": 3,
-             "max_rows": 1000000},
+             "max_rows": 1000000, "threads": True, "thread_stmts": 20000, "thread_repeats": 5},
 }
+THREADS = [1, 2, 4, 8]
 BIG_ROWS = 10000
 # Drivers far slower per value than the others: driver → (k, rows): they run a k-th of each
 # round's statements (at least one; times are per statement, and each round still pairs
@@ -362,16 +366,67 @@ def run_all(args) -> dict:
     finally:
         for w in workers.values():
             w.close()
+    seconds = round(time.time() - started)
+    curve = thread_curve(args, prof, drivers, py, pypy) if wants_threads(args, prof) else None
     ran = {key.split("/")[2] for key in results}
     return {"profile": args.profile, "drivers": [d for d in drivers if d in ran],
             "kinds": kinds, "cols": cols,
             "rows": row_counts(prof, args.rows), "results": results,
-            "method": "alternating", "seed": seed, "seconds": round(time.time() - started),
+            "method": "alternating", "seed": seed, "seconds": seconds,
             "plan": dict(prof, big_rows=BIG_ROWS,
                          max_per_round=prof.get("max_per_round", MAX_PER_ROUND)),
             "slow": {d: list(v) for d, v in slow.items() if d in drivers},
             "machine": machine_info(py, pypy),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            **({"threads": curve} if curve else {})}
+
+
+def wants_threads(args, prof) -> bool:
+    """--threads / --no-threads, else the profile's default (full: the thread curve too)."""
+    threads = getattr(args, "threads", None)
+    return bool(prof.get("threads")) if threads is None else threads
+
+
+def thread_curve(args, prof, drivers, py, pypy) -> Optional[dict]:
+    """The thread curve of issue 20, after the cells in the same invocation: `SELECT
+    $1::int4` run by 1, 2, 4, 8 threads at once (--thread-counts), each on its own
+    connection, by the sweep's drivers that bench_threads.py knows (PostPyro on CPython and
+    PyPy, psycopg2, psycopg 3; asyncpg: as many tasks, a connection each). Its method:
+    each run a process of its own, warmed up to steady state; in each repeat every driver
+    runs each thread count once, one after another, in an order rotated between repeats;
+    ratios are medians of the repeats' side-by-side ratios. None without such drivers."""
+    import bench_threads
+    names = [d for d in bench_threads.DRIVERS if d in drivers]
+    if not names:
+        return None
+    counts = [int(t) for t in (getattr(args, "thread_counts", None)
+                               or ",".join(map(str, THREADS))).split(",")]
+    total = getattr(args, "thread_stmts", None) or prof["thread_stmts"]
+    repeats = getattr(args, "thread_repeats", None) or prof["thread_repeats"]
+    t0 = time.time()
+    sys.stderr.write("thread curve: %s × threads %s, %d statements a run, %d repeats\n"
+                     % (",".join(names), ",".join(map(str, counts)), total, repeats))
+    results, info, names = bench_threads.run_repeats(
+        args.dsn, names, ["trivial"], counts, {"trivial": total}, repeats, py, pypy)
+    saved = bench_threads.to_json(results, info)
+    saved["seconds"] = round(time.time() - t0)
+    return saved
+
+
+def threads_markdown(data: dict) -> list:
+    """The thread curve's part of the report (none when the run had none)."""
+    if not data.get("threads"):
+        return []
+    import bench_threads
+    results, info, drivers, stmts, threads = bench_threads.from_json(data["threads"])
+    return ["### Thread curve (the same run)", "",
+            "Right after the cells above, in the same invocation (%.1f min): `SELECT "
+            "$1::int4` run by %s threads at once, each thread on its own connection (asyncpg: "
+            "as many tasks on one event loop, a connection each), by tests/bench/"
+            "bench_threads.py's method (each run a process of its own, warmed up to steady "
+            "state; ratios the median of the repeats' side-by-side ratios)."
+            % (data["threads"].get("seconds", 0) / 60, ", ".join(map(str, threads))), "",
+            bench_threads.report(results, drivers, stmts, threads, info)]
 
 
 def start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env, env_pypy) -> list:
@@ -679,7 +734,7 @@ def markdown(data: dict, svg_name: str) -> str:
                     cells.append("–" if not x else "%s / %s" % (fmt_t(x["cpu"]),
                                                                  fmt_t(x["wall"])))
                 lines.append("| %s × %d × %s | %s |" % (k, c, fmt_rows(r), " | ".join(cells)))
-    lines += [""] + targets(data)
+    lines += [""] + targets(data) + threads_markdown(data)
     return "\n".join(lines) + "\n"
 
 
@@ -757,8 +812,8 @@ def order_text(data: dict) -> str:
                 "rounds; a ratio is the median of the per-round ratios (the two drivers' "
                 "runs of the same round), in parentheses the lowest and highest of them; "
                 "where these lie on both sides of 1.0 the rounds disagree and the targets "
-                "count the cell as undecided. The whole run took %.1f min."
-                % (data.get("seed"), data.get("seconds", 0) / 60))
+                "count the cell as undecided. %s"
+                % (data.get("seed"), took_text(data)))
     if "repeat" not in data:
         return ""
     text = (" The drivers of each %s ran one after another, each in its own process"
@@ -769,6 +824,15 @@ def order_text(data: dict) -> str:
                  "cell's time is the median of all its rounds, a ratio the median of the "
                  "ratios formed within each repeat" % data["repeat"])
     return text + "."
+
+
+def took_text(data: dict) -> str:
+    minutes = data.get("seconds", 0) / 60
+    if not data.get("threads"):
+        return "The whole run took %.1f min." % minutes
+    more = data["threads"].get("seconds", 0) / 60
+    return ("The cells took %.1f min, the thread curve after them %.1f min: %.1f min in all."
+            % (minutes, more, minutes + more))
 
 
 def targets(data: dict) -> list:
@@ -809,7 +873,7 @@ def put_into(path: str, text: str) -> None:
     put_section(path, BEGIN, END, BEGIN + "\n\n" + text.rstrip("\n") + "\n\n" + END + "\n")
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsn")
     ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
@@ -826,6 +890,17 @@ def main() -> None:
                     "default: all of the profile's")
     ap.add_argument("--slow-as-others", action="store_true", help="run psycopg 3 (SLOW) "
                     "with every statement of every cell, as the other drivers")
+    ap.add_argument("--threads", dest="threads", action="store_true", default=None,
+                    help="after the cells, the thread curve (threads 1, 2, 4, 8 × `SELECT "
+                    "$1::int4`, bench_threads.py's method) into the same report and JSON; "
+                    "the default with --profile full")
+    ap.add_argument("--no-threads", dest="threads", action="store_false",
+                    help="no thread curve, even with --profile full")
+    ap.add_argument("--thread-counts", help="the thread curve's thread counts (1,2,4,8)")
+    ap.add_argument("--thread-stmts", type=int, help="statements a thread-curve run, shared "
+                    "between its threads (full: 20 000; quick: 2 000)")
+    ap.add_argument("--thread-repeats", type=int, help="the thread curve's repeats (full: 5; "
+                    "quick: 3)")
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
     ap.add_argument("--json")
     ap.add_argument("--md")
@@ -837,7 +912,11 @@ def main() -> None:
                     "of another run (its drivers)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--driver", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.worker:
         return worker(args)
     if args.from_json:
@@ -849,6 +928,8 @@ def main() -> None:
             for key, cell in more["results"].items():  # its rounds pair with its own only
                 data["results"][key] = dict(cell, run=i + 1)
             data["drivers"] += [d for d in more["drivers"] if d not in data["drivers"]]
+            if more.get("threads") and not data.get("threads"):  # its thread curve
+                data["threads"] = more["threads"]
             data["drivers"].sort(key=DRIVERS.index)
         if args.json:
             with open(args.json, "w") as f:

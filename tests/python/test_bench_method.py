@@ -5,6 +5,7 @@ is the median of the ratios of runs made side by side in one repeat or round, no
 medians taken at different moments. Pure functions, except one test that runs the sweep's
 workers on a tiny profile against the server: nothing is timed against a bound."""
 
+import json
 import os
 import random
 import sys
@@ -278,6 +279,66 @@ def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
         assert w.run(1, 2)[1] >= 0
     finally:
         w.close()
+
+
+def test_sweep_full_profile_runs_the_thread_curve_too():
+    ap = sweep.parser()
+    full, quick = sweep.PROFILES["full"], sweep.PROFILES["quick"]
+    assert sweep.wants_threads(ap.parse_args(["--profile", "full"]), full)
+    assert not sweep.wants_threads(ap.parse_args([]), quick)
+    assert sweep.wants_threads(ap.parse_args(["--threads"]), quick)
+    assert not sweep.wants_threads(ap.parse_args(["--profile", "full", "--no-threads"]), full)
+    args = ap.parse_args(["--thread-counts", "1,4", "--thread-stmts", "50",
+                          "--thread-repeats", "2"])
+    assert (args.thread_counts, args.thread_stmts, args.thread_repeats) == ("1,4", 50, 2)
+
+
+def test_sweep_report_holds_the_thread_curve_of_the_same_run():
+    results = _sweep_results({"postpyro": [1.0, 1.0, 1.0], "psycopg2": [1.0, 1.0, 1.0]})
+    runs = {("postpyro", "trivial", 1): [_run(1.0, 0.5), _run(1.2, 0.6)],
+            ("postpyro", "trivial", 4): [_run(0.5, 0.5), _run(0.6, 0.6)],
+            ("psycopg2", "trivial", 1): [_run(1.0, 0.5), _run(1.0, 0.5)],
+            ("psycopg2", "trivial", 4): [_run(0.5, 0.5), _run(0.5, 0.5)]}
+    info = {"cpu": "x", "os": "y", "cpython": "3", "pypy": None, "peers": "p", "repeats": 2,
+            "total": {"trivial": 100}, "order": "rotated", "warmup": "steady"}
+    curve = dict(bench_threads.to_json(runs, info), seconds=150)
+    data = _sweep_data(results, threads=curve)
+    text = sweep.markdown(data, "s.svg")
+    assert "### Thread curve (the same run)" in text
+    assert "in the same invocation (2.5 min)" in text
+    assert "The cells took 2.0 min, the thread curve after them 2.5 min: 4.5 min in all." \
+        in text
+    # bench_threads' tables and side-by-side ratios, from the saved runs
+    assert "| PostPyro | 91 | 182 |" in text
+    assert "| trivial: scaling 4 thr ÷ psycopg2's | 1.00 |" in text
+    assert text.index("**Targets") < text.index("### Thread curve")
+    # A saved run round-trips (--from-json renders the same)
+    back = bench_threads.from_json(json.loads(json.dumps(curve)))
+    assert back[2:] == (["postpyro", "psycopg2"], ["trivial"], [1, 4])
+    assert "Thread curve" not in sweep.markdown(_sweep_data(results), "s.svg")
+
+
+def test_sweep_thread_curve_runs_against_the_server(dsn, monkeypatch):
+    """The thread curve after the cells: every sweep driver bench_threads knows, each thread
+    count, every repeat, in one invocation."""
+    import argparse
+    monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 10, "rounds": 3,
+                                                 "big_values": 100, "big_rounds": 3,
+                                                 "max_rows": 1, "threads": True,
+                                                 "thread_stmts": 40, "thread_repeats": 2})
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg,c",
+                              kinds="int", cols="1", rows="", seed=1, base=None,
+                              c_sweep=None, dsn=dsn, threads=None, thread_counts="1,2",
+                              thread_stmts=None, thread_repeats=None)
+    data = sweep.run_all(args)
+    assert data["drivers"] == ["postpyro", "psycopg"]  # no C floor built here
+    runs = {(r["driver"], r["threads"]): r["runs"] for r in data["threads"]["runs"]}
+    assert sorted(runs) == [("postpyro", 1), ("postpyro", 2), ("psycopg", 1), ("psycopg", 2)]
+    for key, rs in runs.items():
+        assert len(rs) == 2 and all("error" not in r for r in rs), (key, rs)
+        assert all(r["statements"] == 40 for r in rs)
+    assert data["threads"]["info"]["total"] == {"trivial": 40}
+    assert "### Thread curve" in sweep.markdown(data, "s.svg")
 
 
 def test_bench_ratios_pair_each_repeat():
