@@ -5,8 +5,8 @@
 #   tests/bench/run-sweep.sh                       quick profile, report on the terminal (≈ 4 min)
 #   tests/bench/run-sweep.sh --profile full --json docs/benchmarks-sweep.json \
 #       --svg docs/benchmarks-sweep.svg --into docs/benchmarks.md
-#       the docs run, ≈ 21 min on 2 cores: the sweep (≈ 18 min with psycopg 3), then the
-#       thread curve (≈ 3 min; threads 1/2/4/8 × SELECT $1::int4) in the same report and JSON
+#       the docs run, ≈ 22 min on 2 cores: the sweep (≈ 19.5 min with psycopg 3), then the
+#       thread curve (≈ 2.5 min; threads 1/2/4/8 × SELECT $1::int4) in the same report and JSON
 #   tests/bench/run-sweep.sh --threads --thread-repeats 1 ...     the thread curve after a quick run
 #   tests/bench/run-sweep.sh --kinds int --cols 1,5 --drivers postpyro,psycopg2
 #   tests/bench/run-sweep.sh --kinds text --cols 20 --rows 1000,10000 --rounds 9    a few cells

@@ -80,8 +80,9 @@ BIG_ROWS = 10000
 # their run with the others' runs beside it) and leave out the cells of more
 # than `rows` rows. Debian's psycopg 3 is its pure-Python build (no psycopg_c): ≈ 4 µs a
 # value, 15–30 × psycopg2's; with every statement of the full profile it would add ≈ 25 min
-# (one 1 000 000 × 20 statement ≈ 80 s), with this ≈ 2 min (≈ 4 µs a value + 100 µs a
-# statement over plan's statements). --slow-as-others: no limits.
+# (one 1 000 000 × 20 statement ≈ 80 s), with this ≈ 2.5 min (≈ 4–5 µs a value, 100 µs a
+# statement and psycopg2's server wait, over its statements of plan; ≈ 0.7 min with a
+# limit of 10 000 rows). --slow-as-others: no limits.
 SLOW = {"psycopg": (10, 100000)}
 MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells; quick: 300)
 MAX_WARM = 2000  # warm-up statements at most (the first cell's also warms PyPy's JIT up)
