@@ -564,9 +564,9 @@ def pypy_nursery(pypy: str) -> Optional[int]:
 # The comparisons drawn: (title, driver, against, the target ratio)
 PANELS = [("PostPyro ÷ psycopg2", "postpyro", "psycopg2"),
           ("PostPyro ÷ asyncpg", "postpyro", "asyncpg"),
-          ("PostPyro ÷ psycopg 3", "postpyro", "psycopg"),
           ("PostPyro PyPy ÷ PostPyro CPython", "postpyro-pypy", "postpyro"),
           ("PostPyro ÷ C libpq", "postpyro", "c"),
+          ("PostPyro ÷ psycopg 3", "postpyro", "psycopg"),
           ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro"),
           ("PostPyro ÷ its --base build", "postpyro", "postpyro-base"),
           ("PostPyro PyPy ÷ its --base build", "postpyro-pypy", "postpyro-pypy-base")]
