@@ -47,12 +47,17 @@ ROWS = [1, 10, 100, 1000, 10000, 100000, 1000000]
 COLS = [1, 5, 20]
 KINDS = ["int", "text", "mix"]
 DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "psycopg",
-           "asyncpg", "c", "postpyro-base", "postpyro-pypy-base"]
+           "asyncpg", "c", "postpyro-base", "postpyro-pypy-base", "postpyro-pypy-fresh"]
+# postpyro-pypy-fresh: PostPyro on PyPy in a worker started afresh for every cell (warmed up
+# as a first cell), beside the long-lived postpyro-pypy: does the JIT's and the heap's state
+# carried from the cells before (up to 1 000 000 rows) move a cell? Not in the default list.
+FRESH = {"postpyro-pypy-fresh"}
 LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy",
          "postpyro-pypy-nursery": "PostPyro PyPy 64 MB nursery", "psycopg2": "psycopg2",
          "psycopg": "psycopg 3", "asyncpg": "asyncpg", "c": "C libpq",
          "postpyro-base": "PostPyro (--base build)",
-         "postpyro-pypy-base": "PostPyro PyPy (--base build)"}
+         "postpyro-pypy-base": "PostPyro PyPy (--base build)",
+         "postpyro-pypy-fresh": "PostPyro PyPy, a fresh worker per cell"}
 # PyPy sizes its nursery from the CPU's last-level cache (1 MB on one 2-core VM, 150 MB on
 # another with a 300 MB L3: machine_info records it); a small one copies every row made,
 # which survives a minor collection. PYPY_GC_NURSERY, read at start-up, is
@@ -357,6 +362,9 @@ def run_all(args) -> dict:
                 n, rounds, warm = plan(rows, ncols, prof, rows == counts[0])
                 t0 = time.time()
                 here, share = cell_drivers(live, rows, slow)
+                here = [d for d in here if d not in FRESH or restart(
+                    args, d, workers, kind, ncols, rows, 0 if warm else plan(
+                        rows, ncols, prof, True)[2], py, pypy, envs, env, env_pypy)]
                 cell = run_cell(workers, here, rows, n, rounds, warm, rng, share)
                 for d, c in cell.items():
                     add_rounds(results, "%s/%d/%s/%d" % (kind, ncols, d, rows), c)
@@ -485,6 +493,22 @@ def run_cell(workers, live, rows, n, rounds, warm, rng, share=None) -> dict:
     return out
 
 
+def restart(args, d, workers, kind, ncols, rows, warm, py, pypy, envs, env, env_pypy):
+    """A FRESH driver's worker, started again for this cell and warmed up with ``warm``
+    statements (a first cell's warm-up, where run_cell gives none); False if it failed."""
+    try:
+        workers.pop(d).close()
+        workers[d] = Worker(d, *worker_command(args, d, py, pypy, envs, env, env_pypy))
+        workers[d].prepare(kind, ncols)
+        if warm:
+            workers[d].run(rows, warm)
+        return True
+    except (WorkerDied, RuntimeError, OSError, KeyError) as exc:
+        sys.stderr.write("%s failed to start again (%s/%d/%d): %s\n"
+                         % (d, kind, ncols, rows, exc))
+        return False
+
+
 def cell_drivers(live, rows, slow) -> tuple:
     """(the drivers that run a cell of this many rows, driver → k of those that run 1/k of
     the statements): SLOW's drivers (``slow``, or {} with --slow-as-others) leave out the
@@ -567,6 +591,8 @@ PANELS = [("PostPyro ÷ psycopg2", "postpyro", "psycopg2"),
           ("PostPyro PyPy ÷ PostPyro CPython", "postpyro-pypy", "postpyro"),
           ("PostPyro ÷ C libpq", "postpyro", "c"),
           ("PostPyro ÷ psycopg 3", "postpyro", "psycopg"),
+          ("PyPy, a fresh worker per cell ÷ long-lived", "postpyro-pypy-fresh",
+           "postpyro-pypy"),
           ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro"),
           ("PostPyro ÷ its --base build", "postpyro", "postpyro-base"),
           ("PostPyro PyPy ÷ its --base build", "postpyro-pypy", "postpyro-pypy-base")]
@@ -878,7 +904,7 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsn")
     ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
-    ap.add_argument("--drivers", default=",".join(DRIVERS))
+    ap.add_argument("--drivers", default=",".join(d for d in DRIVERS if d not in FRESH))
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--cols", default=",".join(map(str, COLS)))
     ap.add_argument("--base", help="another build tree: drivers postpyro-base and "

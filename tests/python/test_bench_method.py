@@ -341,6 +341,34 @@ def test_sweep_thread_curve_runs_against_the_server(dsn, monkeypatch):
     assert "### Thread curve" in sweep.markdown(data, "s.svg")
 
 
+def test_sweep_fresh_driver_gets_a_new_worker_every_cell(dsn, monkeypatch):
+    """postpyro-pypy-fresh (here psycopg2 standing in for it, no PyPy needed) is started
+    again for every cell, the others once: the check whether a long-lived worker's state
+    moves a cell."""
+    import argparse
+    default = sweep.parser().parse_args([]).drivers.split(",")
+    assert "postpyro-pypy-fresh" not in default and "psycopg" in default
+    started = []
+
+    class Counting(sweep.Worker):
+        def __init__(self, driver, *how):
+            super().__init__(driver, *how)
+            started.append(driver)
+    monkeypatch.setattr(sweep, "Worker", Counting)
+    monkeypatch.setattr(sweep, "FRESH", {"psycopg2"})
+    monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 20, "rounds": 3,
+                                                 "big_values": 100, "big_rounds": 3,
+                                                 "max_rows": 10})
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2",
+                              kinds="int", cols="1,5", rows="", seed=5, base=None,
+                              c_sweep=None, dsn=dsn)
+    data = sweep.run_all(args)
+    assert started.count("postpyro") == 1
+    assert started.count("psycopg2") == 1 + 2 * 2  # and again in each of the 4 cells
+    assert len(data["results"]) == 2 * 2 * 2
+    assert all(None not in c["cpu_rounds"] for c in data["results"].values())
+
+
 def test_bench_ratios_pair_each_repeat():
     def runs(*secs):
         return [{"seconds": x} if x is not None else {"error": "boom"} for x in secs]
