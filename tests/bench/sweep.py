@@ -732,7 +732,7 @@ def markdown(data: dict, svg_name: str) -> str:
              "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s%s%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
                 m["cpus"], rounds_text(data), order_text(data), nursery_text(data),
-                peers_text(data), slow_text(data)), "",
+                peers_text(data), slow_text(data) + fresh_text(data)), "",
              "The machine (2 cores) was shared with other jobs: wall times carry their load; "
              "client CPU times (first) carry less of it. Where the time goes in the cells "
              "still missed, and what would move them: tests/bench/NOTES.md, \"Shape sweep\". "
@@ -791,9 +791,17 @@ def slow_text(data: dict) -> str:
     if not parts:
         return ""
     return (" %s: far slower per value than the others (Debian's psycopg 3 is its "
-            "pure-Python build, without psycopg_c), with every statement of every cell it would have added ≈ 25 min to the run; "
-            "its per-statement times and per-round ratios are formed as the others'."
+            "pure-Python build, without psycopg_c), with every statement of every cell it "
+            "would have added ≈ 25 min to the run; its per-statement times and per-round "
+            "ratios are formed as the others'."
             % "; ".join(parts))
+
+
+def fresh_text(data: dict) -> str:
+    if not FRESH & set(data["drivers"]):
+        return ""
+    return (" \"%s\" is PostPyro on PyPy in a worker started again for every cell and warmed "
+            "up as a first cell, beside the long-lived one." % LABEL["postpyro-pypy-fresh"])
 
 
 def alternating(data: dict) -> bool:
