@@ -433,7 +433,8 @@ def threads_markdown(data: dict) -> list:
             "$1::int4` run by %s threads at once, each thread on its own connection (asyncpg: "
             "as many tasks on one event loop, a connection each), by tests/bench/"
             "bench_threads.py's method (each run a process of its own, warmed up to steady "
-            "state; ratios the median of the repeats' side-by-side ratios)."
+            "state; ratios the median of the repeats' side-by-side ratios). The picture above "
+            "draws it under the heatmaps."
             % (data["threads"].get("seconds", 0) / 60, ", ".join(map(str, threads))), "",
             bench_threads.report(results, drivers, stmts, threads, info)]
 
@@ -678,6 +679,9 @@ def svg(data: dict, what: str) -> str:
     per_row = 2
     width = per_row * pw + (per_row - 1) * gap + 20
     height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 56
+    curve_y = height - 10  # the thread curve, when the run has one, below the heatmaps
+    if data.get("threads"):
+        height += CURVE_H + gap
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="11">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
@@ -698,8 +702,67 @@ def svg(data: dict, what: str) -> str:
             for j, r in enumerate(rows):
                 out += svg_cell(x0 + left + j * cw, y, cw, ch,
                                 ratio_spread(res, a, b, k, c, r, what))
+    if data.get("threads"):
+        out += svg_curve(10, curve_y, width - 20, data["threads"])
     out.append('</svg>')
     return "\n".join(out) + "\n"
+
+
+CURVE_H = 260
+CURVE_COLORS = {"postpyro": "#1f77b4", "postpyro-pypy": "#17becf", "psycopg2": "#d62728",
+                "psycopg": "#ff7f0e", "asyncpg": "#2ca02c"}
+
+
+def svg_curve(x0: int, y0: int, w: int, saved: dict) -> list:
+    """The thread curve: statements per second (wall, median over repeats) against the
+    thread count, a line per driver, thread counts evenly spaced."""
+    import bench_threads
+    results, _, drivers, stmts, threads = bench_threads.from_json(saved)
+    s = stmts[0] if stmts else "trivial"
+    lines = {}
+    for d in drivers:
+        pts = []
+        for t in threads:
+            runs = results.get((d, s, t), [])
+            wall = bench_threads.med(runs, "wall")
+            pts.append(bench_threads.statements(runs) / wall if wall else None)
+        lines[d] = pts
+    top = max([v for pts in lines.values() for v in pts if v] or [1.0])
+    step = 10 ** math.floor(math.log10(top))
+    top = math.ceil(top * 1.05 / step) * step
+    left, plot_w, plot_h, y_top = 70, min(w - 250, 520), CURVE_H - 76, y0 + 42
+    out = ['<text x="%d" y="%d" font-weight="bold">Thread curve (the same run): statements '
+           'per second</text>' % (x0, y0 + 14),
+           '<text x="%d" y="%d" font-size="10">SELECT $1::int4, each thread on its own '
+           'connection (asyncpg: tasks); wall time, median of the repeats</text>'
+           % (x0, y0 + 28)]
+    for k in range(6):  # the y axis: 0 … top
+        v = top * k / 5
+        y = y_top + plot_h - plot_h * k / 5
+        out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
+                   % (x0 + left, y, x0 + left + plot_w, y))
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
+                   % (x0 + left - 6, y + 4, fmt_n(int(v))))
+
+    def px(i):
+        return x0 + left + (plot_w * i / (len(threads) - 1) if len(threads) > 1 else 0)
+    for i, t in enumerate(threads):
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%d thr</text>'
+                   % (px(i), y_top + plot_h + 16, t))
+    for n, (d, pts) in enumerate(lines.items()):
+        c = CURVE_COLORS.get(d, "#777")
+        xy = ["%.1f,%.1f" % (px(i), y_top + plot_h - plot_h * v / top)
+              for i, v in enumerate(pts) if v]
+        out.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>'
+                   % (" ".join(xy), c))
+        out += ['<circle cx="%s" cy="%s" r="3" fill="%s"/>' % tuple(p.split(",") + [c])
+                for p in xy]
+        ly = y_top + 10 + n * 18
+        out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>'
+                   % (x0 + left + plot_w + 24, ly, x0 + left + plot_w + 48, ly, c))
+        out.append('<text x="%d" y="%d">%s</text>'
+                   % (x0 + left + plot_w + 54, ly + 4, bench_threads.LABEL[d]))
+    return out
 
 
 def svg_cell(x: int, y: int, w: int, h: int, spread) -> list:

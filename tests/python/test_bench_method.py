@@ -312,6 +312,9 @@ def test_sweep_report_holds_the_thread_curve_of_the_same_run():
     assert "| PostPyro | 91 | 182 |" in text
     assert "| trivial: scaling 4 thr ÷ psycopg2's | 1.00 |" in text
     assert text.index("**Targets") < text.index("### Thread curve")
+    pic = sweep.svg(data, "cpu")
+    assert "Thread curve (the same run)" in pic and pic.count("<polyline") == 2
+    assert "Thread curve" not in sweep.svg(_sweep_data(results), "cpu")
     # A saved run round-trips (--from-json renders the same)
     back = bench_threads.from_json(json.loads(json.dumps(curve)))
     assert back[2:] == (["postpyro", "psycopg2"], ["trivial"], [1, 4])
