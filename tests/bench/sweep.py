@@ -70,10 +70,12 @@ PROFILES = {
     # small cells' rounds are short (≈ 25–100 ms at 1–100 rows), the ones the machine's
     # moment moves most, and cheap: 7 of them. The 1 000 000-row cells are 60 % of the full
     # profile's ≈ 16 min with 3 rounds of one statement each.
+    # slow_max_rows: SLOW's drivers run no cells above it (quick: psycopg 3's 100 000-row
+    # cells took 1.7 of the profile's 5.7 min under load).
     # threads: whether the thread curve (thread_curve) runs after the cells by default;
     # thread_stmts statements a run, thread_repeats repeats (see thread_curve).
     "quick": {"round_rows": 10000, "rounds": 5, "big_values": 300000, "big_rounds": 3,
-              "max_rows": 100000, "max_per_round": 300,
+              "max_rows": 100000, "max_per_round": 300, "slow_max_rows": 10000,
               "threads": False, "thread_stmts": 2000, "thread_repeats": 3},
     "full": {"round_rows": 30000, "rounds": 7, "big_values": 1500000, "big_rounds": 3,
              "max_rows": 1000000, "threads": True, "thread_stmts": 20000, "thread_repeats": 5},
@@ -349,7 +351,7 @@ def run_all(args) -> dict:
     cols = [int(c) for c in args.cols.split(",")]
     seed = args.seed if args.seed is not None else int(time.time())
     rng = random.Random(seed)
-    slow = {} if getattr(args, "slow_as_others", False) else SLOW
+    slow = slow_drivers(args, prof)
     workers: dict = {}
     results: dict = {}
     started = time.time()
@@ -492,6 +494,14 @@ def run_cell(workers, live, rows, n, rounds, warm, rng, share=None) -> dict:
             out[d]["wall"].append(t[0] / nd if t else None)
             out[d]["cpu"].append(t[1] / nd if t else None)
     return out
+
+
+def slow_drivers(args, prof) -> dict:
+    """SLOW, its row limits lowered to the profile's slow_max_rows; {} with
+    --slow-as-others."""
+    if getattr(args, "slow_as_others", False):
+        return {}
+    return {d: (k, min(r, prof.get("slow_max_rows", r))) for d, (k, r) in SLOW.items()}
 
 
 def restart(args, d, workers, kind, ncols, rows, warm, py, pypy, envs, env, env_pypy):

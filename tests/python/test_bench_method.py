@@ -221,6 +221,12 @@ def test_sweep_slow_driver_runs_a_share_of_each_round_and_no_big_cells():
     assert sweep.cell_drivers(["postpyro", "psycopg"], 1000000, {}) \
         == (["postpyro", "psycopg"], {})
     assert "psycopg" in sweep.DRIVERS  # in the default list
+    ap = sweep.parser()
+    assert sweep.slow_drivers(ap.parse_args([]), sweep.PROFILES["full"]) \
+        == {"psycopg": (10, 100000)}
+    assert sweep.slow_drivers(ap.parse_args([]), sweep.PROFILES["quick"]) \
+        == {"psycopg": (10, 10000)}
+    assert sweep.slow_drivers(ap.parse_args(["--slow-as-others"]), sweep.PROFILES["full"]) == {}
 
 
 def test_sweep_renders_psycopg3_panel_and_says_what_it_ran():
