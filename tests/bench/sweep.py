@@ -357,6 +357,9 @@ def run_all(args) -> dict:
     started = time.time()
     try:
         for kind, ncols in itertools.product(kinds, cols):
+            if getattr(args, "restart_per_block", False):  # no state from the block before
+                for d in list(workers):
+                    workers.pop(d).close()
             live = start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env,
                                  env_pypy)
             counts = row_counts(prof, args.rows)
@@ -387,6 +390,7 @@ def run_all(args) -> dict:
             "plan": dict(prof, big_rows=BIG_ROWS,
                          max_per_round=prof.get("max_per_round", MAX_PER_ROUND)),
             "slow": {d: list(v) for d, v in slow.items() if d in drivers},
+            "restart_per_block": bool(getattr(args, "restart_per_block", False)),
             "machine": machine_info(py, pypy),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             **({"threads": curve} if curve else {})}
@@ -805,7 +809,8 @@ def markdown(data: dict, svg_name: str) -> str:
              "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s%s%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
                 m["cpus"], rounds_text(data), order_text(data), nursery_text(data),
-                peers_text(data), slow_text(data) + fresh_text(data)), "",
+                peers_text(data), slow_text(data) + fresh_text(data) + restart_text(data)),
+             "",
              "The machine (2 cores) was shared with other jobs: wall times carry their load; "
              "client CPU times (first) carry less of it. Where the time goes in the cells "
              "still missed, and what would move them: tests/bench/NOTES.md, \"Shape sweep\". "
@@ -875,6 +880,11 @@ def fresh_text(data: dict) -> str:
         return ""
     return (" \"%s\" is PostPyro on PyPy in a worker started again for every cell and warmed "
             "up as a first cell, beside the long-lived one." % LABEL["postpyro-pypy-fresh"])
+
+
+def restart_text(data: dict) -> str:
+    return (" Every worker was started again for each kind × columns (--restart-per-block)."
+            if data.get("restart_per_block") else "")
 
 
 def alternating(data: dict) -> bool:
@@ -996,6 +1006,9 @@ def parser() -> argparse.ArgumentParser:
                     "(default: the time; the report gives it)")
     ap.add_argument("--rows", default="", help="only these row counts (1000,10000); "
                     "default: all of the profile's")
+    ap.add_argument("--restart-per-block", action="store_true", help="start every worker "
+                    "again for each kind × columns (after the block's 1 000 000-row cell), "
+                    "instead of once for the whole sweep")
     ap.add_argument("--slow-as-others", action="store_true", help="run psycopg 3 (SLOW) "
                     "with every statement of every cell, as the other drivers")
     ap.add_argument("--threads", dest="threads", action="store_true", default=None,

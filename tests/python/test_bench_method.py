@@ -376,6 +376,14 @@ def test_sweep_fresh_driver_gets_a_new_worker_every_cell(dsn, monkeypatch):
     assert started.count("psycopg2") == 1 + 2 * 2  # and again in each of the 4 cells
     assert len(data["results"]) == 2 * 2 * 2
     assert all(None not in c["cpu_rounds"] for c in data["results"].values())
+    assert "started again for each kind × columns" not in sweep.markdown(data, "s.svg")
+    # --restart-per-block: every worker again for each kind × columns block
+    started.clear()
+    args.restart_per_block = True
+    data = sweep.run_all(args)
+    assert started.count("postpyro") == 2 and started.count("psycopg2") == 2 + 2 * 2
+    assert len(data["results"]) == 2 * 2 * 2 and data["restart_per_block"]
+    assert "started again for each kind × columns" in sweep.markdown(data, "s.svg")
 
 
 def test_bench_ratios_pair_each_repeat():
