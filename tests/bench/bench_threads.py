@@ -426,6 +426,49 @@ def targets(results, stmts, threads, drivers):
     return rows
 
 
+def run_repeats(dsn, drivers, stmts, threads, total, repeats, py, pypy):
+    """The runs: for each repeat, statement and thread count, every driver once, one after
+    another in an order rotated between repeats (ABCD, BCDA, …). Returns (results: (driver,
+    stmt, threads) → one run per repeat in repeat order, info for report(), the drivers
+    that could run: PostPyro on PyPy only where pypy3 is)."""
+    drivers = list(drivers)
+    if "postpyro-pypy" in drivers and not pypy:
+        print("bench_threads: pypy3 not found; skipping PostPyro on PyPy", file=sys.stderr)
+        drivers.remove("postpyro-pypy")
+    info = machine(py, pypy)
+    info.update(repeats=repeats, total=total, order="rotated", warmup="steady",
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    args = argparse.Namespace(dsn=dsn)
+    results = {}
+    for rep in range(repeats):
+        for s in stmts:
+            for t in threads:
+                for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
+                    r = measure(d, s, t, total[s], args, py, pypy)
+                    results.setdefault((d, s, t), []).append(r)
+                    if "rows" in r:
+                        info["rows_" + s] = r["rows"]
+                    print("repeat %d %-14s %-8s %d thr: %s" % (
+                        rep + 1, d, s, t, r.get("error") or "%.3f s wall, %.3f s CPU"
+                        % (r["wall"], r["cpu"])), file=sys.stderr, flush=True)
+    return results, info, drivers
+
+
+def to_json(results, info):
+    """The runs as saved by --json (and in the sweep's JSON, "threads")."""
+    return {"info": info, "runs": [{"driver": d, "stmt": s, "threads": t, "runs": v}
+                                   for (d, s, t), v in results.items()]}
+
+
+def from_json(saved):
+    """(results, info, drivers, stmts, threads) of runs saved by to_json."""
+    results = {(r["driver"], r["stmt"], r["threads"]): r["runs"] for r in saved["runs"]}
+    drivers = [d for d in DRIVERS if any(k[0] == d for k in results)]
+    stmts = [s for s in STATEMENTS if any(k[1] == s for k in results)]
+    threads = sorted({k[2] for k in results})
+    return results, saved["info"], drivers, stmts, threads
+
+
 def machine(py, pypy):
     def ver(cmd):
         try:
@@ -490,12 +533,7 @@ def main():
         return
     if args.from_json:
         with open(args.from_json) as f:
-            saved = json.load(f)
-        results = {(r["driver"], r["stmt"], r["threads"]): r["runs"] for r in saved["runs"]}
-        info = saved["info"]
-        drivers = [d for d in DRIVERS if any(k[0] == d for k in results)]
-        stmts = [s for s in STATEMENTS if any(k[1] == s for k in results)]
-        threads = sorted({k[2] for k in results})
+            results, info, drivers, stmts, threads = from_json(json.load(f))
         text = report(results, drivers, stmts, threads, info)
         print(text)
         if args.into:
@@ -504,28 +542,12 @@ def main():
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     pypy = shutil.which("pypy3")
     drivers = [d for d in args.drivers.split(",") if d]
-    if "postpyro-pypy" in drivers and not pypy:
-        print("bench_threads: pypy3 not found; skipping PostPyro on PyPy", file=sys.stderr)
-        drivers.remove("postpyro-pypy")
     stmts = [s for s in args.stmts.split(",") if s]
     threads = [int(t) for t in args.threads.split(",") if t]
     repeats = 1 if args.quick else args.repeats
     total = {s: TOTAL[s] // (10 if args.quick else 1) for s in stmts}
-    info = machine(py, pypy)
-    info.update(repeats=repeats, total=total, order="rotated", warmup="steady",
-                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    results = {}  # (driver, stmt, threads) → one run per repeat, in repeat order
-    for rep in range(repeats):
-        for s in stmts:
-            for t in threads:
-                for d in rotated(drivers, rep):  # side by side, in turn: ABCD, BCDA, …
-                    r = measure(d, s, t, total[s], args, py, pypy)
-                    results.setdefault((d, s, t), []).append(r)
-                    if "rows" in r:
-                        info["rows_" + s] = r["rows"]
-                    print("repeat %d %-14s %-8s %d thr: %s" % (
-                        rep + 1, d, s, t, r.get("error") or "%.3f s wall, %.3f s CPU"
-                        % (r["wall"], r["cpu"])), file=sys.stderr, flush=True)
+    results, info, drivers = run_repeats(args.dsn, drivers, stmts, threads, total, repeats,
+                                         py, pypy)
     text = report(results, drivers, stmts, threads, info)
     print(text)
     if args.out:
@@ -535,8 +557,7 @@ def main():
         put_into(args.into, text)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"info": info, "runs": [{"driver": d, "stmt": s, "threads": t, "runs": v}
-                                              for (d, s, t), v in results.items()]}, f, indent=1)
+            json.dump(to_json(results, info), f, indent=1)
 
 
 if __name__ == "__main__":

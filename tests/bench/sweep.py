@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The shape sweep (issue 20): one SELECT of every shape — rows 1 … 1 000 000 × columns 1, 5,
 20 × value kinds (int, text, a mix of int, text, numeric, timestamptz and uuid) — read with
-PostPyro on CPython and PyPy, psycopg2, asyncpg and plain libpq (c_sweep.c), in one run.
+PostPyro on CPython and PyPy, psycopg2, psycopg 3, asyncpg and plain libpq (c_sweep.c), in one
+run.
 
     sweep.py --dsn DSN [--profile quick|full] [--json OUT.json] [--md OUT.md] [--svg OUT.svg]
     sweep.py --from-json docs/benchmarks-sweep.json --into docs/benchmarks.md
@@ -45,12 +46,18 @@ TOP = os.path.normpath(os.path.join(HERE, os.pardir, os.pardir))
 ROWS = [1, 10, 100, 1000, 10000, 100000, 1000000]
 COLS = [1, 5, 20]
 KINDS = ["int", "text", "mix"]
-DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "asyncpg", "c",
-           "postpyro-base", "postpyro-pypy-base"]
+DRIVERS = ["postpyro", "postpyro-pypy", "postpyro-pypy-nursery", "psycopg2", "psycopg",
+           "asyncpg", "c", "postpyro-base", "postpyro-pypy-base", "postpyro-pypy-fresh"]
+# postpyro-pypy-fresh: PostPyro on PyPy in a worker started afresh for every cell (warmed up
+# as a first cell), beside the long-lived postpyro-pypy: does the JIT's and the heap's state
+# carried from the cells before (up to 1 000 000 rows) move a cell? Not in the default list.
+FRESH = {"postpyro-pypy-fresh"}
 LABEL = {"postpyro": "PostPyro", "postpyro-pypy": "PostPyro PyPy",
          "postpyro-pypy-nursery": "PostPyro PyPy 64 MB nursery", "psycopg2": "psycopg2",
-         "asyncpg": "asyncpg", "c": "C libpq", "postpyro-base": "PostPyro (--base build)",
-         "postpyro-pypy-base": "PostPyro PyPy (--base build)"}
+         "psycopg": "psycopg 3", "asyncpg": "asyncpg", "c": "C libpq",
+         "postpyro-base": "PostPyro (--base build)",
+         "postpyro-pypy-base": "PostPyro PyPy (--base build)",
+         "postpyro-pypy-fresh": "PostPyro PyPy, a fresh worker per cell"}
 # PyPy sizes its nursery from the CPU's last-level cache (1 MB on one 2-core VM, 150 MB on
 # another with a 300 MB L3: machine_info records it); a small one copies every row made,
 # which survives a minor collection. PYPY_GC_NURSERY, read at start-up, is
@@ -63,12 +70,27 @@ PROFILES = {
     # small cells' rounds are short (≈ 25–100 ms at 1–100 rows), the ones the machine's
     # moment moves most, and cheap: 7 of them. The 1 000 000-row cells are 60 % of the full
     # profile's ≈ 16 min with 3 rounds of one statement each.
+    # slow_max_rows: SLOW's drivers run no cells above it (quick: psycopg 3's 100 000-row
+    # cells took 1.7 of the profile's 5.7 min under load).
+    # threads: whether the thread curve (thread_curve) runs after the cells by default;
+    # thread_stmts statements a run, thread_repeats repeats (see thread_curve).
     "quick": {"round_rows": 10000, "rounds": 5, "big_values": 300000, "big_rounds": 3,
-              "max_rows": 100000, "max_per_round": 300},
+              "max_rows": 100000, "max_per_round": 300, "slow_max_rows": 10000,
+              "threads": False, "thread_stmts": 2000, "thread_repeats": 3},
     "full": {"round_rows": 30000, "rounds": 7, "big_values": 1500000, "big_rounds": 3,
-             "max_rows": 1000000},
+             "max_rows": 1000000, "threads": True, "thread_stmts": 20000, "thread_repeats": 5},
 }
+THREADS = [1, 2, 4, 8]
 BIG_ROWS = 10000
+# Drivers far slower per value than the others: driver → (k, rows): they run a k-th of each
+# round's statements (at least one; times are per statement, and each round still pairs
+# their run with the others' runs beside it) and leave out the cells of more
+# than `rows` rows. Debian's psycopg 3 is its pure-Python build (no psycopg_c): ≈ 4 µs a
+# value, 15–30 × psycopg2's; with every statement of the full profile it would add ≈ 25 min
+# (one 1 000 000 × 20 statement ≈ 80 s), with this ≈ 2.5 min (≈ 4–5 µs a value, 100 µs a
+# statement and psycopg2's server wait, over its statements of plan; ≈ 0.7 min with a
+# limit of 10 000 rows). --slow-as-others: no limits.
+SLOW = {"psycopg": (10, 100000)}
 MAX_PER_ROUND = 1000  # statements per round at most (1- and 10-row cells; quick: 300)
 MAX_WARM = 2000  # warm-up statements at most (the first cell's also warms PyPy's JIT up)
 
@@ -135,6 +157,19 @@ def connect(driver: str, dsn: str):
         psycopg2.extras.register_uuid()
         conn = psycopg2.connect(dsn)
         conn.autocommit = True
+        cur = conn.cursor()
+
+        def make(sql_dollar, sql_pct):
+            def run(rows, n):
+                params = (rows,)
+                for _ in range(n):
+                    cur.execute(sql_pct, params)
+                    cur.fetchall()
+            return run
+        return make
+    if driver == "psycopg":  # psycopg 3, sync; its defaults (prepares after 5 executions)
+        import psycopg
+        conn = psycopg.connect(dsn, autocommit=True)
         cur = conn.cursor()
 
         def make(sql_dollar, sql_pct):
@@ -316,36 +351,98 @@ def run_all(args) -> dict:
     cols = [int(c) for c in args.cols.split(",")]
     seed = args.seed if args.seed is not None else int(time.time())
     rng = random.Random(seed)
+    slow = slow_drivers(args, prof)
     workers: dict = {}
     results: dict = {}
     started = time.time()
     try:
         for kind, ncols in itertools.product(kinds, cols):
+            if getattr(args, "restart_per_block", False):  # no state from the block before
+                for d in list(workers):
+                    workers.pop(d).close()
             live = start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env,
                                  env_pypy)
             counts = row_counts(prof, args.rows)
             for rows in counts:
                 n, rounds, warm = plan(rows, ncols, prof, rows == counts[0])
                 t0 = time.time()
-                cell = run_cell(workers, live, rows, n, rounds, warm, rng)
+                here, share = cell_drivers(live, rows, slow)
+                here = [d for d in here if d not in FRESH or restart(
+                    args, d, workers, kind, ncols, rows, 0 if warm else plan(
+                        rows, ncols, prof, True)[2], py, pypy, envs, env, env_pypy)]
+                cell = run_cell(workers, here, rows, n, rounds, warm, rng, share)
                 for d, c in cell.items():
                     add_rounds(results, "%s/%d/%s/%d" % (kind, ncols, d, rows), c)
                 sys.stderr.write("%-14s %d × %d × %d statements in %5.1f s (%.0f s so far)%s\n"
                                  % ("%s/%d/%d" % (kind, ncols, rows), rounds, len(live), n,
                                     time.time() - t0, time.time() - started,
-                                    progress_ratio(results, kind, ncols, rows, live)))
+                                    progress_ratio(results, kind, ncols, rows, here)))
     finally:
         for w in workers.values():
             w.close()
+    seconds = round(time.time() - started)
+    curve = thread_curve(args, prof, drivers, py, pypy) if wants_threads(args, prof) else None
     ran = {key.split("/")[2] for key in results}
     return {"profile": args.profile, "drivers": [d for d in drivers if d in ran],
             "kinds": kinds, "cols": cols,
             "rows": row_counts(prof, args.rows), "results": results,
-            "method": "alternating", "seed": seed, "seconds": round(time.time() - started),
+            "method": "alternating", "seed": seed, "seconds": seconds,
             "plan": dict(prof, big_rows=BIG_ROWS,
                          max_per_round=prof.get("max_per_round", MAX_PER_ROUND)),
+            "slow": {d: list(v) for d, v in slow.items() if d in drivers},
+            "restart_per_block": bool(getattr(args, "restart_per_block", False)),
             "machine": machine_info(py, pypy),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            **({"threads": curve} if curve else {})}
+
+
+def wants_threads(args, prof) -> bool:
+    """--threads / --no-threads, else the profile's default (full: the thread curve too)."""
+    threads = getattr(args, "threads", None)
+    return bool(prof.get("threads")) if threads is None else threads
+
+
+def thread_curve(args, prof, drivers, py, pypy) -> Optional[dict]:
+    """The thread curve of issue 20, after the cells in the same invocation: `SELECT
+    $1::int4` run by 1, 2, 4, 8 threads at once (--thread-counts), each on its own
+    connection, by the sweep's drivers that bench_threads.py knows (PostPyro on CPython and
+    PyPy, psycopg2, psycopg 3; asyncpg: as many tasks, a connection each). Its method:
+    each run a process of its own, warmed up to steady state; in each repeat every driver
+    runs each thread count once, one after another, in an order rotated between repeats;
+    ratios are medians of the repeats' side-by-side ratios. None without such drivers."""
+    import bench_threads
+    names = [d for d in bench_threads.DRIVERS if d in drivers]
+    if not names:
+        return None
+    counts = [int(t) for t in (getattr(args, "thread_counts", None)
+                               or ",".join(map(str, THREADS))).split(",")]
+    total = getattr(args, "thread_stmts", None) or prof["thread_stmts"]
+    repeats = getattr(args, "thread_repeats", None) or prof["thread_repeats"]
+    t0 = time.time()
+    sys.stderr.write("thread curve: %s × threads %s, %d statements a run, %d repeats\n"
+                     % (",".join(names), ",".join(map(str, counts)), total, repeats))
+    results, info, names = bench_threads.run_repeats(
+        args.dsn, names, ["trivial"], counts, {"trivial": total}, repeats, py, pypy)
+    saved = bench_threads.to_json(results, info)
+    saved["seconds"] = round(time.time() - t0)
+    return saved
+
+
+def threads_markdown(data: dict) -> list:
+    """The thread curve's part of the report (none when the run had none)."""
+    if not data.get("threads"):
+        return []
+    import bench_threads
+    results, info, drivers, stmts, threads = bench_threads.from_json(data["threads"])
+    return ["### Thread curve (the same run)", "",
+            "Right after the cells above, in the same invocation (%.1f min): `SELECT "
+            "$1::int4` run by %s threads at once, each thread on its own connection (asyncpg: "
+            "as many tasks on one event loop, a connection each), by tests/bench/"
+            "bench_threads.py's method (each run a process of its own, warmed up to steady "
+            "state; ratios the median of the repeats' side-by-side ratios). The picture above "
+            "draws it under the heatmaps."
+            % (data["threads"].get("seconds", 0) / 60, ", ".join(map(str, threads))), "",
+            bench_threads.report(results, drivers, stmts, threads, info)]
 
 
 def start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env, env_pypy) -> list:
@@ -368,12 +465,18 @@ def start_workers(args, drivers, workers, kind, ncols, py, pypy, envs, env, env_
     return live
 
 
-def run_cell(workers, live, rows, n, rounds, warm, rng) -> dict:
+def run_cell(workers, live, rows, n, rounds, warm, rng, share=None) -> dict:
     """One cell: every driver's warm-up, then `rounds` rounds, in each of which every driver
     runs n statements, one driver after another in an order shuffled per round; per driver
-    the wall and CPU time per statement of each round (None where it failed)."""
+    the wall and CPU time per statement of each round (None where it failed). ``share``:
+    driver → k, a driver that runs n // k statements a round (at least one) and warms up
+    with warm // k (see SLOW)."""
     out = {d: {"wall": [], "cpu": []} for d in live}
     failed = set()
+    share = share or {}
+
+    def part(d, count):
+        return max(1, count // share.get(d, 1)) if count else 0
 
     def ask(d, what):
         if d in failed:
@@ -386,14 +489,47 @@ def run_cell(workers, live, rows, n, rounds, warm, rng) -> dict:
             return None
     for d in shuffled(live, rng):
         if warm:
-            ask(d, lambda w: w.run(rows, warm))
+            ask(d, lambda w: w.run(rows, part(d, warm)))
         ask(d, lambda w: w.collect())
     for _ in range(rounds):
         for d in shuffled(live, rng):
-            t = ask(d, lambda w: w.run(rows, n))
-            out[d]["wall"].append(t[0] / n if t else None)
-            out[d]["cpu"].append(t[1] / n if t else None)
+            nd = part(d, n)
+            t = ask(d, lambda w: w.run(rows, nd))
+            out[d]["wall"].append(t[0] / nd if t else None)
+            out[d]["cpu"].append(t[1] / nd if t else None)
     return out
+
+
+def slow_drivers(args, prof) -> dict:
+    """SLOW, its row limits lowered to the profile's slow_max_rows; {} with
+    --slow-as-others."""
+    if getattr(args, "slow_as_others", False):
+        return {}
+    return {d: (k, min(r, prof.get("slow_max_rows", r))) for d, (k, r) in SLOW.items()}
+
+
+def restart(args, d, workers, kind, ncols, rows, warm, py, pypy, envs, env, env_pypy):
+    """A FRESH driver's worker, started again for this cell and warmed up with ``warm``
+    statements (a first cell's warm-up, where run_cell gives none); False if it failed."""
+    try:
+        workers.pop(d).close()
+        workers[d] = Worker(d, *worker_command(args, d, py, pypy, envs, env, env_pypy))
+        workers[d].prepare(kind, ncols)
+        if warm:
+            workers[d].run(rows, warm)
+        return True
+    except (WorkerDied, RuntimeError, OSError, KeyError) as exc:
+        sys.stderr.write("%s failed to start again (%s/%d/%d): %s\n"
+                         % (d, kind, ncols, rows, exc))
+        return False
+
+
+def cell_drivers(live, rows, slow) -> tuple:
+    """(the drivers that run a cell of this many rows, driver → k of those that run 1/k of
+    the statements): SLOW's drivers (``slow``, or {} with --slow-as-others) leave out the
+    cells above their row limit."""
+    return ([d for d in live if d not in slow or rows <= slow[d][1]],
+            {d: slow[d][0] for d in live if d in slow})
 
 
 def shuffled(items, rng) -> list:
@@ -435,7 +571,18 @@ def machine_info(py, pypy) -> dict:
             "pypy": version([pypy, "-c", "import sys; print(sys.version.split()[0], "
                              "sys.pypy_version_info[:3])"]) if pypy else None,
             "load": os.getloadavg(), "cpus": os.cpu_count(),
+            "peers": version([py, "-c", PEERS]),
             "pypy_nursery": pypy_nursery(pypy) if pypy else None}
+
+
+PEERS = ("import importlib\nout = []\n"
+         "for m in ('psycopg2', 'psycopg', 'asyncpg'):\n"
+         "    try:\n        v = importlib.import_module(m).__version__.split()[0]\n"
+         "    except ImportError:\n        continue\n"
+         "    if m == 'psycopg':\n"
+         "        v += ' (libpq wrapper: %s)' % importlib.import_module('psycopg.pq').__impl__\n"
+         "    out.append('%s %s' % (m, v))\n"
+         "print(', '.join(out))")
 
 
 def pypy_nursery(pypy: str) -> Optional[int]:
@@ -458,6 +605,9 @@ PANELS = [("PostPyro ÷ psycopg2", "postpyro", "psycopg2"),
           ("PostPyro ÷ asyncpg", "postpyro", "asyncpg"),
           ("PostPyro PyPy ÷ PostPyro CPython", "postpyro-pypy", "postpyro"),
           ("PostPyro ÷ C libpq", "postpyro", "c"),
+          ("PostPyro ÷ psycopg 3", "postpyro", "psycopg"),
+          ("PyPy, a fresh worker per cell ÷ long-lived", "postpyro-pypy-fresh",
+           "postpyro-pypy"),
           ("PyPy, 64 MB nursery ÷ CPython", "postpyro-pypy-nursery", "postpyro"),
           ("PostPyro ÷ its --base build", "postpyro", "postpyro-base"),
           ("PostPyro PyPy ÷ its --base build", "postpyro-pypy", "postpyro-pypy-base")]
@@ -543,6 +693,9 @@ def svg(data: dict, what: str) -> str:
     per_row = 2
     width = per_row * pw + (per_row - 1) * gap + 20
     height = math.ceil(len(panels(data)) / per_row) * (ph + gap) + 56
+    curve_y = height - 10  # the thread curve, when the run has one, below the heatmaps
+    if data.get("threads"):
+        height += CURVE_H + gap
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'font-family="sans-serif" font-size="11">' % (width, height),
            '<rect width="100%" height="100%" fill="white"/>',
@@ -563,8 +716,67 @@ def svg(data: dict, what: str) -> str:
             for j, r in enumerate(rows):
                 out += svg_cell(x0 + left + j * cw, y, cw, ch,
                                 ratio_spread(res, a, b, k, c, r, what))
+    if data.get("threads"):
+        out += svg_curve(10, curve_y, width - 20, data["threads"])
     out.append('</svg>')
     return "\n".join(out) + "\n"
+
+
+CURVE_H = 260
+CURVE_COLORS = {"postpyro": "#1f77b4", "postpyro-pypy": "#17becf", "psycopg2": "#d62728",
+                "psycopg": "#ff7f0e", "asyncpg": "#2ca02c"}
+
+
+def svg_curve(x0: int, y0: int, w: int, saved: dict) -> list:
+    """The thread curve: statements per second (wall, median over repeats) against the
+    thread count, a line per driver, thread counts evenly spaced."""
+    import bench_threads
+    results, _, drivers, stmts, threads = bench_threads.from_json(saved)
+    s = stmts[0] if stmts else "trivial"
+    lines = {}
+    for d in drivers:
+        pts = []
+        for t in threads:
+            runs = results.get((d, s, t), [])
+            wall = bench_threads.med(runs, "wall")
+            pts.append(bench_threads.statements(runs) / wall if wall else None)
+        lines[d] = pts
+    top = max([v for pts in lines.values() for v in pts if v] or [1.0])
+    step = 10 ** math.floor(math.log10(top))
+    top = math.ceil(top * 1.05 / step) * step
+    left, plot_w, plot_h, y_top = 70, min(w - 250, 520), CURVE_H - 76, y0 + 42
+    out = ['<text x="%d" y="%d" font-weight="bold">Thread curve (the same run): statements '
+           'per second</text>' % (x0, y0 + 14),
+           '<text x="%d" y="%d" font-size="10">SELECT $1::int4, each thread on its own '
+           'connection (asyncpg: tasks); wall time, median of the repeats</text>'
+           % (x0, y0 + 28)]
+    for k in range(6):  # the y axis: 0 … top
+        v = top * k / 5
+        y = y_top + plot_h - plot_h * k / 5
+        out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
+                   % (x0 + left, y, x0 + left + plot_w, y))
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>'
+                   % (x0 + left - 6, y + 4, fmt_n(int(v))))
+
+    def px(i):
+        return x0 + left + (plot_w * i / (len(threads) - 1) if len(threads) > 1 else 0)
+    for i, t in enumerate(threads):
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%d thr</text>'
+                   % (px(i), y_top + plot_h + 16, t))
+    for n, (d, pts) in enumerate(lines.items()):
+        c = CURVE_COLORS.get(d, "#777")
+        xy = ["%.1f,%.1f" % (px(i), y_top + plot_h - plot_h * v / top)
+              for i, v in enumerate(pts) if v]
+        out.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>'
+                   % (" ".join(xy), c))
+        out += ['<circle cx="%s" cy="%s" r="3" fill="%s"/>' % tuple(p.split(",") + [c])
+                for p in xy]
+        ly = y_top + 10 + n * 18
+        out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>'
+                   % (x0 + left + plot_w + 24, ly, x0 + left + plot_w + 48, ly, c))
+        out.append('<text x="%d" y="%d">%s</text>'
+                   % (x0 + left + plot_w + 54, ly + 4, bench_threads.LABEL[d]))
+    return out
 
 
 def svg_cell(x: int, y: int, w: int, h: int, spread) -> list:
@@ -594,9 +806,11 @@ def markdown(data: dict, svg_name: str) -> str:
              "whole into Python rows (C: every value read from the PGresult), the median "
              "of the rounds' time per statement.%s%s Kinds: `int` (int4), `text` "
              "(`'value ' || g`), `mix` (columns cycle through int4, text, numeric, "
-             "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s"
+             "timestamptz, uuid). Ratios below 1 mean PostPyro is faster.%s%s%s"
              % (data["profile"], data["date"], m["python"], m["pypy"], m["load"][0],
-                m["cpus"], rounds_text(data), order_text(data), nursery_text(data)), "",
+                m["cpus"], rounds_text(data), order_text(data), nursery_text(data),
+                peers_text(data), slow_text(data) + fresh_text(data) + restart_text(data)),
+             "",
              "The machine (2 cores) was shared with other jobs: wall times carry their load; "
              "client CPU times (first) carry less of it. Where the time goes in the cells "
              "still missed, and what would move them: tests/bench/NOTES.md, \"Shape sweep\". "
@@ -625,7 +839,7 @@ def markdown(data: dict, svg_name: str) -> str:
                     cells.append("–" if not x else "%s / %s" % (fmt_t(x["cpu"]),
                                                                  fmt_t(x["wall"])))
                 lines.append("| %s × %d × %s | %s |" % (k, c, fmt_rows(r), " | ".join(cells)))
-    lines += [""] + targets(data)
+    lines += [""] + targets(data) + threads_markdown(data)
     return "\n".join(lines) + "\n"
 
 
@@ -639,6 +853,38 @@ def nursery_text(data: dict) -> str:
             "`PYPY_GC_NURSERY=%s` (PyPy sized its own nursery to %s on this machine), %s."
             % (NURSERY, chosen, "a worker of its own beside the others" if alternating(data)
                else "run separately right after the others"))
+
+
+def peers_text(data: dict) -> str:
+    p = data["machine"].get("peers")
+    return " Peers: %s." % p if p else ""
+
+
+def slow_text(data: dict) -> str:
+    """What the SLOW drivers of this run did differently ("" for none)."""
+    parts = ["%s ran a %s of each round's statements (at least one) and no cells above "
+             "%s rows" % (LABEL[d], {10: "tenth"}.get(k, "1/%d" % k), fmt_n(rows))
+             for d, (k, rows) in sorted(data.get("slow", {}).items())
+             if d in data["drivers"]]
+    if not parts:
+        return ""
+    return (" %s: far slower per value than the others (Debian's psycopg 3 is its "
+            "pure-Python build, without psycopg_c), with every statement of every cell it "
+            "would have added ≈ 25 min to the run; its per-statement times and per-round "
+            "ratios are formed as the others'."
+            % "; ".join(parts))
+
+
+def fresh_text(data: dict) -> str:
+    if not FRESH & set(data["drivers"]):
+        return ""
+    return (" \"%s\" is PostPyro on PyPy in a worker started again for every cell and warmed "
+            "up as a first cell, beside the long-lived one." % LABEL["postpyro-pypy-fresh"])
+
+
+def restart_text(data: dict) -> str:
+    return (" Every worker was started again for each kind × columns (--restart-per-block)."
+            if data.get("restart_per_block") else "")
 
 
 def alternating(data: dict) -> bool:
@@ -684,8 +930,8 @@ def order_text(data: dict) -> str:
                 "rounds; a ratio is the median of the per-round ratios (the two drivers' "
                 "runs of the same round), in parentheses the lowest and highest of them; "
                 "where these lie on both sides of 1.0 the rounds disagree and the targets "
-                "count the cell as undecided. The whole run took %.1f min."
-                % (data.get("seed"), data.get("seconds", 0) / 60))
+                "count the cell as undecided. %s"
+                % (data.get("seed"), took_text(data)))
     if "repeat" not in data:
         return ""
     text = (" The drivers of each %s ran one after another, each in its own process"
@@ -696,6 +942,15 @@ def order_text(data: dict) -> str:
                  "cell's time is the median of all its rounds, a ratio the median of the "
                  "ratios formed within each repeat" % data["repeat"])
     return text + "."
+
+
+def took_text(data: dict) -> str:
+    minutes = data.get("seconds", 0) / 60
+    if not data.get("threads"):
+        return "The whole run took %.1f min." % minutes
+    more = data["threads"].get("seconds", 0) / 60
+    return ("The cells took %.1f min, the thread curve after them %.1f min: %.1f min in all."
+            % (minutes, more, minutes + more))
 
 
 def targets(data: dict) -> list:
@@ -736,11 +991,11 @@ def put_into(path: str, text: str) -> None:
     put_section(path, BEGIN, END, BEGIN + "\n\n" + text.rstrip("\n") + "\n\n" + END + "\n")
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dsn")
     ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
-    ap.add_argument("--drivers", default=",".join(DRIVERS))
+    ap.add_argument("--drivers", default=",".join(d for d in DRIVERS if d not in FRESH))
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--cols", default=",".join(map(str, COLS)))
     ap.add_argument("--base", help="another build tree: drivers postpyro-base and "
@@ -751,6 +1006,22 @@ def main() -> None:
                     "(default: the time; the report gives it)")
     ap.add_argument("--rows", default="", help="only these row counts (1000,10000); "
                     "default: all of the profile's")
+    ap.add_argument("--restart-per-block", action="store_true", help="start every worker "
+                    "again for each kind × columns (after the block's 1 000 000-row cell), "
+                    "instead of once for the whole sweep")
+    ap.add_argument("--slow-as-others", action="store_true", help="run psycopg 3 (SLOW) "
+                    "with every statement of every cell, as the other drivers")
+    ap.add_argument("--threads", dest="threads", action="store_true", default=None,
+                    help="after the cells, the thread curve (threads 1, 2, 4, 8 × `SELECT "
+                    "$1::int4`, bench_threads.py's method) into the same report and JSON; "
+                    "the default with --profile full")
+    ap.add_argument("--no-threads", dest="threads", action="store_false",
+                    help="no thread curve, even with --profile full")
+    ap.add_argument("--thread-counts", help="the thread curve's thread counts (1,2,4,8)")
+    ap.add_argument("--thread-stmts", type=int, help="statements a thread-curve run, shared "
+                    "between its threads (full: 20 000; quick: 2 000)")
+    ap.add_argument("--thread-repeats", type=int, help="the thread curve's repeats (full: 5; "
+                    "quick: 3)")
     ap.add_argument("--c-sweep", default=os.environ.get("PP_BENCH_C_SWEEP"))
     ap.add_argument("--json")
     ap.add_argument("--md")
@@ -762,7 +1033,11 @@ def main() -> None:
                     "of another run (its drivers)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--driver", help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.worker:
         return worker(args)
     if args.from_json:
@@ -774,6 +1049,8 @@ def main() -> None:
             for key, cell in more["results"].items():  # its rounds pair with its own only
                 data["results"][key] = dict(cell, run=i + 1)
             data["drivers"] += [d for d in more["drivers"] if d not in data["drivers"]]
+            if more.get("threads") and not data.get("threads"):  # its thread curve
+                data["threads"] = more["threads"]
             data["drivers"].sort(key=DRIVERS.index)
         if args.json:
             with open(args.json, "w") as f:

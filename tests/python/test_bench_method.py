@@ -5,7 +5,9 @@ is the median of the ratios of runs made side by side in one repeat or round, no
 medians taken at different moments. Pure functions, except one test that runs the sweep's
 workers on a tiny profile against the server: nothing is timed against a bound."""
 
+import json
 import os
+import random
 import sys
 
 import pytest
@@ -203,9 +205,47 @@ def test_sweep_rounds_alternate_between_the_drivers_in_shuffled_orders():
     assert out["b"]["cpu"] == [1.0, 1.0, None, None] and out["a"]["cpu"] == [1.0] * 4
 
 
+def test_sweep_slow_driver_runs_a_share_of_each_round_and_no_big_cells():
+    log = []
+    workers = {d: _FakeWorker(d, log) for d in ("postpyro", "psycopg")}
+    here, share = sweep.cell_drivers(["postpyro", "psycopg"], 100000, sweep.SLOW)
+    assert here == ["postpyro", "psycopg"] and share == {"psycopg": 10}
+    out = sweep.run_cell(workers, here, 100000, 25, 3, 7, random.Random(4), share)
+    ran = {}
+    for d, n in log:
+        ran.setdefault(d, []).append(n)
+    assert ran["postpyro"] == [7, 25, 25, 25] and ran["psycopg"] == [1, 2, 2, 2]
+    # Per statement, in every round, like the others: 2.0 s wall and 1.0 s CPU each.
+    assert out["psycopg"] == {"wall": [2.0] * 3, "cpu": [1.0] * 3}
+    assert sweep.cell_drivers(["postpyro", "psycopg"], 1000000, sweep.SLOW)[0] == ["postpyro"]
+    assert sweep.cell_drivers(["postpyro", "psycopg"], 1000000, {}) \
+        == (["postpyro", "psycopg"], {})
+    assert "psycopg" in sweep.DRIVERS  # in the default list
+    ap = sweep.parser()
+    assert sweep.slow_drivers(ap.parse_args([]), sweep.PROFILES["full"]) \
+        == {"psycopg": (10, 100000)}
+    assert sweep.slow_drivers(ap.parse_args([]), sweep.PROFILES["quick"]) \
+        == {"psycopg": (10, 10000)}
+    assert sweep.slow_drivers(ap.parse_args(["--slow-as-others"]), sweep.PROFILES["full"]) == {}
+
+
+def test_sweep_renders_psycopg3_panel_and_says_what_it_ran():
+    results = _sweep_results({"postpyro": [1.0, 1.0, 1.0], "psycopg": [10.0, 8.0, 12.0]})
+    data = _sweep_data(results, drivers=["postpyro", "psycopg"], slow={"psycopg": [10, 100000]})
+    data["machine"]["peers"] = "psycopg 3.1.7 (libpq wrapper: python)"
+    text = sweep.markdown(data, "s.svg")
+    assert "**PostPyro ÷ psycopg 3, client CPU time**" in text
+    assert "| int × 1 | 0.10 (0.08–0.12) |" in text
+    assert "psycopg 3 ran a tenth of each round's statements (at least one) and no cells " \
+        "above 100 000 rows" in text
+    assert "Peers: psycopg 3.1.7 (libpq wrapper: python)." in text
+    assert "PostPyro ÷ psycopg 3" in sweep.svg(data, "cpu")
+    assert "ran a tenth" not in sweep.markdown(dict(data, slow={}), "s.svg")
+
+
 def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
-    """The coordinator with real workers (PostPyro, psycopg2 and the C floor, each one
-    process connected once) on a tiny profile: every cell has every driver's rounds."""
+    """The coordinator with real workers (PostPyro, psycopg2, psycopg 3 and the C floor, each
+    one process connected once) on a tiny profile: every cell has every driver's rounds."""
     import argparse
     import shutil
     import subprocess
@@ -220,19 +260,21 @@ def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
     monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 20, "rounds": 3,
                                                  "big_values": 100, "big_rounds": 3,
                                                  "max_rows": 10})
-    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2,c",
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2,psycopg,c",
                               kinds="int,mix", cols="1,5", rows="", seed=3, base=None,
                               c_sweep=c_sweep, dsn=dsn)
     data = sweep.run_all(args)
-    assert data["drivers"] == ["postpyro", "psycopg2", "c"] and data["rows"] == [1, 10]
+    assert data["drivers"] == ["postpyro", "psycopg2", "psycopg", "c"]
+    assert data["rows"] == [1, 10]
     assert data["method"] == "alternating" and data["seed"] == 3
-    assert len(data["results"]) == 2 * 2 * 2 * 3
+    assert len(data["results"]) == 2 * 2 * 2 * 4
     for key, cell in data["results"].items():
         assert len(cell["cpu_rounds"]) == 3 and None not in cell["cpu_rounds"], key
         assert cell["cpu"] > 0 and cell["wall"] > 0
     spread = sweep.ratio_spread(data["results"], "postpyro", "c", "mix", 5, 10, "cpu")
     assert spread[1] <= spread[0] <= spread[2]
     assert "| mix × 5 |" in sweep.markdown(data, "s.svg")
+    assert "**PostPyro ÷ psycopg 3, client CPU time**" in sweep.markdown(data, "s.svg")
     # A worker's failed command answers E and leaves it running.
     how = sweep.worker_command(args, "c", None, None, {}, dict(os.environ), {})
     w = sweep.Worker("c", *how)
@@ -243,6 +285,105 @@ def test_sweep_workers_run_against_the_server(dsn, tmp_path, monkeypatch):
         assert w.run(1, 2)[1] >= 0
     finally:
         w.close()
+
+
+def test_sweep_full_profile_runs_the_thread_curve_too():
+    ap = sweep.parser()
+    full, quick = sweep.PROFILES["full"], sweep.PROFILES["quick"]
+    assert sweep.wants_threads(ap.parse_args(["--profile", "full"]), full)
+    assert not sweep.wants_threads(ap.parse_args([]), quick)
+    assert sweep.wants_threads(ap.parse_args(["--threads"]), quick)
+    assert not sweep.wants_threads(ap.parse_args(["--profile", "full", "--no-threads"]), full)
+    args = ap.parse_args(["--thread-counts", "1,4", "--thread-stmts", "50",
+                          "--thread-repeats", "2"])
+    assert (args.thread_counts, args.thread_stmts, args.thread_repeats) == ("1,4", 50, 2)
+
+
+def test_sweep_report_holds_the_thread_curve_of_the_same_run():
+    results = _sweep_results({"postpyro": [1.0, 1.0, 1.0], "psycopg2": [1.0, 1.0, 1.0]})
+    runs = {("postpyro", "trivial", 1): [_run(1.0, 0.5), _run(1.2, 0.6)],
+            ("postpyro", "trivial", 4): [_run(0.5, 0.5), _run(0.6, 0.6)],
+            ("psycopg2", "trivial", 1): [_run(1.0, 0.5), _run(1.0, 0.5)],
+            ("psycopg2", "trivial", 4): [_run(0.5, 0.5), _run(0.5, 0.5)]}
+    info = {"cpu": "x", "os": "y", "cpython": "3", "pypy": None, "peers": "p", "repeats": 2,
+            "total": {"trivial": 100}, "order": "rotated", "warmup": "steady"}
+    curve = dict(bench_threads.to_json(runs, info), seconds=150)
+    data = _sweep_data(results, threads=curve)
+    text = sweep.markdown(data, "s.svg")
+    assert "### Thread curve (the same run)" in text
+    assert "in the same invocation (2.5 min)" in text
+    assert "The cells took 2.0 min, the thread curve after them 2.5 min: 4.5 min in all." \
+        in text
+    # bench_threads' tables and side-by-side ratios, from the saved runs
+    assert "| PostPyro | 91 | 182 |" in text
+    assert "| trivial: scaling 4 thr ÷ psycopg2's | 1.00 |" in text
+    assert text.index("**Targets") < text.index("### Thread curve")
+    pic = sweep.svg(data, "cpu")
+    assert "Thread curve (the same run)" in pic and pic.count("<polyline") == 2
+    assert "Thread curve" not in sweep.svg(_sweep_data(results), "cpu")
+    # A saved run round-trips (--from-json renders the same)
+    back = bench_threads.from_json(json.loads(json.dumps(curve)))
+    assert back[2:] == (["postpyro", "psycopg2"], ["trivial"], [1, 4])
+    assert "Thread curve" not in sweep.markdown(_sweep_data(results), "s.svg")
+
+
+def test_sweep_thread_curve_runs_against_the_server(dsn, monkeypatch):
+    """The thread curve after the cells: every sweep driver bench_threads knows, each thread
+    count, every repeat, in one invocation."""
+    import argparse
+    monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 10, "rounds": 3,
+                                                 "big_values": 100, "big_rounds": 3,
+                                                 "max_rows": 1, "threads": True,
+                                                 "thread_stmts": 40, "thread_repeats": 2})
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg,c",
+                              kinds="int", cols="1", rows="", seed=1, base=None,
+                              c_sweep=None, dsn=dsn, threads=None, thread_counts="1,2",
+                              thread_stmts=None, thread_repeats=None)
+    data = sweep.run_all(args)
+    assert data["drivers"] == ["postpyro", "psycopg"]  # no C floor built here
+    runs = {(r["driver"], r["threads"]): r["runs"] for r in data["threads"]["runs"]}
+    assert sorted(runs) == [("postpyro", 1), ("postpyro", 2), ("psycopg", 1), ("psycopg", 2)]
+    for key, rs in runs.items():
+        assert len(rs) == 2 and all("error" not in r for r in rs), (key, rs)
+        assert all(r["statements"] == 40 for r in rs)
+    assert data["threads"]["info"]["total"] == {"trivial": 40}
+    assert "### Thread curve" in sweep.markdown(data, "s.svg")
+
+
+def test_sweep_fresh_driver_gets_a_new_worker_every_cell(dsn, monkeypatch):
+    """postpyro-pypy-fresh (here psycopg2 standing in for it, no PyPy needed) is started
+    again for every cell, the others once: the check whether a long-lived worker's state
+    moves a cell."""
+    import argparse
+    default = sweep.parser().parse_args([]).drivers.split(",")
+    assert "postpyro-pypy-fresh" not in default and "psycopg" in default
+    started = []
+
+    class Counting(sweep.Worker):
+        def __init__(self, driver, *how):
+            super().__init__(driver, *how)
+            started.append(driver)
+    monkeypatch.setattr(sweep, "Worker", Counting)
+    monkeypatch.setattr(sweep, "FRESH", {"psycopg2"})
+    monkeypatch.setitem(sweep.PROFILES, "tiny", {"round_rows": 20, "rounds": 3,
+                                                 "big_values": 100, "big_rounds": 3,
+                                                 "max_rows": 10})
+    args = argparse.Namespace(profile="tiny", rounds=None, drivers="postpyro,psycopg2",
+                              kinds="int", cols="1,5", rows="", seed=5, base=None,
+                              c_sweep=None, dsn=dsn)
+    data = sweep.run_all(args)
+    assert started.count("postpyro") == 1
+    assert started.count("psycopg2") == 1 + 2 * 2  # and again in each of the 4 cells
+    assert len(data["results"]) == 2 * 2 * 2
+    assert all(None not in c["cpu_rounds"] for c in data["results"].values())
+    assert "started again for each kind × columns" not in sweep.markdown(data, "s.svg")
+    # --restart-per-block: every worker again for each kind × columns block
+    started.clear()
+    args.restart_per_block = True
+    data = sweep.run_all(args)
+    assert started.count("postpyro") == 2 and started.count("psycopg2") == 2 + 2 * 2
+    assert len(data["results"]) == 2 * 2 * 2 and data["restart_per_block"]
+    assert "started again for each kind × columns" in sweep.markdown(data, "s.svg")
 
 
 def test_bench_ratios_pair_each_repeat():
