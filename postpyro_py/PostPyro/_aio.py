@@ -257,14 +257,17 @@ class AsyncioSocket:
         nor the program's own, which may raise."""
         ms = 0
         if wanted and self._idle is not None:
-            handler = getsignal(SIGINT)
-            if handler.__class__ is partial:  # asyncio.run's: partial(runner._on_sigint, …)
-                func = handler.func
-                if func.__class__ is MethodType and func.__func__ is _RUNNER_ON_SIGINT:
-                    ms = self._idle_ms()
-            elif not callable(handler):
-                ms = self._idle_ms()
-            if ms < 0:
+            # the loop's state first: with other tasks ready (gather) the handler is not asked
+            ms = self._idle_ms()
+            if ms > 0:
+                handler = getsignal(SIGINT)
+                if handler.__class__ is partial:  # asyncio.run's: partial(runner._on_sigint, …)
+                    func = handler.func
+                    if func.__class__ is not MethodType or func.__func__ is not _RUNNER_ON_SIGINT:
+                        ms = 0
+                elif callable(handler):
+                    ms = 0
+            else:
                 ms = 0
         if ms != self._armed:
             lib.pp_set_idle_wait(conn, self._epfd, ms)

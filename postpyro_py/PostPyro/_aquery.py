@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""``await AsyncConnection.query()`` of a planned statement: on the task's own stack.
+"""``await AsyncConnection.query()`` / ``execute()`` of a planned statement: no fiber.
 
 A statement whose plan is known (see :mod:`PostPyro._planned`) runs no sync code that waits
 between its C call and its rows, so it needs no fiber: the steps before and after the lock
 are PlannedQuery's (``_query_args``, ``_query_error``, ``_query_rows``), and the part under
-the lock is :func:`run_planned`, Connection.query's written for the event loop. When
+the lock is :func:`run_planned`, Connection.query's written for the event loop. execute()
+(``count``) takes the same path and ends as Connection.execute does: its rows (if any) read
+by take_result, as _execute does, and the count of affected rows. When
 pp_query_call returns PP_PENDING the call's state stays in libpostpyro (on its own C
 fiber), so any stack may go on with it: :class:`QueryStep` steps it (pp_query_next) — first
 through the idle waits, as ``_LoopConnection._wait`` does, then after each of
@@ -27,13 +29,15 @@ from typing import Any, Tuple
 
 from ._ffi import PP_MORE, PP_OK, PP_PENDING, lib
 from ._raise import SIGNALLED
-from ._result import _QUERY_COLS, _spare_buffers
+from ._result import _QUERY_COLS, _spare_buffers, take_result
 from ._sql import Params
 
-__all__ = ["FIBER", "QueryStep", "run_planned"]
+__all__ = ["COUNT", "FIBER", "QueryStep", "run_planned"]
 
 #: run_planned's answer when the statement must run on the fiber (nothing was done).
 FIBER = object()
+#: AsyncConnection._run's ``fn`` for execute(): as None (query), a count instead of rows.
+COUNT = object()
 
 
 class QueryStep:
@@ -84,9 +88,11 @@ class QueryStep:
             eng._fiber = None
 
 
-async def run_planned(ac: Any, got: Any, sql: str, params: Params, timeout: Any) -> Any:
+async def run_planned(ac: Any, got: Any, sql: str, params: Params, timeout: Any,
+                      count: Any = None) -> Any:
     """Connection.query's part under the lock for ``ac`` (an AsyncConnection, in this
-    task's turn, its call primed), from ``got`` (_query_args'): the rows, or FIBER."""
+    task's turn, its call primed), from ``got`` (_query_args'): the rows, or FIBER.
+    ``count`` (COUNT): execute()'s, the number of rows affected instead of the rows."""
     eng = ac._engine
     plan, buffers, arr, n, keep = got
     call = buffers[5]
@@ -121,6 +127,11 @@ async def run_planned(ac: Any, got: Any, sql: str, params: Params, timeout: Any)
             if st != 0 or turns.owner is not None:
                 turns.record(st)
         del keep
-    if whole is None:
-        return eng._query_rows(plan, buffers)
-    return whole.rows(eng._row_factory)
+    if count is None:
+        if whole is None:
+            return eng._query_rows(plan, buffers)
+        return whole.rows(eng._row_factory)
+    if whole is None:  # as Connection._execute (describe=False) and execute()
+        whole = take_result(buffers[2][0], buffers, False, None, eng._adapters)
+    n = whole.rowcount
+    return n if n > 0 else 0

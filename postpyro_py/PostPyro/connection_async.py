@@ -7,8 +7,8 @@ not copy Connection's logic: it runs Connection's own code — in nonblocking mo
 (``_wait``): the fiber switches back here, and this awaits the socket the running event
 loop's way (asyncio: a reader that stays registered between waits, and ``add_writer``; trio:
 ``wait_readable``/``wait_writable``; see :mod:`PostPyro._aio`), then switches in again. One C
-call per readiness event. The commonest call, ``query()`` (and ``query_one()``) of a
-statement run before, needs no fiber: Connection.query's steps run on the task's own stack
+call per readiness event. The commonest calls, ``query()`` (``query_one()``) and ``execute()``
+of a statement run before, need no fiber: Connection.query's steps run on the task's own stack
 and the pending C call is stepped from here (see :mod:`PostPyro._aquery`).
 
 Tasks sharing a connection queue in order (the library's Condition): statements never
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 from . import errors as e
 from ._aconnect import connect_nb, resolved
 from ._aio import Waker, backend, poll_wait
-from ._aquery import FIBER, QueryStep, run_planned
+from ._aquery import COUNT, FIBER, QueryStep, run_planned
 from ._ffi import PP_OK, PP_PENDING, T_ERROR_PP, ffi, lib, newp
 from ._aturns import AsyncTurns, end_dropped, end_pending
 from ._fiber import Fiber
@@ -183,8 +183,8 @@ class AsyncConnection(AsyncNotifications):
         """``fn(*args)`` (Connection code) in this task's turn, waiting the loop's way.
         ``holder``: the task that made the object whose method this is (see AsyncTurns).
         A free turn and an answer there at once: nothing awaits (trio: a checkpoint).
-        ``fn`` None: ``query(*args)``, on this task's stack when its plan is known (see
-        _aquery), else on the fiber."""
+        ``fn`` None: ``query(*args)``, COUNT: ``execute(*args)``, on this task's stack when
+        its plan is known (see _aquery), else on the fiber."""
         if self._checkpoint is not None:
             await self._checkpoint()
         turns = self._turns
@@ -197,13 +197,13 @@ class AsyncConnection(AsyncNotifications):
         eng = self._engine
         try:
             self._prime(timeout)
-            if fn is None:
+            if fn is None or fn is COUNT:
                 got = eng._query_args(*args)
                 if got is not None:
-                    rows = await run_planned(self, got, args[0], args[1], timeout)
-                    if rows is not FIBER:
-                        return rows
-                fn = eng.query
+                    value = await run_planned(self, got, args[0], args[1], timeout, fn)
+                    if value is not FIBER:
+                        return value
+                fn = eng.query if fn is None else eng.execute
             eng._fiber = fiber = self._fiber
             try:
                 done, value = fiber.run(fn, args)
@@ -390,7 +390,7 @@ class AsyncConnection(AsyncNotifications):
     async def execute(self, sql: str, params: Params = None, *,
                       timeout: Optional[float] = None) -> int:
         """Run a statement; the number of rows it affected."""
-        return await self._run(self._engine.execute, sql, params, timeout=timeout)
+        return await self._run(COUNT, sql, params, timeout=timeout)
 
     async def execute_batch(self, queries: Sequence[str], *,
                             timeout: Optional[float] = None) -> List[int]:
