@@ -87,7 +87,10 @@ class PlannedQuery:
                 if not self._autocommit and turns.owner is None:  # else BEGIN is done
                     self._maybe_begin(conn)
                 try:  # self._query(conn, plan.csql, …), inlined
-                    rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
+                    if keep is None:  # the set's own array (call.params) or no parameters
+                        rc = lib.pp_query_run(conn, plan.cstmt, n, call)
+                    else:
+                        rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
                     if rc == PP_PENDING:
                         rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
                                         _QUERY_COLS, err)

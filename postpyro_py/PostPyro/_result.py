@@ -227,8 +227,10 @@ def _new_buffers() -> Tuple[Any, Any, Any, Any, Any, Any, Any]:
     key.append(id(out))
     info, cols, err, pack = (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
                              newp(T_ERROR_PP, None), newp(_T_PACK, _PACK_LEN))
-    return (info, cols, out, err, (pack, ffi.buffer(pack)),
-            call_buffers(info, cols, _QUERY_COLS, out, err, pack, _PACK_LEN), int_params())
+    ints = int_params()
+    call = call_buffers(info, cols, _QUERY_COLS, out, err, pack, _PACK_LEN)
+    call.params = ints[0]  # pp_query_run's values: the set's own array (the set keeps it)
+    return (info, cols, out, err, (pack, ffi.buffer(pack)), call, ints)
 
 
 def int_params() -> tuple:

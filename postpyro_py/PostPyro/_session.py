@@ -59,14 +59,17 @@ class Plan:
     names; ``fast``, the function that makes the rows of a small result with those
     columns (_fastrows.make_fast), or None; ``dump``, the
     function that dumps parameters of its last run's types (_fastrows.make_dump), or
-    None."""
+    None; ``cstmt``, the ``pp_query_stmt *`` of pp_query_run (its own copy of the text,
+    ``ctext``, at an address that stays put)."""
 
-    __slots__ = ("sqlb", "csql", "how", "shape", "fast", "dump")
+    __slots__ = ("sqlb", "csql", "how", "shape", "fast", "dump", "ctext", "cstmt")
 
     def __init__(self, sqlb: bytes, csql: Any, how: int) -> None:
         self.sqlb = sqlb
         self.csql = csql
         self.how = how
+        self.ctext = ffi.new("char[]", sqlb)
+        self.cstmt = ffi.new("pp_query_stmt *", {"sql": self.ctext, "flags": how})
         self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
         self.fast: Optional[Any] = None
         self.dump: Optional[Any] = None
