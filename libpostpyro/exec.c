@@ -651,7 +651,7 @@ int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
     return rc;
 }
 
-int pp_query_run(pp_conn *conn, const pp_query_stmt *st, int32_t nparams, pp_query_buffers *b)
+int pp_query_run(const pp_query_stmt *st, int32_t nparams, pp_query_buffers *b)
 {
     if (b == NULL)
         return PP_ERROR;
@@ -660,7 +660,7 @@ int pp_query_run(pp_conn *conn, const pp_query_stmt *st, int32_t nparams, pp_que
         b->shape = 0;
         return pp__fail(b->err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_run: bad arguments"));
     }
-    return pp_query_call(conn, st->sql, nparams, b->params, st->flags, b);
+    return pp_query_call(st->conn, st->sql, nparams, b->params, st->flags, b);
 }
 
 /* Ends a pending statement: wakes the callers waiting for the connection. */

@@ -88,7 +88,7 @@ class PlannedQuery:
                     self._maybe_begin(conn)
                 try:  # self._query(conn, plan.csql, …), inlined
                     if keep is None:  # the set's own array (call.params) or no parameters
-                        rc = lib.pp_query_run(conn, plan.cstmt, n, call)
+                        rc = lib.pp_query_run(plan.cstmt, n, call)
                     else:
                         rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
                     if rc == PP_PENDING:
