@@ -50,8 +50,8 @@ class PlannedQuery:
         # a statement run before (its plan is known)
         # (_query_args, inlined: a Python call costs ≈ 0.6 k instructions of a ≈ 25 k statement)
         try:
-            plan = self._plans.get(sql)  # only a str has one (see _plan)
-        except TypeError:  # unhashable: not SQL at all, _execute says so
+            plan = self._plans[sql]  # only a str has one (see _plan)
+        except (KeyError, TypeError):  # not run before; unhashable: not SQL, _execute says so
             plan = None
         if plan is None or self._closed or self._reader is not None \
                 or self._generation != _session._fork_generation \
