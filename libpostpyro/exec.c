@@ -16,6 +16,9 @@
 
 static bool is_commit(const char *sql)
 {
+    unsigned char c = (unsigned char)*sql;
+    if (c > ' ' && c < 0x80 && (c | 0x20) != 'c' && (c | 0x20) != 'e')
+        return false; /* most statements (no space first in any locale): one test */
     while (isspace((unsigned char)*sql))
         sql++;
     size_t n = strncasecmp(sql, "commit", 6) == 0 ? 6 : strncasecmp(sql, "end", 3) == 0 ? 3 : 0;
