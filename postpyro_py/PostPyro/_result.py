@@ -117,6 +117,8 @@ _QUERY_COLS = 32
 _PACK_LEN = 6 + 4 * _QUERY_COLS + 1024 + _MAX_DATA // 8
 _T_PACK = ffi.typeof("int64_t[]")
 _T_CALL = ffi.typeof("pp_query_buffers *")
+_T_STMT = ffi.typeof("pp_query_stmt *")
+_T_CHARS = ffi.typeof("char[]")
 
 # Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **,
 # (int64_t[_PACK_LEN], ffi.buffer of it: the pack's text read as bytes by one slice), the
@@ -243,6 +245,15 @@ def int_params() -> tuple:
     for v in items:
         v.tag = lib.PP_INT
     return (arr,) + items
+
+
+def query_stmt(conn: Any, sqlb: bytes, how: int) -> Tuple[Any, Any]:
+    """(the text as ``char[]``, the ``pp_query_stmt *`` of pp_query_run pointing at it, at
+    the connection ``conn`` — a ``pp_conn *``, or None — and at the PP_EXEC_* flags
+    ``how``) for a plan (_session.Plan), which keeps both."""
+    text = newp(_T_CHARS, sqlb)
+    return text, newp(_T_STMT, {"conn": ffi.NULL if conn is None else conn, "sql": text,
+                                "flags": how})
 
 
 def call_buffers(info, cols, max_cols: int, out, err, pack, pack_len: int) -> Any:

@@ -23,6 +23,7 @@ from . import errors as e
 from ._ffi import PP_OK, ffi, lib, take_string
 from ._layout import dump_many
 from ._raise import build_error
+from ._result import query_stmt
 from ._sql import Params, sql_bytes
 from .types._adapters import AdaptersMap, global_adapters
 from .types._dumpers import dump_list, dump_params
@@ -69,9 +70,7 @@ class Plan:
         self.sqlb = sqlb
         self.csql = csql
         self.how = how
-        self.ctext = ffi.new("char[]", sqlb)
-        self.cstmt = ffi.new("pp_query_stmt *", {"conn": ffi.NULL if conn is None else conn,
-                                                 "sql": self.ctext, "flags": how})
+        self.ctext, self.cstmt = query_stmt(conn, sqlb, how)
         self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
         self.fast: Optional[Any] = None
         self.dump: Optional[Any] = None
