@@ -16,6 +16,9 @@
 
 static bool is_commit(const char *sql)
 {
+    unsigned char c = (unsigned char)*sql;
+    if (c > ' ' && c < 0x80 && (c | 0x20) != 'c' && (c | 0x20) != 'e')
+        return false; /* most statements (no space first in any locale): one test */
     while (isspace((unsigned char)*sql))
         sql++;
     size_t n = strncasecmp(sql, "commit", 6) == 0 ? 6 : strncasecmp(sql, "end", 3) == 0 ? 3 : 0;
@@ -649,6 +652,18 @@ int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_valu
         memcpy(&b->shape, &h, sizeof h);
     }
     return rc;
+}
+
+int pp_query_run(const pp_query_stmt *st, int32_t nparams, pp_query_buffers *b)
+{
+    if (b == NULL)
+        return PP_ERROR;
+    if (st == NULL) {
+        b->txstatus = -1;
+        b->shape = 0;
+        return pp__fail(b->err, pp__error_new(PP_ERR_INTERFACE, "", "pp_query_run: bad arguments"));
+    }
+    return pp_query_call(st->conn, st->sql, nparams, b->params, st->flags, b);
 }
 
 /* Ends a pending statement: wakes the callers waiting for the connection. */

@@ -92,6 +92,8 @@ int pp__check_flags(const char *fn, uint32_t flags, uint32_t known, pp_error **e
 typedef struct pp_stmt {
     char *key;            /* SQL text, or the user's name for pp_prepare statements */
     uint64_t hash;
+    const char *seen_at;  /* the caller's key buffer it was last found with (pp__cache_find):
+                           * compared as an address only, never read through */
     char name[PP_STMT_NAME_MAX]; /* server-side statement name (stmt_name in stmt.c) */
     char *user_name;      /* pp_prepare name (points into key) or NULL */
     int32_t nparams;

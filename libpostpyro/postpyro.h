@@ -548,7 +548,23 @@ typedef struct pp_query_buffers {
     int32_t pack_len;
     pp_error **err;
     int64_t shape;
+    const pp_value *params; /* pp_query_run's parameter values (set by the caller; read by
+                             * pp_query_run only, never written by the library) */
 } pp_query_buffers;
+
+/* What a statement run again and again passes unchanged to pp_query_run: the connection
+ * it runs on, its SQL text (NUL-terminated UTF-8) and PP_EXEC_* flags, as pp_query_call's
+ * conn, sql and flags. The caller owns the struct and the text (the connection stays the
+ * caller's: the struct only points at it, and must not be used once it is freed); both
+ * must stay valid and unchanged during a call, and while a call that returned PP_PENDING
+ * or PP_MORE is pending (as pp_query_call's sql). Keeping the same text at the same address
+ * from one run to the next also lets the statement cache find it again without hashing the
+ * text. */
+typedef struct pp_query_stmt {
+    pp_conn *conn;
+    const char *sql;
+    uint32_t flags;
+} pp_query_stmt;
 
 /* pp_query_pack(conn, sql, nparams, params, flags, b->out, b->info, b->cols, b->max_cols,
  * &b->txstatus, b->pack, b->pack_len, b->err): the same call with 6 arguments instead of 13,
@@ -565,6 +581,16 @@ typedef struct pp_query_buffers {
  * the one its own known shape gives, instead of reading 3 * ncols + 3 values. */
 int pp_query_call(pp_conn *conn, const char *sql, int32_t nparams, const pp_value *params,
                   uint32_t flags, pp_query_buffers *b);
+
+/* pp_query_call(st->conn, st->sql, nparams, b->params, st->flags, b): the same call with 3
+ * arguments, the statement's constants in st and the values in the buffers (b->params, to
+ * which a caller writes its values in place), for callers whose cost per call grows with
+ * its arguments. b NULL: PP_ERROR with nothing done and nothing written. st NULL: PP_ERROR
+ * (PP_ERR_INTERFACE, in *b->err when b->err is not NULL) with b->txstatus -1 and b->shape 0,
+ * nothing sent and *b->out not freed. nparams > 0 with b->params NULL: as pp_query_call
+ * with params NULL (PP_ERR_INTERFACE). Everything else (results, errors, ownership,
+ * PP_PENDING, b->txstatus, b->shape): as pp_query_call. */
+int pp_query_run(const pp_query_stmt *st, int32_t nparams, pp_query_buffers *b);
 
 /* Keeps waiting for a statement after PP_PENDING. Same results as pp_exec. Calling it when
  * nothing is pending fails with PP_ERR_INTERFACE. After PP_MORE (PP_EXEC_CHUNKED) it reads the

@@ -50,8 +50,8 @@ class PlannedQuery:
         # a statement run before (its plan is known)
         # (_query_args, inlined: a Python call costs ≈ 0.6 k instructions of a ≈ 25 k statement)
         try:
-            plan = self._plans.get(sql)  # only a str has one (see _plan)
-        except TypeError:  # unhashable: not SQL at all, _execute says so
+            plan = self._plans[sql]  # only a str has one (see _plan)
+        except (KeyError, TypeError):  # not run before; unhashable: not SQL, _execute says so
             plan = None
         if plan is None or self._closed or self._reader is not None \
                 or self._generation != _session._fork_generation \
@@ -87,7 +87,10 @@ class PlannedQuery:
                 if not self._autocommit and turns.owner is None:  # else BEGIN is done
                     self._maybe_begin(conn)
                 try:  # self._query(conn, plan.csql, …), inlined
-                    rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
+                    if keep is None:  # the set's own array (call.params) or no parameters
+                        rc = lib.pp_query_run(plan.cstmt, n, call)
+                    else:
+                        rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
                     if rc == PP_PENDING:
                         rc = self._wait(rc, lib.pp_query_next, conn, out, info, cols,
                                         _QUERY_COLS, err)

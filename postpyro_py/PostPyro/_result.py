@@ -117,6 +117,8 @@ _QUERY_COLS = 32
 _PACK_LEN = 6 + 4 * _QUERY_COLS + 1024 + _MAX_DATA // 8
 _T_PACK = ffi.typeof("int64_t[]")
 _T_CALL = ffi.typeof("pp_query_buffers *")
+_T_STMT = ffi.typeof("pp_query_stmt *")
+_T_CHARS = ffi.typeof("char[]")
 
 # Spare (pp_result_info *, pp_column[_QUERY_COLS], pp_result **, pp_error **,
 # (int64_t[_PACK_LEN], ffi.buffer of it: the pack's text read as bytes by one slice), the
@@ -227,8 +229,10 @@ def _new_buffers() -> Tuple[Any, Any, Any, Any, Any, Any, Any]:
     key.append(id(out))
     info, cols, err, pack = (newp(T_RESULT_INFO_P, None), newp(T_COLUMN_ARRAY, _QUERY_COLS),
                              newp(T_ERROR_PP, None), newp(_T_PACK, _PACK_LEN))
-    return (info, cols, out, err, (pack, ffi.buffer(pack)),
-            call_buffers(info, cols, _QUERY_COLS, out, err, pack, _PACK_LEN), int_params())
+    ints = int_params()
+    call = call_buffers(info, cols, _QUERY_COLS, out, err, pack, _PACK_LEN)
+    call.params = ints[0]  # pp_query_run's values: the set's own array (the set keeps it)
+    return (info, cols, out, err, (pack, ffi.buffer(pack)), call, ints)
 
 
 def int_params() -> tuple:
@@ -241,6 +245,15 @@ def int_params() -> tuple:
     for v in items:
         v.tag = lib.PP_INT
     return (arr,) + items
+
+
+def query_stmt(conn: Any, sqlb: bytes, how: int) -> Tuple[Any, Any]:
+    """(the text as ``char[]``, the ``pp_query_stmt *`` of pp_query_run pointing at it, at
+    the connection ``conn`` — a ``pp_conn *``, or None — and at the PP_EXEC_* flags
+    ``how``) for a plan (_session.Plan), which keeps both."""
+    text = newp(_T_CHARS, sqlb)
+    return text, newp(_T_STMT, {"conn": ffi.NULL if conn is None else conn, "sql": text,
+                                "flags": how})
 
 
 def call_buffers(info, cols, max_cols: int, out, err, pack, pack_len: int) -> Any:

@@ -23,6 +23,7 @@ from . import errors as e
 from ._ffi import PP_OK, ffi, lib, take_string
 from ._layout import dump_many
 from ._raise import build_error
+from ._result import query_stmt
 from ._sql import Params, sql_bytes
 from .types._adapters import AdaptersMap, global_adapters
 from .types._dumpers import dump_list, dump_params
@@ -59,14 +60,17 @@ class Plan:
     names; ``fast``, the function that makes the rows of a small result with those
     columns (_fastrows.make_fast), or None; ``dump``, the
     function that dumps parameters of its last run's types (_fastrows.make_dump), or
-    None."""
+    None; ``cstmt``, the ``pp_query_stmt *`` of pp_query_run (the connection's
+    ``pp_conn *``, which outlives its plans' use: they run only while it is open; its own
+    copy of the text, ``ctext``, at an address that stays put)."""
 
-    __slots__ = ("sqlb", "csql", "how", "shape", "fast", "dump")
+    __slots__ = ("sqlb", "csql", "how", "shape", "fast", "dump", "ctext", "cstmt")
 
-    def __init__(self, sqlb: bytes, csql: Any, how: int) -> None:
+    def __init__(self, sqlb: bytes, csql: Any, how: int, conn: Any = None) -> None:
         self.sqlb = sqlb
         self.csql = csql
         self.how = how
+        self.ctext, self.cstmt = query_stmt(conn, sqlb, how)
         self.shape: Optional[Tuple[bytes, Tuple[str, ...], type]] = None
         self.fast: Optional[Any] = None
         self.dump: Optional[Any] = None
@@ -158,7 +162,8 @@ class BaseConnection:
         then fails on the server, as it would a moment later)."""
         sqlb = sql_bytes(sql)
         plan = Plan(sqlb, self._cstr(sqlb),
-                    _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0))
+                    _CHUNKED | (lib.PP_EXEC_PREPARED if sql in self._prepared else 0),
+                    self._conn)
         if len(self._plans) >= 512:
             self._plans.clear()
         self._plans[sql] = plan

@@ -205,6 +205,60 @@ static void test_call(pp_conn *c)
     pp_result_free(k.r);
 }
 
+/* pp_query_run: pp_query_call with the statement's constants in a pp_query_stmt and the
+ * values in b.params, written in place between runs. */
+static void test_run(pp_conn *c)
+{
+    pack_loop l = {0}, k = {0};
+    pp_error *err = NULL;
+    pp_value p[2] = {{.tag = PP_INT, .i = 3}, {.tag = PP_INT, .i = 10}};
+    pp_query_buffers b = {.out = &l.r, .info = &l.info, .cols = l.cols, .max_cols = 4,
+                          .txstatus = 7, .pack = l.pack, .pack_len = 64, .err = &err,
+                          .params = p};
+    pp_query_stmt st = {.conn = c, .sql = MIXED, .flags = 0};
+    CHECK_OK(pp_query_run(&st, 1, &b), err);
+    CHECK(run_pack(c, &k, MIXED, 3, 4, 64) == PP_OK);
+    CHECK(b.txstatus == PP_TRANS_IDLE && l.info.nrows == 3 && l.pack[0] == 6 + 4 * 4);
+    CHECK(memcmp(l.pack, k.pack, sizeof(int64_t) * (size_t)l.pack[0]) == 0);
+    CHECK(b.shape != 0 && b.shape == shape_of(l.pack));
+    for (int64_t n = 1; n <= 3; n++) { /* the same statement, other values in place */
+        p[0].i = n;
+        CHECK_OK(pp_query_run(&st, 1, &b), err);
+        CHECK(l.info.nrows == n && l.cols[3].ints[n - 1] == 2 * n);
+    }
+    pp_query_stmt two = {.conn = c, .sql = "SELECT $1::int8 * $2::int8", .flags = 0};
+    p[0].i = 6;
+    CHECK_OK(pp_query_run(&two, 2, &b), err);
+    CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 60);
+    /* the statement's flags: PP_EXEC_PREPARED runs a pp_prepare statement by name */
+    CHECK_OK(pp_prepare(c, "pq_run", "SELECT $1::int4 + 100", &err), err);
+    pp_query_stmt named = {.conn = c, .sql = "pq_run", .flags = PP_EXEC_PREPARED};
+    CHECK_OK(pp_query_run(&named, 1, &b), err);
+    CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 106);
+    /* no values where some are needed, no statement, no struct */
+    b.params = NULL;
+    CHECK(pp_query_run(&two, 2, &b) == PP_ERROR);
+    CHECK(err != NULL && pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    err = NULL;
+    b.shape = 5;
+    CHECK(pp_query_run(NULL, 0, &b) == PP_ERROR);
+    CHECK(err != NULL && pp_error_category(err) == PP_ERR_INTERFACE && b.txstatus == -1 &&
+          b.shape == 0);
+    pp_error_free(err);
+    err = NULL;
+    CHECK(pp_query_run(&st, 0, NULL) == PP_ERROR);
+    pp_query_stmt noconn = {.conn = NULL, .sql = "SELECT 1", .flags = 0};
+    CHECK(pp_query_run(&noconn, 0, &b) == PP_ERROR); /* as pp_query_call with conn NULL */
+    CHECK(err != NULL && pp_error_category(err) == PP_ERR_INTERFACE);
+    pp_error_free(err);
+    err = NULL;
+    CHECK_OK(pp_query_run(&(pp_query_stmt){.conn = c, .sql = "SELECT 7", .flags = 0}, 0, &b), err);
+    CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 7);
+    pp_result_free(l.r);
+    pp_result_free(k.r);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
@@ -213,6 +267,7 @@ int main(void)
     test_nothing_packed(c);
     test_bad_arguments(c);
     test_call(c);
+    test_run(c);
     pp_conn_free(c);
     return test_summary();
 }

@@ -169,6 +169,36 @@ static void test_runs_of_values(pp_conn *c)
     pp_result_free(r);
 }
 
+/* The statement cache finds a statement again by the address of the SQL text it was last
+ * found with: one buffer whose text changes between statements runs each text, the
+ * statement of the old text is found again from another buffer, and from the first one
+ * once it holds that text again. */
+static void test_one_buffer_other_texts(pp_conn *c)
+{
+    char buf[64], other[64];
+    reuse_loop l = {0};
+    strcpy(buf, "SELECT $1::int4 + 1");
+    for (int k = 0; k < 3; k++) { /* unnamed, then prepared and cached, then found by address */
+        run_reuse(c, &l, buf, 10);
+        CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 11);
+    }
+    strcpy(buf, "SELECT $1::int4 + 2");
+    for (int k = 0; k < 3; k++) {
+        run_reuse(c, &l, buf, 10);
+        CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 12);
+    }
+    strcpy(other, "SELECT $1::int4 + 1");
+    run_reuse(c, &l, other, 20);
+    CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 21);
+    strcpy(buf, "SELECT $1::int4 + 1");
+    run_reuse(c, &l, buf, 30);
+    CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 31);
+    strcpy(buf, "SELECT $1::int4 + 2");
+    run_reuse(c, &l, buf, 40);
+    CHECK(l.info.nrows == 1 && l.cols[0].ints[0] == 42);
+    pp_result_free(l.r);
+}
+
 int main(void)
 {
     pp_conn *c = test_connect();
@@ -177,6 +207,7 @@ int main(void)
     test_values_after_reuse(c);
     test_other_shapes(c);
     test_runs_of_values(c);
+    test_one_buffer_other_texts(c);
     pp_conn_free(c);
     return test_summary();
 }
