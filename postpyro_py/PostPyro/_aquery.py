@@ -110,7 +110,10 @@ async def run_planned(ac: Any, got: Any, sql: str, params: Params, timeout: Any,
         try:
             conn = eng._conn
             try:
-                rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
+                if keep is None:  # the set's own array (call.params) or none: as query()
+                    rc = lib.pp_query_run(plan.cstmt, n, call)
+                else:
+                    rc = lib.pp_query_call(conn, plan.csql, n, arr, plan.how, call)
             except SIGNALLED:  # as Connection.query
                 eng._interrupted(conn, rc, buffers[2], buffers[3])
                 raise
