@@ -137,6 +137,19 @@ def plan(rows: int, cols: int, prof: dict, first: bool = False) -> tuple:
 
 # ---- worker: one driver, connected once, answering the coordinator -------------------------
 
+def _dbapi_make(cur):
+    """The runner maker of a DB-API driver (psycopg2, psycopg 3): ``%s`` statements,
+    execute + fetchall on one cursor."""
+    def make(sql_dollar, sql_pct):
+        def run(rows, n):
+            params = (rows,)
+            for _ in range(n):
+                cur.execute(sql_pct, params)
+                cur.fetchall()
+        return run
+    return make
+
+
 def connect(driver: str, dsn: str):
     """Connects once; returns make(sql_dollar, sql_pct) → run(rows, n), which runs the
     statement n times and reads every row each time."""
@@ -157,29 +170,11 @@ def connect(driver: str, dsn: str):
         psycopg2.extras.register_uuid()
         conn = psycopg2.connect(dsn)
         conn.autocommit = True
-        cur = conn.cursor()
-
-        def make(sql_dollar, sql_pct):
-            def run(rows, n):
-                params = (rows,)
-                for _ in range(n):
-                    cur.execute(sql_pct, params)
-                    cur.fetchall()
-            return run
-        return make
+        return _dbapi_make(conn.cursor())
     if driver == "psycopg":  # psycopg 3, sync; its defaults (prepares after 5 executions)
         import psycopg
         conn = psycopg.connect(dsn, autocommit=True)
-        cur = conn.cursor()
-
-        def make(sql_dollar, sql_pct):
-            def run(rows, n):
-                params = (rows,)
-                for _ in range(n):
-                    cur.execute(sql_pct, params)
-                    cur.fetchall()
-            return run
-        return make
+        return _dbapi_make(conn.cursor())
     if driver == "asyncpg":
         import asyncio
         import asyncpg
