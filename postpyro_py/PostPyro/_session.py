@@ -463,8 +463,11 @@ def _bounded(conn: Any, seconds: float) -> Iterator[None]:
     helper thread: _deadlines). Then the timeout it found comes back, unless another thread
     set one meanwhile (``Connection.timeout``, settable from any thread): that one stays."""
     ms = _timeout_ms(seconds)
-    own = _swap_timeout(conn, lambda now: ms if now == 0 or now > ms else now)
-    state = [own, ms if own == 0 or own > ms else own]  # [to come back, the one set here last]
+
+    def while_bounded(now: int) -> int:  # the timeout meanwhile, from the one found
+        return ms if now == 0 or now > ms else now
+    own = _swap_timeout(conn, while_bounded)
+    state = [own, while_bounded(own)]  # [the timeout to come back, the one set here last]
     guard = threading.Lock()  # the deadline never acts once the bounded code has ended
     ended = []
 
